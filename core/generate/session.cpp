@@ -1,0 +1,213 @@
+#include "core/generate/session.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "core/text/tokenizer.h"
+
+namespace dqa::gen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// Picks the next token from float32 logits [vocab].
+int64_t pickToken(const at::Tensor& logits, const SamplingParams& s, std::mt19937_64& rng) {
+  if (s.temperature <= 0.f) return logits.argmax().item<int64_t>();
+  at::Tensor probs = at::softmax(logits / double(s.temperature), -1);
+  if (s.topP < 1.f) {
+    auto sorted = probs.sort(/*dim=*/-1, /*descending=*/true);
+    at::Tensor values = std::get<0>(sorted), indices = std::get<1>(sorted);
+    at::Tensor cumulative = values.cumsum(-1);
+    // Keep the smallest set whose mass reaches topP (always at least one token).
+    at::Tensor drop = (cumulative - values) > double(s.topP);
+    values = values.masked_fill(drop, 0.0);
+    probs = at::zeros_like(probs).scatter(-1, indices, values);
+  }
+  probs = probs / probs.sum();
+  at::Tensor cpu = probs.to(at::kCPU, at::kDouble).contiguous();
+  const double* p = cpu.data_ptr<double>();
+  std::uniform_real_distribution<double> uni(0.0, 1.0);
+  double r = uni(rng), acc = 0.0;
+  const int64_t n = cpu.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    acc += p[i];
+    if (r < acc) return i;
+  }
+  return logits.argmax().item<int64_t>();
+}
+
+}  // namespace
+
+size_t completeUtf8Prefix(const std::string& bytes) {
+  // Walk back over at most 3 continuation bytes to the last lead byte and check that
+  // its sequence is complete.
+  const size_t n = bytes.size();
+  size_t i = n;
+  int back = 0;
+  while (i > 0 && back < 4) {
+    unsigned char c = static_cast<unsigned char>(bytes[i - 1]);
+    if ((c & 0xC0) != 0x80) {  // lead byte or ASCII
+      size_t need = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+      return (n - (i - 1) >= need) ? n : i - 1;
+    }
+    --i;
+    ++back;
+  }
+  return n;  // stray continuation bytes: pass them on rather than stall forever
+}
+
+GenerationSession::GenerationSession(const model::LlamaDecoder& decoder,
+                                     std::shared_ptr<const text::Tokenizer> tokenizer)
+    : decoder_(decoder), tokenizer_(std::move(tokenizer)) {}
+
+Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmbeds,
+                                                     const std::vector<ImageSpan>& spans,
+                                                     const SamplingParams& sampling,
+                                                     const AttentionOptions& attentionOptions,
+                                                     const GenerationCallbacks& callbacks) {
+  c10::InferenceMode guard;
+  GenerationResult result;
+  const auto& cfg = decoder_.config();
+  const int64_t promptLength = promptEmbeds.size(1);
+  result.promptTokens = promptLength;
+  if (promptLength >= cfg.maxPositions)
+    return makeError("the prompt is " + std::to_string(promptLength) + " tokens long but the model's "
+                     "context window is " + std::to_string(cfg.maxPositions) +
+                     "; shorten the question or use smaller images");
+  int maxNew = std::max(0, sampling.maxNewTokens);
+  bool contextLimited = false;
+  if (promptLength + maxNew > cfg.maxPositions) {
+    maxNew = static_cast<int>(cfg.maxPositions - promptLength);
+    contextLimited = true;
+  }
+
+  // Attention capture set-up: which layers, which key columns.
+  model::AttentionCapture capture;
+  model::AttentionCapture* capturePtr = nullptr;
+  at::Tensor visualColumns;
+  if (attentionOptions.capture && !spans.empty()) {
+    std::vector<int> layers = attentionOptions.layers;
+    if (layers.empty())
+      for (int i = 0; i < cfg.numLayers; ++i) layers.push_back(i);
+    for (int l : layers) {
+      if (l < 0 || l >= cfg.numLayers)
+        return makeError("attention layer " + std::to_string(l) + " does not exist (the decoder has " +
+                         std::to_string(cfg.numLayers) + ")");
+      capture.layers.insert(l);
+    }
+    std::vector<int64_t> cols;
+    for (const auto& s : spans)
+      for (int64_t j = s.hasClassToken ? 1 : 0; j < s.length; ++j) cols.push_back(s.start + j);
+    visualColumns = at::tensor(cols, at::kLong).to(decoder_.device());
+    result.attention.images = spans;
+    result.attention.layers.assign(capture.layers.begin(), capture.layers.end());
+    result.attention.heads = attentionOptions.keepHeads ? cfg.numHeads : 1;
+    result.attention.visualTokens = static_cast<int64_t>(cols.size());
+    capturePtr = &capture;
+  }
+  // Keeps the last query row of each captured layer, restricted to the visual tokens.
+  auto collectAttention = [&]() {
+    if (!capturePtr) return;
+    for (const at::Tensor& p : capture.probs) {          // [1, H, T, S]
+      at::Tensor row = p.select(2, p.size(2) - 1)[0];    // [H, S]
+      row = row.index_select(1, visualColumns);          // [H, V]
+      if (!attentionOptions.keepHeads) row = row.mean(0, true);  // [1, V]
+      row = row.to(at::kCPU, at::kFloat).contiguous();
+      result.attention.values.insert(result.attention.values.end(), row.data_ptr<float>(),
+                                     row.data_ptr<float>() + row.numel());
+    }
+    result.attention.tokens += 1;
+  };
+
+  std::mt19937_64 rng(sampling.seed);
+  model::KVCache cache;
+  decoder_.reserve(cache, 1, promptLength + maxNew + 1);
+  std::string pending;  // decoded bytes not yet streamed (an incomplete character)
+  bool atStart = true;
+  at::Tensor watch;
+  if (!callbacks.watchIds.empty()) {
+    std::vector<int64_t> w(callbacks.watchIds.begin(), callbacks.watchIds.end());
+    for (int64_t id : w)
+      if (id < 0 || id >= cfg.vocabSize) return makeError("watched token id out of range");
+    watch = at::tensor(w, at::kLong);
+  }
+
+  try {
+    const auto t0 = Clock::now();
+    at::Tensor hidden = decoder_.forward(promptEmbeds, &cache, capturePtr);  // [1, T, hidden]
+    at::Tensor last = decoder_.logits(hidden.narrow(1, promptLength - 1, 1))[0][0];  // [vocab]
+    result.prefillMs = msSince(t0);
+    const auto decodeStart = Clock::now();
+    for (int step = 0; step < maxNew; ++step) {
+      if (callbacks.cancel && callbacks.cancel->load()) {
+        result.stop = StopReason::Cancelled;
+        break;
+      }
+      collectAttention();
+      at::Tensor probs = at::softmax(last, -1);  // [vocab] float32
+      const int64_t next = pickToken(last, sampling, rng);
+      if (step == 0) result.firstTokenMs = msSince(t0);
+      if (watch.defined()) {
+        at::Tensor w = probs.index_select(0, watch.to(probs.device())).to(at::kCPU).contiguous();
+        result.watchedProbabilities.emplace_back(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+      }
+      if (next == cfg.eosId) {
+        // The EOS step's attention row is not a token of the answer.
+        if (capturePtr) {
+          const size_t rowSize = result.attention.layers.size() * size_t(result.attention.heads) *
+                                 size_t(result.attention.visualTokens);
+          result.attention.values.resize(result.attention.values.size() - rowSize);
+          result.attention.tokens -= 1;
+        }
+        result.stop = StopReason::EndOfSequence;
+        break;
+      }
+      const float p = probs[next].item<float>();
+      result.ids.push_back(static_cast<int32_t>(next));
+      result.probabilities.push_back(p);
+      TokenEvent ev;
+      ev.index = step;
+      ev.id = static_cast<int32_t>(next);
+      ev.probability = p;
+      if (tokenizer_) {
+        std::string bytes = tokenizer_->pieceBytes(ev.id);
+        result.tokenText.push_back(bytes);
+        pending += bytes;
+        if (atStart && !pending.empty() && pending[0] == ' ') pending.erase(0, 1);  // as decode() does
+        if (!pending.empty()) atStart = false;
+        const size_t cut = completeUtf8Prefix(pending);
+        ev.text = pending.substr(0, cut);
+        pending.erase(0, cut);
+      } else {
+        result.tokenText.emplace_back();
+      }
+      if (callbacks.onToken && !callbacks.onToken(ev)) {
+        result.stop = StopReason::Cancelled;
+        break;
+      }
+      if (step + 1 == maxNew) {
+        result.stop = contextLimited ? StopReason::ContextFull : StopReason::Length;
+        break;
+      }
+      at::Tensor nextIds = at::full({1, 1}, next, at::TensorOptions().dtype(at::kLong));
+      hidden = decoder_.forward(decoder_.embed(nextIds), &cache, capturePtr);  // [1, 1, hidden]
+      last = decoder_.logits(hidden)[0][0];
+    }
+    if (maxNew == 0) result.stop = contextLimited ? StopReason::ContextFull : StopReason::Length;
+    result.decodeMs = msSince(decodeStart) - (result.firstTokenMs - result.prefillMs);
+    if (tokenizer_) result.text = tokenizer_->decode(result.ids);
+  } catch (const c10::Error& e) {
+    return makeError(std::string("generation failed: ") + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return makeError("generation ran out of memory; use a smaller model, fewer images or fewer new tokens");
+  }
+  return result;
+}
+
+}  // namespace dqa::gen

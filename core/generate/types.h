@@ -1,0 +1,84 @@
+#pragma once
+// Plain data that crosses from the generation core to its users (CLI, UI, eval).
+// Torch-free on purpose: the UI includes this.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/text/prompt.h"
+
+namespace dqa::gen {
+
+// Where one image's visual tokens sit in the decoder's input sequence.
+struct ImageSpan {
+  text::ImageRole role = text::ImageRole::Single;
+  int64_t start = 0;      // first position in the sequence
+  int64_t length = 0;     // gridHeight * gridWidth (CLS dropped) or +1 (CLS kept)
+  int gridHeight = 0;
+  int gridWidth = 0;
+  bool hasClassToken = false;  // then the first of `length` tokens is CLS
+};
+
+struct SamplingParams {
+  int maxNewTokens = 400;
+  float temperature = 0.f;     // 0: greedy
+  float topP = 1.f;
+  uint64_t seed = 0;
+};
+
+struct AttentionOptions {
+  bool capture = false;
+  std::vector<int> layers;     // empty: every layer
+  bool keepHeads = false;      // false: average over heads
+};
+
+struct TokenEvent {
+  int index = 0;               // 0-based generated-token index
+  int32_t id = 0;
+  float probability = 0.f;     // softmax probability of this token (temperature 1)
+  std::string text;            // new complete UTF-8 text (may be empty mid-character)
+};
+
+enum class StopReason { EndOfSequence, Length, Cancelled, ContextFull };
+const char* stopReasonName(StopReason reason);
+
+// Decoder attention from each generated token to each image's visual tokens.
+struct AttentionMaps {
+  std::vector<ImageSpan> images;
+  std::vector<int> layers;     // decoder layer indices captured
+  int heads = 1;               // 1 when averaged
+  int tokens = 0;              // generated tokens captured
+  int64_t visualTokens = 0;    // sum of the images' grid cells (CLS excluded)
+  // [token][layer][head][visual token], images concatenated in `images` order
+  std::vector<float> values;
+
+  bool empty() const { return values.empty(); }
+  // One image's map [gridHeight * gridWidth], row-major. layer/head -1: mean over all.
+  std::vector<float> grid(int token, int image, int layer = -1, int head = -1) const;
+  // Mean over a token range [first, last).
+  std::vector<float> gridOverTokens(int first, int last, int image, int layer = -1, int head = -1) const;
+};
+
+struct GenerationCallbacks {
+  // Called for every generated token; return false to stop.
+  std::function<bool(const TokenEvent&)> onToken;
+  const std::atomic<bool>* cancel = nullptr;  // checked before every token
+  std::vector<int32_t> watchIds;              // record these ids' probabilities each step
+};
+
+struct GenerationResult {
+  std::vector<int32_t> ids;            // generated ids (EOS not included)
+  std::vector<float> probabilities;    // per generated id
+  std::vector<std::string> tokenText;  // decoded contribution of each token (may split a char)
+  std::vector<std::vector<float>> watchedProbabilities;  // [step][watchIds]
+  std::string text;
+  StopReason stop = StopReason::EndOfSequence;
+  int64_t promptTokens = 0;
+  double visionMs = 0, prefillMs = 0, firstTokenMs = 0, decodeMs = 0;
+  double tokensPerSecond() const;
+  AttentionMaps attention;
+};
+
+}  // namespace dqa::gen

@@ -1,0 +1,26 @@
+#include "core/model/projector.h"
+
+namespace dqa::model {
+
+Result<Projector> Projector::load(const LoadContext& ctx, const io::ProjectorConfig& c,
+                                  int64_t visionWidth, int64_t textWidth, const std::string& prefix) {
+  Projector p;
+  p.kind_ = c.kind;
+  auto first = loadLinear(ctx, prefix + "linear_1", visionWidth, textWidth, c.bias);
+  if (!first) return first.error();
+  p.first_ = first.value();
+  if (c.kind == io::ProjectorKind::MlpGelu) {
+    auto second = loadLinear(ctx, prefix + "linear_2", textWidth, textWidth, c.bias);
+    if (!second) return second.error();
+    p.second_ = second.value();
+  }
+  return p;
+}
+
+at::Tensor Projector::operator()(const at::Tensor& x) const {
+  at::Tensor h = first_(x);
+  if (kind_ == io::ProjectorKind::MlpGelu) h = second_(geluErf(h));
+  return h;
+}
+
+}  // namespace dqa::model
