@@ -44,22 +44,53 @@ int64_t pickToken(const at::Tensor& logits, const SamplingParams& s, std::mt1993
 
 }  // namespace
 
-size_t completeUtf8Prefix(const std::string& bytes) {
-  // Walk back over at most 3 continuation bytes to the last lead byte and check that
-  // its sequence is complete.
-  const size_t n = bytes.size();
-  size_t i = n;
-  int back = 0;
-  while (i > 0 && back < 4) {
-    unsigned char c = static_cast<unsigned char>(bytes[i - 1]);
-    if ((c & 0xC0) != 0x80) {  // lead byte or ASCII
-      size_t need = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
-      return (n - (i - 1) >= need) ? n : i - 1;
-    }
-    --i;
-    ++back;
+namespace {
+constexpr const char* kReplacement = "\xEF\xBF\xBD";
+
+// Length of the UTF-8 sequence starting at s[i]: >0 complete and valid, 0 valid so
+// far but incomplete, -1 invalid lead or continuation.
+int utf8Sequence(const std::string& s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  int need;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) need = 1;
+  else if (c >= 0xE0 && c <= 0xEF) { need = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
+  else if (c >= 0xF0 && c <= 0xF4) { need = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
+  else return -1;
+  for (int k = 1; k <= need; ++k) {
+    if (i + size_t(k) >= s.size()) return 0;
+    const auto d = static_cast<unsigned char>(s[i + size_t(k)]);
+    if (k == 1 ? (d < lo || d > hi) : (d & 0xC0) != 0x80) return -1;
   }
-  return n;  // stray continuation bytes: pass them on rather than stall forever
+  return need + 1;
+}
+}  // namespace
+
+std::string Utf8Stream::push(const std::string& bytes) {
+  pending_ += bytes;
+  std::string out;
+  size_t i = 0;
+  while (i < pending_.size()) {
+    const int n = utf8Sequence(pending_, i);
+    if (n == 0) break;  // wait for the next token's bytes
+    if (n < 0) {
+      out += kReplacement;
+      i += 1;
+    } else {
+      out.append(pending_, i, size_t(n));
+      i += size_t(n);
+    }
+  }
+  pending_.erase(0, i);
+  return out;
+}
+
+std::string Utf8Stream::finish() {
+  std::string out;
+  for (size_t i = 0; i < pending_.size(); ++i) out += kReplacement;
+  pending_.clear();
+  return out;
 }
 
 GenerationSession::GenerationSession(const model::LlamaDecoder& decoder,
@@ -128,8 +159,8 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   std::mt19937_64 rng(sampling.seed);
   model::KVCache cache;
   decoder_.reserve(cache, 1, promptLength + maxNew + 1);
-  std::string pending;  // decoded bytes not yet streamed (an incomplete character)
-  bool atStart = true;
+  Utf8Stream utf8;
+  bool atStart = true;  // decode() drops the first token's leading space
   at::Tensor watch;
   if (!callbacks.watchIds.empty()) {
     std::vector<int64_t> w(callbacks.watchIds.begin(), callbacks.watchIds.end());
@@ -143,7 +174,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
     at::Tensor hidden = decoder_.forward(promptEmbeds, &cache, capturePtr);  // [1, T, hidden]
     at::Tensor last = decoder_.logits(hidden.narrow(1, promptLength - 1, 1))[0][0];  // [vocab]
     result.prefillMs = msSince(t0);
-    const auto decodeStart = Clock::now();
+    Clock::time_point firstToken = Clock::now();
     for (int step = 0; step < maxNew; ++step) {
       if (callbacks.cancel && callbacks.cancel->load()) {
         result.stop = StopReason::Cancelled;
@@ -152,7 +183,10 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
       collectAttention();
       at::Tensor probs = at::softmax(last, -1);  // [vocab] float32
       const int64_t next = pickToken(last, sampling, rng);
-      if (step == 0) result.firstTokenMs = msSince(t0);
+      if (step == 0) {
+        result.firstTokenMs = msSince(t0);
+        firstToken = Clock::now();
+      }
       if (watch.defined()) {
         at::Tensor w = probs.index_select(0, watch.to(probs.device())).to(at::kCPU).contiguous();
         result.watchedProbabilities.emplace_back(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
@@ -178,12 +212,9 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
       if (tokenizer_) {
         std::string bytes = tokenizer_->pieceBytes(ev.id);
         result.tokenText.push_back(bytes);
-        pending += bytes;
-        if (atStart && !pending.empty() && pending[0] == ' ') pending.erase(0, 1);  // as decode() does
-        if (!pending.empty()) atStart = false;
-        const size_t cut = completeUtf8Prefix(pending);
-        ev.text = pending.substr(0, cut);
-        pending.erase(0, cut);
+        if (atStart && !bytes.empty() && bytes[0] == ' ') bytes.erase(0, 1);
+        if (!bytes.empty()) atStart = false;
+        ev.text = utf8.push(bytes);
       } else {
         result.tokenText.emplace_back();
       }
@@ -200,8 +231,17 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
       last = decoder_.logits(hidden)[0][0];
     }
     if (maxNew == 0) result.stop = contextLimited ? StopReason::ContextFull : StopReason::Length;
-    result.decodeMs = msSince(decodeStart) - (result.firstTokenMs - result.prefillMs);
-    if (tokenizer_) result.text = tokenizer_->decode(result.ids);
+    result.decodeMs = msSince(firstToken);  // from the first token to the last
+    if (tokenizer_) {
+      // Bytes of an unfinished character at the end: stream them as U+FFFD, as decode()
+      // shows them, in a last event with id -1.
+      TokenEvent tail;
+      tail.index = static_cast<int>(result.ids.size());
+      tail.id = -1;
+      tail.text = utf8.finish();
+      if (!tail.text.empty() && callbacks.onToken) callbacks.onToken(tail);
+      result.text = tokenizer_->decode(result.ids);
+    }
   } catch (const c10::Error& e) {
     return makeError(std::string("generation failed: ") + e.what_without_backtrace());
   } catch (const std::bad_alloc&) {

@@ -28,7 +28,15 @@ class GenerationSession {
   std::shared_ptr<const text::Tokenizer> tokenizer_;
 };
 
-// Longest prefix of `bytes` that ends on a UTF-8 character boundary.
-size_t completeUtf8Prefix(const std::string& bytes);
+// Turns the bytes of generated tokens into text that never splits a UTF-8 character.
+// Bytes that cannot form a character become U+FFFD, one per byte, as SentencePiece's
+// decode does, so the streamed text equals the decoded answer.
+class Utf8Stream {
+ public:
+  std::string push(const std::string& bytes);  // complete characters now available
+  std::string finish();                        // whatever is left, as U+FFFD
+ private:
+  std::string pending_;
+};
 
 }  // namespace dqa::gen

@@ -14,7 +14,8 @@ const char* stopReasonName(StopReason reason) {
 
 double GenerationResult::tokensPerSecond() const {
   // Decode speed excludes the prefill, as usually reported.
-  return decodeMs > 0 && ids.size() > 1 ? (ids.size() - 1) * 1000.0 / decodeMs : 0.0;
+  // Tokens after the first over the time since the first: decode speed, prefill excluded.
+  return decodeMs > 0 && ids.size() > 1 ? double(ids.size() - 1) * 1000.0 / decodeMs : 0.0;
 }
 
 std::vector<float> AttentionMaps::gridOverTokens(int first, int last, int image, int layer, int head) const {

@@ -36,7 +36,8 @@ struct AttentionOptions {
 
 struct TokenEvent {
   int index = 0;               // 0-based generated-token index
-  int32_t id = 0;
+  int32_t id = 0;              // -1: no token, only the text left of an unfinished
+                               // UTF-8 character at the end (sent as U+FFFD)
   float probability = 0.f;     // softmax probability of this token (temperature 1)
   std::string text;            // new complete UTF-8 text (may be empty mid-character)
 };

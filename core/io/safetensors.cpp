@@ -128,7 +128,7 @@ Result<SafetensorsHeader> parseSafetensorsHeader(const uint8_t* bytes, size_t si
     if (e.begin > e.end || e.end > dataSize)
       return headerError("tensor '" + name + "' points outside the file (offsets " +
                          std::to_string(e.begin) + ".." + std::to_string(e.end) +
-                         ", data section " + std::to_string(dataSize) + " bytes); truncated download?");
+                         ", data section " + std::to_string(dataSize) + " bytes), as in a truncated download");
     uint64_t nbytes = 0;
     if (mulOverflows(numel, dtypeSize(e.dtype), &nbytes) || nbytes != e.end - e.begin)
       return headerError("tensor '" + name + "' byte size does not match its shape and dtype");

@@ -26,6 +26,7 @@ Result<std::shared_ptr<MultimodalModel>> MultimodalModel::load(const std::string
 
   auto model = std::shared_ptr<MultimodalModel>(new MultimodalModel());
   model->config_ = config.value();
+  if (options.contextLength > 0) model->config_.text.maxPositions = options.contextLength;
   model->files_ = files.value();
   model->options_ = options;
   const LoadContext ctx{&store.value(), options.dtype, options.device};

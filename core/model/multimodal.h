@@ -25,6 +25,9 @@ struct ModelLoadOptions {
   std::string adapterDirectory;  // overrides an adapter found inside the model directory
   bool mergeLora = true;         // fold LoRA into the weights (faster); false keeps it separate
   bool requireTokenizer = false;
+  // Overrides max_position_embeddings (0: keep). RoPE decoders run past their trained
+  // length, with degrading quality; useful for test models with short configs.
+  int contextLength = 0;
 };
 
 class MultimodalModel {

@@ -1,0 +1,284 @@
+#include "core/generate/engine.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+
+#include "core/generate/session.h"
+#include "core/image/preprocess.h"
+#include "core/model/fusion.h"
+#include "core/model/multimodal.h"
+#include "core/text/tokenizer.h"
+
+namespace dqa {
+namespace {
+
+Result<at::ScalarType> parseDType(const std::string& name, const at::Device& device) {
+  if (name == "auto") return device.is_cuda() ? at::kBFloat16 : at::kFloat;
+  if (name == "f32" || name == "float32") return at::kFloat;
+  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
+  if (name == "f16" || name == "float16") return at::kHalf;
+  return makeError("unknown dtype '" + name + "' (auto, f32, bf16, f16)");
+}
+
+const char* dtypeLabel(at::ScalarType t) {
+  return t == at::kBFloat16 ? "bf16" : t == at::kHalf ? "f16" : "f32";
+}
+
+const char* architectureName(io::Architecture a) {
+  switch (a) {
+    case io::Architecture::Llava: return "llava";
+    case io::Architecture::Llama: return "llama";
+    case io::Architecture::ClipVision: return "clip_vision_model";
+  }
+  return "?";
+}
+
+// The pixels of one role as given in the request.
+const cv::Mat& imageForRole(const AskRequest& r, text::ImageRole role) {
+  switch (role) {
+    case text::ImageRole::Reference: return r.reference;
+    case text::ImageRole::B: return r.imageB;
+    case text::ImageRole::A:
+    case text::ImageRole::Single: return r.imageA;
+  }
+  return r.imageA;
+}
+
+// The token ids that differ between "Image A" and "Image B", and what comes before.
+struct VerdictTokens {
+  std::vector<int32_t> prefix;
+  int32_t a = -1, b = -1;
+};
+
+VerdictTokens verdictTokens(const text::Tokenizer& tok) {
+  VerdictTokens v;
+  auto ia = tok.encode("Image A"), ib = tok.encode("Image B");
+  size_t k = 0;
+  while (k < ia.size() && k < ib.size() && ia[k] == ib[k]) ++k;
+  if (k < ia.size() && k < ib.size()) {
+    v.prefix.assign(ia.begin(), ia.begin() + static_cast<long>(k));
+    v.a = ia[k];
+    v.b = ib[k];
+  }
+  return v;
+}
+
+}  // namespace
+
+char parseWinner(const std::string& text) {
+  const auto a = text.find("Image A"), b = text.find("Image B");
+  if (a == std::string::npos && b == std::string::npos) return 0;
+  if (b == std::string::npos || (a != std::string::npos && a < b)) return 'A';
+  return 'B';
+}
+
+struct Engine::Impl {
+  EngineOptions options;
+  ModelInfo info;
+  std::shared_ptr<model::MultimodalModel> model;
+  std::shared_ptr<const text::Tokenizer> tokenizer;
+  VerdictTokens verdict;
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+const ModelInfo& Engine::info() const { return impl_->info; }
+
+Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  RuntimeReport runtime = configureRuntime(options.threads);
+  try {
+    at::Device device(options.device);
+    if (device.is_cuda() && !at::hasCUDA())
+      return makeError("device '" + options.device + "' was asked for, but this build of libtorch has no "
+                       "CUDA support (or no GPU is visible); use --device cpu");
+    auto dtype = parseDType(options.dtype, device);
+    if (!dtype) return dtype.error();
+    model::ModelLoadOptions mo;
+    mo.device = device;
+    mo.dtype = dtype.value();
+    mo.adapterDirectory = options.adapterDirectory;
+    mo.mergeLora = options.mergeLora;
+    mo.contextLength = options.contextLength;
+    auto m = model::MultimodalModel::load(options.modelDirectory, mo);
+    if (!m) return m.error();
+    impl->model = m.value();
+    impl->tokenizer = impl->model->tokenizer();
+    if (!options.tokenizerPath.empty()) {
+      auto tok = text::Tokenizer::load(options.tokenizerPath);
+      if (!tok) return tok.error();
+      impl->tokenizer = tok.value();
+    }
+    const auto& cfg = impl->model->config();
+    ModelInfo& info = impl->info;
+    info.directory = options.modelDirectory;
+    info.architecture = architectureName(cfg.architecture);
+    info.device = device.str();
+    info.dtype = dtypeLabel(dtype.value());
+    info.parameters = impl->model->parameterCount();
+    info.visionLayers = impl->model->hasVision() ? cfg.vision.numLayers : 0;
+    info.decoderLayers = impl->model->hasDecoder() ? cfg.text.numLayers : 0;
+    info.decoderHeads = impl->model->hasDecoder() ? cfg.text.numHeads : 0;
+    info.contextLength = impl->model->hasDecoder() ? cfg.text.maxPositions : 0;
+    info.patchSize = impl->model->hasVision() ? cfg.vision.patchSize : 0;
+    info.imageSize = impl->model->hasVision() ? cfg.vision.imageSize : 0;
+    info.earlyFusion = cfg.visionEarlyFusion;
+    info.hasTokenizer = impl->tokenizer != nullptr;
+    info.warning = runtime.warning;
+    if (impl->tokenizer) {
+      if (impl->model->hasDecoder() && impl->tokenizer->vocabSize() > cfg.text.vocabSize)
+        return makeError("the tokenizer has " + std::to_string(impl->tokenizer->vocabSize()) +
+                         " pieces but the model's vocabulary is " + std::to_string(cfg.text.vocabSize) +
+                         "; they do not belong together");
+      impl->verdict = verdictTokens(*impl->tokenizer);
+    }
+  } catch (const c10::Error& e) {
+    return makeError("cannot load the model: " + std::string(e.what_without_backtrace()));
+  } catch (const std::bad_alloc&) {
+    return makeError("not enough memory to load the model in '" + options.modelDirectory + "'");
+  }
+  impl->info.loadMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallbacks& callbacks) {
+  Impl& s = *impl_;
+  if (!s.model->hasVision() || !s.model->hasDecoder() || !s.model->hasProjector())
+    return makeError("the model in '" + s.options.modelDirectory + "' is a " + s.info.architecture +
+                     " model; answering questions about images needs a multimodal (LLaVA-style) model");
+  if (!s.tokenizer) return makeError("the model has no tokenizer.model; pass one with --tokenizer");
+  auto prompt = text::buildPrompt(request.prompt);
+  if (!prompt) return prompt.error();
+  Answer answer;
+  answer.prompt = prompt.value();
+  const auto& cfg = s.model->config();
+  try {
+    c10::InferenceMode guard;
+    const auto tVision = std::chrono::steady_clock::now();
+    image::PreprocessOptions pre;
+    pre.patchSize = cfg.vision.patchSize;
+    pre.maxSide = std::max(3 * cfg.vision.imageSize, pre.minSide);
+    // Every image role the prompt needs, preprocessed once.
+    std::map<text::ImageRole, image::PreprocessedImage> prepared;
+    for (text::ImageRole role : answer.prompt.images()) {
+      const cv::Mat& pixels = imageForRole(request, role);
+      if (pixels.empty())
+        return makeError(std::string("this question needs the ") +
+                         (role == text::ImageRole::Reference ? "reference image" :
+                          role == text::ImageRole::B ? "image B" : "image A") + ", which was not given");
+      auto p = image::preprocess(pixels, pre);
+      if (!p) return p.error();
+      prepared[role] = std::move(p.value());
+    }
+    auto toTensor = [](const image::PreprocessedImage& p) {  // -> [1, 3, H, W]
+      return at::from_blob(const_cast<float*>(p.chw.data()), {1, 3, p.height, p.width}, at::kFloat).clone();
+    };
+    std::vector<model::FusionPiece> pieces;
+    auto chunks = text::tokenizePrompt(answer.prompt, *s.tokenizer);
+    for (const auto& chunk : chunks) {
+      model::FusionPiece piece;
+      if (chunk.kind == text::PromptChunk::Kind::Text) {
+        piece.ids = chunk.ids;
+        pieces.push_back(std::move(piece));
+        continue;
+      }
+      const image::PreprocessedImage& p = prepared.at(chunk.role);
+      at::Tensor pixels = toTensor(p);
+      if (cfg.visionEarlyFusion) {
+        // The encoder sees the image and its difference to the reference (zeros
+        // without one), so it can tell distortion from content.
+        at::Tensor diff = at::zeros_like(pixels);
+        auto ref = prepared.find(text::ImageRole::Reference);
+        if (chunk.role != text::ImageRole::Reference && ref != prepared.end() &&
+            ref->second.height == p.height && ref->second.width == p.width)
+          diff = pixels - toTensor(ref->second);
+        pixels = at::cat({pixels, diff}, 1);  // [1, 6, H, W]
+      }
+      piece.visual = s.model->imageEmbeddings(pixels)[0];  // [tokens, hidden]
+      piece.role = chunk.role;
+      piece.gridHeight = p.gridHeight();
+      piece.gridWidth = p.gridWidth();
+      piece.hasClassToken = !cfg.vision.dropClassToken;
+      ImageGeometry g;
+      g.role = chunk.role;
+      g.sourceWidth = imageForRole(request, chunk.role).cols;
+      g.sourceHeight = imageForRole(request, chunk.role).rows;
+      g.contentWidth = p.contentWidth;
+      g.contentHeight = p.contentHeight;
+      g.paddedWidth = p.width;
+      g.paddedHeight = p.height;
+      g.gridWidth = p.gridWidth();
+      g.gridHeight = p.gridHeight();
+      g.patchSize = pre.patchSize;
+      answer.images.push_back(g);
+      pieces.push_back(std::move(piece));
+    }
+    const double visionMs =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tVision).count();
+    auto fused = model::fuse(s.model->decoder(), s.tokenizer->bosId(), pieces);
+    if (!fused) return fused.error();
+    gen::GenerationCallbacks cb = callbacks;
+    const bool watchVerdict = s.verdict.a >= 0 && request.prompt.task != text::Task::Description;
+    size_t watchOffset = cb.watchIds.size();
+    if (watchVerdict) {
+      cb.watchIds.push_back(s.verdict.a);
+      cb.watchIds.push_back(s.verdict.b);
+    }
+    gen::GenerationSession session(s.model->decoder(), s.tokenizer);
+    auto result = session.generate(fused->embeds, fused->spans, request.sampling, request.attention, cb);
+    if (!result) return result.error();
+    answer.generation = std::move(result.value());
+    answer.generation.visionMs = visionMs;
+    answer.generation.firstTokenMs += visionMs;  // the user waits for the encoder too
+    if (watchVerdict) {
+      // The verdict letter: the first A/B token right after the "Image" prefix.
+      const auto& ids = answer.generation.ids;
+      const auto& pre = s.verdict.prefix;
+      for (size_t i = pre.size(); i < ids.size(); ++i) {
+        if (ids[i] != s.verdict.a && ids[i] != s.verdict.b) continue;
+        if (!std::equal(pre.begin(), pre.end(), ids.begin() + static_cast<long>(i - pre.size()))) continue;
+        const auto& w = answer.generation.watchedProbabilities[i];
+        answer.verdict.present = true;
+        answer.verdict.winner = ids[i] == s.verdict.a ? 'A' : 'B';
+        answer.verdict.probabilityA = w[watchOffset];
+        answer.verdict.probabilityB = w[watchOffset + 1];
+        answer.verdict.confidence = answer.generation.probabilities[i];
+        answer.verdict.tokenIndex = static_cast<int>(i);
+        break;
+      }
+      if (!answer.verdict.present) {
+        const char w = parseWinner(answer.generation.text);
+        if (w) {
+          answer.verdict.present = true;
+          answer.verdict.winner = w;
+        }
+      }
+    }
+  } catch (const c10::Error& e) {
+    return makeError(std::string("answering failed: ") + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return makeError("out of memory while answering; use smaller images or a smaller model");
+  }
+  return answer;
+}
+
+std::vector<std::pair<int, int>> Engine::tokenSpans(const gen::GenerationResult& result) const {
+  std::vector<std::pair<int, int>> spans;
+  int pos = 0;
+  bool atStart = true;
+  for (const auto& t : result.tokenText) {
+    std::string bytes = t;
+    if (atStart && !bytes.empty() && bytes[0] == ' ') bytes.erase(0, 1);  // decode() drops it
+    if (!bytes.empty()) atStart = false;
+    const int begin = std::min<int>(pos, static_cast<int>(result.text.size()));
+    pos += static_cast<int>(bytes.size());
+    spans.emplace_back(begin, std::min<int>(pos, static_cast<int>(result.text.size())));
+  }
+  return spans;
+}
+
+}  // namespace dqa

@@ -1,0 +1,114 @@
+#pragma once
+// The one object the applications talk to: a loaded model that answers DepictQA
+// questions about images, streaming tokens. Torch-free header (the UI includes it);
+// the state behind it is opaque, as in llama.cpp's mtmd.
+//
+// Thread use: an Engine is used from one thread at a time (the UI keeps it on its
+// worker thread); cancellation may be signalled from any thread via the atomic flag.
+#include <opencv2/core.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/common/result.h"
+#include "core/generate/types.h"
+#include "core/text/prompt.h"
+
+namespace dqa {
+
+struct EngineOptions {
+  std::string modelDirectory;    // a model directory (see io::locateModelDirectory)
+  std::string adapterDirectory;  // optional peft LoRA adapter
+  std::string tokenizerPath;     // overrides <model>/tokenizer.model
+  std::string device = "cpu";    // "cpu", "cuda", "cuda:1"
+  std::string dtype = "auto";    // auto (f32 on CPU, bf16 on CUDA), f32, bf16, f16
+  int threads = 0;               // CPU threads; 0 = every core
+  bool mergeLora = true;
+  int contextLength = 0;         // 0: the model's max_position_embeddings
+};
+
+struct ModelInfo {
+  std::string directory;
+  std::string architecture;      // "llava", "llama", "clip_vision_model"
+  std::string device, dtype;
+  int64_t parameters = 0;
+  int visionLayers = 0, decoderLayers = 0, decoderHeads = 0;
+  int contextLength = 0;
+  int patchSize = 0;
+  int imageSize = 0;             // the encoder's trained input size
+  bool hasTokenizer = false;
+  bool earlyFusion = false;      // the encoder sees (image, image - reference)
+  double loadMs = 0;
+  std::string warning;           // e.g. the slow reference BLAS is active
+};
+
+// How one image was placed in front of the encoder, for drawing attention overlays
+// exactly over what the model saw.
+struct ImageGeometry {
+  text::ImageRole role = text::ImageRole::Single;
+  int sourceWidth = 0, sourceHeight = 0;      // the image as given (after any crop)
+  int contentWidth = 0, contentHeight = 0;    // after downscaling, inside the padded canvas
+  int paddedWidth = 0, paddedHeight = 0;      // the encoder's input
+  int gridWidth = 0, gridHeight = 0;          // visual tokens
+  int patchSize = 0;
+};
+
+struct AskRequest {
+  text::PromptRequest prompt;
+  // RGB CV_8UC3 / CV_16UC3 (image::LoadedImage::rgb). An empty Mat is "not given".
+  // Description assesses imageA; comparison and reasoning use A and B.
+  cv::Mat reference, imageA, imageB;
+  gen::SamplingParams sampling;
+  gen::AttentionOptions attention;
+};
+
+// The A/B verdict of a comparison answer and how sure the model was.
+struct Verdict {
+  bool present = false;
+  char winner = 0;               // 'A' or 'B'
+  float confidence = 0.f;        // DepictQA-Wild: probability of the letter after "Image"
+  float probabilityA = 0.f, probabilityB = 0.f;  // both letters' probabilities at that step
+  int tokenIndex = -1;           // generated token that carries the letter
+};
+
+struct Answer {
+  text::Prompt prompt;
+  std::vector<ImageGeometry> images;   // in prompt order, matching generation.attention.images
+  gen::GenerationResult generation;    // text, ids, probabilities, timings, attention
+  Verdict verdict;
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> load(const EngineOptions& options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const ModelInfo& info() const;
+  // Builds the prompt, encodes the images, generates. Never throws.
+  Result<Answer> ask(const AskRequest& request, const gen::GenerationCallbacks& callbacks = {});
+  // The tokenizer's view of an answer: byte offsets of each generated token's text
+  // inside Answer::generation.text (for mapping a selected word to its tokens).
+  std::vector<std::pair<int, int>> tokenSpans(const gen::GenerationResult& result) const;
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Sets libtorch's CPU threads (0 = all cores) and measures a matmul: returns a
+// warning when the slow reference BLAS is active (Debian without OpenBLAS).
+struct RuntimeReport {
+  int threads = 0;
+  double matmulGflops = 0;     // 384x384 float32 matmul, a rough figure
+  std::string warning;
+};
+RuntimeReport configureRuntime(int threads = 0);
+
+// Finds "Image A"/"Image B" in an answer (first occurrence that names a winner).
+char parseWinner(const std::string& answerText);
+
+}  // namespace dqa

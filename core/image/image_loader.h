@@ -1,0 +1,39 @@
+#pragma once
+// Decoding images from disk into a canonical form the rest of the core understands.
+#include <opencv2/core.hpp>
+
+#include <string>
+
+#include "core/common/result.h"
+
+namespace dqa::image {
+
+struct LoadOptions {
+  // Refuse images whose declared size exceeds this many pixels (decompression bombs):
+  // checked from the file header before any pixel buffer is allocated.
+  long long maxPixels = 250'000'000LL;
+  // Refuse files larger than this before reading them into memory.
+  long long maxFileBytes = 2'000'000'000LL;
+};
+
+struct LoadedImage {
+  cv::Mat rgb;            // CV_8UC3 or CV_16UC3, RGB order, EXIF orientation applied,
+                          // alpha composited over black
+  std::string path;
+  std::string format;     // "PNG", "JPEG", ... (from the file's magic bytes)
+  int sourceChannels = 0; // as decoded: 1 grey, 3 colour, 4 with alpha (OpenCV decodes
+                          // grey+alpha PNGs to 4 channels)
+  int bitDepth = 8;       // of `rgb`: 8 or 16 (float sources such as EXR/HDR/PFM are
+                          // clamped to [0,1] and stored as 16 bit)
+  int exifOrientation = 1;  // 1..8 as read from the file (JPEG APP1, PNG eXIf); already
+                            // applied to `rgb`
+  int width() const { return rgb.cols; }
+  int height() const { return rgb.rows; }
+};
+
+Result<LoadedImage> loadImage(const std::string& path, const LoadOptions& options = {});
+// Same, from bytes in memory (clipboard, drag and drop, fuzzing).
+Result<LoadedImage> decodeImage(const std::string& bytes, const std::string& nameForMessages,
+                                const LoadOptions& options = {});
+
+}  // namespace dqa::image

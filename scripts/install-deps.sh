@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages DepictQA needs to build, test and run. Idempotent.
+# Run as root (or with sudo). See ../shared/ENVIRONMENT.md for why each one is here:
+# libopenblas0-openmp replaces the reference BLAS (30x faster matmul), xvfb/xauth let
+# the GUI run without a display.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev libopenblas0-openmp
+  qt6-base-dev qt6-base-dev-tools
+  libsentencepiece-dev sentencepiece
+  libopencv-dev libopencv-contrib-dev opencv-data
+  nlohmann-json3-dev libcli11-dev
+  xvfb xauth
+  desktop-file-utils appstream
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
