@@ -267,16 +267,21 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
 }
 
 std::vector<std::pair<int, int>> Engine::tokenSpans(const gen::GenerationResult& result) const {
+  // Replays the streaming conversion (leading space dropped, invalid bytes as U+FFFD),
+  // so the spans index the same text the user saw. A token that completes a character
+  // started by earlier tokens owns the whole character.
   std::vector<std::pair<int, int>> spans;
+  gen::Utf8Stream utf8;
   int pos = 0;
   bool atStart = true;
+  const int total = static_cast<int>(result.text.size());
   for (const auto& t : result.tokenText) {
     std::string bytes = t;
-    if (atStart && !bytes.empty() && bytes[0] == ' ') bytes.erase(0, 1);  // decode() drops it
+    if (atStart && !bytes.empty() && bytes[0] == ' ') bytes.erase(0, 1);
     if (!bytes.empty()) atStart = false;
-    const int begin = std::min<int>(pos, static_cast<int>(result.text.size()));
-    pos += static_cast<int>(bytes.size());
-    spans.emplace_back(begin, std::min<int>(pos, static_cast<int>(result.text.size())));
+    const int begin = std::min(pos, total);
+    pos += static_cast<int>(utf8.push(bytes).size());
+    spans.emplace_back(begin, std::min(pos, total));
   }
   return spans;
 }

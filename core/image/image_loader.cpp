@@ -733,7 +733,8 @@ Result<LoadedImage> decodeChecked(const std::string& bytes, const std::string& n
   if (auto error = checkHeader(name, format, header, options)) return *error;
 
   // IMREAD_UNCHANGED keeps 16-bit depth and alpha; it also means OpenCV applies no EXIF
-  // orientation, so we apply the one we parsed exactly once.
+  // orientation, so we apply the one we parsed (JPEG, PNG) exactly once. TIFF needs
+  // nothing: OpenCV's TIFF decoder honours the file's Orientation tag itself.
   const cv::Mat buffer(1, static_cast<int>(b.size()), CV_8UC1,
                        const_cast<std::uint8_t*>(b.data()));
   const cv::Mat raw = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
@@ -783,6 +784,10 @@ Result<LoadedImage> loadImage(const std::string& path, const LoadOptions& option
     const fs::path file = fs::u8path(path);
     std::error_code ec;
     const fs::file_status status = fs::status(file, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+      return fail(path, "it could not be accessed (" + ec.message() + ")",
+                  "Check that you have permission to read it and its folder.");
+    }
     if (!fs::exists(status)) {
       return fail(path, "the file does not exist", "Check the path and the spelling, or "
                   "choose the file again.");

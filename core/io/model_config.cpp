@@ -20,7 +20,16 @@ Status readInt(const json& j, const char* key, int* out, int lo, int hi, bool re
   }
   if (!it->is_number_integer())
     return makeError(std::string("config.json: \"") + key + "\" must be an integer");
-  long long v = it->get<long long>();
+  // Unsigned values above INT64_MAX would wrap to negative numbers in the message.
+  const bool hugeUnsigned = it->is_number_unsigned() &&
+                            (hi < 0 || it->get<unsigned long long>() >
+                                           static_cast<unsigned long long>(hi));
+  long long v = hugeUnsigned ? 0 : it->get<long long>();
+  if (hugeUnsigned)
+    return makeError(std::string("config.json: \"") + key + "\" = " +
+                     std::to_string(it->get<unsigned long long>()) +
+                     " is outside the supported range [" + std::to_string(lo) + ", " +
+                     std::to_string(hi) + "]");
   if (v < lo || v > hi)
     return makeError(std::string("config.json: \"") + key + "\" = " + std::to_string(v) +
                      " is outside the supported range [" + std::to_string(lo) + ", " +

@@ -148,7 +148,9 @@ Result<SafetensorsHeader> parseSafetensorsHeader(const uint8_t* bytes, size_t si
 }
 
 Result<std::shared_ptr<SafetensorsFile>> SafetensorsFile::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO named *.safetensors must not block open() forever; fstat below
+  // refuses everything that is not a regular file (where O_NONBLOCK changes nothing).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return makeError("cannot open '" + path + "': " + std::strerror(errno));
   struct stat st {};

@@ -107,6 +107,28 @@ ClipVisionEncoder::Output ClipVisionEncoder::forward(const at::Tensor& pixels, b
   return out;
 }
 
+NamedParameters ClipVisionEncoder::namedParameters(const std::string& prefix) {
+  NamedParameters out;
+  out.emplace_back(prefix + "embeddings.class_embedding", &classEmbedding);
+  out.emplace_back(prefix + "embeddings.patch_embedding.weight", &patchWeight);
+  out.emplace_back(prefix + "embeddings.position_embedding.weight", &positionEmbedding);
+  appendLayerNorm(out, prefix + "pre_layrnorm", preNorm);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const std::string p = prefix + "encoder.layers." + std::to_string(i) + ".";
+    ClipLayer& L = layers_[i];
+    appendLayerNorm(out, p + "layer_norm1", L.norm1);
+    appendLayerNorm(out, p + "layer_norm2", L.norm2);
+    appendLinear(out, p + "self_attn.q_proj", L.q);
+    appendLinear(out, p + "self_attn.k_proj", L.k);
+    appendLinear(out, p + "self_attn.v_proj", L.v);
+    appendLinear(out, p + "self_attn.out_proj", L.out);
+    appendLinear(out, p + "mlp.fc1", L.fc1);
+    appendLinear(out, p + "mlp.fc2", L.fc2);
+  }
+  if (postNorm.weight.defined()) appendLayerNorm(out, prefix + "post_layernorm", postNorm);
+  return out;
+}
+
 at::Tensor ClipVisionEncoder::features(const at::Tensor& pixels) const {
   // Hidden state index counted from the end: -1 is the last layer's output. Only the
   // layers needed are run.

@@ -38,6 +38,8 @@ class ClipVisionEncoder {
   // (negative: from the end), CLS dropped or kept. [B, tokens, D]
   at::Tensor features(const at::Tensor& pixels) const;
 
+  NamedParameters namedParameters(const std::string& prefix);
+
  private:
   at::Tensor embeddings(const at::Tensor& pixels) const;
   at::Tensor positionEmbeddings(int64_t gridH, int64_t gridW) const;

@@ -66,6 +66,16 @@ Result<RMSNorm> loadRMSNorm(const LoadContext& ctx, const std::string& name, int
   return n;
 }
 
+void appendLinear(NamedParameters& out, const std::string& prefix, Linear& l) {
+  out.emplace_back(prefix + ".weight", &l.weight);
+  if (l.bias.defined()) out.emplace_back(prefix + ".bias", &l.bias);
+}
+
+void appendLayerNorm(NamedParameters& out, const std::string& prefix, LayerNorm& n) {
+  out.emplace_back(prefix + ".weight", &n.weight);
+  out.emplace_back(prefix + ".bias", &n.bias);
+}
+
 at::Tensor quickGelu(const at::Tensor& x) { return x * at::sigmoid(x * 1.702); }
 at::Tensor geluErf(const at::Tensor& x) { return at::gelu(x); }
 

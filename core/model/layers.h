@@ -51,6 +51,12 @@ Result<RMSNorm> loadRMSNorm(const LoadContext& ctx, const std::string& name, int
 at::Tensor quickGelu(const at::Tensor& x);
 at::Tensor geluErf(const at::Tensor& x);
 
+// Parameters by Hugging Face name (relative to a module prefix), for training and
+// saving. Pointers stay valid while the owning module lives.
+using NamedParameters = std::vector<std::pair<std::string, at::Tensor*>>;
+void appendLinear(NamedParameters& out, const std::string& prefix, Linear& l);
+void appendLayerNorm(NamedParameters& out, const std::string& prefix, LayerNorm& n);
+
 // Softmax in float32 whatever the compute dtype, as the reference does.
 at::Tensor softmaxFloat(const at::Tensor& scores);
 

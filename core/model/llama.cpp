@@ -1,5 +1,7 @@
 #include "core/model/llama.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
 
 namespace dqa::model {
@@ -156,6 +158,54 @@ at::Tensor LlamaDecoder::forward(const at::Tensor& embeds, KVCache* cache, Atten
 
 at::Tensor LlamaDecoder::logits(const at::Tensor& hidden) const {
   return at::linear(hidden, lmHead_).to(at::kFloat);
+}
+
+NamedParameters LlamaDecoder::namedParameters(const std::string& prefix, const std::string& lmHead) {
+  NamedParameters out;
+  out.emplace_back(prefix + "embed_tokens.weight", &embed_);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const std::string p = prefix + "layers." + std::to_string(i) + ".";
+    LlamaLayer& L = layers_[i];
+    out.emplace_back(p + "input_layernorm.weight", &L.inputNorm.weight);
+    out.emplace_back(p + "post_attention_layernorm.weight", &L.postAttentionNorm.weight);
+    appendLinear(out, p + "self_attn.q_proj", L.q);
+    appendLinear(out, p + "self_attn.k_proj", L.k);
+    appendLinear(out, p + "self_attn.v_proj", L.v);
+    appendLinear(out, p + "self_attn.o_proj", L.o);
+    appendLinear(out, p + "mlp.gate_proj", L.gate);
+    appendLinear(out, p + "mlp.up_proj", L.up);
+    appendLinear(out, p + "mlp.down_proj", L.down);
+  }
+  out.emplace_back(prefix + "norm.weight", &norm_.weight);
+  if (!lmHead_.is_same(embed_)) out.emplace_back(lmHead, &lmHead_);
+  return out;
+}
+
+NamedParameters LlamaDecoder::loraParameters(const std::string& loraPrefix) {
+  NamedParameters out;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    LlamaLayer& L = layers_[i];
+    std::pair<const char*, Linear*> targets[] = {{"q_proj", &L.q}, {"k_proj", &L.k}, {"v_proj", &L.v}, {"o_proj", &L.o}};
+    for (auto& [name, lin] : targets) {
+      if (!lin->loraA.defined()) continue;
+      const std::string base = loraPrefix + "layers." + std::to_string(i) + ".self_attn." + name;
+      out.emplace_back(base + ".lora_A.weight", &lin->loraA);
+      out.emplace_back(base + ".lora_B.weight", &lin->loraB);
+    }
+  }
+  return out;
+}
+
+void LlamaDecoder::addLora(int rank, double alpha, uint64_t seed) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  for (auto& L : layers_) {
+    for (Linear* lin : {&L.q, &L.k, &L.v, &L.o}) {
+      const double bound = 1.0 / std::sqrt(double(lin->inFeatures()));  // kaiming-uniform(a=sqrt(5)) as peft
+      lin->loraA = at::empty({rank, lin->inFeatures()}, lin->weight.options()).uniform_(-bound, bound, gen);
+      lin->loraB = at::zeros({lin->outFeatures(), rank}, lin->weight.options());
+      lin->loraScaling = alpha / rank;
+    }
+  }
 }
 
 Status LlamaDecoder::applyLora(const WeightStore& adapter, const io::LoraConfig& cfg, bool merge) {

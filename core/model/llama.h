@@ -56,6 +56,13 @@ class LlamaDecoder {
   // Pre-sizes the cache so that decoding does not reallocate every token.
   void reserve(KVCache& cache, int64_t batch, int64_t capacity) const;
 
+  // Base weights by HF name under `prefix`, and (separately) the LoRA matrices in peft
+  // layout ("<loraPrefix>layers.N.self_attn.q_proj.lora_A.weight").
+  NamedParameters namedParameters(const std::string& prefix, const std::string& lmHead);
+  NamedParameters loraParameters(const std::string& loraPrefix);
+  // Adds fresh LoRA matrices (A random, B zero, as peft) of `rank` on q/k/v/o.
+  void addLora(int rank, double alpha, uint64_t seed);
+
  private:
   at::Tensor attention(const LlamaLayer& layer, int layerIndex, const at::Tensor& x,
                        const at::Tensor& cos, const at::Tensor& sin, KVCache* cache,

@@ -101,6 +101,25 @@ Result<std::shared_ptr<MultimodalModel>> MultimodalModel::load(const std::string
   return model;
 }
 
+NamedParameters MultimodalModel::namedParameters() {
+  NamedParameters out;
+  const bool llava = config_.architecture == io::Architecture::Llava;
+  if (vision_) {
+    auto v = vision_->namedParameters(llava ? "vision_tower." : "");
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  if (projector_) {
+    auto p = projector_->namedParameters("multi_modal_projector.");
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  if (decoder_) {
+    auto d = llava ? decoder_->namedParameters("language_model.model.", "language_model.lm_head.weight")
+                   : decoder_->namedParameters("model.", "lm_head.weight");
+    out.insert(out.end(), d.begin(), d.end());
+  }
+  return out;
+}
+
 at::Tensor MultimodalModel::imageEmbeddings(const at::Tensor& pixels) const {
   at::Tensor features = vision_->features(pixels.to(options_.device, options_.dtype));  // [N, tokens, Dv]
   return projector_ ? (*projector_)(features) : features;                              // [N, tokens, Dt]

@@ -17,6 +17,13 @@ Result<Projector> Projector::load(const LoadContext& ctx, const io::ProjectorCon
   return p;
 }
 
+NamedParameters Projector::namedParameters(const std::string& prefix) {
+  NamedParameters out;
+  appendLinear(out, prefix + "linear_1", first_);
+  if (kind_ == io::ProjectorKind::MlpGelu) appendLinear(out, prefix + "linear_2", second_);
+  return out;
+}
+
 at::Tensor Projector::operator()(const at::Tensor& x) const {
   at::Tensor h = first_(x);
   if (kind_ == io::ProjectorKind::MlpGelu) h = second_(geluErf(h));

@@ -13,6 +13,7 @@ class Projector {
   static Result<Projector> load(const LoadContext& ctx, const io::ProjectorConfig& config,
                                 int64_t visionWidth, int64_t textWidth, const std::string& prefix);
   at::Tensor operator()(const at::Tensor& features) const;  // [.., visionWidth] -> [.., textWidth]
+  NamedParameters namedParameters(const std::string& prefix);
 
  private:
   io::ProjectorKind kind_ = io::ProjectorKind::Linear;

@@ -78,6 +78,12 @@ Result<at::Tensor> WeightStore::get(const std::string& name, at::ScalarType dtyp
     return makeError("weight '" + name + "' in " + loc.file->path() + " has shape " +
                      shapeString(e.shape) + " but config.json implies " +
                      shapeString(expectedShape));
+  const bool storedFloating = e.dtype == io::DType::F64 || e.dtype == io::DType::F32 ||
+                              e.dtype == io::DType::F16 || e.dtype == io::DType::BF16;
+  if (at::isFloatingType(dtype) && !storedFloating)
+    return makeError("weight '" + name + "' in " + loc.file->path() + " is stored as " +
+                     io::dtypeName(e.dtype) + ", but weights must be floating point (F32, F16, "
+                     "BF16 or F64); the checkpoint is damaged or was exported wrongly");
   used_.insert(name);
   try {
     // from_blob views the mapping; the copy below owns its memory, so the mapping may

@@ -16,6 +16,17 @@
 // in step and bump the ABI version in both when one changes.
 struct dqa_spm;
 
+#if defined(__SANITIZE_ADDRESS__)
+#define DQA_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DQA_ADDRESS_SANITIZER 1
+#endif
+#endif
+#ifndef DQA_ADDRESS_SANITIZER
+#define DQA_ADDRESS_SANITIZER 0
+#endif
+
 namespace dqa::text {
 namespace {
 
@@ -96,7 +107,15 @@ Result<std::shared_ptr<const SpmApi>> openModule(const std::string& path) {
   // RTLD_DEEPBIND: the module's sentencepiece must bind to its own protobuf-lite, not
   // to the libprotobuf that libtorch has already put in the global scope.
   ::dlerror();
+#if DQA_ADDRESS_SANITIZER
+  // AddressSanitizer aborts on RTLD_DEEPBIND (google/sanitizers#611). Sanitizer builds
+  // load the module into a link-map namespace of its own instead, which isolates its
+  // protobuf just as well; the module must then be built without ASan (see
+  // scripts/sanitize.sh).
+  void* handle = ::dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
+#else
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+#endif
   if (handle == nullptr) {
     const char* why = ::dlerror();
     return makeError("Could not load the SentencePiece module " + path + ": " +

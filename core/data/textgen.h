@@ -1,0 +1,41 @@
+#pragma once
+// Questionnaire -> text: questions and answers for DepictQA's three tasks, written by the
+// project from pools of phrasings (resources are compiled in: textgen.cpp), with enough
+// variety that a model cannot memorise one template. parser.h reads the answers back.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/data/questionnaire.h"
+
+namespace dqa::data {
+
+// DESIGN.md: appended to the question; the answer is then exactly "Image A" / "Image B".
+extern const char* const kShortAnswerTail;  // " Answer the question using a single word or phrase."
+
+struct TextSample {
+  std::string question;        // the bare question (no preference, no tail)
+  std::string preference;      // the stated preference ("" if none)
+  bool shortAnswer = false;    // the short-answer tail applies
+  std::string promptQuestion;  // what the user turn says: preference + " " + question + tail
+  std::string answer;
+};
+
+struct TextOptions {
+  double shortAnswerShare = 0.5;  // of comparison samples with a winner
+};
+
+TextSample generateText(const Questionnaire& q, std::uint64_t seed, const TextOptions& o = {});
+
+// The pools, for tests and documentation.
+const std::vector<std::string>& questionPool(Task task, bool withReference);
+// Brief comparison answers; "{W}" is the winner, "{L}" the loser.
+const std::vector<std::string>& briefAnswerPool();
+const std::vector<std::string>& tieAnswerPool();
+// Preference sentences for an aspect: intolerant (weight > 1) or tolerant (< 1).
+const std::vector<std::string>& preferencePool(Aspect aspect, bool intolerant);
+// Weight used for intolerant / tolerant preferences.
+constexpr double kIntolerantWeight = 3.0;
+constexpr double kTolerantWeight = 0.3;
+
+}  // namespace dqa::data

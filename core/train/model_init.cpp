@@ -1,0 +1,115 @@
+#include "core/train/model_init.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/io/safetensors.h"
+
+namespace dqa::train {
+
+std::string modelConfigJson(const ModelShape& s) {
+  nlohmann::json vision = {{"model_type", "clip_vision_model"}, {"hidden_size", s.visionWidth},
+                           {"intermediate_size", s.visionMlp}, {"num_hidden_layers", s.visionLayers},
+                           {"num_attention_heads", s.visionHeads}, {"image_size", s.imageSize},
+                           {"patch_size", s.patchSize}, {"num_channels", s.earlyFusion ? 6 : 3},
+                           {"hidden_act", "quick_gelu"}, {"layer_norm_eps", 1e-5}};
+  nlohmann::json text = {{"model_type", "llama"}, {"vocab_size", s.vocabSize}, {"hidden_size", s.width},
+                         {"intermediate_size", s.mlp}, {"num_hidden_layers", s.layers},
+                         {"num_attention_heads", s.heads}, {"num_key_value_heads", s.kvHeads},
+                         {"head_dim", s.width / s.heads}, {"max_position_embeddings", s.contextLength},
+                         {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0}, {"bos_token_id", 1},
+                         {"eos_token_id", 2}, {"hidden_act", "silu"}, {"tie_word_embeddings", false}};
+  nlohmann::json cfg = {{"architectures", {"LlavaForConditionalGeneration"}},
+                        {"model_type", "llava"},
+                        {"projector_type", "linear"},
+                        {"multimodal_projector_bias", true},
+                        {"vision_feature_layer", -1},
+                        {"vision_feature_select_strategy", "default"},
+                        {"vision_early_fusion", s.earlyFusion},
+                        {"image_token_index", -1},
+                        {"vision_config", vision},
+                        {"text_config", text},
+                        {"dtype", "float32"}};
+  return cfg.dump(2);
+}
+
+Status writeInitialModel(const ModelShape& s, const std::string& dir, uint64_t seed) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return makeError("cannot create '" + dir + "': " + ec.message());
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  auto normal = [&](const std::string& name, std::vector<int64_t> shape, double stdev) {
+    tensors.emplace_back(name, at::empty(shape, at::kFloat).normal_(0.0, stdev, gen));
+  };
+  auto constant = [&](const std::string& name, std::vector<int64_t> shape, double value) {
+    tensors.emplace_back(name, at::full(shape, value, at::kFloat));
+  };
+  const int64_t D = s.visionWidth, C = s.earlyFusion ? 6 : 3, P = s.patchSize, G = s.imageSize / s.patchSize;
+  const std::string v = "vision_tower.";
+  normal(v + "embeddings.class_embedding", {D}, 0.02);
+  normal(v + "embeddings.patch_embedding.weight", {D, C, P, P}, 0.02);
+  normal(v + "embeddings.position_embedding.weight", {1 + G * G, D}, 0.02);
+  constant(v + "pre_layrnorm.weight", {D}, 1.0);
+  constant(v + "pre_layrnorm.bias", {D}, 0.0);
+  // Residual branches start small so that a deep stack begins close to identity.
+  const double visionOut = 0.02 / std::sqrt(2.0 * s.visionLayers);
+  for (int i = 0; i < s.visionLayers; ++i) {
+    const std::string p = v + "encoder.layers." + std::to_string(i) + ".";
+    for (const char* n : {"layer_norm1", "layer_norm2"}) {
+      constant(p + n + ".weight", {D}, 1.0);
+      constant(p + n + ".bias", {D}, 0.0);
+    }
+    for (const char* n : {"q_proj", "k_proj", "v_proj"}) {
+      normal(p + "self_attn." + n + ".weight", {D, D}, 0.02);
+      constant(p + "self_attn." + n + ".bias", {D}, 0.0);
+    }
+    normal(p + "self_attn.out_proj.weight", {D, D}, visionOut);
+    constant(p + "self_attn.out_proj.bias", {D}, 0.0);
+    normal(p + "mlp.fc1.weight", {s.visionMlp, D}, 0.02);
+    constant(p + "mlp.fc1.bias", {s.visionMlp}, 0.0);
+    normal(p + "mlp.fc2.weight", {D, s.visionMlp}, visionOut);
+    constant(p + "mlp.fc2.bias", {D}, 0.0);
+  }
+  constant(v + "post_layernorm.weight", {D}, 1.0);
+  constant(v + "post_layernorm.bias", {D}, 0.0);
+  normal("multi_modal_projector.linear_1.weight", {s.width, D}, 0.02);
+  constant("multi_modal_projector.linear_1.bias", {s.width}, 0.0);
+
+  const int64_t H = s.width, hd = s.width / s.heads, kv = int64_t(s.kvHeads) * hd;
+  const std::string t = "language_model.model.";
+  const double textOut = 0.02 / std::sqrt(2.0 * s.layers);
+  normal(t + "embed_tokens.weight", {s.vocabSize, H}, 0.02);
+  for (int i = 0; i < s.layers; ++i) {
+    const std::string p = t + "layers." + std::to_string(i) + ".";
+    constant(p + "input_layernorm.weight", {H}, 1.0);
+    constant(p + "post_attention_layernorm.weight", {H}, 1.0);
+    normal(p + "self_attn.q_proj.weight", {int64_t(s.heads) * hd, H}, 0.02);
+    normal(p + "self_attn.k_proj.weight", {kv, H}, 0.02);
+    normal(p + "self_attn.v_proj.weight", {kv, H}, 0.02);
+    normal(p + "self_attn.o_proj.weight", {H, int64_t(s.heads) * hd}, textOut);
+    normal(p + "mlp.gate_proj.weight", {s.mlp, H}, 0.02);
+    normal(p + "mlp.up_proj.weight", {s.mlp, H}, 0.02);
+    normal(p + "mlp.down_proj.weight", {H, s.mlp}, textOut);
+  }
+  constant(t + "norm.weight", {H}, 1.0);
+  normal("language_model.lm_head.weight", {s.vocabSize, H}, 0.02);
+
+  std::vector<io::TensorToWrite> out;
+  for (auto& [name, tensor] : tensors) {
+    tensor = tensor.contiguous();
+    out.push_back({name, io::DType::F32, tensor.sizes().vec(), tensor.data_ptr(), size_t(tensor.nbytes())});
+  }
+  auto ok = io::writeSafetensors(dir + "/model.safetensors", out, {{"format", "pt"}});
+  if (!ok) return ok;
+  std::ofstream cfg(dir + "/config.json");
+  cfg << modelConfigJson(s) << "\n";
+  if (!cfg) return makeError("cannot write '" + dir + "/config.json'");
+  return Ok{};
+}
+
+}  // namespace dqa::train

@@ -1,0 +1,54 @@
+#pragma once
+// The trainer: next-token cross-entropy on response tokens only (DepictQA), plus an
+// auxiliary regression of each distorted image's human score from the encoder (the
+// paper's "high-level initialisation" done jointly), AdamW with warm-up + cosine decay,
+// gradient clipping, bf16 autocast on CPU, resumable checkpoints, a loss curve PNG.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/common/result.h"
+#include "core/train/model_init.h"
+
+namespace dqa::train {
+
+struct TrainOptions {
+  std::string trainDirectory;     // shards of the training split
+  std::string validationDirectory;  // shards used to choose when to stop (may be empty)
+  std::string outputDirectory;    // model/, checkpoint/, loss.png, log.jsonl
+  std::string tokenizerPath;      // SentencePiece model trained on the corpus
+  std::string initFrom;           // existing model directory (else a new model of `shape`)
+  ModelShape shape;
+  std::string mode = "full";      // full: every weight; lora: frozen encoder+LLM, projector + LoRA
+  int loraRank = 16;
+  double loraAlpha = 32;
+  int steps = 2000;
+  int batchSize = 16;
+  double learningRate = 1e-3;
+  double minLearningRateRatio = 0.05;
+  int warmupSteps = 100;
+  double weightDecay = 0.01;
+  double gradientClip = 1.0;
+  double auxiliaryWeight = 0.5;   // weight of the MOS regression loss
+  bool bf16 = true;               // CPU autocast to bfloat16 (2x here)
+  int threads = 0;
+  uint64_t seed = 1;
+  int logEvery = 10;
+  int evalEvery = 250;
+  int evalExamples = 256;
+  int saveEvery = 250;
+  bool resume = true;             // continue from outputDirectory/checkpoint if present
+};
+
+struct TrainProgress {
+  int step = 0, steps = 0;
+  double loss = 0, lmLoss = 0, auxLoss = 0;
+  double samplesPerSecond = 0, etaSeconds = 0, learningRate = 0;
+  bool evaluated = false;
+  double valLoss = 0, valBriefAccuracy = 0;  // teacher-forced A/B letter accuracy
+};
+
+// Runs training; `onProgress` is called every logEvery steps and after evaluations.
+Status train(const TrainOptions& options, const std::function<void(const TrainProgress&)>& onProgress);
+
+}  // namespace dqa::train

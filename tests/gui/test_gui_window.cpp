@@ -1,0 +1,361 @@
+// The desktop window end to end, offscreen, on the tiny LLaVA fixture (random weights:
+// the text is gibberish, but it is the core's real output). Checks: images load (and a
+// broken file gives a message, not a crash), every task streams tokens in order that
+// add up to the core's answer, Stop works mid-answer, a selected word's attention is
+// drawn exactly over the region the model saw, switching models and closing the
+// window mid-answer are clean.
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QImage>
+#include <QLabel>
+#include <QListWidget>
+#include <QPainter>
+#include <QPushButton>
+#include <QRandomGenerator>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTextEdit>
+
+#include "test_support.h"
+#include "ui/main_window.h"
+
+using namespace dqa::ui;
+
+namespace {
+
+// The fixture was exported with a 256-token context, shorter than DepictQA's system
+// prompt under its 512-piece test tokenizer. RoPE has no learned position table, so
+// the same weights run longer sequences: a copy of the directory with a larger limit.
+QString makeLongContextFixture(const QTemporaryDir& dir) {
+  const QString source = QString::fromStdString(dqa::test::fixtureDir("llava-tiny"));
+  const QString target = dir.filePath(QStringLiteral("llava-tiny-long"));
+  QDir().mkpath(target);
+  QFile config(source + QStringLiteral("/config.json"));
+  if (!config.open(QIODevice::ReadOnly)) return {};
+  QByteArray text = config.readAll();
+  text.replace("\"max_position_embeddings\": 256", "\"max_position_embeddings\": 4096");
+  QFile out(target + QStringLiteral("/config.json"));
+  if (!out.open(QIODevice::WriteOnly)) return {};
+  out.write(text);
+  out.close();
+  QFile::link(source + QStringLiteral("/model.safetensors"), target + QStringLiteral("/model.safetensors"));
+  return target;
+}
+
+QString tokenizerPath() {
+  return QString::fromStdString(dqa::test::fixtureDir("sentencepiece/tiny.model"));
+}
+
+// A textured test picture, with optional noise (so that A and B differ).
+QString writeImage(const QTemporaryDir& dir, const QString& name, int noise, quint32 seed) {
+  QImage image(160, 120, QImage::Format_RGB888);
+  QRandomGenerator random(seed);
+  for (int y = 0; y < image.height(); ++y)
+    for (int x = 0; x < image.width(); ++x) {
+      auto jitter = [&] { return noise ? int(random.bounded(2 * noise + 1)) - noise : 0; };
+      const int r = std::clamp((x * 255) / 160 + jitter(), 0, 255);
+      const int g = std::clamp((y * 255) / 120 + jitter(), 0, 255);
+      const int b = std::clamp(((x / 10 + y / 10) % 2) * 200 + jitter(), 0, 255);
+      image.setPixelColor(x, y, QColor(r, g, b));
+    }
+  const QString path = dir.filePath(name);
+  image.save(path);
+  return path;
+}
+
+}  // namespace
+
+class TestGuiWindow : public QObject {
+  Q_OBJECT
+
+ private:
+  QTemporaryDir temp_;
+  QString model_;
+  QString reference_, imageA_, imageB_;
+  std::unique_ptr<MainWindow> window_;
+
+  std::unique_ptr<MainWindow> makeWindow() {
+    WindowOptions options;
+    options.settingsFile = temp_.filePath(QStringLiteral("settings.ini"));
+    options.persistSettings = false;
+    auto window = std::make_unique<MainWindow>(options);
+    window->resize(1200, 800);
+    window->show();
+    return window;
+  }
+
+  bool loadModel(MainWindow& window) {
+    QSignalSpy loaded(&window, &MainWindow::modelLoaded);
+    QSignalSpy failed(&window, &MainWindow::modelFailed);
+    window.loadModel(model_, tokenizerPath());
+    if (!QTest::qWaitFor([&] { return loaded.count() + failed.count() > 0; }, 60000)) return false;
+    if (failed.count()) qWarning() << failed.first().first().toString();
+    return loaded.count() == 1 && window.modelReady();
+  }
+
+  void loadAll(MainWindow& window) {
+    QVERIFY(window.loadImage(PaneRole::Reference, reference_));
+    QVERIFY(window.loadImage(PaneRole::A, imageA_));
+    QVERIFY(window.loadImage(PaneRole::B, imageB_));
+  }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(temp_.isValid());
+    model_ = makeLongContextFixture(temp_);
+    QVERIFY(!model_.isEmpty());
+    reference_ = writeImage(temp_, QStringLiteral("reference.png"), 0, 1);
+    imageA_ = writeImage(temp_, QStringLiteral("a.png"), 40, 2);
+    imageB_ = writeImage(temp_, QStringLiteral("b.png"), 10, 3);
+    window_ = makeWindow();
+    QVERIFY(loadModel(*window_));
+    window_->setMaxNewTokens(24);
+  }
+
+  void cleanupTestCase() { window_.reset(); }
+
+  void loadsImagesAndShowsWhatIsLoaded() {
+    loadAll(*window_);
+    const PaneImage* a = window_->image(PaneRole::A);
+    QVERIFY(a);
+    QCOMPARE(a->width(), 160);
+    QCOMPARE(a->format, QStringLiteral("PNG"));
+    QVERIFY(a->summary().contains(QStringLiteral("160×120")));
+    QVERIFY(!window_->pane(PaneRole::A)->canvas()->image().isNull());
+    // Metrics against the reference arrive from a background computation.
+    QTRY_VERIFY_WITH_TIMEOUT(window_->pane(PaneRole::A)->findChild<QLabel*>(QStringLiteral("metrics1"))->text().contains(QStringLiteral("PSNR")), 10000);
+  }
+
+  void brokenFileIsAMessageNotACrash() {
+    const QString broken = temp_.filePath(QStringLiteral("broken.png"));
+    QFile f(broken);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("\x89PNG\r\n\x1a\nthis is not an image");
+    f.close();
+    QVERIFY(!window_->loadImage(PaneRole::B, broken));
+    QVERIFY(!window_->messageText().isEmpty());
+    QVERIFY(window_->messageText().contains(QStringLiteral("broken.png")));
+    // The image that was there stays.
+    QVERIFY(window_->image(PaneRole::B));
+    QVERIFY(!window_->loadImage(PaneRole::B, temp_.filePath(QStringLiteral("missing.png"))));
+    QVERIFY(!window_->setImageData(PaneRole::B, QByteArray("garbage"), QStringLiteral("clipboard")));
+  }
+
+  void eachTaskStreamsTheCoresAnswerInOrder_data() {
+    QTest::addColumn<int>("task");
+    QTest::addColumn<bool>("withReference");
+    QTest::newRow("description") << int(dqa::text::Task::Description) << true;
+    QTest::newRow("comparison") << int(dqa::text::Task::Comparison) << true;
+    QTest::newRow("reasoning") << int(dqa::text::Task::Reasoning) << true;
+    QTest::newRow("comparison-no-reference") << int(dqa::text::Task::Comparison) << false;
+  }
+
+  void eachTaskStreamsTheCoresAnswerInOrder() {
+    QFETCH(int, task);
+    QFETCH(bool, withReference);
+    loadAll(*window_);
+    if (!withReference) window_->clearImage(PaneRole::Reference);
+    window_->askingPanel()->setTask(dqa::text::Task(task));
+    window_->askingPanel()->setQuestion(QString());
+
+    // The stream as the worker delivers it to the UI thread.
+    std::vector<int> indices;
+    QString streamed;
+    QObject guard;  // the connection dies with this function, even when a check fails
+    connect(window_->modelHost(), &ModelHost::token, &guard,
+                              [&](quint64, int index, const QString& text, float) {
+                                indices.push_back(index);
+                                streamed += text;
+                              });
+    QSignalSpy finished(window_.get(), &MainWindow::answerFinished);
+    QSignalSpy failed(window_.get(), &MainWindow::answerFailed);
+    QVERIFY(window_->ask());
+    QVERIFY(window_->answering());
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() > 0, 60000);
+    QCOMPARE(failed.count(), 0);
+    const AnswerPtr answer = window_->answerView()->answer();
+    QVERIFY(answer);
+    const auto& generation = answer->answer.generation;
+    QVERIFY(!generation.ids.empty());
+    // Every token arrived, in order, and together they are the core's text.
+    // One event per token; the core may add a last event (index == ids.size()) that
+    // carries the bytes of an unfinished UTF-8 character as U+FFFD.
+    const int events = window_->answerView()->streamedTokens();
+    QVERIFY2(events == int(generation.ids.size()) || events == int(generation.ids.size()) + 1,
+             qPrintable(QStringLiteral("%1 events for %2 tokens").arg(events).arg(generation.ids.size())));
+    QCOMPARE(window_->answerView()->streamedText(), QString::fromStdString(generation.text));
+    QCOMPARE(window_->answerView()->answerText(), QString::fromStdString(generation.text));
+    QCOMPARE(streamed, QString::fromStdString(generation.text));
+    QCOMPARE(int(indices.size()), events);
+    for (size_t i = 0; i < indices.size(); ++i) QCOMPARE(indices[i], int(i));
+    // The prompt has the images the task needs (reference first when given).
+    const size_t expectedImages = (withReference ? 1 : 0) + (task == int(dqa::text::Task::Description) ? 1 : 2);
+    QCOMPARE(answer->answer.images.size(), expectedImages);
+    QVERIFY(!generation.attention.empty());
+    QCOMPARE(window_->history()->count(), 1);
+    QVERIFY(window_->lastLongestStallMs() >= 0);
+    qInfo("task %d: %zu tokens, longest UI stall %.1f ms", task, generation.ids.size(), window_->lastLongestStallMs());
+  }
+
+  void stopsMidAnswer() {
+    loadAll(*window_);
+    window_->askingPanel()->setTask(dqa::text::Task::Reasoning);
+    window_->setMaxNewTokens(400);
+    QSignalSpy finished(window_.get(), &MainWindow::answerFinished);
+    QVERIFY(window_->ask());
+    QTRY_VERIFY_WITH_TIMEOUT(window_->answerView()->streamedTokens() >= 2, 30000);
+    window_->askingPanel()->stopButton()->click();
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 30000);
+    window_->setMaxNewTokens(24);
+    const AnswerPtr answer = window_->answerView()->answer();
+    QVERIFY(answer);
+    QCOMPARE(answer->answer.generation.stop, dqa::gen::StopReason::Cancelled);
+    QVERIFY(answer->answer.generation.ids.size() < 400);
+    QVERIFY(!window_->answering());
+  }
+
+  void selectedWordsAttentionIsDrawnOverTheRegionTheModelSaw() {
+    loadAll(*window_);
+    window_->setOverlayOptions({Colormap::Viridis, Upsampling::Nearest, 1.0});
+    // A region in the lower right: the overlay must cover it and nothing else.
+    window_->setRegionEnabled(true);
+    window_->setRegion(QRectF(0.5, 0.4, 0.45, 0.55));
+    window_->askingPanel()->setTask(dqa::text::Task::Comparison);
+    QSignalSpy finished(window_.get(), &MainWindow::answerFinished);
+    QVERIFY(window_->ask());
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 60000);
+    window_->viewport()->fit();
+
+    ImageCanvas* canvas = window_->pane(PaneRole::A)->canvas();
+    const QImage before = canvas->grab().toImage();
+    // "Select" the first word of the answer as a click would.
+    AnswerView* view = window_->answerView();
+    int position = 0;
+    const QString text = view->answerText();
+    while (position < text.size() && text[position].isSpace()) ++position;
+    const auto [from, to] = view->wordAt(position);
+    const auto [first, last] = view->tokensForCharacters(from, to);
+    QVERIFY(first >= 0 && last > first);
+    view->selectTokens(first, last, true);
+    QVERIFY(canvas->overlay().valid());
+    const QRect expected = window_->regionInPixels(PaneRole::A);
+    QCOMPARE(canvas->overlay().target, expected);
+    QCOMPARE(expected, QRect(80, 48, 72, 66));
+    QVERIFY(window_->pane(PaneRole::B)->canvas()->overlay().valid());
+    QVERIFY(window_->pane(PaneRole::Reference)->canvas()->overlay().valid());
+
+    const QImage after = canvas->grab().toImage();
+    QCOMPARE(after.size(), before.size());
+    // Pixels well inside the region changed (opacity 1: pure colormap); pixels well
+    // outside it did not.
+    const QPointF inside = canvas->imageToWidget(QPointF(expected.center()));
+    const QPointF outside = canvas->imageToWidget(QPointF(20, 20));
+    const qreal dpr = after.devicePixelRatio();
+    auto at = [&](const QImage& image, QPointF p) { return image.pixelColor(int(p.x() * dpr), int(p.y() * dpr)); };
+    QVERIFY(at(before, inside) != at(after, inside));
+    QCOMPARE(at(before, outside), at(after, outside));
+    // The colour inside is one of the colormap's.
+    const QRgb c = at(after, inside).rgb() & 0xFFFFFF;
+    bool inTable = false;
+    for (QRgb t : colormapTable(Colormap::Viridis))
+      if (std::abs(qRed(t) - qRed(c)) <= 2 && std::abs(qGreen(t) - qGreen(c)) <= 2 && std::abs(qBlue(t) - qBlue(c)) <= 2)
+        inTable = true;
+    QVERIFY(inTable);
+    // The whole answer works too, and "hide" clears.
+    window_->showWholeAnswerAttention();
+    QVERIFY(canvas->overlay().valid());
+    view->selectTokens(-1, -1, false);
+    QVERIFY(!canvas->overlay().valid());
+    window_->setRegion(QRectF(0, 0, 1, 1));
+  }
+
+  void overlayIsCutToTheContentTheModelSaw() {
+    // A 100x50 crop at (10, 20) of a larger image, padded to 112x70 (patch 14: 8x5
+    // grid). Row 4 (canvas y 56..70) and column 7 beyond x=100 are padding.
+    dqa::ImageGeometry g;
+    g.sourceWidth = 100, g.sourceHeight = 50;
+    g.contentWidth = 100, g.contentHeight = 50;
+    g.paddedWidth = 112, g.paddedHeight = 70;
+    g.gridWidth = 8, g.gridHeight = 5, g.patchSize = 14;
+    std::vector<float> grid(40, 0.1f);
+    grid[size_t(4 * 8 + 0)] = 100.f;  // a padding cell: must neither show nor set the scale
+    grid[size_t(1 * 8 + 2)] = 0.9f;   // the hottest visible cell
+    const QRect region(10, 20, 100, 50);
+    const AttentionOverlay overlay = makeAttentionOverlay(grid, g, region, {Colormap::Viridis, Upsampling::Nearest, 1.0});
+    QVERIFY(overlay.valid());
+    QCOMPARE(overlay.target, region);
+    QCOMPARE(overlay.image.size(), QSize(100, 50));
+    QCOMPARE(overlay.maxValue, 0.9f);
+    // Cell (2, 1) covers canvas x 28..42, y 14..28: the top of the colormap there.
+    QCOMPARE(overlay.image.pixel(35, 20) & 0xFFFFFF, colormapTable(Colormap::Viridis)[255] & 0xFFFFFF);
+    QCOMPARE(overlay.image.pixel(5, 5) & 0xFFFFFF, colormapTable(Colormap::Viridis)[0] & 0xFFFFFF);
+    QCOMPARE(gridCellInImage(g, region, 2, 1), QRectF(10 + 28, 20 + 14, 14, 14));
+    QCOMPARE(gridCellInImage(g, region, 7, 0), QRectF(10 + 98, 20, 2, 14));  // cut at the content edge
+    QVERIFY(gridCellInImage(g, region, 0, 4).isEmpty());                     // all padding
+    // A downscaled crop: 400x200 source shown as 100x50 content; cells scale by 4.
+    g.sourceWidth = 400, g.sourceHeight = 200;
+    QCOMPARE(gridCellInImage(g, QRect(0, 0, 400, 200), 2, 1), QRectF(112, 56, 56, 56));
+  }
+
+  void exportsReports() {
+    const QString md = temp_.filePath(QStringLiteral("report.md"));
+    const QString html = temp_.filePath(QStringLiteral("report.html"));
+    QVERIFY(window_->exportReport(md));
+    QVERIFY(window_->exportReport(html));
+    QFile f(html);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray content = f.readAll();
+    QVERIFY(content.contains("<img"));
+    QVERIFY(QFile::exists(temp_.filePath(QStringLiteral("report_files/a_attention.png"))));
+    QVERIFY(QFile::exists(temp_.filePath(QStringLiteral("report_files/reference.png"))));
+  }
+
+  void wrongModelDirectoryIsAMessage() {
+    auto window = makeWindow();
+    QSignalSpy failed(window.get(), &MainWindow::modelFailed);
+    window->loadModel(temp_.filePath(QStringLiteral("no-such-model")));
+    QTRY_VERIFY_WITH_TIMEOUT(failed.count() == 1, 10000);
+    QVERIFY(!window->messageText().isEmpty());
+    // A directory that exists but holds no model: the core's message, from the worker.
+    QSignalSpy failed2(window.get(), &MainWindow::modelFailed);
+    window->loadModel(temp_.path());
+    QTRY_VERIFY_WITH_TIMEOUT(failed2.count() == 1, 30000);
+    QVERIFY(window->messageText().contains(QStringLiteral("Model could not be loaded")));
+    QVERIFY(!window->modelReady());
+  }
+
+  void switchingModelsMidAnswerIsClean() {
+    loadAll(*window_);
+    window_->askingPanel()->setTask(dqa::text::Task::Reasoning);
+    window_->setMaxNewTokens(400);
+    QSignalSpy finished(window_.get(), &MainWindow::answerFinished);
+    QSignalSpy loaded(window_.get(), &MainWindow::modelLoaded);
+    QVERIFY(window_->ask());
+    QTRY_VERIFY_WITH_TIMEOUT(window_->answerView()->streamedTokens() >= 1, 30000);
+    window_->loadModel(model_, tokenizerPath());
+    QTRY_VERIFY_WITH_TIMEOUT(loaded.count() == 1, 60000);
+    QCOMPARE(finished.count(), 1);  // the old answer ended (cancelled) before the load
+    QVERIFY(window_->modelReady());
+    window_->setMaxNewTokens(24);
+  }
+
+  void closingMidAnswerIsClean() {
+    auto window = makeWindow();
+    QVERIFY(loadModel(*window));
+    loadAll(*window);
+    window->askingPanel()->setTask(dqa::text::Task::Reasoning);
+    window->setMaxNewTokens(400);
+    QVERIFY(window->ask());
+    QTRY_VERIFY_WITH_TIMEOUT(window->answerView()->streamedTokens() >= 1, 30000);
+    QElapsedTimer clock;
+    clock.start();
+    window->close();
+    window.reset();  // cancels, quits and joins the worker thread
+    QVERIFY2(clock.elapsed() < 5000, qPrintable(QString::number(clock.elapsed())));
+  }
+};
+
+QTEST_MAIN(TestGuiWindow)
+#include "test_gui_window.moc"

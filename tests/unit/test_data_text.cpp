@@ -1,0 +1,184 @@
+// Questionnaire -> text -> questionnaire: pool sizes, the short-answer rule, and the
+// reverse parser's round trip on held-out generated texts (seeds never used elsewhere).
+#include <QtTest/QtTest>
+
+#include <map>
+#include <set>
+
+#include "core/data/parser.h"
+#include "core/data/sampler.h"
+#include "core/data/textgen.h"
+
+using namespace dqa::data;
+
+namespace {
+
+// A random label (no pixels: texture from the labels) for text tests.
+ImageLabel randomLabel(cv::RNG& rng) {
+  SamplerConfig cfg;
+  int count = rng.uniform(0, 4);
+  auto ds = randomDistortions(rng, cfg, count, {96, 96});
+  ImageLabel l = labelImage(ds, {96, 96}, cv::Mat(), cv::Mat());
+  // Texture normally comes from pixels; exercise all values consistently with the rule.
+  if (l.level(Aspect::Noise) != Severity::Undistorted || l.level(Aspect::Blurriness) != Severity::Undistorted ||
+      l.level(Aspect::Artifacts) != Severity::Undistorted)
+    l.texture = static_cast<Texture>(rng.uniform(0, 3));
+  return l;
+}
+
+Questionnaire randomQuestionnaire(std::uint64_t seed) {
+  cv::RNG rng(seed);
+  Task task = static_cast<Task>(rng.uniform(0, 3));
+  bool fr = rng.uniform(0, 2);
+  ImageLabel a = randomLabel(rng);
+  if (task == Task::Description) return makeDescription(a, fr);
+  ImageLabel b = randomLabel(rng);
+  if (rng.uniform(0, 4) == 0) {
+    Preference p;
+    p.aspect = static_cast<Aspect>(rng.uniform(0, kNumAspects));
+    bool intolerant = rng.uniform(0, 2);
+    p.weight = intolerant ? kIntolerantWeight : kTolerantWeight;
+    p.text = preferencePool(p.aspect, intolerant).front();
+    return makePair(task, a, b, fr, &p);
+  }
+  return makePair(task, a, b, fr);
+}
+
+}  // namespace
+
+class TestDataText : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void poolsAreLargeEnough() {
+    for (Task t : {Task::Description, Task::Comparison, Task::Reasoning})
+      for (bool fr : {true, false}) {
+        const auto& pool = questionPool(t, fr);
+        QVERIFY2(pool.size() >= 10, taskName(t));
+        QCOMPARE(std::set<std::string>(pool.begin(), pool.end()).size(), pool.size());
+      }
+    // >= 20 brief answers per winner: each template names the winner.
+    QVERIFY(briefAnswerPool().size() >= 20);
+    QVERIFY(tieAnswerPool().size() >= 10);
+    for (int a = 0; a < kNumAspects; ++a) {
+      QVERIFY(preferencePool(static_cast<Aspect>(a), true).size() >= 3);
+      QVERIFY(preferencePool(static_cast<Aspect>(a), false).size() >= 2);
+    }
+  }
+
+  void briefAnswersNameTheWinner() {
+    for (const auto& t : briefAnswerPool())
+      for (Winner w : {Winner::A, Winner::B}) {
+        std::string text = t;
+        const std::string W = w == Winner::A ? "Image A" : "Image B", L = w == Winner::A ? "Image B" : "Image A";
+        for (auto [k, v] : {std::pair<std::string, std::string>{"{W}", W}, {"{L}", L}})
+          for (size_t p; (p = text.find(k)) != std::string::npos;) text.replace(p, k.size(), v);
+        ParsedAnswer pa = parseAnswer(Task::Comparison, text);
+        QVERIFY2(pa.hasWinner && pa.winner == w, text.c_str());
+      }
+    for (const auto& t : tieAnswerPool()) {
+      ParsedAnswer pa = parseAnswer(Task::Comparison, t);
+      QVERIFY2(pa.hasWinner && pa.winner == Winner::Tie, t.c_str());
+    }
+  }
+
+  void halfOfComparisonsCarryTheShortAnswerTail() {
+    int withWinner = 0, tail = 0;
+    for (std::uint64_t s = 0; s < 4000; ++s) {
+      Questionnaire q = randomQuestionnaire(s);
+      if (q.task != Task::Comparison) continue;
+      TextSample t = generateText(q, s);
+      if (q.winner == Winner::Tie) {
+        QVERIFY(!t.shortAnswer);  // a tie has no single-word answer
+        continue;
+      }
+      ++withWinner;
+      if (t.shortAnswer) {
+        ++tail;
+        QCOMPARE(QString::fromStdString(t.answer), QString(q.winner == Winner::A ? "Image A" : "Image B"));
+        QVERIFY(t.promptQuestion.size() > std::string(kShortAnswerTail).size());
+        QCOMPARE(t.promptQuestion.substr(t.promptQuestion.size() - std::string(kShortAnswerTail).size()),
+                 std::string(kShortAnswerTail));
+      }
+    }
+    double share = double(tail) / withWinner;
+    QVERIFY2(share > 0.45 && share < 0.55, qPrintable(QString::number(share)));
+  }
+
+  void preferenceIsStatedBeforeTheQuestion() {
+    for (std::uint64_t s = 0; s < 500; ++s) {
+      Questionnaire q = randomQuestionnaire(s);
+      TextSample t = generateText(q, s);
+      if (!q.hasPreference) {
+        QVERIFY(t.preference.empty());
+        continue;
+      }
+      QCOMPARE(t.promptQuestion.rfind(q.preference.text, 0), size_t(0));
+    }
+  }
+
+  void textsVary() {
+    std::map<Task, std::set<std::string>> answers;
+    std::map<Task, int> n;
+    for (std::uint64_t s = 0; s < 600; ++s) {
+      Questionnaire q = randomQuestionnaire(s);
+      if (q.task == Task::Comparison) continue;
+      answers[q.task].insert(generateText(q, s).answer);
+      ++n[q.task];
+    }
+    for (auto& [task, set] : answers) QVERIFY(set.size() > 0.9 * n[task]);
+  }
+
+  void reverseParserRoundTripOnHeldOutTexts() {
+    // Seeds from 10^9 on are used by no other test and no data run.
+    std::map<Task, int> total, good;
+    int shown = 0;
+    for (std::uint64_t s = 1000000000ULL; s < 1000000000ULL + 6000; ++s) {
+      Questionnaire q = randomQuestionnaire(s);
+      TextSample t = generateText(q, s * 31 + 7);
+      std::string why;
+      bool ok = agrees(q, parseAnswer(q.task, t.answer), &why);
+      ++total[q.task];
+      good[q.task] += ok;
+      if (!ok && shown++ < 8) qWarning("%s: %s\n  %s", taskName(q.task), why.c_str(), t.answer.c_str());
+    }
+    for (auto& [task, n] : total) {
+      double rate = double(good[task]) / n;
+      qInfo("%s: %d/%d round trips (%.2f%%)", taskName(task), good[task], n, 100 * rate);
+      QVERIFY2(rate >= 0.99, taskName(task));
+    }
+  }
+
+  void roundTripOnSampledPairsWithPixels() {
+    // Through the full sampler (real texture measure, local distortions, preferences).
+    auto photos = syntheticPhotos(4, 256, 192, SplitConfig{}, 5);
+    std::vector<const Photo*> pool;
+    for (auto& p : photos) pool.push_back(&p);
+    SamplerConfig cfg;
+    cfg.seed = 77;
+    cfg.preferenceShare = 0.5;
+    int n = 0, ok = 0;
+    for (std::uint64_t i = 0; i < 300; ++i) {
+      Sample s;
+      QVERIFY(generateSample(pool, cfg, i, &s));
+      std::string why;
+      bool good = agrees(s.questionnaire, parseAnswer(s.questionnaire.task, s.text.answer), &why);
+      if (!good) qWarning("%s: %s", why.c_str(), s.text.answer.c_str());
+      ++n;
+      ok += good;
+    }
+    QVERIFY(ok >= 0.99 * n);
+  }
+
+  void questionnaireJsonCarriesTheFields() {
+    Questionnaire q = randomQuestionnaire(3);
+    while (!q.isPair()) q = randomQuestionnaire(q.a.distortions.size() + 100);
+    auto j = toJson(q);
+    QVERIFY(j.contains("A") && j.contains("B"));
+    QVERIFY(j.contains("aspect_comparison") && j.contains("winner") && j.contains("too_close_to_call"));
+    QCOMPARE(j["aspect_comparison"].size(), size_t(kNumAspects));
+    QVERIFY(j["A"]["aspects"].contains("blurriness"));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestDataText)
+#include "test_data_text.moc"

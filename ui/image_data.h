@@ -1,0 +1,70 @@
+#pragma once
+// What the window knows about one loaded image, and the pixel work done on it for
+// display (8-bit preview, histogram, difference view, default region, metrics).
+// Plain OpenCV + QImage; no model types.
+#include <QImage>
+#include <QRect>
+#include <QRectF>
+#include <QString>
+
+#include <array>
+#include <optional>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace dqa::ui {
+
+enum class PaneRole { Reference = 0, A = 1, B = 2 };
+constexpr int kPaneCount = 3;
+QString paneRoleName(PaneRole role);  // "Reference", "Image A", "Image B"
+
+struct PaneImage {
+  cv::Mat rgb;          // as the core decoded it: CV_8UC3 / CV_16UC3, RGB
+  QImage preview;       // 8-bit RGB for painting
+  QString path;         // file path, or a description ("pasted image")
+  QString format;       // "PNG", "JPEG", ...
+  int bitDepth = 8;
+  int sourceChannels = 3;
+  qint64 fileBytes = -1;
+  std::array<std::vector<int>, 3> histogram;  // 256 bins per channel (R, G, B)
+
+  bool empty() const { return rgb.empty(); }
+  int width() const { return rgb.cols; }
+  int height() const { return rgb.rows; }
+  QString summary() const;  // "photo.png — 640×480, PNG, 8-bit RGB"
+};
+
+// Decodes with the core's loader (EXIF orientation, 16-bit, alpha, size limits) and
+// prepares the preview and histogram. The error text is what the window shows.
+struct LoadOutcome {
+  std::optional<PaneImage> image;
+  QString error;
+};
+LoadOutcome loadPaneImage(const QString& path);
+LoadOutcome decodePaneImage(const QByteArray& bytes, const QString& nameForMessages);
+LoadOutcome paneImageFromQImage(const QImage& image, const QString& nameForMessages);
+
+QImage toQImage(const cv::Mat& rgb);  // any depth RGB -> 8-bit QImage (deep copy)
+
+// |image - reference| per pixel, amplified so that faint differences show; images of
+// different sizes are compared after resizing `image` to the reference size.
+QImage differenceImage(const PaneImage& image, const PaneImage& reference);
+
+// A region of interest as a fraction of the image (so it applies to every pane even
+// when sizes differ) and its pixel rectangle on a given image.
+QRect regionInPixels(const QRectF& normalised, int width, int height);
+// The most changed (vs the reference) or, without a reference, the most detailed
+// square window of side `side` pixels (measured on the first available image).
+QRectF defaultRegion(const PaneImage* reference, const PaneImage* a, const PaneImage* b, int side);
+
+struct QualityMetrics {
+  bool valid = false;
+  QString note;           // why not valid ("sizes differ", "no reference")
+  double psnr = 0, ssim = 0, gmsd = 0;
+};
+// PSNR (dB, higher better), SSIM (mean over channels, higher better) and GMSD (lower
+// better) of `image` against `reference`, with OpenCV's quality module.
+QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference);
+
+}  // namespace dqa::ui

@@ -1,0 +1,199 @@
+#pragma once
+// The DepictQA window: three image panes with a shared viewport, the asking panel,
+// the streamed answer with its verdict, attention overlays, history, metrics and
+// reports. The model runs on ModelHost's worker thread; this class only ever sees
+// torch-free answers arriving through queued signals.
+#include <QFutureWatcher>
+#include <QMainWindow>
+#include <QPointer>
+#include <QTimer>
+
+#include <array>
+#include <memory>
+#include <optional>
+
+#include "ui/answer_view.h"
+#include "ui/asking_panel.h"
+#include "ui/attention_overlay.h"
+#include "ui/image_data.h"
+#include "ui/image_pane.h"
+#include "ui/model_worker.h"
+#include "ui/stall_meter.h"
+#include "ui/viewport.h"
+
+class QAction;
+class QComboBox;
+class QLabel;
+class QListWidget;
+class QMenu;
+class QProgressBar;
+class QSettings;
+class QSlider;
+class QSplitter;
+class QToolButton;
+
+namespace dqa::ui {
+
+struct WindowOptions {
+  QString settingsFile;   // empty: the platform's usual place (QSettings default)
+  bool persistSettings = true;
+};
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  explicit MainWindow(const WindowOptions& options = {}, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Loading images; false (and a message in the window) on failure.
+  bool loadImage(PaneRole role, const QString& path);
+  bool setImageData(PaneRole role, const QByteArray& bytes, const QString& name);
+  bool setImageFromQImage(PaneRole role, const QImage& image, const QString& name);
+  void clearImage(PaneRole role);
+  const PaneImage* image(PaneRole role) const;
+
+  // The model (loads on the worker thread; modelReady/modelFailed tell the outcome).
+  void loadModel(const QString& directory, const QString& tokenizerPath = {});
+  // Uses --model / DEPICTQA_MODEL / the saved setting / XDG / bundled, in that order.
+  void loadDefaultModel(const QString& explicitDirectory, const QString& tokenizerPath);
+  // Overrides the model's context window (0: the model's own), as --context-length.
+  void setContextLength(int tokens) { contextLength_ = tokens; }
+  bool modelReady() const;
+  bool answering() const;
+
+  // Asking; returns false (message shown) when the question cannot be asked yet.
+  bool ask();
+  void stop();
+  void setMaxNewTokens(int tokens) { maxNewTokens_ = tokens; }
+  AskingPanel* askingPanel() const { return asking_; }
+  AnswerView* answerView() const { return answerView_; }
+  ImagePane* pane(PaneRole role) const { return panes_[size_t(role)]; }
+  SharedViewport* viewport() { return &viewport_; }
+  QListWidget* history() const { return history_; }
+  ModelHost* modelHost() const { return host_.get(); }
+
+  // Region of interest in normalised coordinates; `enabled` false sends whole images.
+  void setRegion(const QRectF& normalised);
+  void setRegionEnabled(bool enabled);
+  QRectF region() const { return region_; }
+  QRect regionInPixels(PaneRole role) const;
+
+  // Attention: shows tokens [first, last) of the current answer; (0, 0) hides.
+  void showAttention(int first, int last);
+  void showWholeAnswerAttention();
+  void setOverlayOptions(const OverlayOptions& options);
+  void setAttentionLayer(int layer);  // -1: mean over all captured layers
+
+  void setDifferenceView(bool on);
+  void setFlicker(bool on);
+  void zoomHundredPercent();
+
+  bool exportReport(const QString& path);  // .md or .html (images written beside it)
+  QString messageText() const;             // the message bar's current text
+  double lastLongestStallMs() const { return lastStallMs_; }
+
+ Q_SIGNALS:
+  void modelLoaded();
+  void modelFailed(const QString& message);
+  void answerFinished(quint64 id);
+  void answerFailed(quint64 id, const QString& message);
+  void messageShown(const QString& message);
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+  void keyPressEvent(QKeyEvent* event) override;
+
+ private:
+  struct AskContext {
+    quint64 id = 0;
+    QString heading;
+    std::array<QRect, kPaneCount> regions;  // pixel rectangle sent to the model, per pane
+    dqa::text::Task task = dqa::text::Task::Comparison;
+    QString question, preference;
+  };
+  struct HistoryEntry {
+    AskContext context;
+    AnswerPtr answer;
+  };
+
+  void buildMenus();
+  void buildLayout();
+  void showMessage(const QString& text, bool error = true);
+  void hideMessage();
+  void refreshPane(PaneRole role);
+  void refreshAllPanes();
+  void imagesChanged();
+  void updateAskState();
+  void updateMetrics();
+  void updateDefaultRegion();
+  void onToken(quint64 id, int index, const QString& text, float probability);
+  void onAnswered(quint64 id, const AnswerPtr& answer);
+  void onFailed(quint64 id, const QString& message);
+  void updateOverlays();
+  void clearOverlays();
+  PaneRole paneFor(dqa::text::ImageRole role) const;
+  void openImageDialog(PaneRole role);
+  void pasteImage(PaneRole role);
+  void addRecent(PaneRole role, const QString& path);
+  void rebuildRecentMenu();
+  void restoreSettings();
+  void saveSettings();
+  QImage compositeWithOverlay(PaneRole role) const;
+  void copyAnswer();
+  void exportDialog();
+  void openModelDialog();
+  void chooseTokenizerDialog();
+
+  WindowOptions options_;
+  std::unique_ptr<QSettings> settings_;
+  SharedViewport viewport_;
+  std::array<std::optional<PaneImage>, kPaneCount> images_;
+  std::array<ImagePane*, kPaneCount> panes_{};
+  std::array<AttentionOverlay, kPaneCount> overlays_;
+  std::array<QString, kPaneCount> metricsText_;
+  std::unique_ptr<ModelHost> host_;
+  AskingPanel* asking_ = nullptr;
+  AnswerView* answerView_ = nullptr;
+  QListWidget* history_ = nullptr;
+  QComboBox* colormap_ = nullptr;
+  QComboBox* upsampling_ = nullptr;
+  QComboBox* layer_ = nullptr;
+  QSlider* opacity_ = nullptr;
+  QLabel* attentionLabel_ = nullptr;
+  QWidget* messageBar_ = nullptr;
+  QLabel* messageLabel_ = nullptr;
+  QLabel* modelLabel_ = nullptr;
+  QLabel* stallLabel_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QSplitter* vertical_ = nullptr;
+  QSplitter* bottom_ = nullptr;
+  QMenu* recentMenu_ = nullptr;
+  QAction* differenceAction_ = nullptr;
+  QAction* flickerAction_ = nullptr;
+  QAction* regionAction_ = nullptr;
+  QTimer flickerTimer_;
+  bool flickerShowsB_ = false;
+  StallMeter stallMeter_;
+  double lastStallMs_ = 0;
+  QRectF region_{0, 0, 1, 1};
+  bool regionEnabled_ = true;
+  bool regionIsAutomatic_ = true;
+  int modelImageSize_ = 0;
+  int maxNewTokens_ = 400;  // DepictQA's generation limit
+  QString modelDirectory_, tokenizerPath_;
+  int contextLength_ = 0;
+  std::optional<AskContext> pending_;
+  std::optional<HistoryEntry> current_;  // the answer on display (with its context)
+  std::vector<HistoryEntry> entries_;
+  std::pair<int, int> attentionTokens_{0, 0};
+  int attentionLayer_ = -1;
+  QStringList recent_;
+  QString lastImageFolder_;
+  QFutureWatcher<std::array<QualityMetrics, 2>> metricsWatcher_;
+  quint64 metricsGeneration_ = 0;
+};
+
+// Resources live in the static library; call once before using them.
+void initResources();
+
+}  // namespace dqa::ui

@@ -1,0 +1,105 @@
+#pragma once
+// The model lives on one long-lived worker thread. The window talks to it only
+// through queued signals (ModelHost's request signals -> ModelWorker's slots, and
+// back); the only shared state is the per-question cancel flag, an atomic the core
+// checks before every token.
+#include <QObject>
+#include <QString>
+#include <QThread>
+
+#include <atomic>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "core/generate/engine.h"
+
+namespace dqa::ui {
+
+// What comes back from one question: the core's answer (torch-free) and where each
+// generated token sits in the answer text (byte offsets, from the tokenizer).
+struct AnswerPackage {
+  dqa::Answer answer;
+  std::vector<std::pair<int, int>> tokenSpans;
+};
+using AnswerPtr = std::shared_ptr<const AnswerPackage>;
+
+struct AskJob {
+  quint64 id = 0;
+  dqa::AskRequest request;
+  std::shared_ptr<std::atomic<bool>> cancel;
+};
+
+class ModelWorker : public QObject {
+  Q_OBJECT
+ public:
+  ModelWorker();
+  ~ModelWorker() override;
+
+ public Q_SLOTS:
+  void load(const dqa::EngineOptions& options);
+  void ask(const dqa::ui::AskJob& job);
+
+ Q_SIGNALS:
+  void loadProgress(const QString& stage, int percent);  // percent -1: busy, unknown
+  void loaded(const dqa::ModelInfo& info, const QString& runtimeWarning);
+  void loadFailed(const QString& message);
+  void token(quint64 id, int index, const QString& text, float probability);
+  void answered(quint64 id, const dqa::ui::AnswerPtr& answer);
+  void failed(quint64 id, const QString& message);
+
+ private:
+  std::unique_ptr<dqa::Engine> engine_;
+  bool runtimeConfigured_ = false;
+  QString runtimeWarning_;
+};
+
+// Owns the thread (quit + wait on destruction) and the worker (deleted on that thread
+// when it finishes). One question at a time; stop() and destruction cancel it.
+class ModelHost : public QObject {
+  Q_OBJECT
+ public:
+  explicit ModelHost(QObject* parent = nullptr);
+  ~ModelHost() override;
+
+  void load(const dqa::EngineOptions& options);
+  quint64 ask(const dqa::AskRequest& request);  // returns the question's id
+  void stop();                                  // cancels the running question, if any
+  bool busy() const { return pendingAnswer_ != 0; }
+  bool loading() const { return loading_; }
+  bool ready() const { return ready_; }
+  quint64 currentQuestion() const { return pendingAnswer_; }
+
+ Q_SIGNALS:
+  // To the worker (queued).
+  void requestLoad(const dqa::EngineOptions& options);
+  void requestAsk(const dqa::ui::AskJob& job);
+  // To the window (re-emitted from the worker's signals, on the UI thread).
+  void loadProgress(const QString& stage, int percent);
+  void loaded(const dqa::ModelInfo& info, const QString& runtimeWarning);
+  void loadFailed(const QString& message);
+  void token(quint64 id, int index, const QString& text, float probability);
+  void answered(quint64 id, const dqa::ui::AnswerPtr& answer);
+  void failed(quint64 id, const QString& message);
+
+ private:
+  struct QuitAndWait {
+    void operator()(QThread* thread) const {
+      thread->quit();
+      thread->wait();
+      delete thread;
+    }
+  };
+  std::unique_ptr<QThread, QuitAndWait> thread_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  quint64 nextId_ = 1;
+  quint64 pendingAnswer_ = 0;
+  bool loading_ = false, ready_ = false;
+};
+
+}  // namespace dqa::ui
+
+Q_DECLARE_METATYPE(dqa::EngineOptions)
+Q_DECLARE_METATYPE(dqa::ModelInfo)
+Q_DECLARE_METATYPE(dqa::ui::AskJob)
+Q_DECLARE_METATYPE(dqa::ui::AnswerPtr)
