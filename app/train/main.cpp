@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include <fstream>
@@ -57,13 +58,15 @@ int main(int argc, char** argv) {
   app.add_option("--out", o.outputDirectory, "Output folder: model/, checkpoint/, loss.png, log.jsonl");
   app.add_option("--init", o.initFrom, "Start from this model directory (default: a new model)");
   app.add_option("--mode", o.mode, "full | lora")->capture_default_str();
-  app.add_option("--steps", o.steps)->capture_default_str();
+  app.add_option("--steps", o.steps, "Length of the learning-rate schedule")->capture_default_str();
+  app.add_option("--stop-at", o.stopAt, "Stop after this many steps (the schedule still spans --steps)");
   app.add_option("--batch", o.batchSize)->capture_default_str();
   app.add_option("--lr", o.learningRate)->capture_default_str();
   app.add_option("--warmup", o.warmupSteps)->capture_default_str();
   app.add_option("--weight-decay", o.weightDecay)->capture_default_str();
   app.add_option("--clip", o.gradientClip)->capture_default_str();
   app.add_option("--aux-weight", o.auxiliaryWeight, "Weight of the encoder's MOS regression loss")->capture_default_str();
+  app.add_option("--rank-weight", o.rankingWeight, "Weight of the pairwise ranking loss")->capture_default_str();
   app.add_option("--lora-rank", o.loraRank)->capture_default_str();
   app.add_option("--lora-alpha", o.loraAlpha)->capture_default_str();
   bool noBf16 = false, fresh = false;
@@ -107,9 +110,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "\r[%s] %d/%d loss %.3f (lm %.3f, mos %.3f) lr %.2e %.1f samples/s ETA %dh%02dm%02ds ",
                  bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.auxLoss, p.learningRate, p.samplesPerSecond,
                  eta / 3600, eta / 60 % 60, eta % 60);
+    if (std::getenv("DEPICTQA_TRAIN_TIMING"))
+      std::fprintf(stderr, "\n  per step: batch %.0f ms, forward %.0f ms, backward %.0f ms, optimizer %.0f ms; length %.0f\n",
+                   p.batchMs, p.forwardMs, p.backwardMs, p.optimizerMs, p.tokensPerSample);
     if (p.evaluated)
-      std::fprintf(stderr, "\n  validation: loss %.3f per answer token, brief A/B accuracy %.1f%%\n", p.valLoss,
-                   100 * p.valBriefAccuracy);
+      std::fprintf(stderr, "\n  validation: loss %.3f per answer token, brief A/B accuracy %.1f%%, score-head 2AFC %.1f%%\n",
+                   p.valLoss, 100 * p.valBriefAccuracy, 100 * p.valRankAccuracy);
     std::fflush(stderr);
   });
   std::fprintf(stderr, "\n");

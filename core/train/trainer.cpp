@@ -42,6 +42,9 @@ struct Batch {
   at::Tensor labels;   // [B, T] next-token targets (kIgnore where no loss)
   at::Tensor mosPred;  // [N] predicted MOS of distorted images
   at::Tensor mosTrue;  // [N]
+  at::Tensor rankDiff;   // [P] predicted score of A minus B for pairs with a clear gap
+  at::Tensor rankSign;   // [P] +1 when A is better
+  int64_t rankCorrect = 0, rankTotal = 0;
   std::vector<std::pair<int64_t, int64_t>> letterPositions;  // (batch row, position) of A/B letters
   std::vector<char> letterTruth;
   int64_t answerTokens = 0;
@@ -124,10 +127,12 @@ Status Trainer::setUp() {
     named = model_->mutableProjector().namedParameters("multi_modal_projector.");
     auto lora = model_->mutableDecoder().loraParameters("base_model.model.language_model.model.");
     named.insert(named.end(), lora.begin(), lora.end());
+  } else if (opt_.mode == "encoder") {
+    named = model_->mutableVision().namedParameters("vision_tower.");
   } else if (opt_.mode == "full") {
     named = model_->namedParameters();
   } else {
-    return makeError("unknown training mode '" + opt_.mode + "' (full, lora)");
+    return makeError("unknown training mode '" + opt_.mode + "' (full, lora, encoder)");
   }
   for (auto& [name, t] : named) {
     t->requires_grad_(true);
@@ -201,6 +206,7 @@ Result<Batch> Trainer::makeBatch(const ShardDataset& data, const std::vector<siz
     if (prepared.count(text::ImageRole::Reference)) ref = &prepared[text::ImageRole::Reference];
     for (auto& [role, p] : prepared) {
       const bool isRef = role == text::ImageRole::Reference;
+      if (isRef && opt_.mode == "encoder") continue;  // only distorted images get a score
       at::Tensor x = encoderInput(p, isRef ? nullptr : ref, fusion);
       auto key = std::make_pair(p.height, p.width);
       it.imageSlot[role] = static_cast<int>(slotToGroup.size());
@@ -229,10 +235,36 @@ Result<Batch> Trainer::makeBatch(const ShardDataset& data, const std::vector<siz
     preds.push_back(pooled[key][row]);
     truths.push_back((slotMos[s] - 3.0) / 1.0);
   }
+  std::vector<int> predIndexOfSlot(slotToGroup.size(), -1);
+  {
+    int k = 0;
+    for (size_t s = 0; s < slotToGroup.size(); ++s)
+      if (slotMos[s] >= 0) predIndexOfSlot[s] = k++;
+  }
   if (!preds.empty()) {
     batch.mosPred = at::linear(at::stack(preds).to(at::kFloat), headWeight_, headBias_).view({-1});
     batch.mosTrue = at::tensor(truths, at::kFloat);
+    // Pairs whose human scores differ clearly: the head should order them the same way.
+    std::vector<int64_t> ia, ib;
+    std::vector<float> sign;
+    for (const auto& it : items) {
+      auto a = it.imageSlot.find(text::ImageRole::A), b = it.imageSlot.find(text::ImageRole::B);
+      if (a == it.imageSlot.end() || b == it.imageSlot.end()) continue;
+      if (std::abs(it.ex.mosA - it.ex.mosB) < 0.3 || it.ex.mosA < 0 || it.ex.mosB < 0) continue;
+      ia.push_back(predIndexOfSlot[size_t(a->second)]);
+      ib.push_back(predIndexOfSlot[size_t(b->second)]);
+      sign.push_back(it.ex.mosA > it.ex.mosB ? 1.f : -1.f);
+    }
+    if (!ia.empty()) {
+      at::Tensor ta = at::tensor(ia, at::kLong), tb = at::tensor(ib, at::kLong);
+      batch.rankDiff = batch.mosPred.index_select(0, ta) - batch.mosPred.index_select(0, tb);
+      batch.rankSign = at::tensor(sign, at::kFloat);
+      at::Tensor agree = (batch.rankDiff.detach() * batch.rankSign) > 0;
+      batch.rankCorrect = agree.sum().item<int64_t>();
+      batch.rankTotal = agree.numel();
+    }
   }
+  if (opt_.mode == "encoder") return batch;  // no language model in this stage
   // Sequences.
   std::vector<at::Tensor> seqs;
   std::vector<std::vector<int64_t>> labels;
@@ -394,12 +426,15 @@ Status Trainer::evaluate(TrainProgress& p) {
   at::NoGradGuard noGrad;
   const size_t n = std::min<size_t>(val_->size(), size_t(opt_.evalExamples));
   double lossSum = 0;
-  int64_t tokens = 0, correct = 0, judged = 0;
+  int64_t tokens = 0, correct = 0, judged = 0, correctRank = 0, totalRank = 0;
   for (size_t start = 0; start < n; start += size_t(opt_.batchSize)) {
     std::vector<size_t> idx;
     for (size_t i = start; i < std::min(n, start + size_t(opt_.batchSize)); ++i) idx.push_back(i);
     auto batch = makeBatch(*val_, idx);
     if (!batch) return batch.error();
+    correctRank += batch->rankCorrect;
+    totalRank += batch->rankTotal;
+    if (opt_.mode == "encoder") continue;
     at::Tensor logits = model_->decoder().logits(model_->decoder().forward(batch->embeds));  // [B, T, V]
     at::Tensor l = at::cross_entropy_loss(logits.view({-1, logits.size(2)}), batch->labels.view({-1}), {},
                                           at::Reduction::Sum, kIgnore);
@@ -417,6 +452,7 @@ Status Trainer::evaluate(TrainProgress& p) {
   p.evaluated = true;
   p.valLoss = tokens ? lossSum / double(tokens) : 0;
   p.valBriefAccuracy = judged ? double(correct) / double(judged) : 0;
+  p.valRankAccuracy = totalRank ? double(correctRank) / double(totalRank) : 0;
   valCurve_.emplace_back(p.step, p.valLoss);
   return Ok{};
 }
@@ -470,10 +506,15 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
   const auto t0 = std::chrono::steady_clock::now();
   const int firstStep = step;
   double emaLoss = -1, emaLm = 0, emaAux = 0;
+  double msBatch = 0, msForward = 0, msBackward = 0, msOptim = 0, seqTokens = 0;
+  int timedSteps = 0;
+  auto now = [] { return std::chrono::steady_clock::now(); };
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   try {
     at::autocast::set_cpu_enabled(opt_.bf16);
     at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    for (; step < opt_.steps; ++step) {
+    const int lastStep = opt_.stopAt > 0 ? std::min(opt_.stopAt, opt_.steps) : opt_.steps;
+    for (; step < lastStep; ++step) {
       std::vector<size_t> idx;
       for (int i = 0; i < opt_.batchSize; ++i) {
         if (cursor == order.size()) {
@@ -482,14 +523,24 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
         }
         idx.push_back(order[cursor++]);
       }
+      const auto tStart = now();
       auto batch = makeBatch(*train_, idx);
       if (!batch) return batch.error();
-      at::Tensor logits = model_->decoder().logits(model_->decoder().forward(batch->embeds));  // [B, T, V] f32
-      at::Tensor lm = at::cross_entropy_loss(logits.view({-1, logits.size(2)}), batch->labels.view({-1}), {},
-                                             at::Reduction::Mean, kIgnore);
+      const auto tBatch = now();
+      at::Tensor lm = at::zeros({});
+      if (opt_.mode != "encoder") {
+        at::Tensor logits = model_->decoder().logits(model_->decoder().forward(batch->embeds));  // [B, T, V] f32
+        lm = at::cross_entropy_loss(logits.view({-1, logits.size(2)}), batch->labels.view({-1}), {},
+                                    at::Reduction::Mean, kIgnore);
+      }
       at::Tensor aux = batch->mosPred.defined() ? at::mse_loss(batch->mosPred, batch->mosTrue) : at::zeros({});
-      at::Tensor loss = lm + opt_.auxiliaryWeight * aux;
+      if (batch->rankDiff.defined())  // logistic ranking loss: log(1 + exp(-sign * diff))
+        aux = aux + opt_.rankingWeight * at::softplus(-batch->rankSign * batch->rankDiff * 4.0).mean();
+      at::Tensor loss = lm + (opt_.mode == "encoder" ? 1.0 : opt_.auxiliaryWeight) * aux;
+      const auto tForward = now();
       loss.backward();
+      const auto tBackward = now();
+      if (batch->embeds.defined()) seqTokens += double(batch->embeds.size(1));
       at::autocast::clear_cache();
       {
         at::NoGradGuard noGrad;
@@ -504,12 +555,17 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
       }
       const double lr = learningRate(step);
       optimizerStep(lr);
+      msBatch += ms(tStart, tBatch);
+      msForward += ms(tBatch, tForward);
+      msBackward += ms(tForward, tBackward);
+      msOptim += ms(tBackward, now());
+      ++timedSteps;
       const double l = loss.item<double>(), lmv = lm.item<double>(), auxv = aux.item<double>();
       emaLoss = emaLoss < 0 ? l : 0.95 * emaLoss + 0.05 * l;
       emaLm = emaLm == 0 ? lmv : 0.95 * emaLm + 0.05 * lmv;
       emaAux = 0.95 * emaAux + 0.05 * auxv;
       const int done = step + 1;
-      if (done % opt_.logEvery == 0 || done == opt_.steps) {
+      if (done % opt_.logEvery == 0 || done == lastStep) {
         TrainProgress p;
         p.step = done;
         p.steps = opt_.steps;
@@ -521,7 +577,14 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
         p.samplesPerSecond = double(done - firstStep) * opt_.batchSize / s;
         p.etaSeconds = (opt_.steps - done) * opt_.batchSize / std::max(1e-9, p.samplesPerSecond);
         trainCurve_.emplace_back(done, emaLm);
-        if (done % opt_.evalEvery == 0 || done == opt_.steps) {
+        p.batchMs = msBatch / timedSteps;
+        p.forwardMs = msForward / timedSteps;
+        p.backwardMs = msBackward / timedSteps;
+        p.optimizerMs = msOptim / timedSteps;
+        p.tokensPerSample = seqTokens / timedSteps;
+        msBatch = msForward = msBackward = msOptim = seqTokens = 0;
+        timedSteps = 0;
+        if (done % opt_.evalEvery == 0 || done == lastStep) {
           at::autocast::set_cpu_enabled(false);
           auto e = evaluate(p);
           at::autocast::set_cpu_enabled(opt_.bf16);
@@ -529,11 +592,13 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
         }
         log << nlohmann::json({{"step", done}, {"loss", p.loss}, {"lm", p.lmLoss}, {"aux", p.auxLoss}, {"lr", lr},
                                {"samples_per_s", p.samplesPerSecond}, {"val_loss", p.valLoss},
-                               {"val_brief_acc", p.valBriefAccuracy}, {"evaluated", p.evaluated}}).dump()
+                               {"val_brief_acc", p.valBriefAccuracy}, {"val_rank_acc", p.valRankAccuracy}, {"evaluated", p.evaluated},
+                               {"ms", {{"batch", p.batchMs}, {"forward", p.forwardMs}, {"backward", p.backwardMs},
+                                       {"optimizer", p.optimizerMs}}}, {"padded_length", p.tokensPerSample}}).dump()
             << std::endl;
         if (onProgress) onProgress(p);
       }
-      if (done % opt_.saveEvery == 0 || done == opt_.steps) {
+      if (done % opt_.saveEvery == 0 || done == lastStep) {
         auto s = saveCheckpoint(done);
         if (!s) return s;
         drawLossCurve();

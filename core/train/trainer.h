@@ -19,10 +19,14 @@ struct TrainOptions {
   std::string tokenizerPath;      // SentencePiece model trained on the corpus
   std::string initFrom;           // existing model directory (else a new model of `shape`)
   ModelShape shape;
-  std::string mode = "full";      // full: every weight; lora: frozen encoder+LLM, projector + LoRA
+  // full: every weight; lora: frozen encoder+LLM, projector + LoRA (the paper's mode);
+  // encoder: only the vision encoder and a score head, on human scores (regression +
+  // pairwise ranking): the "high-level initialisation" before full training.
+  std::string mode = "full";
   int loraRank = 16;
   double loraAlpha = 32;
-  int steps = 2000;
+  int steps = 2000;               // length of the learning-rate schedule
+  int stopAt = 0;                 // stop (with a saved model) after this many steps; 0 = steps
   int batchSize = 16;
   double learningRate = 1e-3;
   double minLearningRateRatio = 0.05;
@@ -30,6 +34,7 @@ struct TrainOptions {
   double weightDecay = 0.01;
   double gradientClip = 1.0;
   double auxiliaryWeight = 0.5;   // weight of the MOS regression loss
+  double rankingWeight = 1.0;     // weight of the pairwise ranking loss on the score head
   bool bf16 = true;               // CPU autocast to bfloat16 (2x here)
   int threads = 0;
   uint64_t seed = 1;
@@ -44,8 +49,11 @@ struct TrainProgress {
   int step = 0, steps = 0;
   double loss = 0, lmLoss = 0, auxLoss = 0;
   double samplesPerSecond = 0, etaSeconds = 0, learningRate = 0;
+  double batchMs = 0, forwardMs = 0, backwardMs = 0, optimizerMs = 0;  // per step, averaged
+  double tokensPerSample = 0;
   bool evaluated = false;
   double valLoss = 0, valBriefAccuracy = 0;  // teacher-forced A/B letter accuracy
+  double valRankAccuracy = 0;                // score head orders clear pairs like people (2AFC)
 };
 
 // Runs training; `onProgress` is called every logEvery steps and after evaluations.
