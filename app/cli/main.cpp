@@ -1,6 +1,8 @@
 // depictqa: ask a DepictQA model one question about 1-3 images from the shell.
 //   depictqa --reference ref.png -a a.png -b b.png --task comparison
 // The answer streams to stdout as it is generated; --json prints one JSON record.
+//   depictqa batch --input records.jsonl --output results.jsonl
+// answers a DepictQA infer.py file record by record (batch.h, docs/cli.md).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +11,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "batch.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
 #include "core/io/model_dir.h"
@@ -16,7 +19,12 @@
 namespace {
 
 std::atomic<bool> gCancel{false};
-void onSignal(int) { gCancel = true; }
+// First Ctrl-C: stop generating (batch mode: after writing what is finished). A second
+// one ends the process at once.
+void onSignal(int sig) {
+  gCancel = true;
+  std::signal(sig, SIG_DFL);
+}
 
 int fail(const std::string& message) {
   std::cerr << "depictqa: " << message << "\n";
@@ -34,7 +42,11 @@ int main(int argc, char** argv) {
       "  depictqa --reference ref.png -a a.png -b b.png                 # which is better?\n"
       "  depictqa --task reasoning -a a.png -b b.png                     # no reference\n"
       "  depictqa --task description --reference ref.png -a a.png\n"
-      "  depictqa -a a.png -b b.png --short --preference \"I can't tolerate noise\"\n",
+      "  depictqa -a a.png -b b.png --short --preference \"I can't tolerate noise\"\n"
+      "  depictqa batch --input records.jsonl --output results.jsonl   # many records, resumable\n\n"
+      "The model directory is --model, else $DEPICTQA_MODEL, else the desktop app's saved\n"
+      "setting, else $XDG_DATA_HOME or $XDG_DATA_DIRS (depictqa/models/default), else the\n"
+      "bundled model next to the program (../share/depictqa/models/default).\n",
       "depictqa"};
   std::string modelDir, tokenizer, adapter, device = "cpu", dtype = "auto";
   std::string reference, imageA, imageB, taskName = "comparison", question, preference;
@@ -63,7 +75,74 @@ int main(int argc, char** argv) {
   app.add_option("--temperature", temperature, "0 = greedy (deterministic)")->capture_default_str();
   app.add_option("--top-p", topP, "Nucleus sampling mass")->capture_default_str();
   app.add_option("--seed", seed, "Sampling seed")->capture_default_str();
+
+  dqa::cli::BatchOptions batchOptions;
+  auto* batch = app.add_subcommand(
+      "batch", "Answer every record of a DepictQA infer.py file (JSON/JSONL) into resumable JSONL;\n"
+               "see depictqa batch --help");
+  batch->footer(
+      "\nAnswer every record of a DepictQA infer.py file and append one JSON line per record.\n"
+      "Records: {\"id\", \"image_ref\", \"image_A\", \"image_B\", \"query\"} as a JSON array or\n"
+      "JSONL. image_ref null/absent = no reference; image_B absent = description of image_A.\n"
+      "Relative image paths are resolved against --image-root, else the input file's folder.\n"
+      "The task is the record's \"task\" (or DepictQA's \"task_type\"), else --task, else\n"
+      "inferred: two images = comparison, one = description. An empty query is the task's\n"
+      "standard question.\n"
+      "Each output line: id, image_ref, image_A, image_B, query, task, text, answer\n"
+      "(\"Image A\"/\"Image B\" for comparisons, else null), confidence (probability of the\n"
+      "verdict letter, else null), p_a, p_b, stop, tokens, prompt_tokens, timing_ms, error\n"
+      "(null, or why this record failed: a failed record never stops the run).\n"
+      "Resume: records whose id is already in --output are skipped, so rerunning an\n"
+      "interrupted command finishes it (a half-written last line is dropped and redone).\n"
+      "Model and generation options (--model, --tokenizer, --threads, --context-length,\n"
+      "--max-new-tokens, --short, --preference, --device, --dtype, ...) are depictqa's own,\n"
+      "given before or after 'batch'; see depictqa --help.\n\n"
+      "  depictqa batch -i test.json -o results.jsonl --model ~/models/depictqa-wild\n"
+      "  depictqa batch -i records.jsonl -o results.jsonl --image-root /data/kadid10k --short\n");
+  batch->fallthrough();
+  batch->add_option("-i,--input", batchOptions.input, "Records: a .json array or .jsonl")->required();
+  batch->add_option("-o,--output", batchOptions.output, "Results, JSONL, appended to (- = stdout, no resume)")->required();
+  batch->add_option("--image-root", batchOptions.imageRoot, "Folder for relative image paths (default: the input file's folder)");
+  batch->add_option("-t,--task", batchOptions.task, "For records without a task field: auto | description | comparison | reasoning")
+      ->capture_default_str();
+  batch->add_option("-w,--workers", batchOptions.workers,
+                    "Engines answering in parallel; each loads the model and gets --threads / N threads")
+      ->capture_default_str();
+  batch->add_option("--limit", batchOptions.limit, "Answer at most N pending records, then stop (0 = all)")
+      ->capture_default_str();
+  batch->add_flag("--retry-errors", batchOptions.retryErrors,
+                  "On resume, answer again the records whose line has an error (the last line for an id wins)");
+  bool noProgress = false;
+  batch->add_flag("--no-progress", noProgress, "No progress bar on stderr");
   CLI11_PARSE(app, argc, argv);
+
+  if (batch->parsed()) {
+    if (!reference.empty() || !imageA.empty() || !imageB.empty() || !question.empty() || json)
+      return fail("batch reads images and questions from the records; -r/-a/-b/-q/--json are for one question");
+    std::vector<std::string> tried;
+    auto located = dqa::io::locateModelDirectory({modelDir, ""}, &tried);
+    if (!located) return fail(located.message());
+    dqa::EngineOptions options;
+    options.modelDirectory = located.value();
+    options.tokenizerPath = tokenizer;
+    options.adapterDirectory = adapter;
+    options.device = device;
+    options.dtype = dtype;
+    options.threads = threads;
+    options.contextLength = contextLength;
+    dqa::gen::SamplingParams sampling;
+    sampling.maxNewTokens = maxNew;
+    sampling.temperature = temperature;
+    sampling.topP = topP;
+    sampling.seed = seed;
+    batchOptions.shortAnswer = shortAnswer;
+    batchOptions.preference = preference;
+    batchOptions.threads = threads;
+    batchOptions.progress = !noProgress && !quiet;
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+    return dqa::cli::runBatch(batchOptions, options, sampling, &gCancel);
+  }
 
   dqa::text::Task task;
   if (!dqa::text::parseTask(taskName, &task))

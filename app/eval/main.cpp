@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   app.add_option("--descriptions", o.maxDescriptions)->capture_default_str();
   app.add_option("--reasoning", o.maxReasoning)->capture_default_str();
   app.add_option("--preference", o.maxPreference)->capture_default_str();
+  app.add_option("--pointing", o.maxPointing, "Local-distortion descriptions for the pointing game")->capture_default_str();
   app.add_option("--max-new-tokens", o.maxNewTokens)->capture_default_str();
   app.add_option("--threads", threads)->capture_default_str();
   CLI11_PARSE(app, argc, argv);

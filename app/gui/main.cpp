@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("DepictQA"));
   QApplication::setApplicationName(QStringLiteral("DepictQA desktop"));
+  // Wayland matches the window to its desktop entry (and icon) by this name.
+  QGuiApplication::setDesktopFileName(QStringLiteral("io.github.DepictQA.Desktop"));
   QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
 
   QCommandLineParser parser;
