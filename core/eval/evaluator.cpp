@@ -110,10 +110,11 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
   const bool haveBrisque = fs::exists(kBrisqueModel) && fs::exists(kBrisqueRange);
 
   Rate modelFR, modelNR, psnr, ssim, gmsd, brisque, preference, consistency;
-  Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner;
+  Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner, pointing;
+  int pointings = 0;
+  double pointingChanceSum = 0;  // share of cells a random pick would hit, summed
   int64_t confusions = 0, confusionOpportunities = 0;
   std::vector<std::pair<double, bool>> calibration;
-  std::map<text::ImageRole, int> dummy;
   int pairs = 0, descriptions = 0, reasonings = 0, preferences = 0;
   const int total = int(ds->size());
   json failures = json::array();
@@ -177,6 +178,74 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
       }
     }
 
+    // Pointing game: a description of an image whose distortion is confined to a
+    // region; the attention of the words naming its aspect should peak inside it.
+    if (!isPair && pointings < o.maxPointing && q.at("image").value("local", false) &&
+        q.at("image").contains("region")) {
+      AskRequest r;
+      r.prompt.task = text::Task::Description;
+      r.prompt.withReference = ex.prompt.withReference;
+      r.reference = ex.reference;
+      r.imageA = ex.a;
+      r.sampling.maxNewTokens = o.maxNewTokens;
+      r.attention.capture = true;
+      auto a = engine.ask(r);
+      if (!a) return a.error();
+      const auto& g = a->generation;
+      const auto spans = engine.tokenSpans(g);
+      // The local distortion's aspect, and the words that name it.
+      std::string aspect;
+      for (const auto& d : q.at("image").at("distortions"))
+        if (d.contains("region")) aspect = d.at("aspect").get<std::string>();
+      static const std::map<std::string, std::vector<std::string>> words = {
+          {"brightness", {"bright", "dark", "exposure", "contrast"}}, {"color", {"colo"}},
+          {"noise", {"nois", "grain", "speck"}}, {"artifacts", {"artifact", "block", "compression", "pixel"}},
+          {"blurriness", {"blur", "sharp", "soft", "focus"}}};
+      std::vector<int> tokens;
+      auto it = words.find(aspect);
+      if (it != words.end()) {
+        for (const auto& w : it->second)
+          for (size_t pos = g.text.find(w); pos != std::string::npos; pos = g.text.find(w, pos + 1))
+            for (size_t t = 0; t < spans.size(); ++t)
+              if (spans[t].first <= int(pos + w.size()) && spans[t].second > int(pos)) tokens.push_back(int(t));
+      }
+      const int image = int(a->images.size()) - 1;  // the assessed image is the last one
+      if (!tokens.empty() && image >= 0 && !g.attention.empty()) {
+        ++pointings;
+        const auto& geo = a->images[size_t(image)];
+        std::vector<float> sum(size_t(geo.gridWidth * geo.gridHeight), 0.f);
+        for (int t : tokens) {
+          auto m = g.attention.grid(t, image);
+          for (size_t c = 0; c < sum.size() && c < m.size(); ++c) sum[c] += m[c];
+        }
+        // Only cells over the image itself count (padding is not part of the photo).
+        const double scale = double(geo.contentWidth) / std::max(1, geo.sourceWidth);
+        int best = -1;
+        for (int c = 0; c < int(sum.size()); ++c) {
+          const int cx = c % geo.gridWidth, cy = c / geo.gridWidth;
+          if (cx * geo.patchSize >= geo.contentWidth || cy * geo.patchSize >= geo.contentHeight) continue;
+          if (best < 0 || sum[size_t(c)] > sum[size_t(best)]) best = c;
+        }
+        const auto& reg = q.at("image").at("region");
+        const double x0 = reg[0].get<double>() * scale, y0 = reg[1].get<double>() * scale;
+        const double x1 = x0 + reg[2].get<double>() * scale, y1 = y0 + reg[3].get<double>() * scale;
+        const double cx0 = (best % geo.gridWidth) * geo.patchSize, cy0 = (best / geo.gridWidth) * geo.patchSize;
+        auto overlaps = [&](double px, double py) {
+          return px < x1 && px + geo.patchSize > x0 && py < y1 && py + geo.patchSize > y0;
+        };
+        // A hit: the peak cell overlaps the distorted region.
+        pointing.add(best >= 0 && overlaps(cx0, cy0));
+        int cells = 0, inside = 0;
+        for (int c = 0; c < int(sum.size()); ++c) {
+          const int px = (c % geo.gridWidth) * geo.patchSize, py = (c / geo.gridWidth) * geo.patchSize;
+          if (px >= geo.contentWidth || py >= geo.contentHeight) continue;
+          ++cells;
+          inside += overlaps(px, py);
+        }
+        pointingChanceSum += cells ? double(inside) / cells : 0;
+      }
+    }
+
     if (isPair && hasPreference && q.at("preference").value("flipped", false) && !tie && preferences < o.maxPreference) {
       ++preferences;
       auto a = ask(ex, text::Task::Comparison, true, true);
@@ -231,7 +300,7 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
       }
     }
     if (pairs >= o.maxPairs && descriptions >= o.maxDescriptions && reasonings >= o.maxReasoning &&
-        preferences >= o.maxPreference)
+        preferences >= o.maxPreference && pointings >= o.maxPointing)
       break;
   }
 
@@ -254,6 +323,8 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
                      {"ab_confusion_opportunities", confusionOpportunities},
                      {"consistency_with_short_answer", consistency.toJson()}}},
       {"preference_adherence_on_flipped_pairs", preference.toJson()},
+      {"attention_pointing_game_local_distortions", pointing.toJson()},
+      {"attention_pointing_game_chance", pointing.total ? json(pointingChanceSum / double(pointing.total)) : json(nullptr)},
       {"calibration", {{"ece", calibration.empty() ? json(nullptr) : json(ece)}, {"n", calibration.size()}}},
       {"failures", failures}};
   std::ofstream(o.outputDirectory + "/report.json") << report.dump(1) << "\n";
@@ -277,6 +348,9 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
   row("reasoning: winner", reasonWinner);
   row("reasoning vs short answer agree", consistency);
   row("preference adherence (pairs the preference flips)", preference);
+  row("attention pointing game (local distortions)", pointing);
+  md += "| pointing game chance level (random cell) | " +
+        (pointing.total ? pct(pointingChanceSum / double(pointing.total)) : std::string("n/a")) + " | |\n";
   md += "| A/B confusion rate (reasoning) | " +
         (confusionOpportunities ? pct(double(confusions) / double(confusionOpportunities)) : std::string("n/a")) + " | " +
         std::to_string(confusionOpportunities) + " |\n";

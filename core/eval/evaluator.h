@@ -19,6 +19,7 @@ struct EvalOptions {
   int maxDescriptions = 200;
   int maxReasoning = 150;
   int maxPreference = 150;
+  int maxPointing = 100;         // local distortions: attention pointing game
   int maxNewTokens = 160;
 };
 
