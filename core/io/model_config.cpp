@@ -118,6 +118,10 @@ Result<TextConfig> parseText(const json& j) {
   }
   const std::string act = readString(j, "hidden_act", "silu");
   if (act != "silu") return makeError("LLaMA hidden_act \"" + act + "\" is not supported (silu)");
+  // The defaults (1, 2) apply when the file names no ids; they must fit the vocabulary too.
+  if (t.bosId >= t.vocabSize || t.eosId >= t.vocabSize)
+    return makeError("config.json: bos/eos token ids (" + std::to_string(t.bosId) + ", " + std::to_string(t.eosId) +
+                     ") are outside the vocabulary of " + std::to_string(t.vocabSize));
   if (t.numHeads % t.numKvHeads != 0)
     return makeError("num_attention_heads must be a multiple of num_key_value_heads");
   if (t.headDim % 2 != 0) return makeError("head_dim must be even for RoPE");
