@@ -116,25 +116,35 @@ int main(int argc, char** argv) {
   batch->add_flag("--no-progress", noProgress, "No progress bar on stderr");
   CLI11_PARSE(app, argc, argv);
 
+  // The model and sampling flags mean the same in both modes.
+  auto engineOptions = [&](const std::string& directory) {
+    dqa::EngineOptions o;
+    o.modelDirectory = directory;
+    o.tokenizerPath = tokenizer;
+    o.adapterDirectory = adapter;
+    o.device = device;
+    o.dtype = dtype;
+    o.threads = threads;
+    o.contextLength = contextLength;
+    return o;
+  };
+  auto samplingParams = [&] {
+    dqa::gen::SamplingParams p;
+    p.maxNewTokens = maxNew;
+    p.temperature = temperature;
+    p.topP = topP;
+    p.seed = seed;
+    return p;
+  };
+
   if (batch->parsed()) {
     if (!reference.empty() || !imageA.empty() || !imageB.empty() || !question.empty() || json)
       return fail("batch reads images and questions from the records; -r/-a/-b/-q/--json are for one question");
     std::vector<std::string> tried;
     auto located = dqa::io::locateModelDirectory({modelDir, ""}, &tried);
     if (!located) return fail(located.message());
-    dqa::EngineOptions options;
-    options.modelDirectory = located.value();
-    options.tokenizerPath = tokenizer;
-    options.adapterDirectory = adapter;
-    options.device = device;
-    options.dtype = dtype;
-    options.threads = threads;
-    options.contextLength = contextLength;
-    dqa::gen::SamplingParams sampling;
-    sampling.maxNewTokens = maxNew;
-    sampling.temperature = temperature;
-    sampling.topP = topP;
-    sampling.seed = seed;
+    const dqa::EngineOptions options = engineOptions(located.value());
+    const dqa::gen::SamplingParams sampling = samplingParams();
     batchOptions.shortAnswer = shortAnswer;
     batchOptions.preference = preference;
     batchOptions.threads = threads;
@@ -157,10 +167,7 @@ int main(int argc, char** argv) {
   request.prompt.shortAnswer = shortAnswer;
   request.prompt.question = question;
   request.prompt.preference = preference;
-  request.sampling.maxNewTokens = maxNew;
-  request.sampling.temperature = temperature;
-  request.sampling.topP = topP;
-  request.sampling.seed = seed;
+  request.sampling = samplingParams();
   for (auto [path, target] : {std::pair{&reference, &request.reference}, std::pair{&imageA, &request.imageA},
                               std::pair{&imageB, &request.imageB}}) {
     if (path->empty()) continue;
@@ -172,15 +179,7 @@ int main(int argc, char** argv) {
   if (task != dqa::text::Task::Description && request.imageB.empty())
     return fail("the " + taskName + " task compares two images: give image B (-b FILE) too");
 
-  dqa::EngineOptions options;
-  options.modelDirectory = located.value();
-  options.tokenizerPath = tokenizer;
-  options.adapterDirectory = adapter;
-  options.device = device;
-  options.dtype = dtype;
-  options.threads = threads;
-  options.contextLength = contextLength;
-  auto engine = dqa::Engine::load(options);
+  auto engine = dqa::Engine::load(engineOptions(located.value()));
   if (!engine) return fail(engine.message());
   const auto& info = engine.value()->info();
   if (!info.warning.empty()) std::cerr << "depictqa: warning: " << info.warning << "\n";

@@ -46,24 +46,6 @@ const cv::Mat& imageForRole(const AskRequest& r, text::ImageRole role) {
   return r.imageA;
 }
 
-// The token ids that differ between "Image A" and "Image B", and what comes before.
-struct VerdictTokens {
-  std::vector<int32_t> prefix;
-  int32_t a = -1, b = -1;
-};
-
-VerdictTokens verdictTokens(const text::Tokenizer& tok) {
-  VerdictTokens v;
-  auto ia = tok.encode("Image A"), ib = tok.encode("Image B");
-  size_t k = 0;
-  while (k < ia.size() && k < ib.size() && ia[k] == ib[k]) ++k;
-  if (k < ia.size() && k < ib.size()) {
-    v.prefix.assign(ia.begin(), ia.begin() + static_cast<long>(k));
-    v.a = ia[k];
-    v.b = ib[k];
-  }
-  return v;
-}
 
 }  // namespace
 
@@ -79,7 +61,7 @@ struct Engine::Impl {
   ModelInfo info;
   std::shared_ptr<model::MultimodalModel> model;
   std::shared_ptr<const text::Tokenizer> tokenizer;
-  VerdictTokens verdict;
+  text::VerdictTokens verdict;
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -134,7 +116,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
         return makeError("the tokenizer has " + std::to_string(impl->tokenizer->vocabSize()) +
                          " pieces but the model's vocabulary is " + std::to_string(cfg.text.vocabSize) +
                          "; they do not belong together");
-      impl->verdict = verdictTokens(*impl->tokenizer);
+      impl->verdict = text::verdictTokens(*impl->tokenizer);
     }
   } catch (const c10::Error& e) {
     return makeError("cannot load the model: " + std::string(e.what_without_backtrace()));

@@ -228,6 +228,19 @@ Result<Prompt> buildPrompt(const PromptRequest& request) {
   return prompt;
 }
 
+VerdictTokens verdictTokens(const Tokenizer& tokenizer) {
+  VerdictTokens v;
+  const auto ia = tokenizer.encode("Image A"), ib = tokenizer.encode("Image B");
+  size_t k = 0;
+  while (k < ia.size() && k < ib.size() && ia[k] == ib[k]) ++k;
+  if (k < ia.size() && k < ib.size()) {
+    v.prefix.assign(ia.begin(), ia.begin() + static_cast<long>(k));
+    v.a = ia[k];
+    v.b = ib[k];
+  }
+  return v;
+}
+
 std::vector<TokenizedChunk> tokenizePrompt(const Prompt& prompt, const Tokenizer& tokenizer) {
   std::vector<TokenizedChunk> out;
   out.reserve(prompt.chunks.size());

@@ -69,4 +69,13 @@ struct TokenizedChunk {
 };
 std::vector<TokenizedChunk> tokenizePrompt(const Prompt& prompt, const Tokenizer& tokenizer);
 
+// The token ids that tell a brief "Image A" answer from "Image B" (the first ids where
+// their encodings differ) and the ids before them. a/b are -1 if the encodings never
+// differ. The engine reads the verdict and its confidence there; the trainer checks it.
+struct VerdictTokens {
+  std::vector<int32_t> prefix;
+  int32_t a = -1, b = -1;
+};
+VerdictTokens verdictTokens(const Tokenizer& tokenizer);
+
 }  // namespace dqa::text

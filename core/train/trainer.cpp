@@ -154,14 +154,9 @@ Status Trainer::setUp() {
     if (!va) return va.error();
     val_ = std::move(va.value());
   }
-  // The tokens that tell "Image A" from "Image B".
-  auto ia = tokenizer_->encode("Image A"), ib = tokenizer_->encode("Image B");
-  for (size_t k = 0; k < std::min(ia.size(), ib.size()); ++k)
-    if (ia[k] != ib[k]) {
-      letterA_ = ia[k];
-      letterB_ = ib[k];
-      break;
-    }
+  const text::VerdictTokens verdict = text::verdictTokens(*tokenizer_);
+  letterA_ = verdict.a;
+  letterB_ = verdict.b;
   return Ok{};
 }
 
@@ -442,8 +437,7 @@ Status Trainer::evaluate(TrainProgress& p) {
     tokens += batch->answerTokens;
     for (size_t k = 0; k < batch->letterPositions.size(); ++k) {
       const auto [row, pos] = batch->letterPositions[k];
-      at::Tensor z = logits[row][pos - 0];
-      // labels at pos predict the letter: logits at pos are the prediction
+      at::Tensor z = logits[row][pos];  // position `pos` predicts the letter (labels are shifted)
       const float a = z[letterA_].item<float>(), b = z[letterB_].item<float>();
       correct += ((a > b) == (batch->letterTruth[k] == 'A'));
       ++judged;
