@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Recipe of the bundled default model (models/default): reproduces it from nothing but
 # Debian packages, with the project's own tools. Deterministic for a given seed on the
-# same libtorch build; takes about 1 h 15 min on 2 cores.
+# same libtorch build; takes about 1 h 10 min on 2 cores.
 #
 #   models/train-default.sh [WORK_DIR]        (default ~/.cache/depictqa/train-default)
 #
@@ -18,7 +18,8 @@ cd "$work"
 
 # Model shape (both stages must agree).
 shape=(--image-size 98 --vision-width 192 --vision-layers 4 --vision-heads 3 --vision-mlp 768
-       --width 192 --layers 3 --heads 4 --kv-heads 4 --mlp 512 --context 1024 --seed 1)
+       --width 192 --layers 3 --heads 4 --kv-heads 4 --mlp 512 --context 1024 --seed 1
+       --input-features image,difference,abs_difference,highpass_magnitude)
 # One thread: with two, libtorch's OpenMP barriers stall whenever anything else runs on
 # the second core (measured: 1 sample/s instead of 16 with a compiler running beside).
 THREADS=${THREADS:-1}
@@ -35,7 +36,7 @@ THREADS=${THREADS:-1}
 }
 # Stage 1: encoder + score head on human scores (regression + pairwise ranking).
 "$bin/depictqa-train" --mode encoder --train shards/train --val shards/val --tokenizer tok.model \
-  --out stage1 --steps 600 --stop-at 200 --batch 64 --lr 1e-3 --warmup 40 --eval-every 100 \
+  --out stage1 --steps 600 --batch 64 --lr 1e-3 --warmup 40 --eval-every 100 \
   --eval-examples 512 --save-every 100 --threads 2 "${shape[@]}"
 # Stage 2: everything, next-token loss on the answers (+ the score loss, weight 0.5).
 "$bin/depictqa-train" --mode full --init stage1/model --train shards/train --val shards/val_types \

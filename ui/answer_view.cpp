@@ -167,6 +167,15 @@ void AnswerView::finish(const AnswerPtr& answer, double longestStallMs) {
   }
 }
 
+void AnswerView::showText(const QString& heading, const QString& text, const QString& status) {
+  clear();
+  heading_->setText(heading);
+  text_->setPlainText(text);
+  stats_->setText(status);
+}
+
+void AnswerView::setStatus(const QString& status) { stats_->setText(status); }
+
 void AnswerView::showFailure(const QString& message) {
   stats_->setText(QStringLiteral("<span style='color:#c0392b'>%1</span>").arg(message.toHtmlEscaped()));
 }

@@ -25,6 +25,9 @@ class AnswerView : public QWidget {
   void finish(const AnswerPtr& answer, double longestStallMs);
   void showAnswer(const AnswerPtr& answer, const QString& heading);  // from history
   void showFailure(const QString& message);
+  // Text that is not one streamed answer (the whole-image summary): no token spans.
+  void showText(const QString& heading, const QString& text, const QString& status);
+  void setStatus(const QString& status);  // the line under the text
   void clear();
 
   QString streamedText() const { return streamed_; }

@@ -71,6 +71,10 @@ AskingPanel::AskingPanel(QWidget* parent) : QWidget(parent) {
   stop_->setObjectName(QStringLiteral("stopButton"));
   stop_->setEnabled(false);
   stop_->setShortcut(QKeySequence(Qt::Key_Escape));
+  whole_ = new QPushButton(tr("Whole image"), this);
+  whole_->setObjectName(QStringLiteral("wholeImageButton"));
+  whole_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Return));
+  whole_->setEnabled(false);
   hint_ = new QLabel(this);
   hint_->setWordWrap(true);
   hint_->setStyleSheet(QStringLiteral("color: palette(mid);"));
@@ -80,6 +84,7 @@ AskingPanel::AskingPanel(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("&Preference"), preference_);
   auto* buttons = new QHBoxLayout;
   buttons->addWidget(short_, 1);
+  buttons->addWidget(whole_);
   buttons->addWidget(ask_);
   buttons->addWidget(stop_);
   auto* layout = new QVBoxLayout(this);
@@ -100,6 +105,7 @@ AskingPanel::AskingPanel(QWidget* parent) : QWidget(parent) {
   });
   connect(ask_, &QPushButton::clicked, this, &AskingPanel::askRequested);
   connect(stop_, &QPushButton::clicked, this, &AskingPanel::stopRequested);
+  connect(whole_, &QPushButton::clicked, this, &AskingPanel::wholeImageRequested);
   refillPool();
 }
 
@@ -135,6 +141,13 @@ void AskingPanel::refillPool() {
 void AskingPanel::setBusy(bool busy) {
   stop_->setEnabled(busy);
   ask_->setText(busy ? tr("Ask again") : tr("Ask"));
+}
+
+void AskingPanel::setWholeEnabled(bool enabled, const QString& why) {
+  whole_->setEnabled(enabled);
+  whole_->setToolTip(enabled ? tr("Compare A and B over the whole frame at full resolution, tile by tile, with a map "
+                                  "of where each is better (Ctrl+Shift+Enter). Click a tile for its reasoning.")
+                             : why);
 }
 
 void AskingPanel::setAskEnabled(bool enabled, const QString& why) {

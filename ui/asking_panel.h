@@ -35,6 +35,8 @@ class AskingPanel : public QWidget {
   void setWithReference(bool withReference);  // filters the pool
   void setBusy(bool busy);                    // Ask <-> Stop
   void setAskEnabled(bool enabled, const QString& why = {});
+  void setWholeEnabled(bool enabled, const QString& why = {});  // the button's tooltip says why not
+  QPushButton* wholeButton() const { return whole_; }
   QPushButton* askButton() const { return ask_; }
   QPushButton* stopButton() const { return stop_; }
   QListWidget* poolList() const { return pool_; }
@@ -42,6 +44,7 @@ class AskingPanel : public QWidget {
 
  Q_SIGNALS:
   void askRequested();
+  void wholeImageRequested();
   void stopRequested();
   void taskChanged(dqa::text::Task task);
 
@@ -55,6 +58,7 @@ class AskingPanel : public QWidget {
   QComboBox* preference_;
   QPushButton* ask_;
   QPushButton* stop_;
+  QPushButton* whole_;
   QLabel* hint_;
   bool withReference_ = true;
 };

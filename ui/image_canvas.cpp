@@ -136,6 +136,10 @@ void ImageCanvas::mouseMoveEvent(QMouseEvent* event) {
 }
 
 void ImageCanvas::mouseReleaseEvent(QMouseEvent* event) {
+  if (drag_ == Drag::Pan && (event->position() - dragStart_).manhattanLength() < 4) {
+    const QPointF p = widgetToImage(event->position());
+    if (p.x() >= 0 && p.y() >= 0 && p.x() < image_.width() && p.y() < image_.height()) Q_EMIT clicked(p);
+  }
   if (drag_ == Drag::Region) {
     regionEnd_ = clampToImage(widgetToImage(event->position()));
     const QRectF r = QRectF(regionStart_, regionEnd_).normalized();

@@ -1,7 +1,8 @@
 #pragma once
 // Paints one image under the shared viewport, with the attention overlay and the
 // region of interest on top. Mouse: drag pans, wheel zooms about the cursor,
-// Shift+drag selects a region, double-click toggles fit / 100 %.
+// Shift+drag selects a region, a click (no drag) reports the image point,
+// double-click toggles fit / 100 %.
 #include <QImage>
 #include <QPointer>
 #include <QWidget>
@@ -36,6 +37,7 @@ class ImageCanvas : public QWidget {
   void regionSelected(const QRectF& normalised);
   void hundredPercentRequested(ImageCanvas* canvas);
   void openRequested();
+  void clicked(QPointF imagePoint);  // a press and release without dragging, image coordinates
 
  protected:
   void paintEvent(QPaintEvent* event) override;

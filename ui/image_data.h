@@ -17,6 +17,7 @@ namespace dqa::ui {
 
 enum class PaneRole { Reference = 0, A = 1, B = 2 };
 constexpr int kPaneCount = 3;
+constexpr PaneRole kRoles[] = {PaneRole::Reference, PaneRole::A, PaneRole::B};
 QString paneRoleName(PaneRole role);  // "Reference", "Image A", "Image B"
 
 struct PaneImage {

@@ -47,7 +47,6 @@ void initResources() {
 
 namespace {
 constexpr int kMaxRecent = 10;
-const PaneRole kRoles[] = {PaneRole::Reference, PaneRole::A, PaneRole::B};
 
 QString roleKey(PaneRole role) {
   return role == PaneRole::Reference ? QStringLiteral("reference") : role == PaneRole::A ? QStringLiteral("a")
@@ -119,6 +118,8 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
   connect(host_.get(), &ModelHost::token, this, &MainWindow::onToken);
   connect(host_.get(), &ModelHost::answered, this, &MainWindow::onAnswered);
   connect(host_.get(), &ModelHost::failed, this, &MainWindow::onFailed);
+  connect(host_.get(), &ModelHost::wholeProgress, this, &MainWindow::onWholeProgress);
+  connect(host_.get(), &ModelHost::wholeAssessed, this, &MainWindow::onWholeAssessed);
   connect(&metricsWatcher_, &QFutureWatcher<std::array<QualityMetrics, 2>>::finished, this, [this] {
     if (metricsWatcher_.future().resultCount() == 0) return;
     const auto results = metricsWatcher_.result();
@@ -190,6 +191,7 @@ void MainWindow::buildLayout() {
       setRegionEnabled(true);
       setRegion(r);
     });
+    connect(pane->canvas(), &ImageCanvas::clicked, this, &MainWindow::onCanvasClicked);
     connect(pane->canvas(), &ImageCanvas::hundredPercentRequested, this, [this](ImageCanvas* canvas) {
       viewport_.setView(1.0 / canvas->fitScale(), viewport_.center());
     });
@@ -199,6 +201,7 @@ void MainWindow::buildLayout() {
   asking_ = new AskingPanel(central);
   connect(asking_, &AskingPanel::askRequested, this, &MainWindow::ask);
   connect(asking_, &AskingPanel::stopRequested, this, &MainWindow::stop);
+  connect(asking_, &AskingPanel::wholeImageRequested, this, &MainWindow::assessWholeImage);
   connect(asking_, &AskingPanel::taskChanged, this, [this] { updateAskState(); });
 
   answerView_ = new AnswerView(central);
@@ -322,6 +325,14 @@ void MainWindow::buildMenus() {
   model->addAction(tr("Open model directory…"), this, &MainWindow::openModelDialog);
   model->addAction(tr("Choose tokenizer…"), this, &MainWindow::chooseTokenizerDialog);
 
+  QMenu* whole = menuBar()->addMenu(tr("&Whole image"));
+  whole->addAction(tr("Assess whole image (tiles at full resolution)"), QKeySequence(Qt::CTRL | Qt::Key_T), this,
+                   &MainWindow::assessWholeImage);
+  verdictMapAction_ = whole->addAction(tr("Show verdict map"), QKeySequence(Qt::Key_M), this,
+                                       [this](bool on) { setVerdictMapVisible(on); });
+  verdictMapAction_->setCheckable(true);
+  verdictMapAction_->setChecked(verdictMapVisible_);
+
   QMenu* view = menuBar()->addMenu(tr("&View"));
   QToolBar* bar = addToolBar(tr("View"));
   bar->setObjectName(QStringLiteral("viewToolbar"));
@@ -425,8 +436,10 @@ void MainWindow::imagesChanged() {
   entries_.clear();
   history_->clear();
   current_.reset();
+  whole_.reset();
+  verdictOverlay_ = {};
   clearOverlays();
-  if (!pending_) answerView_->clear();
+  if (!pending_ && !pendingWhole_) answerView_->clear();
   if (messageText().contains(tr("could not open"))) hideMessage();
   asking_->setWithReference(image(PaneRole::Reference) != nullptr);
   if (regionIsAutomatic_) updateDefaultRegion();
@@ -586,7 +599,7 @@ void MainWindow::updateDefaultRegion() {
 // ---- asking -------------------------------------------------------------------------
 
 bool MainWindow::modelReady() const { return host_->ready(); }
-bool MainWindow::answering() const { return pending_.has_value(); }
+bool MainWindow::answering() const { return pending_.has_value() || pendingWhole_.has_value(); }
 
 void MainWindow::updateAskState() {
   QString why;
@@ -598,6 +611,8 @@ void MainWindow::updateAskState() {
   else if (task != dqa::text::Task::Description && !image(PaneRole::B))
     why = tr("This task compares two images: load Image B (or pick the description task).");
   asking_->setAskEnabled(why.isEmpty(), why);
+  const QString wholeWhy = wholeImageUnavailableReason();
+  asking_->setWholeEnabled(wholeWhy.isEmpty(), wholeWhy);
 }
 
 bool MainWindow::ask() {
@@ -642,6 +657,12 @@ bool MainWindow::ask() {
                         .arg(QString::fromLatin1(dqa::text::taskName(task)), question.toHtmlEscaped(),
                              context.preference.isEmpty() ? QString()
                                                           : tr(" <i>(preference: %1)</i>").arg(context.preference.toHtmlEscaped()));
+  if (!nextHeadingPrefix_.isEmpty()) context.heading = nextHeadingPrefix_ + context.heading;
+  nextHeadingPrefix_.clear();
+  if (pendingWhole_) {  // a new question replaces a running whole-image assessment
+    pendingWhole_.reset();
+    progress_->setVisible(false);
+  }
   clearOverlays();
   current_.reset();
   answerView_->beginStreaming(context.heading);
@@ -655,7 +676,7 @@ bool MainWindow::ask() {
 }
 
 void MainWindow::stop() {
-  if (!pending_) return;
+  if (!pending_ && !pendingWhole_) return;
   host_->stop();
   stallLabel_->setText(tr("stopping…"));
 }
@@ -702,6 +723,10 @@ void MainWindow::onAnswered(quint64 id, const AnswerPtr& answer) {
 }
 
 void MainWindow::onFailed(quint64 id, const QString& message) {
+  if (pendingWhole_ && *pendingWhole_ == id) {
+    onWholeFailed(message);
+    return;
+  }
   if (!pending_ || pending_->id != id) return;
   stallMeter_.stop();
   lastStallMs_ = stallMeter_.longestStallMs();
@@ -752,6 +777,7 @@ void MainWindow::clearOverlays() {
   overlays_ = {};
   for (ImagePane* pane : panes_)
     if (pane) pane->canvas()->clearOverlay();
+  applyVerdictMap();
 }
 
 void MainWindow::updateOverlays() {
@@ -777,6 +803,7 @@ void MainWindow::updateOverlays() {
     panes_[size_t(role)]->canvas()->setSmoothOverlay(smooth);
     panes_[size_t(role)]->canvas()->setOverlay(overlays_[size_t(role)]);
   }
+  applyVerdictMap();
 }
 
 QImage MainWindow::compositeWithOverlay(PaneRole role) const {
@@ -935,7 +962,7 @@ void MainWindow::loadModel(const QString& directory, const QString& tokenizerPat
   options.tokenizerPath = tokenizerPath.toStdString();
   options.threads = settings_->value(QStringLiteral("model/threads"), 0).toInt();
   options.contextLength = contextLength_;
-  if (pending_) stop();
+  if (pending_ || pendingWhole_) stop();
   progress_->setVisible(true);
   progress_->setRange(0, 0);
   modelLabel_->setText(tr("Loading model…"));
@@ -1014,7 +1041,7 @@ void MainWindow::saveSettings() {
 void MainWindow::closeEvent(QCloseEvent* event) {
   saveSettings();
   // Closing mid-answer: cancel now; the destructor waits for the worker to notice.
-  if (pending_) host_->stop();
+  if (pending_ || pendingWhole_) host_->stop();
   flickerTimer_.stop();
   stallMeter_.stop();
   event->accept();

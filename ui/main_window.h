@@ -88,6 +88,16 @@ class MainWindow : public QMainWindow {
   void setFlicker(bool on);
   void zoomHundredPercent();
 
+  // Whole-image mode (core/tiled): A vs B over the full frames, tile by tile. The
+  // verdict map is drawn over every pane; clicking a judged tile asks for its reasoning.
+  bool assessWholeImage();
+  const dqa::tiled::WholeImageResult* wholeImageResult() const { return whole_.get(); }
+  void setVerdictMapVisible(bool visible);
+  bool verdictMapVisible() const { return verdictMapVisible_; }
+  bool askAboutTile(int tileIndex);  // reasoning about one tile, its rectangle as the region
+  // The pixel rectangle each pane sent with the answer on display (for checking overlays).
+  QRect answeredRegion(PaneRole role) const;
+
   bool exportReport(const QString& path);  // .md or .html (images written beside it)
   QString messageText() const;             // the message bar's current text
   double lastLongestStallMs() const { return lastStallMs_; }
@@ -98,6 +108,8 @@ class MainWindow : public QMainWindow {
   void answerFinished(quint64 id);
   void answerFailed(quint64 id, const QString& message);
   void messageShown(const QString& message);
+  void wholeImageFinished();
+  void wholeImageFailed(const QString& message);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -143,6 +155,12 @@ class MainWindow : public QMainWindow {
   void exportDialog();
   void openModelDialog();
   void chooseTokenizerDialog();
+  void onWholeProgress(quint64 id, int stage, int done, int total, double elapsedMs);
+  void onWholeAssessed(quint64 id, const WholePtr& result);
+  void onWholeFailed(const QString& message);
+  void onCanvasClicked(QPointF imagePoint);
+  QString wholeImageUnavailableReason() const;
+  void applyVerdictMap();  // the map on every pane that shows no attention overlay
 
   WindowOptions options_;
   std::unique_ptr<QSettings> settings_;
@@ -183,6 +201,12 @@ class MainWindow : public QMainWindow {
   QString modelDirectory_, tokenizerPath_;
   int contextLength_ = 0;
   std::optional<AskContext> pending_;
+  std::optional<quint64> pendingWhole_;
+  WholePtr whole_;
+  AttentionOverlay verdictOverlay_;  // the map as an overlay over the full frame
+  bool verdictMapVisible_ = true;
+  QAction* verdictMapAction_ = nullptr;
+  QString nextHeadingPrefix_;       // consumed by ask(): what a tile question is about
   std::optional<HistoryEntry> current_;  // the answer on display (with its context)
   std::vector<HistoryEntry> entries_;
   std::pair<int, int> attentionTokens_{0, 0};

@@ -63,17 +63,58 @@ void ModelWorker::ask(const AskJob& job) {
   }
 }
 
+void ModelWorker::assessWhole(const WholeJob& job) {
+  if (!engine_) {
+    Q_EMIT failed(job.id, tr("No model is loaded. Choose a model directory (Model ▸ Open model…)."));
+    return;
+  }
+  dqa::tiled::WholeImageOptions options = job.options;
+  options.cancel = job.cancel.get();
+  const quint64 id = job.id;
+  QElapsedTimer sinceReport;
+  sinceReport.start();
+  options.progress = [this, id, &sinceReport](const dqa::tiled::WholeImageProgress& p) {
+    // At most ~20 reports a second: a 24-megapixel frame has thousands of tiles.
+    if (p.done != 0 && p.done != p.total && sinceReport.elapsed() < 50) return;
+    sinceReport.restart();
+    Q_EMIT wholeProgress(id, static_cast<int>(p.stage), p.done, p.total, p.elapsedMs);
+  };
+  try {
+    auto result = dqa::tiled::assessWholeImage(*engine_, job.reference, job.imageA, job.imageB, options);
+    if (!result) {
+      Q_EMIT failed(id, QString::fromStdString(result.message() == "cancelled" ? std::string("Stopped.") : result.message()));
+      return;
+    }
+    Q_EMIT wholeAssessed(id, std::make_shared<const dqa::tiled::WholeImageResult>(std::move(result.value())));
+  } catch (const std::bad_alloc&) {
+    Q_EMIT failed(id, tr("Out of memory while assessing the whole image. Try a smaller batch or smaller images."));
+  } catch (const std::exception& e) {
+    Q_EMIT failed(id, tr("The model failed: %1").arg(QString::fromUtf8(e.what())));
+  }
+}
+
 ModelHost::ModelHost(QObject* parent) : QObject(parent), thread_(new QThread) {
   qRegisterMetaType<dqa::EngineOptions>();
   qRegisterMetaType<dqa::ModelInfo>();
   qRegisterMetaType<dqa::ui::AskJob>();
   qRegisterMetaType<dqa::ui::AnswerPtr>();
+  qRegisterMetaType<dqa::ui::WholeJob>();
+  qRegisterMetaType<dqa::ui::WholePtr>();
   thread_->setObjectName(QStringLiteral("depictqa-model"));
   auto* worker = new ModelWorker;
   worker->moveToThread(thread_.get());
   connect(thread_.get(), &QThread::finished, worker, &QObject::deleteLater);
   connect(this, &ModelHost::requestLoad, worker, &ModelWorker::load, Qt::QueuedConnection);
   connect(this, &ModelHost::requestAsk, worker, &ModelWorker::ask, Qt::QueuedConnection);
+  connect(this, &ModelHost::requestWhole, worker, &ModelWorker::assessWhole, Qt::QueuedConnection);
+  connect(worker, &ModelWorker::wholeProgress, this,
+          [this](quint64 id, int stage, int done, int total, double ms) {
+            if (id == pendingAnswer_) Q_EMIT wholeProgress(id, stage, done, total, ms);
+          }, Qt::QueuedConnection);
+  connect(worker, &ModelWorker::wholeAssessed, this, [this](quint64 id, const WholePtr& result) {
+    if (id == pendingAnswer_) pendingAnswer_ = 0;
+    Q_EMIT wholeAssessed(id, result);
+  }, Qt::QueuedConnection);
   connect(worker, &ModelWorker::loadProgress, this, &ModelHost::loadProgress, Qt::QueuedConnection);
   connect(worker, &ModelWorker::loaded, this, [this](const dqa::ModelInfo& info, const QString& warning) {
     loading_ = false;
@@ -122,6 +163,22 @@ quint64 ModelHost::ask(const dqa::AskRequest& request) {
   job.cancel = cancel_;
   pendingAnswer_ = job.id;
   Q_EMIT requestAsk(job);
+  return job.id;
+}
+
+quint64 ModelHost::assessWhole(const cv::Mat& reference, const cv::Mat& imageA, const cv::Mat& imageB,
+                               const dqa::tiled::WholeImageOptions& options) {
+  stop();
+  WholeJob job;
+  job.id = nextId_++;
+  job.reference = reference;
+  job.imageA = imageA;
+  job.imageB = imageB;
+  job.options = options;
+  cancel_ = std::make_shared<std::atomic<bool>>(false);
+  job.cancel = cancel_;
+  pendingAnswer_ = job.id;
+  Q_EMIT requestWhole(job);
   return job.id;
 }
 

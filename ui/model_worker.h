@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/generate/engine.h"
+#include "core/tiled/whole_image.h"
 
 namespace dqa::ui {
 
@@ -30,6 +31,16 @@ struct AskJob {
   std::shared_ptr<std::atomic<bool>> cancel;
 };
 
+// A whole-image assessment (core/tiled): full-resolution frames and the options; the
+// worker adds the cancel flag and the progress callback.
+struct WholeJob {
+  quint64 id = 0;
+  cv::Mat reference, imageA, imageB;
+  dqa::tiled::WholeImageOptions options;
+  std::shared_ptr<std::atomic<bool>> cancel;
+};
+using WholePtr = std::shared_ptr<const dqa::tiled::WholeImageResult>;
+
 class ModelWorker : public QObject {
   Q_OBJECT
  public:
@@ -39,6 +50,7 @@ class ModelWorker : public QObject {
  public Q_SLOTS:
   void load(const dqa::EngineOptions& options);
   void ask(const dqa::ui::AskJob& job);
+  void assessWhole(const dqa::ui::WholeJob& job);
 
  Q_SIGNALS:
   void loadProgress(const QString& stage, int percent);  // percent -1: busy, unknown
@@ -47,6 +59,9 @@ class ModelWorker : public QObject {
   void token(quint64 id, int index, const QString& text, float probability);
   void answered(quint64 id, const dqa::ui::AnswerPtr& answer);
   void failed(quint64 id, const QString& message);
+  // stage: 0 judging, 1 describing (tiled::WholeImageProgress::Stage)
+  void wholeProgress(quint64 id, int stage, int done, int total, double elapsedMs);
+  void wholeAssessed(quint64 id, const dqa::ui::WholePtr& result);
 
  private:
   std::unique_ptr<dqa::Engine> engine_;
@@ -64,6 +79,9 @@ class ModelHost : public QObject {
 
   void load(const dqa::EngineOptions& options);
   quint64 ask(const dqa::AskRequest& request);  // returns the question's id
+  // Whole-image mode; shares the one-at-a-time slot (and stop()) with ask().
+  quint64 assessWhole(const cv::Mat& reference, const cv::Mat& imageA, const cv::Mat& imageB,
+                      const dqa::tiled::WholeImageOptions& options);
   void stop();                                  // cancels the running question, if any
   bool busy() const { return pendingAnswer_ != 0; }
   bool loading() const { return loading_; }
@@ -74,6 +92,7 @@ class ModelHost : public QObject {
   // To the worker (queued).
   void requestLoad(const dqa::EngineOptions& options);
   void requestAsk(const dqa::ui::AskJob& job);
+  void requestWhole(const dqa::ui::WholeJob& job);
   // To the window (re-emitted from the worker's signals, on the UI thread).
   void loadProgress(const QString& stage, int percent);
   void loaded(const dqa::ModelInfo& info, const QString& runtimeWarning);
@@ -81,6 +100,8 @@ class ModelHost : public QObject {
   void token(quint64 id, int index, const QString& text, float probability);
   void answered(quint64 id, const dqa::ui::AnswerPtr& answer);
   void failed(quint64 id, const QString& message);
+  void wholeProgress(quint64 id, int stage, int done, int total, double elapsedMs);
+  void wholeAssessed(quint64 id, const dqa::ui::WholePtr& result);
 
  private:
   struct QuitAndWait {
@@ -103,3 +124,5 @@ Q_DECLARE_METATYPE(dqa::EngineOptions)
 Q_DECLARE_METATYPE(dqa::ModelInfo)
 Q_DECLARE_METATYPE(dqa::ui::AskJob)
 Q_DECLARE_METATYPE(dqa::ui::AnswerPtr)
+Q_DECLARE_METATYPE(dqa::ui::WholeJob)
+Q_DECLARE_METATYPE(dqa::ui::WholePtr)

@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "batch.h"
+#include "whole.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
 #include "core/io/model_dir.h"
@@ -43,7 +44,8 @@ int main(int argc, char** argv) {
       "  depictqa --task reasoning -a a.png -b b.png                     # no reference\n"
       "  depictqa --task description --reference ref.png -a a.png\n"
       "  depictqa -a a.png -b b.png --short --preference \"I can't tolerate noise\"\n"
-      "  depictqa batch --input records.jsonl --output results.jsonl   # many records, resumable\n\n"
+      "  depictqa batch --input records.jsonl --output results.jsonl   # many records, resumable\n"
+      "  depictqa whole -r ref.tif -a a.tif -b b.tif --map map.png      # whole photos, tile by tile\n\n"
       "The model directory is --model, else $DEPICTQA_MODEL, else the desktop app's saved\n"
       "setting, else $XDG_DATA_HOME or $XDG_DATA_DIRS (depictqa/models/default), else the\n"
       "bundled model next to the program (../share/depictqa/models/default).\n",
@@ -114,6 +116,34 @@ int main(int argc, char** argv) {
                   "On resume, answer again the records whose line has an error (the last line for an id wins)");
   bool noProgress = false;
   batch->add_flag("--no-progress", noProgress, "No progress bar on stderr");
+
+  dqa::cli::WholeOptions wholeOptions;
+  auto* whole = app.add_subcommand(
+      "whole", "Compare two whole photographs at full resolution, tile by tile, with a map of\n"
+               "where A or B is better; see depictqa whole --help");
+  whole->footer(
+      "\nCovers the frame with tiles of the model's input size at native resolution (no\n"
+      "downscaling), skips tiles where A and B do not differ, asks the model which side is\n"
+      "better in every other tile (batched), describes the worse side of each decided tile,\n"
+      "and combines the tiles into an overall verdict (confidence: the tiles' mean\n"
+      "probability, so it is high only when many tiles agree and each is sure) and an answer\n"
+      "in words that says where each image is better. The preference (-p) is asked in every\n"
+      "tile and weighs the tiles whose worse side shows the aspect it names.\n\n"
+      "  depictqa whole -r ref.png -a denoiser1.png -b denoiser2.png --map map.png\n"
+      "  depictqa whole -a jpeg80.jpg -b jpeg60.jpg --json tiles.json -p \"I can't tolerate noise\"\n");
+  whole->fallthrough();
+  whole->add_option("--map", wholeOptions.mapPath, "Write the verdict map over the reference (or A) as PNG");
+  whole->add_option("--tiles-json", wholeOptions.jsonPath, "Write the overall verdict and every tile as JSON (- = stdout)");
+  whole->add_option("--tile-size", wholeOptions.tileSize, "Tile side in pixels (0 = the model's input size)")
+      ->capture_default_str();
+  whole->add_option("--batch-size", wholeOptions.batchSize, "Tiles per forward pass")->capture_default_str();
+  whole->add_option("--min-difference", wholeOptions.minDifference,
+                    "Skip tiles whose mean |A - B| is below this many grey levels")->capture_default_str();
+  bool noDescribe = false, wholeNoProgress = false;
+  whole->add_flag("--no-describe", noDescribe, "Only verdicts: do not describe the worse side of each tile (faster)");
+  whole->add_flag("--no-progress", wholeNoProgress, "No progress on stderr");
+  bool wholeF32 = false;
+  whole->add_flag("--f32", wholeF32, "float32 matmuls even where the CPU has bf16 (slower, for checking)");
   CLI11_PARSE(app, argc, argv);
 
   // The model and sampling flags mean the same in both modes.
@@ -152,6 +182,23 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
     return dqa::cli::runBatch(batchOptions, options, sampling, &gCancel);
+  }
+
+  if (whole->parsed()) {
+    std::vector<std::string> tried;
+    auto located = dqa::io::locateModelDirectory({modelDir, ""}, &tried);
+    if (!located) return fail(located.message());
+    wholeOptions.reference = reference;
+    wholeOptions.imageA = imageA;
+    wholeOptions.imageB = imageB;
+    wholeOptions.question = question;
+    wholeOptions.preference = preference;
+    wholeOptions.describe = !noDescribe;
+    wholeOptions.bf16OnCpu = !wholeF32;
+    wholeOptions.progress = !wholeNoProgress && !quiet;
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+    return dqa::cli::runWhole(wholeOptions, engineOptions(located.value()), &gCancel);
   }
 
   dqa::text::Task task;

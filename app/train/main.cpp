@@ -84,6 +84,11 @@ int main(int argc, char** argv) {
   app.add_option("--vision-heads", s.visionHeads)->capture_default_str();
   app.add_option("--vision-mlp", s.visionMlp)->capture_default_str();
   app.add_option("--image-size", s.imageSize)->capture_default_str();
+  app.add_option("--input-features", s.inputFeatures,
+                 "What the encoder sees of a distorted image and its reference: image, difference, "
+                 "abs_difference, highpass_magnitude")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--width", s.width)->capture_default_str();
   app.add_option("--layers", s.layers)->capture_default_str();
   app.add_option("--heads", s.heads)->capture_default_str();

@@ -1,4 +1,5 @@
 #include "core/data/parser.h"
+#include "core/data/textgen.h"
 
 #include <algorithm>
 #include <cctype>
@@ -317,6 +318,43 @@ bool agrees(const Questionnaire& q, const ParsedAnswer& p, std::string* why) {
     return fail(std::string("winner ") + (p.hasWinner ? winnerName(p.winner) : "none") + " != " +
                 winnerName(q.winner));
   return true;
+}
+
+std::optional<Preference> parsePreference(const std::string& sentence) {
+  std::string text;
+  for (char c : sentence) text += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* curly : {"\xe2\x80\x99"})  // typographic apostrophe
+    for (size_t at = text.find(curly); at != std::string::npos; at = text.find(curly)) text.replace(at, 3, "'");
+  auto has = [&](std::initializer_list<const char*> words) {
+    for (const char* w : words)
+      if (text.find(w) != std::string::npos) return true;
+    return false;
+  };
+  // Earliest-named aspect wins, so "noise matters more than blur" is about noise.
+  const std::pair<Aspect, std::vector<const char*>> vocabulary[] = {
+      {Aspect::Noise, {"noise", "noisy", "grain"}},
+      {Aspect::Blurriness, {"blur", "soft", "sharp", "focus"}},
+      {Aspect::Artifacts, {"artifact", "artefact", "blocky", "pixelat", "compression", "jpeg", "banding", "ringing"}},
+      {Aspect::Color, {"colour", "color", "saturat", "hue"}},
+      {Aspect::Brightness, {"bright", "dark", "exposure", "exposed", "contrast"}},
+  };
+  size_t first = std::string::npos;
+  Aspect aspect = Aspect::Noise;
+  for (const auto& [a, words] : vocabulary)
+    for (const char* w : words)
+      if (size_t at = text.find(w); at < first) {
+        first = at;
+        aspect = a;
+      }
+  if (first == std::string::npos) return std::nullopt;
+  Preference p;
+  p.aspect = aspect;
+  p.text = sentence;
+  const bool tolerant = has({"don't mind", "do not mind", "doesn't bother", "does not bother", "don't bother",
+                             "do not bother", "don't care", "do not care", "fine with", "okay with", "ok with",
+                             "can live with", "not a problem", "doesn't matter", "does not matter"});
+  p.weight = tolerant ? kTolerantWeight : kIntolerantWeight;
+  return p;
 }
 
 }  // namespace dqa::data

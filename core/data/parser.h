@@ -12,6 +12,7 @@
 // "while", "whereas", "but", ";") each pair the aspects they name with the level word
 // they contain ("severe", "mild", "no", ...), for the image last named.
 #include <array>
+#include <optional>
 #include <string>
 
 #include "core/data/questionnaire.h"
@@ -37,5 +38,11 @@ ParsedAnswer parseAnswer(Task task, const std::string& answer);
 // levels, texture, quality; comparison: winner; reasoning: both images' levels, the
 // aspect comparisons, winner). `why` (optional) says what differs.
 bool agrees(const Questionnaire& q, const ParsedAnswer& p, std::string* why = nullptr);
+
+// A preference sentence ("I can't tolerate any noise.", "I don't mind some blur.") read
+// back into the aspect it names and its weight (3 when the aspect matters most, 0.3
+// when it is tolerated; textgen's pools, and free text in the same vocabulary).
+// nullopt when no aspect is named.
+std::optional<Preference> parsePreference(const std::string& sentence);
 
 }  // namespace dqa::data

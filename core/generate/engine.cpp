@@ -1,4 +1,5 @@
 #include "core/generate/engine.h"
+#include "core/generate/engine_impl.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -9,6 +10,7 @@
 #include "core/image/preprocess.h"
 #include "core/model/fusion.h"
 #include "core/model/multimodal.h"
+#include "core/model/vision_input.h"
 #include "core/text/tokenizer.h"
 
 namespace dqa {
@@ -55,14 +57,6 @@ char parseWinner(const std::string& text) {
   if (b == std::string::npos || (a != std::string::npos && a < b)) return 'A';
   return 'B';
 }
-
-struct Engine::Impl {
-  EngineOptions options;
-  ModelInfo info;
-  std::shared_ptr<model::MultimodalModel> model;
-  std::shared_ptr<const text::Tokenizer> tokenizer;
-  text::VerdictTokens verdict;
-};
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
@@ -169,16 +163,14 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
         continue;
       }
       const image::PreprocessedImage& p = prepared.at(chunk.role);
-      at::Tensor pixels = toTensor(p);
+      at::Tensor pixels = toTensor(p);  // [1, 3, H, W]
       if (cfg.visionEarlyFusion) {
-        // The encoder sees the image and its difference to the reference (zeros
-        // without one), so it can tell distortion from content.
-        at::Tensor diff = at::zeros_like(pixels);
+        // The encoder also sees how the image differs from the reference, so it can
+        // tell distortion from content.
+        at::Tensor reference;
         auto ref = prepared.find(text::ImageRole::Reference);
-        if (chunk.role != text::ImageRole::Reference && ref != prepared.end() &&
-            ref->second.height == p.height && ref->second.width == p.width)
-          diff = pixels - toTensor(ref->second);
-        pixels = at::cat({pixels, diff}, 1);  // [1, 6, H, W]
+        if (chunk.role != text::ImageRole::Reference && ref != prepared.end()) reference = toTensor(ref->second);
+        pixels = model::encoderInput(pixels, reference, cfg.visionInputFeatures);  // [1, 3F, H, W]
       }
       piece.visual = s.model->imageEmbeddings(pixels)[0];  // [tokens, hidden]
       piece.role = chunk.role;

@@ -7,6 +7,8 @@
 // worker thread); cancellation may be signalled from any thread via the atomic flag.
 #include <opencv2/core.hpp>
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -79,6 +81,21 @@ struct Answer {
   Verdict verdict;
 };
 
+// One small question among many (whole-image mode): crops of the same size for every
+// item of a batch. Empty Mats for roles the prompt does not use.
+struct TileImages {
+  cv::Mat reference, imageA, imageB;  // RGB CV_8UC3 / CV_16UC3
+};
+
+struct BatchOptions {
+  int batchSize = 32;                          // items per forward pass
+  const std::atomic<bool>* cancel = nullptr;   // checked between passes and tokens
+  std::function<void(int done)> progress;      // after each pass: items finished so far
+  // bfloat16 matmuls (autocast) for a float32 model on a CPU with cpuHasFastBf16();
+  // the softmax, norms and the verdict's probabilities stay float32.
+  bool bf16OnCpu = true;
+};
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> load(const EngineOptions& options);
@@ -89,12 +106,26 @@ class Engine {
   const ModelInfo& info() const;
   // Builds the prompt, encodes the images, generates. Never throws.
   Result<Answer> ask(const AskRequest& request, const gen::GenerationCallbacks& callbacks = {});
+  // The A/B verdict of a short-answer comparison (`prompt`: task Comparison; the
+  // short-answer tail is added) for every item, read in one forward pass with the
+  // answer's "Image" prefix given: probabilityA/B are the two letters' probabilities
+  // there, winner the likelier, confidence its share of the two. The part of the
+  // prompt before the first image is computed once and shared.
+  Result<std::vector<Verdict>> judgeBatch(const text::PromptRequest& prompt, const std::vector<TileImages>& items,
+                                          const BatchOptions& options = {});
+  // Greedy answers (no streaming, no attention) to `prompt` for every item, at most
+  // `maxTokens` tokens each.
+  Result<std::vector<std::string>> answerBatch(const text::PromptRequest& prompt,
+                                               const std::vector<TileImages>& items, int maxTokens,
+                                               const BatchOptions& options = {});
+
   // The tokenizer's view of an answer: byte offsets of each generated token's text
   // inside Answer::generation.text (for mapping a selected word to its tokens).
   std::vector<std::pair<int, int>> tokenSpans(const gen::GenerationResult& result) const;
 
+  struct Impl;  // opaque here; core/generate/engine_impl.h (core-internal) defines it
+
  private:
-  struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -107,6 +138,10 @@ struct RuntimeReport {
   std::string warning;
 };
 RuntimeReport configureRuntime(int threads = 0);
+
+// Whether this CPU multiplies bfloat16 in hardware (avx512_bf16 or AMX): oneDNN's bf16
+// matmuls are then ~4x faster than float32 (shared/ENVIRONMENT.md: 918 vs 234 GFLOP/s).
+bool cpuHasFastBf16();
 
 // Finds "Image A"/"Image B" in an answer (first occurrence that names a winner).
 char parseWinner(const std::string& answerText);

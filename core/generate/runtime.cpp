@@ -29,6 +29,18 @@ std::string loadedBlas() {
 
 }  // namespace
 
+bool cpuHasFastBf16() {
+  static const bool has = [] {
+    std::ifstream info("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(info, line))
+      if (line.rfind("flags", 0) == 0)
+        return line.find(" avx512_bf16") != std::string::npos || line.find(" amx_bf16") != std::string::npos;
+    return false;
+  }();
+  return has;
+}
+
 RuntimeReport configureRuntime(int threads) {
   static std::mutex mutex;
   std::lock_guard<std::mutex> lock(mutex);

@@ -68,6 +68,13 @@ bool readBool(const json& j, const char* key, bool fallback) {
 
 constexpr int kMaxDim = 1 << 16;
 
+constexpr std::pair<VisionInputFeature, const char*> kFeatureNames[] = {
+    {VisionInputFeature::Image, "image"},
+    {VisionInputFeature::Difference, "difference"},
+    {VisionInputFeature::AbsDifference, "abs_difference"},
+    {VisionInputFeature::HighpassMagnitude, "highpass_magnitude"},
+};
+
 Result<VisionConfig> parseVision(const json& j) {
   VisionConfig v;
   DQA_TRY(readInt(j, "hidden_size", &v.hiddenSize, 1, kMaxDim, true));
@@ -186,7 +193,21 @@ Result<ModelConfig> parseModelConfig(const std::string& text) {
     }
     cfg.projector.bias = readBool(j, "multimodal_projector_bias", true);
     cfg.visionEarlyFusion = readBool(j, "vision_early_fusion", false);
-    if (cfg.visionEarlyFusion) cfg.vision.numChannels = 6;
+    if (cfg.visionEarlyFusion) {
+      cfg.visionInputFeatures = {VisionInputFeature::Image, VisionInputFeature::Difference};
+      if (auto f = j.find("vision_input_features"); f != j.end()) {
+        if (!f->is_array() || f->empty() || f->size() > 5)
+          return makeError("vision_input_features must be a list of 1 to 5 feature names");
+        cfg.visionInputFeatures.clear();
+        for (const auto& name : *f) {
+          if (!name.is_string()) return makeError("vision_input_features must hold strings");
+          auto feature = parseVisionInputFeature(name.get<std::string>());
+          if (!feature) return feature.error();
+          cfg.visionInputFeatures.push_back(feature.value());
+        }
+      }
+      cfg.vision.numChannels = 3 * static_cast<int>(cfg.visionInputFeatures.size());
+    }
     return cfg;
   }
   if (cfg.modelType == "clip_vision_model" || arch == "CLIPVisionModel") {
@@ -238,6 +259,19 @@ Result<LoraConfig> loadLoraConfig(const std::string& path) {
   auto cfg = parseLoraConfig(text.value());
   if (!cfg) return makeError(path + ": " + cfg.message());
   return cfg;
+}
+
+Result<VisionInputFeature> parseVisionInputFeature(const std::string& name) {
+  for (const auto& [feature, label] : kFeatureNames)
+    if (name == label) return feature;
+  return makeError("unknown vision input feature \"" + name +
+                   "\" (image, difference, abs_difference, highpass_magnitude)");
+}
+
+std::string visionInputFeatureName(VisionInputFeature feature) {
+  for (const auto& [f, label] : kFeatureNames)
+    if (f == feature) return label;
+  return "?";
 }
 
 }  // namespace dqa::io

@@ -49,6 +49,15 @@ struct ProjectorConfig {
 
 enum class Architecture { ClipVision, Llama, Llava };
 
+// What the encoder of an image sees, three channels each (DepictQA extension; CLIP
+// checkpoints see only Image). Differences are against the reference and zero without one.
+enum class VisionInputFeature {
+  Image,              // the normalised pixels
+  Difference,         // image - reference
+  AbsDifference,      // |image - reference|: error energy, which a linear patch embedding cannot form
+  HighpassMagnitude,  // |image - 3x3 box blur(image)|: local noise / sharpness, no reference needed
+};
+
 struct ModelConfig {
   Architecture architecture = Architecture::Llama;
   std::string modelType;
@@ -57,9 +66,15 @@ struct ModelConfig {
   ProjectorConfig projector;
   int imageTokenIndex = -1;
   // DepictQA extension: the encoder of a distorted image also sees its reference
-  // (6 input channels: image and image - reference). Off for CLIP checkpoints.
+  // (early fusion, config "vision_early_fusion"), as the features listed in
+  // "vision_input_features" (default: image, difference). Off for CLIP checkpoints.
   bool visionEarlyFusion = false;
+  std::vector<VisionInputFeature> visionInputFeatures{VisionInputFeature::Image};
 };
+
+// "image", "difference", "abs_difference", "highpass_magnitude" <-> the enum.
+Result<VisionInputFeature> parseVisionInputFeature(const std::string& name);
+std::string visionInputFeatureName(VisionInputFeature feature);
 
 struct LoraConfig {
   int rank = 0;

@@ -10,12 +10,15 @@
 #include "core/io/safetensors.h"
 
 namespace dqa::train {
+namespace {
+int channels(const ModelShape& s) { return s.earlyFusion ? 3 * static_cast<int>(s.inputFeatures.size()) : 3; }
+}  // namespace
 
 std::string modelConfigJson(const ModelShape& s) {
   nlohmann::json vision = {{"model_type", "clip_vision_model"}, {"hidden_size", s.visionWidth},
                            {"intermediate_size", s.visionMlp}, {"num_hidden_layers", s.visionLayers},
                            {"num_attention_heads", s.visionHeads}, {"image_size", s.imageSize},
-                           {"patch_size", s.patchSize}, {"num_channels", s.earlyFusion ? 6 : 3},
+                           {"patch_size", s.patchSize}, {"num_channels", channels(s)},
                            {"hidden_act", "quick_gelu"}, {"layer_norm_eps", 1e-5}};
   nlohmann::json text = {{"model_type", "llama"}, {"vocab_size", s.vocabSize}, {"hidden_size", s.width},
                          {"intermediate_size", s.mlp}, {"num_hidden_layers", s.layers},
@@ -30,6 +33,7 @@ std::string modelConfigJson(const ModelShape& s) {
                         {"vision_feature_layer", -1},
                         {"vision_feature_select_strategy", "default"},
                         {"vision_early_fusion", s.earlyFusion},
+                        {"vision_input_features", s.earlyFusion ? s.inputFeatures : std::vector<std::string>{"image"}},
                         {"image_token_index", -1},
                         {"vision_config", vision},
                         {"text_config", text},
@@ -38,6 +42,8 @@ std::string modelConfigJson(const ModelShape& s) {
 }
 
 Status writeInitialModel(const ModelShape& s, const std::string& dir, uint64_t seed) {
+  for (const auto& name : s.inputFeatures)
+    if (auto f = io::parseVisionInputFeature(name); !f) return f.error();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return makeError("cannot create '" + dir + "': " + ec.message());
@@ -49,7 +55,7 @@ Status writeInitialModel(const ModelShape& s, const std::string& dir, uint64_t s
   auto constant = [&](const std::string& name, std::vector<int64_t> shape, double value) {
     tensors.emplace_back(name, at::full(shape, value, at::kFloat));
   };
-  const int64_t D = s.visionWidth, C = s.earlyFusion ? 6 : 3, P = s.patchSize, G = s.imageSize / s.patchSize;
+  const int64_t D = s.visionWidth, C = channels(s), P = s.patchSize, G = s.imageSize / s.patchSize;
   const std::string v = "vision_tower.";
   normal(v + "embeddings.class_embedding", {D}, 0.02);
   normal(v + "embeddings.patch_embedding.weight", {D, C, P, P}, 0.02);

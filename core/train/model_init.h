@@ -3,6 +3,7 @@
 // randomly initialised weights (as Hugging Face initialises LLaMA/CLIP).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/common/result.h"
 #include "core/io/model_config.h"
@@ -10,10 +11,12 @@
 namespace dqa::train {
 
 struct ModelShape {
-  // Vision encoder (CLIP-ViT shaped). Early fusion: 6 input channels (image, image - reference).
+  // Vision encoder (CLIP-ViT shaped). Early fusion: the encoder of a distorted image
+  // sees these features of it and its reference (3 channels each; see io::VisionInputFeature).
   int visionWidth = 192, visionLayers = 4, visionHeads = 3, visionMlp = 768;
   int patchSize = 14, imageSize = 140;
   bool earlyFusion = true;
+  std::vector<std::string> inputFeatures{"image", "difference"};
   // Decoder (LLaMA shaped).
   int vocabSize = 2048, width = 256, layers = 4, heads = 4, kvHeads = 4, mlp = 688;
   int contextLength = 1024;

@@ -19,6 +19,7 @@
 #include "core/image/preprocess.h"
 #include "core/io/safetensors.h"
 #include "core/model/fusion.h"
+#include "core/model/vision_input.h"
 #include "core/model/multimodal.h"
 #include "core/text/tokenizer.h"
 #include "core/train/dataset.h"
@@ -50,14 +51,15 @@ struct Batch {
   int64_t answerTokens = 0;
 };
 
-// Pixels for the encoder: 3 channels, or 6 with early fusion (image, image - reference).
-at::Tensor encoderInput(const image::PreprocessedImage& p, const image::PreprocessedImage* ref, bool fusion) {
-  at::Tensor x = at::from_blob(const_cast<float*>(p.chw.data()), {3, p.height, p.width}, at::kFloat).clone();
-  if (!fusion) return x;
-  at::Tensor diff = at::zeros_like(x);
-  if (ref && ref->height == p.height && ref->width == p.width)
-    diff = x - at::from_blob(const_cast<float*>(ref->chw.data()), {3, p.height, p.width}, at::kFloat);
-  return at::cat({x, diff}, 0);  // [6, H, W]
+// Pixels for the encoder: [3F, H, W] (3 channels without early fusion).
+at::Tensor encoderInput(const image::PreprocessedImage& p, const image::PreprocessedImage* ref,
+                        const io::ModelConfig& cfg) {
+  auto view = [](const image::PreprocessedImage& q) {  // [1, 3, H, W]
+    return at::from_blob(const_cast<float*>(q.chw.data()), {1, 3, q.height, q.width}, at::kFloat).clone();
+  };
+  at::Tensor x = view(p);
+  if (!cfg.visionEarlyFusion) return x[0];
+  return model::encoderInput(x, ref ? view(*ref) : at::Tensor(), cfg.visionInputFeatures)[0];
 }
 
 class Trainer {
@@ -162,7 +164,6 @@ Status Trainer::setUp() {
 
 Result<Batch> Trainer::makeBatch(const ShardDataset& data, const std::vector<size_t>& indices) {
   const auto& cfg = model_->config();
-  const bool fusion = cfg.visionEarlyFusion;
   image::PreprocessOptions pre;
   pre.patchSize = cfg.vision.patchSize;
   pre.maxSide = std::max(pre.minSide, 3 * cfg.vision.imageSize);
@@ -202,7 +203,7 @@ Result<Batch> Trainer::makeBatch(const ShardDataset& data, const std::vector<siz
     for (auto& [role, p] : prepared) {
       const bool isRef = role == text::ImageRole::Reference;
       if (isRef && opt_.mode == "encoder") continue;  // only distorted images get a score
-      at::Tensor x = encoderInput(p, isRef ? nullptr : ref, fusion);
+      at::Tensor x = encoderInput(p, isRef ? nullptr : ref, cfg);
       auto key = std::make_pair(p.height, p.width);
       it.imageSlot[role] = static_cast<int>(slotToGroup.size());
       slotToGroup.emplace_back(key, static_cast<int>(groups[key].size()));

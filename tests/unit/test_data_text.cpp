@@ -116,6 +116,26 @@ class TestDataText : public QObject {
     }
   }
 
+  void preferenceSentencesReadBackToTheirAspectAndWeight() {
+    // Every sentence the data engine states, and free text in the same vocabulary.
+    int checked = 0;
+    for (int a = 0; a < kNumAspects; ++a)
+      for (bool intolerant : {true, false})
+        for (const auto& sentence : preferencePool(static_cast<Aspect>(a), intolerant)) {
+          auto p = parsePreference(sentence);
+          QVERIFY2(p.has_value(), sentence.c_str());
+          QVERIFY2(p->aspect == static_cast<Aspect>(a), sentence.c_str());
+          QCOMPARE(p->weight, intolerant ? kIntolerantWeight : kTolerantWeight);
+          ++checked;
+        }
+    QVERIFY(checked >= 20);
+    QCOMPARE(parsePreference("I really don\u2019t mind grain in the shadows.")->weight, kTolerantWeight);
+    QVERIFY(parsePreference("JPEG blocking drives me mad.")->aspect == Aspect::Artifacts);
+    QVERIFY(parsePreference("Keep it sharp, please.")->aspect == Aspect::Blurriness);
+    QVERIFY(!parsePreference("I like cats.").has_value());
+    QVERIFY(!parsePreference("").has_value());
+  }
+
   void textsVary() {
     std::map<Task, std::set<std::string>> answers;
     std::map<Task, int> n;

@@ -1,0 +1,282 @@
+// Many small questions with the same prompt at once (the tiles of a whole-image
+// comparison): every item has images of the same size, so the sequences have the same
+// length and batch without padding. The text before the first image (BOS, system
+// prompt, the first "USER:" words) is the same for all: its keys and values are
+// computed once and broadcast into each batch's cache.
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+
+#include "core/generate/engine.h"
+#include "core/generate/engine_impl.h"
+#include "core/image/preprocess.h"
+#include "core/model/vision_input.h"
+
+namespace dqa {
+namespace {
+
+const cv::Mat& tileImage(const TileImages& t, text::ImageRole role) {
+  return role == text::ImageRole::Reference ? t.reference : role == text::ImageRole::B ? t.imageB : t.imageA;
+}
+
+bool cancelled(const BatchOptions& o) { return o.cancel && o.cancel->load(); }
+
+// CPU autocast to bfloat16 for the duration of one batch call, restored after.
+class Bf16Scope {
+ public:
+  Bf16Scope(const Engine::Impl& s, const BatchOptions& o);
+  ~Bf16Scope() {
+    if (!active_) return;
+    at::autocast::set_cpu_enabled(wasEnabled_);
+    at::autocast::set_autocast_cpu_dtype(previousType_);
+    at::autocast::clear_cache();
+  }
+  Bf16Scope(const Bf16Scope&) = delete;
+  Bf16Scope& operator=(const Bf16Scope&) = delete;
+
+ private:
+  bool active_ = false, wasEnabled_ = false;
+  at::ScalarType previousType_ = at::kBFloat16;
+};
+
+// The prompt laid out for a batch: the shared prefix, then the pieces that follow it.
+struct BatchPlan {
+  std::vector<text::TokenizedChunk> chunks;
+  size_t firstImage = 0;         // index into chunks
+  std::vector<text::ImageRole> roles;
+  model::KVCache prefixCache;    // [1, ...] keys/values of BOS + chunks before firstImage
+  int64_t prefixLength = 0;
+};
+
+at::Tensor embedIds(const model::LlamaDecoder& decoder, const std::vector<int32_t>& ids) {  // -> [1, n, hidden]
+  std::vector<int64_t> wide(ids.begin(), ids.end());
+  return decoder.embed(at::tensor(wide, at::kLong).view({1, -1}).to(decoder.device()));
+}
+
+Status checkIds(const model::LlamaDecoder& decoder, const std::vector<int32_t>& ids) {
+  for (int32_t id : ids)
+    if (id < 0 || id >= decoder.config().vocabSize)
+      return makeError("token id " + std::to_string(id) + " is outside the vocabulary; tokenizer and model do not match");
+  return Ok{};
+}
+
+}  // namespace
+
+namespace {
+
+struct BatchRunner {
+  Engine::Impl& s;
+  const text::PromptRequest& request;
+  BatchPlan plan;
+
+  Status prepare(const std::vector<int32_t>& answerPrefix) {
+    auto prompt = text::buildPrompt(request);
+    if (!prompt) return prompt.error();
+    plan.chunks = text::tokenizePrompt(prompt.value(), *s.tokenizer);
+    if (!answerPrefix.empty()) {
+      text::TokenizedChunk tail;
+      tail.ids = answerPrefix;
+      plan.chunks.push_back(tail);
+    }
+    plan.firstImage = plan.chunks.size();
+    for (size_t i = 0; i < plan.chunks.size(); ++i) {
+      if (plan.chunks[i].kind == text::PromptChunk::Kind::Image) {
+        plan.roles.push_back(plan.chunks[i].role);
+        plan.firstImage = std::min(plan.firstImage, i);
+      } else if (auto ok = checkIds(s.model->decoder(), plan.chunks[i].ids); !ok) {
+        return ok;
+      }
+    }
+    if (plan.roles.empty()) return makeError("a batch question needs at least one image");
+    std::vector<int32_t> prefix{s.tokenizer->bosId()};
+    for (size_t i = 0; i < plan.firstImage; ++i)
+      prefix.insert(prefix.end(), plan.chunks[i].ids.begin(), plan.chunks[i].ids.end());
+    s.model->decoder().forward(embedIds(s.model->decoder(), prefix), &plan.prefixCache);
+    plan.prefixLength = static_cast<int64_t>(prefix.size());
+    return Ok{};
+  }
+
+  // Sequences after the prefix for items [begin, end): [N, T, hidden].
+  Result<at::Tensor> suffixEmbeddings(const std::vector<TileImages>& items, size_t begin, size_t end) {
+    const auto& cfg = s.model->config();
+    const int64_t n = static_cast<int64_t>(end - begin);
+    image::PreprocessOptions pre;
+    pre.patchSize = cfg.vision.patchSize;
+    pre.maxSide = std::max(3 * cfg.vision.imageSize, pre.minSide);
+    std::map<text::ImageRole, at::Tensor> pixels;  // role -> [N, 3, H, W]
+    for (text::ImageRole role : plan.roles) {
+      std::vector<at::Tensor> rows;
+      for (size_t i = begin; i < end; ++i) {
+        const cv::Mat& m = tileImage(items[i], role);
+        if (m.empty())
+          return makeError("item " + std::to_string(i) + " lacks the " + text::imageRoleName(role) + " image");
+        auto p = image::preprocess(m, pre);
+        if (!p) return makeError("item " + std::to_string(i) + ": " + p.message());
+        at::Tensor t = at::from_blob(p->chw.data(), {3, p->height, p->width}, at::kFloat).clone();
+        if (!rows.empty() && t.sizes() != rows.front().sizes())
+          return makeError("the images of a batch must all have the same size (item " + std::to_string(i) + ")");
+        rows.push_back(t);
+      }
+      pixels[role] = at::stack(rows);  // [N, 3, H, W]
+    }
+    std::map<text::ImageRole, at::Tensor> visual;  // role -> [N, tokens, hidden]
+    for (auto& [role, x] : pixels) {
+      at::Tensor input = x;
+      if (cfg.visionEarlyFusion) {
+        at::Tensor reference;
+        auto ref = pixels.find(text::ImageRole::Reference);
+        if (role != text::ImageRole::Reference && ref != pixels.end()) reference = ref->second;
+        input = model::encoderInput(x, reference, cfg.visionInputFeatures);  // [N, 3F, H, W]
+      }
+      visual[role] = s.model->imageEmbeddings(input);
+    }
+    const auto& decoder = s.model->decoder();
+    std::vector<at::Tensor> parts;
+    for (size_t i = plan.firstImage; i < plan.chunks.size(); ++i) {
+      const auto& c = plan.chunks[i];
+      if (c.kind == text::PromptChunk::Kind::Image) {
+        parts.push_back(visual.at(c.role).to(decoder.dtype()));
+      } else if (!c.ids.empty()) {
+        parts.push_back(embedIds(decoder, c.ids).expand({n, -1, -1}));
+      }
+    }
+    return at::cat(parts, 1);  // [N, T, hidden]
+  }
+
+  // A cache for `n` sequences that starts with the shared prefix.
+  model::KVCache batchCache(int64_t n, int64_t capacity) const {
+    model::KVCache cache;
+    s.model->decoder().reserve(cache, n, plan.prefixLength + capacity);
+    for (size_t l = 0; l < cache.keys.size(); ++l) {
+      // [1, KV, P, D] broadcast into [n, KV, P, D]
+      cache.keys[l].narrow(2, 0, plan.prefixLength).copy_(plan.prefixCache.keys[l].narrow(2, 0, plan.prefixLength));
+      cache.values[l].narrow(2, 0, plan.prefixLength).copy_(plan.prefixCache.values[l].narrow(2, 0, plan.prefixLength));
+    }
+    cache.length = plan.prefixLength;
+    return cache;
+  }
+};
+
+Bf16Scope::Bf16Scope(const Engine::Impl& s, const BatchOptions& o) {
+  const auto& decoder = s.model->decoder();
+  active_ = o.bf16OnCpu && decoder.device().is_cpu() && decoder.dtype() == at::kFloat && cpuHasFastBf16();
+  if (!active_) return;
+  wasEnabled_ = at::autocast::is_cpu_enabled();
+  previousType_ = at::autocast::get_autocast_cpu_dtype();
+  at::autocast::set_cpu_enabled(true);
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+}
+
+Status requireMultimodal(const Engine::Impl& s) {
+  if (!s.model->hasVision() || !s.model->hasDecoder() || !s.model->hasProjector())
+    return makeError("the model is a " + s.info.architecture + " model; questions about images need a multimodal one");
+  if (!s.tokenizer) return makeError("the model has no tokenizer.model; pass one with --tokenizer");
+  return Ok{};
+}
+
+}  // namespace
+
+Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& prompt,
+                                                const std::vector<TileImages>& items, const BatchOptions& options) {
+  Impl& s = *impl_;
+  if (auto ok = requireMultimodal(s); !ok) return ok.error();
+  if (prompt.task != text::Task::Comparison) return makeError("a batch verdict needs a comparison question");
+  if (s.verdict.a < 0) return makeError("this tokenizer cannot tell \"Image A\" from \"Image B\"");
+  text::PromptRequest request = prompt;
+  request.shortAnswer = true;
+  std::vector<Verdict> verdicts;
+  verdicts.reserve(items.size());
+  try {
+    c10::InferenceMode guard;
+    Bf16Scope lowPrecision(s, options);
+    BatchRunner runner{s, request, {}};
+    if (auto ok = runner.prepare(s.verdict.prefix); !ok) return ok.error();
+    const size_t step = static_cast<size_t>(std::max(1, options.batchSize));
+    for (size_t begin = 0; begin < items.size(); begin += step) {
+      if (cancelled(options)) return makeError("cancelled");
+      const size_t end = std::min(items.size(), begin + step);
+      auto embeds = runner.suffixEmbeddings(items, begin, end);
+      if (!embeds) return embeds.error();
+      model::KVCache cache = runner.batchCache(static_cast<int64_t>(end - begin), embeds->size(1));
+      at::Tensor hidden = s.model->decoder().forward(embeds.value(), &cache);      // [N, T, hidden]
+      at::Tensor logits = s.model->decoder().logits(hidden.narrow(1, -1, 1));      // [N, 1, vocab]
+      at::Tensor probs = logits.squeeze(1).to(at::kFloat).softmax(-1);                            // [N, vocab]
+      at::Tensor pa = probs.select(1, s.verdict.a).contiguous(), pb = probs.select(1, s.verdict.b).contiguous();
+      for (int64_t i = 0; i < pa.size(0); ++i) {
+        Verdict v;
+        v.present = true;
+        v.probabilityA = pa[i].item<float>();
+        v.probabilityB = pb[i].item<float>();
+        v.winner = v.probabilityA >= v.probabilityB ? 'A' : 'B';
+        const float both = v.probabilityA + v.probabilityB;
+        v.confidence = both > 0 ? std::max(v.probabilityA, v.probabilityB) / both : 0.5f;
+        verdicts.push_back(v);
+      }
+      if (options.progress) options.progress(static_cast<int>(end));
+    }
+  } catch (const c10::Error& e) {
+    return makeError(std::string("judging the batch failed: ") + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return makeError("out of memory while judging a batch; use a smaller batch size");
+  }
+  return verdicts;
+}
+
+Result<std::vector<std::string>> Engine::answerBatch(const text::PromptRequest& prompt,
+                                                     const std::vector<TileImages>& items, int maxTokens,
+                                                     const BatchOptions& options) {
+  Impl& s = *impl_;
+  if (auto ok = requireMultimodal(s); !ok) return ok.error();
+  if (maxTokens < 1) return makeError("maxTokens must be at least 1");
+  std::vector<std::string> answers;
+  answers.reserve(items.size());
+  try {
+    c10::InferenceMode guard;
+    Bf16Scope lowPrecision(s, options);
+    BatchRunner runner{s, prompt, {}};
+    if (auto ok = runner.prepare({}); !ok) return ok.error();
+    const auto& decoder = s.model->decoder();
+    const size_t step = static_cast<size_t>(std::max(1, options.batchSize));
+    for (size_t begin = 0; begin < items.size(); begin += step) {
+      if (cancelled(options)) return makeError("cancelled");
+      const size_t end = std::min(items.size(), begin + step);
+      const int64_t n = static_cast<int64_t>(end - begin);
+      auto embeds = runner.suffixEmbeddings(items, begin, end);
+      if (!embeds) return embeds.error();
+      const int64_t room = std::max<int64_t>(0, decoder.config().maxPositions - runner.plan.prefixLength - embeds->size(1));
+      const int limit = static_cast<int>(std::min<int64_t>(maxTokens, room));
+      model::KVCache cache = runner.batchCache(n, embeds->size(1) + limit);
+      at::Tensor hidden = decoder.forward(embeds.value(), &cache);   // [N, T, hidden]
+      std::vector<std::vector<int32_t>> ids(static_cast<size_t>(n));
+      std::vector<bool> done(static_cast<size_t>(n), false);
+      for (int t = 0; t < limit; ++t) {
+        if (cancelled(options)) return makeError("cancelled");
+        at::Tensor next = decoder.logits(hidden.narrow(1, -1, 1)).squeeze(1).argmax(-1).to(at::kLong).cpu();  // [N]
+        const int64_t* p = next.data_ptr<int64_t>();
+        bool all = true;
+        for (int64_t i = 0; i < n; ++i) {
+          if (done[size_t(i)]) continue;
+          if (p[i] == s.tokenizer->eosId()) {
+            done[size_t(i)] = true;
+          } else {
+            ids[size_t(i)].push_back(static_cast<int32_t>(p[i]));
+            all = false;
+          }
+        }
+        if (all || t + 1 == limit) break;
+        hidden = decoder.forward(decoder.embed(next.view({n, 1}).to(decoder.device())), &cache);  // [N, 1, hidden]
+      }
+      for (const auto& sequence : ids) answers.push_back(s.tokenizer->decode(sequence));
+      if (options.progress) options.progress(static_cast<int>(end));
+    }
+  } catch (const c10::Error& e) {
+    return makeError(std::string("answering the batch failed: ") + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return makeError("out of memory while answering a batch; use a smaller batch size");
+  }
+  return answers;
+}
+
+}  // namespace dqa
