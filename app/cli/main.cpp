@@ -3,6 +3,8 @@
 // The answer streams to stdout as it is generated; --json prints one JSON record.
 //   depictqa batch --input records.jsonl --output results.jsonl
 // answers a DepictQA infer.py file record by record (batch.h, docs/cli.md).
+//   depictqa convert --clip ViT-L-14.pt --llm vicuna-7b-v1.5 --delta ckpt.pt -o out/
+// turns the published DepictQA-Wild files into a model directory, once (convert.h).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +14,7 @@
 #include <iostream>
 
 #include "batch.h"
+#include "convert.h"
 #include "whole.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
@@ -45,7 +48,8 @@ int main(int argc, char** argv) {
       "  depictqa --task description --reference ref.png -a a.png\n"
       "  depictqa -a a.png -b b.png --short --preference \"I can't tolerate noise\"\n"
       "  depictqa batch --input records.jsonl --output results.jsonl   # many records, resumable\n"
-      "  depictqa whole -r ref.tif -a a.tif -b b.tif --map map.png      # whole photos, tile by tile\n\n"
+      "  depictqa whole -r ref.tif -a a.tif -b b.tif --map map.png      # whole photos, tile by tile\n"
+      "  depictqa convert --clip ViT-L-14.pt --llm vicuna-7b-v1.5 --delta ckpt.pt -o depictqa-wild\n\n"
       "The model directory is --model, else $DEPICTQA_MODEL, else the desktop app's saved\n"
       "setting, else $XDG_DATA_HOME or $XDG_DATA_DIRS (depictqa/models/default), else the\n"
       "bundled model next to the program (../share/depictqa/models/default).\n",
@@ -144,7 +148,52 @@ int main(int argc, char** argv) {
   whole->add_flag("--no-progress", wholeNoProgress, "No progress on stderr");
   bool wholeF32 = false;
   whole->add_flag("--f32", wholeF32, "float32 matmuls even where the CPU has bf16 (slower, for checking)");
+
+  dqa::convert::ConvertOptions convertOptions;
+  auto* convert = app.add_subcommand(
+      "convert", "Turn the published DepictQA-Wild files (CLIP ViT-L-14.pt, Vicuna-7B, DepictQA's ckpt.pt)\n"
+                 "into a model directory for --model, once; see depictqa convert --help");
+  convert->footer(
+      "\nReads DepictQA's three inputs (experiments/*/config.yaml: vision_encoder_path, llm_path,\n"
+      "delta_path) and writes a model directory that depictqa and depictqa-gui load:\n"
+      "config.json (LLaVA layout: CLIP's last layer without CLS, quick_gelu, one linear\n"
+      "projector), model.safetensors, tokenizer.model and, unless --merge-lora, adapter/ (peft).\n"
+      "  --clip   OpenAI's CLIP archive (TorchScript, visual.* names); heads = width / 64\n"
+      "  --llm    Hugging Face LLaMA directory: config.json, *.safetensors or pytorch_model*.bin\n"
+      "           (with their index when sharded), tokenizer.model\n"
+      "  --delta  DepictQA's ckpt.pt: LoRA A/B of q/k/v/o (peft names) + vision_proj\n"
+      "LoRA: the rank is read from the tensors; ckpt.pt does not record alpha, so give the\n"
+      "lora_alpha of the training config with --lora-alpha (default: alpha = rank, as in\n"
+      "DepictQA's configs: r 16, alpha 16). Scaling = alpha / rank.\n"
+      "Pickles are read by a restricted reader that rebuilds tensors only and runs no Python.\n"
+      "Every name and shape is checked before anything is written; the output appears only\n"
+      "when complete (written next to it, then renamed).\n"
+      "Memory and disk: tensors are streamed one at a time (peak about 2 GB with Vicuna-7B\n"
+      "and ViT-L/14); the output is as large as the inputs (about 14 GB for Vicuna-7B in\n"
+      "float16, twice that with --dtype f32). Answering with the result needs RAM for all\n"
+      "the weights in the compute dtype: 7B is about 28 GB as float32 on a CPU.\n\n"
+      "  depictqa convert --clip ModelZoo/CLIP/clip/ViT-L-14.pt \\\n"
+      "      --llm ModelZoo/LLM/vicuna/vicuna-7b-v1.5 \\\n"
+      "      --delta experiments/DQ495K/ckpt/ckpt.pt -o ~/models/depictqa-wild\n"
+      "  depictqa --model ~/models/depictqa-wild -r ref.png -a a.png -b b.png\n");
+  convert->add_option("--clip", convertOptions.clipPath, "OpenAI CLIP ViT-L-14.pt")->required();
+  convert->add_option("--llm", convertOptions.llmDirectory, "Vicuna-7B directory (Hugging Face layout)")->required();
+  convert->add_option("--delta", convertOptions.deltaPath, "DepictQA's ckpt.pt (LoRA + vision_proj)")->required();
+  convert->add_option("-o,--output", convertOptions.outputDirectory, "Model directory to create")->required();
+  convert->add_option("--tokenizer", convertOptions.tokenizerPath, "SentencePiece tokenizer.model (default: the LLM's)");
+  convert->add_option("--lora-alpha", convertOptions.loraAlpha,
+                      "LoRA alpha of the training run (default: = rank, DepictQA's r 16 / alpha 16)");
+  convert->add_flag("--merge-lora", convertOptions.mergeLora,
+                    "Fold the LoRA into the LLM's weights (W += alpha/r B A) instead of writing adapter/");
+  convert->add_option("--dtype", convertOptions.dtype, "keep (as stored) | f32 | f16 | bf16")->capture_default_str();
+  convert->add_option("--vision-heads", convertOptions.visionHeads,
+                      "CLIP attention heads (default: from the archive, else width / 64)");
+  convert->add_flag("--force", convertOptions.force, "Replace an existing non-empty output directory");
+  bool convertQuiet = false;
+  convert->add_flag("--quiet", convertQuiet, "No progress on stderr");
   CLI11_PARSE(app, argc, argv);
+
+  if (convert->parsed()) return dqa::cli::runConvert(convertOptions, convertQuiet);
 
   // The model and sampling flags mean the same in both modes.
   auto engineOptions = [&](const std::string& directory) {

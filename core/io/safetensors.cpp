@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -196,22 +197,47 @@ const void* SafetensorsFile::data(const TensorEntry& entry) const {
 
 Status writeSafetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                         const std::map<std::string, std::string>& metadata) {
-  nlohmann::json header = nlohmann::json::object();
-  if (!metadata.empty()) header["__metadata__"] = metadata;
-  uint64_t offset = 0;
+  std::vector<TensorSpec> specs;
   for (const auto& t : tensors) {
     uint64_t numel = 1;
     for (int64_t d : t.shape) numel *= static_cast<uint64_t>(d);
     if (numel * dtypeSize(t.dtype) != t.nbytes)
       return makeError("writeSafetensors: tensor '" + t.name + "' size does not match its shape");
+    specs.push_back({t.name, t.dtype, t.shape});
+  }
+  return writeSafetensorsStreamed(
+      path, specs, [&](size_t i) -> Result<TensorBytes> { return TensorBytes{tensors[i].data, tensors[i].nbytes}; },
+      metadata);
+}
+
+Status writeSafetensorsStreamed(const std::string& path, const std::vector<TensorSpec>& specs,
+                                const std::function<Result<TensorBytes>(size_t index)>& produce,
+                                const std::map<std::string, std::string>& metadata) {
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  std::vector<uint64_t> sizes;
+  for (const auto& t : specs) {
+    if (t.name.empty() || t.name == "__metadata__" || header.contains(t.name))
+      return makeError("writeSafetensors: tensor name '" + t.name + "' is empty, reserved or repeated");
+    uint64_t numel = 1;
+    for (int64_t d : t.shape) {
+      if (d < 0) return makeError("writeSafetensors: tensor '" + t.name + "' has a negative dimension");
+      numel *= static_cast<uint64_t>(d);
+    }
+    sizes.push_back(numel * dtypeSize(t.dtype));
     header[t.name] = {{"dtype", dtypeName(t.dtype)},
                       {"shape", t.shape},
-                      {"data_offsets", {offset, offset + t.nbytes}}};
-    offset += t.nbytes;
+                      {"data_offsets", {offset, offset + sizes.back()}}};
+    offset += sizes.back();
   }
   std::string text = header.dump();
   while ((text.size() + 8) % 8 != 0) text.push_back(' ');  // keep tensor data aligned
   const std::string tmp = path + ".partial";
+  auto failed = [&](std::string message) -> Status {
+    std::remove(tmp.c_str());
+    return makeError(std::move(message));
+  };
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return makeError("cannot write '" + tmp + "'");
@@ -220,13 +246,21 @@ Status writeSafetensors(const std::string& path, const std::vector<TensorToWrite
     for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((n >> (8 * i)) & 0xff);
     out.write(len, 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const auto& t : tensors)
-      out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(t.nbytes));
-    if (!out) return makeError("writing '" + tmp + "' failed (disk full?)");
+    for (size_t i = 0; i < specs.size(); ++i) {
+      auto bytes = produce(i);
+      if (!bytes) return failed(bytes.message());
+      if (bytes->nbytes != sizes[i])
+        return failed("writeSafetensors: tensor '" + specs[i].name + "' came with " + std::to_string(bytes->nbytes) +
+                      " bytes, its shape needs " + std::to_string(sizes[i]));
+      out.write(static_cast<const char*>(bytes->data), static_cast<std::streamsize>(bytes->nbytes));
+      if (!out) return failed("writing '" + tmp + "' failed (disk full?)");
+    }
+    out.flush();
+    if (!out) return failed("writing '" + tmp + "' failed (disk full?)");
   }
   // Rename last, so an interrupted save never leaves a half-written model behind.
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return makeError("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
+    return failed("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
   return Ok{};
 }
 

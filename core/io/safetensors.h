@@ -4,6 +4,7 @@
 // The files come from strangers, so every field is validated before it is used.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -70,5 +71,23 @@ struct TensorToWrite {
 };
 Status writeSafetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                         const std::map<std::string, std::string>& metadata = {});
+
+// The same file, written tensor by tensor so that a model bigger than memory can be
+// converted: the header is written from `specs` first, then `produce(i)` is called once
+// per spec, in order, and returns that tensor's bytes (which must stay valid until the
+// next call and match the spec's dtype and shape exactly). Written to `path`.partial and
+// renamed at the end; on any error the partial file is removed.
+struct TensorSpec {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+};
+struct TensorBytes {
+  const void* data = nullptr;
+  size_t nbytes = 0;
+};
+Status writeSafetensorsStreamed(const std::string& path, const std::vector<TensorSpec>& specs,
+                                const std::function<Result<TensorBytes>(size_t index)>& produce,
+                                const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace dqa::io
