@@ -827,6 +827,11 @@ QImage MainWindow::compositeWithOverlay(PaneRole role) const {
 // ---- copy / export ------------------------------------------------------------------
 
 void MainWindow::copyAnswer() {
+  if (!current_ && whole_) {
+    QApplication::clipboard()->setText(QString::fromStdString(whole_->summary));
+    statusBar()->showMessage(tr("Whole-image answer copied"), 3000);
+    return;
+  }
   if (!current_) {
     showMessage(tr("There is no answer to copy yet."), false);
     return;
@@ -850,6 +855,7 @@ void MainWindow::exportDialog() {
 }
 
 bool MainWindow::exportReport(const QString& path) {
+  if (!current_ && whole_) return exportWholeImageReport(path);
   if (!current_) {
     showMessage(tr("Ask a question first: there is no answer to export."));
     return false;

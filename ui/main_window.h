@@ -161,6 +161,7 @@ class MainWindow : public QMainWindow {
   void onCanvasClicked(QPointF imagePoint);
   QString wholeImageUnavailableReason() const;
   void applyVerdictMap();  // the map on every pane that shows no attention overlay
+  bool exportWholeImageReport(const QString& path);
 
   WindowOptions options_;
   std::unique_ptr<QSettings> settings_;

@@ -3,6 +3,7 @@
 //   depictqa-gui [--model DIR] [--tokenizer FILE] [REFERENCE] A [B]
 //   depictqa-gui --reference r.png --a a.png --b b.png --task comparison --ask
 //                --attention 2 --screenshot shot.png      (renders the window and exits)
+//   depictqa-gui -r r.png --a a.png --b b.png --whole [--tile 3,2] --screenshot map.png
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -47,9 +48,11 @@ int main(int argc, char** argv) {
   const QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("Save a picture of the window (after --ask: of the answer) and exit."), QStringLiteral("FILE"));
   const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1400x900."), QStringLiteral("WxH"));
   const QCommandLineOption maxTokens(QStringLiteral("max-tokens"), QStringLiteral("Most tokens to generate (default 400)."), QStringLiteral("N"));
+  const QCommandLineOption whole(QStringLiteral("whole"), QStringLiteral("Assess the whole image (tiles at full resolution) as soon as the model is loaded."));
+  const QCommandLineOption tile(QStringLiteral("tile"), QStringLiteral("After --whole: ask about the tile at column,row (1-based), as a click on it does."), QStringLiteral("C,R"));
   const QCommandLineOption settings(QStringLiteral("settings"), QStringLiteral("Use this settings file (INI) instead of the usual one."), QStringLiteral("FILE"));
   parser.addOptions({contextLength, model, tokenizer, reference, imageA, imageB, task, question, preference, shortAnswer, ask, attention,
-                     region, difference, screenshot, size, settings, maxTokens});
+                     region, difference, screenshot, size, settings, maxTokens, whole, tile});
   parser.addPositionalArgument(QStringLiteral("images"), QStringLiteral("[REFERENCE] A [B]: one image is A; two are reference and A; three are reference, A, B."));
   parser.process(app);
 
@@ -106,9 +109,33 @@ int main(int argc, char** argv) {
     });
   };
   const bool wantAsk = parser.isSet(ask);
+  const bool wantWhole = parser.isSet(whole);
   QObject::connect(&window, &MainWindow::modelLoaded, &window, [&] {
-    if (wantAsk && !window.ask() && !shotPath.isEmpty()) takeScreenshot();
-    else if (!wantAsk && !shotPath.isEmpty()) takeScreenshot();
+    if (wantWhole) {
+      if (!window.assessWholeImage() && !shotPath.isEmpty()) takeScreenshot();
+    } else if (wantAsk && !window.ask() && !shotPath.isEmpty()) {
+      takeScreenshot();
+    } else if (!wantAsk && !shotPath.isEmpty()) {
+      takeScreenshot();
+    }
+  });
+  QObject::connect(&window, &MainWindow::wholeImageFinished, &window, [&] {
+    const auto* result = window.wholeImageResult();
+    std::fprintf(stderr, "depictqa-gui: whole image assessed: %zu tiles in %.1f s\n", result->tiles.size(),
+                 result->totalMs / 1000);
+    if (parser.isSet(tile)) {
+      const QStringList cr = parser.value(tile).split(QLatin1Char(','));
+      const int column = cr.value(0).toInt() - 1, row = cr.value(1).toInt() - 1;
+      const int index = row * result->grid.columns + column;
+      if (cr.size() == 2 && column >= 0 && row >= 0 && column < result->grid.columns && row < result->grid.rows &&
+          window.askAboutTile(index))
+        return;  // the screenshot follows the tile's answer
+      std::fprintf(stderr, "depictqa-gui: cannot ask about tile %s\n", qPrintable(parser.value(tile)));
+    }
+    if (!shotPath.isEmpty()) takeScreenshot();
+  });
+  QObject::connect(&window, &MainWindow::wholeImageFailed, &window, [&] {
+    if (!shotPath.isEmpty()) takeScreenshot();
   });
   QObject::connect(&window, &MainWindow::modelFailed, &window, [&] {
     if (!shotPath.isEmpty()) takeScreenshot();

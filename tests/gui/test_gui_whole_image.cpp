@@ -4,6 +4,7 @@
 // verdict map appear (over all three panes), a click on a tile asks for its reasoning
 // with the tile as the region and its attention drawn inside it, Stop and closing the
 // window mid-run are clean, and frames of different sizes disable the mode with a reason.
+#include <QFile>
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
@@ -100,6 +101,16 @@ class TestGuiWholeImage : public QObject {
     QVERIFY(!window_->pane(PaneRole::A)->canvas()->overlay().valid());
     window_->setVerdictMapVisible(true);
     QVERIFY(window_->pane(PaneRole::A)->canvas()->overlay().valid());
+  }
+
+  void reportCarriesTheSummaryAndTheMaps() {
+    const QString path = temp_.filePath(QStringLiteral("whole.html"));
+    QVERIFY(window_->exportReport(path));
+    QFile report(path);
+    QVERIFY(report.open(QIODevice::ReadOnly));
+    const QString html = QString::fromUtf8(report.readAll());
+    QVERIFY(html.contains(QStringLiteral("compared tiles")));
+    QVERIFY(QFile::exists(temp_.filePath(QStringLiteral("whole_files/imagea_verdict_map.png"))));
   }
 
   void clickingATileAsksForItsReasoningInsideIt() {

@@ -232,6 +232,34 @@ class EngineTest : public QObject {
     if (!at::hasCUDA()) QVERIFY(!e.ok());
   }
 
+  void reducedPrecisionRunsTheSameCode() {
+    // What a GPU build runs in (bf16 by default on CUDA), exercised on the CPU: the
+    // whole pipeline in bfloat16 gives the float32 probability of the same token closely.
+    AskRequest r;
+    r.reference = texture(64, 64, 0);
+    r.imageA = texture(64, 64, 1);
+    r.imageB = texture(64, 64, 2);
+    r.prompt.shortAnswer = true;
+    r.sampling.maxNewTokens = 1;
+    auto first = engine->ask(r);
+    QVERIFY(first.ok() && !first->generation.ids.empty());
+    gen::GenerationCallbacks watch;
+    watch.watchIds = {first->generation.ids[0]};  // the same token's probability in both runs
+    auto f32 = engine->ask(r, watch);
+    QVERIFY(f32.ok());
+    auto o = fixtureOptions();
+    o.dtype = "bf16";
+    auto e = Engine::load(o);
+    QVERIFY2(e.ok(), e.ok() ? "" : e.message().c_str());
+    QCOMPARE(e.value()->info().dtype, std::string("bf16"));
+    auto bf16 = e.value()->ask(r, watch);
+    QVERIFY2(bf16.ok(), bf16.ok() ? "" : bf16.message().c_str());
+    QCOMPARE(bf16->generation.promptTokens, f32->generation.promptTokens);
+    const float p32 = f32->generation.watchedProbabilities[0][0], p16 = bf16->generation.watchedProbabilities[0][0];
+    qInfo("probability of the first token: f32 %.5f, bf16 %.5f", p32, p16);
+    QVERIFY(std::abs(p32 - p16) < 0.05f);
+  }
+
   void textOnlyModelCannotAnswerAboutImages() {
     auto o = fixtureOptions();
     o.modelDirectory = test::fixtureDir("llama-tiny");
