@@ -14,6 +14,7 @@
 #include <iostream>
 #include <opencv2/imgproc.hpp>
 
+#include "app/common/model_flags.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
 #include "core/io/model_dir.h"
@@ -55,43 +56,33 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Benchmark a DepictQA model on this machine", "depictqa-bench"};
-  std::string modelDir, tokenizer, device = "cpu", dtype = "auto", imageA, imageB, reference;
-  int contextLength = 0, threads = 0, runs = 3, newTokens = 200, size = 64;
+  dqa::app::ModelFlags model;
+  model.addTo(app);
+  std::string imageA, imageB, reference;
+  int runs = 3, newTokens = 200, size = 64;
   bool json = false;
-  app.add_option("-m,--model", modelDir, "Model directory (default: lookup as depictqa does)");
-  app.add_option("--tokenizer", tokenizer, "tokenizer.model override");
-  app.add_option("--device", device, "cpu | cuda")->capture_default_str();
-  app.add_option("--dtype", dtype, "auto | f32 | bf16 | f16")->capture_default_str();
-  app.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
   app.add_option("--runs", runs, "Repetitions per measurement (median reported)")->capture_default_str();
   app.add_option("--new-tokens", newTokens, "Tokens for the long-answer measurement")->capture_default_str();
   app.add_option("--size", size, "Side of the synthetic test images in pixels")->capture_default_str();
   app.add_option("-r,--reference", reference, "Use this reference image instead of a synthetic one");
   app.add_option("-a", imageA, "Image A");
   app.add_option("-b", imageB, "Image B");
-  app.add_option("--context-length", contextLength, "Override the model's context window");
   app.add_flag("--json", json, "Print JSON");
   CLI11_PARSE(app, argc, argv);
 
   nlohmann::json out;
-  auto runtime = dqa::configureRuntime(threads);
+  auto runtime = dqa::configureRuntime(model.threads);
   out["threads"] = runtime.threads;
   out["matmul_f32_1024_gflops"] = matmulGflops(1024, at::kFloat);
   out["matmul_bf16_1024_gflops"] = matmulGflops(1024, at::kBFloat16);
   if (!runtime.warning.empty()) out["warning"] = runtime.warning;
 
-  auto located = dqa::io::locateModelDirectory({modelDir, ""});
+  auto located = model.locate();
   if (!located) {
     std::cerr << "depictqa-bench: " << located.message() << "\n";
     return 1;
   }
-  dqa::EngineOptions options;
-  options.modelDirectory = located.value();
-  options.tokenizerPath = tokenizer;
-  options.device = device;
-  options.dtype = dtype;
-  options.threads = threads;
-  options.contextLength = contextLength;
+  const dqa::EngineOptions options = located.value();
   std::vector<double> loads;
   std::unique_ptr<dqa::Engine> engine;
   for (int i = 0; i < std::max(1, runs); ++i) {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/common/model_flags.h"
 #include "core/data/split_pair.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
@@ -57,13 +58,14 @@ Tally score(const dqa::tiled::WholeImageResult& r, const dqa::data::SplitPair& p
 
 int main(int argc, char** argv) {
   CLI::App app{"Time whole-image mode and measure its tile-level accuracy on split pairs", "depictqa-bench-whole"};
-  std::string modelDir, mapPath;
+  dqa::app::ModelFlags model;
+  model.addTo(app);
+  std::string mapPath;
   std::vector<std::string> photos, pairs{"11:1"};
-  int width = 6000, height = 4000, threads = 0, batchSize = 32;
+  int width = 6000, height = 4000, batchSize = 32;
   double level = 3.5;
   bool json = false;
   uint64_t seed = 1;
-  app.add_option("-m,--model", modelDir, "Model directory (default: lookup as depictqa does)");
   app.add_option("--photo", photos, "Reference photo(s), each resized to the frame")->required();
   app.add_option("--pairs", pairs, "KADID types as A:B (A's left half, B's right half); 11 white noise, 1 Gaussian blur")
       ->delimiter(',')
@@ -71,7 +73,6 @@ int main(int argc, char** argv) {
   app.add_option("--level", level, "Distortion level (KADID 1..5)")->capture_default_str();
   app.add_option("--width", width, "Frame width")->capture_default_str();
   app.add_option("--height", height, "Frame height")->capture_default_str();
-  app.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
   app.add_option("--batch-size", batchSize)->capture_default_str();
   app.add_option("--seed", seed)->capture_default_str();
   app.add_option("--map", mapPath, "Write the verdict map of the first run as PNG");
@@ -82,16 +83,13 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "Print JSON");
   CLI11_PARSE(app, argc, argv);
 
-  auto runtime = dqa::configureRuntime(threads);
-  auto located = dqa::io::locateModelDirectory({modelDir, ""});
+  auto runtime = dqa::configureRuntime(model.threads);
+  auto located = model.locate();
   if (!located) {
     std::cerr << "depictqa-bench-whole: " << located.message() << "\n";
     return 1;
   }
-  dqa::EngineOptions options;
-  options.modelDirectory = located.value();
-  options.threads = threads;
-  auto engine = dqa::Engine::load(options);
+  auto engine = dqa::Engine::load(located.value());
   if (!engine) {
     std::cerr << "depictqa-bench-whole: " << engine.message() << "\n";
     return 1;

@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "convert.h"
 #include "whole.h"
+#include "app/common/model_flags.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
 #include "core/io/model_dir.h"
@@ -54,15 +55,13 @@ int main(int argc, char** argv) {
       "setting, else $XDG_DATA_HOME or $XDG_DATA_DIRS (depictqa/models/default), else the\n"
       "bundled model next to the program (../share/depictqa/models/default).\n",
       "depictqa"};
-  std::string modelDir, tokenizer, adapter, device = "cpu", dtype = "auto";
+  dqa::app::ModelFlags model;
   std::string reference, imageA, imageB, taskName = "comparison", question, preference;
   bool shortAnswer = false, json = false, quiet = false;
-  int threads = 0, maxNew = 400, contextLength = 0;
+  int maxNew = 400;
   float temperature = 0.f, topP = 1.f;
   uint64_t seed = 0;
-  app.add_option("-m,--model", modelDir, "Model directory (default: $DEPICTQA_MODEL, then the bundled model)");
-  app.add_option("--tokenizer", tokenizer, "SentencePiece tokenizer.model (default: the model's own)");
-  app.add_option("--adapter", adapter, "peft LoRA adapter directory to apply");
+  model.addTo(app);
   app.add_option("-r,--reference", reference, "Reference image (omit for no-reference assessment)");
   app.add_option("-a,--image-a", imageA, "Image A (the assessed image for --task description)");
   app.add_option("-b,--image-b", imageB, "Image B");
@@ -72,11 +71,6 @@ int main(int argc, char** argv) {
   app.add_flag("-s,--short", shortAnswer, "Ask for a one-word answer (\"Image A\"/\"Image B\") with confidence");
   app.add_flag("--json", json, "Print one JSON record instead of streaming text");
   app.add_flag("--quiet", quiet, "Do not print timings to stderr");
-  app.add_option("--device", device, "cpu | cuda | cuda:N")->capture_default_str();
-  app.add_option("--dtype", dtype, "auto | f32 | bf16 | f16")->capture_default_str();
-  app.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
-  app.add_option("--context-length", contextLength,
-                 "Override the model's context window (RoPE models only; quality may degrade)");
   app.add_option("--max-new-tokens", maxNew, "Longest answer in tokens")->capture_default_str();
   app.add_option("--temperature", temperature, "0 = greedy (deterministic)")->capture_default_str();
   app.add_option("--top-p", topP, "Nucleus sampling mass")->capture_default_str();
@@ -195,18 +189,7 @@ int main(int argc, char** argv) {
 
   if (convert->parsed()) return dqa::cli::runConvert(convertOptions, convertQuiet);
 
-  // The model and sampling flags mean the same in both modes.
-  auto engineOptions = [&](const std::string& directory) {
-    dqa::EngineOptions o;
-    o.modelDirectory = directory;
-    o.tokenizerPath = tokenizer;
-    o.adapterDirectory = adapter;
-    o.device = device;
-    o.dtype = dtype;
-    o.threads = threads;
-    o.contextLength = contextLength;
-    return o;
-  };
+  // The model and sampling flags mean the same in every mode.
   auto samplingParams = [&] {
     dqa::gen::SamplingParams p;
     p.maxNewTokens = maxNew;
@@ -219,14 +202,13 @@ int main(int argc, char** argv) {
   if (batch->parsed()) {
     if (!reference.empty() || !imageA.empty() || !imageB.empty() || !question.empty() || json)
       return fail("batch reads images and questions from the records; -r/-a/-b/-q/--json are for one question");
-    std::vector<std::string> tried;
-    auto located = dqa::io::locateModelDirectory({modelDir, ""}, &tried);
+    auto located = model.locate();
     if (!located) return fail(located.message());
-    const dqa::EngineOptions options = engineOptions(located.value());
+    const dqa::EngineOptions options = located.value();
     const dqa::gen::SamplingParams sampling = samplingParams();
     batchOptions.shortAnswer = shortAnswer;
     batchOptions.preference = preference;
-    batchOptions.threads = threads;
+    batchOptions.threads = model.threads;
     batchOptions.progress = !noProgress && !quiet;
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
@@ -234,8 +216,7 @@ int main(int argc, char** argv) {
   }
 
   if (whole->parsed()) {
-    std::vector<std::string> tried;
-    auto located = dqa::io::locateModelDirectory({modelDir, ""}, &tried);
+    auto located = model.locate();
     if (!located) return fail(located.message());
     wholeOptions.reference = reference;
     wholeOptions.imageA = imageA;
@@ -247,14 +228,13 @@ int main(int argc, char** argv) {
     wholeOptions.progress = !wholeNoProgress && !quiet;
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
-    return dqa::cli::runWhole(wholeOptions, engineOptions(located.value()), &gCancel);
+    return dqa::cli::runWhole(wholeOptions, located.value(), &gCancel);
   }
 
   dqa::text::Task task;
   if (!dqa::text::parseTask(taskName, &task))
     return fail("unknown task '" + taskName + "' (description, comparison, reasoning)");
-  std::vector<std::string> tried;
-  auto located = dqa::io::locateModelDirectory({modelDir, ""}, &tried);
+  auto located = model.locate();
   if (!located) return fail(located.message());
 
   dqa::AskRequest request;
@@ -275,7 +255,7 @@ int main(int argc, char** argv) {
   if (task != dqa::text::Task::Description && request.imageB.empty())
     return fail("the " + taskName + " task compares two images: give image B (-b FILE) too");
 
-  auto engine = dqa::Engine::load(engineOptions(located.value()));
+  auto engine = dqa::Engine::load(located.value());
   if (!engine) return fail(engine.message());
   const auto& info = engine.value()->info();
   if (!info.warning.empty()) std::cerr << "depictqa: warning: " << info.warning << "\n";

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "app/common/model_flags.h"
 #include "core/generate/engine.h"
 
 namespace {
@@ -63,16 +64,12 @@ dqa::AskRequest randomRequest(std::mt19937& rng, int maxNewTokens) {
 int main(int argc, char** argv) {
   CLI::App app{"Endurance run of the DepictQA engine: memory, cancellation, concurrent load",
                "depictqa-endurance"};
-  std::string modelDir, tokenizer, device = "cpu";
-  int contextLength = 0, threads = 0, questions = 1000, cancellations = 100, secondLoads = 10;
+  dqa::app::ModelFlags model;
+  model.addTo(app);
+  int questions = 1000, cancellations = 100, secondLoads = 10;
   int maxNewTokens = 16, reportEvery = 100;
   double maxGrowthMb = 64;
   unsigned seed = 1;
-  app.add_option("--model", modelDir, "model directory")->required();
-  app.add_option("--tokenizer", tokenizer, "tokenizer.model (default: the model's)");
-  app.add_option("--context-length", contextLength, "override max_position_embeddings");
-  app.add_option("--device", device, "cpu, cuda");
-  app.add_option("--threads", threads, "CPU threads (0: every core)");
   app.add_option("--questions", questions, "sequential questions");
   app.add_option("--cancellations", cancellations, "questions cancelled mid-stream");
   app.add_option("--second-loads", secondLoads, "second models loaded while answering");
@@ -82,12 +79,12 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "random seed");
   CLI11_PARSE(app, argc, argv);
 
-  dqa::EngineOptions options;
-  options.modelDirectory = modelDir;
-  options.tokenizerPath = tokenizer;
-  options.contextLength = contextLength;
-  options.device = device;
-  options.threads = threads;
+  auto located = model.locate();
+  if (!located) {
+    std::fprintf(stderr, "error: %s\n", located.message().c_str());
+    return 2;
+  }
+  const dqa::EngineOptions options = located.value();
   const double rssBeforeLoad = rssMiB();
   auto loaded = dqa::Engine::load(options);
   if (!loaded) {
@@ -95,7 +92,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto engine = std::move(loaded.value());
-  std::printf("model %s (%s, %lld parameters), RSS before load %.1f MiB\n", modelDir.c_str(),
+  std::printf("model %s (%s, %lld parameters), RSS before load %.1f MiB\n", options.modelDirectory.c_str(),
               engine->info().architecture.c_str(), static_cast<long long>(engine->info().parameters),
               rssBeforeLoad);
   std::mt19937 rng(seed);

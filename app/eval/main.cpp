@@ -5,17 +5,16 @@
 #include <cstdio>
 #include <iostream>
 
+#include "app/common/model_flags.h"
 #include "core/eval/evaluator.h"
 #include "core/io/model_dir.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Evaluate a DepictQA model on held-out shards (2AFC vs PSNR/SSIM/GMSD, aspects, reasoning, "
                "preferences, calibration)", "depictqa-eval"};
-  std::string model, tokenizer;
+  dqa::app::ModelFlags model;
+  model.addTo(app);
   dqa::eval::EvalOptions o;
-  int threads = 0;
-  app.add_option("-m,--model", model, "Model directory (default: lookup as depictqa does)");
-  app.add_option("--tokenizer", tokenizer, "tokenizer.model override");
   app.add_option("--shards", o.shards, "A split folder written by depictqa-datagen")->required();
   app.add_option("--out", o.outputDirectory, "Report folder (report.json, report.md, PNG plots)")->required();
   app.add_option("--label", o.label, "Name of the split in the report")->capture_default_str();
@@ -25,19 +24,14 @@ int main(int argc, char** argv) {
   app.add_option("--preference", o.maxPreference)->capture_default_str();
   app.add_option("--pointing", o.maxPointing, "Local-distortion descriptions for the pointing game")->capture_default_str();
   app.add_option("--max-new-tokens", o.maxNewTokens)->capture_default_str();
-  app.add_option("--threads", threads)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (o.label.empty()) o.label = o.shards;
-  auto dir = dqa::io::locateModelDirectory({model, ""});
-  if (!dir) {
-    std::cerr << "depictqa-eval: " << dir.message() << "\n";
+  auto eo = model.locate();
+  if (!eo) {
+    std::cerr << "depictqa-eval: " << eo.message() << "\n";
     return 1;
   }
-  dqa::EngineOptions eo;
-  eo.modelDirectory = dir.value();
-  eo.tokenizerPath = tokenizer;
-  eo.threads = threads;
-  auto engine = dqa::Engine::load(eo);
+  auto engine = dqa::Engine::load(eo.value());
   if (!engine) {
     std::cerr << "depictqa-eval: " << engine.message() << "\n";
     return 1;
