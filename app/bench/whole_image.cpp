@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", batchSize)->capture_default_str();
   app.add_option("--seed", seed)->capture_default_str();
   app.add_option("--map", mapPath, "Write the verdict map of the first run as PNG");
+  std::string pairDir;
+  app.add_option("--save-pair", pairDir, "Write the first run's reference, A and B as PNG into this folder");
   bool noDescribe = false, f32 = false, noReference = false;
   app.add_flag("--no-describe", noDescribe, "Verdicts only");
   app.add_flag("--no-reference", noReference, "No-reference comparison");
@@ -135,6 +137,15 @@ int main(int argc, char** argv) {
       verdictMapMs += r.totalMs - r.describeMs;
       describeMs += r.describeMs;
       tiles += static_cast<int>(r.tiles.size());
+      if (!pairDir.empty() && runs.empty()) {
+        std::filesystem::create_directories(pairDir);
+        for (auto [name, rgb] : {std::pair{"reference.png", pair.reference}, std::pair{"a.png", pair.imageA},
+                                 std::pair{"b.png", pair.imageB}}) {
+          cv::Mat bgr;
+          cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+          cv::imwrite(pairDir + "/" + name, bgr);
+        }
+      }
       if (!mapPath.empty() && runs.empty()) {
         cv::Mat bgr;
         cv::cvtColor(dqa::tiled::renderVerdictMap(pair.reference, r), bgr, cv::COLOR_RGB2BGR);

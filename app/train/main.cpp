@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
   app.add_option("--clip", o.gradientClip)->capture_default_str();
   app.add_option("--aux-weight", o.auxiliaryWeight, "Weight of the encoder's MOS regression loss")->capture_default_str();
   app.add_option("--rank-weight", o.rankingWeight, "Weight of the pairwise ranking loss")->capture_default_str();
+  app.add_option("--verdict-weight", o.verdictWeight,
+                 "Weight of an extra A-vs-B cross-entropy on the letter of short comparison answers")
+      ->capture_default_str();
   app.add_option("--lora-rank", o.loraRank)->capture_default_str();
   app.add_option("--lora-alpha", o.loraAlpha)->capture_default_str();
   bool noBf16 = false, fresh = false;

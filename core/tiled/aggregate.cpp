@@ -160,7 +160,7 @@ std::string describeWholeImage(const TileGrid& grid, const std::vector<TileVerdi
     if (!story.loserAspects.empty()) {
       auto top = std::max_element(story.loserAspects.begin(), story.loserAspects.end(),
                                   [](const auto& x, const auto& y) { return x.second < y.second; });
-      text += std::string(", where ") + other + " shows " + distortionPhrase(top->first);
+      text += std::string(", where the model describes ") + other + " as showing " + distortionPhrase(top->first);
     }
     text += ".";
   }
@@ -176,10 +176,12 @@ std::string describeWholeImage(const TileGrid& grid, const std::vector<TileVerdi
   }
   if (smoothA + smoothB > 0 && detailA + detailB > 0) {
     const char smoothWinner = smoothA >= smoothB ? 'A' : 'B', detailWinner = detailA >= detailB ? 'A' : 'B';
-    if (smoothWinner != detailWinner)
+    const double smoothShare = std::max(smoothA, smoothB) / (smoothA + smoothB);
+    const double detailShare = std::max(detailA, detailB) / (detailA + detailB);
+    if (smoothWinner != detailWinner && smoothShare >= 0.6 && detailShare >= 0.6)
       text += std::string(" In smooth areas ") + smoothWinner + " wins " +
-              percent(std::max(smoothA, smoothB) / (smoothA + smoothB)) + " of the tiles; in detailed areas " +
-              detailWinner + " wins " + percent(std::max(detailA, detailB) / (detailA + detailB)) + ".";
+              percent(smoothShare) + " of the tiles; in detailed areas " + detailWinner + " wins " +
+              percent(detailShare) + ".";
   }
   if (v.winner != '=' && v.tilesA + v.tilesB > 0 && v.agreement < 0.65f)
     text += " The tiles disagree a lot (only " + percent(v.agreement) +

@@ -39,8 +39,9 @@ struct AggregateOptions {
 OverallVerdict aggregateTiles(std::vector<TileVerdict>& tiles, const AggregateOptions& options);
 
 // "Overall, Image B is better ... B is better in the top and centre (mostly smooth
-// areas), where A shows noise; A is better in the bottom left (detailed areas), where
-// B shows blur." Built from the tiles only; says so when they disagree.
+// areas), where the model describes A as showing noise; A is better in the bottom left
+// (mostly detailed areas), where the model describes B as showing blur." Built from the
+// tiles only; says so when they disagree.
 std::string describeWholeImage(const TileGrid& grid, const std::vector<TileVerdict>& tiles,
                                const OverallVerdict& overall, const AggregateOptions& options);
 

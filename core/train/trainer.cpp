@@ -527,6 +527,17 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
         at::Tensor logits = model_->decoder().logits(model_->decoder().forward(batch->embeds));  // [B, T, V] f32
         lm = at::cross_entropy_loss(logits.view({-1, logits.size(2)}), batch->labels.view({-1}), {},
                                     at::Reduction::Mean, kIgnore);
+        if (opt_.verdictWeight > 0 && !batch->letterPositions.empty()) {
+          std::vector<at::Tensor> pairs;  // per letter: [2] logits of "A", "B"
+          std::vector<int64_t> targets;
+          for (size_t k = 0; k < batch->letterPositions.size(); ++k) {
+            const auto [row, pos] = batch->letterPositions[k];
+            pairs.push_back(at::stack({logits[row][pos][letterA_], logits[row][pos][letterB_]}));
+            targets.push_back(batch->letterTruth[k] == 'A' ? 0 : 1);
+          }
+          at::Tensor verdict = at::cross_entropy_loss(at::stack(pairs), at::tensor(targets, at::kLong));  // [K, 2]
+          lm = lm + opt_.verdictWeight * verdict;
+        }
       }
       at::Tensor aux = batch->mosPred.defined() ? at::mse_loss(batch->mosPred, batch->mosTrue) : at::zeros({});
       if (batch->rankDiff.defined())  // logistic ranking loss: log(1 + exp(-sign * diff))

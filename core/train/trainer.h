@@ -35,6 +35,10 @@ struct TrainOptions {
   double gradientClip = 1.0;
   double auxiliaryWeight = 0.5;   // weight of the MOS regression loss
   double rankingWeight = 1.0;     // weight of the pairwise ranking loss on the score head
+  // Weight of a two-way cross-entropy on the verdict letter of short comparison answers
+  // ("Image A"/"Image B"): in the token-mean loss that one token is a few percent of a
+  // batch, too little for the decoder to learn to compare the two images' tokens.
+  double verdictWeight = 0.0;
   bool bf16 = true;               // CPU autocast to bfloat16 (2x here)
   int threads = 0;
   uint64_t seed = 1;

@@ -141,9 +141,9 @@ class TestTiled : public QObject {
     OverallVerdict v = aggregateTiles(tiles, options);
     const std::string text = describeWholeImage(grid.value(), tiles, v, options);
     QVERIFY2(text.find("B is better in the top left, left and bottom left") != std::string::npos, text.c_str());
-    QVERIFY2(text.find("where A shows noise") != std::string::npos, text.c_str());
+    QVERIFY2(text.find("where the model describes A as showing noise") != std::string::npos, text.c_str());
     QVERIFY2(text.find("A is better in the top right, right and bottom right") != std::string::npos, text.c_str());
-    QVERIFY2(text.find("where B shows blur") != std::string::npos, text.c_str());
+    QVERIFY2(text.find("where the model describes B as showing blur") != std::string::npos, text.c_str());
     QVERIFY2(text.find("In the top, centre and bottom the tiles are split") != std::string::npos, text.c_str());
     QVERIFY2(text.find("tiles disagree a lot") != std::string::npos, text.c_str());  // about half each way
     // Nothing to compare.
