@@ -110,6 +110,21 @@ class PackagingTest : public QObject {
 
   // The install destinations in packaging/CMakeLists.txt match the places the code
   // searches relative to the executable.
+  void cudaOptionRefusesACpuOnlyLibtorch() {
+    // DEPICTQA_CUDA=ON must fail at configure time, with the fix in the message, when the
+    // libtorch found has no CUDA (Debian's); a CUDA libtorch is not available here.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const ToolRun r = runTool(QStringLiteral("cmake"),
+                              {QStringLiteral("-S"), QString::fromStdString(dqa::test::sourceDir()), QStringLiteral("-B"),
+                               dir.path(), QStringLiteral("-G"), QStringLiteral("Ninja"), QStringLiteral("-DDEPICTQA_CUDA=ON"),
+                               QStringLiteral("-DDEPICTQA_BUILD_GUI=OFF"), QStringLiteral("-DDEPICTQA_BUILD_TESTS=OFF")});
+    QVERIFY(r.started);
+    QVERIFY2(r.code != 0, qPrintable(r.output));
+    QVERIFY2(r.output.contains(QStringLiteral("has no CUDA")) && r.output.contains(QStringLiteral("Torch_DIR")),
+             qPrintable(r.output.right(2000)));
+  }
+
   void installLayoutMatchesTheCode() {
     const QString cmake = readText(QString::fromStdString(dqa::test::sourceDir()) + QStringLiteral("/packaging/CMakeLists.txt"));
     QVERIFY(cmake.contains(QStringLiteral("install(TARGETS depictqa_spm LIBRARY DESTINATION lib/depictqa ")));
