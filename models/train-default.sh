@@ -48,7 +48,7 @@ THREADS=${THREADS:-1}
 # stays near 0.5), because one token per comparison is a few percent of the loss.
 "$bin/depictqa-train" --mode full --init stage2/model --train shards/train --val shards/val \
   --tokenizer tok.model --out stage3 --steps 1000 --batch 16 --lr 5e-4 --warmup 30 --verdict-weight 2 \
-  --eval-every 200 --eval-examples 256 --save-every 100 --threads "$THREADS" "${shape[@]}"
+  --eval-every 200 --eval-examples 256 --save-every 100 --threads 2 "${shape[@]}"
 rm -rf "$root/models/default"
 cp -r stage3/model "$root/models/default"
 "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val --out eval-val --label "validation: unseen photos"

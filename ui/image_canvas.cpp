@@ -124,6 +124,11 @@ void ImageCanvas::mousePressEvent(QMouseEvent* event) {
 }
 
 void ImageCanvas::mouseMoveEvent(QMouseEvent* event) {
+  if (drag_ == Drag::None && !image_.isNull()) {
+    const QPointF p = widgetToImage(event->position());
+    if (p.x() >= 0 && p.y() >= 0 && p.x() < image_.width() && p.y() < image_.height()) Q_EMIT hovered(p);
+    return;
+  }
   if (drag_ == Drag::Pan) {
     const QPointF delta = event->position() - dragStart_;
     const double s = scale();

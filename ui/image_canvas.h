@@ -38,6 +38,7 @@ class ImageCanvas : public QWidget {
   void hundredPercentRequested(ImageCanvas* canvas);
   void openRequested();
   void clicked(QPointF imagePoint);  // a press and release without dragging, image coordinates
+  void hovered(QPointF imagePoint);  // the mouse over the image, no button held
 
  protected:
   void paintEvent(QPaintEvent* event) override;

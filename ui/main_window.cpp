@@ -192,6 +192,7 @@ void MainWindow::buildLayout() {
       setRegion(r);
     });
     connect(pane->canvas(), &ImageCanvas::clicked, this, &MainWindow::onCanvasClicked);
+    connect(pane->canvas(), &ImageCanvas::hovered, this, &MainWindow::onCanvasHovered);
     connect(pane->canvas(), &ImageCanvas::hundredPercentRequested, this, [this](ImageCanvas* canvas) {
       viewport_.setView(1.0 / canvas->fitScale(), viewport_.center());
     });

@@ -95,6 +95,8 @@ class MainWindow : public QMainWindow {
   void setVerdictMapVisible(bool visible);
   bool verdictMapVisible() const { return verdictMapVisible_; }
   bool askAboutTile(int tileIndex);  // reasoning about one tile, its rectangle as the region
+  // What the status bar says when the mouse is over the tile at an image point ("" when none).
+  QString tileSummaryAt(QPointF imagePoint) const;
   // The pixel rectangle each pane sent with the answer on display (for checking overlays).
   QRect answeredRegion(PaneRole role) const;
 
@@ -159,6 +161,7 @@ class MainWindow : public QMainWindow {
   void onWholeAssessed(quint64 id, const WholePtr& result);
   void onWholeFailed(const QString& message);
   void onCanvasClicked(QPointF imagePoint);
+  void onCanvasHovered(QPointF imagePoint);  // the verdict of the tile under the mouse, in the status bar
   QString wholeImageUnavailableReason() const;
   void applyVerdictMap();  // the map on every pane that shows no attention overlay
   bool exportWholeImageReport(const QString& path);

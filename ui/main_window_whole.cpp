@@ -163,6 +163,26 @@ void MainWindow::onCanvasClicked(QPointF imagePoint) {
   askAboutTile(index);
 }
 
+QString MainWindow::tileSummaryAt(QPointF imagePoint) const {
+  if (!whole_) return {};
+  const auto* t = whole_->tileAt(int(imagePoint.x()), int(imagePoint.y()));
+  if (!t) return {};
+  QString text = tr("Tile %1, %2: ").arg(t->tile.column + 1).arg(t->tile.row + 1);
+  if (t->winner == 0) return text + tr("A and B do not differ here (skipped)");
+  text += tr("%1, P(A) %2, strength %3").arg(winnerWords(t->winner)).arg(double(t->probabilityA), 0, 'f', 2)
+              .arg(double(t->strength), 0, 'f', 2);
+  if (t->dominantAspect >= 0)
+    text += tr("; the model describes the worse side with %1")
+                .arg(QString::fromStdString(dqa::tiled::distortionPhrase(t->dominantAspect)));
+  return text + tr(" — click for its reasoning");
+}
+
+void MainWindow::onCanvasHovered(QPointF imagePoint) {
+  if (!whole_ || !verdictMapVisible_) return;
+  const QString text = tileSummaryAt(imagePoint);
+  if (!text.isEmpty()) statusBar()->showMessage(text, 4000);
+}
+
 bool MainWindow::askAboutTile(int tileIndex) {
   if (!whole_ || tileIndex < 0 || tileIndex >= int(whole_->tiles.size())) return false;
   const auto& t = whole_->tiles[size_t(tileIndex)];

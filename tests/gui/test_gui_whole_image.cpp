@@ -96,6 +96,11 @@ class TestGuiWholeImage : public QObject {
       QVERIFY(overlay.valid());
       QCOMPARE(overlay.target, QRect(0, 0, 588, 392));
     }
+    // Hovering a tile says who wins it and what the worse side shows.
+    const auto& first = result->tiles.front();
+    const QString hover = window_->tileSummaryAt(QPointF(first.tile.rect.x + 5, first.tile.rect.y + 5));
+    QVERIFY2(hover.startsWith(QStringLiteral("Tile 1, 1: ")), qPrintable(hover));
+    QVERIFY(hover.contains(QStringLiteral("P(A)")) || hover.contains(QStringLiteral("skipped")));
     // M hides the map, and shows it again.
     window_->setVerdictMapVisible(false);
     QVERIFY(!window_->pane(PaneRole::A)->canvas()->overlay().valid());
