@@ -4,7 +4,9 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "core/generate/session.h"
 #include "core/image/preprocess.h"
@@ -48,6 +50,40 @@ const cv::Mat& imageForRole(const AskRequest& r, text::ImageRole role) {
   return r.imageA;
 }
 
+
+// Visual tokens of a cols x rows image after preprocess() with this maxSide.
+int64_t visualTokens(int cols, int rows, int maxSide, int minSide, int patch, bool classToken) {
+  const int longSide = std::max(cols, rows);
+  if (longSide > maxSide) {
+    const double scale = static_cast<double>(maxSide) / longSide;
+    auto scaled = [&](int side) { return side == longSide ? maxSide : std::max(1, int(std::lround(side * scale))); };
+    cols = scaled(cols);
+    rows = scaled(rows);
+  }
+  auto cells = [&](int side) { return (std::max(side, minSide) + patch - 1) / patch; };
+  return int64_t(cells(cols)) * cells(rows) + (classToken ? 1 : 0);
+}
+
+// The longest image side that lets the prompt fit the context window with room for an
+// answer: large images are downscaled further rather than refused (a 600-pixel photo
+// and three images would otherwise overflow a small model's 1024 positions). Stops at
+// the smallest size; if even that does not fit, generation reports it.
+int fitMaxSide(const AskRequest& request, const text::Prompt& prompt, const text::Tokenizer& tokenizer,
+               const io::ModelConfig& cfg, int maxNewTokens, int maxSide, int minSide) {
+  int64_t textTokens = 1;  // BOS
+  for (const auto& chunk : text::tokenizePrompt(prompt, tokenizer)) textTokens += int64_t(chunk.ids.size());
+  const int64_t budget = int64_t(cfg.text.maxPositions) - textTokens - std::clamp(maxNewTokens, 1, 64);
+  const int patch = cfg.vision.patchSize;
+  const bool classToken = !cfg.vision.dropClassToken;
+  for (int side = maxSide;; side = std::max(minSide, side - patch)) {
+    int64_t tokens = 0;
+    for (text::ImageRole role : prompt.images()) {
+      const cv::Mat& m = imageForRole(request, role);
+      if (!m.empty()) tokens += visualTokens(m.cols, m.rows, side, minSide, patch, classToken);
+    }
+    if (tokens <= budget || side == minSide) return side;
+  }
+}
 
 }  // namespace
 
@@ -137,7 +173,8 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     const auto tVision = std::chrono::steady_clock::now();
     image::PreprocessOptions pre;
     pre.patchSize = cfg.vision.patchSize;
-    pre.maxSide = std::max(3 * cfg.vision.imageSize, pre.minSide);
+    pre.maxSide = fitMaxSide(request, answer.prompt, *s.tokenizer, cfg, request.sampling.maxNewTokens,
+                             std::max(3 * cfg.vision.imageSize, pre.minSide), pre.minSide);
     // Every image role the prompt needs, preprocessed once.
     std::map<text::ImageRole, image::PreprocessedImage> prepared;
     for (text::ImageRole role : answer.prompt.images()) {

@@ -205,6 +205,32 @@ class EngineTest : public QObject {
     QVERIFY(a.message().find("image B") != std::string::npos);
   }
 
+  void largeImagesAreDownscaledToFitTheContext() {
+    // Three 400x300 images at the default size (longest side 3 x 70 px: 15x12 tokens
+    // each) and the ~455-token prompt overflow an 800-token window; the engine shrinks the
+    // images until prompt + 64 answer tokens fit, instead of refusing.
+    auto o = fixtureOptions();
+    o.contextLength = 800;
+    auto e = Engine::load(o);
+    QVERIFY(e.ok());
+    AskRequest r;
+    r.reference = texture(400, 300, 0);
+    r.imageA = texture(400, 300, 1);
+    r.imageB = texture(400, 300, 2);
+    r.sampling.maxNewTokens = 4;
+    auto a = e.value()->ask(r);
+    QVERIFY2(a.ok(), a.ok() ? "" : a.message().c_str());
+    QCOMPARE(int(a->images.size()), 3);
+    const auto& g = a->images[0];
+    QVERIFY(g.paddedWidth < 210);
+    QVERIFY(g.contentWidth <= g.paddedWidth && g.contentHeight <= g.paddedHeight);
+    QVERIFY(a->generation.promptTokens + 64 <= 800);
+    // With room to spare nothing shrinks: the 2048-token engine keeps the 210-px side.
+    auto full = engine->ask(r);
+    QVERIFY(full.ok());
+    QCOMPARE(full->images[0].contentWidth, 210);
+  }
+
   void shortContextIsAClearError() {
     auto o = fixtureOptions();
     o.contextLength = 0;  // the fixture's own 256 positions
