@@ -41,9 +41,12 @@
 #include "core/io/safetensors.h"
 #include "core/text/prompt.h"
 #include "core/text/tokenizer.h"
+#include "image_bytes.h"
+#include "quiet_stderr.h"
 #include "test_support.h"
 
 using namespace dqa;
+using namespace dqa::test;
 using nlohmann::json;
 
 namespace {
@@ -60,55 +63,11 @@ void writeFile(const std::string& path, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-// Damaged files make libpng/libjpeg print; keep the log readable.
-class QuietStderr {
- public:
-  QuietStderr() {
-    std::fflush(stderr);
-    saved_ = ::dup(2);
-    const int devNull = ::open("/dev/null", O_WRONLY);
-    if (devNull >= 0) {
-      ::dup2(devNull, 2);
-      ::close(devNull);
-    }
-  }
-  ~QuietStderr() {
-    std::fflush(stderr);
-    if (saved_ >= 0) {
-      ::dup2(saved_, 2);
-      ::close(saved_);
-    }
-  }
-
- private:
-  int saved_ = -1;
-};
 
 // ---- bytes of hand-made images ------------------------------------------------------------
 
-std::string be16(unsigned v) { return {char(v >> 8 & 0xff), char(v & 0xff)}; }
-std::string be32(std::uint32_t v) { return be16(v >> 16) + be16(v & 0xffff); }
-std::string le16(unsigned v) { return {char(v & 0xff), char(v >> 8 & 0xff)}; }
-std::string le32(std::uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); }
 
-std::string encode(const cv::Mat& m, const std::string& ext, const std::vector<int>& params = {}) {
-  std::vector<uchar> buffer;
-  if (!cv::imencode(ext, m, buffer, params)) return {};
-  return std::string(buffer.begin(), buffer.end());
-}
 
-std::uint32_t crc32(const std::string& bytes) {
-  std::uint32_t crc = 0xffffffffu;
-  for (unsigned char byte : bytes) {
-    crc ^= byte;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-  }
-  return crc ^ 0xffffffffu;
-}
-
-std::string pngChunk(const std::string& type, const std::string& data) {
-  return be32(std::uint32_t(data.size())) + type + data + be32(crc32(type + data));
-}
 
 // A PNG whose IHDR declares width x height but whose IDAT holds `idat` (not checked).
 std::string pngHeaderOnly(std::uint32_t width, std::uint32_t height, const std::string& idat) {
@@ -129,10 +88,6 @@ cv::Mat noise(int w, int h, int type, unsigned seed) {
 std::string exifBlock(const std::string& tiffBody) {
   return std::string("Exif\0\0", 6) + tiffBody;
 }
-std::string withJpegApp1(const std::string& jpeg, const std::string& payload) {
-  const std::string app1 = "\xff\xe1" + be16(unsigned(payload.size() + 2)) + payload;
-  return jpeg.substr(0, 2) + app1 + jpeg.substr(2);
-}
 std::string exifOrientation(unsigned orientation, std::uint32_t ifdOffset = 8,
                             unsigned entryCount = 1) {
   std::string t = "II" + le16(42) + le32(ifdOffset);
@@ -142,68 +97,6 @@ std::string exifOrientation(unsigned orientation, std::uint32_t ifdOffset = 8,
   return t;
 }
 
-// ---- hand-made CMYK JPEG (OpenCV cannot write CMYK) ----------------------------------------
-// A flat 8x8 baseline JPEG with four components and an Adobe marker; see
-// test_image_loading.cpp for the derivation.
-class BitWriter {
- public:
-  void put(unsigned value, int count) {
-    for (int i = count - 1; i >= 0; --i) {
-      current_ = static_cast<unsigned char>(current_ << 1 | (value >> i & 1u));
-      if (++filled_ == 8) flush();
-    }
-  }
-  std::string finish() {
-    while (filled_ != 0) put(1, 1);
-    return bytes_;
-  }
-
- private:
-  void flush() {
-    bytes_ += char(current_);
-    if (current_ == 0xff) bytes_ += '\0';
-    current_ = 0;
-    filled_ = 0;
-  }
-  std::string bytes_;
-  unsigned char current_ = 0;
-  int filled_ = 0;
-};
-
-std::string jpegSegment(unsigned char marker, const std::string& body) {
-  return std::string{'\xff', char(marker)} + be16(unsigned(body.size() + 2)) + body;
-}
-
-std::string makeCmykJpeg(const unsigned char stored[4]) {
-  std::string out = "\xff\xd8";
-  out += jpegSegment(0xee, std::string("Adobe", 5) + be16(100) + be16(0) + be16(0) + '\0');
-  out += jpegSegment(0xdb, std::string(1, '\0') + std::string(64, '\x01'));
-  std::string sof = std::string(1, 8) + be16(8) + be16(8) + char(4);
-  for (int c = 1; c <= 4; ++c) sof += std::string{char(c), '\x11', '\0'};
-  out += jpegSegment(0xc0, sof);
-  std::string dcBits(16, '\0');
-  dcBits[3] = 12;
-  std::string dcValues;
-  for (int s = 0; s < 12; ++s) dcValues += char(s);
-  std::string acBits(16, '\0');
-  acBits[0] = 1;
-  out += jpegSegment(0xc4, std::string(1, '\x00') + dcBits + dcValues);
-  out += jpegSegment(0xc4, std::string(1, '\x10') + acBits + std::string(1, '\0'));
-  std::string sos = std::string(1, 4);
-  for (int c = 1; c <= 4; ++c) sos += std::string{char(c), '\0'};
-  sos += std::string{'\0', '\x3f', '\0'};
-  out += jpegSegment(0xda, sos);
-  BitWriter bits;
-  for (int c = 0; c < 4; ++c) {
-    const int dc = 8 * (int(stored[c]) - 128);
-    int category = 0;
-    while ((1 << category) <= std::abs(dc)) ++category;
-    bits.put(unsigned(category), 4);
-    if (category > 0) bits.put(unsigned(dc >= 0 ? dc : dc + (1 << category) - 1), category);
-    bits.put(0, 1);
-  }
-  return out + bits.finish() + "\xff\xd9";
-}
 
 // ---- checks -------------------------------------------------------------------------------
 
