@@ -62,10 +62,6 @@ Status checkIds(const model::LlamaDecoder& decoder, const std::vector<int32_t>& 
   return Ok{};
 }
 
-}  // namespace
-
-namespace {
-
 struct BatchRunner {
   Engine::Impl& s;
   const text::PromptRequest& request;
@@ -114,7 +110,7 @@ struct BatchRunner {
           return makeError("item " + std::to_string(i) + " lacks the " + text::imageRoleName(role) + " image");
         auto p = image::preprocess(m, pre);
         if (!p) return makeError("item " + std::to_string(i) + ": " + p.message());
-        at::Tensor t = at::from_blob(p->chw.data(), {3, p->height, p->width}, at::kFloat).clone();
+        at::Tensor t = model::pixelTensor(p.value());  // [3, H, W]
         if (!rows.empty() && t.sizes() != rows.front().sizes())
           return makeError("the images of a batch must all have the same size (item " + std::to_string(i) + ")");
         rows.push_back(t);
@@ -123,14 +119,10 @@ struct BatchRunner {
     }
     std::map<text::ImageRole, at::Tensor> visual;  // role -> [N, tokens, hidden]
     for (auto& [role, x] : pixels) {
-      at::Tensor input = x;
-      if (cfg.visionEarlyFusion) {
-        at::Tensor reference;
-        auto ref = pixels.find(text::ImageRole::Reference);
-        if (role != text::ImageRole::Reference && ref != pixels.end()) reference = ref->second;
-        input = model::encoderInput(x, reference, cfg.visionInputFeatures);  // [N, 3F, H, W]
-      }
-      visual[role] = s.model->imageEmbeddings(input);
+      at::Tensor reference;
+      auto ref = pixels.find(text::ImageRole::Reference);
+      if (role != text::ImageRole::Reference && ref != pixels.end()) reference = ref->second;
+      visual[role] = s.model->imageEmbeddings(model::encoderInput(cfg, x, reference));  // input [N, 3F, H, W]
     }
     const auto& decoder = s.model->decoder();
     std::vector<at::Tensor> parts;
@@ -169,19 +161,12 @@ Bf16Scope::Bf16Scope(const Engine::Impl& s, const BatchOptions& o) {
   at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
 }
 
-Status requireMultimodal(const Engine::Impl& s) {
-  if (!s.model->hasVision() || !s.model->hasDecoder() || !s.model->hasProjector())
-    return makeError("the model is a " + s.info.architecture + " model; questions about images need a multimodal one");
-  if (!s.tokenizer) return makeError("the model has no tokenizer.model; pass one with --tokenizer");
-  return Ok{};
-}
-
 }  // namespace
 
 Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& prompt,
                                                 const std::vector<TileImages>& items, const BatchOptions& options) {
   Impl& s = *impl_;
-  if (auto ok = requireMultimodal(s); !ok) return ok.error();
+  if (auto ok = s.requireMultimodal(); !ok) return ok.error();
   if (prompt.task != text::Task::Comparison) return makeError("a batch verdict needs a comparison question");
   if (s.verdict.a < 0) return makeError("this tokenizer cannot tell \"Image A\" from \"Image B\"");
   text::PromptRequest request = prompt;
@@ -228,7 +213,7 @@ Result<std::vector<std::string>> Engine::answerBatch(const text::PromptRequest& 
                                                      const std::vector<TileImages>& items, int maxTokens,
                                                      const BatchOptions& options) {
   Impl& s = *impl_;
-  if (auto ok = requireMultimodal(s); !ok) return ok.error();
+  if (auto ok = s.requireMultimodal(); !ok) return ok.error();
   if (maxTokens < 1) return makeError("maxTokens must be at least 1");
   std::vector<std::string> answers;
   answers.reserve(items.size());

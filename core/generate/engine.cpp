@@ -51,37 +51,27 @@ const cv::Mat& imageForRole(const AskRequest& r, text::ImageRole role) {
 }
 
 
-// Visual tokens of a cols x rows image after preprocess() with this maxSide.
-int64_t visualTokens(int cols, int rows, int maxSide, int minSide, int patch, bool classToken) {
-  const int longSide = std::max(cols, rows);
-  if (longSide > maxSide) {
-    const double scale = static_cast<double>(maxSide) / longSide;
-    auto scaled = [&](int side) { return side == longSide ? maxSide : std::max(1, int(std::lround(side * scale))); };
-    cols = scaled(cols);
-    rows = scaled(rows);
-  }
-  auto cells = [&](int side) { return (std::max(side, minSide) + patch - 1) / patch; };
-  return int64_t(cells(cols)) * cells(rows) + (classToken ? 1 : 0);
-}
-
 // The longest image side that lets the prompt fit the context window with room for an
 // answer: large images are downscaled further rather than refused (a 600-pixel photo
 // and three images would otherwise overflow a small model's 1024 positions). Stops at
 // the smallest size; if even that does not fit, generation reports it.
-int fitMaxSide(const AskRequest& request, const text::Prompt& prompt, const text::Tokenizer& tokenizer,
-               const io::ModelConfig& cfg, int maxNewTokens, int maxSide, int minSide) {
+// `options` as given; returns them with maxSide lowered where needed.
+image::PreprocessOptions fitMaxSide(const AskRequest& request, const text::Prompt& prompt,
+                                    const std::vector<text::TokenizedChunk>& chunks, const io::ModelConfig& cfg,
+                                    int maxNewTokens, image::PreprocessOptions options) {
   int64_t textTokens = 1;  // BOS
-  for (const auto& chunk : text::tokenizePrompt(prompt, tokenizer)) textTokens += int64_t(chunk.ids.size());
+  for (const auto& chunk : chunks) textTokens += int64_t(chunk.ids.size());
   const int64_t budget = int64_t(cfg.text.maxPositions) - textTokens - std::clamp(maxNewTokens, 1, 64);
-  const int patch = cfg.vision.patchSize;
-  const bool classToken = !cfg.vision.dropClassToken;
-  for (int side = maxSide;; side = std::max(minSide, side - patch)) {
+  const int classToken = cfg.vision.dropClassToken ? 0 : 1;
+  for (;; options.maxSide = std::max(options.minSide, options.maxSide - options.patchSize)) {
     int64_t tokens = 0;
     for (text::ImageRole role : prompt.images()) {
       const cv::Mat& m = imageForRole(request, role);
-      if (!m.empty()) tokens += visualTokens(m.cols, m.rows, side, minSide, patch, classToken);
+      if (m.empty()) continue;
+      const cv::Size grid = image::patchGrid(m.cols, m.rows, options);
+      tokens += int64_t(grid.width) * grid.height + classToken;
     }
-    if (tokens <= budget || side == minSide) return side;
+    if (tokens <= budget || options.maxSide == options.minSide) return options;
   }
 }
 
@@ -159,10 +149,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
 
 Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallbacks& callbacks) {
   Impl& s = *impl_;
-  if (!s.model->hasVision() || !s.model->hasDecoder() || !s.model->hasProjector())
-    return makeError("the model in '" + s.options.modelDirectory + "' is a " + s.info.architecture +
-                     " model; answering questions about images needs a multimodal (LLaVA-style) model");
-  if (!s.tokenizer) return makeError("the model has no tokenizer.model; pass one with --tokenizer");
+  if (auto ok = s.requireMultimodal(); !ok) return ok.error();
   auto prompt = text::buildPrompt(request.prompt);
   if (!prompt) return prompt.error();
   Answer answer;
@@ -171,10 +158,11 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
   try {
     c10::InferenceMode guard;
     const auto tVision = std::chrono::steady_clock::now();
+    const auto chunks = text::tokenizePrompt(answer.prompt, *s.tokenizer);
     image::PreprocessOptions pre;
     pre.patchSize = cfg.vision.patchSize;
-    pre.maxSide = fitMaxSide(request, answer.prompt, *s.tokenizer, cfg, request.sampling.maxNewTokens,
-                             std::max(3 * cfg.vision.imageSize, pre.minSide), pre.minSide);
+    pre.maxSide = std::max(3 * cfg.vision.imageSize, pre.minSide);
+    pre = fitMaxSide(request, answer.prompt, chunks, cfg, request.sampling.maxNewTokens, pre);
     // Every image role the prompt needs, preprocessed once.
     std::map<text::ImageRole, image::PreprocessedImage> prepared;
     for (text::ImageRole role : answer.prompt.images()) {
@@ -187,11 +175,7 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
       if (!p) return p.error();
       prepared[role] = std::move(p.value());
     }
-    auto toTensor = [](const image::PreprocessedImage& p) {  // -> [1, 3, H, W]
-      return at::from_blob(const_cast<float*>(p.chw.data()), {1, 3, p.height, p.width}, at::kFloat).clone();
-    };
     std::vector<model::FusionPiece> pieces;
-    auto chunks = text::tokenizePrompt(answer.prompt, *s.tokenizer);
     for (const auto& chunk : chunks) {
       model::FusionPiece piece;
       if (chunk.kind == text::PromptChunk::Kind::Text) {
@@ -200,15 +184,13 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
         continue;
       }
       const image::PreprocessedImage& p = prepared.at(chunk.role);
-      at::Tensor pixels = toTensor(p);  // [1, 3, H, W]
-      if (cfg.visionEarlyFusion) {
-        // The encoder also sees how the image differs from the reference, so it can
-        // tell distortion from content.
-        at::Tensor reference;
-        auto ref = prepared.find(text::ImageRole::Reference);
-        if (chunk.role != text::ImageRole::Reference && ref != prepared.end()) reference = toTensor(ref->second);
-        pixels = model::encoderInput(pixels, reference, cfg.visionInputFeatures);  // [1, 3F, H, W]
-      }
+      // With early fusion the encoder also sees how the image differs from the
+      // reference, so it can tell distortion from content.
+      at::Tensor reference;  // [1, 3, H, W] or none
+      auto ref = prepared.find(text::ImageRole::Reference);
+      if (chunk.role != text::ImageRole::Reference && ref != prepared.end())
+        reference = model::pixelTensor(ref->second).unsqueeze(0);
+      const at::Tensor pixels = model::encoderInput(cfg, model::pixelTensor(p).unsqueeze(0), reference);  // [1, 3F, H, W]
       piece.visual = s.model->imageEmbeddings(pixels)[0];  // [tokens, hidden]
       piece.role = chunk.role;
       piece.gridHeight = p.gridHeight();

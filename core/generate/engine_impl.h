@@ -17,6 +17,15 @@ struct Engine::Impl {
   std::shared_ptr<model::MultimodalModel> model;
   std::shared_ptr<const text::Tokenizer> tokenizer;
   text::VerdictTokens verdict;
+
+  // Questions about images need vision, projector, decoder and a tokenizer.
+  Status requireMultimodal() const {
+    if (!model->hasVision() || !model->hasDecoder() || !model->hasProjector())
+      return makeError("the model in '" + options.modelDirectory + "' is a " + info.architecture +
+                       " model; answering questions about images needs a multimodal (LLaVA-style) model");
+    if (!tokenizer) return makeError("the model has no tokenizer.model; pass one with --tokenizer");
+    return Ok{};
+  }
 };
 
 }  // namespace dqa

@@ -64,13 +64,7 @@ double toUnitFloat(const cv::Mat& rgb, int maxSide, cv::Mat& out) {
   cv::Mat resized = rgb;
   if (longSide > maxSide) {
     scale = static_cast<double>(maxSide) / longSide;
-    // The longer side lands exactly on maxSide; the shorter is rounded, never below 1.
-    auto scaled = [&](int side) {
-      return side == longSide ? maxSide
-                              : std::max(1, static_cast<int>(std::lround(side * scale)));
-    };
-    cv::resize(rgb, resized, cv::Size(scaled(rgb.cols), scaled(rgb.rows)), 0, 0,
-               cv::INTER_AREA);
+    cv::resize(rgb, resized, contentSize(rgb.cols, rgb.rows, maxSide), 0, 0, cv::INTER_AREA);
   }
   resized.convertTo(out, CV_32F, rgb.depth() == CV_16U ? 1.0 / 65535.0 : 1.0 / 255.0);
   return scale;
@@ -95,6 +89,23 @@ void writeChw(const cv::Mat& unit, const PreprocessOptions& o, PreprocessedImage
 }
 
 }  // namespace
+
+cv::Size contentSize(int cols, int rows, int maxSide) {
+  const int longSide = std::max(rows, cols);
+  if (longSide <= maxSide) return {cols, rows};
+  const double scale = static_cast<double>(maxSide) / longSide;
+  // The longer side lands exactly on maxSide; the shorter is rounded, never below 1.
+  auto scaled = [&](int side) {
+    return side == longSide ? maxSide : std::max(1, static_cast<int>(std::lround(side * scale)));
+  };
+  return {scaled(cols), scaled(rows)};
+}
+
+cv::Size patchGrid(int cols, int rows, const PreprocessOptions& o) {
+  const cv::Size content = contentSize(cols, rows, o.maxSide);
+  return {roundUp(std::max(content.width, o.minSide), o.patchSize) / o.patchSize,
+          roundUp(std::max(content.height, o.minSide), o.patchSize) / o.patchSize};
+}
 
 Result<PreprocessedImage> preprocess(const cv::Mat& rgb, const PreprocessOptions& options) {
   if (Status s = validateOptions(options); !s) return s.error();

@@ -30,6 +30,12 @@ struct PreprocessedImage {
   int gridWidth() const;
 };
 
+// The size of a cols x rows image after the downscale step alone (longer side at most
+// maxSide, the shorter rounded and never below 1), and the padded patch grid it becomes:
+// what preprocess() produces, without touching pixels (for budgeting prompt tokens).
+cv::Size contentSize(int cols, int rows, int maxSide);
+cv::Size patchGrid(int cols, int rows, const PreprocessOptions& options);
+
 // `rgb` is CV_8UC3 or CV_16UC3 (RGB order), as LoadedImage::rgb.
 Result<PreprocessedImage> preprocess(const cv::Mat& rgb, const PreprocessOptions& options = {});
 

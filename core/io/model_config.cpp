@@ -268,10 +268,4 @@ Result<VisionInputFeature> parseVisionInputFeature(const std::string& name) {
                    "\" (image, difference, abs_difference, highpass_magnitude)");
 }
 
-std::string visionInputFeatureName(VisionInputFeature feature) {
-  for (const auto& [f, label] : kFeatureNames)
-    if (f == feature) return label;
-  return "?";
-}
-
 }  // namespace dqa::io

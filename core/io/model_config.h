@@ -72,9 +72,8 @@ struct ModelConfig {
   std::vector<VisionInputFeature> visionInputFeatures{VisionInputFeature::Image};
 };
 
-// "image", "difference", "abs_difference", "highpass_magnitude" <-> the enum.
+// "image", "difference", "abs_difference", "highpass_magnitude" -> the enum.
 Result<VisionInputFeature> parseVisionInputFeature(const std::string& name);
-std::string visionInputFeatureName(VisionInputFeature feature);
 
 struct LoraConfig {
   int rank = 0;

@@ -27,4 +27,13 @@ at::Tensor encoderInput(const at::Tensor& image, const at::Tensor& reference,
   return at::cat(channels, 1);  // [N, 3F, H, W]
 }
 
+at::Tensor encoderInput(const io::ModelConfig& cfg, const at::Tensor& image, const at::Tensor& reference) {
+  if (!cfg.visionEarlyFusion) return image;  // [N, 3, H, W]
+  return encoderInput(image, reference, cfg.visionInputFeatures);
+}
+
+at::Tensor pixelTensor(const image::PreprocessedImage& p) {
+  return at::from_blob(const_cast<float*>(p.chw.data()), {3, p.height, p.width}, at::kFloat).clone();
+}
+
 }  // namespace dqa::model

@@ -54,12 +54,8 @@ struct Batch {
 // Pixels for the encoder: [3F, H, W] (3 channels without early fusion).
 at::Tensor encoderInput(const image::PreprocessedImage& p, const image::PreprocessedImage* ref,
                         const io::ModelConfig& cfg) {
-  auto view = [](const image::PreprocessedImage& q) {  // [1, 3, H, W]
-    return at::from_blob(const_cast<float*>(q.chw.data()), {1, 3, q.height, q.width}, at::kFloat).clone();
-  };
-  at::Tensor x = view(p);
-  if (!cfg.visionEarlyFusion) return x[0];
-  return model::encoderInput(x, ref ? view(*ref) : at::Tensor(), cfg.visionInputFeatures)[0];
+  const at::Tensor reference = ref ? model::pixelTensor(*ref).unsqueeze(0) : at::Tensor();  // [1, 3, H, W]
+  return model::encoderInput(cfg, model::pixelTensor(p).unsqueeze(0), reference)[0];
 }
 
 class Trainer {

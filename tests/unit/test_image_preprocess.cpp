@@ -11,6 +11,8 @@
 using dqa::image::preprocess;
 using dqa::image::PreprocessedImage;
 using dqa::image::PreprocessOptions;
+using dqa::image::contentSize;
+using dqa::image::patchGrid;
 
 namespace {
 
@@ -218,6 +220,23 @@ class TestImagePreprocess : public QObject {
     const auto r = preprocess(noiseRgb(8, 8, 6), o);
     QVERIFY(!r.ok());
     QVERIFY2(QString::fromStdString(r.message()).contains(needle), r.message().c_str());
+  }
+
+  void patchGridPredictsWhatPreprocessProduces() {
+    // The token budget of a question is computed without pixels; it must agree with
+    // preprocess() for every shape: small (padded), large (downscaled), odd aspect.
+    for (const auto& [w, h] : std::vector<std::pair<int, int>>{{64, 64}, {98, 98}, {400, 300}, {301, 1000},
+                                                                {1000, 3}, {71, 70}, {2000, 1999}})
+      for (int maxSide : {70, 210, 294, 672}) {
+        PreprocessOptions o;
+        o.maxSide = maxSide;
+        auto p = preprocess(cv::Mat(h, w, CV_8UC3, cv::Scalar(10, 20, 30)), o);
+        QVERIFY(p);
+        const cv::Size grid = patchGrid(w, h, o);
+        QCOMPARE(grid.width, p->gridWidth());
+        QCOMPARE(grid.height, p->gridHeight());
+        QCOMPARE(contentSize(w, h, maxSide), cv::Size(p->contentWidth, p->contentHeight));
+      }
   }
 };
 
