@@ -52,6 +52,13 @@ AnswerView::AnswerView(QWidget* parent) : QWidget(parent) {
   verdict_->setObjectName(QStringLiteral("verdict"));
   verdict_->setVisible(false);
   verdict_->setTextFormat(Qt::RichText);
+  heads_ = new QLabel(this);
+  heads_->setObjectName(QStringLiteral("headsJudgement"));
+  heads_->setVisible(false);
+  heads_->setWordWrap(true);
+  heads_->setToolTip(tr("What the model's image encoder measured before the words were written: a predicted "
+                        "mean opinion score (1 very annoying .. 5 imperceptible), the worst aspect and the likeliest "
+                        "kind of distortion. The written verdict is trained to agree with it."));
   stats_ = new QLabel(this);
   stats_->setObjectName(QStringLiteral("answerStats"));
   auto* layout = new QVBoxLayout(this);
@@ -59,6 +66,7 @@ AnswerView::AnswerView(QWidget* parent) : QWidget(parent) {
   layout->addWidget(heading_);
   layout->addWidget(text_, 1);
   layout->addWidget(verdict_);
+  layout->addWidget(heads_);
   layout->addWidget(stats_);
   connect(text_, &QTextEdit::selectionChanged, this, [this] {
     const QTextCursor cursor = text_->textCursor();
@@ -82,6 +90,7 @@ void AnswerView::clear() {
   text_->clear();
   heading_->clear();
   verdict_->setVisible(false);
+  heads_->setVisible(false);
   stats_->clear();
 }
 
@@ -165,6 +174,35 @@ void AnswerView::finish(const AnswerPtr& answer, double longestStallMs) {
   } else {
     verdict_->setVisible(false);
   }
+  heads_->setText(headsSummary(answer->answer));
+  heads_->setVisible(!heads_->text().isEmpty());
+}
+
+QString AnswerView::headsSummary(const dqa::Answer& a) {
+  if (a.quality.empty()) return {};
+  static const char* const aspects[] = {"brightness", "colour", "noise", "artifacts", "blur"};
+  QStringList parts;
+  for (const auto& q : a.quality) {
+    if (q.role == dqa::text::ImageRole::Reference) continue;
+    const int worst = q.worstAspect();
+    QString what = tr("no clear distortion");
+    if (worst >= 0) {
+      const auto& p = q.aspects[size_t(worst)];
+      what = (p[2] > p[1] ? tr("severe %1") : tr("mild %1")).arg(QLatin1String(aspects[worst]));
+      if (q.dominantType != "none")
+        what += tr(" (likeliest: %1)").arg(QString::fromStdString(q.dominantType).replace(QLatin1Char('_'), QLatin1Char(' ')));
+    }
+    const QString name = q.role == dqa::text::ImageRole::B ? tr("Image B") : tr("Image A");
+    parts << tr("%1: score %2 of 5, %3").arg(name).arg(q.mos, 0, 'f', 1).arg(what);
+  }
+  QString text = tr("Encoder's measurement — ") + parts.join(QStringLiteral(" · "));
+  if (a.headProbabilityA >= 0) {
+    text += tr(" · P(A better) %1%").arg(a.headProbabilityA * 100.0, 0, 'f', 0);
+    const char heads = a.headProbabilityA >= 0.5f ? 'A' : 'B';
+    if (a.verdict.present && a.verdict.winner != heads)
+      text += tr(" — the written verdict disagrees with this measurement");
+  }
+  return text;
 }
 
 void AnswerView::showText(const QString& heading, const QString& text, const QString& status) {

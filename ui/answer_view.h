@@ -23,6 +23,8 @@ class AnswerView : public QWidget {
   void beginStreaming(const QString& heading);
   void appendToken(int index, const QString& text);
   void finish(const AnswerPtr& answer, double longestStallMs);
+  // "Encoder's measurement — Image A: score 3.4 of 5, mild noise · ..." ("" without heads).
+  static QString headsSummary(const dqa::Answer& answer);
   void showAnswer(const AnswerPtr& answer, const QString& heading);  // from history
   void showFailure(const QString& message);
   // Text that is not one streamed answer (the whole-image summary): no token spans.
@@ -36,6 +38,7 @@ class AnswerView : public QWidget {
   double tokensPerSecond() const { return tokensPerSecond_; }
   QTextEdit* textEdit() const { return text_; }
   QLabel* verdictLabel() const { return verdict_; }
+  QLabel* headsLabel() const { return heads_; }
   AnswerPtr answer() const { return answer_; }
 
   // Token range [first, last) whose text overlaps characters [from, to) of the answer.
@@ -61,6 +64,7 @@ class AnswerView : public QWidget {
   QLabel* heading_;
   QTextEdit* text_;
   QLabel* verdict_;
+  QLabel* heads_;   // the quality encoder's own judgement (models with heads)
   QLabel* stats_;
   QString streamed_;
   int streamedTokens_ = 0;

@@ -58,12 +58,17 @@ AttentionOverlay makeAttentionOverlay(const std::vector<float>& grid, const dqa:
 
   // Upsample the grid to the encoder's padded canvas (each cell = patchSize pixels),
   // then keep the content part: that is exactly the picture the model was shown.
+  // Encoders that see images at native resolution give canvases of many megapixels:
+  // the overlay is drawn at most 1024 pixels on its longer side (a grid cell is never
+  // smaller than a few screen pixels there) and stretched by the painter.
   cv::Mat canvas;
-  const cv::Size padded(g.gridWidth * g.patchSize, g.gridHeight * g.patchSize);
+  const double shrink = std::min(1.0, 1024.0 / std::max(g.gridWidth * g.patchSize, g.gridHeight * g.patchSize));
+  const cv::Size padded(std::max(1, int(g.gridWidth * g.patchSize * shrink + 0.5)),
+                        std::max(1, int(g.gridHeight * g.patchSize * shrink + 0.5)));
   cv::resize(values, canvas, padded, 0, 0,
              options.upsampling == Upsampling::Nearest ? cv::INTER_NEAREST : cv::INTER_CUBIC);
-  cv::Mat content = canvas(cv::Rect(0, 0, std::min(g.contentWidth, padded.width),
-                                    std::min(g.contentHeight, padded.height)));
+  cv::Mat content = canvas(cv::Rect(0, 0, std::clamp(int(g.contentWidth * shrink + 0.5), 1, padded.width),
+                                    std::clamp(int(g.contentHeight * shrink + 0.5), 1, padded.height)));
   // Kept at the canvas' content resolution (the model never saw more detail than
   // that); the painter stretches it over the crop's full-resolution rectangle.
   cv::Mat source = content;

@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   dqa::app::ModelFlags model;
   model.addTo(app);
   std::string imageA, imageB, reference;
-  int runs = 3, newTokens = 200, size = 64;
+  int runs = 3, newTokens = 200, size = 96;
   bool json = false;
   app.add_option("--runs", runs, "Repetitions per measurement (median reported)")->capture_default_str();
   app.add_option("--new-tokens", newTokens, "Tokens for the long-answer measurement")->capture_default_str();
@@ -138,10 +138,11 @@ int main(int argc, char** argv) {
   out["short_answer_tokens"] = shortTokens;
   out["first_token_ms"] = median(firstMs);
 
-  // Long answer: exactly `newTokens` tokens unless the model stops (EOS) earlier.
+  // Long answer: exactly `newTokens` tokens (EOS is not allowed to end it early).
   req.prompt.shortAnswer = false;
   req.prompt.task = dqa::text::Task::Reasoning;
   req.sampling.maxNewTokens = newTokens;
+  req.sampling.ignoreEos = true;  // time exactly `newTokens` tokens
   std::vector<double> longMs, tps;
   size_t produced = 0;
   for (int i = 0; i < std::max(1, runs); ++i) {

@@ -2,6 +2,8 @@
 #include "batch.h"
 
 #include <nlohmann/json.hpp>
+
+#include "app/common/quality_json.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -297,6 +299,7 @@ ojson answerRecord(Engine* engine, const Record& r, const BatchOptions& options,
       out["p_b"] = v.probabilityB;
     }
   }
+  if (!answer->quality.empty()) out["quality"] = app::qualityJson(answer.value());
   out["stop"] = gen::stopReasonName(g.stop);
   out["tokens"] = g.ids.size();
   out["prompt_tokens"] = g.promptTokens;

@@ -17,6 +17,7 @@
 #include "convert.h"
 #include "whole.h"
 #include "app/common/model_flags.h"
+#include "app/common/quality_json.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
 #include "core/io/model_dir.h"
@@ -285,12 +286,16 @@ int main(int argc, char** argv) {
     if (v.present)
       out["verdict"] = {{"winner", std::string("Image ") + v.winner}, {"confidence", v.confidence},
                         {"p_a", v.probabilityA}, {"p_b", v.probabilityB}};
+    if (!answer->quality.empty()) out["quality"] = dqa::app::qualityJson(answer.value());
     std::cout << out.dump(1) << "\n";
   } else {
     std::cout << "\n";
     if (!quiet) {
       if (v.present)
         std::cerr << "verdict: Image " << v.winner << " (confidence " << v.confidence << ")\n";
+      for (const auto& q : answer->quality)
+        std::cerr << dqa::text::imageRoleName(q.role) << ": predicted MOS " << q.mos << " of 5, dominant distortion "
+                  << q.dominantType << " (" << int(q.dominantTypeProbability * 100 + 0.5) << "%)\n";
       std::cerr << "load " << int(info.loadMs) << " ms, first token " << int(g.firstTokenMs) << " ms, "
                 << g.ids.size() << " tokens at " << int(g.tokensPerSecond()) << " tok/s ("
                 << dqa::gen::stopReasonName(g.stop) << ")\n";

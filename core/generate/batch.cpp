@@ -8,11 +8,12 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/generate/engine.h"
 #include "core/generate/engine_impl.h"
 #include "core/image/preprocess.h"
-#include "core/model/vision_input.h"
+#include "core/model/visual_tokens.h"
 
 namespace dqa {
 namespace {
@@ -96,34 +97,21 @@ struct BatchRunner {
 
   // Sequences after the prefix for items [begin, end): [N, T, hidden].
   Result<at::Tensor> suffixEmbeddings(const std::vector<TileImages>& items, size_t begin, size_t end) {
-    const auto& cfg = s.model->config();
     const int64_t n = static_cast<int64_t>(end - begin);
-    image::PreprocessOptions pre;
-    pre.patchSize = cfg.vision.patchSize;
-    pre.maxSide = std::max(3 * cfg.vision.imageSize, pre.minSide);
-    std::map<text::ImageRole, at::Tensor> pixels;  // role -> [N, 3, H, W]
+    model::RoleImages images;
     for (text::ImageRole role : plan.roles) {
-      std::vector<at::Tensor> rows;
+      auto& mats = images[role];
       for (size_t i = begin; i < end; ++i) {
         const cv::Mat& m = tileImage(items[i], role);
         if (m.empty())
           return makeError("item " + std::to_string(i) + " lacks the " + text::imageRoleName(role) + " image");
-        auto p = image::preprocess(m, pre);
-        if (!p) return makeError("item " + std::to_string(i) + ": " + p.message());
-        at::Tensor t = model::pixelTensor(p.value());  // [3, H, W]
-        if (!rows.empty() && t.sizes() != rows.front().sizes())
-          return makeError("the images of a batch must all have the same size (item " + std::to_string(i) + ")");
-        rows.push_back(t);
+        mats.push_back(m);
       }
-      pixels[role] = at::stack(rows);  // [N, 3, H, W]
     }
+    auto encoded = model::encodeImages(*s.model, images);
+    if (!encoded) return encoded.error();
     std::map<text::ImageRole, at::Tensor> visual;  // role -> [N, tokens, hidden]
-    for (auto& [role, x] : pixels) {
-      at::Tensor reference;
-      auto ref = pixels.find(text::ImageRole::Reference);
-      if (role != text::ImageRole::Reference && ref != pixels.end()) reference = ref->second;
-      visual[role] = s.model->imageEmbeddings(model::encoderInput(cfg, x, reference));  // input [N, 3F, H, W]
-    }
+    for (auto& [role, e] : encoded.value()) visual[role] = e.tokens;
     const auto& decoder = s.model->decoder();
     std::vector<at::Tensor> parts;
     for (size_t i = plan.firstImage; i < plan.chunks.size(); ++i) {
@@ -262,6 +250,87 @@ Result<std::vector<std::string>> Engine::answerBatch(const text::PromptRequest& 
     return makeError("out of memory while answering a batch; use a smaller batch size");
   }
   return answers;
+}
+
+}  // namespace dqa
+
+namespace dqa {
+
+Result<std::vector<Engine::RegionJudgement>> Engine::judgeRegions(const cv::Mat& reference, const cv::Mat& imageA,
+                                                                  const cv::Mat& imageB,
+                                                                  const std::vector<cv::Rect>& regions,
+                                                                  const std::atomic<bool>* cancel,
+                                                                  const std::function<void(int done)>& progress,
+                                                                  const std::string& preference) {
+  Impl& s = *impl_;
+  if (!s.model->hasQualityEncoder())
+    return makeError("this model has no quality heads; judge its tiles with the decoder (judgeBatch)");
+  std::vector<RegionJudgement> out;
+  try {
+    c10::InferenceMode guard;
+    const auto& encoder = s.model->qualityEncoder();
+    const auto& cfg = s.model->config().vision;
+    auto pixels = [&](const cv::Mat& m) -> Result<at::Tensor> {
+      if (m.empty()) return at::Tensor();
+      auto t = model::unitPixels(m);
+      if (!t) return t.error();
+      return t->unsqueeze(0).to(s.model->device());  // [1, 3, H, W]
+    };
+    auto ref = pixels(reference), a = pixels(imageA), b = pixels(imageB);
+    for (const auto* r : {&ref, &a, &b})
+      if (!*r) return r->error();
+    if (a->sizes() != b->sizes() || (ref->defined() && ref->sizes() != a->sizes()))
+      return makeError("the images must have the same size to be compared region by region");
+    // One feature map per side, each image seen against the reference and the other one.
+    const at::Tensor mapA = model::qualityFeatureMap(encoder, {a.value(), ref.value(), b.value()}, {});  // [1, D, h, w]
+    if (cancel && cancel->load()) return makeError("cancelled");
+    const at::Tensor mapB = model::qualityFeatureMap(encoder, {b.value(), ref.value(), a.value()}, {});
+    const int64_t h = mapA.size(2), w = mapA.size(3);
+    constexpr int S = model::QualityEncoder::kStride;
+    const std::array<double, 5> weights = preferenceAspectWeights(preference);
+    out.reserve(regions.size());
+    if (progress) progress(0);
+    for (size_t i = 0; i < regions.size(); ++i) {
+      if (i > 0 && i % 8 == 0) {
+        if (progress) progress(int(i));
+        if (cancel && cancel->load()) return makeError("cancelled");
+      }
+      const cv::Rect& r = regions[i];
+      const int64_t x0 = std::clamp<int64_t>(r.x / S, 0, w - 1), y0 = std::clamp<int64_t>(r.y / S, 0, h - 1);
+      const int64_t x1 = std::clamp<int64_t>((r.x + r.width + S - 1) / S, x0 + 1, w);
+      const int64_t y1 = std::clamp<int64_t>((r.y + r.height + S - 1) / S, y0 + 1, h);
+      auto cells = [&](const at::Tensor& m) { return m.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0); };
+      const model::QualityHeads ha = encoder.heads(model::QualityEncoder::pool(cells(mapA)));
+      const model::QualityHeads hb = encoder.heads(model::QualityEncoder::pool(cells(mapB)));
+      model::EncodedImage ea, eb;
+      ea.role = text::ImageRole::A;
+      eb.role = text::ImageRole::B;
+      ea.score = ha.score.to(at::kFloat).cpu();
+      ea.aspects = ha.aspects.to(at::kFloat).cpu();
+      ea.types = ha.types.to(at::kFloat).cpu();
+      eb.score = hb.score.to(at::kFloat).cpu();
+      eb.aspects = hb.aspects.to(at::kFloat).cpu();
+      eb.types = hb.types.to(at::kFloat).cpu();
+      if (ha.aspectScores.defined()) {
+        ea.aspectScores = ha.aspectScores.to(at::kFloat).cpu();
+        eb.aspectScores = hb.aspectScores.to(at::kFloat).cpu();
+      }
+      RegionJudgement j;
+      const double d = ha.aspectScores.defined()
+                           ? (model::weightedScore(ha, weights) - model::weightedScore(hb, weights)).item<double>()
+                           : ea.score[0].item<double>() - eb.score[0].item<double>();
+      j.probabilityA = float(1.0 / (1.0 + std::exp(-cfg.pairScale * d)));
+      j.a = imageQuality(ea, cfg.distortionTypes);
+      j.b = imageQuality(eb, cfg.distortionTypes);
+      out.push_back(std::move(j));
+    }
+    if (progress) progress(int(regions.size()));
+  } catch (const c10::Error& e) {
+    return makeError(std::string("judging the regions failed: ") + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return makeError("out of memory while judging the whole images");
+  }
+  return out;
 }
 
 }  // namespace dqa

@@ -8,11 +8,14 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/data/parser.h"
+#include "core/data/questionnaire.h"
 #include "core/generate/session.h"
 #include "core/image/preprocess.h"
 #include "core/model/fusion.h"
 #include "core/model/multimodal.h"
 #include "core/model/vision_input.h"
+#include "core/model/visual_tokens.h"
 #include "core/text/tokenizer.h"
 
 namespace dqa {
@@ -51,31 +54,94 @@ const cv::Mat& imageForRole(const AskRequest& r, text::ImageRole role) {
 }
 
 
-// The longest image side that lets the prompt fit the context window with room for an
-// answer: large images are downscaled further rather than refused (a 600-pixel photo
-// and three images would otherwise overflow a small model's 1024 positions). Stops at
-// the smallest size; if even that does not fit, generation reports it.
-// `options` as given; returns them with maxSide lowered where needed.
-image::PreprocessOptions fitMaxSide(const AskRequest& request, const text::Prompt& prompt,
-                                    const std::vector<text::TokenizedChunk>& chunks, const io::ModelConfig& cfg,
-                                    int maxNewTokens, image::PreprocessOptions options) {
+// Encoding options that let the prompt fit the context window with room for an answer:
+// large images are downscaled (CLIP) or pooled into fewer tokens (quality encoder)
+// further rather than refused (a 600-pixel photo and three images would otherwise
+// overflow a small model's 1024 positions). Stops at the smallest setting; if even that
+// does not fit, generation reports it.
+model::EncodeOptions fitContext(const AskRequest& request, const text::Prompt& prompt,
+                                const std::vector<text::TokenizedChunk>& chunks, const io::ModelConfig& cfg,
+                                int maxNewTokens) {
   int64_t textTokens = 1;  // BOS
   for (const auto& chunk : chunks) textTokens += int64_t(chunk.ids.size());
   const int64_t budget = int64_t(cfg.text.maxPositions) - textTokens - std::clamp(maxNewTokens, 1, 64);
-  const int classToken = cfg.vision.dropClassToken ? 0 : 1;
-  for (;; options.maxSide = std::max(options.minSide, options.maxSide - options.patchSize)) {
+  model::EncodeOptions o;
+  const bool quality = cfg.vision.kind == io::VisionKind::QualityConv;
+  const image::PreprocessOptions defaults;
+  o.clipMaxSide = std::max(3 * cfg.vision.imageSize, defaults.minSide);
+  o.maxTokenGrid = cfg.vision.maxTokenGrid;
+  for (;;) {
     int64_t tokens = 0;
     for (text::ImageRole role : prompt.images()) {
       const cv::Mat& m = imageForRole(request, role);
-      if (m.empty()) continue;
-      const cv::Size grid = image::patchGrid(m.cols, m.rows, options);
-      tokens += int64_t(grid.width) * grid.height + classToken;
+      if (!m.empty()) tokens += model::visualTokenCount(cfg, m.cols, m.rows, o);
     }
-    if (tokens <= budget || options.maxSide == options.minSide) return options;
+    if (tokens <= budget) return o;
+    if (quality) {
+      if (o.maxTokenGrid == 1) return o;
+      --o.maxTokenGrid;
+    } else {
+      if (o.clipMaxSide == defaults.minSide) return o;
+      o.clipMaxSide = std::max(defaults.minSide, o.clipMaxSide - cfg.vision.patchSize);
+    }
   }
 }
 
+ImageGeometry geometryOf(const model::EncodedImage& e, const cv::Mat& source) {
+  ImageGeometry g;
+  g.role = e.role;
+  g.sourceWidth = source.cols;
+  g.sourceHeight = source.rows;
+  g.contentWidth = e.contentWidth;
+  g.contentHeight = e.contentHeight;
+  g.paddedWidth = e.paddedWidth;
+  g.paddedHeight = e.paddedHeight;
+  g.gridWidth = e.gridWidth;
+  g.gridHeight = e.gridHeight;
+  g.patchSize = e.cellSize;
+  return g;
+}
+
 }  // namespace
+
+std::array<double, 5> preferenceAspectWeights(const std::string& preference) {
+  std::array<double, 5> w{1, 1, 1, 1, 1};
+  if (preference.empty()) return w;
+  const auto parsed = data::parsePreference(preference);
+  if (!parsed) return w;  // free text the parser cannot read: the decoder alone weighs it
+  const auto weights = data::preferenceWeights(parsed.value());
+  for (size_t a = 0; a < w.size(); ++a) w[a] = weights[a];
+  return w;
+}
+
+ImageQuality imageQuality(const model::EncodedImage& e, const std::vector<std::string>& typeNames, int64_t item) {
+  ImageQuality q;
+  q.role = e.role;
+  q.mos = float(std::clamp(e.score[item].item<double>() + 3.0, 1.0, 5.0));
+  if (e.aspectScores.defined())
+    for (int a = 0; a < 5; ++a) q.aspectMos[size_t(a)] = float(std::clamp(e.aspectScores[item][a].item<double>() + 3.0, 1.0, 5.0));
+  const at::Tensor aspects = e.aspects[item].softmax(-1).contiguous();  // [5, 3]
+  for (int a = 0; a < 5; ++a)
+    for (int l = 0; l < 3; ++l) q.aspects[size_t(a)][size_t(l)] = aspects[a][l].item<float>();
+  const at::Tensor types = e.types[item].softmax(-1);  // [T]
+  const int64_t best = types.argmax().item<int64_t>();
+  q.dominantType = best < int64_t(typeNames.size()) ? typeNames[size_t(best)] : std::to_string(best);
+  q.dominantTypeProbability = types[best].item<float>();
+  return q;
+}
+
+int ImageQuality::worstAspect() const {
+  int worst = -1;
+  float worstSeverity = 0.5f;  // expected severity above "half way to mild"
+  for (int a = 0; a < 5; ++a) {
+    const float severity = aspects[size_t(a)][1] + 2 * aspects[size_t(a)][2];
+    if (severity > worstSeverity) {
+      worst = a;
+      worstSeverity = severity;
+    }
+  }
+  return worst;
+}
 
 char parseWinner(const std::string& text) {
   const auto a = text.find("Image A"), b = text.find("Image B");
@@ -129,6 +195,8 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
     info.patchSize = impl->model->hasVision() ? cfg.vision.patchSize : 0;
     info.imageSize = impl->model->hasVision() ? cfg.vision.imageSize : 0;
     info.earlyFusion = cfg.visionEarlyFusion;
+    info.qualityHeads = impl->model->hasQualityEncoder();
+    info.visionKind = impl->model->hasQualityEncoder() ? "quality_encoder" : impl->model->hasClipVision() ? "clip" : "";
     info.hasTokenizer = impl->tokenizer != nullptr;
     info.warning = runtime.warning;
     if (impl->tokenizer) {
@@ -159,22 +227,19 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     c10::InferenceMode guard;
     const auto tVision = std::chrono::steady_clock::now();
     const auto chunks = text::tokenizePrompt(answer.prompt, *s.tokenizer);
-    image::PreprocessOptions pre;
-    pre.patchSize = cfg.vision.patchSize;
-    pre.maxSide = std::max(3 * cfg.vision.imageSize, pre.minSide);
-    pre = fitMaxSide(request, answer.prompt, chunks, cfg, request.sampling.maxNewTokens, pre);
-    // Every image role the prompt needs, preprocessed once.
-    std::map<text::ImageRole, image::PreprocessedImage> prepared;
+    model::EncodeOptions encodeOptions = fitContext(request, answer.prompt, chunks, cfg, request.sampling.maxNewTokens);
+    encodeOptions.aspectWeights = preferenceAspectWeights(request.prompt.preference);
+    model::RoleImages images;
     for (text::ImageRole role : answer.prompt.images()) {
       const cv::Mat& pixels = imageForRole(request, role);
       if (pixels.empty())
         return makeError(std::string("this question needs the ") +
                          (role == text::ImageRole::Reference ? "reference image" :
                           role == text::ImageRole::B ? "image B" : "image A") + ", which was not given");
-      auto p = image::preprocess(pixels, pre);
-      if (!p) return p.error();
-      prepared[role] = std::move(p.value());
+      images[role] = {pixels};
     }
+    auto encoded = model::encodeImages(*s.model, images, encodeOptions);
+    if (!encoded) return encoded.error();
     std::vector<model::FusionPiece> pieces;
     for (const auto& chunk : chunks) {
       model::FusionPiece piece;
@@ -183,32 +248,26 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
         pieces.push_back(std::move(piece));
         continue;
       }
-      const image::PreprocessedImage& p = prepared.at(chunk.role);
-      // With early fusion the encoder also sees how the image differs from the
-      // reference, so it can tell distortion from content.
-      at::Tensor reference;  // [1, 3, H, W] or none
-      auto ref = prepared.find(text::ImageRole::Reference);
-      if (chunk.role != text::ImageRole::Reference && ref != prepared.end())
-        reference = model::pixelTensor(ref->second).unsqueeze(0);
-      const at::Tensor pixels = model::encoderInput(cfg, model::pixelTensor(p).unsqueeze(0), reference);  // [1, 3F, H, W]
-      piece.visual = s.model->imageEmbeddings(pixels)[0];  // [tokens, hidden]
+      const model::EncodedImage& e = encoded->at(chunk.role);
+      piece.visual = e.tokens[0];  // [tokens, hidden]
       piece.role = chunk.role;
-      piece.gridHeight = p.gridHeight();
-      piece.gridWidth = p.gridWidth();
-      piece.hasClassToken = !cfg.vision.dropClassToken;
-      ImageGeometry g;
-      g.role = chunk.role;
-      g.sourceWidth = imageForRole(request, chunk.role).cols;
-      g.sourceHeight = imageForRole(request, chunk.role).rows;
-      g.contentWidth = p.contentWidth;
-      g.contentHeight = p.contentHeight;
-      g.paddedWidth = p.width;
-      g.paddedHeight = p.height;
-      g.gridWidth = p.gridWidth();
-      g.gridHeight = p.gridHeight();
-      g.patchSize = pre.patchSize;
-      answer.images.push_back(g);
+      piece.gridHeight = e.gridHeight;
+      piece.gridWidth = e.gridWidth;
+      piece.hasClassToken = e.hasClassToken;
+      answer.images.push_back(geometryOf(e, imageForRole(request, chunk.role)));
+      if (e.hasHeads) answer.quality.push_back(imageQuality(e, cfg.vision.distortionTypes));
       pieces.push_back(std::move(piece));
+    }
+    if (answer.prompt.images().size() > 1 && encoded->count(text::ImageRole::A) && encoded->count(text::ImageRole::B)) {
+      const auto& a = encoded->at(text::ImageRole::A);
+      const auto& b = encoded->at(text::ImageRole::B);
+      if (a.hasHeads && b.hasHeads) {
+        // With aspect scores the comparison weighs the aspects by the stated preference.
+        const bool weighted = a.preferenceScore.defined() && b.preferenceScore.defined();
+        const double d = weighted ? a.preferenceScore[0].item<double>() - b.preferenceScore[0].item<double>()
+                                  : a.score[0].item<double>() - b.score[0].item<double>();
+        answer.headProbabilityA = float(1.0 / (1.0 + std::exp(-cfg.vision.pairScale * d)));
+      }
     }
     const double visionMs =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tVision).count();

@@ -7,6 +7,7 @@
 // worker thread); cancellation may be signalled from any thread via the atomic flag.
 #include <opencv2/core.hpp>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -41,6 +42,8 @@ struct ModelInfo {
   int imageSize = 0;             // the encoder's trained input size
   bool hasTokenizer = false;
   bool earlyFusion = false;      // the encoder sees (image, image - reference)
+  bool qualityHeads = false;     // the encoder judges each image itself (ImageQuality)
+  std::string visionKind;        // "clip" or "quality_encoder"
   double loadMs = 0;
   std::string warning;           // e.g. the slow reference BLAS is active
 };
@@ -54,6 +57,20 @@ struct ImageGeometry {
   int paddedWidth = 0, paddedHeight = 0;      // the encoder's input
   int gridWidth = 0, gridHeight = 0;          // visual tokens
   int patchSize = 0;
+};
+
+// The quality encoder's own judgement of one image (models with quality heads, such as
+// the bundled one): the numbers behind the words, for the panes, --json and batch output.
+struct ImageQuality {
+  text::ImageRole role = text::ImageRole::Single;
+  float mos = 0;                 // predicted mean opinion score on KADID's scale: 1 very annoying .. 5 imperceptible
+  // Per aspect (brightness, color, noise, artifacts, blurriness as data::Aspect):
+  // probabilities of undistorted, mild and severe.
+  std::array<std::array<float, 3>, 5> aspects{};
+  std::array<float, 5> aspectMos{};  // each aspect's own predicted score (models with aspect scores; else 0)
+  std::string dominantType;      // the type head's likeliest class ("none": undistorted)
+  float dominantTypeProbability = 0;
+  int worstAspect() const;       // the aspect with the highest expected severity; -1 if all look undistorted
 };
 
 struct AskRequest {
@@ -79,6 +96,10 @@ struct Answer {
   std::vector<ImageGeometry> images;   // in prompt order, matching generation.attention.images
   gen::GenerationResult generation;    // text, ids, probabilities, timings, attention
   Verdict verdict;
+  std::vector<ImageQuality> quality;   // per image in prompt order (quality-head models only)
+  // Comparisons on quality-head models: P(A better) from the heads' scores, calibrated
+  // on validation pairs (-1 otherwise). The decoder's verdict is trained towards it.
+  float headProbabilityA = -1.f;
 };
 
 // One small question among many (whole-image mode): crops of the same size for every
@@ -118,6 +139,23 @@ class Engine {
   Result<std::vector<std::string>> answerBatch(const text::PromptRequest& prompt,
                                                const std::vector<TileImages>& items, int maxTokens,
                                                const BatchOptions& options = {});
+
+  // Quality-head models: the heads' judgement of every rectangle of a pair of whole
+  // images (whole-image mode's tiles), from one pass of the encoder over each full image
+  // (in overlapping tiles of bounded memory): the cells under each rectangle are pooled
+  // and judged. `reference` may be empty. Much faster than asking the decoder per tile.
+  struct RegionJudgement {
+    float probabilityA = 0.5f;   // the heads' calibrated P(A better) in this region
+    ImageQuality a, b;
+  };
+  // `progress(done)` after the encoder passes (0) and every few regions; `cancel` is
+  // checked between the passes and regions ("cancelled"). A `preference` the data
+  // engine's parser reads weighs each region's comparison (models with aspect scores).
+  Result<std::vector<RegionJudgement>> judgeRegions(const cv::Mat& reference, const cv::Mat& imageA,
+                                                    const cv::Mat& imageB, const std::vector<cv::Rect>& regions,
+                                                    const std::atomic<bool>* cancel = nullptr,
+                                                    const std::function<void(int done)>& progress = {},
+                                                    const std::string& preference = {});
 
   // The tokenizer's view of an answer: byte offsets of each generated token's text
   // inside Answer::generation.text (for mapping a selected word to its tokens).

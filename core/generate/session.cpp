@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <random>
 
 #include "core/text/tokenizer.h"
@@ -182,6 +183,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
       }
       collectAttention();
       at::Tensor probs = at::softmax(last, -1);  // [vocab] float32
+      if (sampling.ignoreEos) last = last.index_fill(0, at::tensor({int64_t(cfg.eosId)}), -std::numeric_limits<float>::infinity());
       const int64_t next = pickToken(last, sampling, rng);
       if (step == 0) {
         result.firstTokenMs = msSince(t0);

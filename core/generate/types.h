@@ -26,6 +26,7 @@ struct SamplingParams {
   float temperature = 0.f;     // 0: greedy
   float topP = 1.f;
   uint64_t seed = 0;
+  bool ignoreEos = false;      // benchmarks: never stop at EOS, time exactly maxNewTokens
 };
 
 struct AttentionOptions {

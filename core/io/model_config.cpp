@@ -75,7 +75,91 @@ constexpr std::pair<VisionInputFeature, const char*> kFeatureNames[] = {
     {VisionInputFeature::HighpassMagnitude, "highpass_magnitude"},
 };
 
+constexpr struct {
+  QualityInput input;
+  const char* name;
+  int channels;
+  float scale;  // brings the feature to a range of about +-1 for typical distortions
+} kQualityInputs[] = {
+    {QualityInput::Image, "image", 3, 1.f},          {QualityInput::RefDiff, "ref_diff", 3, 4.f},
+    {QualityInput::RefAbsDiff, "ref_absdiff", 3, 8.f}, {QualityInput::RefGms, "ref_gms", 3, 4.f},
+    {QualityInput::Highpass, "highpass", 3, 8.f},     {QualityInput::OtherDiff, "other_diff", 3, 4.f},
+    {QualityInput::OtherAbsDiff, "other_absdiff", 3, 8.f}, {QualityInput::OtherGms, "other_gms", 3, 4.f},
+    {QualityInput::Flags, "flags", 2, 1.f},         {QualityInput::RefGradRatio, "ref_gradratio", 3, 1.f},
+    {QualityInput::OtherGradRatio, "other_gradratio", 3, 1.f}, {QualityInput::OtherHighpass, "other_highpass", 3, 8.f},
+};
+
+Status readIntList(const json& j, const char* key, std::vector<int>* out, size_t count, int lo, int hi) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array() || it->size() != count)
+    return makeError(std::string("config.json: vision_config \"") + key + "\" must be a list of " +
+                     std::to_string(count) + " integers");
+  out->clear();
+  for (const auto& v : *it) {
+    if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
+      return makeError(std::string("config.json: vision_config \"") + key + "\" holds a value outside [" +
+                       std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    out->push_back(v.get<int>());
+  }
+  return Ok{};
+}
+
+// DepictQA desktop's convolutional quality encoder (core/model/quality_encoder.h).
+Result<VisionConfig> parseQualityVision(const json& j) {
+  VisionConfig v;
+  v.kind = VisionKind::QualityConv;
+  v.patchSize = 16;
+  v.imageSize = 96;
+  v.numLayers = 0;
+  v.numHeads = 0;
+  v.dropClassToken = false;  // the quality token comes first, like a class token
+  DQA_TRY(readIntList(j, "stage_widths", &v.stageWidths, 4, 1, 4096));
+  DQA_TRY(readIntList(j, "stage_blocks", &v.stageBlocks, 4, 0, 16));
+  DQA_TRY(readInt(j, "image_size", &v.imageSize, 16, 8192, false));
+  DQA_TRY(readInt(j, "max_token_grid", &v.maxTokenGrid, 1, 64, false));
+  DQA_TRY(readInt(j, "head_width", &v.headWidth, 1, 4096, false));
+  DQA_TRY(readDouble(j, "pair_scale", &v.pairScale, 1e-3, 1e3));
+  v.aspectScores = readBool(j, "aspect_scores", false);
+  v.hiddenSize = v.stageWidths[3];
+  v.numLayers = 0;
+  for (int b : v.stageBlocks) v.numLayers += b;
+  auto f = j.find("input_features");
+  if (f == j.end() || !f->is_array() || f->empty() || f->size() > 16)
+    return makeError("config.json: vision_config \"input_features\" must list 1 to 16 feature names");
+  v.numChannels = 0;
+  for (const auto& name : *f) {
+    if (!name.is_string()) return makeError("config.json: vision_config \"input_features\" must hold strings");
+    auto input = parseQualityInput(name.get<std::string>());
+    if (!input) return input.error();
+    v.qualityInputs.push_back(input.value());
+    v.numChannels += qualityInputChannels(input.value());
+  }
+  if (auto s = j.find("input_scales"); s != j.end()) {
+    if (!s->is_array() || s->size() != v.qualityInputs.size())
+      return makeError("config.json: vision_config \"input_scales\" must have one number per input feature");
+    for (const auto& x : *s) {
+      if (!x.is_number() || !(x.get<double>() > 0 && x.get<double>() < 1e4))
+        return makeError("config.json: vision_config \"input_scales\" must hold positive numbers");
+      v.inputScales.push_back(x.get<float>());
+    }
+  } else {
+    for (QualityInput q : v.qualityInputs)
+      for (const auto& k : kQualityInputs)
+        if (k.input == q) v.inputScales.push_back(k.scale);
+  }
+  auto t = j.find("distortion_types");
+  if (t == j.end() || !t->is_array() || t->size() < 1 || t->size() > 1024)
+    return makeError("config.json: vision_config \"distortion_types\" must list the type head's classes (\"none\" first)");
+  for (const auto& name : *t) {
+    if (!name.is_string() || name.get<std::string>().empty() || name.get<std::string>().size() > 64)
+      return makeError("config.json: vision_config \"distortion_types\" must hold short names");
+    v.distortionTypes.push_back(name.get<std::string>());
+  }
+  return v;
+}
+
 Result<VisionConfig> parseVision(const json& j) {
+  if (readString(j, "model_type", "") == "depictqa_quality_encoder") return parseQualityVision(j);
   VisionConfig v;
   DQA_TRY(readInt(j, "hidden_size", &v.hiddenSize, 1, kMaxDim, true));
   DQA_TRY(readInt(j, "intermediate_size", &v.intermediateSize, 1, 4 * kMaxDim, true));
@@ -193,6 +277,10 @@ Result<ModelConfig> parseModelConfig(const std::string& text) {
     }
     cfg.projector.bias = readBool(j, "multimodal_projector_bias", true);
     cfg.visionEarlyFusion = readBool(j, "vision_early_fusion", false);
+    if (cfg.vision.kind == VisionKind::QualityConv) {
+      cfg.visionEarlyFusion = true;  // its input features say what it sees
+      return cfg;
+    }
     if (cfg.visionEarlyFusion) {
       cfg.visionInputFeatures = {VisionInputFeature::Image, VisionInputFeature::Difference};
       if (auto f = j.find("vision_input_features"); f != j.end()) {
@@ -259,6 +347,27 @@ Result<LoraConfig> loadLoraConfig(const std::string& path) {
   auto cfg = parseLoraConfig(text.value());
   if (!cfg) return makeError(path + ": " + cfg.message());
   return cfg;
+}
+
+int qualityInputChannels(QualityInput input) {
+  for (const auto& k : kQualityInputs)
+    if (k.input == input) return k.channels;
+  return 0;
+}
+
+const char* qualityInputName(QualityInput input) {
+  for (const auto& k : kQualityInputs)
+    if (k.input == input) return k.name;
+  return "?";
+}
+
+Result<QualityInput> parseQualityInput(const std::string& name) {
+  std::string known;
+  for (const auto& k : kQualityInputs) {
+    if (name == k.name) return k.input;
+    known += (known.empty() ? "" : ", ") + std::string(k.name);
+  }
+  return makeError("unknown quality encoder input feature \"" + name + "\" (" + known + ")");
 }
 
 Result<VisionInputFeature> parseVisionInputFeature(const std::string& name) {

@@ -1,5 +1,6 @@
 #include "core/model/multimodal.h"
 
+#include "core/model/visual_tokens.h"
 #include "core/text/tokenizer.h"
 
 namespace dqa::model {
@@ -32,7 +33,13 @@ Result<std::shared_ptr<MultimodalModel>> MultimodalModel::load(const std::string
   const LoadContext ctx{&store.value(), options.dtype, options.device};
   const auto& cfg = model->config_;
   try {
-    if (cfg.architecture != io::Architecture::Llama) {
+    if (cfg.architecture == io::Architecture::Llava && cfg.vision.kind == io::VisionKind::QualityConv) {
+      if (!store->hasPrefix("vision_tower.stem."))
+        return makeError(directory + ": config.json describes a quality encoder but no vision_tower.stem weights were found");
+      auto q = QualityEncoder::load(ctx, cfg.vision, "vision_tower.");
+      if (!q) return makeError(directory + ": " + q.message());
+      model->quality_ = std::move(q.value());
+    } else if (cfg.architecture != io::Architecture::Llama) {
       const std::string prefix =
           findPrefix(store.value(), {"", "vision_model.", "vision_tower.vision_model.", "vision_tower.",
                                      "model.vision_tower.vision_model.", "model.vision_tower."},
@@ -62,7 +69,8 @@ Result<std::shared_ptr<MultimodalModel>> MultimodalModel::load(const std::string
       const std::string prefix = findPrefix(store.value(), {"multi_modal_projector.", "model.multi_modal_projector."},
                                             "linear_1.weight");
       if (!found(prefix)) return makeError(directory + ": no projector weights (multi_modal_projector.linear_1) found");
-      auto p = Projector::load(ctx, cfg.projector, cfg.vision.hiddenSize, cfg.text.hiddenSize, prefix);
+      const int64_t qualityFeatures = model->quality_ ? qualityTokenFeatureCount(cfg.vision) : 0;
+      auto p = Projector::load(ctx, cfg.projector, cfg.vision.hiddenSize, cfg.text.hiddenSize, prefix, qualityFeatures);
       if (!p) return makeError(directory + ": " + p.message());
       model->projector_ = std::move(p.value());
     }
@@ -107,6 +115,10 @@ NamedParameters MultimodalModel::namedParameters() {
   if (vision_) {
     auto v = vision_->namedParameters(llava ? "vision_tower." : "");
     out.insert(out.end(), v.begin(), v.end());
+  }
+  if (quality_) {
+    auto q = quality_->namedParameters("vision_tower.");
+    out.insert(out.end(), q.begin(), q.end());
   }
   if (projector_) {
     auto p = projector_->namedParameters("multi_modal_projector.");

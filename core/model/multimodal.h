@@ -14,6 +14,7 @@
 #include "core/model/clip_vision.h"
 #include "core/model/llama.h"
 #include "core/model/projector.h"
+#include "core/model/quality_encoder.h"
 
 namespace dqa::text { class Tokenizer; }
 
@@ -37,10 +38,13 @@ class MultimodalModel {
 
   const io::ModelConfig& config() const { return config_; }
   const io::ModelFiles& files() const { return files_; }
-  bool hasVision() const { return vision_.has_value(); }
+  bool hasVision() const { return vision_.has_value() || quality_.has_value(); }
+  bool hasClipVision() const { return vision_.has_value(); }
+  bool hasQualityEncoder() const { return quality_.has_value(); }
   bool hasDecoder() const { return decoder_.has_value(); }
   bool hasProjector() const { return projector_.has_value(); }
-  const ClipVisionEncoder& vision() const { return *vision_; }
+  const ClipVisionEncoder& vision() const { return *vision_; }  // hasClipVision()
+  const QualityEncoder& qualityEncoder() const { return *quality_; }  // hasQualityEncoder()
   const LlamaDecoder& decoder() const { return *decoder_; }
   const Projector& projector() const { return *projector_; }
   std::shared_ptr<const text::Tokenizer> tokenizer() const { return tokenizer_; }
@@ -48,12 +52,14 @@ class MultimodalModel {
   at::ScalarType dtype() const { return options_.dtype; }
   int64_t parameterCount() const { return parameters_; }
 
-  // Visual tokens in the decoder's space for one or more images of equal size:
-  // pixels [N, C, H, W] -> [N, tokens, textHidden].
+  // CLIP: visual tokens in the decoder's space for one or more images of equal size:
+  // pixels [N, C, H, W] -> [N, tokens, textHidden]. (The quality encoder's tokens need
+  // every image of the prompt at once: model::encodeImages, visual_tokens.h.)
   at::Tensor imageEmbeddings(const at::Tensor& pixels) const;
 
   // Mutable access for training; names are the LLaVA layout this model saves in.
   ClipVisionEncoder& mutableVision() { return *vision_; }
+  QualityEncoder& mutableQualityEncoder() { return *quality_; }
   LlamaDecoder& mutableDecoder() { return *decoder_; }
   Projector& mutableProjector() { return *projector_; }
   NamedParameters namedParameters();
@@ -64,6 +70,7 @@ class MultimodalModel {
   io::ModelFiles files_;
   ModelLoadOptions options_;
   std::optional<ClipVisionEncoder> vision_;
+  std::optional<QualityEncoder> quality_;
   std::optional<Projector> projector_;
   std::optional<LlamaDecoder> decoder_;
   std::shared_ptr<const text::Tokenizer> tokenizer_;

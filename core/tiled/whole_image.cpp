@@ -22,6 +22,21 @@ int dominantAspect(const std::string& description) {
   return best;
 }
 
+// What the heads say of the worse side of a tile: "severe noise (likeliest kind: white
+// noise, 71%)"; the aspect for the aggregation.
+std::string headsPhrase(const ImageQuality& q, int* aspect) {
+  *aspect = q.worstAspect();
+  if (*aspect < 0) return "no distortion the heads are sure of";
+  const auto& p = q.aspects[size_t(*aspect)];
+  std::string kind = q.dominantType;
+  for (char& c : kind)
+    if (c == '_') c = ' ';
+  char percent[16];
+  std::snprintf(percent, sizeof percent, "%d%%", int(q.dominantTypeProbability * 100 + 0.5f));
+  return std::string(p[2] > p[1] ? "severe " : "mild ") + distortionPhrase(*aspect) + " (likeliest kind: " + kind +
+         ", " + percent + ")";
+}
+
 }  // namespace
 
 const TileVerdict* WholeImageResult::tileAt(int x, int y) const {
@@ -77,7 +92,16 @@ Result<WholeImageResult> assessWholeImage(Engine& engine, const cv::Mat& referen
   batch.progress = [&](int done) { report(WholeImageProgress::Stage::Judging, done, judgeTotal); };
   report(WholeImageProgress::Stage::Judging, 0, judgeTotal);
   const auto tJudge = std::chrono::steady_clock::now();
-  if (!crops.empty()) {
+  std::vector<Engine::RegionJudgement> regions;
+  if (engine.info().qualityHeads && !crops.empty()) {
+    // The encoder's heads judge every tile from one pass over each whole image.
+    std::vector<cv::Rect> rects;
+    for (size_t i : judged) rects.push_back(result.grid.tiles[i].rect);
+    auto heads = engine.judgeRegions(reference, imageA, imageB, rects, o.cancel, batch.progress, o.preference);
+    if (!heads) return heads.error();
+    regions = std::move(heads.value());
+    for (size_t k = 0; k < judged.size(); ++k) result.tiles[judged[k]].probabilityA = regions[k].probabilityA;
+  } else if (!crops.empty()) {
     auto verdicts = engine.judgeBatch(compare, crops, batch);
     if (!verdicts) return verdicts.error();
     for (size_t k = 0; k < judged.size(); ++k) {
@@ -90,8 +114,15 @@ Result<WholeImageResult> assessWholeImage(Engine& engine, const cv::Mat& referen
   // Winners and strengths before the descriptions (which need to know the worse side).
   aggregateTiles(result.tiles, aggregation);
 
-  // Stage 2b: the worse side of each decided tile, described against the reference.
-  if (o.describe) {
+  // Stage 2b: the worse side of each decided tile, described against the reference: by
+  // the heads when the model has them (already computed), else by the decoder.
+  if (!regions.empty()) {
+    for (size_t k = 0; k < judged.size(); ++k) {
+      TileVerdict& t = result.tiles[judged[k]];
+      if (t.winner != 'A' && t.winner != 'B') continue;
+      t.loserDescription = headsPhrase(t.winner == 'A' ? regions[k].b : regions[k].a, &t.dominantAspect);
+    }
+  } else if (o.describe) {
     std::vector<size_t> described;
     std::vector<TileImages> losers;
     for (size_t i = 0; i < result.tiles.size(); ++i) {

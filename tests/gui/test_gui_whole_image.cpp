@@ -88,7 +88,7 @@ class TestGuiWholeImage : public QObject {
     QVERIFY(!window_->answering());
     const auto* result = window_->wholeImageResult();
     QVERIFY(result);
-    QCOMPARE(int(result->tiles.size()), 24);
+    QCOMPARE(int(result->tiles.size()), 35);  // 588x392 in 96-px tiles: 7 x 5
     QCOMPARE(window_->answerView()->textEdit()->toPlainText().toStdString(), result->summary);
     QVERIFY(result->summary.find("compared tiles") != std::string::npos);
     for (PaneRole role : kRoles) {

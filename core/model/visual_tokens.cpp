@@ -1,0 +1,270 @@
+#include "core/model/visual_tokens.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "core/model/multimodal.h"
+#include "core/model/vision_input.h"
+
+namespace dqa::model {
+namespace {
+
+using text::ImageRole;
+
+const char* roleLabel(ImageRole r) {
+  return r == ImageRole::Reference ? "reference image" : r == ImageRole::B ? "image B" : "image A";
+}
+
+int clipMaxSide(const io::ModelConfig& cfg, const EncodeOptions& o) {
+  return o.clipMaxSide > 0 ? o.clipMaxSide : std::max(3 * cfg.vision.imageSize, image::PreprocessOptions{}.minSide);
+}
+
+// ---------------------------------------------------------------- CLIP (DepictQA's path)
+Result<std::map<ImageRole, EncodedImage>> encodeClip(const MultimodalModel& model, const RoleImages& images,
+                                                    const EncodeOptions& o) {
+  const auto& cfg = model.config();
+  image::PreprocessOptions pre;
+  pre.patchSize = cfg.vision.patchSize;
+  pre.maxSide = clipMaxSide(cfg, o);
+  std::map<ImageRole, at::Tensor> pixels;  // role -> [N, 3, H, W] normalised
+  std::map<ImageRole, EncodedImage> out;
+  for (const auto& [role, mats] : images) {
+    std::vector<at::Tensor> rows;
+    EncodedImage e;
+    e.role = role;
+    for (size_t i = 0; i < mats.size(); ++i) {
+      auto p = image::preprocess(mats[i], pre);
+      if (!p) return makeError(std::string(roleLabel(role)) + ": " + p.message());
+      at::Tensor t = pixelTensor(p.value());  // [3, H, W]
+      if (!rows.empty() && t.sizes() != rows.front().sizes())
+        return makeError("the images of a batch must all have the same size (" + std::string(roleLabel(role)) +
+                         ", item " + std::to_string(i) + ")");
+      if (rows.empty()) {
+        e.gridHeight = p->gridHeight();
+        e.gridWidth = p->gridWidth();
+        e.cellSize = pre.patchSize;
+        e.contentWidth = p->contentWidth;
+        e.contentHeight = p->contentHeight;
+        e.paddedWidth = p->width;
+        e.paddedHeight = p->height;
+        e.scale = p->scale;
+        e.hasClassToken = !cfg.vision.dropClassToken;
+      }
+      rows.push_back(t);
+    }
+    pixels[role] = at::stack(rows);
+    out[role] = e;
+  }
+  for (auto& [role, e] : out) {
+    // With early fusion the encoder also sees how the image differs from the reference.
+    at::Tensor reference;
+    auto ref = pixels.find(ImageRole::Reference);
+    if (role != ImageRole::Reference && ref != pixels.end()) reference = ref->second;
+    e.tokens = model.imageEmbeddings(encoderInput(cfg, pixels.at(role), reference));  // [N, tokens, hidden]
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- quality encoder
+struct QualityRun {
+  EncodedImage encoded;
+  at::Tensor map;      // [N, D, h, w]
+  QualityHeads heads;
+};
+
+}  // namespace
+
+Result<at::Tensor> unitPixels(const cv::Mat& rgb) {
+  if (rgb.empty()) return makeError("the image is empty");
+  if (rgb.type() != CV_8UC3 && rgb.type() != CV_16UC3)
+    return makeError("expected 3-channel RGB with 8 or 16 bits per channel, got " + cv::typeToString(rgb.type()));
+  cv::Mat unit;
+  rgb.convertTo(unit, CV_32F, rgb.depth() == CV_16U ? 1.0 / 65535.0 : 1.0 / 255.0);
+  at::Tensor hwc = at::from_blob(unit.data, {unit.rows, unit.cols, 3}, {int64_t(unit.step1()), 3, 1}, at::kFloat);
+  return hwc.permute({2, 0, 1}).contiguous();  // [3, H, W] (a copy: `unit` dies here)
+}
+
+at::Tensor poolTokenGrid(const at::Tensor& map, int maxGrid, int* factor) {
+  const int64_t h = map.size(2), w = map.size(3);
+  const int64_t k = std::max<int64_t>(1, (std::max(h, w) + maxGrid - 1) / std::max(1, maxGrid));
+  if (factor) *factor = int(k);
+  if (k == 1) return map;
+  return at::avg_pool2d(map, {k, k}, {k, k}, {0, 0}, /*ceil_mode=*/true, /*count_include_pad=*/false);
+}
+
+at::Tensor qualityFeatureMap(const QualityEncoder& encoder, const QualityView& view, const EncodeOptions& o) {
+  constexpr int S = QualityEncoder::kStride;
+  auto padded = [](const at::Tensor& t) { return t.defined() ? padReplicate(t, S) : t; };
+  const QualityView whole{padded(view.image), padded(view.reference), padded(view.other)};
+  const int64_t H = whole.image.size(2), W = whole.image.size(3);
+  const int64_t side = std::max<int64_t>(S, o.tileSide / S * S), margin = std::max<int64_t>(0, o.tileMargin / S * S);
+  if (H <= side + 2 * margin && W <= side + 2 * margin)
+    return encoder.featureMap(qualityEncoderInput(encoder.config(), whole));  // [N, D, H/16, W/16]
+  // Overlapping tiles: each computes its core with `margin` pixels of context, so the
+  // result matches the whole-image computation away from the image borders.
+  at::Tensor out;
+  for (int64_t y = 0; y < H; y += side) {
+    for (int64_t x = 0; x < W; x += side) {
+      const int64_t y0 = std::max<int64_t>(0, y - margin), x0 = std::max<int64_t>(0, x - margin);
+      const int64_t y1 = std::min(H, y + side + margin), x1 = std::min(W, x + side + margin);
+      auto crop = [&](const at::Tensor& t) {
+        return t.defined() ? t.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0) : t;
+      };
+      const at::Tensor f = encoder.featureMap(
+          qualityEncoderInput(encoder.config(), {crop(whole.image), crop(whole.reference), crop(whole.other)}));
+      if (!out.defined()) out = at::empty({f.size(0), f.size(1), H / S, W / S}, f.options());
+      const int64_t coreH = std::min(side, H - y) / S, coreW = std::min(side, W - x) / S;
+      out.narrow(2, y / S, coreH).narrow(3, x / S, coreW)
+          .copy_(f.narrow(2, (y - y0) / S, coreH).narrow(3, (x - x0) / S, coreW));
+    }
+  }
+  return out;
+}
+
+int64_t qualityTokenFeatureCount(const io::VisionConfig& c) {
+  return int64_t(c.headWidth) + 1 + 15 + int64_t(c.distortionTypes.size()) + 7 + (c.aspectScores ? 5 + 3 : 0);
+}
+
+at::Tensor weightedScore(const QualityHeads& h, const std::array<double, 5>& w) {
+  // Quality fraction of each aspect, (MOS - 1) / 3.6 as data::qualityFraction.
+  const at::Tensor fraction = ((h.aspectScores + 2.0) / 3.6).clamp(1e-3, 1.0);                  // [N, 5]
+  const at::Tensor weights = at::tensor(std::vector<double>(w.begin(), w.end()), fraction.options());
+  return (fraction.log() * weights).sum(1).exp() * 3.6 - 2.0;                                     // [N]
+}
+
+at::Tensor qualityTokenFeatures(const QualityHeads& self, const QualityHeads* other,
+                                const std::array<double, 5>& aspectWeights) {
+  const at::Tensor aspects = self.aspects.softmax(-1);  // [N, 5, 3]
+  const int64_t N = self.score.size(0);
+  const bool scores = self.aspectScores.defined();
+  const bool preference = std::any_of(aspectWeights.begin(), aspectWeights.end(), [](double w) { return w != 1.0; });
+  at::Tensor pair;
+  if (other) {
+    // Expected severity (0 undistorted .. 2 severe) per aspect, self minus other.
+    const at::Tensor levels = at::arange(3, aspects.options());
+    const at::Tensor mine = (aspects * levels).sum(-1), theirs = (other->aspects.softmax(-1) * levels).sum(-1);  // [N, 5]
+    std::vector<at::Tensor> parts{(self.score - other->score).unsqueeze(1), mine - theirs,
+                                  at::ones({N, 1}, aspects.options())};
+    if (scores) {
+      const std::array<double, 5> plain{1, 1, 1, 1, 1};
+      parts.push_back((weightedScore(self, plain) - weightedScore(*other, plain)).unsqueeze(1));
+      parts.push_back((weightedScore(self, aspectWeights) - weightedScore(*other, aspectWeights)).unsqueeze(1));
+      parts.push_back(at::full({N, 1}, preference ? 1.0 : 0.0, aspects.options()));
+    }
+    pair = at::cat(parts, 1);
+  } else {
+    pair = at::zeros({N, scores ? 10 : 7}, aspects.options());
+  }
+  std::vector<at::Tensor> all{self.hidden, self.score.unsqueeze(1), aspects.flatten(1), self.types.softmax(-1)};
+  if (scores) all.push_back(self.aspectScores);
+  all.push_back(pair);
+  return at::cat(all, 1);
+}
+
+int64_t visualTokenCount(const io::ModelConfig& cfg, int cols, int rows, const EncodeOptions& o) {
+  if (cfg.vision.kind == io::VisionKind::QualityConv) {
+    constexpr int S = QualityEncoder::kStride;
+    const int64_t h = (rows + S - 1) / S, w = (cols + S - 1) / S;
+    const int maxGrid = o.maxTokenGrid > 0 ? o.maxTokenGrid : cfg.vision.maxTokenGrid;
+    const int64_t k = std::max<int64_t>(1, (std::max(h, w) + maxGrid - 1) / maxGrid);
+    return ((h + k - 1) / k) * ((w + k - 1) / k) + 1;
+  }
+  image::PreprocessOptions pre;
+  pre.patchSize = cfg.vision.patchSize;
+  pre.maxSide = clipMaxSide(cfg, o);
+  const cv::Size grid = image::patchGrid(cols, rows, pre);
+  return int64_t(grid.width) * grid.height + (cfg.vision.dropClassToken ? 0 : 1);
+}
+
+namespace {
+
+Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& model, const RoleImages& images,
+                                                       const EncodeOptions& o) {
+  const auto& cfg = model.config();
+  const QualityEncoder& encoder = model.qualityEncoder();
+  std::map<ImageRole, at::Tensor> pixels;  // role -> [N, 3, H, W] in [0,1]
+  for (const auto& [role, mats] : images) {
+    std::vector<at::Tensor> rows;
+    for (size_t i = 0; i < mats.size(); ++i) {
+      auto t = unitPixels(mats[i]);
+      if (!t) return makeError(std::string(roleLabel(role)) + ": " + t.message());
+      if (!rows.empty() && t->sizes() != rows.front().sizes())
+        return makeError("the images of a batch must all have the same size (" + std::string(roleLabel(role)) +
+                         ", item " + std::to_string(i) + ")");
+      rows.push_back(t.value());
+    }
+    if (rows.empty()) return makeError(std::string("no ") + roleLabel(role) + " was given");
+    pixels[role] = at::stack(rows).to(model.device());
+  }
+  // The quality encoder compares pixel by pixel: every image must have the same size.
+  const auto& first = *pixels.begin();
+  for (const auto& [role, t] : pixels)
+    if (t.size(2) != first.second.size(2) || t.size(3) != first.second.size(3))
+      return makeError(std::string("the ") + roleLabel(role) + " is " + std::to_string(t.size(3)) + "x" +
+                       std::to_string(t.size(2)) + " pixels but the " + roleLabel(first.first) + " is " +
+                       std::to_string(first.second.size(3)) + "x" + std::to_string(first.second.size(2)) +
+                       "; this model compares images pixel by pixel, so they must have the same size "
+                       "(crop or resize them to match first)");
+  auto find = [&](ImageRole r) { auto it = pixels.find(r); return it == pixels.end() ? at::Tensor() : it->second; };
+  const at::Tensor reference = find(ImageRole::Reference);
+  std::map<ImageRole, QualityRun> runs;
+  for (const auto& [role, x] : pixels) {
+    QualityView view;
+    view.image = x;
+    view.reference = reference;  // the reference's own view: identical to itself
+    if (role == ImageRole::A) view.other = find(ImageRole::B);
+    if (role == ImageRole::B) view.other = find(ImageRole::A);
+    QualityRun& r = runs[role];
+    r.map = qualityFeatureMap(encoder, view, o);                  // [N, D, h, w]
+    r.heads = encoder.heads(QualityEncoder::pool(r.map));
+  }
+  std::map<ImageRole, EncodedImage> out;
+  const int maxGrid = o.maxTokenGrid > 0 ? o.maxTokenGrid : cfg.vision.maxTokenGrid;
+  for (auto& [role, r] : runs) {
+    const QualityHeads* other = nullptr;
+    if (role == ImageRole::A && runs.count(ImageRole::B)) other = &runs.at(ImageRole::B).heads;
+    if (role == ImageRole::B && runs.count(ImageRole::A)) other = &runs.at(ImageRole::A).heads;
+    int k = 1;
+    const at::Tensor grid = poolTokenGrid(r.map, maxGrid, &k);            // [N, D, gh, gw]
+    const at::Tensor spatial = model.projector()(grid.flatten(2).transpose(1, 2));  // [N, gh*gw, hidden]
+    const at::Tensor quality =
+        model.projector().qualityToken(qualityTokenFeatures(r.heads, other, o.aspectWeights));  // [N, hidden]
+    EncodedImage e;
+    e.role = role;
+    e.tokens = at::cat({quality.unsqueeze(1), spatial}, 1);  // [N, 1 + gh*gw, hidden]
+    e.gridHeight = int(grid.size(2));
+    e.gridWidth = int(grid.size(3));
+    e.hasClassToken = true;
+    e.cellSize = QualityEncoder::kStride * k;
+    e.contentWidth = int(pixels.at(role).size(3));
+    e.contentHeight = int(pixels.at(role).size(2));
+    e.paddedWidth = e.gridWidth * e.cellSize;
+    e.paddedHeight = e.gridHeight * e.cellSize;
+    e.hasHeads = true;
+    e.score = r.heads.score.detach().to(at::kFloat).cpu();
+    e.aspects = r.heads.aspects.detach().to(at::kFloat).cpu();
+    e.types = r.heads.types.detach().to(at::kFloat).cpu();
+    if (r.heads.aspectScores.defined()) {
+      e.aspectScores = r.heads.aspectScores.detach().to(at::kFloat).cpu();
+      e.preferenceScore = weightedScore(r.heads, o.aspectWeights).detach().to(at::kFloat).cpu();
+    }
+    out[role] = e;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::map<ImageRole, EncodedImage>> encodeImages(const MultimodalModel& model, const RoleImages& images,
+                                                      const EncodeOptions& options) {
+  if (!model.hasVision() || !model.hasProjector())
+    return makeError("this model has no vision encoder and projector; it cannot look at images");
+  if (images.empty()) return std::map<ImageRole, EncodedImage>{};
+  if (model.hasQualityEncoder()) return encodeQuality(model, images, options);
+  return encodeClip(model, images, options);
+}
+
+}  // namespace dqa::model

@@ -1,0 +1,232 @@
+// The quality encoder (core/model/quality_encoder.h, quality_input.h, visual_tokens.h)
+// against the design probe's PyTorch network: tests/data/quality_encoder was written by
+// scripts/make_quality_encoder_fixture.py (Debian python3-torch), which implements the
+// input features, convolutions, pooling and heads on its own. A perturbed weight must
+// break parity; tiles must reproduce the whole-image feature map; the token grid, the
+// quality token and the errors on mismatched sizes are checked here too.
+#include <QtTest/QtTest>
+#include <QTemporaryDir>
+#include <c10/core/InferenceMode.h>
+
+#include <opencv2/core.hpp>
+
+#include "core/model/multimodal.h"
+#include "core/model/quality_input.h"
+#include "core/model/visual_tokens.h"
+#include "tensor_support.h"
+
+using namespace dqa;
+
+namespace {
+
+std::string fixture() { return test::sourceDir() + "/tests/data/quality_encoder"; }
+
+at::Tensor expected(const std::string& key) {
+  auto store = model::WeightStore::open({fixture() + "/expected.safetensors"});
+  if (!store) qFatal("%s", store.message().c_str());
+  auto t = store->get(key, at::kFloat, at::kCPU);
+  if (!t) qFatal("%s", t.message().c_str());
+  return t.value();
+}
+
+std::shared_ptr<model::MultimodalModel> load(const std::string& dir) {
+  auto m = model::MultimodalModel::load(dir, {});
+  if (!m) qFatal("%s", m.message().c_str());
+  return m.value();
+}
+
+// [1, 3, H, W] in [0,1] -> RGB CV_8UC3 (the fixture's images are whole 8-bit values).
+cv::Mat toMat(const at::Tensor& t) {
+  at::Tensor hwc = (t[0].permute({1, 2, 0}) * 255.0).round().to(at::kByte).contiguous();
+  return cv::Mat(int(hwc.size(0)), int(hwc.size(1)), CV_8UC3, hwc.data_ptr()).clone();
+}
+
+struct ViewCase {
+  const char* name;
+  bool reference, other;
+  bool selfReference;  // the reference judged against itself
+};
+
+constexpr ViewCase kViews[] = {{"a_ref_other", true, true, false},
+                               {"a_other", false, true, false},
+                               {"a_alone", false, false, false},
+                               {"reference_self", true, false, true}};
+
+double worstDifference(const model::MultimodalModel& m, const ViewCase& v, bool print) {
+  const at::Tensor ref = expected("image.reference"), a = expected("image.a"), b = expected("image.b");
+  model::QualityView view;
+  view.image = v.selfReference ? ref : a;
+  if (v.reference) view.reference = ref;
+  if (v.other) view.other = b;
+  const auto& enc = m.qualityEncoder();
+  const at::Tensor input = model::qualityEncoderInput(enc.config(), view);
+  const at::Tensor map = enc.featureMap(input);
+  const at::Tensor pooled = model::QualityEncoder::pool(map);
+  const model::QualityHeads h = enc.heads(pooled);
+  const std::string n = v.name;
+  double worst = 0;
+  auto check = [&](const char* what, const at::Tensor& got, const at::Tensor& want) {
+    const double d = test::maxAbsDiff(got, want);
+    if (print) qInfo("%s.%s max |diff| %.2e (scale %.2f)", v.name, what, d, want.abs().max().item<double>());
+    worst = std::max(worst, d);
+  };
+  if (n == "a_ref_other" || n == "a_alone") check("input", input[0], expected(n + ".input"));
+  check("map", map[0], expected(n + ".map"));
+  check("pooled", pooled[0], expected(n + ".pooled"));
+  check("score", h.score, expected(n + ".score"));
+  check("aspects", h.aspects[0], expected(n + ".aspects"));
+  check("types", h.types[0], expected(n + ".types"));
+  check("aspect_scores", h.aspectScores[0], expected(n + ".aspect_scores"));
+  return worst;
+}
+
+}  // namespace
+
+class QualityEncoderTest : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void configDescribesTheEncoder() {
+    auto m = load(fixture());
+    QVERIFY(m->hasQualityEncoder());
+    QVERIFY(!m->hasClipVision());
+    const auto& c = m->config().vision;
+    QCOMPARE(c.kind, io::VisionKind::QualityConv);
+    QCOMPARE(c.numChannels, 35);
+    QCOMPARE(int(c.distortionTypes.size()), 3);
+    QCOMPARE(c.pairScale, 2.5);
+    QVERIFY(c.aspectScores);
+    QVERIFY(m->projector().hasQualityToken());
+  }
+
+  void parityWithTheProbe() {
+    c10::InferenceMode guard;
+    auto m = load(fixture());
+    for (const auto& v : kViews) QVERIFY2(worstDifference(*m, v, true) <= 1e-4, v.name);
+  }
+
+  void perturbedWeightBreaksParity() {
+    c10::InferenceMode guard;
+    QTemporaryDir dir;
+    const std::string copy = dir.path().toStdString() + "/perturbed";
+    test::writePerturbedCopy(fixture(), copy, "vision_tower.stages.2.transition.bias", 0.5f);
+    auto m = load(copy);
+    const double d = worstDifference(*m, kViews[0], false);
+    qInfo("perturbed: worst difference %.3f", d);
+    QVERIFY(d > 1e-2);
+  }
+
+  void unknownInputFeatureIsAClearError() {
+    auto cfg = io::parseModelConfig(R"({"model_type":"llava","vision_config":{"model_type":"depictqa_quality_encoder",
+      "stage_widths":[8,8,8,8],"stage_blocks":[1,1,1,1],"input_features":["image","sharpness"],
+      "distortion_types":["none"]},"text_config":{"vocab_size":32,"hidden_size":8,"intermediate_size":16,
+      "num_hidden_layers":1,"num_attention_heads":2}})");
+    QVERIFY(!cfg);
+    QVERIFY2(cfg.message().find("sharpness") != std::string::npos, cfg.message().c_str());
+    QVERIFY2(cfg.message().find("ref_gms") != std::string::npos, cfg.message().c_str());
+  }
+
+  void tilesReproduceTheWholeMap() {
+    c10::InferenceMode guard;
+    auto m = load(fixture());
+    at::Generator gen = at::detail::createCPUGenerator(5);
+    const at::Tensor ref = at::rand({1, 3, 200, 264}, gen);
+    const at::Tensor a = (ref + 0.05 * at::randn({1, 3, 200, 264}, gen)).clamp(0, 1);
+    const model::QualityView view{a, ref, at::Tensor()};
+    model::EncodeOptions whole, tiled;
+    tiled.tileSide = 64;
+    tiled.tileMargin = 128;
+    const at::Tensor w = model::qualityFeatureMap(m->qualityEncoder(), view, whole);
+    const at::Tensor t = model::qualityFeatureMap(m->qualityEncoder(), view, tiled);
+    QCOMPARE(w.sizes().vec(), (std::vector<int64_t>{1, 16, 13, 17}));  // 200x264 padded to 208x272
+    const double d = test::maxAbsDiff(w, t);
+    qInfo("tiled vs whole max |diff| %.2e (scale %.2f)", d, w.abs().max().item<double>());
+    QVERIFY(d <= 1e-3);
+  }
+
+  void tokensQualityTokenFirstThenPooledGrid() {
+    c10::InferenceMode guard;
+    auto m = load(fixture());
+    const cv::Mat ref = toMat(expected("image.reference")), a = toMat(expected("image.a")), b = toMat(expected("image.b"));
+    model::RoleImages images{{text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}, {text::ImageRole::B, {b}}};
+    auto encoded = model::encodeImages(*m, images);
+    QVERIFY2(encoded.ok(), encoded.ok() ? "" : encoded.message().c_str());
+    for (const auto& [role, e] : encoded.value()) {
+      // 48x64 -> 3x4 cells of 16 px; at most 2 per side -> pooled by 2 -> 2x2, plus the quality token.
+      QCOMPARE(e.gridHeight, 2);
+      QCOMPARE(e.gridWidth, 2);
+      QCOMPARE(e.cellSize, 32);
+      QVERIFY(e.hasClassToken);
+      QCOMPARE(e.tokens.sizes().vec(), (std::vector<int64_t>{1, 5, 8}));
+      QCOMPARE(model::visualTokenCount(m->config(), 64, 48, {}), int64_t(5));
+      QVERIFY(e.hasHeads);
+    }
+    // The engine's views are the fixture's: A against the reference and B.
+    // (cv::Mat -> float conversion may differ from the fixture's by one ulp: relative tolerance.)
+    auto close = [](double got, double want) { return std::abs(got - want) <= 1e-5 * std::max(1.0, std::abs(want)); };
+    const auto& ea = encoded->at(text::ImageRole::A);
+    qInfo("A's score through encodeImages %.6f, the probe's %.6f", ea.score[0].item<double>(),
+          expected("a_ref_other.score")[0].item<double>());
+    QVERIFY(close(ea.score[0].item<double>(), expected("a_ref_other.score")[0].item<double>()));
+    const auto& er = encoded->at(text::ImageRole::Reference);
+    QVERIFY(close(er.score[0].item<double>(), expected("reference_self.score")[0].item<double>()));
+    // Without B, A is seen alone against the reference: a different quality token.
+    auto single = model::encodeImages(*m, {{text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}});
+    QVERIFY(single.ok());
+    QVERIFY(test::maxAbsDiff(single->at(text::ImageRole::A).tokens.select(1, 0), ea.tokens.select(1, 0)) > 1e-6);
+  }
+
+  void preferenceWeighsTheAspectScores() {
+    c10::InferenceMode guard;
+    auto m = load(fixture());
+    const auto& enc = m->qualityEncoder();
+    model::QualityView view{expected("image.a"), expected("image.reference"), expected("image.b")};
+    const model::QualityHeads h = enc.heads(model::QualityEncoder::pool(enc.featureMap(model::qualityEncoderInput(enc.config(), view))));
+    // All weights 1: the product of the aspects' quality fractions.
+    const at::Tensor s = h.aspectScores[0];
+    double product = 1;
+    for (int a = 0; a < 5; ++a) product *= std::clamp((s[a].item<double>() + 2.0) / 3.6, 1e-3, 1.0);
+    QVERIFY(std::abs(model::weightedScore(h, {1, 1, 1, 1, 1})[0].item<double>() - (product * 3.6 - 2.0)) < 1e-5);
+    // "I can't tolerate noise": the noise aspect counts three times.
+    const double noise = std::clamp((s[2].item<double>() + 2.0) / 3.6, 1e-3, 1.0);
+    QVERIFY(std::abs(model::weightedScore(h, {1, 1, 3, 1, 1})[0].item<double>() - (product * noise * noise * 3.6 - 2.0)) < 1e-5);
+    // The quality token changes with the preference only through its comparison features.
+    const at::Tensor plain = model::qualityTokenFeatures(h, &h, {1, 1, 1, 1, 1});
+    const at::Tensor weighted = model::qualityTokenFeatures(h, &h, {1, 1, 3, 1, 1});
+    QCOMPARE(plain.size(1), model::qualityTokenFeatureCount(enc.config()));
+    QCOMPARE(weighted[0][plain.size(1) - 1].item<double>(), 1.0);  // "a preference was stated"
+    QCOMPARE(plain[0][plain.size(1) - 1].item<double>(), 0.0);
+  }
+
+  void poolingFactor() {
+    at::Tensor map = at::zeros({1, 4, 375, 250});
+    int k = 0;
+    const at::Tensor p = model::poolTokenGrid(map, 8, &k);
+    QCOMPARE(k, 47);
+    QCOMPARE(p.size(2), int64_t(8));
+    QCOMPARE(p.size(3), int64_t(6));
+    QCOMPARE(model::poolTokenGrid(at::zeros({1, 4, 6, 5}), 8, &k).size(2), int64_t(6));
+    QCOMPARE(k, 1);
+  }
+
+  void mismatchedSizesAreAClearError() {
+    c10::InferenceMode guard;
+    auto m = load(fixture());
+    const cv::Mat ref(48, 64, CV_8UC3, cv::Scalar(10, 20, 30)), a(40, 64, CV_8UC3, cv::Scalar(1, 2, 3));
+    auto encoded = model::encodeImages(*m, {{text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}});
+    QVERIFY(!encoded);
+    QVERIFY2(encoded.message().find("same size") != std::string::npos, encoded.message().c_str());
+    QVERIFY2(encoded.message().find("64x40") != std::string::npos, encoded.message().c_str());
+  }
+
+  void sixteenBitInputKeepsItsPrecision() {
+    cv::Mat m16(4, 4, CV_16UC3, cv::Scalar(1, 32768, 65535));
+    auto t = model::unitPixels(m16);
+    QVERIFY(t.ok());
+    QCOMPARE(t->sizes().vec(), (std::vector<int64_t>{3, 4, 4}));
+    QVERIFY(std::abs(t.value()[0][0][0].item<double>() - 1.0 / 65535.0) < 1e-9);
+    QVERIFY(std::abs(t.value()[1][0][0].item<double>() - 32768.0 / 65535.0) < 1e-7);
+  }
+};
+
+QTEST_GUILESS_MAIN(QualityEncoderTest)
+#include "test_quality_encoder.moc"
