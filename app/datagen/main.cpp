@@ -346,6 +346,8 @@ int main(int argc, char** argv) {
                              {"photos", photos.size()},
                              {"validation_photos", nVal},
                              {"held_out_types", sc.heldOutTypes},
+                             {"split", {{"val_fraction", sc.valFraction}, {"seed", sc.seed},
+                                        {"held_out_types", sc.heldOutTypes}}},
                              {"patch_sizes", cfg.patchSizes},
                              {"jpeg2000", jpeg2000Available() ? "openjpeg" : "own_wavelet"},
                              {"threads", threads},

@@ -7,10 +7,14 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <filesystem>
 #include <fstream>
 
 #include "core/text/prompt.h"
+#include "core/text/tokenizer.h"
 #include "core/train/dataset.h"
+#include "core/train/encoder_stage.h"
+#include "core/train/sample_stream.h"
 #include "core/train/trainer.h"
 
 namespace {
@@ -47,33 +51,115 @@ int writeCorpus(const std::string& shards, const std::string& path) {
   return out ? 0 : 1;
 }
 
+// The same corpus from `count` streamed samples (no shards needed).
+int writeStreamCorpus(const dqa::train::StreamOptions& stream, int count, const std::string& path) {
+  auto s = dqa::train::SampleStream::open(stream);
+  if (!s) {
+    std::cerr << "depictqa-train: " << s.message() << "\n";
+    return 1;
+  }
+  std::ofstream out(path);
+  dqa::data::SamplerConfig sampler;
+  sampler.patchSizes = {64};
+  int written = 0;
+  for (int first = 0; first < count; first += 512) {
+    for (const auto& ex : s.value()->examples(std::uint64_t(first), std::min(512, count - first), sampler)) {
+      auto prompt = dqa::text::buildPrompt(ex.prompt);
+      if (!prompt) continue;
+      for (const auto& c : prompt->chunks)
+        if (c.kind == dqa::text::PromptChunk::Kind::Text) {
+          std::string t = c.text;
+          for (char& ch : t)
+            if (ch == '\n') ch = ' ';
+          out << t << "\n";
+        }
+      out << ex.answer << "\n";
+      ++written;
+    }
+  }
+  std::cerr << "depictqa-train: corpus of " << written << " streamed samples written to " << path << "\n";
+  return out ? 0 : 1;
+}
+
 }  // namespace
 
+int runEncoderStage(const dqa::train::EncoderStageOptions& e) {
+  auto status = dqa::train::trainEncoderStage(e, [](const dqa::train::EncoderStageProgress& p) {
+    const int eta = static_cast<int>(p.etaSeconds);
+    std::fprintf(stderr,
+                 "\r%d/%d  score %.3f rank %.3f pair %.3f aspects %.3f types %.3f aspect scores %.3f  lr %.2e  %.0f views/s  "
+                 "ETA %dh%02dm%02ds ",
+                 p.step, p.steps, p.losses.regression, p.losses.ranking, p.losses.pair, p.losses.aspects, p.losses.types,
+                 p.losses.aspectScores,
+                 p.learningRate, p.viewsPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
+    if (p.evaluated)
+      std::fprintf(stderr,
+                   "\n  validation 2AFC (heads): held-out types FR %.1f%% NR %.1f%%, aspects %.1f%%; unseen photos FR "
+                   "%.1f%% NR %.1f%%, aspects %.1f%%; selection %.4f\n",
+                   100 * p.typesFR, 100 * p.typesNR, 100 * p.typesAspects, 100 * p.photosFR, 100 * p.photosNR,
+                   100 * p.photosAspects, p.selection);
+    std::fflush(stderr);
+  });
+  std::fprintf(stderr, "\n");
+  if (!status) {
+    std::cerr << "depictqa-train: " << status.message() << "\n";
+    return 1;
+  }
+  std::cerr << "depictqa-train: encoder written to " << e.outputDirectory << "/best (chosen on held-out types) and "
+            << e.outputDirectory << "/model (last step)\n";
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  CLI::App app{"Train a DepictQA model (full from scratch, or projector + LoRA as in the paper)", "depictqa-train"};
+  CLI::App app{"Train a DepictQA model: the quality encoder (--mode encoder), then the decoder (--mode decoder), "
+               "or everything / projector + LoRA as in the paper (--mode full / lora)",
+               "depictqa-train"};
   dqa::train::TrainOptions o;
-  app.add_option("--train", o.trainDirectory, "Training shards (a split folder written by depictqa-datagen)")->required();
+  dqa::train::EncoderStageOptions e;
+  std::string manifest, valTypes;
+  int streamThreads = 2;
+  app.add_option("--train", o.trainDirectory, "Training shards (a split folder written by depictqa-datagen)");
+  app.add_option("--photos", o.stream.photosDirectory,
+                 "Stream fresh samples from these photos instead of shards (scripts/fetch_photos.sh)");
+  app.add_option("--data-manifest", manifest,
+                 "manifest.json of the validation shards: the photo/type split the stream must respect");
+  app.add_option("--stream-threads", streamThreads, "Threads that make streamed samples")->capture_default_str();
   app.add_option("--val", o.validationDirectory, "Validation shards (photos never seen in training)");
+  app.add_option("--val-types", valTypes, "Validation shards of held-out distortion types (--mode encoder: chooses best/)");
   app.add_option("--tokenizer", o.tokenizerPath, "SentencePiece tokenizer.model");
   app.add_option("--out", o.outputDirectory, "Output folder: model/, checkpoint/, loss.png, log.jsonl");
   app.add_option("--init", o.initFrom, "Start from this model directory (default: a new model)");
-  app.add_option("--mode", o.mode, "full | lora")->capture_default_str();
+  app.add_option("--mode", o.mode, "encoder | decoder | full | lora")->capture_default_str();
   app.add_option("--steps", o.steps, "Length of the learning-rate schedule")->capture_default_str();
   app.add_option("--stop-at", o.stopAt, "Stop after this many steps (the schedule still spans --steps)");
-  app.add_option("--batch", o.batchSize)->capture_default_str();
+  app.add_option("--batch", o.batchSize, "Examples per step (--mode encoder: views per step at 96 px)")->capture_default_str();
   app.add_option("--lr", o.learningRate)->capture_default_str();
   app.add_option("--warmup", o.warmupSteps)->capture_default_str();
   app.add_option("--weight-decay", o.weightDecay)->capture_default_str();
   app.add_option("--clip", o.gradientClip)->capture_default_str();
-  app.add_option("--aux-weight", o.auxiliaryWeight, "Weight of the encoder's MOS regression loss")->capture_default_str();
-  app.add_option("--rank-weight", o.rankingWeight, "Weight of the pairwise ranking loss")->capture_default_str();
   app.add_option("--verdict-weight", o.verdictWeight,
-                 "Weight of an extra A-vs-B cross-entropy on the letter of short comparison answers")
+                 "Weight of the A-vs-B cross-entropy on the verdict letter of comparison and reasoning answers")
+      ->capture_default_str();
+  app.add_option("--distill-weight", o.distillWeight,
+                 "Weight of the verdict letter's distillation towards the heads' pairwise probability")
+      ->capture_default_str();
+  app.add_option("--key-weight", o.keyWordWeight, "Token weight of judgement words (levels, kinds, quality)")
+      ->capture_default_str();
+  app.add_option("--patch-sizes", o.streamPatchSizes, "Streamed patch sizes")->delimiter(',')->capture_default_str();
+  app.add_option("--patch-weights", o.streamPatchWeights, "Their shares")->delimiter(',')->capture_default_str();
+  app.add_option("--eval-pairs", e.evalPairs, "--mode encoder: validation pairs per split")->capture_default_str();
+  app.add_option("--rank-weight", e.weights.ranking, "--mode encoder: weight of the all-pairs ranking loss")
+      ->capture_default_str();
+  app.add_option("--pair-weight", e.weights.pair, "--mode encoder: weight of the A-vs-B loss")->capture_default_str();
+  app.add_option("--aspect-weight", e.weights.aspects, "--mode encoder: weight of the aspect-severity loss")
+      ->capture_default_str();
+  app.add_option("--type-weight", e.weights.types, "--mode encoder: weight of the distortion-type loss")
       ->capture_default_str();
   app.add_option("--lora-rank", o.loraRank)->capture_default_str();
   app.add_option("--lora-alpha", o.loraAlpha)->capture_default_str();
-  bool noBf16 = false, fresh = false;
-  app.add_flag("--no-bf16", noBf16, "Train in float32 instead of bf16 autocast");
+  bool bf16 = false, noBf16 = false, fresh = false;
+  app.add_flag("--bf16", bf16, "CPU bf16 autocast (used only where the CPU has bf16 hardware)");
+  app.add_flag("--no-bf16", noBf16, "Train in float32 (the default)");
   app.add_flag("--fresh", fresh, "Ignore an existing checkpoint");
   app.add_option("--threads", o.threads)->capture_default_str();
   app.add_option("--seed", o.seed)->capture_default_str();
@@ -82,14 +168,24 @@ int main(int argc, char** argv) {
   app.add_option("--eval-examples", o.evalExamples)->capture_default_str();
   app.add_option("--save-every", o.saveEvery)->capture_default_str();
   auto& s = o.shape;
+  app.add_option("--vision", s.visionKind, "Encoder of a new model: quality | clip")->capture_default_str();
+  app.add_option("--stage-widths", s.stageWidths, "Quality encoder widths at 1/4, 1/8, 1/16 and of the tokens")
+      ->delimiter(',')->capture_default_str();
+  app.add_option("--stage-blocks", s.stageBlocks, "Quality encoder residual blocks per stage")
+      ->delimiter(',')->capture_default_str();
+  app.add_option("--quality-inputs", s.qualityInputs, "Quality encoder input features")
+      ->delimiter(',')->capture_default_str();
+  app.add_option("--max-token-grid", s.maxTokenGrid, "Quality encoder: tokens per side at most")->capture_default_str();
+  app.add_option("--head-width", s.headWidth)->capture_default_str();
+  app.add_option("--aspect-scores", s.aspectScores, "Quality encoder: a score head per aspect (true/false)")
+      ->capture_default_str();
   app.add_option("--vision-width", s.visionWidth)->capture_default_str();
   app.add_option("--vision-layers", s.visionLayers)->capture_default_str();
   app.add_option("--vision-heads", s.visionHeads)->capture_default_str();
   app.add_option("--vision-mlp", s.visionMlp)->capture_default_str();
   app.add_option("--image-size", s.imageSize)->capture_default_str();
   app.add_option("--input-features", s.inputFeatures,
-                 "What the encoder sees of a distorted image and its reference: image, difference, "
-                 "abs_difference, highpass_magnitude")
+                 "CLIP encoder with early fusion: image, difference, abs_difference, highpass_magnitude")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--width", s.width)->capture_default_str();
@@ -99,15 +195,77 @@ int main(int argc, char** argv) {
   app.add_option("--mlp", s.mlp)->capture_default_str();
   app.add_option("--context", s.contextLength)->capture_default_str();
   std::string corpus;
-  app.add_option("--write-corpus", corpus, "Only write the text corpus of --train to this file (for spm_train) and exit");
+  int corpusSamples = 20000;
+  app.add_option("--write-corpus", corpus,
+                 "Only write the text corpus (of --train shards, or of --corpus-samples streamed samples) for "
+                 "spm_train, and exit");
+  app.add_option("--corpus-samples", corpusSamples)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  if (!corpus.empty()) return writeCorpus(o.trainDirectory, corpus);
+  if (!corpus.empty() && !o.trainDirectory.empty()) return writeCorpus(o.trainDirectory, corpus);
+  o.stream.seed = o.seed;
+  o.stream.threads = streamThreads;
+  if (o.trainDirectory.empty() || o.mode == "encoder") {
+    if (o.stream.photosDirectory.empty()) {
+      std::cerr << "depictqa-train: give --train SHARDS or --photos DIR (with --data-manifest)\n";
+      return 2;
+    }
+    if (manifest.empty()) {
+      std::cerr << "depictqa-train: --photos needs --data-manifest (the manifest.json of the validation shards), so "
+                   "that no validation photo or held-out type is trained on\n";
+      return 2;
+    }
+    auto split = dqa::train::splitFromManifest(manifest);
+    if (!split) {
+      std::cerr << "depictqa-train: " << split.message() << "\n";
+      return 1;
+    }
+    o.stream.split = split.value();
+  }
+  if (!corpus.empty()) return writeStreamCorpus(o.stream, corpusSamples, corpus);
   if (o.tokenizerPath.empty() || o.outputDirectory.empty()) {
     std::cerr << "depictqa-train: --tokenizer and --out are required for training\n";
     return 2;
   }
-  o.bf16 = !noBf16;
+  o.bf16 = bf16 && !noBf16;
   o.resume = !fresh;
+  if (o.mode == "encoder") {
+    if (o.initFrom.empty()) {
+      o.initFrom = o.outputDirectory + "/init";
+      if (!std::filesystem::exists(o.initFrom + "/config.json")) {
+        auto tok = dqa::text::Tokenizer::load(o.tokenizerPath);
+        if (!tok) {
+          std::cerr << "depictqa-train: " << tok.message() << "\n";
+          return 1;
+        }
+        s.vocabSize = tok.value()->vocabSize();
+        if (auto ok = dqa::train::writeInitialModel(s, o.initFrom, o.seed); !ok) {
+          std::cerr << "depictqa-train: " << ok.message() << "\n";
+          return 1;
+        }
+        std::filesystem::copy_file(o.tokenizerPath, o.initFrom + "/tokenizer.model",
+                                   std::filesystem::copy_options::overwrite_existing);
+      }
+    }
+    e.stream = o.stream;
+    e.initFrom = o.initFrom;
+    e.outputDirectory = o.outputDirectory;
+    e.validationShards = o.validationDirectory;
+    e.validationTypesShards = valTypes;
+    e.patchSizes = o.streamPatchSizes;
+    e.patchWeights = o.streamPatchWeights;
+    e.viewsPerStep = o.batchSize;
+    e.steps = o.steps;
+    e.stopAt = o.stopAt;
+    e.learningRate = o.learningRate;
+    e.warmupSteps = o.warmupSteps;
+    e.weightDecay = o.weightDecay;
+    e.gradientClip = o.gradientClip;
+    e.threads = o.threads;
+    e.logEvery = o.logEvery;
+    e.evalEvery = o.evalEvery;
+    e.resume = o.resume;
+    return runEncoderStage(e);
+  }
 
   auto status = dqa::train::train(o, [](const dqa::train::TrainProgress& p) {
     const int width = 30;
@@ -115,15 +273,15 @@ int main(int argc, char** argv) {
     std::string bar(size_t(filled), '#');
     bar.resize(size_t(width), '.');
     const int eta = static_cast<int>(p.etaSeconds);
-    std::fprintf(stderr, "\r[%s] %d/%d loss %.3f (lm %.3f, mos %.3f) lr %.2e %.1f samples/s ETA %dh%02dm%02ds ",
-                 bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.auxLoss, p.learningRate, p.samplesPerSecond,
-                 eta / 3600, eta / 60 % 60, eta % 60);
+    std::fprintf(stderr, "\r[%s] %d/%d loss %.3f (lm %.3f, verdict %.3f, distill %.3f) lr %.2e %.1f samples/s ETA %dh%02dm%02ds ",
+                 bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.verdictLoss, p.distillLoss, p.learningRate,
+                 p.samplesPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
     if (std::getenv("DEPICTQA_TRAIN_TIMING"))
       std::fprintf(stderr, "\n  per step: batch %.0f ms, forward %.0f ms, backward %.0f ms, optimizer %.0f ms; length %.0f\n",
                    p.batchMs, p.forwardMs, p.backwardMs, p.optimizerMs, p.tokensPerSample);
     if (p.evaluated)
-      std::fprintf(stderr, "\n  validation: loss %.3f per answer token, brief A/B accuracy %.1f%%, score-head 2AFC %.1f%%\n",
-                   p.valLoss, 100 * p.valBriefAccuracy, 100 * p.valRankAccuracy);
+      std::fprintf(stderr, "\n  validation: loss %.3f per answer token, verdict letter right %.1f%% (teacher-forced)\n",
+                   p.valLoss, 100 * p.valVerdictAccuracy);
     std::fflush(stderr);
   });
   std::fprintf(stderr, "\n");

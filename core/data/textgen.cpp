@@ -547,6 +547,36 @@ const std::vector<std::string>& questionPool(Task task, bool withReference) {
   }
 }
 const std::vector<std::string>& briefAnswerPool() { return kBrief; }
+std::vector<std::string> kindNouns(int type) {
+  if (type < 1 || type > kNumTypes) return {};
+  std::vector<std::string> v = kKind[type - 1];
+  if (type == 18) {
+    v.insert(v.end(), kBrighter.begin(), kBrighter.end());
+    v.insert(v.end(), kDarker.begin(), kDarker.end());
+  }
+  if (type == 25) {
+    v.insert(v.end(), kMoreContrast.begin(), kMoreContrast.end());
+    v.insert(v.end(), kLessContrast.begin(), kLessContrast.end());
+  }
+  return v;
+}
+
+const std::vector<std::string>& keyPhrases() {
+  static const std::vector<std::string> phrases = [] {
+    std::vector<std::string> v;
+    auto add = [&](const Pool& p) { v.insert(v.end(), p.begin(), p.end()); };
+    add(kMildAdj);
+    add(kSevereAdj);
+    for (const auto& p : kKind) add(p);
+    for (const auto* p : {&kBrighter, &kDarker, &kMoreContrast, &kLessContrast}) add(*p);
+    for (const auto& p : kAbsentNoun) add(p);
+    for (const auto& p : kQualityWord) add(p);
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  }();
+  return phrases;
+}
 const std::vector<std::string>& tieAnswerPool() { return kTie; }
 const std::vector<std::string>& preferencePool(Aspect aspect, bool intolerant) {
   return intolerant ? kPrefIntolerant[static_cast<int>(aspect)] : kPrefTolerant[static_cast<int>(aspect)];

@@ -34,6 +34,14 @@ const std::vector<std::string>& briefAnswerPool();
 const std::vector<std::string>& tieAnswerPool();
 // Preference sentences for an aspect: intolerant (weight > 1) or tolerant (< 1).
 const std::vector<std::string>& preferencePool(Aspect aspect, bool intolerant);
+// The words that carry an answer's judgement: level adjectives ("mild", "severe", ...),
+// the distortion kind nouns ("Gaussian blur", "JPEG compression artifacts", ...), the
+// nouns of "no visible ..." sentences and the overall quality words. The trainer weighs
+// their tokens more: they are what a description must get right.
+const std::vector<std::string>& keyPhrases();
+// The nouns the texts use for one KADID type's distortion ("motion blur", "blur from
+// camera motion", ...; brightness/contrast directions included for 18 and 25).
+std::vector<std::string> kindNouns(int type);
 // Weight used for intolerant / tolerant preferences.
 constexpr double kIntolerantWeight = 3.0;
 constexpr double kTolerantWeight = 0.3;

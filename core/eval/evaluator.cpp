@@ -9,7 +9,9 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/quality.hpp>
 
+#include "core/data/kadid.h"
 #include "core/data/parser.h"
+#include "core/data/textgen.h"
 #include "core/train/dataset.h"
 
 namespace dqa::eval {
@@ -110,6 +112,7 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
   const bool haveBrisque = fs::exists(kBrisqueModel) && fs::exists(kBrisqueRange);
 
   Rate modelFR, modelNR, psnr, ssim, gmsd, brisque, preference, consistency;
+  Rate headsFR, headsNR, headsAgree, dominantAspect, dominantKind, headsAspectBinary;
   Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner, pointing;
   int pointings = 0;
   double pointingChanceSum = 0;  // share of cells a random pick would hit, summed
@@ -153,6 +156,11 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
       const auto& v = a->verdict;
       const bool ok = v.present && v.winner == truth;
       (ex.prompt.withReference ? modelFR : modelNR).add(ok);
+      if (a->headProbabilityA >= 0) {
+        const char heads = a->headProbabilityA >= 0.5f ? 'A' : 'B';
+        (ex.prompt.withReference ? headsFR : headsNR).add(heads == truth);
+        if (v.present) headsAgree.add(heads == v.winner);
+      }
       if (v.present && v.probabilityA + v.probabilityB > 0) {
         const double pChosen = (v.winner == 'A' ? v.probabilityA : v.probabilityB) / (v.probabilityA + v.probabilityB);
         calibration.emplace_back(pChosen, ok);
@@ -269,6 +277,34 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
         if (tDist) levelAcc.add(said == truth);
       }
       aspectSet.add(setOk);
+      // The dominant distortion (the one with the lowest score label): its aspect must be
+      // called distorted, at least as severe as any other aspect the answer names; its
+      // kind must be named with the words the texts use for it.
+      int dominantType = 0;
+      double lowest = 1e9;
+      for (const auto& d : img.at("distortions"))
+        if (d.at("mos").get<double>() < lowest) {
+          lowest = d.at("mos").get<double>();
+          dominantType = d.at("type").get<int>();
+        }
+      if (img.value("overall_level", "undistorted") != "undistorted" && dominantType > 0) {
+        data::Aspect truthAspect = data::typeInfo(dominantType).aspect;
+        const auto said = parsed.levelsA[size_t(truthAspect)];
+        bool highest = said != data::Severity::Undistorted;
+        for (int k = 0; k < 5; ++k) highest = highest && parsed.levelsA[size_t(k)] <= said;
+        dominantAspect.add(highest);
+        bool kind = false;
+        for (const auto& noun : data::kindNouns(dominantType)) kind = kind || a->generation.text.find(noun) != std::string::npos;
+        dominantKind.add(kind);
+      }
+      if (!a->quality.empty()) {
+        const auto& q = a->quality.back();  // the assessed image
+        for (int k = 0; k < 5; ++k) {
+          const auto& p = q.aspects[size_t(k)];
+          const bool saysDistorted = p[1] + p[2] > p[0];
+          headsAspectBinary.add(saysDistorted == (severityOf(img, k) != data::Severity::Undistorted));
+        }
+      }
     }
 
     if (task == "reasoning" && !hasPreference && reasonings < o.maxReasoning) {
@@ -316,8 +352,13 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
       {"model", info.directory}, {"split", o.shards}, {"label", o.label},
       {"2afc", {{"model_full_reference", modelFR.toJson()}, {"model_no_reference", modelNR.toJson()},
                 {"psnr", psnr.toJson()}, {"ssim", ssim.toJson()}, {"gmsd", gmsd.toJson()}, {"brisque_no_reference", brisque.toJson()}}},
+      {"2afc_heads", {{"full_reference", headsFR.toJson()}, {"no_reference", headsNR.toJson()},
+                      {"decoder_agrees_with_heads", headsAgree.toJson()}}},
       {"description", {{"aspect_set_exact", aspectSet.toJson()}, {"aspect_binary", aspectBinary.toJson()},
-                       {"level_on_distorted_aspects", levelAcc.toJson()}}},
+                       {"level_on_distorted_aspects", levelAcc.toJson()},
+                       {"dominant_distortion_aspect", dominantAspect.toJson()},
+                       {"dominant_distortion_kind_named", dominantKind.toJson()},
+                       {"heads_aspect_binary", headsAspectBinary.toJson()}}},
       {"reasoning", {{"per_aspect_level", reasonLevels.toJson()}, {"winner", reasonWinner.toJson()},
                      {"ab_confusion_rate", confusionOpportunities ? json(double(confusions) / double(confusionOpportunities)) : json(nullptr)},
                      {"ab_confusion_opportunities", confusionOpportunities},
@@ -341,9 +382,17 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
   row("2AFC, GMSD (same FR pairs)", gmsd);
   row("2AFC, model, no reference", modelNR);
   row("2AFC, BRISQUE (same NR pairs)", brisque);
+  if (headsFR.total + headsNR.total > 0) {
+    row("2AFC, the encoder's heads, full reference (same pairs)", headsFR);
+    row("2AFC, the encoder's heads, no reference (same pairs)", headsNR);
+    row("decoder's verdict = heads' verdict", headsAgree);
+  }
   row("description: distorted-aspect set exactly right", aspectSet);
   row("description: per-aspect distorted / not", aspectBinary);
   row("description: level on truly distorted aspects", levelAcc);
+  row("description: dominant distortion's aspect named, as the most severe", dominantAspect);
+  row("description: dominant distortion's kind named (e.g. \"motion blur\")", dominantKind);
+  if (headsAspectBinary.total > 0) row("heads: per-aspect distorted / not (same descriptions)", headsAspectBinary);
   row("reasoning: per-aspect levels of A and B", reasonLevels);
   row("reasoning: winner", reasonWinner);
   row("reasoning vs short answer agree", consistency);

@@ -15,11 +15,13 @@ struct EvalOptions {
   std::string shards;            // a split folder of depictqa-datagen
   std::string outputDirectory;   // report.json, report.md, *.png
   std::string label;             // e.g. "validation (unseen photos)"
-  int maxPairs = 400;            // comparison pairs judged (each split FR/NR by the record)
-  int maxDescriptions = 200;
-  int maxReasoning = 150;
+  // Defaults give n >= 400 per 2AFC row (pairs split FR/NR by the record) and >= 100
+  // preference and pointing cases on a validation split of 6,000 samples.
+  int maxPairs = 900;            // comparison pairs judged
+  int maxDescriptions = 400;
+  int maxReasoning = 200;
   int maxPreference = 150;
-  int maxPointing = 100;         // local distortions: attention pointing game
+  int maxPointing = 120;         // local distortions: attention pointing game
   int maxNewTokens = 160;
 };
 

@@ -49,17 +49,64 @@ Result<cv::Mat> readPatch(const std::string& binPath, const nlohmann::json& loc)
   return m;
 }
 
-double mosOf(const nlohmann::json& q, const char* key) {
-  auto it = q.find(key);
-  if (it == q.end() || !it->is_object() || !it->contains("mos")) return -1;
-  return (*it)["mos"].get<double>();
-}
 
 }  // namespace
 
-Result<TrainingExample> ShardDataset::get(size_t index) const {
+int verdictMentionIndex(const std::string& answer) {
+  // The verdict is the last sentence ("Overall, Image B is better.", "In conclusion,
+  // Image A is worse than Image B."): its first mention carries the judgement, later
+  // ones follow from it.
+  size_t end = answer.find_last_not_of(" .!?\n");
+  if (end == std::string::npos) return -1;
+  size_t lastSentence = 0;
+  for (const char* stop : {". ", "! ", "? "}) {
+    const size_t p = answer.rfind(stop, end);
+    if (p != std::string::npos) lastSentence = std::max(lastSentence, p + 2);
+  }
+  int before = 0;
+  for (size_t p = answer.find("Image "); p != std::string::npos; p = answer.find("Image ", p + 1)) {
+    const bool letter = p + 6 < answer.size() && (answer[p + 6] == 'A' || answer[p + 6] == 'B');
+    if (!letter) continue;
+    if (p >= lastSentence) return before;
+    ++before;
+  }
+  return -1;
+}
+
+namespace {
+
+ImageTruth truthOf(const nlohmann::json& q) {
+  static const char* const aspects[] = {"brightness", "color", "noise", "artifacts", "blurriness"};
+  ImageTruth t;
+  t.present = true;
+  t.mos = q.at("mos").get<double>();
+  for (int a = 0; a < 5; ++a) {
+    const auto& aspect = q.at("aspects").at(aspects[a]);
+    const std::string level = aspect.at("level").get<std::string>();
+    t.levels[size_t(a)] = level == "severe" ? 2 : level == "mild" ? 1 : 0;
+    t.aspectMos[size_t(a)] = aspect.at("mos").get<double>();
+  }
+  if (q.value("overall_level", "undistorted") != "undistorted") {
+    double lowest = 1e9;
+    for (const auto& d : q.at("distortions")) {
+      const double m = d.at("mos").get<double>();
+      if (m < lowest) {
+        lowest = m;
+        t.type = d.at("type").get<int>();
+      }
+    }
+  }
+  if (q.contains("region") && q.at("region").is_array() && q.at("region").size() == 4)
+    for (int i = 0; i < 4; ++i) t.region[i] = q.at("region")[size_t(i)].get<int>();
+  return t;
+}
+
+char winnerLetter(const std::string& w) { return w == "A" ? 'A' : w == "B" ? 'B' : 0; }
+
+}  // namespace
+
+Result<TrainingExample> exampleFromRecord(const nlohmann::json& r, cv::Mat reference, cv::Mat a, cv::Mat b) {
   try {
-    const auto& r = records_.at(index);
     TrainingExample ex;
     ex.id = r.value("id", "");
     text::Task task;
@@ -70,25 +117,49 @@ Result<TrainingExample> ShardDataset::get(size_t index) const {
     ex.prompt.preference = r.value("preference", "");
     ex.prompt.shortAnswer = r.value("short_answer", false);
     ex.answer = r.at("answer").get<std::string>();
+    ex.reference = std::move(reference);
+    ex.a = std::move(a);
+    ex.b = std::move(b);
+    const auto& q = r.at("questionnaire");
+    if (task == text::Task::Description) {
+      ex.truthA = truthOf(q.at("image"));
+      ex.mosA = ex.truthA.mos;
+    } else {
+      ex.truthA = truthOf(q.at("A"));
+      ex.truthB = truthOf(q.at("B"));
+      ex.mosA = ex.truthA.mos;
+      ex.mosB = ex.truthB.mos;
+      ex.winner = winnerLetter(q.value("winner", "tie"));
+      ex.winnerWithoutPreference = ex.winner;
+      if (q.contains("preference")) {
+        const auto& p = q.at("preference");
+        ex.winnerWithoutPreference = winnerLetter(p.value("winner_without_preference", "tie"));
+        ex.preferenceFlipped = p.value("flipped", false);
+      }
+      if (ex.winner) ex.verdictMention = verdictMentionIndex(ex.answer);
+    }
+    return ex;
+  } catch (const nlohmann::json::exception& e) {
+    return makeError("malformed training record " + r.value("id", std::string("?")) + ": " + e.what());
+  }
+}
+
+Result<TrainingExample> ShardDataset::get(size_t index) const {
+  if (index >= records_.size()) return makeError("record " + std::to_string(index) + " is out of range");
+  try {
+    const auto& r = records_[index];
     const std::string jsonl = r.at("_jsonl").get<std::string>();
     const std::string bin = jsonl.substr(0, jsonl.size() - 6) + ".bin";
     const auto& images = r.at("images");
-    for (auto [role, target] : {std::pair{"reference", &ex.reference}, std::pair{"A", &ex.a}, std::pair{"B", &ex.b}}) {
-      if (!images.contains(role)) continue;
-      auto m = readPatch(bin, images.at(role));
+    cv::Mat pixels[3];
+    const char* roles[3] = {"reference", "A", "B"};
+    for (int i = 0; i < 3; ++i) {
+      if (!images.contains(roles[i])) continue;
+      auto m = readPatch(bin, images.at(roles[i]));
       if (!m) return m.error();
-      *target = m.value();
+      pixels[i] = m.value();
     }
-    const auto& q = r.at("questionnaire");
-    if (task == text::Task::Description) {
-      ex.mosA = mosOf(q, "image");
-    } else {
-      ex.mosA = mosOf(q, "A");
-      ex.mosB = mosOf(q, "B");
-      const std::string w = q.value("winner", "tie");
-      ex.winner = w == "A" ? 'A' : w == "B" ? 'B' : 0;
-    }
-    return ex;
+    return exampleFromRecord(r, pixels[0], pixels[1], pixels[2]);
   } catch (const nlohmann::json::exception& e) {
     return makeError("malformed training record " + std::to_string(index) + ": " + e.what());
   }

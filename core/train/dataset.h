@@ -4,6 +4,7 @@
 #include <opencv2/core.hpp>
 
 #include <nlohmann/json.hpp>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,16 @@
 
 namespace dqa::train {
 
+// What the questionnaire says about one distorted image: the labels of the encoder's heads.
+struct ImageTruth {
+  bool present = false;
+  double mos = -1;                 // combined human-score label, 1..5
+  std::array<int, 5> levels{};     // per aspect: 0 undistorted, 1 mild, 2 severe
+  std::array<double, 5> aspectMos{4.6, 4.6, 4.6, 4.6, 4.6};  // per aspect: its own score label
+  int type = 0;                    // the dominant distortion's KADID type (0: undistorted)
+  int region[4] = {0, 0, 0, 0};    // local distortion x, y, w, h in patch pixels (w = 0: global)
+};
+
 struct TrainingExample {
   std::string id;
   text::PromptRequest prompt;   // task, reference mode, question, preference, short answer
@@ -19,7 +30,20 @@ struct TrainingExample {
   cv::Mat reference, a, b;      // RGB CV_8UC3; empty when the task has no such image
   double mosA = -1, mosB = -1;  // human-score labels of the distorted images (-1: none)
   char winner = 0;              // 'A', 'B' or 0 (tie / description)
+  char winnerWithoutPreference = 0;
+  bool preferenceFlipped = false;
+  ImageTruth truthA, truthB;    // description: truthA is the assessed image
+  // Which "Image A"/"Image B" mention of the answer states the verdict (0-based; the
+  // first mention in its last sentence), -1 when it states none (ties, descriptions).
+  int verdictMention = -1;
 };
+
+// A record as the data engine writes it (shards.h: data::sampleRecord) with its images.
+// Shards and the trainer's own sample stream both go through here.
+Result<TrainingExample> exampleFromRecord(const nlohmann::json& record, cv::Mat reference, cv::Mat a, cv::Mat b);
+
+// The verdict mention of an answer (see TrainingExample::verdictMention).
+int verdictMentionIndex(const std::string& answer);
 
 class ShardDataset {
  public:

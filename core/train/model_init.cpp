@@ -6,15 +6,34 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <cmath>
 
+#include "core/data/kadid.h"
 #include "core/io/safetensors.h"
+#include "core/model/quality_encoder.h"
+#include "core/model/visual_tokens.h"
 
 namespace dqa::train {
 namespace {
 int channels(const ModelShape& s) { return s.earlyFusion ? 3 * static_cast<int>(s.inputFeatures.size()) : 3; }
-}  // namespace
 
-std::string modelConfigJson(const ModelShape& s) {
+std::vector<std::string> typeNames(const ModelShape& s) {
+  if (!s.distortionTypes.empty()) return s.distortionTypes;
+  std::vector<std::string> names{"none"};
+  for (int t = 1; t <= data::kNumTypes; ++t) names.push_back(data::typeInfo(t).name);
+  return names;
+}
+
+nlohmann::json qualityVisionJson(const ModelShape& s) {
+  return {{"model_type", "depictqa_quality_encoder"}, {"stage_widths", s.stageWidths},
+          {"stage_blocks", s.stageBlocks}, {"input_features", s.qualityInputs},
+          {"max_token_grid", s.maxTokenGrid}, {"head_width", s.headWidth},
+          {"distortion_types", typeNames(s)}, {"image_size", s.imageSize}, {"patch_size", 16},
+          {"hidden_size", s.stageWidths.empty() ? 0 : s.stageWidths.back()}, {"pair_scale", 3.0},
+          {"aspect_scores", s.aspectScores}};
+}
+
+std::string modelConfigJsonClip(const ModelShape& s) {
   nlohmann::json vision = {{"model_type", "clip_vision_model"}, {"hidden_size", s.visionWidth},
                            {"intermediate_size", s.visionMlp}, {"num_hidden_layers", s.visionLayers},
                            {"num_attention_heads", s.visionHeads}, {"image_size", s.imageSize},
@@ -41,9 +60,25 @@ std::string modelConfigJson(const ModelShape& s) {
   return cfg.dump(2);
 }
 
+}  // namespace
+
+std::string modelConfigJson(const ModelShape& s) {
+  if (s.visionKind == "quality") {
+    nlohmann::json cfg = nlohmann::json::parse(modelConfigJsonClip(s));
+    cfg["vision_config"] = qualityVisionJson(s);
+    cfg.erase("vision_input_features");
+    cfg["vision_early_fusion"] = true;
+    return cfg.dump(2);
+  }
+  return modelConfigJsonClip(s);
+}
+
 Status writeInitialModel(const ModelShape& s, const std::string& dir, uint64_t seed) {
-  for (const auto& name : s.inputFeatures)
-    if (auto f = io::parseVisionInputFeature(name); !f) return f.error();
+  if (s.visionKind != "quality" && s.visionKind != "clip")
+    return makeError("unknown vision encoder kind '" + s.visionKind + "' (quality, clip)");
+  if (s.visionKind == "clip")
+    for (const auto& name : s.inputFeatures)
+      if (auto f = io::parseVisionInputFeature(name); !f) return f.error();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return makeError("cannot create '" + dir + "': " + ec.message());
@@ -55,37 +90,61 @@ Status writeInitialModel(const ModelShape& s, const std::string& dir, uint64_t s
   auto constant = [&](const std::string& name, std::vector<int64_t> shape, double value) {
     tensors.emplace_back(name, at::full(shape, value, at::kFloat));
   };
-  const int64_t D = s.visionWidth, C = channels(s), P = s.patchSize, G = s.imageSize / s.patchSize;
-  const std::string v = "vision_tower.";
-  normal(v + "embeddings.class_embedding", {D}, 0.02);
-  normal(v + "embeddings.patch_embedding.weight", {D, C, P, P}, 0.02);
-  normal(v + "embeddings.position_embedding.weight", {1 + G * G, D}, 0.02);
-  constant(v + "pre_layrnorm.weight", {D}, 1.0);
-  constant(v + "pre_layrnorm.bias", {D}, 0.0);
-  // Residual branches start small so that a deep stack begins close to identity.
-  const double visionOut = 0.02 / std::sqrt(2.0 * s.visionLayers);
-  for (int i = 0; i < s.visionLayers; ++i) {
-    const std::string p = v + "encoder.layers." + std::to_string(i) + ".";
-    for (const char* n : {"layer_norm1", "layer_norm2"}) {
-      constant(p + n + ".weight", {D}, 1.0);
-      constant(p + n + ".bias", {D}, 0.0);
+  if (s.visionKind == "quality") {
+    auto cfg = io::parseModelConfig(modelConfigJson(s));
+    if (!cfg) return cfg.error();
+    // He initialisation for GELU stacks; the second convolution of each residual block
+    // starts small so that every block begins close to the identity.
+    for (const auto& [name, shape] : model::QualityEncoder::weightShapes(cfg->vision)) {
+      const std::string full = "vision_tower." + name;
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) {
+        constant(full, shape, 0.0);
+        continue;
+      }
+      int64_t fanIn = 1;
+      for (size_t i = 1; i < shape.size(); ++i) fanIn *= shape[i];
+      double stdev = std::sqrt(2.0 / double(fanIn));
+      if (name.find(".second.") != std::string::npos) stdev *= 0.1;
+      if (name.rfind("heads.", 0) == 0 && name.rfind("heads.hidden", 0) != 0) stdev = 0.01;
+      normal(full, shape, stdev);
     }
-    for (const char* n : {"q_proj", "k_proj", "v_proj"}) {
-      normal(p + "self_attn." + n + ".weight", {D, D}, 0.02);
-      constant(p + "self_attn." + n + ".bias", {D}, 0.0);
+    const int64_t D = cfg->vision.hiddenSize, F = model::qualityTokenFeatureCount(cfg->vision);
+    normal("multi_modal_projector.linear_1.weight", {s.width, D}, 0.02);
+    constant("multi_modal_projector.linear_1.bias", {s.width}, 0.0);
+    normal("multi_modal_projector.quality_token.weight", {s.width, F}, 0.02);
+    constant("multi_modal_projector.quality_token.bias", {s.width}, 0.0);
+  } else {
+    const int64_t D = s.visionWidth, C = channels(s), P = s.patchSize, G = s.imageSize / s.patchSize;
+    const std::string v = "vision_tower.";
+    normal(v + "embeddings.class_embedding", {D}, 0.02);
+    normal(v + "embeddings.patch_embedding.weight", {D, C, P, P}, 0.02);
+    normal(v + "embeddings.position_embedding.weight", {1 + G * G, D}, 0.02);
+    constant(v + "pre_layrnorm.weight", {D}, 1.0);
+    constant(v + "pre_layrnorm.bias", {D}, 0.0);
+    // Residual branches start small so that a deep stack begins close to identity.
+    const double visionOut = 0.02 / std::sqrt(2.0 * s.visionLayers);
+    for (int i = 0; i < s.visionLayers; ++i) {
+      const std::string p = v + "encoder.layers." + std::to_string(i) + ".";
+      for (const char* n : {"layer_norm1", "layer_norm2"}) {
+        constant(p + n + ".weight", {D}, 1.0);
+        constant(p + n + ".bias", {D}, 0.0);
+      }
+      for (const char* n : {"q_proj", "k_proj", "v_proj"}) {
+        normal(p + "self_attn." + n + ".weight", {D, D}, 0.02);
+        constant(p + "self_attn." + n + ".bias", {D}, 0.0);
+      }
+      normal(p + "self_attn.out_proj.weight", {D, D}, visionOut);
+      constant(p + "self_attn.out_proj.bias", {D}, 0.0);
+      normal(p + "mlp.fc1.weight", {s.visionMlp, D}, 0.02);
+      constant(p + "mlp.fc1.bias", {s.visionMlp}, 0.0);
+      normal(p + "mlp.fc2.weight", {D, s.visionMlp}, visionOut);
+      constant(p + "mlp.fc2.bias", {D}, 0.0);
     }
-    normal(p + "self_attn.out_proj.weight", {D, D}, visionOut);
-    constant(p + "self_attn.out_proj.bias", {D}, 0.0);
-    normal(p + "mlp.fc1.weight", {s.visionMlp, D}, 0.02);
-    constant(p + "mlp.fc1.bias", {s.visionMlp}, 0.0);
-    normal(p + "mlp.fc2.weight", {D, s.visionMlp}, visionOut);
-    constant(p + "mlp.fc2.bias", {D}, 0.0);
+    constant(v + "post_layernorm.weight", {D}, 1.0);
+    constant(v + "post_layernorm.bias", {D}, 0.0);
+    normal("multi_modal_projector.linear_1.weight", {s.width, D}, 0.02);
+    constant("multi_modal_projector.linear_1.bias", {s.width}, 0.0);
   }
-  constant(v + "post_layernorm.weight", {D}, 1.0);
-  constant(v + "post_layernorm.bias", {D}, 0.0);
-  normal("multi_modal_projector.linear_1.weight", {s.width, D}, 0.02);
-  constant("multi_modal_projector.linear_1.bias", {s.width}, 0.0);
-
   const int64_t H = s.width, hd = s.width / s.heads, kv = int64_t(s.kvHeads) * hd;
   const std::string t = "language_model.model.";
   const double textOut = 0.02 / std::sqrt(2.0 * s.layers);

@@ -11,7 +11,21 @@
 namespace dqa::train {
 
 struct ModelShape {
-  // Vision encoder (CLIP-ViT shaped). Early fusion: the encoder of a distorted image
+  // "quality": the convolutional quality encoder (core/model/quality_encoder.h), or
+  // "clip": a CLIP-ViT shaped encoder.
+  std::string visionKind = "quality";
+  // Quality encoder: widths at 1/4, 1/8, 1/16 and the token width; residual blocks per stage.
+  std::vector<int> stageWidths{48, 64, 96, 128};
+  std::vector<int> stageBlocks{2, 1, 1, 1};
+  std::vector<std::string> qualityInputs{"image",      "ref_diff",      "ref_absdiff",   "ref_gms",
+                                         "highpass",   "other_diff",    "other_absdiff", "other_gms",
+                                         "flags",      "ref_gradratio", "other_gradratio", "other_highpass"};
+  int maxTokenGrid = 8;
+  int headWidth = 128;
+  bool aspectScores = true;  // a head for each aspect's own score (preferences weigh them)
+  // The type head's classes: "none" then the KADID types (data::typeInfo names).
+  std::vector<std::string> distortionTypes;
+  // CLIP encoder. Early fusion: the encoder of a distorted image
   // sees these features of it and its reference (3 channels each; see io::VisionInputFeature).
   int visionWidth = 192, visionLayers = 4, visionHeads = 3, visionMlp = 768;
   int patchSize = 14, imageSize = 140;

@@ -2,97 +2,106 @@
 
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
-#include <torch/csrc/autograd/autograd.h>
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <optional>
 #include <random>
 
+#include "core/data/distortions.h"
 #include "core/generate/engine.h"
-#include "core/image/preprocess.h"
 #include "core/io/safetensors.h"
-#include "core/model/fusion.h"
-#include "core/model/vision_input.h"
 #include "core/model/multimodal.h"
 #include "core/text/tokenizer.h"
 #include "core/train/dataset.h"
+#include "core/train/language_batch.h"
+#include "core/train/model_io.h"
+#include "core/train/optimizer.h"
 
 namespace dqa::train {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr int64_t kIgnore = -100;
-
-struct Parameter {
-  std::string name;
-  at::Tensor* tensor;
-  at::Tensor m, v;  // AdamW moments
-  bool decay;
+struct StepLosses {
+  at::Tensor total;
+  double lm = 0, verdict = 0, distill = 0;
 };
 
-// One batch turned into tensors.
-struct Batch {
-  at::Tensor embeds;   // [B, T, H]
-  at::Tensor labels;   // [B, T] next-token targets (kIgnore where no loss)
-  at::Tensor mosPred;  // [N] predicted MOS of distorted images
-  at::Tensor mosTrue;  // [N]
-  at::Tensor rankDiff;   // [P] predicted score of A minus B for pairs with a clear gap
-  at::Tensor rankSign;   // [P] +1 when A is better
-  int64_t rankCorrect = 0, rankTotal = 0;
-  std::vector<std::pair<int64_t, int64_t>> letterPositions;  // (batch row, position) of A/B letters
-  std::vector<char> letterTruth;
-  int64_t answerTokens = 0;
-};
-
-// Pixels for the encoder: [3F, H, W] (3 channels without early fusion).
-at::Tensor encoderInput(const image::PreprocessedImage& p, const image::PreprocessedImage* ref,
-                        const io::ModelConfig& cfg) {
-  const at::Tensor reference = ref ? model::pixelTensor(*ref).unsqueeze(0) : at::Tensor();  // [1, 3, H, W]
-  return model::encoderInput(cfg, model::pixelTensor(p).unsqueeze(0), reference)[0];
+// Weighted next-token loss + the verdict letter's two-way losses. `hidden` [B, T, H]:
+// logits are computed only where there is a target (the answer: a quarter of the
+// sequence), which saves most of the vocabulary projection.
+StepLosses languageLosses(const model::LlamaDecoder& decoder, const at::Tensor& hidden, const LanguageBatch& b,
+                          const text::VerdictTokens& v, double verdictWeight, double distillWeight) {
+  StepLosses out;
+  const int64_t H = hidden.size(2);
+  const at::Tensor labels = b.labels.reshape({-1});                                   // [B*T]
+  const at::Tensor rows = labels.ne(kIgnoreLabel).nonzero().reshape({-1});            // [A]
+  const at::Tensor logits = decoder.logits(hidden.reshape({-1, H}).index_select(0, rows));  // [A, V]
+  const at::Tensor perToken = at::cross_entropy_loss(logits, labels.index_select(0, rows), {}, at::Reduction::None);
+  const at::Tensor w = b.weights.reshape({-1}).index_select(0, rows);
+  at::Tensor lm = (perToken * w).sum() / w.sum().clamp_min(1.0);
+  out.total = lm;
+  out.lm = lm.item<double>();
+  if (b.verdictPositions.empty()) return out;
+  // Row of each verdict position among the answer rows.
+  const int64_t T = hidden.size(1);
+  std::vector<int64_t> flat;
+  for (const auto& [row, pos] : b.verdictPositions) flat.push_back(row * T + pos);
+  const at::Tensor where = at::searchsorted(rows, at::tensor(flat, at::kLong));
+  const at::Tensor two = logits.index_select(0, where).index_select(1, at::tensor(std::vector<int64_t>{v.a, v.b}, at::kLong))
+                             .to(at::kFloat);  // [K, 2]
+  std::vector<int64_t> written;
+  std::vector<at::Tensor> soft;
+  std::vector<int64_t> softRows;
+  for (size_t k = 0; k < b.verdictPositions.size(); ++k) {
+    const int64_t letter = b.verdictLetter[k] == 'A' ? 0 : 1;
+    written.push_back(letter);
+    if (b.verdictTarget[k] >= 0) {
+      softRows.push_back(int64_t(k));
+      const float q = b.verdictTarget[k];  // P(the written letter is right) per the heads
+      soft.push_back(letter == 0 ? at::tensor({q, 1 - q}) : at::tensor({1 - q, q}));
+    }
+  }
+  const at::Tensor verdict = at::cross_entropy_loss(two, at::tensor(written, at::kLong));
+  out.total = out.total + verdictWeight * verdict;
+  out.verdict = verdict.item<double>();
+  if (!softRows.empty() && distillWeight > 0) {
+    const at::Tensor logp = two.index_select(0, at::tensor(softRows, at::kLong)).log_softmax(-1);  // [S, 2]
+    const at::Tensor distill = -(at::stack(soft) * logp).sum(-1).mean();
+    out.total = out.total + distillWeight * distill;
+    out.distill = distill.item<double>();
+  }
+  return out;
 }
 
 class Trainer {
  public:
-  Trainer(const TrainOptions& o) : opt_(o), rng_(o.seed) {}
-
+  explicit Trainer(const TrainOptions& o) : opt_(o) {}
   Status run(const std::function<void(const TrainProgress&)>& onProgress);
 
  private:
   Status setUp();
-  Result<Batch> makeBatch(const ShardDataset& data, const std::vector<size_t>& indices);
-  double learningRate(int step) const;
-  void optimizerStep(double lr);
-  Status saveModel(const std::string& dir);
+  Result<std::vector<TrainingExample>> examplesForStep(int step);
   Status saveCheckpoint(int step);
+  Status saveLoraAdapter(const std::string& modelDirectory);
   Result<int> loadCheckpoint();
   Status evaluate(TrainProgress& p);
-  void drawLossCurve();
 
   TrainOptions opt_;
-  std::mt19937_64 rng_;
   std::shared_ptr<model::MultimodalModel> model_;
   std::shared_ptr<text::Tokenizer> tokenizer_;
-  std::vector<Parameter> params_;
-  at::Tensor headWeight_, headBias_;  // MOS regression head on pooled encoder features
+  std::unique_ptr<AdamW> optimizer_;
   std::optional<ShardDataset> train_, val_;
-  int32_t letterA_ = -1, letterB_ = -1;
+  std::unique_ptr<SampleStream> stream_;
+  std::vector<size_t> order_;
+  size_t epochOf_ = size_t(-1);
+  LanguageBatchOptions batchOptions_;
   std::vector<std::pair<int, double>> trainCurve_, valCurve_;
-  int adamStep_ = 0;
 };
-
-double Trainer::learningRate(int step) const {
-  if (step < opt_.warmupSteps) return opt_.learningRate * (step + 1) / opt_.warmupSteps;
-  const double t = double(step - opt_.warmupSteps) / std::max(1, opt_.steps - opt_.warmupSteps);
-  const double cosine = 0.5 * (1 + std::cos(M_PI * std::min(1.0, t)));
-  return opt_.learningRate * (opt_.minLearningRateRatio + (1 - opt_.minLearningRateRatio) * cosine);
-}
 
 Status Trainer::setUp() {
   fs::create_directories(opt_.outputDirectory);
@@ -104,11 +113,9 @@ Status Trainer::setUp() {
     init = opt_.outputDirectory + "/init";
     if (!fs::exists(init + "/config.json")) {
       opt_.shape.vocabSize = tokenizer_->vocabSize();
-      auto ok = writeInitialModel(opt_.shape, init, opt_.seed);
-      if (!ok) return ok;
+      if (auto ok = writeInitialModel(opt_.shape, init, opt_.seed); !ok) return ok;
     }
   }
-  // A checkpoint holds the latest weights; start from it when resuming.
   const std::string ckpt = opt_.outputDirectory + "/checkpoint";
   const bool resuming = opt_.resume && fs::exists(ckpt + "/model/config.json");
   auto m = model::MultimodalModel::load(resuming ? ckpt + "/model" : init, {});
@@ -125,265 +132,113 @@ Status Trainer::setUp() {
     named = model_->mutableProjector().namedParameters("multi_modal_projector.");
     auto lora = model_->mutableDecoder().loraParameters("base_model.model.language_model.model.");
     named.insert(named.end(), lora.begin(), lora.end());
-  } else if (opt_.mode == "encoder") {
-    named = model_->mutableVision().namedParameters("vision_tower.");
+  } else if (opt_.mode == "decoder") {
+    named = model_->mutableProjector().namedParameters("multi_modal_projector.");
+    auto d = model_->mutableDecoder().namedParameters("language_model.model.", "language_model.lm_head.weight");
+    named.insert(named.end(), d.begin(), d.end());
   } else if (opt_.mode == "full") {
     named = model_->namedParameters();
   } else {
-    return makeError("unknown training mode '" + opt_.mode + "' (full, lora, encoder)");
+    return makeError("unknown training mode '" + opt_.mode + "' (full, decoder, lora; the quality encoder's "
+                     "stage is --mode encoder)");
   }
+  optimizer_ = std::make_unique<AdamW>(0.9, 0.95, 1e-8, opt_.weightDecay);
   for (auto& [name, t] : named) {
-    t->requires_grad_(true);
     const bool decay = t->dim() >= 2 && name.find("embed") == std::string::npos &&
                        name.find("position_embedding") == std::string::npos;
-    params_.push_back({name, t, at::zeros_like(*t), at::zeros_like(*t), decay});
+    optimizer_->add(name, t, decay);
   }
-  at::Generator gen = at::detail::createCPUGenerator(opt_.seed + 7);
-  headWeight_ = at::empty({1, model_->config().vision.hiddenSize}).normal_(0, 0.02, gen).requires_grad_(true);
-  headBias_ = at::zeros({1}).requires_grad_(true);
-  params_.push_back({"head.weight", &headWeight_, at::zeros_like(headWeight_), at::zeros_like(headWeight_), false});
-  params_.push_back({"head.bias", &headBias_, at::zeros_like(headBias_), at::zeros_like(headBias_), false});
-
-  auto tr = ShardDataset::open(opt_.trainDirectory);
-  if (!tr) return tr.error();
-  train_ = std::move(tr.value());
+  if (!opt_.trainDirectory.empty()) {
+    auto tr = ShardDataset::open(opt_.trainDirectory);
+    if (!tr) return tr.error();
+    train_ = std::move(tr.value());
+    order_.resize(train_->size());
+    std::iota(order_.begin(), order_.end(), size_t(0));
+  } else {
+    auto s = SampleStream::open(opt_.stream);
+    if (!s) return s.error();
+    stream_ = std::move(s.value());
+  }
   if (!opt_.validationDirectory.empty()) {
     auto va = ShardDataset::open(opt_.validationDirectory);
     if (!va) return va.error();
     val_ = std::move(va.value());
   }
-  const text::VerdictTokens verdict = text::verdictTokens(*tokenizer_);
-  letterA_ = verdict.a;
-  letterB_ = verdict.b;
+  batchOptions_.keyWordWeight = opt_.keyWordWeight;
+  batchOptions_.tokenGridChoices = opt_.tokenGridChoices;
+  batchOptions_.verdict = text::verdictTokens(*tokenizer_);
   return Ok{};
 }
 
-Result<Batch> Trainer::makeBatch(const ShardDataset& data, const std::vector<size_t>& indices) {
-  const auto& cfg = model_->config();
-  image::PreprocessOptions pre;
-  pre.patchSize = cfg.vision.patchSize;
-  pre.maxSide = std::max(pre.minSide, 3 * cfg.vision.imageSize);
-
-  struct Item {
-    TrainingExample ex;
-    std::vector<text::TokenizedChunk> chunks;
-    std::map<text::ImageRole, int> imageSlot;  // role -> index into images
-    std::vector<int32_t> answer;
-  };
-  std::vector<Item> items;
-  // Images grouped by padded size so that each group is one encoder batch.
-  std::map<std::pair<int, int>, std::vector<at::Tensor>> groups;
-  std::vector<std::pair<std::pair<int, int>, int>> slotToGroup;  // image -> (group, row)
-  std::vector<double> slotMos;
-  for (size_t idx : indices) {
-    auto ex = data.get(idx);
-    if (!ex) return ex.error();
-    Item it;
-    it.ex = std::move(ex.value());
-    auto prompt = text::buildPrompt(it.ex.prompt);
-    if (!prompt) return makeError("record " + it.ex.id + ": " + prompt.message());
-    it.chunks = text::tokenizePrompt(prompt.value(), *tokenizer_);
-    it.answer = tokenizer_->encode(it.ex.answer);
-    it.answer.push_back(tokenizer_->eosId());
-    std::map<text::ImageRole, image::PreprocessedImage> prepared;
-    auto pixelsOf = [&](text::ImageRole r) -> const cv::Mat& {
-      return r == text::ImageRole::Reference ? it.ex.reference : r == text::ImageRole::B ? it.ex.b : it.ex.a;
-    };
-    for (text::ImageRole r : prompt->images()) {
-      auto p = image::preprocess(pixelsOf(r), pre);
-      if (!p) return makeError("record " + it.ex.id + ": " + p.message());
-      prepared[r] = std::move(p.value());
-    }
-    const image::PreprocessedImage* ref = nullptr;
-    if (prepared.count(text::ImageRole::Reference)) ref = &prepared[text::ImageRole::Reference];
-    for (auto& [role, p] : prepared) {
-      const bool isRef = role == text::ImageRole::Reference;
-      if (isRef && opt_.mode == "encoder") continue;  // only distorted images get a score
-      at::Tensor x = encoderInput(p, isRef ? nullptr : ref, cfg);
-      auto key = std::make_pair(p.height, p.width);
-      it.imageSlot[role] = static_cast<int>(slotToGroup.size());
-      slotToGroup.emplace_back(key, static_cast<int>(groups[key].size()));
-      groups[key].push_back(x);
-      double mos = -1;
-      if (!isRef) mos = role == text::ImageRole::B ? it.ex.mosB : it.ex.mosA;
-      slotMos.push_back(mos);
-    }
-    items.push_back(std::move(it));
-  }
-  // Encode each size group once: features [n, tokens, Dv] -> projected [n, tokens, H].
-  std::map<std::pair<int, int>, at::Tensor> projected, pooled;
-  for (auto& [key, xs] : groups) {
-    at::Tensor f = model_->vision().features(at::stack(xs));
-    pooled[key] = f.mean(1);  // [n, Dv]
-    projected[key] = model_->projector()(f);
-  }
-  Batch batch;
-  // MOS head on distorted images only.
-  std::vector<at::Tensor> preds;
-  std::vector<double> truths;
-  for (size_t s = 0; s < slotToGroup.size(); ++s) {
-    if (slotMos[s] < 0) continue;
-    const auto& [key, row] = slotToGroup[s];
-    preds.push_back(pooled[key][row]);
-    truths.push_back((slotMos[s] - 3.0) / 1.0);
-  }
-  std::vector<int> predIndexOfSlot(slotToGroup.size(), -1);
-  {
-    int k = 0;
-    for (size_t s = 0; s < slotToGroup.size(); ++s)
-      if (slotMos[s] >= 0) predIndexOfSlot[s] = k++;
-  }
-  if (!preds.empty()) {
-    batch.mosPred = at::linear(at::stack(preds).to(at::kFloat), headWeight_, headBias_).view({-1});
-    batch.mosTrue = at::tensor(truths, at::kFloat);
-    // Pairs whose human scores differ clearly: the head should order them the same way.
-    std::vector<int64_t> ia, ib;
-    std::vector<float> sign;
-    for (const auto& it : items) {
-      auto a = it.imageSlot.find(text::ImageRole::A), b = it.imageSlot.find(text::ImageRole::B);
-      if (a == it.imageSlot.end() || b == it.imageSlot.end()) continue;
-      if (std::abs(it.ex.mosA - it.ex.mosB) < 0.3 || it.ex.mosA < 0 || it.ex.mosB < 0) continue;
-      ia.push_back(predIndexOfSlot[size_t(a->second)]);
-      ib.push_back(predIndexOfSlot[size_t(b->second)]);
-      sign.push_back(it.ex.mosA > it.ex.mosB ? 1.f : -1.f);
-    }
-    if (!ia.empty()) {
-      at::Tensor ta = at::tensor(ia, at::kLong), tb = at::tensor(ib, at::kLong);
-      batch.rankDiff = batch.mosPred.index_select(0, ta) - batch.mosPred.index_select(0, tb);
-      batch.rankSign = at::tensor(sign, at::kFloat);
-      at::Tensor agree = (batch.rankDiff.detach() * batch.rankSign) > 0;
-      batch.rankCorrect = agree.sum().item<int64_t>();
-      batch.rankTotal = agree.numel();
-    }
-  }
-  if (opt_.mode == "encoder") return batch;  // no language model in this stage
-  // Sequences.
-  std::vector<at::Tensor> seqs;
-  std::vector<std::vector<int64_t>> labels;
-  int64_t maxLen = 0;
-  for (auto& it : items) {
-    std::vector<model::FusionPiece> pieces;
-    for (const auto& c : it.chunks) {
-      model::FusionPiece piece;
-      if (c.kind == text::PromptChunk::Kind::Text) {
-        piece.ids = c.ids;
-      } else {
-        const auto& [key, row] = slotToGroup[size_t(it.imageSlot.at(c.role))];
-        piece.visual = projected[key][row];
+// The examples of one step: a deterministic function of (seed, step), so a resumed run
+// continues with the examples an uninterrupted one would have seen.
+Result<std::vector<TrainingExample>> Trainer::examplesForStep(int step) {
+  std::vector<TrainingExample> out;
+  if (stream_) {
+    // One patch size per step keeps the sequences of a batch about equally long.
+    const std::uint64_t r = data::mixSeed(opt_.seed ^ 0x1a96, std::uint64_t(step));
+    double total = 0;
+    for (double w : opt_.streamPatchWeights) total += w;
+    double pick = double(r % 1000003) / 1000003.0 * total;
+    int size = opt_.streamPatchSizes.back();
+    for (size_t i = 0; i < opt_.streamPatchSizes.size(); ++i) {
+      pick -= i < opt_.streamPatchWeights.size() ? opt_.streamPatchWeights[i] : 1.0;
+      if (pick < 0) {
+        size = opt_.streamPatchSizes[i];
+        break;
       }
-      pieces.push_back(std::move(piece));
     }
-    model::FusionPiece answer;
-    answer.ids = it.answer;
-    pieces.push_back(answer);
-    auto fused = model::fuse(model_->decoder(), tokenizer_->bosId(), pieces);
-    if (!fused) return fused.error();
-    const int64_t T = fused->length();
-    const int64_t promptLen = T - int64_t(it.answer.size());
-    std::vector<int64_t> lab(size_t(T), kIgnore);
-    // Position t predicts token t+1: the last prompt position predicts the first answer token.
-    for (size_t k = 0; k < it.answer.size(); ++k) lab[size_t(promptLen - 1) + k] = it.answer[k];
-    if (it.ex.prompt.shortAnswer && it.ex.winner) {
-      for (size_t k = 0; k < it.answer.size(); ++k)
-        if (it.answer[k] == letterA_ || it.answer[k] == letterB_) {
-          batch.letterPositions.emplace_back(int64_t(seqs.size()), promptLen - 1 + int64_t(k));
-          batch.letterTruth.push_back(it.ex.winner);
-          break;
-        }
+    data::SamplerConfig sampler;
+    sampler.patchSizes = {size};
+    sampler.preferenceShare = 0.3;  // preferences are what the decoder must learn to weigh
+    out = stream_->examples(std::uint64_t(step) * 4096, opt_.batchSize, sampler);
+    return out;
+  }
+  // Shards: a fresh permutation every epoch.
+  const size_t n = order_.size();
+  for (int i = 0; i < opt_.batchSize; ++i) {
+    const size_t global = size_t(step) * size_t(opt_.batchSize) + size_t(i);
+    const size_t epoch = global / n, within = global % n;
+    if (within == 0 || order_.empty() || epochOf_ != epoch) {
+      std::iota(order_.begin(), order_.end(), size_t(0));
+      std::mt19937_64 shuffler(opt_.seed + epoch);
+      std::shuffle(order_.begin(), order_.end(), shuffler);
+      epochOf_ = epoch;
     }
-    batch.answerTokens += int64_t(it.answer.size());
-    maxLen = std::max(maxLen, T);
-    seqs.push_back(fused->embeds[0]);
-    labels.push_back(std::move(lab));
+    auto ex = train_->get(order_[within]);
+    if (!ex) return ex.error();
+    out.push_back(std::move(ex.value()));
   }
-  // Right padding needs no attention mask: causal attention never looks ahead.
-  const int64_t H = model_->config().text.hiddenSize;
-  std::vector<at::Tensor> padded;
-  at::Tensor lab = at::full({int64_t(seqs.size()), maxLen}, kIgnore, at::kLong);
-  for (size_t i = 0; i < seqs.size(); ++i) {
-    const int64_t T = seqs[i].size(0);
-    padded.push_back(T < maxLen ? at::cat({seqs[i], at::zeros({maxLen - T, H}, seqs[i].options())}) : seqs[i]);
-    lab[int64_t(i)].narrow(0, 0, T).copy_(at::tensor(labels[i], at::kLong));
-  }
-  batch.embeds = at::stack(padded);
-  batch.labels = lab;
-  return batch;
-}
-
-void Trainer::optimizerStep(double lr) {
-  at::NoGradGuard noGrad;
-  ++adamStep_;
-  const double b1 = 0.9, b2 = 0.95, eps = 1e-8;
-  const double c1 = 1 - std::pow(b1, adamStep_), c2 = 1 - std::pow(b2, adamStep_);
-  for (auto& p : params_) {
-    at::Tensor& w = *p.tensor;
-    if (!w.grad().defined()) continue;
-    at::Tensor g = w.grad();
-    p.m.mul_(b1).add_(g, 1 - b1);
-    p.v.mul_(b2).addcmul_(g, g, 1 - b2);
-    if (p.decay && opt_.weightDecay > 0) w.mul_(1 - lr * opt_.weightDecay);
-    w.addcdiv_(p.m / c1, (p.v / c2).sqrt_().add_(eps), -lr);
-    w.mutable_grad().zero_();
-  }
-}
-
-Status Trainer::saveModel(const std::string& dir) {
-  fs::create_directories(dir);
-  std::vector<io::TensorToWrite> out, lora;
-  std::vector<at::Tensor> keep;
-  auto add = [&](std::vector<io::TensorToWrite>& list, const std::string& name, const at::Tensor& t) {
-    keep.push_back(t.detach().to(at::kFloat).contiguous());
-    list.push_back({name, io::DType::F32, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().nbytes())});
-  };
-  for (auto& [name, t] : model_->namedParameters()) add(out, name, *t);
-  auto ok = io::writeSafetensors(dir + "/model.safetensors", out, {{"format", "pt"}});
-  if (!ok) return ok;
-  // config.json: the model's own, written from the loaded file.
-  fs::copy_file(model_->files().configPath, dir + "/config.json", fs::copy_options::overwrite_existing);
-  fs::copy_file(opt_.tokenizerPath, dir + "/tokenizer.model", fs::copy_options::overwrite_existing);
-  if (opt_.mode == "lora") {
-    for (auto& [name, t] : model_->mutableDecoder().loraParameters("base_model.model.language_model.model."))
-      add(lora, name, *t);
-    fs::create_directories(dir + "/adapter");
-    auto ok2 = io::writeSafetensors(dir + "/adapter/adapter_model.safetensors", lora, {{"format", "pt"}});
-    if (!ok2) return ok2;
-    std::ofstream(dir + "/adapter/adapter_config.json")
-        << nlohmann::json({{"peft_type", "LORA"}, {"r", opt_.loraRank}, {"lora_alpha", opt_.loraAlpha},
-                           {"target_modules", {"q_proj", "k_proj", "v_proj", "o_proj"}}, {"lora_dropout", 0.0},
-                           {"bias", "none"}}).dump(2);
-  }
-  return Ok{};
+  return out;
 }
 
 Status Trainer::saveCheckpoint(int step) {
-  const std::string dir = opt_.outputDirectory + "/checkpoint";
-  const std::string tmp = dir + ".partial";
-  fs::remove_all(tmp);
-  auto ok = [&]() -> Status {
-    auto m = saveModel(tmp + "/model");
-    if (!m) return m;
-    std::vector<io::TensorToWrite> state;
-    std::vector<at::Tensor> keep;
-    for (auto& p : params_) {
-      for (auto [suffix, t] : {std::pair{".m", &p.m}, std::pair{".v", &p.v}}) {
-        keep.push_back(t->contiguous());
-        state.push_back({p.name + suffix, io::DType::F32, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().nbytes())});
-      }
-    }
-    for (auto* t : {&headWeight_, &headBias_}) {
-      keep.push_back(t->detach().contiguous());
-      state.push_back({t == &headWeight_ ? "head.weight" : "head.bias", io::DType::F32, keep.back().sizes().vec(),
-                       keep.back().data_ptr(), size_t(keep.back().nbytes())});
-    }
-    auto s = io::writeSafetensors(tmp + "/optimizer.safetensors", state, {});
-    if (!s) return s;
-    nlohmann::json j = {{"step", step}, {"adam_step", adamStep_}, {"train_curve", trainCurve_}, {"val_curve", valCurve_}};
-    std::ofstream(tmp + "/state.json") << j.dump();
-    return Ok{};
-  }();
-  if (!ok) return ok;
-  fs::remove_all(dir);
-  fs::rename(tmp, dir);  // a crash mid-save leaves the previous checkpoint intact
+  const std::string dir = opt_.outputDirectory + "/checkpoint", staging = dir + ".partial";
+  fs::remove_all(staging);
+  if (auto ok = saveModelDirectory(*model_, staging + "/model", opt_.tokenizerPath); !ok) return ok;
+  if (opt_.mode == "lora")
+    if (auto ok = saveLoraAdapter(staging + "/model"); !ok) return ok;
+  if (auto ok = optimizer_->save(staging + "/optimizer.safetensors"); !ok) return ok;
+  std::ofstream(staging + "/state.json")
+      << nlohmann::json({{"step", step}, {"train_curve", trainCurve_}, {"val_curve", valCurve_}}).dump();
+  return replaceDirectory(staging, dir);
+}
+
+// peft layout: <model>/adapter/adapter_model.safetensors + adapter_config.json.
+Status Trainer::saveLoraAdapter(const std::string& dir) {
+  std::vector<io::TensorToWrite> out;
+  std::vector<at::Tensor> keep;
+  for (auto& [name, t] : model_->mutableDecoder().loraParameters("base_model.model.language_model.model.")) {
+    keep.push_back(t->detach().to(at::kFloat).contiguous());
+    out.push_back({name, io::DType::F32, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().nbytes())});
+  }
+  fs::create_directories(dir + "/adapter");
+  if (auto ok = io::writeSafetensors(dir + "/adapter/adapter_model.safetensors", out, {{"format", "pt"}}); !ok) return ok;
+  std::ofstream(dir + "/adapter/adapter_config.json")
+      << nlohmann::json({{"peft_type", "LORA"}, {"r", opt_.loraRank}, {"lora_alpha", opt_.loraAlpha},
+                         {"target_modules", {"q_proj", "k_proj", "v_proj", "o_proj"}}, {"lora_dropout", 0.0},
+                         {"bias", "none"}})
+             .dump(2);
   return Ok{};
 }
 
@@ -393,21 +248,7 @@ Result<int> Trainer::loadCheckpoint() {
   std::ifstream in(dir + "/state.json");
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded()) return makeError(dir + "/state.json is damaged; delete the checkpoint to start over");
-  auto store = model::WeightStore::open({dir + "/optimizer.safetensors"});
-  if (!store) return store.error();
-  at::NoGradGuard noGrad;
-  for (auto& p : params_) {
-    auto m = store->get(p.name + ".m", at::kFloat, at::kCPU);
-    auto v = store->get(p.name + ".v", at::kFloat, at::kCPU);
-    if (!m || !v) return makeError("checkpoint optimizer state lacks " + p.name);
-    p.m.copy_(m.value());
-    p.v.copy_(v.value());
-  }
-  for (auto* t : {&headWeight_, &headBias_}) {
-    auto h = store->get(t == &headWeight_ ? "head.weight" : "head.bias", at::kFloat, at::kCPU);
-    if (h) t->copy_(h.value());
-  }
-  adamStep_ = j.value("adam_step", 0);
+  if (auto ok = optimizer_->load(dir + "/optimizer.safetensors"); !ok) return ok.error();
   trainCurve_ = j.value("train_curve", trainCurve_);
   valCurve_ = j.value("val_curve", valCurve_);
   return j.value("step", 0);
@@ -417,167 +258,105 @@ Status Trainer::evaluate(TrainProgress& p) {
   if (!val_) return Ok{};
   at::NoGradGuard noGrad;
   const size_t n = std::min<size_t>(val_->size(), size_t(opt_.evalExamples));
-  double lossSum = 0;
-  int64_t tokens = 0, correct = 0, judged = 0, correctRank = 0, totalRank = 0;
+  double lossSum = 0, weightSum = 0;
+  int64_t correct = 0, judged = 0;
   for (size_t start = 0; start < n; start += size_t(opt_.batchSize)) {
-    std::vector<size_t> idx;
-    for (size_t i = start; i < std::min(n, start + size_t(opt_.batchSize)); ++i) idx.push_back(i);
-    auto batch = makeBatch(*val_, idx);
+    std::vector<TrainingExample> examples;
+    for (size_t i = start; i < std::min(n, start + size_t(opt_.batchSize)); ++i) {
+      auto ex = val_->get(i);
+      if (!ex) return ex.error();
+      examples.push_back(std::move(ex.value()));
+    }
+    auto batch = makeLanguageBatch(*model_, *tokenizer_, examples, batchOptions_);
     if (!batch) return batch.error();
-    correctRank += batch->rankCorrect;
-    totalRank += batch->rankTotal;
-    if (opt_.mode == "encoder") continue;
-    at::Tensor logits = model_->decoder().logits(model_->decoder().forward(batch->embeds));  // [B, T, V]
-    at::Tensor l = at::cross_entropy_loss(logits.view({-1, logits.size(2)}), batch->labels.view({-1}), {},
-                                          at::Reduction::Sum, kIgnore);
-    lossSum += l.item<double>();
-    tokens += batch->answerTokens;
-    for (size_t k = 0; k < batch->letterPositions.size(); ++k) {
-      const auto [row, pos] = batch->letterPositions[k];
-      at::Tensor z = logits[row][pos];  // position `pos` predicts the letter (labels are shifted)
-      const float a = z[letterA_].item<float>(), b = z[letterB_].item<float>();
-      correct += ((a > b) == (batch->letterTruth[k] == 'A'));
+    const at::Tensor logits = model_->decoder().logits(model_->decoder().forward(batch->embeds)).to(at::kFloat);
+    const at::Tensor perToken = at::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), batch->labels.reshape({-1}),
+                                                       {}, at::Reduction::None, kIgnoreLabel);
+    const at::Tensor mask = (batch->labels.reshape({-1}) != kIgnoreLabel).to(at::kFloat);
+    lossSum += (perToken * mask).sum().item<double>();
+    weightSum += mask.sum().item<double>();
+    for (size_t k = 0; k < batch->verdictPositions.size(); ++k) {
+      const auto [row, pos] = batch->verdictPositions[k];
+      const at::Tensor z = logits[row][pos];
+      const bool saysA = z[batchOptions_.verdict.a].item<float>() > z[batchOptions_.verdict.b].item<float>();
+      correct += saysA == (batch->verdictLetter[k] == 'A');
       ++judged;
     }
   }
   p.evaluated = true;
-  p.valLoss = tokens ? lossSum / double(tokens) : 0;
-  p.valBriefAccuracy = judged ? double(correct) / double(judged) : 0;
-  p.valRankAccuracy = totalRank ? double(correctRank) / double(totalRank) : 0;
+  p.valLoss = weightSum > 0 ? lossSum / weightSum : 0;
+  p.valVerdictAccuracy = judged ? double(correct) / double(judged) : 0;
   valCurve_.emplace_back(p.step, p.valLoss);
   return Ok{};
 }
 
-void Trainer::drawLossCurve() {
-  if (trainCurve_.empty()) return;
-  const int W = 800, Hh = 450, m = 50;
-  cv::Mat img(Hh, W, CV_8UC3, cv::Scalar(255, 255, 255));
-  double lo = 1e9, hi = -1e9;
-  int maxStep = 1;
-  for (auto* c : {&trainCurve_, &valCurve_})
-    for (auto& [s, v] : *c) {
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-      maxStep = std::max(maxStep, s);
-    }
-  if (hi <= lo) hi = lo + 1;
-  auto pt = [&](int s, double v) {
-    return cv::Point(m + int(double(W - 2 * m) * s / maxStep), Hh - m - int(double(Hh - 2 * m) * (v - lo) / (hi - lo)));
-  };
-  cv::rectangle(img, {m, m}, {W - m, Hh - m}, cv::Scalar(0, 0, 0));
-  auto draw = [&](const std::vector<std::pair<int, double>>& c, cv::Scalar color) {
-    for (size_t i = 1; i < c.size(); ++i) cv::line(img, pt(c[i - 1].first, c[i - 1].second), pt(c[i].first, c[i].second), color, 2, cv::LINE_AA);
-  };
-  draw(trainCurve_, cv::Scalar(200, 90, 30));
-  draw(valCurve_, cv::Scalar(30, 30, 220));
-  cv::putText(img, "loss per answer token: train (blue), validation (red)", {m, 30}, cv::FONT_HERSHEY_SIMPLEX, 0.55, {0, 0, 0}, 1, cv::LINE_AA);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", hi);
-  cv::putText(img, buf, {5, m + 5}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0});
-  std::snprintf(buf, sizeof buf, "%.3f", lo);
-  cv::putText(img, buf, {5, Hh - m}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0});
-  std::snprintf(buf, sizeof buf, "step %d", maxStep);
-  cv::putText(img, buf, {W - m - 60, Hh - m + 20}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0});
-  cv::imwrite(opt_.outputDirectory + "/loss.png", img);
-}
-
 Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress) {
   configureRuntime(opt_.threads);
-  auto ok = setUp();
-  if (!ok) return ok;
+  if (auto ok = setUp(); !ok) return ok;
   auto resumed = loadCheckpoint();
   if (!resumed) return resumed.error();
-  int step = resumed.value();
-  std::vector<size_t> order(train_->size());
-  std::iota(order.begin(), order.end(), size_t(0));
-  std::mt19937_64 shuffler(opt_.seed);
-  std::shuffle(order.begin(), order.end(), shuffler);
-  size_t cursor = (size_t(step) * size_t(opt_.batchSize)) % order.size();
+  const int firstStep = resumed.value();
   std::ofstream log(opt_.outputDirectory + "/log.jsonl", std::ios::app);
   const auto t0 = std::chrono::steady_clock::now();
-  const int firstStep = step;
-  double emaLoss = -1, emaLm = 0, emaAux = 0;
+  double emaLoss = -1, emaLm = 0, emaVerdict = 0, emaDistill = 0;
   double msBatch = 0, msForward = 0, msBackward = 0, msOptim = 0, seqTokens = 0;
   int timedSteps = 0;
   auto now = [] { return std::chrono::steady_clock::now(); };
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  // bf16 autocast only where the CPU multiplies bf16 in hardware; elsewhere it is emulated
+  // and slower than float32.
+  const bool bf16 = opt_.bf16 && cpuHasFastBf16();
   try {
-    at::autocast::set_cpu_enabled(opt_.bf16);
+    at::autocast::set_cpu_enabled(bf16);
     at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     const int lastStep = opt_.stopAt > 0 ? std::min(opt_.stopAt, opt_.steps) : opt_.steps;
-    for (; step < lastStep; ++step) {
-      std::vector<size_t> idx;
-      for (int i = 0; i < opt_.batchSize; ++i) {
-        if (cursor == order.size()) {
-          std::shuffle(order.begin(), order.end(), shuffler);
-          cursor = 0;
-        }
-        idx.push_back(order[cursor++]);
-      }
+    for (int step = firstStep; step < lastStep; ++step) {
       const auto tStart = now();
-      auto batch = makeBatch(*train_, idx);
+      auto examples = examplesForStep(step);
+      if (!examples) return examples.error();
+      if (examples->empty()) continue;
+      LanguageBatchOptions stepOptions = batchOptions_;
+      stepOptions.seed = data::mixSeed(opt_.seed ^ 0x6a1d, std::uint64_t(step));
+      auto batch = makeLanguageBatch(*model_, *tokenizer_, examples.value(), stepOptions);
       if (!batch) return batch.error();
       const auto tBatch = now();
-      at::Tensor lm = at::zeros({});
-      if (opt_.mode != "encoder") {
-        at::Tensor logits = model_->decoder().logits(model_->decoder().forward(batch->embeds));  // [B, T, V] f32
-        lm = at::cross_entropy_loss(logits.view({-1, logits.size(2)}), batch->labels.view({-1}), {},
-                                    at::Reduction::Mean, kIgnore);
-        if (opt_.verdictWeight > 0 && !batch->letterPositions.empty()) {
-          std::vector<at::Tensor> pairs;  // per letter: [2] logits of "A", "B"
-          std::vector<int64_t> targets;
-          for (size_t k = 0; k < batch->letterPositions.size(); ++k) {
-            const auto [row, pos] = batch->letterPositions[k];
-            pairs.push_back(at::stack({logits[row][pos][letterA_], logits[row][pos][letterB_]}));
-            targets.push_back(batch->letterTruth[k] == 'A' ? 0 : 1);
-          }
-          at::Tensor verdict = at::cross_entropy_loss(at::stack(pairs), at::tensor(targets, at::kLong));  // [K, 2]
-          lm = lm + opt_.verdictWeight * verdict;
-        }
-      }
-      at::Tensor aux = batch->mosPred.defined() ? at::mse_loss(batch->mosPred, batch->mosTrue) : at::zeros({});
-      if (batch->rankDiff.defined())  // logistic ranking loss: log(1 + exp(-sign * diff))
-        aux = aux + opt_.rankingWeight * at::softplus(-batch->rankSign * batch->rankDiff * 4.0).mean();
-      at::Tensor loss = lm + (opt_.mode == "encoder" ? 1.0 : opt_.auxiliaryWeight) * aux;
+      const at::Tensor hidden = model_->decoder().forward(batch->embeds);  // [B, T, H]
+      const StepLosses l = languageLosses(model_->decoder(), hidden, batch.value(), batchOptions_.verdict,
+                                          opt_.verdictWeight, model_->hasQualityEncoder() ? opt_.distillWeight : 0.0);
       const auto tForward = now();
-      loss.backward();
+      l.total.backward();
       const auto tBackward = now();
-      if (batch->embeds.defined()) seqTokens += double(batch->embeds.size(1));
+      seqTokens += double(batch->embeds.size(1));
       at::autocast::clear_cache();
-      {
-        at::NoGradGuard noGrad;
-        std::vector<at::Tensor> grads;
-        for (auto& p : params_)
-          if (p.tensor->grad().defined()) grads.push_back(p.tensor->grad().view({-1}));
-        const double norm = at::cat(grads).norm().item<double>();
-        if (std::isfinite(norm) && norm > opt_.gradientClip)
-          for (auto& p : params_)
-            if (p.tensor->grad().defined()) p.tensor->mutable_grad().mul_(opt_.gradientClip / norm);
-        if (!std::isfinite(norm)) return makeError("training diverged at step " + std::to_string(step) + " (gradient is NaN/Inf); lower --lr");
-      }
-      const double lr = learningRate(step);
-      optimizerStep(lr);
+      const double norm = optimizer_->clipGradients(opt_.gradientClip);
+      if (!std::isfinite(norm))
+        return makeError("training diverged at step " + std::to_string(step) + " (gradient is NaN/Inf); lower --lr");
+      const double lr = scheduledLearningRate(step, opt_.steps, opt_.warmupSteps, opt_.learningRate, opt_.minLearningRateRatio);
+      optimizer_->step(lr);
       msBatch += ms(tStart, tBatch);
       msForward += ms(tBatch, tForward);
       msBackward += ms(tForward, tBackward);
       msOptim += ms(tBackward, now());
       ++timedSteps;
-      const double l = loss.item<double>(), lmv = lm.item<double>(), auxv = aux.item<double>();
-      emaLoss = emaLoss < 0 ? l : 0.95 * emaLoss + 0.05 * l;
-      emaLm = emaLm == 0 ? lmv : 0.95 * emaLm + 0.05 * lmv;
-      emaAux = 0.95 * emaAux + 0.05 * auxv;
+      const double total = l.total.item<double>();
+      emaLoss = emaLoss < 0 ? total : 0.95 * emaLoss + 0.05 * total;
+      emaLm = emaLm == 0 ? l.lm : 0.95 * emaLm + 0.05 * l.lm;
+      emaVerdict = 0.95 * emaVerdict + 0.05 * l.verdict;
+      emaDistill = 0.95 * emaDistill + 0.05 * l.distill;
       const int done = step + 1;
-      if (done % opt_.logEvery == 0 || done == lastStep) {
+      const bool evaluateNow = done % opt_.evalEvery == 0 || done == lastStep;
+      if (done % opt_.logEvery == 0 || evaluateNow) {
         TrainProgress p;
         p.step = done;
         p.steps = opt_.steps;
         p.loss = emaLoss;
         p.lmLoss = emaLm;
-        p.auxLoss = emaAux;
+        p.verdictLoss = emaVerdict;
+        p.distillLoss = emaDistill;
         p.learningRate = lr;
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double s = std::chrono::duration<double>(now() - t0).count();
         p.samplesPerSecond = double(done - firstStep) * opt_.batchSize / s;
-        p.etaSeconds = (opt_.steps - done) * opt_.batchSize / std::max(1e-9, p.samplesPerSecond);
+        p.etaSeconds = (lastStep - done) * opt_.batchSize / std::max(1e-9, p.samplesPerSecond);
         trainCurve_.emplace_back(done, emaLm);
         p.batchMs = msBatch / timedSteps;
         p.forwardMs = msForward / timedSteps;
@@ -586,24 +365,27 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
         p.tokensPerSample = seqTokens / timedSteps;
         msBatch = msForward = msBackward = msOptim = seqTokens = 0;
         timedSteps = 0;
-        if (done % opt_.evalEvery == 0 || done == lastStep) {
+        if (evaluateNow) {
           at::autocast::set_cpu_enabled(false);
           auto e = evaluate(p);
-          at::autocast::set_cpu_enabled(opt_.bf16);
+          at::autocast::set_cpu_enabled(bf16);
           if (!e) return e;
         }
-        log << nlohmann::json({{"step", done}, {"loss", p.loss}, {"lm", p.lmLoss}, {"aux", p.auxLoss}, {"lr", lr},
-                               {"samples_per_s", p.samplesPerSecond}, {"val_loss", p.valLoss},
-                               {"val_brief_acc", p.valBriefAccuracy}, {"val_rank_acc", p.valRankAccuracy}, {"evaluated", p.evaluated},
+        log << nlohmann::json({{"step", done}, {"loss", p.loss}, {"lm", p.lmLoss}, {"verdict", p.verdictLoss},
+                               {"distill", p.distillLoss}, {"lr", lr}, {"samples_per_s", p.samplesPerSecond},
+                               {"val_loss", p.valLoss}, {"val_verdict_acc", p.valVerdictAccuracy},
+                               {"evaluated", p.evaluated},
                                {"ms", {{"batch", p.batchMs}, {"forward", p.forwardMs}, {"backward", p.backwardMs},
-                                       {"optimizer", p.optimizerMs}}}, {"padded_length", p.tokensPerSample}}).dump()
+                                       {"optimizer", p.optimizerMs}}},
+                               {"padded_length", p.tokensPerSample}})
+                   .dump()
             << std::endl;
         if (onProgress) onProgress(p);
       }
       if (done % opt_.saveEvery == 0 || done == lastStep) {
-        auto s = saveCheckpoint(done);
-        if (!s) return s;
-        drawLossCurve();
+        if (auto s = saveCheckpoint(done); !s) return s;
+        drawCurves(opt_.outputDirectory + "/loss.png", "loss per answer token: train (blue), validation (red)",
+                   trainCurve_, valCurve_);
       }
     }
     at::autocast::set_cpu_enabled(false);
@@ -611,9 +393,11 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
     at::autocast::set_cpu_enabled(false);
     return makeError(std::string("training failed: ") + e.what_without_backtrace());
   }
-  auto s = saveModel(opt_.outputDirectory + "/model");
-  if (!s) return s;
-  drawLossCurve();
+  if (auto s = saveModelDirectory(*model_, opt_.outputDirectory + "/model", opt_.tokenizerPath); !s) return s;
+  if (opt_.mode == "lora")
+    if (auto s = saveLoraAdapter(opt_.outputDirectory + "/model"); !s) return s;
+  drawCurves(opt_.outputDirectory + "/loss.png", "loss per answer token: train (blue), validation (red)", trainCurve_,
+             valCurve_);
   return Ok{};
 }
 

@@ -1,27 +1,41 @@
 #pragma once
-// The trainer: next-token cross-entropy on response tokens only (DepictQA), plus an
-// auxiliary regression of each distorted image's human score from the encoder (the
-// paper's "high-level initialisation" done jointly), AdamW with warm-up + cosine decay,
-// gradient clipping, bf16 autocast on CPU, resumable checkpoints, a loss curve PNG.
+// The language stage: next-token cross-entropy on the answer tokens only (DepictQA), with
+//  - a verdict cross-entropy at the letter that states the verdict of every comparison
+//    and reasoning answer (with and without reference, with preferences): in the
+//    token-mean loss that one token is a few percent of a batch, too little for the
+//    decoder to learn to compare two images;
+//  - on quality-encoder models, that letter's probability distilled towards the heads'
+//    calibrated pairwise probability (so the decoder's confidence means what it says);
+//  - extra weight on the words that carry a judgement (levels, distortion kinds, quality).
+// Examples come from the data engine's shards or are streamed fresh from photos. AdamW,
+// warm-up + cosine decay, gradient clipping, optional CPU bf16 autocast, resumable
+// checkpoints, a loss curve PNG.
+//
+// Modes: full (every weight), decoder (projector + decoder; the encoder frozen: stage 2
+// of the bundled model), lora (projector + LoRA on a frozen decoder: the paper's mode,
+// for fine-tuning converted checkpoints).
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "core/common/result.h"
 #include "core/train/model_init.h"
+#include "core/train/sample_stream.h"
 
 namespace dqa::train {
 
 struct TrainOptions {
-  std::string trainDirectory;     // shards of the training split
-  std::string validationDirectory;  // shards used to choose when to stop (may be empty)
+  std::string trainDirectory;     // shards of the training split (or stream from photos, below)
+  StreamOptions stream;           // used when trainDirectory is empty
+  std::vector<int> streamPatchSizes{64, 96, 128, 192, 256};
+  std::vector<double> streamPatchWeights{3, 3, 2, 1, 1};
+  // Quality encoder: token-grid limits drawn per image group (see LanguageBatchOptions).
+  std::vector<int> tokenGridChoices{8, 8, 8, 6, 4, 2};
+  std::string validationDirectory;  // shards used to report progress (may be empty)
   std::string outputDirectory;    // model/, checkpoint/, loss.png, log.jsonl
   std::string tokenizerPath;      // SentencePiece model trained on the corpus
   std::string initFrom;           // existing model directory (else a new model of `shape`)
   ModelShape shape;
-  // full: every weight; lora: frozen encoder+LLM, projector + LoRA (the paper's mode);
-  // encoder: only the vision encoder and a score head, on human scores (regression +
-  // pairwise ranking): the "high-level initialisation" before full training.
   std::string mode = "full";
   int loraRank = 16;
   double loraAlpha = 32;
@@ -33,13 +47,10 @@ struct TrainOptions {
   int warmupSteps = 100;
   double weightDecay = 0.01;
   double gradientClip = 1.0;
-  double auxiliaryWeight = 0.5;   // weight of the MOS regression loss
-  double rankingWeight = 1.0;     // weight of the pairwise ranking loss on the score head
-  // Weight of a two-way cross-entropy on the verdict letter of short comparison answers
-  // ("Image A"/"Image B"): in the token-mean loss that one token is a few percent of a
-  // batch, too little for the decoder to learn to compare the two images' tokens.
-  double verdictWeight = 0.0;
-  bool bf16 = true;               // CPU autocast to bfloat16 (2x here)
+  double verdictWeight = 1.0;     // two-way cross-entropy on the verdict letter
+  double distillWeight = 1.0;     // the verdict letter towards the heads' P (quality models)
+  double keyWordWeight = 3.0;     // token weight of judgement words in descriptions and reasoning
+  bool bf16 = false;              // CPU autocast to bfloat16 (only where the CPU has bf16 hardware)
   int threads = 0;
   uint64_t seed = 1;
   int logEvery = 10;
@@ -51,13 +62,13 @@ struct TrainOptions {
 
 struct TrainProgress {
   int step = 0, steps = 0;
-  double loss = 0, lmLoss = 0, auxLoss = 0;
+  double loss = 0, lmLoss = 0, verdictLoss = 0, distillLoss = 0;
   double samplesPerSecond = 0, etaSeconds = 0, learningRate = 0;
   double batchMs = 0, forwardMs = 0, backwardMs = 0, optimizerMs = 0;  // per step, averaged
   double tokensPerSample = 0;
   bool evaluated = false;
-  double valLoss = 0, valBriefAccuracy = 0;  // teacher-forced A/B letter accuracy
-  double valRankAccuracy = 0;                // score head orders clear pairs like people (2AFC)
+  double valLoss = 0;             // per answer token
+  double valVerdictAccuracy = 0;  // teacher-forced verdict letter right, every verdict answer
 };
 
 // Runs training; `onProgress` is called every logEvery steps and after evaluations.

@@ -1,0 +1,360 @@
+#include "core/train/encoder_stage.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/data/distortions.h"
+#include "core/generate/engine.h"
+#include "core/model/multimodal.h"
+#include "core/model/visual_tokens.h"
+#include "core/train/model_io.h"
+#include "core/train/optimizer.h"
+
+namespace dqa::train {
+namespace fs = std::filesystem;
+namespace {
+
+// The four ways an image is judged; stage 1 cycles through them, the no-reference pair
+// (the hardest, and what a no-reference comparison rests on) most often.
+constexpr ViewMode kModes[10] = {{false, true},  {true, true},  {false, true}, {true, false}, {false, false},
+                                 {false, true},  {true, true},  {false, true}, {true, true},  {false, false}};
+
+struct Curves {
+  std::vector<std::pair<int, double>> train, selection;
+  double best = -1;
+  int bestStep = 0;
+};
+
+nlohmann::json curvesJson(const Curves& c) {
+  return {{"train", c.train}, {"selection", c.selection}, {"best", c.best}, {"best_step", c.bestStep}};
+}
+
+int pickPatchSize(const EncoderStageOptions& o, std::uint64_t seed) {
+  double total = 0;
+  for (size_t i = 0; i < o.patchSizes.size(); ++i) total += i < o.patchWeights.size() ? o.patchWeights[i] : 1.0;
+  double r = double(seed % 1000003) / 1000003.0 * total;
+  for (size_t i = 0; i < o.patchSizes.size(); ++i) {
+    r -= i < o.patchWeights.size() ? o.patchWeights[i] : 1.0;
+    if (r < 0) return o.patchSizes[i];
+  }
+  return o.patchSizes.back();
+}
+
+class EncoderStage {
+ public:
+  explicit EncoderStage(const EncoderStageOptions& o) : o_(o) {}
+  Status run(const std::function<void(const EncoderStageProgress&)>& onProgress);
+
+ private:
+  Status setUp();
+  Status evaluate(EncoderStageProgress& p);
+  Status saveCheckpoint(int step);
+  Result<int> loadCheckpoint();
+  Status finish();
+
+  EncoderStageOptions o_;
+  std::unique_ptr<SampleStream> stream_;
+  std::shared_ptr<model::MultimodalModel> model_;
+  std::unique_ptr<AdamW> optimizer_;
+  Curves curves_;
+  std::string tokenizer_;
+};
+
+Status EncoderStage::setUp() {
+  fs::create_directories(o_.outputDirectory);
+  auto stream = SampleStream::open(o_.stream);
+  if (!stream) return stream.error();
+  stream_ = std::move(stream.value());
+  const std::string ckpt = o_.outputDirectory + "/checkpoint/model";
+  const bool resuming = o_.resume && fs::exists(ckpt + "/config.json");
+  auto m = model::MultimodalModel::load(resuming ? ckpt : o_.initFrom, {});
+  if (!m) return m.error();
+  model_ = m.value();
+  if (!model_->hasQualityEncoder())
+    return makeError("'" + o_.initFrom + "' has no quality encoder (vision_config.model_type "
+                     "\"depictqa_quality_encoder\"); stage 1 trains only that kind of encoder");
+  tokenizer_ = model_->files().tokenizerPath;
+  optimizer_ = std::make_unique<AdamW>(0.9, 0.99, 1e-8, o_.weightDecay);
+  for (auto& [name, t] : model_->mutableQualityEncoder().namedParameters("vision_tower."))
+    optimizer_->add(name, t, t->dim() >= 2);
+  return Ok{};
+}
+
+Status EncoderStage::saveCheckpoint(int step) {
+  const std::string dir = o_.outputDirectory + "/checkpoint", staging = dir + ".partial";
+  fs::remove_all(staging);
+  if (auto ok = saveModelDirectory(*model_, staging + "/model", tokenizer_); !ok) return ok;
+  if (auto ok = optimizer_->save(staging + "/optimizer.safetensors"); !ok) return ok;
+  std::ofstream(staging + "/state.json") << nlohmann::json({{"step", step}, {"curves", curvesJson(curves_)}}).dump();
+  return replaceDirectory(staging, dir);
+}
+
+Result<int> EncoderStage::loadCheckpoint() {
+  const std::string dir = o_.outputDirectory + "/checkpoint";
+  if (!o_.resume || !fs::exists(dir + "/state.json")) return 0;
+  std::ifstream in(dir + "/state.json");
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded()) return makeError(dir + "/state.json is damaged; delete the checkpoint to start over");
+  if (auto ok = optimizer_->load(dir + "/optimizer.safetensors"); !ok) return ok.error();
+  const auto& c = j["curves"];
+  curves_.train = c.value("train", curves_.train);
+  curves_.selection = c.value("selection", curves_.selection);
+  curves_.best = c.value("best", -1.0);
+  curves_.bestStep = c.value("best_step", 0);
+  return j.value("step", 0);
+}
+
+Status EncoderStage::evaluate(EncoderStageProgress& p) {
+  at::NoGradGuard noGrad;
+  p.evaluated = true;
+  if (!o_.validationTypesShards.empty()) {
+    auto v = validateHeads(*model_, o_.validationTypesShards, o_.evalPairs);
+    if (!v) return v.error();
+    p.typesFR = v->fr;
+    p.typesNR = v->nr;
+    p.typesAspects = v->aspects;
+    p.selection = (v->fr + v->nr + v->aspects) / 3.0;
+  }
+  if (!o_.validationShards.empty()) {
+    auto v = validateHeads(*model_, o_.validationShards, o_.evalPairs);
+    if (!v) return v.error();
+    p.photosFR = v->fr;
+    p.photosNR = v->nr;
+    p.photosAspects = v->aspects;
+    if (o_.validationTypesShards.empty()) p.selection = (v->fr + v->nr + v->aspects) / 3.0;
+  }
+  curves_.selection.emplace_back(p.step, p.selection);
+  if (p.selection > curves_.best) {
+    curves_.best = p.selection;
+    curves_.bestStep = p.step;
+    const std::string best = o_.outputDirectory + "/best";
+    fs::remove_all(best + ".partial");
+    if (auto ok = saveModelDirectory(*model_, best + ".partial", tokenizer_); !ok) return ok;
+    if (auto ok = replaceDirectory(best + ".partial", best); !ok) return ok;
+  }
+  return Ok{};
+}
+
+// Calibrates the pair scale of best/ (and model/) on unseen photos.
+Status EncoderStage::finish() {
+  if (auto ok = saveModelDirectory(*model_, o_.outputDirectory + "/model", tokenizer_); !ok) return ok;
+  if (o_.validationShards.empty()) return Ok{};
+  for (const std::string name : {"best", "model"}) {
+    const std::string dir = o_.outputDirectory + "/" + name;
+    if (!fs::exists(dir + "/config.json")) continue;
+    auto m = model::MultimodalModel::load(dir, {});
+    if (!m) return m.error();
+    at::NoGradGuard noGrad;
+    auto v = validateHeads(*m.value(), o_.validationShards, std::max(o_.evalPairs, 800));
+    if (!v) return v.error();
+    const double scale = fitPairScale(v->scoreDifferenceAndTruth);
+    if (auto ok = saveModelDirectory(*m.value(), dir + ".partial", tokenizer_, {{"pair_scale", scale}}); !ok) return ok;
+    if (auto ok = replaceDirectory(dir + ".partial", dir); !ok) return ok;
+    std::ofstream(o_.outputDirectory + "/calibration.json", std::ios::app)
+        << nlohmann::json({{"model", name}, {"pair_scale", scale}, {"pairs", v->scoreDifferenceAndTruth.size()}}).dump()
+        << "\n";
+  }
+  return Ok{};
+}
+
+Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>& onProgress) {
+  configureRuntime(o_.threads);
+  if (auto ok = setUp(); !ok) return ok;
+  auto resumed = loadCheckpoint();
+  if (!resumed) return resumed.error();
+  const auto& cfg = model_->config().vision;
+  model::QualityEncoder& encoder = model_->mutableQualityEncoder();
+  std::ofstream log(o_.outputDirectory + "/log.jsonl", std::ios::app);
+  const int lastStep = o_.stopAt > 0 ? std::min(o_.stopAt, o_.steps) : o_.steps;
+  const auto t0 = std::chrono::steady_clock::now();
+  int64_t views = 0;
+  const int firstStep = resumed.value();
+  QualityLosses running;
+  bool haveRunning = false;
+  double msSamples = 0, msViews = 0, msTrain = 0;
+  int timed = 0;
+  data::SamplerConfig sampler;
+  sampler.taskShare = {0.2, 0.8, 0.0};  // pairs give two views and the pair loss
+  try {
+    for (int step = firstStep; step < lastStep; ++step) {
+      const std::uint64_t stepSeed = data::mixSeed(o_.stream.seed ^ 0x1e4c0de, std::uint64_t(step));
+      const int size = pickPatchSize(o_, stepSeed);
+      const ViewMode mode = kModes[step % 10];
+      const double perExample = (mode.withOther ? 2.0 : 1.0) + (mode.withReference ? o_.referenceShare : 0.0);
+      const int count = std::max(4, int(o_.viewsPerStep * (96.0 / size) * (96.0 / size) / perExample + 0.5));
+      sampler.patchSizes = {size};
+      const auto tSample = std::chrono::steady_clock::now();
+      auto examples = stream_->examples(std::uint64_t(step) * 4096, count, sampler);
+      // Small photos give smaller patches; one batch holds one size.
+      examples.erase(std::remove_if(examples.begin(), examples.end(),
+                                    [&](const TrainingExample& ex) { return ex.a.cols != size || ex.a.rows != size; }),
+                     examples.end());
+      const auto tViews = std::chrono::steady_clock::now();
+      const QualityBatch batch = buildQualityBatch(cfg, examples, mode, o_.referenceShare);
+      if (batch.views() < 2) continue;
+      const auto tForward = std::chrono::steady_clock::now();
+      const model::QualityHeads heads = encoder.heads(model::QualityEncoder::pool(encoder.featureMap(batch.input)));
+      QualityLosses l = qualityLosses(heads, batch, o_.weights);
+      l.total.backward();
+      const double norm = optimizer_->clipGradients(o_.gradientClip);
+      if (!std::isfinite(norm)) return makeError("training diverged at step " + std::to_string(step) + " (gradient is NaN/Inf); lower --lr");
+      const double lr = scheduledLearningRate(step, o_.steps, o_.warmupSteps, o_.learningRate, o_.minLearningRateRatio);
+      optimizer_->step(lr);
+      views += batch.views();
+      const auto tEnd = std::chrono::steady_clock::now();
+      auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+      msSamples += ms(tSample, tViews);
+      msViews += ms(tViews, tForward);
+      msTrain += ms(tForward, tEnd);
+      ++timed;
+      auto ema = [&](double& r, double v) { r = haveRunning ? 0.95 * r + 0.05 * v : v; };
+      ema(running.regression, l.regression);
+      ema(running.ranking, l.ranking);
+      ema(running.pair, l.pair);
+      ema(running.aspects, l.aspects);
+      ema(running.types, l.types);
+      ema(running.aspectScores, l.aspectScores);
+      haveRunning = true;
+      const int done = step + 1;
+      const bool evaluateNow = done % o_.evalEvery == 0 || done == lastStep;
+      if (done % o_.logEvery != 0 && !evaluateNow) continue;
+      EncoderStageProgress p;
+      p.step = done;
+      p.steps = o_.steps;
+      p.learningRate = lr;
+      p.losses = running;
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      p.viewsPerSecond = double(views) / std::max(1e-9, secs);
+      p.etaSeconds = secs / std::max(1, done - firstStep) * (lastStep - done);
+      curves_.train.emplace_back(done, running.regression + running.ranking + running.pair + running.aspects +
+                                           running.types + running.aspectScores);
+      if (evaluateNow)
+        if (auto ok = evaluate(p); !ok) return ok;
+      log << nlohmann::json({{"step", done}, {"lr", lr}, {"views_per_s", p.viewsPerSecond},
+                             {"regression", running.regression}, {"ranking", running.ranking}, {"pair", running.pair},
+                             {"aspects", running.aspects}, {"types", running.types},
+                             {"aspect_scores", running.aspectScores}, {"evaluated", p.evaluated},
+                             {"val_types_fr", p.typesFR}, {"val_types_nr", p.typesNR},
+                             {"val_types_aspects", p.typesAspects}, {"val_fr", p.photosFR}, {"val_nr", p.photosNR},
+                             {"val_aspects", p.photosAspects}, {"selection", p.selection},
+                             {"ms", {{"samples", msSamples / std::max(1, timed)}, {"views", msViews / std::max(1, timed)},
+                                     {"train", msTrain / std::max(1, timed)}}}})
+                 .dump()
+          << std::endl;
+      if (onProgress) onProgress(p);
+      msSamples = msViews = msTrain = 0;
+      timed = 0;
+      if (p.evaluated || done == lastStep) {
+        if (auto ok = saveCheckpoint(done); !ok) return ok;
+        drawCurves(o_.outputDirectory + "/loss.png",
+                   "stage 1: summed losses (blue); val_types selection score (red)", curves_.train, curves_.selection);
+      }
+    }
+  } catch (const c10::Error& e) {
+    return makeError(std::string("training failed: ") + e.what_without_backtrace());
+  }
+  return finish();
+}
+
+}  // namespace
+
+Status trainEncoderStage(const EncoderStageOptions& options,
+                         const std::function<void(const EncoderStageProgress&)>& onProgress) {
+  EncoderStage stage(options);
+  return stage.run(onProgress);
+}
+
+Result<HeadsValidation> validateHeads(const model::MultimodalModel& model, const std::string& shards, int maxPairs) {
+  if (!model.hasQualityEncoder()) return makeError("the model has no quality heads to validate");
+  auto ds = ShardDataset::open(shards);
+  if (!ds) return ds.error();
+  const auto& cfg = model.config().vision;
+  const model::QualityEncoder& encoder = model.qualityEncoder();
+  // Pairs with a clear human-score gap, grouped by patch size.
+  std::map<int, std::vector<TrainingExample>> bySize;
+  int pairs = 0;
+  for (size_t i = 0; i < ds->size() && pairs < maxPairs; ++i) {
+    const auto& r = ds->record(i);
+    if (r.at("task").get<std::string>() == "description") continue;
+    if (std::abs(r.at("questionnaire").value("mos_gap", 0.0)) < 0.3) continue;
+    auto ex = ds->get(i);
+    if (!ex) return ex.error();
+    if (ex->a.cols % 16 || ex->a.rows % 16) continue;  // odd crops of small photos
+    bySize[ex->a.cols * 100000 + ex->a.rows].push_back(std::move(ex.value()));
+    ++pairs;
+  }
+  HeadsValidation v;
+  v.pairs = pairs;
+  int64_t fr = 0, nr = 0, aspectHits = 0, aspectTotal = 0, typeHits = 0, typeTotal = 0;
+  for (auto& [size, examples] : bySize) {
+    for (size_t begin = 0; begin < examples.size(); begin += 32) {
+      const std::vector<TrainingExample> chunk(examples.begin() + long(begin),
+                                               examples.begin() + long(std::min(examples.size(), begin + 32)));
+      for (ViewMode mode : {ViewMode{true, true}, ViewMode{false, true}}) {
+        const QualityBatch b = buildQualityBatch(cfg, chunk, mode, 0.0);
+        const model::QualityHeads h = encoder.heads(model::QualityEncoder::pool(encoder.featureMap(b.input)));
+        const at::Tensor d = h.score.index_select(0, b.pairFirst) - h.score.index_select(0, b.pairSecond);  // [P]
+        for (int64_t k = 0; k < d.size(0); ++k) {
+          const bool aBetter = b.pairTarget[k].item<float>() > 0.5f;
+          const bool said = d[k].item<float>() > 0;
+          (mode.withReference ? fr : nr) += said == aBetter;
+          v.scoreDifferenceAndTruth.emplace_back(d[k].item<double>(), aBetter ? 1.0 : 0.0);
+        }
+        const at::Tensor predicted = h.aspects.argmax(-1);  // [V, 5]
+        aspectHits += ((predicted > 0) == (b.levels > 0)).sum().item<int64_t>();
+        aspectTotal += b.levels.numel();
+        const at::Tensor distorted = b.types > 0;
+        typeHits += (h.types.argmax(-1).eq(b.types) & distorted).sum().item<int64_t>();
+        typeTotal += distorted.sum().item<int64_t>();
+      }
+    }
+  }
+  v.fr = pairs ? double(fr) / pairs : 0;
+  v.nr = pairs ? double(nr) / pairs : 0;
+  v.aspects = aspectTotal ? double(aspectHits) / double(aspectTotal) : 0;
+  v.types = typeTotal ? double(typeHits) / double(typeTotal) : 0;
+  return v;
+}
+
+double fitPairScale(const std::vector<std::pair<double, double>>& pairs) {
+  if (pairs.empty()) return 3.0;
+  auto nll = [&](double k) {
+    double s = 0;
+    for (const auto& [d, t] : pairs) {
+      const double z = k * d;
+      // -log sigmoid(z) for t = 1, -log sigmoid(-z) for t = 0, computed stably
+      s += t > 0.5 ? std::log1p(std::exp(-std::abs(z))) + std::max(0.0, -z)
+                   : std::log1p(std::exp(-std::abs(z))) + std::max(0.0, z);
+    }
+    return s;
+  };
+  double lo = 0.1, hi = 30.0;
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  double a = hi - g * (hi - lo), b = lo + g * (hi - lo);
+  double fa = nll(a), fb = nll(b);
+  for (int i = 0; i < 60; ++i) {
+    if (fa < fb) {
+      hi = b;
+      b = a;
+      fb = fa;
+      a = hi - g * (hi - lo);
+      fa = nll(a);
+    } else {
+      lo = a;
+      a = b;
+      fa = fb;
+      b = lo + g * (hi - lo);
+      fb = nll(b);
+    }
+  }
+  return (lo + hi) / 2;
+}
+
+}  // namespace dqa::train

@@ -1,0 +1,215 @@
+#include "core/train/language_batch.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "core/data/distortions.h"
+#include "core/data/textgen.h"
+#include "core/generate/engine_impl.h"
+#include "core/model/visual_tokens.h"
+
+namespace dqa::train {
+namespace {
+
+using text::ImageRole;
+
+const cv::Mat& imageOf(const TrainingExample& ex, ImageRole role) {
+  return role == ImageRole::Reference ? ex.reference : role == ImageRole::B ? ex.b : ex.a;
+}
+
+bool wordBoundary(const std::string& s, size_t pos) {
+  return pos >= s.size() || !std::isalnum(static_cast<unsigned char>(s[pos]));
+}
+
+// One example before its images are encoded.
+struct Prepared {
+  std::vector<text::TokenizedChunk> chunks;
+  std::vector<ImageRole> roles;
+  std::vector<int32_t> answer;   // with EOS
+  std::vector<float> weights;    // per answer token
+  int verdictIndex = -1;         // into `answer`
+};
+
+}  // namespace
+
+std::vector<float> answerTokenWeights(const text::Tokenizer& tokenizer, const std::string& answer,
+                                      const std::vector<int32_t>& ids, double keyWeight) {
+  std::vector<float> w(ids.size(), 1.f);
+  if (keyWeight == 1.0) return w;
+  // Byte ranges of the judgement words (whole words only: "mild" but not "mildly").
+  std::vector<std::pair<size_t, size_t>> ranges;
+  for (const auto& phrase : data::keyPhrases())
+    for (size_t p = answer.find(phrase); p != std::string::npos; p = answer.find(phrase, p + 1))
+      if ((p == 0 || wordBoundary(answer, p - 1)) && wordBoundary(answer, p + phrase.size()))
+        ranges.emplace_back(p, p + phrase.size());
+  if (ranges.empty()) return w;
+  // Token byte offsets: the pieces join to " " + answer (SentencePiece's dummy prefix).
+  long offset = -1;
+  for (size_t t = 0; t < ids.size(); ++t) {
+    const long begin = offset;
+    offset += long(tokenizer.pieceBytes(ids[t]).size());
+    for (const auto& [a, b] : ranges)
+      if (begin < long(b) && offset > long(a)) w[t] = float(keyWeight);
+  }
+  return w;
+}
+
+int verdictLetterIndex(const std::vector<int32_t>& ids, const text::VerdictTokens& v, int mention) {
+  if (mention < 0 || v.a < 0) return -1;
+  int seen = 0;
+  for (size_t i = v.prefix.size(); i < ids.size(); ++i) {
+    if (ids[i] != v.a && ids[i] != v.b) continue;
+    if (!std::equal(v.prefix.begin(), v.prefix.end(), ids.begin() + long(i - v.prefix.size()))) continue;
+    if (seen++ == mention) return int(i);
+  }
+  return -1;
+}
+
+Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, const text::Tokenizer& tokenizer,
+                                        const std::vector<TrainingExample>& examples,
+                                        const LanguageBatchOptions& o) {
+  // 1. Text: prompt chunks, answer ids, token weights, where the verdict letter is.
+  std::vector<Prepared> prepared(examples.size());
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const auto& ex = examples[i];
+    auto prompt = text::buildPrompt(ex.prompt);
+    if (!prompt) return makeError("record " + ex.id + ": " + prompt.message());
+    Prepared& p = prepared[i];
+    p.chunks = text::tokenizePrompt(prompt.value(), tokenizer);
+    p.roles = prompt->images();
+    p.answer = tokenizer.encode(ex.answer);
+    p.weights = ex.prompt.task == text::Task::Comparison
+                    ? std::vector<float>(p.answer.size(), 1.f)
+                    : answerTokenWeights(tokenizer, ex.answer, p.answer, o.keyWordWeight);
+    p.verdictIndex = verdictLetterIndex(p.answer, o.verdict, ex.verdictMention);
+    p.answer.push_back(tokenizer.eosId());
+    p.weights.push_back(1.f);
+  }
+  // 2. Images: examples with the same image size, roles and preference weights are
+  // encoded together (the weights reach the quality tokens as they do at inference).
+  using GroupKey = std::tuple<int, int, std::vector<ImageRole>, std::array<double, 5>>;
+  std::map<GroupKey, std::vector<size_t>> groups;
+  for (size_t i = 0; i < examples.size(); ++i)
+    groups[{examples[i].a.cols, examples[i].a.rows, prepared[i].roles,
+            preferenceAspectWeights(examples[i].prompt.preference)}]
+        .push_back(i);
+  std::vector<std::map<ImageRole, at::Tensor>> visual(examples.size());  // [tokens, hidden] per role
+  std::vector<float> headTrust(examples.size(), -1.f);                    // P(winner better) from the heads
+  std::uint64_t draw = o.seed;
+  for (const auto& [key, members] : groups) {
+    model::RoleImages images;
+    for (ImageRole role : std::get<2>(key))
+      for (size_t i : members) images[role].push_back(imageOf(examples[i], role));
+    model::EncodeOptions encode;
+    encode.aspectWeights = std::get<3>(key);
+    if (!o.tokenGridChoices.empty()) {
+      draw = data::mixSeed(draw, 0x9e1d);
+      encode.maxTokenGrid = o.tokenGridChoices[size_t(draw % o.tokenGridChoices.size())];
+    }
+    auto encoded = model::encodeImages(model, images, encode);
+    if (!encoded) return makeError("record " + examples[members.front()].id + ": " + encoded.message());
+    for (size_t k = 0; k < members.size(); ++k) {
+      const size_t i = members[k];
+      for (const auto& [role, e] : encoded.value()) visual[i][role] = e.tokens[int64_t(k)];
+      const auto a = encoded->find(ImageRole::A), b = encoded->find(ImageRole::B);
+      const auto& ex = examples[i];
+      // The heads' P(winner better): with aspect scores the preference is weighed in as
+      // at inference; without them a preference is beyond the heads, so no target.
+      const bool weighted = a != encoded->end() && a->second.preferenceScore.defined();
+      if (a != encoded->end() && b != encoded->end() && a->second.hasHeads && ex.winner &&
+          (weighted || ex.prompt.preference.empty())) {
+        const at::Tensor& sa = weighted ? a->second.preferenceScore : a->second.score;
+        const at::Tensor& sb = weighted ? b->second.preferenceScore : b->second.score;
+        const double d = sa[int64_t(k)].item<double>() - sb[int64_t(k)].item<double>();
+        const double pA = 1.0 / (1.0 + std::exp(-model.config().vision.pairScale * d));
+        headTrust[i] = float(ex.winner == 'A' ? pA : 1.0 - pA);
+      }
+    }
+  }
+  // 3. Sequences: BOS, prompt pieces, answer; labels shifted by one. Every row of the
+  // batch is gathered from one source table (all text embeddings of the batch, then all
+  // visual tokens, then a zero row for padding) in one index_select: a single node in
+  // the autograd graph instead of one embedding and one concatenation per piece.
+  LanguageBatch batch;
+  const auto& decoder = model.decoder();
+  const int64_t vocab = decoder.config().vocabSize;
+  std::vector<int64_t> textIds;                // source rows [0, textIds.size())
+  std::vector<at::Tensor> visualParts;         // then these, in order
+  int64_t visualRows = 0;
+  std::vector<std::vector<int64_t>> sourceRow(examples.size());  // per position: text row, or -(1 + visual row)
+  std::vector<std::vector<int64_t>> labels(examples.size());
+  std::vector<std::vector<float>> weights(examples.size());
+  int64_t longest = 0;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const Prepared& p = prepared[i];
+    auto& rows = sourceRow[i];
+    auto addText = [&](const std::vector<int32_t>& ids) -> Status {
+      for (int32_t id : ids) {
+        if (id < 0 || id >= vocab)
+          return makeError("record " + examples[i].id + ": token id " + std::to_string(id) +
+                           " is outside the vocabulary; tokenizer and model do not match");
+        rows.push_back(int64_t(textIds.size()));
+        textIds.push_back(id);
+      }
+      return Ok{};
+    };
+    if (auto ok = addText({tokenizer.bosId()}); !ok) return ok.error();
+    for (const auto& c : p.chunks) {
+      if (c.kind == text::PromptChunk::Kind::Text) {
+        if (auto ok = addText(c.ids); !ok) return ok.error();
+        continue;
+      }
+      const at::Tensor& v = visual[i].at(c.role);  // [tokens, hidden]
+      for (int64_t k = 0; k < v.size(0); ++k) rows.push_back(-(1 + visualRows + k));
+      visualRows += v.size(0);
+      visualParts.push_back(v);
+    }
+    const int64_t promptLength = int64_t(rows.size());
+    if (auto ok = addText(p.answer); !ok) return ok.error();
+    const int64_t T = int64_t(rows.size());
+    labels[i].assign(size_t(T), kIgnoreLabel);
+    weights[i].assign(size_t(T), 0.f);
+    // Position t predicts token t + 1: the last prompt position predicts the first answer token.
+    for (size_t k = 0; k < p.answer.size(); ++k) {
+      labels[i][size_t(promptLength - 1) + k] = p.answer[k];
+      weights[i][size_t(promptLength - 1) + k] = p.weights[k];
+    }
+    if (p.verdictIndex >= 0) {
+      const int32_t letter = p.answer[size_t(p.verdictIndex)];
+      batch.verdictPositions.emplace_back(int64_t(i), promptLength - 1 + p.verdictIndex);
+      batch.verdictLetter.push_back(letter == o.verdict.a ? 'A' : 'B');
+      batch.verdictTarget.push_back(headTrust[i]);
+    }
+    batch.answerTokens += int64_t(p.answer.size());
+    longest = std::max(longest, T);
+  }
+  if (longest > decoder.config().maxPositions)
+    return makeError("a training sequence is " + std::to_string(longest) + " tokens long, more than the model's " +
+                     std::to_string(decoder.config().maxPositions) + " positions");
+  const int64_t B = int64_t(examples.size()), textRows = int64_t(textIds.size());
+  const at::Tensor text = decoder.embed(at::tensor(textIds, at::kLong));  // [textRows, hidden]
+  std::vector<at::Tensor> table{text};
+  for (const auto& v : visualParts) table.push_back(v.to(text.scalar_type()));
+  table.push_back(at::zeros({1, text.size(1)}, text.options()));          // padding
+  const int64_t padRow = textRows + visualRows;
+  std::vector<int64_t> gather(size_t(B * longest), padRow);
+  batch.labels = at::full({B, longest}, kIgnoreLabel, at::kLong);
+  batch.weights = at::zeros({B, longest}, at::kFloat);
+  for (int64_t i = 0; i < B; ++i) {
+    const auto& rows = sourceRow[size_t(i)];
+    for (size_t t = 0; t < rows.size(); ++t)
+      gather[size_t(i * longest) + t] = rows[t] >= 0 ? rows[t] : textRows + (-rows[t] - 1);
+    const int64_t T = int64_t(rows.size());
+    batch.labels[i].narrow(0, 0, T).copy_(at::tensor(labels[size_t(i)], at::kLong));
+    batch.weights[i].narrow(0, 0, T).copy_(at::tensor(weights[size_t(i)], at::kFloat));
+  }
+  // Right padding needs no attention mask: causal attention never looks ahead.
+  batch.embeds = at::cat(table).index_select(0, at::tensor(gather, at::kLong)).view({B, longest, -1});  // [B, T, hidden]
+  return batch;
+}
+
+}  // namespace dqa::train

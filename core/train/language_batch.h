@@ -1,0 +1,55 @@
+#pragma once
+// The language stage's batch: each example's prompt and answer laid out as one embedding
+// sequence (visual tokens from model::encodeImages, exactly as the engine builds them at
+// inference), with per-token targets and weights, and the verdict letter of every answer
+// that states one.
+#include <ATen/ATen.h>
+
+#include <vector>
+
+#include "core/common/result.h"
+#include "core/model/multimodal.h"
+#include "core/text/prompt.h"
+#include "core/text/tokenizer.h"
+#include "core/train/dataset.h"
+
+namespace dqa::train {
+
+constexpr int64_t kIgnoreLabel = -100;
+
+struct LanguageBatch {
+  at::Tensor embeds;   // [B, T, hidden]
+  at::Tensor labels;   // [B, T] next-token targets (kIgnoreLabel where no loss)
+  at::Tensor weights;  // [B, T] float: 1, keyWordWeight on judgement words, 0 where no loss
+  // The verdict letters: (row, position whose logits predict the letter), the letter as
+  // written ('A'/'B'), and the heads' probability that the written statement holds
+  // (-1: none to distil towards: no heads, or a preference the heads do not know).
+  std::vector<std::pair<int64_t, int64_t>> verdictPositions;
+  std::vector<char> verdictLetter;
+  std::vector<float> verdictTarget;
+  int64_t answerTokens = 0;
+};
+
+struct LanguageBatchOptions {
+  double keyWordWeight = 3.0;
+  text::VerdictTokens verdict;  // text::verdictTokens(tokenizer)
+  // Quality encoder: the token grid's side limit is drawn from these per image group, so
+  // that the decoder also reads the coarsely pooled grids of large photos (empty: the
+  // model's own limit). `seed` makes the draw a function of the step.
+  std::vector<int> tokenGridChoices;
+  std::uint64_t seed = 0;
+};
+
+Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, const text::Tokenizer& tokenizer,
+                                        const std::vector<TrainingExample>& examples,
+                                        const LanguageBatchOptions& options);
+
+// Token weights of an answer: 1, or `keyWeight` for tokens that overlap a judgement word
+// (data::keyPhrases) of a description or reasoning answer. `ids` is the answer's encoding.
+std::vector<float> answerTokenWeights(const text::Tokenizer& tokenizer, const std::string& answer,
+                                      const std::vector<int32_t>& ids, double keyWeight);
+
+// Index into `ids` of the letter of the `mention`-th "Image A"/"Image B" (-1 if absent).
+int verdictLetterIndex(const std::vector<int32_t>& ids, const text::VerdictTokens& verdict, int mention);
+
+}  // namespace dqa::train

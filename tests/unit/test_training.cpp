@@ -1,0 +1,203 @@
+// The bundled model's training pieces on tiny inputs: the streamed sampler (same samples
+// for the same step, whatever the thread count), the quality views and losses (stage 1),
+// the verdict letter and judgement-word weights of the language stage, the optimizer's
+// schedule and clipping, and the pair-scale calibration.
+#include <QtTest/QtTest>
+#include <QTemporaryDir>
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "core/data/photos.h"
+#include "core/model/multimodal.h"
+#include "core/model/quality_encoder.h"
+#include "core/model/quality_input.h"
+#include "core/model/visual_tokens.h"
+#include "core/text/tokenizer.h"
+#include "core/train/dataset.h"
+#include "core/train/encoder_stage.h"
+#include "core/train/language_batch.h"
+#include "core/train/model_init.h"
+#include "core/train/optimizer.h"
+#include "core/train/quality_batch.h"
+#include "core/train/sample_stream.h"
+#include "test_support.h"
+
+using namespace dqa;
+
+namespace {
+
+train::StreamOptions syntheticStream(int threads) {
+  train::StreamOptions o;
+  o.syntheticPhotos = 12;
+  o.seed = 4;
+  o.threads = threads;
+  o.split.valFraction = 0.2;
+  return o;
+}
+
+std::string tokenizerPath() { return test::fixtureDir("sentencepiece") + "/tiny.model"; }
+
+}  // namespace
+
+class TrainingTest : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void streamIsAPureFunctionOfTheIndex() {
+    auto one = train::SampleStream::open(syntheticStream(1));
+    auto two = train::SampleStream::open(syntheticStream(2));
+    QVERIFY2(one.ok(), one.ok() ? "" : one.message().c_str());
+    QVERIFY2(two.ok(), two.ok() ? "" : two.message().c_str());
+    data::SamplerConfig cfg;
+    cfg.patchSizes = {64};
+    const auto a = one.value()->examples(100, 12, cfg);
+    const auto b = two.value()->examples(100, 12, cfg);
+    QCOMPARE(a.size(), b.size());
+    QVERIFY(a.size() >= 10);
+    for (size_t i = 0; i < a.size(); ++i) {
+      QCOMPARE(a[i].answer, b[i].answer);
+      QCOMPARE(cv::norm(a[i].a, b[i].a, cv::NORM_INF), 0.0);
+      QCOMPARE(a[i].a.cols, 64);
+    }
+    // The next step's samples are others.
+    const auto c = one.value()->examples(112, 4, cfg);
+    QVERIFY(cv::norm(c[0].a, a[0].a, cv::NORM_INF) > 0 || c[0].answer != a[0].answer);
+  }
+
+  void streamKeepsHeldOutTypesOut() {
+    auto s = train::SampleStream::open(syntheticStream(2));
+    QVERIFY(s.ok());
+    data::SamplerConfig cfg;
+    cfg.patchSizes = {64};
+    for (const auto& ex : s.value()->examples(0, 200, cfg))
+      for (const auto* t : {&ex.truthA, &ex.truthB})
+        for (int held : data::SplitConfig{}.heldOutTypes) QVERIFY(t->type != held);
+  }
+
+  void verdictMention() {
+    QCOMPARE(train::verdictMentionIndex("Image B is better."), 0);
+    QCOMPARE(train::verdictMentionIndex("Image A has mild noise, while Image B shows severe blur. Overall, Image A is better."), 2);
+    QCOMPARE(train::verdictMentionIndex("Image A has noise. In conclusion, Image B is worse than Image A."), 1);
+    QCOMPARE(train::verdictMentionIndex("Both look the same."), -1);
+  }
+
+  void judgementWordsWeighMore() {
+    auto tok = text::Tokenizer::load(tokenizerPath());
+    QVERIFY(tok.ok());
+    const std::string answer = "There is severe white noise. Overall, the image quality is poor.";
+    const auto ids = tok.value()->encode(answer);
+    const auto w = train::answerTokenWeights(*tok.value(), answer, ids, 3.0);
+    QCOMPARE(w.size(), ids.size());
+    std::string heavy;
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (w[i] > 1) heavy += tok.value()->pieceBytes(ids[i]);
+    QVERIFY2(heavy.find("severe") != std::string::npos, heavy.c_str());
+    QVERIFY2(heavy.find("noise") != std::string::npos, heavy.c_str());
+    QVERIFY2(heavy.find("poor") != std::string::npos, heavy.c_str());
+    QVERIFY2(heavy.find("There") == std::string::npos, heavy.c_str());
+  }
+
+  void verdictLetterIsFoundByMention() {
+    auto tok = text::Tokenizer::load(tokenizerPath());
+    QVERIFY(tok.ok());
+    const auto v = text::verdictTokens(*tok.value());
+    if (v.a < 0) QSKIP("this tokenizer cannot tell Image A from Image B");
+    const auto ids = tok.value()->encode("Image A is noisy. Overall, Image B is better than Image A.");
+    const int second = train::verdictLetterIndex(ids, v, 1);
+    QVERIFY(second > 0);
+    QCOMPARE(ids[size_t(second)], v.b);
+    QCOMPARE(train::verdictLetterIndex(ids, v, 5), -1);
+  }
+
+  void qualityViewsAndLosses() {
+    QTemporaryDir dir;
+    train::ModelShape shape;
+    shape.stageWidths = {8, 8, 8, 8};
+    shape.stageBlocks = {1, 1, 1, 1};
+    shape.headWidth = 8;
+    shape.width = 16;
+    shape.layers = 1;
+    shape.heads = 2;
+    shape.kvHeads = 2;
+    shape.mlp = 32;
+    shape.vocabSize = 300;
+    QVERIFY(train::writeInitialModel(shape, dir.path().toStdString(), 1).ok());
+    auto m = model::MultimodalModel::load(dir.path().toStdString(), {});
+    QVERIFY2(m.ok(), m.ok() ? "" : m.message().c_str());
+    QCOMPARE(int(m.value()->config().vision.distortionTypes.size()), 26);
+    auto s = train::SampleStream::open(syntheticStream(2));
+    data::SamplerConfig cfg;
+    cfg.patchSizes = {64};
+    cfg.taskShare = {0.0, 1.0, 0.0};
+    const auto examples = s.value()->examples(0, 8, cfg);
+    const auto& vc = m.value()->config().vision;
+    const train::QualityBatch paired = train::buildQualityBatch(vc, examples, {true, true}, 0.5);
+    // Two views per pair, plus the reference of every second example.
+    QCOMPARE(paired.views(), int64_t(2 * examples.size() + (examples.size() + 1) / 2));
+    QCOMPARE(paired.pairFirst.numel(), int64_t(examples.size()));
+    QCOMPARE(paired.input.size(1), int64_t(vc.numChannels));
+    // A view's input is what the engine computes for it: A against the reference and B.
+    const at::Tensor engineView = model::qualityEncoderInput(
+        vc, {model::unitPixels(examples[0].a).value().unsqueeze(0),
+             model::unitPixels(examples[0].reference).value().unsqueeze(0),
+             model::unitPixels(examples[0].b).value().unsqueeze(0)});
+    QCOMPARE((paired.input[paired.pairFirst[0].item<int64_t>()] - engineView[0]).abs().max().item<double>(), 0.0);
+    for (auto& [name, t] : m.value()->mutableQualityEncoder().namedParameters("")) t->requires_grad_(true);
+    const auto& enc = m.value()->qualityEncoder();
+    const model::QualityHeads h = enc.heads(model::QualityEncoder::pool(enc.featureMap(paired.input)));
+    const train::QualityLosses l = train::qualityLosses(h, paired, {});
+    QVERIFY(std::isfinite(l.total.item<double>()));
+    QVERIFY(l.ranking > 0 && l.pair > 0 && l.aspects > 0 && l.types > 0);
+    // Aspect cross-entropy of a fresh head is about log(3), the type's about log(26).
+    QVERIFY(std::abs(l.aspects - std::log(3.0)) < 0.2);
+    QVERIFY(std::abs(l.types - std::log(26.0)) < 0.3);
+    // The losses reach every weight of the encoder.
+    l.total.backward();
+    for (auto& [name, t] : m.value()->mutableQualityEncoder().namedParameters(""))
+      QVERIFY2(!t->grad().defined() || t->grad().abs().sum().item<double>() > 0 || name.find("bias") != std::string::npos,
+               name.c_str());
+    const train::QualityBatch alone = train::buildQualityBatch(vc, examples, {false, false}, 0.5);
+    QCOMPARE(alone.views(), int64_t(examples.size()));  // no reference views without a reference
+    QVERIFY(!alone.pairFirst.defined());
+  }
+
+  void scheduleAndClipping() {
+    QCOMPARE(train::scheduledLearningRate(0, 100, 10, 1.0, 0.1), 0.1);
+    QCOMPARE(train::scheduledLearningRate(9, 100, 10, 1.0, 0.1), 1.0);
+    QVERIFY(std::abs(train::scheduledLearningRate(100, 100, 10, 1.0, 0.1) - 0.1) < 1e-12);
+    at::Tensor w = at::ones({3});
+    train::AdamW opt;
+    opt.add("w", &w, false);
+    (w * at::tensor({30.0f, 40.0f, 0.0f})).sum().backward();
+    QCOMPARE(opt.clipGradients(1.0), 50.0);
+    QVERIFY(std::abs(w.grad().norm().item<double>() - 1.0) < 1e-6);
+    opt.step(0.1);
+    QVERIFY(w[0].item<float>() < 1.0f && w[2].item<float>() == 1.0f);
+    QTemporaryDir dir;
+    const std::string path = dir.path().toStdString() + "/opt.safetensors";
+    QVERIFY(opt.save(path).ok());
+    at::Tensor w2 = at::ones({3});
+    train::AdamW again;
+    again.add("w", &w2, false);
+    QVERIFY(again.load(path).ok());
+    QCOMPARE(again.steps(), 1);
+  }
+
+  void pairScaleCalibrates() {
+    // Truth drawn from sigmoid(2 d): the fitted scale comes back near 2.
+    std::vector<std::pair<double, double>> pairs;
+    at::Generator gen = at::detail::createCPUGenerator(3);
+    const at::Tensor d = at::randn({20000}, gen), u = at::rand({20000}, gen);
+    for (int64_t i = 0; i < d.size(0); ++i) {
+      const double p = 1.0 / (1.0 + std::exp(-2.0 * d[i].item<double>()));
+      pairs.emplace_back(d[i].item<double>(), u[i].item<double>() < p ? 1.0 : 0.0);
+    }
+    const double k = train::fitPairScale(pairs);
+    qInfo("fitted pair scale %.3f (truth 2)", k);
+    QVERIFY(std::abs(k - 2.0) < 0.15);
+  }
+};
+
+QTEST_GUILESS_MAIN(TrainingTest)
+#include "test_training.moc"
