@@ -136,7 +136,7 @@ at::Tensor weightedScore(const QualityHeads& h, const std::array<double, 5>& w) 
 }
 
 at::Tensor qualityTokenFeatures(const QualityHeads& self, const QualityHeads* other,
-                                const std::array<double, 5>& aspectWeights) {
+                                const std::array<double, 5>& aspectWeights, double pairSign) {
   const at::Tensor aspects = self.aspects.softmax(-1);  // [N, 5, 3]
   const int64_t N = self.score.size(0);
   const bool scores = self.aspectScores.defined();
@@ -146,12 +146,13 @@ at::Tensor qualityTokenFeatures(const QualityHeads& self, const QualityHeads* ot
     // Expected severity (0 undistorted .. 2 severe) per aspect, self minus other.
     const at::Tensor levels = at::arange(3, aspects.options());
     const at::Tensor mine = (aspects * levels).sum(-1), theirs = (other->aspects.softmax(-1) * levels).sum(-1);  // [N, 5]
-    std::vector<at::Tensor> parts{(self.score - other->score).unsqueeze(1), mine - theirs,
+    std::vector<at::Tensor> parts{(pairSign * (self.score - other->score)).unsqueeze(1), pairSign * (mine - theirs),
                                   at::ones({N, 1}, aspects.options())};
     if (scores) {
       const std::array<double, 5> plain{1, 1, 1, 1, 1};
-      parts.push_back((weightedScore(self, plain) - weightedScore(*other, plain)).unsqueeze(1));
-      parts.push_back((weightedScore(self, aspectWeights) - weightedScore(*other, aspectWeights)).unsqueeze(1));
+      parts.push_back((pairSign * (weightedScore(self, plain) - weightedScore(*other, plain))).unsqueeze(1));
+      parts.push_back(
+          (pairSign * (weightedScore(self, aspectWeights) - weightedScore(*other, aspectWeights))).unsqueeze(1));
       parts.push_back(at::full({N, 1}, preference ? 1.0 : 0.0, aspects.options()));
     }
     pair = at::cat(parts, 1);
@@ -229,9 +230,13 @@ Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& m
     if (role == ImageRole::B && runs.count(ImageRole::A)) other = &runs.at(ImageRole::A).heads;
     int k = 1;
     const at::Tensor grid = poolTokenGrid(r.map, maxGrid, &k);            // [N, D, gh, gw]
-    const at::Tensor spatial = model.projector()(grid.flatten(2).transpose(1, 2));  // [N, gh*gw, hidden]
-    const at::Tensor quality =
-        model.projector().qualityToken(qualityTokenFeatures(r.heads, other, o.aspectWeights));  // [N, hidden]
+    const double pairSign = role == ImageRole::B ? -1.0 : 1.0;  // both sides say "A minus B"
+    const at::Tensor quality = model.projector().qualityToken(
+        qualityTokenFeatures(r.heads, other, o.aspectWeights, pairSign));                     // [N, hidden]
+    // Every spatial token also carries the quality token: the verdict needs no learned
+    // route to one position, and the tokens stay where they are for the attention maps.
+    const at::Tensor spatial =
+        model.projector()(grid.flatten(2).transpose(1, 2)) + quality.unsqueeze(1);         // [N, gh*gw, hidden]
     EncodedImage e;
     e.role = role;
     e.tokens = at::cat({quality.unsqueeze(1), spatial}, 1);  // [N, 1 + gh*gw, hidden]

@@ -85,9 +85,14 @@ at::Tensor poolTokenGrid(const at::Tensor& map, int maxGrid, int* factor = nullp
 // image compares with `other` (score difference, per-aspect expected-severity
 // difference, a flag; with aspect scores also the difference of the aspect-combined
 // score, plain and weighted by the preference, and whether one was stated; zeros
-// without an other image): [N, qualityTokenFeatureCount].
+// without an other image): [N, qualityTokenFeatureCount]. `pairSign` orients the
+// differences: +1 gives self − other, −1 other − self. The engine passes +1 for A and −1
+// for B, so both images' tokens carry "A minus B" and a decoder that averages over all
+// visual tokens (as attention does before it has learned where to look) still sees which
+// image is better; with self − other on both, the two would cancel.
 at::Tensor qualityTokenFeatures(const QualityHeads& self, const QualityHeads* other,
-                                const std::array<double, 5>& aspectWeights = {1, 1, 1, 1, 1});
+                                const std::array<double, 5>& aspectWeights = {1, 1, 1, 1, 1},
+                                double pairSign = 1.0);
 int64_t qualityTokenFeatureCount(const io::VisionConfig& config);
 
 // The score (MOS - 3) an image would have if its aspects counted with these weights:

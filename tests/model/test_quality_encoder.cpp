@@ -197,6 +197,35 @@ class QualityEncoderTest : public QObject {
     QCOMPARE(plain[0][plain.size(1) - 1].item<double>(), 0.0);
   }
 
+  void bothImagesTokensSayAMinusB() {
+    c10::InferenceMode guard;
+    auto m = load(fixture());
+    const auto& enc = m->qualityEncoder();
+    auto headsOf = [&](const at::Tensor& image, const at::Tensor& other) {
+      model::QualityView view{image, expected("image.reference"), other};
+      return enc.heads(model::QualityEncoder::pool(enc.featureMap(model::qualityEncoderInput(enc.config(), view))));
+    };
+    const model::QualityHeads ha = headsOf(expected("image.a"), expected("image.b"));
+    const model::QualityHeads hb = headsOf(expected("image.b"), expected("image.a"));
+    // The comparison features (the last 10 with aspect scores): A's with sign +1 equal B's with -1.
+    const int64_t n = model::qualityTokenFeatureCount(enc.config()), pair = 10;
+    const at::Tensor fa = model::qualityTokenFeatures(ha, &hb, {1, 1, 1, 1, 1}, 1.0).narrow(1, n - pair, pair);
+    const at::Tensor fb = model::qualityTokenFeatures(hb, &ha, {1, 1, 1, 1, 1}, -1.0).narrow(1, n - pair, pair);
+    QVERIFY(std::abs((ha.score - hb.score)[0].item<double>()) > 1e-4);  // the fixture's A and B differ
+    QVERIFY(test::maxAbsDiff(fa, fb) < 1e-5);
+    QVERIFY(test::maxAbsDiff(fa, model::qualityTokenFeatures(hb, &ha, {1, 1, 1, 1, 1}, 1.0).narrow(1, n - pair, pair)) > 1e-4);
+    // Through the engine's path: every spatial token carries its image's quality token.
+    const cv::Mat ref = toMat(expected("image.reference")), a = toMat(expected("image.a")), b = toMat(expected("image.b"));
+    auto encoded = model::encodeImages(*m, {{text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}, {text::ImageRole::B, {b}}});
+    QVERIFY(encoded.ok());
+    const auto& ea = encoded->at(text::ImageRole::A);
+    const at::Tensor quality = ea.tokens.select(1, 0);  // [1, hidden]
+    const at::Tensor grid = model::poolTokenGrid(
+        enc.featureMap(model::qualityEncoderInput(enc.config(), {expected("image.a"), expected("image.reference"), expected("image.b")})), 2);
+    const at::Tensor spatial = m->projector()(grid.flatten(2).transpose(1, 2)) + quality.unsqueeze(1);  // [1, 4, hidden]
+    QVERIFY(test::maxAbsDiff(ea.tokens.narrow(1, 1, 4), spatial) < 1e-4);
+  }
+
   void poolingFactor() {
     at::Tensor map = at::zeros({1, 4, 375, 250});
     int k = 0;
