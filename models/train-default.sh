@@ -48,7 +48,7 @@ stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-th
   --threads "$THREADS" "${shape[@]}"
 # Stage 2: projector and decoder on the three tasks, the encoder frozen.
 "$bin/depictqa-train" --mode decoder --init stage1/best "${stream[@]}" --val shards/val --tokenizer tok.model \
-  --out stage2 --steps "$STAGE2_STEPS" --batch 16 --lr 1e-3 --warmup 100 --verdict-weight 1 --distill-weight 1 \
+  --out stage2 --steps "$STAGE2_STEPS" --batch 16 --lr 1e-3 --warmup 100 --verdict-weight 2 --distill-weight 1 \
   --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 1
 rm -rf "$root/models/default"

@@ -146,13 +146,17 @@ at::Tensor qualityTokenFeatures(const QualityHeads& self, const QualityHeads* ot
     // Expected severity (0 undistorted .. 2 severe) per aspect, self minus other.
     const at::Tensor levels = at::arange(3, aspects.options());
     const at::Tensor mine = (aspects * levels).sum(-1), theirs = (other->aspects.softmax(-1) * levels).sum(-1);  // [N, 5]
-    std::vector<at::Tensor> parts{(pairSign * (self.score - other->score)).unsqueeze(1), pairSign * (mine - theirs),
+    // The differences are what a verdict needs: amplified so that they are not a few
+    // percent of the token next to the 128-wide hidden layer (rms ~2), which kept the
+    // decoder's verdict at chance for hundreds of steps.
+    constexpr double kPairGain = 8.0;
+    const double g = kPairGain * pairSign;
+    std::vector<at::Tensor> parts{(g * (self.score - other->score)).unsqueeze(1), g * (mine - theirs),
                                   at::ones({N, 1}, aspects.options())};
     if (scores) {
       const std::array<double, 5> plain{1, 1, 1, 1, 1};
-      parts.push_back((pairSign * (weightedScore(self, plain) - weightedScore(*other, plain))).unsqueeze(1));
-      parts.push_back(
-          (pairSign * (weightedScore(self, aspectWeights) - weightedScore(*other, aspectWeights))).unsqueeze(1));
+      parts.push_back((g * (weightedScore(self, plain) - weightedScore(*other, plain))).unsqueeze(1));
+      parts.push_back((g * (weightedScore(self, aspectWeights) - weightedScore(*other, aspectWeights))).unsqueeze(1));
       parts.push_back(at::full({N, 1}, preference ? 1.0 : 0.0, aspects.options()));
     }
     pair = at::cat(parts, 1);

@@ -52,10 +52,13 @@ Result<cv::Mat> readPatch(const std::string& binPath, const nlohmann::json& loc)
 
 }  // namespace
 
-int verdictMentionIndex(const std::string& answer) {
-  // The verdict is the last sentence ("Overall, Image B is better.", "In conclusion,
-  // Image A is worse than Image B."): its first mention carries the judgement, later
-  // ones follow from it.
+int verdictMentionIndex(const std::string& answer, char winner) {
+  // The verdict is the last sentence ("Overall, Image B is better."): its first mention
+  // carries the judgement, later ones follow from it. A sentence that names the loser
+  // first ("In conclusion, Image A is worse than Image B.") has no verdict letter to
+  // supervise: which image it names first depends on the wording chosen after the
+  // letter, not on the images, so a loss there pulls towards the loser as often as
+  // towards the winner (a quarter of the data engine's verdicts are worded so).
   size_t end = answer.find_last_not_of(" .!?\n");
   if (end == std::string::npos) return -1;
   size_t lastSentence = 0;
@@ -67,7 +70,7 @@ int verdictMentionIndex(const std::string& answer) {
   for (size_t p = answer.find("Image "); p != std::string::npos; p = answer.find("Image ", p + 1)) {
     const bool letter = p + 6 < answer.size() && (answer[p + 6] == 'A' || answer[p + 6] == 'B');
     if (!letter) continue;
-    if (p >= lastSentence) return before;
+    if (p >= lastSentence) return answer[p + 6] == winner ? before : -1;
     ++before;
   }
   return -1;
@@ -136,7 +139,7 @@ Result<TrainingExample> exampleFromRecord(const nlohmann::json& r, cv::Mat refer
         ex.winnerWithoutPreference = winnerLetter(p.value("winner_without_preference", "tie"));
         ex.preferenceFlipped = p.value("flipped", false);
       }
-      if (ex.winner) ex.verdictMention = verdictMentionIndex(ex.answer);
+      if (ex.winner) ex.verdictMention = verdictMentionIndex(ex.answer, ex.winner);
     }
     return ex;
   } catch (const nlohmann::json::exception& e) {

@@ -34,7 +34,8 @@ struct TrainingExample {
   bool preferenceFlipped = false;
   ImageTruth truthA, truthB;    // description: truthA is the assessed image
   // Which "Image A"/"Image B" mention of the answer states the verdict (0-based; the
-  // first mention in its last sentence), -1 when it states none (ties, descriptions).
+  // first mention in its last sentence, when it names the winner), -1 when it states
+  // none (ties, descriptions, a last sentence that names the loser first).
   int verdictMention = -1;
 };
 
@@ -42,8 +43,9 @@ struct TrainingExample {
 // Shards and the trainer's own sample stream both go through here.
 Result<TrainingExample> exampleFromRecord(const nlohmann::json& record, cv::Mat reference, cv::Mat a, cv::Mat b);
 
-// The verdict mention of an answer (see TrainingExample::verdictMention).
-int verdictMentionIndex(const std::string& answer);
+// The verdict mention of an answer whose winner is `winner` ('A' or 'B'; see
+// TrainingExample::verdictMention).
+int verdictMentionIndex(const std::string& answer, char winner);
 
 class ShardDataset {
  public:

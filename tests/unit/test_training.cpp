@@ -76,10 +76,13 @@ class TrainingTest : public QObject {
   }
 
   void verdictMention() {
-    QCOMPARE(train::verdictMentionIndex("Image B is better."), 0);
-    QCOMPARE(train::verdictMentionIndex("Image A has mild noise, while Image B shows severe blur. Overall, Image A is better."), 2);
-    QCOMPARE(train::verdictMentionIndex("Image A has noise. In conclusion, Image B is worse than Image A."), 1);
-    QCOMPARE(train::verdictMentionIndex("Both look the same."), -1);
+    QCOMPARE(train::verdictMentionIndex("Image B is better.", 'B'), 0);
+    QCOMPARE(train::verdictMentionIndex("Image A has mild noise, while Image B shows severe blur. Overall, Image A is better.", 'A'), 2);
+    QCOMPARE(train::verdictMentionIndex("Image A has noise. Overall, Image B is better than Image A.", 'B'), 1);
+    // Named first is the loser: the letter there depends on the wording, not the images.
+    QCOMPARE(train::verdictMentionIndex("Image A has noise. In conclusion, Image B is worse than Image A.", 'A'), -1);
+    QCOMPARE(train::verdictMentionIndex("Image A is worse.", 'B'), -1);
+    QCOMPARE(train::verdictMentionIndex("Both look the same.", 'A'), -1);
   }
 
   void judgementWordsWeighMore() {
