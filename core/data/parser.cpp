@@ -213,6 +213,47 @@ bool readWinner(const std::string& s, Winner* out) {
 
 }  // namespace
 
+VerdictMention findVerdictMention(const std::string& answer) {
+  // Sentence boundaries as splitSentences draws them, with byte offsets.
+  std::vector<std::pair<size_t, size_t>> sentences;  // [begin, end)
+  size_t begin = 0;
+  for (size_t i = 0; i < answer.size(); ++i) {
+    const char c = answer[i];
+    const bool end = (c == '.' || c == '!' || c == '?') &&
+                     (i + 1 == answer.size() || std::isspace(static_cast<unsigned char>(answer[i + 1])));
+    if (end || c == '\n') {
+      sentences.emplace_back(begin, i + 1);
+      begin = i + 1;
+    }
+  }
+  if (begin < answer.size()) sentences.emplace_back(begin, answer.size());
+  std::vector<size_t> mentions;  // byte offsets of "Image A" / "Image B"
+  for (size_t p = answer.find("Image "); p != std::string::npos; p = answer.find("Image ", p + 1))
+    if (p + 6 < answer.size() && (answer[p + 6] == 'A' || answer[p + 6] == 'B')) mentions.push_back(p);
+  auto firstMentionIn = [&](const std::pair<size_t, size_t>& s) -> int {
+    for (size_t k = 0; k < mentions.size(); ++k)
+      if (mentions[k] >= s.first && mentions[k] < s.second) return int(k);
+    return -1;
+  };
+  int chosen = -1, fallback = -1;
+  for (size_t i = sentences.size(); i-- > 0 && chosen < 0;) {
+    const std::string text = lower(answer.substr(sentences[i].first, sentences[i].second - sentences[i].first));
+    if (containsAny(text, kIgnoreCues) || firstMentionIn(sentences[i]) < 0) continue;
+    if (containsAny(text, kVerdictCues)) chosen = int(i);
+    else if (fallback < 0) fallback = int(i);
+  }
+  if (chosen < 0) chosen = fallback;
+  VerdictMention m;
+  if (chosen < 0) return m;
+  const auto& sentence = sentences[size_t(chosen)];
+  m.index = firstMentionIn(sentence);
+  m.letter = answer[mentions[size_t(m.index)] + 6];
+  Winner w;
+  if (readWinner(lower(answer.substr(sentence.first, sentence.second - sentence.first)), &w) && w != Winner::Tie)
+    m.winner = w == Winner::A ? 'A' : 'B';
+  return m;
+}
+
 ParsedAnswer parseAnswer(Task task, const std::string& answer) {
   ParsedAnswer p;
   for (auto& l : p.levelsA) l = Severity::Undistorted;

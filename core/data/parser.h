@@ -39,6 +39,20 @@ ParsedAnswer parseAnswer(Task task, const std::string& answer);
 // aspect comparisons, winner). `why` (optional) says what differs.
 bool agrees(const Questionnaire& q, const ParsedAnswer& p, std::string* why = nullptr);
 
+// Where an answer states its verdict: the first "Image A"/"Image B" mention (exactly so
+// written, as a model writes it) of its verdict sentence (the last sentence with a
+// verdict cue, else the last that names an image, skipping notes on what the choice
+// would be without the preference), counted among all such mentions of the answer;
+// which letter that mention is; and the winner the sentence gives ('A', 'B', or 0 for a
+// tie). The letter is the winner unless the sentence names the loser first ("Image B
+// is worse than Image A"). index -1 when no sentence names an image.
+struct VerdictMention {
+  int index = -1;
+  char letter = 0;
+  char winner = 0;
+};
+VerdictMention findVerdictMention(const std::string& answer);
+
 // A preference sentence ("I can't tolerate any noise.", "I don't mind some blur.") read
 // back into the aspect it names and its weight (3 when the aspect matters most, 0.3
 // when it is tolerated; textgen's pools, and free text in the same vocabulary).

@@ -287,23 +287,30 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     answer.generation.visionMs = visionMs;
     answer.generation.firstTokenMs += visionMs;  // the user waits for the encoder too
     if (watchVerdict) {
-      // The verdict letter: the first A/B token right after the "Image" prefix.
+      // The verdict letter: the A/B token after the "Image" prefix that starts the verdict
+      // sentence (the first one of a brief answer; in reasoning, the last sentence's, not
+      // the first image the reasoning happens to name). The winner is what that sentence
+      // says: "Image B is worse than Image A" names A, and its confidence is A's letter.
+      const data::VerdictMention mention = data::findVerdictMention(answer.generation.text);
       const auto& ids = answer.generation.ids;
       const auto& pre = s.verdict.prefix;
+      int seen = 0;
       for (size_t i = pre.size(); i < ids.size(); ++i) {
         if (ids[i] != s.verdict.a && ids[i] != s.verdict.b) continue;
         if (!std::equal(pre.begin(), pre.end(), ids.begin() + static_cast<long>(i - pre.size()))) continue;
+        if (seen++ < std::max(mention.index, 0)) continue;
         const auto& w = answer.generation.watchedProbabilities[i];
+        const char letter = ids[i] == s.verdict.a ? 'A' : 'B';
         answer.verdict.present = true;
-        answer.verdict.winner = ids[i] == s.verdict.a ? 'A' : 'B';
+        answer.verdict.winner = mention.index >= 0 && mention.letter == letter && mention.winner ? mention.winner : letter;
         answer.verdict.probabilityA = w[watchOffset];
         answer.verdict.probabilityB = w[watchOffset + 1];
-        answer.verdict.confidence = answer.generation.probabilities[i];
+        answer.verdict.confidence = answer.verdict.winner == 'A' ? w[watchOffset] : w[watchOffset + 1];
         answer.verdict.tokenIndex = static_cast<int>(i);
         break;
       }
       if (!answer.verdict.present) {
-        const char w = parseWinner(answer.generation.text);
+        const char w = mention.winner ? mention.winner : parseWinner(answer.generation.text);
         if (w) {
           answer.verdict.present = true;
           answer.verdict.winner = w;

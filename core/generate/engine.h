@@ -86,7 +86,8 @@ struct AskRequest {
 struct Verdict {
   bool present = false;
   char winner = 0;               // 'A' or 'B'
-  float confidence = 0.f;        // DepictQA-Wild: probability of the letter after "Image"
+  float confidence = 0.f;        // DepictQA-Wild: probability of the winner's letter after the verdict
+                                 // sentence's "Image" (data::findVerdictMention)
   float probabilityA = 0.f, probabilityB = 0.f;  // both letters' probabilities at that step
   int tokenIndex = -1;           // generated token that carries the letter
 };

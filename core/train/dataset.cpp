@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/data/parser.h"
+
 namespace dqa::train {
 namespace fs = std::filesystem;
 
@@ -53,27 +55,14 @@ Result<cv::Mat> readPatch(const std::string& binPath, const nlohmann::json& loc)
 }  // namespace
 
 int verdictMentionIndex(const std::string& answer, char winner) {
-  // The verdict is the last sentence ("Overall, Image B is better."): its first mention
-  // carries the judgement, later ones follow from it. A sentence that names the loser
-  // first ("In conclusion, Image A is worse than Image B.") has no verdict letter to
-  // supervise: which image it names first depends on the wording chosen after the
-  // letter, not on the images, so a loss there pulls towards the loser as often as
-  // towards the winner (a quarter of the data engine's verdicts are worded so).
-  size_t end = answer.find_last_not_of(" .!?\n");
-  if (end == std::string::npos) return -1;
-  size_t lastSentence = 0;
-  for (const char* stop : {". ", "! ", "? "}) {
-    const size_t p = answer.rfind(stop, end);
-    if (p != std::string::npos) lastSentence = std::max(lastSentence, p + 2);
-  }
-  int before = 0;
-  for (size_t p = answer.find("Image "); p != std::string::npos; p = answer.find("Image ", p + 1)) {
-    const bool letter = p + 6 < answer.size() && (answer[p + 6] == 'A' || answer[p + 6] == 'B');
-    if (!letter) continue;
-    if (p >= lastSentence) return answer[p + 6] == winner ? before : -1;
-    ++before;
-  }
-  return -1;
+  // The verdict sentence's first mention carries the judgement ("Overall, Image B is
+  // better."), later ones follow from it. A sentence that names the loser first ("In
+  // conclusion, Image A is worse than Image B.") has no verdict letter to supervise:
+  // which image it names first depends on the wording chosen after the letter, not on
+  // the images, so a loss there pulls towards the loser as often as towards the winner
+  // (a quarter of the data engine's verdicts are worded so).
+  const data::VerdictMention m = data::findVerdictMention(answer);
+  return m.index >= 0 && m.letter == winner && m.winner == winner ? m.index : -1;
 }
 
 namespace {

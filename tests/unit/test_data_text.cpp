@@ -81,6 +81,36 @@ class TestDataText : public QObject {
     }
   }
 
+  void verdictMentionIsTheVerdictSentencesFirstImage() {
+    // Every brief template: the mention found states the winner the parser reads.
+    for (const auto& t : briefAnswerPool())
+      for (Winner w : {Winner::A, Winner::B}) {
+        std::string text = t;
+        const std::string W = w == Winner::A ? "Image A" : "Image B", L = w == Winner::A ? "Image B" : "Image A";
+        for (auto [k, v] : {std::pair<std::string, std::string>{"{W}", W}, {"{L}", L}})
+          for (size_t p; (p = text.find(k)) != std::string::npos;) text.replace(p, k.size(), v);
+        const VerdictMention m = findVerdictMention(text);
+        QVERIFY2(m.index == 0 && m.winner == W.back(), text.c_str());
+        QVERIFY2(m.letter == (t.find("{W}") < t.find("{L}") ? W.back() : L.back()), text.c_str());
+      }
+    // Reasoning: the last sentence with a verdict cue, counted among all mentions; a note
+    // on the choice without the preference is not the verdict.
+    VerdictMention m = findVerdictMention(
+        "Image A has severe noise, while Image B shows mild blur. Without this preference, the choice would be Image A. "
+        "Overall, Image B is better.");
+    QCOMPARE(m.index, 3);
+    QCOMPARE(m.letter, 'B');
+    QCOMPARE(m.winner, 'B');
+    m = findVerdictMention("Image A is noisy. In conclusion, Image A is worse than Image B.");
+    QCOMPARE(m.index, 1);
+    QCOMPARE(m.letter, 'A');
+    QCOMPARE(m.winner, 'B');
+    m = findVerdictMention("Image A and Image B are of similar quality.");
+    QCOMPARE(m.index, 0);
+    QCOMPARE(m.winner, char(0));
+    QCOMPARE(findVerdictMention("Both look the same.").index, -1);
+  }
+
   void halfOfComparisonsCarryTheShortAnswerTail() {
     int withWinner = 0, tail = 0;
     for (std::uint64_t s = 0; s < 4000; ++s) {
