@@ -23,6 +23,21 @@ QString paneRoleName(PaneRole role) {
   return {};
 }
 
+QString paneRoleKey(PaneRole role) {
+  switch (role) {
+    case PaneRole::Reference: return QStringLiteral("reference");
+    case PaneRole::A: return QStringLiteral("a");
+    case PaneRole::B: return QStringLiteral("b");
+  }
+  return {};
+}
+
+std::optional<PaneRole> paneRoleFromKey(const QString& key) {
+  for (PaneRole role : kRoles)
+    if (key == paneRoleKey(role)) return role;
+  return std::nullopt;
+}
+
 QString PaneImage::summary() const {
   if (empty()) return QStringLiteral("nothing loaded");
   const QString name = QFileInfo(path).fileName().isEmpty() ? path : QFileInfo(path).fileName();

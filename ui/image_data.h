@@ -19,6 +19,8 @@ enum class PaneRole { Reference = 0, A = 1, B = 2 };
 constexpr int kPaneCount = 3;
 constexpr PaneRole kRoles[] = {PaneRole::Reference, PaneRole::A, PaneRole::B};
 QString paneRoleName(PaneRole role);  // "Reference", "Image A", "Image B"
+QString paneRoleKey(PaneRole role);   // "reference", "a", "b" (settings, file names)
+std::optional<PaneRole> paneRoleFromKey(const QString& key);
 
 struct PaneImage {
   cv::Mat rgb;          // as the core decoded it: CV_8UC3 / CV_16UC3, RGB

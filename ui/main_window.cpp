@@ -4,9 +4,7 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
-#include <QComboBox>
 #include <QDir>
-#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -21,11 +19,9 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
-#include <QSlider>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
-#include <QTextStream>
 #include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -46,13 +42,6 @@ void initResources() {
 }
 
 namespace {
-constexpr int kMaxRecent = 10;
-
-QString roleKey(PaneRole role) {
-  return role == PaneRole::Reference ? QStringLiteral("reference") : role == PaneRole::A ? QStringLiteral("a")
-                                                                                         : QStringLiteral("b");
-}
-
 QIcon appIcon() {
   // Drawn, not shipped: an eye over a split A|B frame.
   QPixmap pixmap(64, 64);
@@ -74,9 +63,7 @@ QIcon appIcon() {
 
 MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWindow(parent), options_(options) {
   initResources();
-  settings_ = options_.settingsFile.isEmpty()
-                  ? std::make_unique<QSettings>(QStringLiteral("DepictQA"), QStringLiteral("DepictQA desktop"))
-                  : std::make_unique<QSettings>(options_.settingsFile, QSettings::IniFormat);
+  settings_ = std::make_unique<WindowSettings>(options_.settingsFile, options_.persistSettings);
   setWindowTitle(tr("DepictQA — image quality in words"));
   setWindowIcon(appIcon());
   host_ = std::make_unique<ModelHost>();
@@ -207,60 +194,21 @@ void MainWindow::buildLayout() {
 
   answerView_ = new AnswerView(central);
   connect(answerView_, &AnswerView::tokensSelected, this, [this](int first, int last, const QString& label) {
-    attentionLabel_->setText(first < last ? tr("Attention of “%1” (tokens %2–%3)").arg(label).arg(first).arg(last - 1)
-                                          : tr("Hover or click a word of the answer"));
+    attention_->showSelection(first, last, label);
     showAttention(first, last);
   });
 
-  auto* attentionBox = new QWidget(central);
-  auto* attentionRows = new QVBoxLayout(attentionBox);
-  attentionRows->setContentsMargins(0, 0, 0, 0);
-  auto* attentionForm = new QHBoxLayout;
-  attentionLabel_ = new QLabel(tr("Hover or click a word of the answer"), attentionBox);
-  attentionLabel_->setObjectName(QStringLiteral("attentionLabel"));
-  attentionLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
-  auto* whole = new QPushButton(tr("Whole answer"), attentionBox);
-  whole->setObjectName(QStringLiteral("wholeAnswer"));
-  connect(whole, &QPushButton::clicked, this, &MainWindow::showWholeAnswerAttention);
-  auto* hide = new QPushButton(tr("Hide"), attentionBox);
-  connect(hide, &QPushButton::clicked, this, [this] { answerView_->selectTokens(-1, -1, false); });
-  layer_ = new QComboBox(attentionBox);
-  layer_->setObjectName(QStringLiteral("attentionLayer"));
-  layer_->addItem(tr("All layers"), -1);
-  layer_->setToolTip(tr("Decoder layer whose attention is shown"));
-  connect(layer_, &QComboBox::currentIndexChanged, this, [this] { setAttentionLayer(layer_->currentData().toInt()); });
-  colormap_ = new QComboBox(attentionBox);
-  colormap_->addItem(tr("viridis"), int(Colormap::Viridis));
-  colormap_->addItem(tr("magma"), int(Colormap::Magma));
-  upsampling_ = new QComboBox(attentionBox);
-  upsampling_->addItem(tr("patch grid"), int(Upsampling::Nearest));
-  upsampling_->addItem(tr("smooth"), int(Upsampling::Smooth));
-  upsampling_->setToolTip(tr("Patch grid shows exactly one colour per visual token"));
-  opacity_ = new QSlider(Qt::Horizontal, attentionBox);
-  opacity_->setObjectName(QStringLiteral("overlayOpacity"));
-  opacity_->setRange(0, 100);
-  opacity_->setValue(60);
-  opacity_->setMaximumWidth(110);
-  opacity_->setToolTip(tr("Overlay opacity"));
-  for (QObject* o : {static_cast<QObject*>(colormap_), static_cast<QObject*>(upsampling_)})
-    connect(static_cast<QComboBox*>(o), &QComboBox::currentIndexChanged, this, &MainWindow::updateOverlays);
-  connect(opacity_, &QSlider::valueChanged, this, &MainWindow::updateOverlays);
-  attentionRows->addWidget(attentionLabel_);
-  attentionRows->addLayout(attentionForm);
-  attentionForm->addStretch(1);
-  attentionForm->addWidget(whole);
-  attentionForm->addWidget(hide);
-  attentionForm->addWidget(layer_);
-  attentionForm->addWidget(colormap_);
-  attentionForm->addWidget(upsampling_);
-  attentionForm->addWidget(new QLabel(tr("opacity"), attentionBox));
-  attentionForm->addWidget(opacity_);
+  attention_ = new AttentionControls(central);
+  connect(attention_, &AttentionControls::optionsChanged, this, &MainWindow::updateOverlays);
+  connect(attention_, &AttentionControls::layerChanged, this, &MainWindow::updateOverlays);
+  connect(attention_, &AttentionControls::wholeAnswerRequested, this, &MainWindow::showWholeAnswerAttention);
+  connect(attention_, &AttentionControls::hideRequested, this, [this] { answerView_->selectTokens(-1, -1, false); });
 
   auto* answerSide = new QWidget(central);
   auto* answerLayout = new QVBoxLayout(answerSide);
   answerLayout->setContentsMargins(0, 0, 0, 0);
   answerLayout->addWidget(answerView_, 1);
-  answerLayout->addWidget(attentionBox);
+  answerLayout->addWidget(attention_);
 
   history_ = new QListWidget(central);
   history_->setObjectName(QStringLiteral("history"));
@@ -399,8 +347,9 @@ bool MainWindow::loadImage(PaneRole role, const QString& path) {
     return false;
   }
   images_[size_t(role)] = std::move(outcome.image);
-  lastImageFolder_ = QFileInfo(path).absolutePath();
-  addRecent(role, QFileInfo(path).absoluteFilePath());
+  settings_->setImageFolder(QFileInfo(path).absolutePath());
+  settings_->addRecentImage(role, QFileInfo(path).absoluteFilePath());
+  rebuildRecentMenu();
   imagesChanged();
   return true;
 }
@@ -491,7 +440,7 @@ void MainWindow::updateMetrics() {
 
 void MainWindow::openImageDialog(PaneRole role) {
   const QString path = QFileDialog::getOpenFileName(
-      this, tr("Open %1").arg(paneRoleName(role)), lastImageFolder_,
+      this, tr("Open %1").arg(paneRoleName(role)), settings_->imageFolder(),
       tr("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.ppm *.pgm *.exr *.hdr);;All files (*)"));
   if (!path.isEmpty()) loadImage(role, path);
 }
@@ -507,28 +456,17 @@ void MainWindow::pasteImage(PaneRole role) {
   }
 }
 
-void MainWindow::addRecent(PaneRole role, const QString& path) {
-  const QString entry = roleKey(role) + QLatin1Char('|') + path;
-  recent_.removeAll(entry);
-  recent_.prepend(entry);
-  while (recent_.size() > kMaxRecent) recent_.removeLast();
-  rebuildRecentMenu();
-}
-
 void MainWindow::rebuildRecentMenu() {
   if (!recentMenu_) return;
   recentMenu_->clear();
-  for (const QString& entry : recent_) {
-    const QString key = entry.section(QLatin1Char('|'), 0, 0);
-    const QString path = entry.section(QLatin1Char('|'), 1);
-    const PaneRole role = key == QLatin1String("reference") ? PaneRole::Reference
-                          : key == QLatin1String("b")       ? PaneRole::B
-                                                            : PaneRole::A;
+  for (const RecentImage& r : settings_->recentImages()) {
+    const PaneRole role = r.role;
+    const QString path = r.path;
     recentMenu_->addAction(tr("%1: %2").arg(paneRoleName(role), QFileInfo(path).fileName()), this,
                            [this, role, path] { loadImage(role, path); })
         ->setToolTip(path);
   }
-  recentMenu_->setEnabled(!recent_.isEmpty());
+  recentMenu_->setEnabled(!settings_->recentImages().empty());
 }
 
 // ---- view ---------------------------------------------------------------------------
@@ -667,7 +605,7 @@ bool MainWindow::ask() {
   clearOverlays();
   current_.reset();
   answerView_->beginStreaming(context.heading);
-  attentionLabel_->setText(tr("Hover or click a word of the answer"));
+  attention_->showSelection(0, 0, {});
   context.id = host_->ask(request);
   pending_ = context;
   asking_->setBusy(true);
@@ -707,19 +645,8 @@ void MainWindow::onAnswered(quint64 id, const AnswerPtr& answer) {
     history_->addItem(tr("%1 → %2").arg(label, text.left(60)));
     history_->setCurrentRow(history_->count() - 1);
   }
-  // Layers captured by this answer.
-  {
-    QSignalBlocker block(layer_);
-    const int previous = attentionLayer_;
-    layer_->clear();
-    layer_->addItem(tr("All layers"), -1);
-    for (int l : answer->answer.generation.attention.layers) layer_->addItem(tr("Layer %1").arg(l), l);
-    const int index = layer_->findData(previous);
-    layer_->setCurrentIndex(index < 0 ? 0 : index);
-    attentionLayer_ = layer_->currentData().toInt();
-  }
-  if (answer->answer.generation.attention.empty())
-    attentionLabel_->setText(tr("This answer carries no attention maps."));
+  attention_->setLayers(answer->answer.generation.attention.layers);
+  if (answer->answer.generation.attention.empty()) attention_->showNote(tr("This answer carries no attention maps."));
   Q_EMIT answerFinished(id);
 }
 
@@ -760,19 +687,9 @@ void MainWindow::showWholeAnswerAttention() {
   answerView_->selectTokens(0, tokens, true);
 }
 
-void MainWindow::setOverlayOptions(const OverlayOptions& options) {
-  colormap_->setCurrentIndex(colormap_->findData(int(options.colormap)));
-  upsampling_->setCurrentIndex(upsampling_->findData(int(options.upsampling)));
-  opacity_->setValue(int(options.opacity * 100 + 0.5));
-  updateOverlays();
-}
+void MainWindow::setOverlayOptions(const OverlayOptions& options) { attention_->setOptions(options); }
 
-void MainWindow::setAttentionLayer(int layer) {
-  attentionLayer_ = layer;
-  const int index = layer_->findData(layer);
-  if (index >= 0 && index != layer_->currentIndex()) layer_->setCurrentIndex(index);
-  updateOverlays();
-}
+void MainWindow::setAttentionLayer(int layer) { attention_->selectLayer(layer); }
 
 void MainWindow::clearOverlays() {
   overlays_ = {};
@@ -787,19 +704,16 @@ void MainWindow::updateOverlays() {
   if (current_ && first < last) {
     const dqa::Answer& answer = current_->answer->answer;
     const auto& maps = answer.generation.attention;
-    OverlayOptions options;
-    options.colormap = Colormap(colormap_->currentData().toInt());
-    options.upsampling = Upsampling(upsampling_->currentData().toInt());
-    options.opacity = opacity_->value() / 100.0;
+    const OverlayOptions options = attention_->options();
     const int last1 = std::min(last, maps.tokens);
     for (int i = 0; i < int(maps.images.size()) && i < int(answer.images.size()); ++i) {
       const PaneRole role = paneFor(answer.images[size_t(i)].role);
-      const std::vector<float> grid = maps.gridOverTokens(first, last1, i, attentionLayer_);
+      const std::vector<float> grid = maps.gridOverTokens(first, last1, i, attention_->layer());
       overlays_[size_t(role)] =
           makeAttentionOverlay(grid, answer.images[size_t(i)], current_->context.regions[size_t(role)], options);
     }
   }
-  const bool smooth = upsampling_->currentData().toInt() == int(Upsampling::Smooth);
+  const bool smooth = attention_->options().upsampling == Upsampling::Smooth;
   for (PaneRole role : kRoles) {
     panes_[size_t(role)]->canvas()->setSmoothOverlay(smooth);
     panes_[size_t(role)]->canvas()->setOverlay(overlays_[size_t(role)]);
@@ -814,8 +728,7 @@ QImage MainWindow::compositeWithOverlay(PaneRole role) const {
   QPainter painter(&out);
   const AttentionOverlay& overlay = overlays_[size_t(role)];
   if (overlay.valid()) {
-    painter.setRenderHint(QPainter::SmoothPixmapTransform,
-                          upsampling_->currentData().toInt() == int(Upsampling::Smooth));
+    painter.setRenderHint(QPainter::SmoothPixmapTransform, attention_->options().upsampling == Upsampling::Smooth);
     painter.drawImage(QRectF(overlay.target), overlay.image);
   }
   if (regionEnabled_) {
@@ -846,12 +759,12 @@ void MainWindow::copyAnswer() {
 }
 
 void MainWindow::exportDialog() {
-  const QString folder = settings_->value(QStringLiteral("folders/reports"), lastImageFolder_).toString();
+  const QString folder = settings_->reportFolder();
   QString selected;
   const QString path = QFileDialog::getSaveFileName(this, tr("Export report"), folder + QStringLiteral("/depictqa-report.html"),
                                                     tr("HTML report (*.html);;Markdown report (*.md)"), &selected);
   if (path.isEmpty()) return;
-  settings_->setValue(QStringLiteral("folders/reports"), QFileInfo(path).absolutePath());
+  settings_->setReportFolder(QFileInfo(path).absolutePath());
   if (exportReport(path)) statusBar()->showMessage(tr("Report written to %1").arg(path), 5000);
 }
 
@@ -861,47 +774,27 @@ bool MainWindow::exportReport(const QString& path) {
     showMessage(tr("Ask a question first: there is no answer to export."));
     return false;
   }
-  const QFileInfo info(path);
-  const bool html = info.suffix().compare(QLatin1String("html"), Qt::CaseInsensitive) == 0 ||
-                    info.suffix().compare(QLatin1String("htm"), Qt::CaseInsensitive) == 0;
-  const QString assetsName = info.completeBaseName() + QStringLiteral("_files");
-  QDir dir(info.absolutePath());
-  if (!dir.mkpath(assetsName)) {
-    showMessage(tr("Cannot create %1 for the report's images.").arg(dir.filePath(assetsName)));
-    return false;
-  }
+  const dqa::Answer& answer = current_->answer->answer;
+  Report report;
+  report.title = tr("DepictQA report");
+  report.answer = QString::fromStdString(answer.generation.text);
+  report.figuresHeading = tr("Images");
   // The overlays of the current selection, or of the whole answer when none is chosen.
   const auto savedTokens = attentionTokens_;
-  if (attentionTokens_.first >= attentionTokens_.second)
-    attentionTokens_ = {0, int(current_->answer->answer.generation.ids.size())};
+  if (attentionTokens_.first >= attentionTokens_.second) attentionTokens_ = {0, int(answer.generation.ids.size())};
   updateOverlays();
-
-  const dqa::Answer& answer = current_->answer->answer;
-  struct Figure { QString title, file; };
-  std::vector<Figure> figures;
   for (PaneRole role : kRoles) {
     const PaneImage* im = image(role);
     if (!im) continue;
-    const QString base = roleKey(role);
-    const QString plain = assetsName + QLatin1Char('/') + base + QStringLiteral(".png");
-    if (!im->preview.save(dir.filePath(plain))) {
-      showMessage(tr("Cannot write %1.").arg(dir.filePath(plain)));
-      attentionTokens_ = savedTokens;
-      updateOverlays();
-      return false;
-    }
-    figures.push_back({paneRoleName(role), plain});
-    if (overlays_[size_t(role)].valid()) {
-      const QString overlayFile = assetsName + QLatin1Char('/') + base + QStringLiteral("_attention.png");
-      compositeWithOverlay(role).save(dir.filePath(overlayFile));
-      figures.push_back({paneRoleName(role) + tr(" — attention"), overlayFile});
-    }
+    report.figures.push_back({paneRoleName(role), paneRoleKey(role) + QStringLiteral(".png"), im->preview});
+    if (overlays_[size_t(role)].valid())
+      report.figures.push_back({paneRoleName(role) + tr(" — attention"), paneRoleKey(role) + QStringLiteral("_attention.png"),
+                                compositeWithOverlay(role)});
   }
   attentionTokens_ = savedTokens;
   updateOverlays();
 
-  const QString answerText = QString::fromStdString(answer.generation.text);
-  QStringList facts;
+  QStringList& facts = report.facts;
   facts << tr("Task: %1").arg(QString::fromLatin1(dqa::text::taskName(current_->context.task)));
   facts << tr("Question: %1").arg(current_->context.question);
   if (!current_->context.preference.isEmpty()) facts << tr("Preference: %1").arg(current_->context.preference);
@@ -912,45 +805,24 @@ bool MainWindow::exportReport(const QString& path) {
   for (PaneRole role : {PaneRole::A, PaneRole::B})
     if (!metricsText_[size_t(role)].isEmpty()) facts << paneRoleName(role) + QStringLiteral(" ") + metricsText_[size_t(role)];
   for (PaneRole role : kRoles)
-    if (const PaneImage* im = image(role))
+    if (const PaneImage* im = image(role)) {
+      const QRect r = current_->context.regions[size_t(role)];
       facts << tr("%1: %2 (region sent to the model: %3,%4 %5×%6)")
                    .arg(paneRoleName(role), im->summary())
-                   .arg(current_->context.regions[size_t(role)].x())
-                   .arg(current_->context.regions[size_t(role)].y())
-                   .arg(current_->context.regions[size_t(role)].width())
-                   .arg(current_->context.regions[size_t(role)].height());
+                   .arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height());
+    }
   facts << tr("Model: %1").arg(modelDirectory_);
   facts << tr("Generation: %1 tokens, %2 tokens/s, stopped: %3")
                .arg(answer.generation.ids.size())
                .arg(answer.generation.tokensPerSecond(), 0, 'f', 1)
                .arg(QString::fromLatin1(dqa::gen::stopReasonName(answer.generation.stop)));
+  return writeReportOrSay(report, path);
+}
 
-  QFile file(path);
-  if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text)) {
-    showMessage(tr("Cannot write the report %1: %2").arg(path, file.errorString()));
-    return false;
-  }
-  QTextStream out(&file);
-  if (html) {
-    out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>DepictQA report</title>"
-           "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}figure{display:inline-block;margin:6px}"
-           "img{max-width:340px;border:1px solid #888}.answer{background:#f4f4f4;padding:10px;white-space:pre-wrap}</style>"
-           "</head><body>\n<h1>DepictQA report</h1>\n<ul>\n";
-    for (const QString& f : facts) out << "<li>" << f.toHtmlEscaped() << "</li>\n";
-    out << "</ul>\n<h2>Answer</h2>\n<div class=\"answer\">" << answerText.toHtmlEscaped() << "</div>\n<h2>Images</h2>\n";
-    for (const Figure& f : figures)
-      out << "<figure><img src=\"" << f.file.toHtmlEscaped() << "\"><figcaption>" << f.title.toHtmlEscaped()
-          << "</figcaption></figure>\n";
-    out << "</body></html>\n";
-  } else {
-    out << "# DepictQA report\n\n";
-    for (const QString& f : facts) out << "- " << f << "\n";
-    out << "\n## Answer\n\n";
-    for (const QString& line : answerText.split(QLatin1Char('\n'))) out << "> " << line << "\n";
-    out << "\n## Images\n\n";
-    for (const Figure& f : figures) out << "![" << f.title << "](" << f.file << ")\n\n";
-  }
-  return true;
+bool MainWindow::writeReportOrSay(const Report& report, const QString& path) {
+  const QString error = writeReport(report, path);
+  if (!error.isEmpty()) showMessage(error);
+  return error.isEmpty();
 }
 
 // ---- model --------------------------------------------------------------------------
@@ -967,7 +839,7 @@ void MainWindow::loadModel(const QString& directory, const QString& tokenizerPat
   dqa::EngineOptions options;
   options.modelDirectory = directory.toStdString();
   options.tokenizerPath = tokenizerPath.toStdString();
-  options.threads = settings_->value(QStringLiteral("model/threads"), 0).toInt();
+  options.threads = settings_->modelThreads();
   options.contextLength = contextLength_;
   if (pending_ || pendingWhole_) stop();
   progress_->setVisible(true);
@@ -980,7 +852,7 @@ void MainWindow::loadModel(const QString& directory, const QString& tokenizerPat
 void MainWindow::loadDefaultModel(const QString& explicitDirectory, const QString& tokenizerPath) {
   dqa::io::ModelLookup lookup;
   lookup.explicitPath = explicitDirectory.toStdString();
-  lookup.savedSetting = settings_->value(QStringLiteral("model/directory")).toString().toStdString();
+  lookup.savedSetting = settings_->modelDirectory().toStdString();
   std::vector<std::string> tried;
   auto found = dqa::io::locateModelDirectory(lookup, &tried);
   if (!found) {
@@ -991,7 +863,7 @@ void MainWindow::loadDefaultModel(const QString& explicitDirectory, const QStrin
   }
   QString tokenizer = tokenizerPath;
   if (tokenizer.isEmpty() && explicitDirectory.isEmpty())
-    tokenizer = settings_->value(QStringLiteral("model/tokenizer")).toString();
+    tokenizer = settings_->tokenizerPath();
   loadModel(QString::fromStdString(found.value()), tokenizer);
 }
 
@@ -1009,40 +881,29 @@ void MainWindow::chooseTokenizerDialog() {
 // ---- settings -----------------------------------------------------------------------
 
 void MainWindow::restoreSettings() {
-  QSettings& s = *settings_;
+  QSettings& s = settings_->store();
   restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
   restoreState(s.value(QStringLiteral("window/state")).toByteArray());
   vertical_->restoreState(s.value(QStringLiteral("window/vertical")).toByteArray());
   bottom_->restoreState(s.value(QStringLiteral("window/bottom")).toByteArray());
-  lastImageFolder_ = s.value(QStringLiteral("folders/images")).toString();
-  recent_ = s.value(QStringLiteral("recent")).toStringList();
   rebuildRecentMenu();
   asking_->setPreference(s.value(QStringLiteral("ask/preference")).toString());
   asking_->setTask(dqa::text::Task(s.value(QStringLiteral("ask/task"), int(dqa::text::Task::Comparison)).toInt()));
-  colormap_->setCurrentIndex(s.value(QStringLiteral("attention/colormap"), 0).toInt());
-  upsampling_->setCurrentIndex(s.value(QStringLiteral("attention/upsampling"), 0).toInt());
-  opacity_->setValue(s.value(QStringLiteral("attention/opacity"), 60).toInt());
+  attention_->restoreFrom(s);
 }
 
 void MainWindow::saveSettings() {
-  if (!options_.persistSettings) return;
-  QSettings& s = *settings_;
+  if (!settings_->persists()) return;
+  QSettings& s = settings_->store();
   s.setValue(QStringLiteral("window/geometry"), saveGeometry());
   s.setValue(QStringLiteral("window/state"), saveState());
   s.setValue(QStringLiteral("window/vertical"), vertical_->saveState());
   s.setValue(QStringLiteral("window/bottom"), bottom_->saveState());
-  s.setValue(QStringLiteral("folders/images"), lastImageFolder_);
-  s.setValue(QStringLiteral("recent"), recent_);
   s.setValue(QStringLiteral("ask/preference"), asking_->preference());
   s.setValue(QStringLiteral("ask/task"), int(asking_->task()));
-  s.setValue(QStringLiteral("attention/colormap"), colormap_->currentIndex());
-  s.setValue(QStringLiteral("attention/upsampling"), upsampling_->currentIndex());
-  s.setValue(QStringLiteral("attention/opacity"), opacity_->value());
-  if (host_->ready() && !modelDirectory_.isEmpty()) {
-    s.setValue(QStringLiteral("model/directory"), modelDirectory_);
-    s.setValue(QStringLiteral("model/tokenizer"), tokenizerPath_);
-  }
-  s.sync();
+  attention_->saveTo(s);
+  if (host_->ready() && !modelDirectory_.isEmpty()) settings_->setModel(modelDirectory_, tokenizerPath_);
+  settings_->save();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

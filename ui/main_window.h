@@ -14,21 +14,22 @@
 
 #include "ui/answer_view.h"
 #include "ui/asking_panel.h"
+#include "ui/attention_controls.h"
 #include "ui/attention_overlay.h"
 #include "ui/image_data.h"
 #include "ui/image_pane.h"
 #include "ui/model_worker.h"
+#include "ui/report.h"
 #include "ui/stall_meter.h"
 #include "ui/viewport.h"
+#include "ui/window_settings.h"
 
 class QAction;
-class QComboBox;
 class QLabel;
 class QListWidget;
 class QMenu;
 class QProgressBar;
 class QSettings;
-class QSlider;
 class QSplitter;
 class QToolButton;
 
@@ -148,7 +149,6 @@ class MainWindow : public QMainWindow {
   PaneRole paneFor(dqa::text::ImageRole role) const;
   void openImageDialog(PaneRole role);
   void pasteImage(PaneRole role);
-  void addRecent(PaneRole role, const QString& path);
   void rebuildRecentMenu();
   void restoreSettings();
   void saveSettings();
@@ -165,9 +165,10 @@ class MainWindow : public QMainWindow {
   QString wholeImageUnavailableReason() const;
   void applyVerdictMap();  // the map on every pane that shows no attention overlay
   bool exportWholeImageReport(const QString& path);
+  bool writeReportOrSay(const Report& report, const QString& path);  // false: the message bar says why
 
   WindowOptions options_;
-  std::unique_ptr<QSettings> settings_;
+  std::unique_ptr<WindowSettings> settings_;
   SharedViewport viewport_;
   std::array<std::optional<PaneImage>, kPaneCount> images_;
   std::array<ImagePane*, kPaneCount> panes_{};
@@ -177,11 +178,7 @@ class MainWindow : public QMainWindow {
   AskingPanel* asking_ = nullptr;
   AnswerView* answerView_ = nullptr;
   QListWidget* history_ = nullptr;
-  QComboBox* colormap_ = nullptr;
-  QComboBox* upsampling_ = nullptr;
-  QComboBox* layer_ = nullptr;
-  QSlider* opacity_ = nullptr;
-  QLabel* attentionLabel_ = nullptr;
+  AttentionControls* attention_ = nullptr;
   QWidget* messageBar_ = nullptr;
   QLabel* messageLabel_ = nullptr;
   QLabel* modelLabel_ = nullptr;
@@ -214,9 +211,6 @@ class MainWindow : public QMainWindow {
   std::optional<HistoryEntry> current_;  // the answer on display (with its context)
   std::vector<HistoryEntry> entries_;
   std::pair<int, int> attentionTokens_{0, 0};
-  int attentionLayer_ = -1;
-  QStringList recent_;
-  QString lastImageFolder_;
   QFutureWatcher<std::array<QualityMetrics, 2>> metricsWatcher_;
   quint64 metricsGeneration_ = 0;
 };

@@ -2,11 +2,8 @@
 // show its progress, the summary in words and the verdict map over the panes, and turn
 // a click on a tile into a reasoning question about that tile.
 #include <QAction>
-#include <QDir>
-#include <QFile>
 #include <QFileInfo>
 #include <QPainter>
-#include <QTextStream>
 #include <QLabel>
 #include <QProgressBar>
 #include <QStatusBar>
@@ -206,16 +203,12 @@ bool MainWindow::askAboutTile(int tileIndex) {
 }
 
 bool MainWindow::exportWholeImageReport(const QString& path) {
-  const QFileInfo info(path);
-  const bool html = info.suffix().startsWith(QLatin1String("htm"), Qt::CaseInsensitive);
-  const QString assetsName = info.completeBaseName() + QStringLiteral("_files");
-  QDir dir(info.absolutePath());
-  if (!dir.mkpath(assetsName)) {
-    showMessage(tr("Cannot create %1 for the report's images.").arg(dir.filePath(assetsName)));
-    return false;
-  }
   const auto& r = *whole_;
-  QStringList figures;  // files, relative to the report
+  Report report;
+  report.title = tr("DepictQA whole-image report");
+  report.answer = QString::fromStdString(r.summary);
+  report.figuresHeading = tr("Verdict map");
+  report.figuresNote = tr("orange: A better, blue: B better, grey: too close; stronger colour, surer tile");
   for (PaneRole role : kRoles) {
     const PaneImage* im = image(role);
     if (!im) continue;
@@ -223,14 +216,11 @@ bool MainWindow::exportWholeImageReport(const QString& path) {
     QPainter painter(&picture);
     painter.drawImage(QRectF(verdictOverlay_.target), verdictOverlay_.image);
     painter.end();
-    const QString file = assetsName + QStringLiteral("/%1_verdict_map.png").arg(paneRoleName(role).toLower().remove(QLatin1Char(' ')));
-    if (!picture.save(dir.filePath(file))) {
-      showMessage(tr("Cannot write %1.").arg(dir.filePath(file)));
-      return false;
-    }
-    figures << file;
+    report.figures.push_back({paneRoleName(role) + tr(" — verdict map"),
+                              QStringLiteral("%1_verdict_map.png").arg(paneRoleName(role).toLower().remove(QLatin1Char(' '))),
+                              picture});
   }
-  QStringList facts;
+  QStringList& facts = report.facts;
   facts << tr("Overall: %1 (confidence %2, P(A) %3; %4 of the decided tiles agree)")
                .arg(winnerWords(r.overall.winner))
                .arg(double(r.overall.confidence), 0, 'f', 2)
@@ -245,29 +235,7 @@ bool MainWindow::exportWholeImageReport(const QString& path) {
   facts << tr("Model: %1").arg(modelDirectory_);
   facts << tr("Time: verdict map %1 s, descriptions %2 s").arg((r.totalMs - r.describeMs) / 1000, 0, 'f', 1)
                .arg(r.describeMs / 1000, 0, 'f', 1);
-  QFile file(path);
-  if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text)) {
-    showMessage(tr("Cannot write the report %1: %2").arg(path, file.errorString()));
-    return false;
-  }
-  QTextStream out(&file);
-  const QString summary = QString::fromStdString(r.summary);
-  if (html) {
-    out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>DepictQA whole-image report</title>"
-           "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:340px;border:1px solid #888}"
-           ".answer{background:#f4f4f4;padding:10px}</style></head><body>\n<h1>DepictQA whole-image report</h1>\n<ul>\n";
-    for (const QString& f : facts) out << "<li>" << f.toHtmlEscaped() << "</li>\n";
-    out << "</ul>\n<h2>Answer</h2>\n<div class=\"answer\">" << summary.toHtmlEscaped() << "</div>\n"
-        << "<h2>Verdict map</h2>\n<p>orange: A better, blue: B better, grey: too close; stronger colour, surer tile</p>\n";
-    for (const QString& f : figures) out << "<img src=\"" << f.toHtmlEscaped() << "\">\n";
-    out << "</body></html>\n";
-  } else {
-    out << "# DepictQA whole-image report\n\n";
-    for (const QString& f : facts) out << "- " << f << "\n";
-    out << "\n## Answer\n\n> " << summary << "\n\n## Verdict map\n\norange: A better, blue: B better, grey: too close\n\n";
-    for (const QString& f : figures) out << "![](" << f << ")\n\n";
-  }
-  return true;
+  return writeReportOrSay(report, path);
 }
 
 QRect MainWindow::answeredRegion(PaneRole role) const {
