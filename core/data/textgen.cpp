@@ -302,6 +302,8 @@ const Pool kImageClean = {"{X} shows no visible distortion", "{X} looks pristine
 const Pool kStrongDeg = {"much", "far", "considerably", "significantly", "clearly", "markedly"};
 const Pool kWeakDeg = {"slightly", "somewhat", "marginally", "a little", "a bit"};
 const Pool kBetterWord = {"better than", "superior to"};
+const Pool kComparativeWord = {"better", "worse", "superior", "inferior", "higher", "lower", "falls behind",
+                               "prefer", "wins", "comparable", "on par"};
 const Pool kWorseWord = {"worse than", "inferior to"};
 const Pool kCmpSentence = {
     "In terms of {ASP}, {X} is {DEG} {CMP} {Y}.",
@@ -571,6 +573,9 @@ const std::vector<std::string>& keyPhrases() {
     for (const auto* p : {&kBrighter, &kDarker, &kMoreContrast, &kLessContrast}) add(*p);
     for (const auto& p : kAbsentNoun) add(p);
     for (const auto& p : kQualityWord) add(p);
+    // The words that say which way a comparison goes: after "Image B is", whether it is
+    // "better" or "worse" is the judgement (the letter before it may be either image).
+    add(kComparativeWord);
     std::sort(v.begin(), v.end());
     v.erase(std::unique(v.begin(), v.end()), v.end());
     return v;

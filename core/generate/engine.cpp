@@ -290,24 +290,26 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
       // The verdict letter: the A/B token after the "Image" prefix that starts the verdict
       // sentence (the first one of a brief answer; in reasoning, the last sentence's, not
       // the first image the reasoning happens to name). The winner is what that sentence
-      // says: "Image B is worse than Image A" names A, and its confidence is A's letter.
+      // says. A sentence that names the loser first ("In conclusion, Image B is worse than
+      // Image A") was announced as one before its letter, so the letter's probabilities
+      // are those of each image being the loser: P(A wins) is then B's letter.
       const data::VerdictMention mention = data::findVerdictMention(answer.generation.text);
       const auto& ids = answer.generation.ids;
-      const auto& pre = s.verdict.prefix;
-      int seen = 0;
-      for (size_t i = pre.size(); i < ids.size(); ++i) {
-        if (ids[i] != s.verdict.a && ids[i] != s.verdict.b) continue;
-        if (!std::equal(pre.begin(), pre.end(), ids.begin() + static_cast<long>(i - pre.size()))) continue;
-        if (seen++ < std::max(mention.index, 0)) continue;
+      const std::vector<int> letters = text::imageLetterIndices(ids, s.verdict);
+      const size_t which = static_cast<size_t>(std::max(mention.index, 0));
+      if (which < letters.size()) {
+        const size_t i = static_cast<size_t>(letters[which]);
         const auto& w = answer.generation.watchedProbabilities[i];
         const char letter = ids[i] == s.verdict.a ? 'A' : 'B';
+        const bool namesLoser = mention.index >= 0 && mention.letter == letter && mention.winner && mention.winner != letter;
+        const float pWritten = letter == 'A' ? w[watchOffset] : w[watchOffset + 1];
+        const float pOther = letter == 'A' ? w[watchOffset + 1] : w[watchOffset];
         answer.verdict.present = true;
-        answer.verdict.winner = mention.index >= 0 && mention.letter == letter && mention.winner ? mention.winner : letter;
-        answer.verdict.probabilityA = w[watchOffset];
-        answer.verdict.probabilityB = w[watchOffset + 1];
-        answer.verdict.confidence = answer.verdict.winner == 'A' ? w[watchOffset] : w[watchOffset + 1];
+        answer.verdict.winner = namesLoser ? mention.winner : letter;
+        answer.verdict.probabilityA = (letter == 'A') != namesLoser ? pWritten : pOther;
+        answer.verdict.probabilityB = (letter == 'A') != namesLoser ? pOther : pWritten;
+        answer.verdict.confidence = answer.verdict.winner == 'A' ? answer.verdict.probabilityA : answer.verdict.probabilityB;
         answer.verdict.tokenIndex = static_cast<int>(i);
-        break;
       }
       if (!answer.verdict.present) {
         const char w = mention.winner ? mention.winner : parseWinner(answer.generation.text);

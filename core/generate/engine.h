@@ -87,8 +87,11 @@ struct Verdict {
   bool present = false;
   char winner = 0;               // 'A' or 'B'
   float confidence = 0.f;        // DepictQA-Wild: probability of the winner's letter after the verdict
-                                 // sentence's "Image" (data::findVerdictMention)
-  float probabilityA = 0.f, probabilityB = 0.f;  // both letters' probabilities at that step
+                                 // sentence's "Image" (data::findVerdictMention); when that
+                                 // sentence names the loser first, the loser's letter's
+  // P(A wins), P(B wins) from the two letters' probabilities at that step (swapped when
+  // the verdict sentence names the loser first: "In conclusion, Image B is worse ...").
+  float probabilityA = 0.f, probabilityB = 0.f;
   int tokenIndex = -1;           // generated token that carries the letter
 };
 

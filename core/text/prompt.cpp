@@ -241,6 +241,17 @@ VerdictTokens verdictTokens(const Tokenizer& tokenizer) {
   return v;
 }
 
+std::vector<int> imageLetterIndices(const std::vector<int32_t>& ids, const VerdictTokens& v) {
+  std::vector<int> found;
+  if (v.a < 0) return found;
+  for (size_t i = v.prefix.size(); i < ids.size(); ++i) {
+    if (ids[i] != v.a && ids[i] != v.b) continue;
+    if (std::equal(v.prefix.begin(), v.prefix.end(), ids.begin() + static_cast<long>(i - v.prefix.size())))
+      found.push_back(static_cast<int>(i));
+  }
+  return found;
+}
+
 std::vector<TokenizedChunk> tokenizePrompt(const Prompt& prompt, const Tokenizer& tokenizer) {
   std::vector<TokenizedChunk> out;
   out.reserve(prompt.chunks.size());

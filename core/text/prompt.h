@@ -77,5 +77,7 @@ struct VerdictTokens {
   int32_t a = -1, b = -1;
 };
 VerdictTokens verdictTokens(const Tokenizer& tokenizer);
+// Indices into `ids` of the letter token of every "Image A"/"Image B", in order.
+std::vector<int> imageLetterIndices(const std::vector<int32_t>& ids, const VerdictTokens& verdict);
 
 }  // namespace dqa::text
