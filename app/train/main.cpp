@@ -12,7 +12,7 @@
 
 #include "core/text/prompt.h"
 #include "core/text/tokenizer.h"
-#include "core/train/dataset.h"
+#include "core/data/shard_dataset.h"
 #include "core/train/encoder_stage.h"
 #include "core/train/sample_stream.h"
 #include "core/train/trainer.h"
@@ -22,7 +22,7 @@ namespace {
 // The text a tokenizer for these shards must cover: every prompt segment exactly as the
 // model sees it, and every answer. One line per segment, for spm_train.
 int writeCorpus(const std::string& shards, const std::string& path) {
-  auto ds = dqa::train::ShardDataset::open(shards);
+  auto ds = dqa::data::ShardDataset::open(shards);
   if (!ds) {
     std::cerr << "depictqa-train: " << ds.message() << "\n";
     return 1;
@@ -143,7 +143,10 @@ int main(int argc, char** argv) {
   app.add_option("--distill-weight", o.distillWeight,
                  "Weight of the verdict letter's distillation towards the heads' pairwise probability")
       ->capture_default_str();
-  app.add_option("--key-weight", o.keyWordWeight, "Token weight of judgement words (levels, kinds, quality)")
+  app.add_option("--letter-weight", o.letterWeight,
+                 "Weight of the A-vs-B cross-entropy on the letter of every \"Image A\"/\"Image B\" of an answer")
+      ->capture_default_str();
+  app.add_option("--key-weight", o.keyWordWeight, "Token weight of judgement words (levels, kinds, quality, comparatives)")
       ->capture_default_str();
   app.add_option("--patch-sizes", o.streamPatchSizes, "Streamed patch sizes")->delimiter(',')->capture_default_str();
   app.add_option("--patch-weights", o.streamPatchWeights, "Their shares")->delimiter(',')->capture_default_str();
@@ -273,15 +276,17 @@ int main(int argc, char** argv) {
     std::string bar(size_t(filled), '#');
     bar.resize(size_t(width), '.');
     const int eta = static_cast<int>(p.etaSeconds);
-    std::fprintf(stderr, "\r[%s] %d/%d loss %.3f (lm %.3f, verdict %.3f, distill %.3f) lr %.2e %.1f samples/s ETA %dh%02dm%02ds ",
-                 bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.verdictLoss, p.distillLoss, p.learningRate,
+    std::fprintf(stderr, "\r[%s] %d/%d loss %.3f (lm %.3f, verdict %.3f, distill %.3f, letter %.3f) lr %.2e %.1f samples/s ETA %dh%02dm%02ds ",
+                 bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.verdictLoss, p.distillLoss, p.letterLoss, p.learningRate,
                  p.samplesPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
     if (std::getenv("DEPICTQA_TRAIN_TIMING"))
       std::fprintf(stderr, "\n  per step: batch %.0f ms, forward %.0f ms, backward %.0f ms, optimizer %.0f ms; length %.0f\n",
                    p.batchMs, p.forwardMs, p.backwardMs, p.optimizerMs, p.tokensPerSample);
     if (p.evaluated)
-      std::fprintf(stderr, "\n  validation: loss %.3f per answer token, verdict letter right %.1f%% (teacher-forced)\n",
-                   p.valLoss, 100 * p.valVerdictAccuracy);
+      std::fprintf(stderr,
+                   "\n  validation: loss %.3f per answer token, verdict letter right %.1f%%, every letter right %.1f%%"
+                   " (teacher-forced)\n",
+                   p.valLoss, 100 * p.valVerdictAccuracy, 100 * p.valLetterAccuracy);
     std::fflush(stderr);
   });
   std::fprintf(stderr, "\n");

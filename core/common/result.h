@@ -38,4 +38,13 @@ using Status = Result<Ok>;
 
 inline Error makeError(std::string message) { return Error{std::move(message)}; }
 
+// The first error among several results (in argument order), or nullopt when all hold a
+// value: for loaders that fetch many pieces and report the first one missing.
+template <class... T>
+std::optional<Error> firstError(const Result<T>&... results) {
+  std::optional<Error> first;
+  ((first || results.ok() ? void() : void(first = results.error())), ...);
+  return first;
+}
+
 }  // namespace dqa

@@ -1,12 +1,15 @@
-#include "core/train/dataset.h"
+#include "core/data/shard_dataset.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
+#include "core/data/kadid.h"
+#include "core/data/labels.h"
 #include "core/data/parser.h"
 
-namespace dqa::train {
+namespace dqa::data {
 namespace fs = std::filesystem;
 
 Result<ShardDataset> ShardDataset::open(const std::string& directory) {
@@ -57,28 +60,35 @@ Result<cv::Mat> readPatch(const std::string& binPath, const nlohmann::json& loc)
 int verdictMentionIndex(const std::string& answer, char winner) {
   // The verdict sentence's first mention carries the judgement ("Overall, Image B is
   // better."), later ones follow from it. A sentence that names the loser first ("In
-  // conclusion, Image A is worse than Image B.") has no verdict letter to supervise:
-  // which image it names first depends on the wording chosen after the letter, not on
-  // the images, so a loss there pulls towards the loser as often as towards the winner
-  // (a quarter of the data engine's verdicts are worded so).
-  const data::VerdictMention m = data::findVerdictMention(answer);
-  return m.index >= 0 && m.letter == winner && m.winner == winner ? m.index : -1;
+  // conclusion, Image A is worse than Image B.") is supervised too, with the letter it
+  // writes: its opening words ("In conclusion,", "In the end,") announce the loser.
+  // Supervising only winner-first sentences taught the decoder that the letter after
+  // "Image" is the winner's, everywhere ("Image B is better than Image B").
+  const VerdictMention m = findVerdictMention(answer);
+  return m.index >= 0 && m.winner == winner ? m.index : -1;
 }
 
 namespace {
 
 ImageTruth truthOf(const nlohmann::json& q) {
-  static const char* const aspects[] = {"brightness", "color", "noise", "artifacts", "blurriness"};
   ImageTruth t;
   t.present = true;
   t.mos = q.at("mos").get<double>();
-  for (int a = 0; a < 5; ++a) {
-    const auto& aspect = q.at("aspects").at(aspects[a]);
-    const std::string level = aspect.at("level").get<std::string>();
-    t.levels[size_t(a)] = level == "severe" ? 2 : level == "mild" ? 1 : 0;
+  for (int a = 0; a < kNumAspects; ++a) {
+    const auto& aspect = q.at("aspects").at(aspectName(Aspect(a)));
+    Severity level = Severity::Undistorted;
+    if (!severityFromName(aspect.at("level").get<std::string>(), &level))
+      throw std::invalid_argument("unknown level \"" + aspect.at("level").get<std::string>() + "\"");
+    t.levels[size_t(a)] = int(level);
     t.aspectMos[size_t(a)] = aspect.at("mos").get<double>();
   }
-  if (q.value("overall_level", "undistorted") != "undistorted") {
+  t.distorted = q.value("overall_level", "undistorted") != "undistorted";
+  t.local = q.value("local", false);
+  for (const auto& d : q.at("distortions")) {
+    Aspect aspect;
+    if (d.contains("region") && aspectFromName(d.at("aspect").get<std::string>(), &aspect)) t.localAspect = int(aspect);
+  }
+  if (t.distorted) {
     double lowest = 1e9;
     for (const auto& d : q.at("distortions")) {
       const double m = d.at("mos").get<double>();
@@ -122,6 +132,8 @@ Result<TrainingExample> exampleFromRecord(const nlohmann::json& r, cv::Mat refer
       ex.mosA = ex.truthA.mos;
       ex.mosB = ex.truthB.mos;
       ex.winner = winnerLetter(q.value("winner", "tie"));
+      ex.tooCloseToCall = q.value("too_close_to_call", false);
+      ex.hasPreference = q.contains("preference");
       ex.winnerWithoutPreference = ex.winner;
       if (q.contains("preference")) {
         const auto& p = q.at("preference");
@@ -132,6 +144,8 @@ Result<TrainingExample> exampleFromRecord(const nlohmann::json& r, cv::Mat refer
     }
     return ex;
   } catch (const nlohmann::json::exception& e) {
+    return makeError("malformed training record " + r.value("id", std::string("?")) + ": " + e.what());
+  } catch (const std::invalid_argument& e) {
     return makeError("malformed training record " + r.value("id", std::string("?")) + ": " + e.what());
   }
 }
@@ -157,4 +171,4 @@ Result<TrainingExample> ShardDataset::get(size_t index) const {
   }
 }
 
-}  // namespace dqa::train
+}  // namespace dqa::data

@@ -1,6 +1,7 @@
 #pragma once
-// Training examples streamed from the data engine's shards (see core/data/shards.h):
-// one JSON record per line, patches as raw RGB bytes in the .bin of the same number.
+// The reading side of the data engine's shards (the writing side: core/data/shards.h):
+// one JSON record per line, patches as raw RGB bytes in the .bin of the same number,
+// read into typed examples for the trainer and the evaluator.
 #include <opencv2/core.hpp>
 
 #include <nlohmann/json.hpp>
@@ -11,7 +12,7 @@
 #include "core/common/result.h"
 #include "core/text/prompt.h"
 
-namespace dqa::train {
+namespace dqa::data {
 
 // What the questionnaire says about one distorted image: the labels of the encoder's heads.
 struct ImageTruth {
@@ -20,6 +21,9 @@ struct ImageTruth {
   std::array<int, 5> levels{};     // per aspect: 0 undistorted, 1 mild, 2 severe
   std::array<double, 5> aspectMos{4.6, 4.6, 4.6, 4.6, 4.6};  // per aspect: its own score label
   int type = 0;                    // the dominant distortion's KADID type (0: undistorted)
+  bool distorted = false;          // overall level above "undistorted"
+  bool local = false;              // a distortion confined to `region`
+  int localAspect = -1;            // that distortion's aspect (data::Aspect), -1: none
   int region[4] = {0, 0, 0, 0};    // local distortion x, y, w, h in patch pixels (w = 0: global)
 };
 
@@ -32,10 +36,12 @@ struct TrainingExample {
   char winner = 0;              // 'A', 'B' or 0 (tie / description)
   char winnerWithoutPreference = 0;
   bool preferenceFlipped = false;
+  bool tooCloseToCall = false;  // pairs: the human-score gap is too small for a verdict
+  bool hasPreference = false;   // pairs: the question carries a preference
   ImageTruth truthA, truthB;    // description: truthA is the assessed image
   // Which "Image A"/"Image B" mention of the answer states the verdict (0-based; the
-  // first mention in its last sentence, when it names the winner), -1 when it states
-  // none (ties, descriptions, a last sentence that names the loser first).
+  // first mention in its verdict sentence, winner or loser), -1 when it states none
+  // (ties, descriptions).
   int verdictMention = -1;
 };
 
@@ -44,7 +50,8 @@ struct TrainingExample {
 Result<TrainingExample> exampleFromRecord(const nlohmann::json& record, cv::Mat reference, cv::Mat a, cv::Mat b);
 
 // The verdict mention of an answer whose winner is `winner` ('A' or 'B'; see
-// TrainingExample::verdictMention).
+// TrainingExample::verdictMention), whichever image the verdict sentence names first;
+// -1 when the answer states no verdict or one that contradicts `winner`.
 int verdictMentionIndex(const std::string& answer, char winner);
 
 class ShardDataset {
@@ -60,4 +67,4 @@ class ShardDataset {
   std::vector<nlohmann::json> records_;
 };
 
-}  // namespace dqa::train
+}  // namespace dqa::data

@@ -7,19 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "core/model/image_span.h"
 #include "core/text/prompt.h"
 
 namespace dqa::gen {
 
-// Where one image's visual tokens sit in the decoder's input sequence.
-struct ImageSpan {
-  text::ImageRole role = text::ImageRole::Single;
-  int64_t start = 0;      // first position in the sequence
-  int64_t length = 0;     // gridHeight * gridWidth (CLS dropped) or +1 (CLS kept)
-  int gridHeight = 0;
-  int gridWidth = 0;
-  bool hasClassToken = false;  // then the first of `length` tokens is CLS
-};
+using model::ImageSpan;
 
 struct SamplingParams {
   int maxNewTokens = 400;

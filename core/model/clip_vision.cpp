@@ -41,11 +41,7 @@ Result<ClipVisionEncoder> ClipVisionEncoder::load(const LoadContext& ctx, const 
     auto o = loadLinear(ctx, p + "self_attn.out_proj", D, D, true);
     auto f1 = loadLinear(ctx, p + "mlp.fc1", D, I, true);
     auto f2 = loadLinear(ctx, p + "mlp.fc2", I, D, true);
-    for (const Error* err : {n1 ? nullptr : &n1.error(), n2 ? nullptr : &n2.error(),
-                             q ? nullptr : &q.error(), k ? nullptr : &k.error(),
-                             v ? nullptr : &v.error(), o ? nullptr : &o.error(),
-                             f1 ? nullptr : &f1.error(), f2 ? nullptr : &f2.error()})
-      if (err) return *err;
+    if (auto err = firstError(n1, n2, q, k, v, o, f1, f2)) return *err;
     L.norm1 = n1.value(); L.norm2 = n2.value();
     L.q = q.value(); L.k = k.value(); L.v = v.value(); L.out = o.value();
     L.fc1 = f1.value(); L.fc2 = f2.value();

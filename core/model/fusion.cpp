@@ -27,7 +27,7 @@ Result<FusedSequence> fuse(const LlamaDecoder& decoder, int32_t bos, const std::
     if (p.visual.dim() != 2 || p.visual.size(1) != hidden)
       return makeError("visual embeddings of shape " + shapeString(p.visual.sizes()) +
                        " do not fit a decoder of width " + std::to_string(hidden));
-    gen::ImageSpan span;
+    ImageSpan span;
     span.role = p.role;
     span.start = pos;
     span.length = p.visual.size(0);

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/common/result.h"
-#include "core/generate/types.h"
+#include "core/model/image_span.h"
 #include "core/model/llama.h"
 
 namespace dqa::model {
@@ -22,7 +22,7 @@ struct FusionPiece {
 
 struct FusedSequence {
   at::Tensor embeds;                    // [1, T, hidden]
-  std::vector<gen::ImageSpan> spans;    // image positions in the sequence
+  std::vector<ImageSpan> spans;    // image positions in the sequence
   int64_t length() const { return embeds.size(1); }
 };
 

@@ -52,12 +52,7 @@ Result<LlamaDecoder> LlamaDecoder::load(const LoadContext& ctx, const io::TextCo
     auto g = loadLinear(ctx, p + "mlp.gate_proj", H, I, false);
     auto u = loadLinear(ctx, p + "mlp.up_proj", H, I, false);
     auto dn = loadLinear(ctx, p + "mlp.down_proj", I, H, false);
-    for (const Error* e : {in ? nullptr : &in.error(), post ? nullptr : &post.error(),
-                           q ? nullptr : &q.error(), k ? nullptr : &k.error(),
-                           v ? nullptr : &v.error(), o ? nullptr : &o.error(),
-                           g ? nullptr : &g.error(), u ? nullptr : &u.error(),
-                           dn ? nullptr : &dn.error()})
-      if (e) return *e;
+    if (auto err = firstError(in, post, q, k, v, o, g, u, dn)) return *err;
     L.inputNorm = in.value();
     L.postAttentionNorm = post.value();
     L.q = q.value(); L.k = k.value(); L.v = v.value(); L.o = o.value();

@@ -194,7 +194,7 @@ Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>&
       auto examples = stream_->examples(std::uint64_t(step) * 4096, count, sampler);
       // Small photos give smaller patches; one batch holds one size.
       examples.erase(std::remove_if(examples.begin(), examples.end(),
-                                    [&](const TrainingExample& ex) { return ex.a.cols != size || ex.a.rows != size; }),
+                                    [&](const data::TrainingExample& ex) { return ex.a.cols != size || ex.a.rows != size; }),
                      examples.end());
       const auto tViews = std::chrono::steady_clock::now();
       const QualityBatch batch = buildQualityBatch(cfg, examples, mode, o_.referenceShare);
@@ -273,12 +273,12 @@ Status trainEncoderStage(const EncoderStageOptions& options,
 
 Result<HeadsValidation> validateHeads(const model::MultimodalModel& model, const std::string& shards, int maxPairs) {
   if (!model.hasQualityEncoder()) return makeError("the model has no quality heads to validate");
-  auto ds = ShardDataset::open(shards);
+  auto ds = data::ShardDataset::open(shards);
   if (!ds) return ds.error();
   const auto& cfg = model.config().vision;
   const model::QualityEncoder& encoder = model.qualityEncoder();
   // Pairs with a clear human-score gap, grouped by patch size.
-  std::map<int, std::vector<TrainingExample>> bySize;
+  std::map<int, std::vector<data::TrainingExample>> bySize;
   int pairs = 0;
   for (size_t i = 0; i < ds->size() && pairs < maxPairs; ++i) {
     const auto& r = ds->record(i);
@@ -295,7 +295,7 @@ Result<HeadsValidation> validateHeads(const model::MultimodalModel& model, const
   int64_t fr = 0, nr = 0, aspectHits = 0, aspectTotal = 0, typeHits = 0, typeTotal = 0;
   for (auto& [size, examples] : bySize) {
     for (size_t begin = 0; begin < examples.size(); begin += 32) {
-      const std::vector<TrainingExample> chunk(examples.begin() + long(begin),
+      const std::vector<data::TrainingExample> chunk(examples.begin() + long(begin),
                                                examples.begin() + long(std::min(examples.size(), begin + 32)));
       for (ViewMode mode : {ViewMode{true, true}, ViewMode{false, true}}) {
         const QualityBatch b = buildQualityBatch(cfg, chunk, mode, 0.0);

@@ -17,7 +17,7 @@ namespace {
 
 using text::ImageRole;
 
-const cv::Mat& imageOf(const TrainingExample& ex, ImageRole role) {
+const cv::Mat& imageOf(const data::TrainingExample& ex, ImageRole role) {
   return role == ImageRole::Reference ? ex.reference : role == ImageRole::B ? ex.b : ex.a;
 }
 
@@ -32,6 +32,7 @@ struct Prepared {
   std::vector<int32_t> answer;   // with EOS
   std::vector<float> weights;    // per answer token
   int verdictIndex = -1;         // into `answer`
+  std::vector<int> letterIndices;  // every "Image X" letter, into `answer`
 };
 
 }  // namespace
@@ -59,18 +60,13 @@ std::vector<float> answerTokenWeights(const text::Tokenizer& tokenizer, const st
 }
 
 int verdictLetterIndex(const std::vector<int32_t>& ids, const text::VerdictTokens& v, int mention) {
-  if (mention < 0 || v.a < 0) return -1;
-  int seen = 0;
-  for (size_t i = v.prefix.size(); i < ids.size(); ++i) {
-    if (ids[i] != v.a && ids[i] != v.b) continue;
-    if (!std::equal(v.prefix.begin(), v.prefix.end(), ids.begin() + long(i - v.prefix.size()))) continue;
-    if (seen++ == mention) return int(i);
-  }
-  return -1;
+  if (mention < 0) return -1;
+  const std::vector<int> letters = text::imageLetterIndices(ids, v);
+  return size_t(mention) < letters.size() ? letters[size_t(mention)] : -1;
 }
 
 Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, const text::Tokenizer& tokenizer,
-                                        const std::vector<TrainingExample>& examples,
+                                        const std::vector<data::TrainingExample>& examples,
                                         const LanguageBatchOptions& o) {
   // 1. Text: prompt chunks, answer ids, token weights, where the verdict letter is.
   std::vector<Prepared> prepared(examples.size());
@@ -82,10 +78,9 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
     p.chunks = text::tokenizePrompt(prompt.value(), tokenizer);
     p.roles = prompt->images();
     p.answer = tokenizer.encode(ex.answer);
-    p.weights = ex.prompt.task == text::Task::Comparison
-                    ? std::vector<float>(p.answer.size(), 1.f)
-                    : answerTokenWeights(tokenizer, ex.answer, p.answer, o.keyWordWeight);
+    p.weights = answerTokenWeights(tokenizer, ex.answer, p.answer, o.keyWordWeight);
     p.verdictIndex = verdictLetterIndex(p.answer, o.verdict, ex.verdictMention);
+    p.letterIndices = text::imageLetterIndices(p.answer, o.verdict);
     p.answer.push_back(tokenizer.eosId());
     p.weights.push_back(1.f);
   }
@@ -183,6 +178,10 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
       batch.verdictPositions.emplace_back(int64_t(i), promptLength - 1 + p.verdictIndex);
       batch.verdictLetter.push_back(letter == o.verdict.a ? 'A' : 'B');
       batch.verdictTarget.push_back(headTrust[i]);
+    }
+    for (int k : p.letterIndices) {
+      batch.letterPositions.emplace_back(int64_t(i), promptLength - 1 + k);
+      batch.letterWritten.push_back(p.answer[size_t(k)] == o.verdict.a ? 'A' : 'B');
     }
     batch.answerTokens += int64_t(p.answer.size());
     longest = std::max(longest, T);

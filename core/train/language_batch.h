@@ -11,7 +11,7 @@
 #include "core/model/multimodal.h"
 #include "core/text/prompt.h"
 #include "core/text/tokenizer.h"
-#include "core/train/dataset.h"
+#include "core/data/shard_dataset.h"
 
 namespace dqa::train {
 
@@ -27,6 +27,11 @@ struct LanguageBatch {
   std::vector<std::pair<int64_t, int64_t>> verdictPositions;
   std::vector<char> verdictLetter;
   std::vector<float> verdictTarget;
+  // Every "Image A"/"Image B" letter of every answer (verdict or not): (row, position
+  // whose logits predict it) and the letter written. Which image a sentence is about is
+  // part of what the decoder must get right: "Image B is better than Image A".
+  std::vector<std::pair<int64_t, int64_t>> letterPositions;
+  std::vector<char> letterWritten;
   int64_t answerTokens = 0;
 };
 
@@ -41,11 +46,11 @@ struct LanguageBatchOptions {
 };
 
 Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, const text::Tokenizer& tokenizer,
-                                        const std::vector<TrainingExample>& examples,
+                                        const std::vector<data::TrainingExample>& examples,
                                         const LanguageBatchOptions& options);
 
 // Token weights of an answer: 1, or `keyWeight` for tokens that overlap a judgement word
-// (data::keyPhrases) of a description or reasoning answer. `ids` is the answer's encoding.
+// (data::keyPhrases). `ids` is the answer's encoding.
 std::vector<float> answerTokenWeights(const text::Tokenizer& tokenizer, const std::string& answer,
                                       const std::vector<int32_t>& ids, double keyWeight);
 

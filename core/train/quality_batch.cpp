@@ -29,7 +29,7 @@ at::Tensor pixels(const cv::Mat& m) {
 }
 
 void addView(ViewList& v, const at::Tensor& image, const at::Tensor& reference, const at::Tensor& other,
-             const ImageTruth& truth, int typeClassIndex) {
+             const data::ImageTruth& truth, int typeClassIndex) {
   v.image.push_back(image);
   v.reference.push_back(reference);
   v.other.push_back(other);
@@ -47,13 +47,13 @@ at::Tensor stackOrNone(const std::vector<at::Tensor>& ts) {
 
 }  // namespace
 
-QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector<TrainingExample>& examples,
+QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector<data::TrainingExample>& examples,
                                ViewMode mode, double referenceShare) {
   ViewList v;
   std::vector<int64_t> first, second;
   std::vector<float> target;
   const int referenceEvery = referenceShare > 0 ? std::max(1, int(1.0 / referenceShare + 0.5)) : 0;
-  ImageTruth pristine;
+  data::ImageTruth pristine;
   pristine.present = true;
   pristine.mos = data::kReferenceMos;
   for (size_t i = 0; i < examples.size(); ++i) {

@@ -11,7 +11,7 @@
 
 #include "core/io/model_config.h"
 #include "core/model/quality_encoder.h"
-#include "core/train/dataset.h"
+#include "core/data/shard_dataset.h"
 
 namespace dqa::train {
 
@@ -38,7 +38,7 @@ int typeClass(const io::VisionConfig& config, int kadidType);
 // Examples must share one patch size. `referenceShare`: the share of examples whose
 // reference is also shown as a view of its own (labelled pristine), in reference modes.
 // Deterministic: which references are shown is every k-th example.
-QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector<TrainingExample>& examples,
+QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector<data::TrainingExample>& examples,
                                ViewMode mode, double referenceShare = 0.25);
 
 struct QualityLossWeights {

@@ -55,7 +55,7 @@ Result<std::unique_ptr<SampleStream>> SampleStream::open(const StreamOptions& o)
 
 size_t SampleStream::photoCount() const { return trainingPhotos_.size(); }
 
-std::vector<TrainingExample> SampleStream::examples(std::uint64_t first, int count, data::SamplerConfig cfg) const {
+std::vector<data::TrainingExample> SampleStream::examples(std::uint64_t first, int count, data::SamplerConfig cfg) const {
   cfg.types = data::typesForSplit(data::Split::Train, options_.split);
   cfg.seed = data::mixSeed(options_.seed, 0x57ea3);  // a stream of its own, apart from the shards'
   std::vector<data::Sample> samples(size_t(std::max(0, count)));
@@ -69,11 +69,11 @@ std::vector<TrainingExample> SampleStream::examples(std::uint64_t first, int cou
   for (int t = 1; t < std::max(1, options_.threads); ++t) workers.emplace_back(work);
   work();
   for (auto& w : workers) w.join();
-  std::vector<TrainingExample> out;
+  std::vector<data::TrainingExample> out;
   out.reserve(samples.size());
   for (size_t i = 0; i < samples.size(); ++i) {
     if (!made[i]) continue;
-    auto ex = exampleFromRecord(data::sampleRecord(samples[i], "stream"), samples[i].reference, samples[i].a,
+    auto ex = data::exampleFromRecord(data::sampleRecord(samples[i], "stream"), samples[i].reference, samples[i].a,
                                 samples[i].b);
     if (ex) out.push_back(std::move(ex.value()));
   }

@@ -11,7 +11,7 @@
 #include "core/common/result.h"
 #include "core/data/photos.h"
 #include "core/data/sampler.h"
-#include "core/train/dataset.h"
+#include "core/data/shard_dataset.h"
 
 namespace dqa::train {
 
@@ -37,7 +37,7 @@ class SampleStream {
   // Examples [first, first + count) of the training side, made with `sampler` (its seed
   // is replaced by the stream's, its types by the training types). Samples the engine
   // cannot make (no photo large enough) are skipped, so fewer may come back.
-  std::vector<TrainingExample> examples(std::uint64_t first, int count, data::SamplerConfig sampler) const;
+  std::vector<data::TrainingExample> examples(std::uint64_t first, int count, data::SamplerConfig sampler) const;
 
   size_t photoCount() const;
 

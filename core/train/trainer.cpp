@@ -17,66 +17,15 @@
 #include "core/io/safetensors.h"
 #include "core/model/multimodal.h"
 #include "core/text/tokenizer.h"
-#include "core/train/dataset.h"
+#include "core/data/shard_dataset.h"
 #include "core/train/language_batch.h"
+#include "core/train/language_loss.h"
 #include "core/train/model_io.h"
 #include "core/train/optimizer.h"
 
 namespace dqa::train {
 namespace fs = std::filesystem;
 namespace {
-
-struct StepLosses {
-  at::Tensor total;
-  double lm = 0, verdict = 0, distill = 0;
-};
-
-// Weighted next-token loss + the verdict letter's two-way losses. `hidden` [B, T, H]:
-// logits are computed only where there is a target (the answer: a quarter of the
-// sequence), which saves most of the vocabulary projection.
-StepLosses languageLosses(const model::LlamaDecoder& decoder, const at::Tensor& hidden, const LanguageBatch& b,
-                          const text::VerdictTokens& v, double verdictWeight, double distillWeight) {
-  StepLosses out;
-  const int64_t H = hidden.size(2);
-  const at::Tensor labels = b.labels.reshape({-1});                                   // [B*T]
-  const at::Tensor rows = labels.ne(kIgnoreLabel).nonzero().reshape({-1});            // [A]
-  const at::Tensor logits = decoder.logits(hidden.reshape({-1, H}).index_select(0, rows));  // [A, V]
-  const at::Tensor perToken = at::cross_entropy_loss(logits, labels.index_select(0, rows), {}, at::Reduction::None);
-  const at::Tensor w = b.weights.reshape({-1}).index_select(0, rows);
-  at::Tensor lm = (perToken * w).sum() / w.sum().clamp_min(1.0);
-  out.total = lm;
-  out.lm = lm.item<double>();
-  if (b.verdictPositions.empty()) return out;
-  // Row of each verdict position among the answer rows.
-  const int64_t T = hidden.size(1);
-  std::vector<int64_t> flat;
-  for (const auto& [row, pos] : b.verdictPositions) flat.push_back(row * T + pos);
-  const at::Tensor where = at::searchsorted(rows, at::tensor(flat, at::kLong));
-  const at::Tensor two = logits.index_select(0, where).index_select(1, at::tensor(std::vector<int64_t>{v.a, v.b}, at::kLong))
-                             .to(at::kFloat);  // [K, 2]
-  std::vector<int64_t> written;
-  std::vector<at::Tensor> soft;
-  std::vector<int64_t> softRows;
-  for (size_t k = 0; k < b.verdictPositions.size(); ++k) {
-    const int64_t letter = b.verdictLetter[k] == 'A' ? 0 : 1;
-    written.push_back(letter);
-    if (b.verdictTarget[k] >= 0) {
-      softRows.push_back(int64_t(k));
-      const float q = b.verdictTarget[k];  // P(the written letter is right) per the heads
-      soft.push_back(letter == 0 ? at::tensor({q, 1 - q}) : at::tensor({1 - q, q}));
-    }
-  }
-  const at::Tensor verdict = at::cross_entropy_loss(two, at::tensor(written, at::kLong));
-  out.total = out.total + verdictWeight * verdict;
-  out.verdict = verdict.item<double>();
-  if (!softRows.empty() && distillWeight > 0) {
-    const at::Tensor logp = two.index_select(0, at::tensor(softRows, at::kLong)).log_softmax(-1);  // [S, 2]
-    const at::Tensor distill = -(at::stack(soft) * logp).sum(-1).mean();
-    out.total = out.total + distillWeight * distill;
-    out.distill = distill.item<double>();
-  }
-  return out;
-}
 
 class Trainer {
  public:
@@ -85,7 +34,7 @@ class Trainer {
 
  private:
   Status setUp();
-  Result<std::vector<TrainingExample>> examplesForStep(int step);
+  Result<std::vector<data::TrainingExample>> examplesForStep(int step);
   Status saveCheckpoint(int step);
   Status saveLoraAdapter(const std::string& modelDirectory);
   Result<int> loadCheckpoint();
@@ -95,7 +44,7 @@ class Trainer {
   std::shared_ptr<model::MultimodalModel> model_;
   std::shared_ptr<text::Tokenizer> tokenizer_;
   std::unique_ptr<AdamW> optimizer_;
-  std::optional<ShardDataset> train_, val_;
+  std::optional<data::ShardDataset> train_, val_;
   std::unique_ptr<SampleStream> stream_;
   std::vector<size_t> order_;
   size_t epochOf_ = size_t(-1);
@@ -149,7 +98,7 @@ Status Trainer::setUp() {
     optimizer_->add(name, t, decay);
   }
   if (!opt_.trainDirectory.empty()) {
-    auto tr = ShardDataset::open(opt_.trainDirectory);
+    auto tr = data::ShardDataset::open(opt_.trainDirectory);
     if (!tr) return tr.error();
     train_ = std::move(tr.value());
     order_.resize(train_->size());
@@ -160,7 +109,7 @@ Status Trainer::setUp() {
     stream_ = std::move(s.value());
   }
   if (!opt_.validationDirectory.empty()) {
-    auto va = ShardDataset::open(opt_.validationDirectory);
+    auto va = data::ShardDataset::open(opt_.validationDirectory);
     if (!va) return va.error();
     val_ = std::move(va.value());
   }
@@ -172,8 +121,8 @@ Status Trainer::setUp() {
 
 // The examples of one step: a deterministic function of (seed, step), so a resumed run
 // continues with the examples an uninterrupted one would have seen.
-Result<std::vector<TrainingExample>> Trainer::examplesForStep(int step) {
-  std::vector<TrainingExample> out;
+Result<std::vector<data::TrainingExample>> Trainer::examplesForStep(int step) {
+  std::vector<data::TrainingExample> out;
   if (stream_) {
     // One patch size per step keeps the sequences of a batch about equally long.
     const std::uint64_t r = data::mixSeed(opt_.seed ^ 0x1a96, std::uint64_t(step));
@@ -259,9 +208,9 @@ Status Trainer::evaluate(TrainProgress& p) {
   at::NoGradGuard noGrad;
   const size_t n = std::min<size_t>(val_->size(), size_t(opt_.evalExamples));
   double lossSum = 0, weightSum = 0;
-  int64_t correct = 0, judged = 0;
+  int64_t correct = 0, judged = 0, lettersRight = 0, letters = 0;
   for (size_t start = 0; start < n; start += size_t(opt_.batchSize)) {
-    std::vector<TrainingExample> examples;
+    std::vector<data::TrainingExample> examples;
     for (size_t i = start; i < std::min(n, start + size_t(opt_.batchSize)); ++i) {
       auto ex = val_->get(i);
       if (!ex) return ex.error();
@@ -282,10 +231,18 @@ Status Trainer::evaluate(TrainProgress& p) {
       correct += saysA == (batch->verdictLetter[k] == 'A');
       ++judged;
     }
+    for (size_t k = 0; k < batch->letterPositions.size(); ++k) {
+      const auto [row, pos] = batch->letterPositions[k];
+      const at::Tensor z = logits[row][pos];
+      const bool saysA = z[batchOptions_.verdict.a].item<float>() > z[batchOptions_.verdict.b].item<float>();
+      lettersRight += saysA == (batch->letterWritten[k] == 'A');
+      ++letters;
+    }
   }
   p.evaluated = true;
   p.valLoss = weightSum > 0 ? lossSum / weightSum : 0;
   p.valVerdictAccuracy = judged ? double(correct) / double(judged) : 0;
+  p.valLetterAccuracy = letters ? double(lettersRight) / double(letters) : 0;
   valCurve_.emplace_back(p.step, p.valLoss);
   return Ok{};
 }
@@ -298,7 +255,7 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
   const int firstStep = resumed.value();
   std::ofstream log(opt_.outputDirectory + "/log.jsonl", std::ios::app);
   const auto t0 = std::chrono::steady_clock::now();
-  double emaLoss = -1, emaLm = 0, emaVerdict = 0, emaDistill = 0;
+  double emaLoss = -1, emaLm = 0, emaVerdict = 0, emaDistill = 0, emaLetter = 0;
   double msBatch = 0, msForward = 0, msBackward = 0, msOptim = 0, seqTokens = 0;
   int timedSteps = 0;
   auto now = [] { return std::chrono::steady_clock::now(); };
@@ -321,8 +278,9 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
       if (!batch) return batch.error();
       const auto tBatch = now();
       const at::Tensor hidden = model_->decoder().forward(batch->embeds);  // [B, T, H]
-      const StepLosses l = languageLosses(model_->decoder(), hidden, batch.value(), batchOptions_.verdict,
-                                          opt_.verdictWeight, model_->hasQualityEncoder() ? opt_.distillWeight : 0.0);
+      const LanguageLossWeights weights{opt_.verdictWeight, model_->hasQualityEncoder() ? opt_.distillWeight : 0.0,
+                                        opt_.letterWeight};
+      const LanguageLosses l = languageLosses(model_->decoder(), hidden, batch.value(), batchOptions_.verdict, weights);
       const auto tForward = now();
       l.total.backward();
       const auto tBackward = now();
@@ -343,6 +301,7 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
       emaLm = emaLm == 0 ? l.lm : 0.95 * emaLm + 0.05 * l.lm;
       emaVerdict = 0.95 * emaVerdict + 0.05 * l.verdict;
       emaDistill = 0.95 * emaDistill + 0.05 * l.distill;
+      emaLetter = 0.95 * emaLetter + 0.05 * l.letter;
       const int done = step + 1;
       const bool evaluateNow = done % opt_.evalEvery == 0 || done == lastStep;
       if (done % opt_.logEvery == 0 || evaluateNow) {
@@ -353,6 +312,7 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
         p.lmLoss = emaLm;
         p.verdictLoss = emaVerdict;
         p.distillLoss = emaDistill;
+        p.letterLoss = emaLetter;
         p.learningRate = lr;
         const double s = std::chrono::duration<double>(now() - t0).count();
         p.samplesPerSecond = double(done - firstStep) * opt_.batchSize / s;
@@ -372,8 +332,9 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
           if (!e) return e;
         }
         log << nlohmann::json({{"step", done}, {"loss", p.loss}, {"lm", p.lmLoss}, {"verdict", p.verdictLoss},
-                               {"distill", p.distillLoss}, {"lr", lr}, {"samples_per_s", p.samplesPerSecond},
+                               {"distill", p.distillLoss}, {"letter", p.letterLoss}, {"lr", lr}, {"samples_per_s", p.samplesPerSecond},
                                {"val_loss", p.valLoss}, {"val_verdict_acc", p.valVerdictAccuracy},
+                               {"val_letter_acc", p.valLetterAccuracy},
                                {"evaluated", p.evaluated},
                                {"ms", {{"batch", p.batchMs}, {"forward", p.forwardMs}, {"backward", p.backwardMs},
                                        {"optimizer", p.optimizerMs}}},

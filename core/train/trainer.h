@@ -6,6 +6,8 @@
 //    decoder to learn to compare two images;
 //  - on quality-encoder models, that letter's probability distilled towards the heads'
 //    calibrated pairwise probability (so the decoder's confidence means what it says);
+//  - a two-way cross-entropy on the letter of every "Image A"/"Image B" of an answer, so
+//    that the verdict losses cannot make every letter the winner's;
 //  - extra weight on the words that carry a judgement (levels, distortion kinds, quality).
 // Examples come from the data engine's shards or are streamed fresh from photos. AdamW,
 // warm-up + cosine decay, gradient clipping, optional CPU bf16 autocast, resumable
@@ -49,7 +51,8 @@ struct TrainOptions {
   double gradientClip = 1.0;
   double verdictWeight = 1.0;     // two-way cross-entropy on the verdict letter
   double distillWeight = 1.0;     // the verdict letter towards the heads' P (quality models)
-  double keyWordWeight = 3.0;     // token weight of judgement words in descriptions and reasoning
+  double letterWeight = 0.0;      // two-way cross-entropy on every "Image A/B" letter
+  double keyWordWeight = 3.0;     // token weight of judgement words (data::keyPhrases) in answers
   bool bf16 = false;              // CPU autocast to bfloat16 (only where the CPU has bf16 hardware)
   int threads = 0;
   uint64_t seed = 1;
@@ -62,13 +65,14 @@ struct TrainOptions {
 
 struct TrainProgress {
   int step = 0, steps = 0;
-  double loss = 0, lmLoss = 0, verdictLoss = 0, distillLoss = 0;
+  double loss = 0, lmLoss = 0, verdictLoss = 0, distillLoss = 0, letterLoss = 0;
   double samplesPerSecond = 0, etaSeconds = 0, learningRate = 0;
   double batchMs = 0, forwardMs = 0, backwardMs = 0, optimizerMs = 0;  // per step, averaged
   double tokensPerSample = 0;
   bool evaluated = false;
   double valLoss = 0;             // per answer token
   double valVerdictAccuracy = 0;  // teacher-forced verdict letter right, every verdict answer
+  double valLetterAccuracy = 0;   // teacher-forced "Image A/B" letters right, every mention
 };
 
 // Runs training; `onProgress` is called every logEvery steps and after evaluations.

@@ -1,12 +1,13 @@
 // The bundled model's training pieces on tiny inputs: the streamed sampler (same samples
 // for the same step, whatever the thread count), the quality views and losses (stage 1),
-// the verdict letter and judgement-word weights of the language stage, the optimizer's
+// the letters, verdict and judgement-word weights of the language stage, its losses, the optimizer's
 // schedule and clipping, and the pair-scale calibration.
 #include <QtTest/QtTest>
 #include <QTemporaryDir>
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/data/photos.h"
@@ -15,9 +16,10 @@
 #include "core/model/quality_input.h"
 #include "core/model/visual_tokens.h"
 #include "core/text/tokenizer.h"
-#include "core/train/dataset.h"
+#include "core/data/shard_dataset.h"
 #include "core/train/encoder_stage.h"
 #include "core/train/language_batch.h"
+#include "core/train/language_loss.h"
 #include "core/train/model_init.h"
 #include "core/train/optimizer.h"
 #include "core/train/quality_batch.h"
@@ -76,13 +78,15 @@ class TrainingTest : public QObject {
   }
 
   void verdictMention() {
-    QCOMPARE(train::verdictMentionIndex("Image B is better.", 'B'), 0);
-    QCOMPARE(train::verdictMentionIndex("Image A has mild noise, while Image B shows severe blur. Overall, Image A is better.", 'A'), 2);
-    QCOMPARE(train::verdictMentionIndex("Image A has noise. Overall, Image B is better than Image A.", 'B'), 1);
-    // Named first is the loser: the letter there depends on the wording, not the images.
-    QCOMPARE(train::verdictMentionIndex("Image A has noise. In conclusion, Image B is worse than Image A.", 'A'), -1);
-    QCOMPARE(train::verdictMentionIndex("Image A is worse.", 'B'), -1);
-    QCOMPARE(train::verdictMentionIndex("Both look the same.", 'A'), -1);
+    QCOMPARE(data::verdictMentionIndex("Image B is better.", 'B'), 0);
+    QCOMPARE(data::verdictMentionIndex("Image A has mild noise, while Image B shows severe blur. Overall, Image A is better.", 'A'), 2);
+    QCOMPARE(data::verdictMentionIndex("Image A has noise. Overall, Image B is better than Image A.", 'B'), 1);
+    // Named first is the loser: supervised too, with the letter written there.
+    QCOMPARE(data::verdictMentionIndex("Image A has noise. In conclusion, Image B is worse than Image A.", 'A'), 1);
+    QCOMPARE(data::verdictMentionIndex("Image A is worse.", 'B'), 0);
+    // A verdict that contradicts the truth is not one to supervise.
+    QCOMPARE(data::verdictMentionIndex("Image A is worse.", 'A'), -1);
+    QCOMPARE(data::verdictMentionIndex("Both look the same.", 'A'), -1);
   }
 
   void judgementWordsWeighMore() {
@@ -99,6 +103,34 @@ class TrainingTest : public QObject {
     QVERIFY2(heavy.find("noise") != std::string::npos, heavy.c_str());
     QVERIFY2(heavy.find("poor") != std::string::npos, heavy.c_str());
     QVERIFY2(heavy.find("There") == std::string::npos, heavy.c_str());
+  }
+
+  void comparativeWordsWeighMore() {
+    auto tok = text::Tokenizer::load(tokenizerPath());
+    QVERIFY(tok.ok());
+    const std::string answer = "In conclusion, Image B is worse than Image A.";
+    const auto ids = tok.value()->encode(answer);
+    const auto w = train::answerTokenWeights(*tok.value(), answer, ids, 3.0);
+    std::string heavy;
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (w[i] > 1) heavy += tok.value()->pieceBytes(ids[i]);
+    QVERIFY2(heavy.find("worse") != std::string::npos, heavy.c_str());
+    QVERIFY2(heavy.find("Image") == std::string::npos, heavy.c_str());
+  }
+
+  void everyImageLetterIsFound() {
+    auto tok = text::Tokenizer::load(tokenizerPath());
+    QVERIFY(tok.ok());
+    const auto v = text::verdictTokens(*tok.value());
+    if (v.a < 0) QSKIP("this tokenizer cannot tell Image A from Image B");
+    const auto ids = tok.value()->encode("Image A is noisy. Image B is better than Image A. An image.");
+    const auto letters = text::imageLetterIndices(ids, v);
+    QCOMPARE(letters.size(), size_t(3));
+    QCOMPARE(ids[size_t(letters[0])], v.a);
+    QCOMPARE(ids[size_t(letters[1])], v.b);
+    QCOMPARE(ids[size_t(letters[2])], v.a);
+    QVERIFY(letters[0] < letters[1] && letters[1] < letters[2]);
+    QCOMPARE(train::verdictLetterIndex(ids, v, 1), letters[1]);
   }
 
   void verdictLetterIsFoundByMention() {
@@ -163,6 +195,58 @@ class TrainingTest : public QObject {
     const train::QualityBatch alone = train::buildQualityBatch(vc, examples, {false, false}, 0.5);
     QCOMPARE(alone.views(), int64_t(examples.size()));  // no reference views without a reference
     QVERIFY(!alone.pairFirst.defined());
+  }
+
+  void languageBatchSupervisesEveryLetter() {
+    auto tok = text::Tokenizer::load(tokenizerPath());
+    QVERIFY(tok.ok());
+    const auto v = text::verdictTokens(*tok.value());
+    if (v.a < 0) QSKIP("this tokenizer cannot tell Image A from Image B");
+    QTemporaryDir dir;
+    train::ModelShape shape;
+    shape.stageWidths = {8, 8, 8, 16};
+    shape.stageBlocks = {1, 1, 1, 1};
+    shape.headWidth = 8;
+    shape.width = 16;
+    shape.layers = 1;
+    shape.heads = 2;
+    shape.kvHeads = 2;
+    shape.mlp = 32;
+    shape.vocabSize = tok.value()->vocabSize();
+    QVERIFY(train::writeInitialModel(shape, dir.path().toStdString(), 1).ok());
+    auto m = model::MultimodalModel::load(dir.path().toStdString(), {});
+    QVERIFY2(m.ok(), m.ok() ? "" : m.message().c_str());
+    auto s = train::SampleStream::open(syntheticStream(2));
+    data::SamplerConfig cfg;
+    cfg.patchSizes = {64};
+    cfg.taskShare = {0.0, 0.5, 0.5};  // comparisons and reasonings
+    const auto examples = s.value()->examples(0, 8, cfg);
+    train::LanguageBatchOptions o;
+    o.verdict = v;
+    auto batch = train::makeLanguageBatch(*m.value(), *tok.value(), examples, o);
+    QVERIFY2(batch.ok(), batch.ok() ? "" : batch.message().c_str());
+    // Every "Image X" of every answer is supervised, with the letter written there.
+    size_t mentions = 0;
+    for (const auto& ex : examples) mentions += text::imageLetterIndices(tok.value()->encode(ex.answer), v).size();
+    QVERIFY(mentions > examples.size());
+    QCOMPARE(batch->letterPositions.size(), mentions);
+    for (size_t k = 0; k < mentions; ++k) {
+      const auto [row, pos] = batch->letterPositions[k];
+      QCOMPARE(batch->labels[row][pos].item<int64_t>(), int64_t(batch->letterWritten[k] == 'A' ? v.a : v.b));
+    }
+    // Each verdict letter is one of them, winner-first or loser-first.
+    QVERIFY(!batch->verdictPositions.empty());
+    for (const auto& p : batch->verdictPositions)
+      QVERIFY(std::find(batch->letterPositions.begin(), batch->letterPositions.end(), p) != batch->letterPositions.end());
+
+    const at::Tensor hidden = m.value()->decoder().forward(batch->embeds);  // [B, T, H]
+    const auto without = train::languageLosses(m.value()->decoder(), hidden, batch.value(), v, {1, 0, 0});
+    QCOMPARE(without.letter, 0.0);
+    const auto with = train::languageLosses(m.value()->decoder(), hidden, batch.value(), v, {1, 0, 1});
+    // A fresh decoder is near chance between the two letters.
+    QVERIFY2(std::abs(with.letter - std::log(2.0)) < 0.3, QByteArray::number(with.letter).constData());
+    QVERIFY(std::abs(with.total.item<double>() - (with.lm + with.verdict + with.letter)) < 1e-4);
+    QCOMPARE(with.lm, without.lm);
   }
 
   void scheduleAndClipping() {

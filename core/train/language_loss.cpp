@@ -1,0 +1,71 @@
+#include "core/train/language_loss.h"
+
+#include <vector>
+
+namespace dqa::train {
+namespace {
+
+// The A and B logits at the given (row, position)s. `rows` [A] are the flat
+// (row * T + position) indices the logits [A, V] were computed at, sorted.
+at::Tensor twoWayLogits(const at::Tensor& logits, const at::Tensor& rows, int64_t T,
+                        const std::vector<std::pair<int64_t, int64_t>>& positions, const text::VerdictTokens& v) {
+  std::vector<int64_t> flat;
+  for (const auto& [row, pos] : positions) flat.push_back(row * T + pos);
+  const at::Tensor where = at::searchsorted(rows, at::tensor(flat, at::kLong));
+  return logits.index_select(0, where).index_select(1, at::tensor(std::vector<int64_t>{v.a, v.b}, at::kLong))
+      .to(at::kFloat);  // [K, 2]
+}
+
+at::Tensor letterClasses(const std::vector<char>& letters) {
+  std::vector<int64_t> c;
+  for (char l : letters) c.push_back(l == 'A' ? 0 : 1);
+  return at::tensor(c, at::kLong);
+}
+
+}  // namespace
+
+// Weighted next-token loss + the letters' two-way losses. `hidden` [B, T, H]: logits are
+// computed only where there is a target (the answer: a quarter of the sequence), which
+// saves most of the vocabulary projection.
+LanguageLosses languageLosses(const model::LlamaDecoder& decoder, const at::Tensor& hidden, const LanguageBatch& b,
+                              const text::VerdictTokens& v, const LanguageLossWeights& weights) {
+  LanguageLosses out;
+  const int64_t H = hidden.size(2);
+  const at::Tensor labels = b.labels.reshape({-1});                                   // [B*T]
+  const at::Tensor rows = labels.ne(kIgnoreLabel).nonzero().reshape({-1});            // [A]
+  const at::Tensor logits = decoder.logits(hidden.reshape({-1, H}).index_select(0, rows));  // [A, V]
+  const at::Tensor perToken = at::cross_entropy_loss(logits, labels.index_select(0, rows), {}, at::Reduction::None);
+  const at::Tensor w = b.weights.reshape({-1}).index_select(0, rows);
+  at::Tensor lm = (perToken * w).sum() / w.sum().clamp_min(1.0);
+  out.total = lm;
+  out.lm = lm.item<double>();
+  const int64_t T = hidden.size(1);
+  if (!b.letterPositions.empty() && weights.letter > 0) {
+    const at::Tensor two = twoWayLogits(logits, rows, T, b.letterPositions, v);  // [L, 2]
+    const at::Tensor letter = at::cross_entropy_loss(two, letterClasses(b.letterWritten));
+    out.total = out.total + weights.letter * letter;
+    out.letter = letter.item<double>();
+  }
+  if (b.verdictPositions.empty()) return out;
+  const at::Tensor two = twoWayLogits(logits, rows, T, b.verdictPositions, v);  // [K, 2]
+  std::vector<at::Tensor> soft;
+  std::vector<int64_t> softRows;
+  for (size_t k = 0; k < b.verdictPositions.size(); ++k) {
+    if (b.verdictTarget[k] < 0) continue;
+    softRows.push_back(int64_t(k));
+    const float q = b.verdictTarget[k];  // P(the written statement holds) per the heads
+    soft.push_back(b.verdictLetter[k] == 'A' ? at::tensor({q, 1 - q}) : at::tensor({1 - q, q}));
+  }
+  const at::Tensor verdict = at::cross_entropy_loss(two, letterClasses(b.verdictLetter));
+  out.total = out.total + weights.verdict * verdict;
+  out.verdict = verdict.item<double>();
+  if (!softRows.empty() && weights.distill > 0) {
+    const at::Tensor logp = two.index_select(0, at::tensor(softRows, at::kLong)).log_softmax(-1);  // [S, 2]
+    const at::Tensor distill = -(at::stack(soft) * logp).sum(-1).mean();
+    out.total = out.total + weights.distill * distill;
+    out.distill = distill.item<double>();
+  }
+  return out;
+}
+
+}  // namespace dqa::train
