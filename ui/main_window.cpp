@@ -23,7 +23,6 @@
 #include <QStatusBar>
 #include <QStyle>
 #include <QToolBar>
-#include <QToolButton>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -144,20 +143,7 @@ void MainWindow::buildLayout() {
   auto* layout = new QVBoxLayout(central);
   layout->setContentsMargins(4, 4, 4, 4);
 
-  messageBar_ = new QFrame(central);
-  messageBar_->setObjectName(QStringLiteral("messageBar"));
-  messageLabel_ = new QLabel(messageBar_);
-  messageLabel_->setWordWrap(true);
-  messageLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  auto* close = new QToolButton(messageBar_);
-  close->setIcon(style()->standardIcon(QStyle::SP_TitleBarCloseButton));
-  close->setAutoRaise(true);
-  connect(close, &QToolButton::clicked, this, &MainWindow::hideMessage);
-  auto* barLayout = new QHBoxLayout(messageBar_);
-  barLayout->setContentsMargins(8, 4, 4, 4);
-  barLayout->addWidget(messageLabel_, 1);
-  barLayout->addWidget(close);
-  messageBar_->setVisible(false);
+  messageBar_ = new MessageBar(central);
   layout->addWidget(messageBar_);
 
   auto* panesWidget = new QWidget(central);
@@ -317,21 +303,15 @@ void MainWindow::buildMenus() {
 // ---- messages ---------------------------------------------------------------------
 
 void MainWindow::showMessage(const QString& text, bool error) {
-  messageLabel_->setText(text);
-  messageBar_->setStyleSheet(error ? QStringLiteral("#messageBar{background:#f8d7da;} QLabel{color:#58151c;}")
-                                   : QStringLiteral("#messageBar{background:#fff3cd;} QLabel{color:#664d03;}"));
-  messageBar_->setVisible(true);
+  messageBar_->showText(text, error);
   statusBar()->showMessage(text, 8000);
   qInfo().noquote() << (error ? "error:" : "note:") << text;
   Q_EMIT messageShown(text);
 }
 
-void MainWindow::hideMessage() {
-  messageBar_->setVisible(false);
-  messageLabel_->clear();
-}
+void MainWindow::hideMessage() { messageBar_->dismiss(); }
 
-QString MainWindow::messageText() const { return messageBar_->isVisible() ? messageLabel_->text() : QString(); }
+QString MainWindow::messageText() const { return messageBar_->text(); }
 
 // ---- images -------------------------------------------------------------------------
 

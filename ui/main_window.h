@@ -18,6 +18,7 @@
 #include "ui/attention_overlay.h"
 #include "ui/image_data.h"
 #include "ui/image_pane.h"
+#include "ui/message_bar.h"
 #include "ui/model_worker.h"
 #include "ui/report.h"
 #include "ui/stall_meter.h"
@@ -179,8 +180,7 @@ class MainWindow : public QMainWindow {
   AnswerView* answerView_ = nullptr;
   QListWidget* history_ = nullptr;
   AttentionControls* attention_ = nullptr;
-  QWidget* messageBar_ = nullptr;
-  QLabel* messageLabel_ = nullptr;
+  MessageBar* messageBar_ = nullptr;
   QLabel* modelLabel_ = nullptr;
   QLabel* stallLabel_ = nullptr;
   QProgressBar* progress_ = nullptr;
