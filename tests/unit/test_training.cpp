@@ -41,6 +41,21 @@ train::StreamOptions syntheticStream(int threads) {
 
 std::string tokenizerPath() { return test::fixtureDir("sentencepiece") + "/tiny.model"; }
 
+// A quality-encoder model small enough to build and run in milliseconds.
+train::ModelShape tinyShape(int vocabSize) {
+  train::ModelShape shape;
+  shape.stageWidths = {8, 8, 8, 8};
+  shape.stageBlocks = {1, 1, 1, 1};
+  shape.headWidth = 8;
+  shape.width = 16;
+  shape.layers = 1;
+  shape.heads = 2;
+  shape.kvHeads = 2;
+  shape.mlp = 32;
+  shape.vocabSize = vocabSize;
+  return shape;
+}
+
 }  // namespace
 
 class TrainingTest : public QObject {
@@ -147,17 +162,7 @@ class TrainingTest : public QObject {
 
   void qualityViewsAndLosses() {
     QTemporaryDir dir;
-    train::ModelShape shape;
-    shape.stageWidths = {8, 8, 8, 8};
-    shape.stageBlocks = {1, 1, 1, 1};
-    shape.headWidth = 8;
-    shape.width = 16;
-    shape.layers = 1;
-    shape.heads = 2;
-    shape.kvHeads = 2;
-    shape.mlp = 32;
-    shape.vocabSize = 300;
-    QVERIFY(train::writeInitialModel(shape, dir.path().toStdString(), 1).ok());
+    QVERIFY(train::writeInitialModel(tinyShape(300), dir.path().toStdString(), 1).ok());
     auto m = model::MultimodalModel::load(dir.path().toStdString(), {});
     QVERIFY2(m.ok(), m.ok() ? "" : m.message().c_str());
     QCOMPARE(int(m.value()->config().vision.distortionTypes.size()), 26);
@@ -203,17 +208,7 @@ class TrainingTest : public QObject {
     const auto v = text::verdictTokens(*tok.value());
     if (v.a < 0) QSKIP("this tokenizer cannot tell Image A from Image B");
     QTemporaryDir dir;
-    train::ModelShape shape;
-    shape.stageWidths = {8, 8, 8, 16};
-    shape.stageBlocks = {1, 1, 1, 1};
-    shape.headWidth = 8;
-    shape.width = 16;
-    shape.layers = 1;
-    shape.heads = 2;
-    shape.kvHeads = 2;
-    shape.mlp = 32;
-    shape.vocabSize = tok.value()->vocabSize();
-    QVERIFY(train::writeInitialModel(shape, dir.path().toStdString(), 1).ok());
+    QVERIFY(train::writeInitialModel(tinyShape(tok.value()->vocabSize()), dir.path().toStdString(), 1).ok());
     auto m = model::MultimodalModel::load(dir.path().toStdString(), {});
     QVERIFY2(m.ok(), m.ok() ? "" : m.message().c_str());
     auto s = train::SampleStream::open(syntheticStream(2));
