@@ -65,10 +65,11 @@ int verdictLetterIndex(const std::vector<int32_t>& ids, const text::VerdictToken
   return size_t(mention) < letters.size() ? letters[size_t(mention)] : -1;
 }
 
-Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, const text::Tokenizer& tokenizer,
-                                        const std::vector<data::TrainingExample>& examples,
-                                        const LanguageBatchOptions& o) {
-  // 1. Text: prompt chunks, answer ids, token weights, where the verdict letter is.
+namespace {
+
+// 1. Text: prompt chunks, answer ids, token weights, where the letters are.
+Result<std::vector<Prepared>> prepareText(const text::Tokenizer& tokenizer, const std::vector<data::TrainingExample>& examples,
+                                          const LanguageBatchOptions& o) {
   std::vector<Prepared> prepared(examples.size());
   for (size_t i = 0; i < examples.size(); ++i) {
     const auto& ex = examples[i];
@@ -84,16 +85,30 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
     p.answer.push_back(tokenizer.eosId());
     p.weights.push_back(1.f);
   }
-  // 2. Images: examples with the same image size, roles and preference weights are
-  // encoded together (the weights reach the quality tokens as they do at inference).
+  return prepared;
+}
+
+// What the images give each example: its visual tokens per role, and the heads'
+// probability that the winner is better (-1: no target).
+struct EncodedBatch {
+  std::vector<std::map<ImageRole, at::Tensor>> visual;  // [tokens, hidden] per role
+  std::vector<float> headTrust;
+};
+
+// 2. Images: examples with the same image size, roles and preference weights are
+// encoded together (the weights reach the quality tokens as they do at inference).
+Result<EncodedBatch> encodeBatchImages(const model::MultimodalModel& model,
+                                       const std::vector<data::TrainingExample>& examples,
+                                       const std::vector<Prepared>& prepared, const LanguageBatchOptions& o) {
   using GroupKey = std::tuple<int, int, std::vector<ImageRole>, std::array<double, 5>>;
   std::map<GroupKey, std::vector<size_t>> groups;
   for (size_t i = 0; i < examples.size(); ++i)
     groups[{examples[i].a.cols, examples[i].a.rows, prepared[i].roles,
             preferenceAspectWeights(examples[i].prompt.preference)}]
         .push_back(i);
-  std::vector<std::map<ImageRole, at::Tensor>> visual(examples.size());  // [tokens, hidden] per role
-  std::vector<float> headTrust(examples.size(), -1.f);                    // P(winner better) from the heads
+  EncodedBatch out;
+  out.visual.resize(examples.size());
+  out.headTrust.assign(examples.size(), -1.f);
   std::uint64_t draw = o.seed;
   for (const auto& [key, members] : groups) {
     model::RoleImages images;
@@ -109,7 +124,7 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
     if (!encoded) return makeError("record " + examples[members.front()].id + ": " + encoded.message());
     for (size_t k = 0; k < members.size(); ++k) {
       const size_t i = members[k];
-      for (const auto& [role, e] : encoded.value()) visual[i][role] = e.tokens[int64_t(k)];
+      for (const auto& [role, e] : encoded.value()) out.visual[i][role] = e.tokens[int64_t(k)];
       const auto a = encoded->find(ImageRole::A), b = encoded->find(ImageRole::B);
       const auto& ex = examples[i];
       // The heads' P(winner better): with aspect scores the preference is weighed in as
@@ -121,24 +136,44 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
         const at::Tensor& sb = weighted ? b->second.preferenceScore : b->second.score;
         const double d = sa[int64_t(k)].item<double>() - sb[int64_t(k)].item<double>();
         const double pA = 1.0 / (1.0 + std::exp(-model.config().vision.pairScale * d));
-        headTrust[i] = float(ex.winner == 'A' ? pA : 1.0 - pA);
+        out.headTrust[i] = float(ex.winner == 'A' ? pA : 1.0 - pA);
       }
     }
   }
-  // 3. Sequences: BOS, prompt pieces, answer; labels shifted by one. Every row of the
-  // batch is gathered from one source table (all text embeddings of the batch, then all
-  // visual tokens, then a zero row for padding) in one index_select: a single node in
-  // the autograd graph instead of one embedding and one concatenation per piece.
-  LanguageBatch batch;
-  const auto& decoder = model.decoder();
-  const int64_t vocab = decoder.config().vocabSize;
-  std::vector<int64_t> textIds;                // source rows [0, textIds.size())
-  std::vector<at::Tensor> visualParts;         // then these, in order
+  return out;
+}
+
+// 3. Sequences: BOS, prompt pieces, answer; labels shifted by one. Each position is
+// laid out as a row of one source table (all text embeddings of the batch, then all
+// visual tokens, then a zero row for padding), gathered by gatherEmbeddings.
+struct Layout {
+  LanguageBatch batch;                          // letters, verdicts, counts filled here
+  std::vector<int64_t> textIds;                 // source rows [0, textIds.size())
+  std::vector<at::Tensor> visualParts;          // then these, in order
   int64_t visualRows = 0;
-  std::vector<std::vector<int64_t>> sourceRow(examples.size());  // per position: text row, or -(1 + visual row)
-  std::vector<std::vector<int64_t>> labels(examples.size());
-  std::vector<std::vector<float>> weights(examples.size());
+  std::vector<std::vector<int64_t>> sourceRow;  // per position: text row, or -(1 + visual row)
+  std::vector<std::vector<int64_t>> labels;
+  std::vector<std::vector<float>> weights;
   int64_t longest = 0;
+};
+
+Result<Layout> layoutSequences(const model::MultimodalModel& model, const text::Tokenizer& tokenizer,
+                               const std::vector<data::TrainingExample>& examples,
+                               const std::vector<Prepared>& prepared, const EncodedBatch& encoded,
+                               const LanguageBatchOptions& o) {
+  Layout L;
+  LanguageBatch& batch = L.batch;
+  const int64_t vocab = model.decoder().config().vocabSize;
+  auto& textIds = L.textIds;
+  auto& visualParts = L.visualParts;
+  auto& visualRows = L.visualRows;
+  auto& sourceRow = L.sourceRow;
+  auto& labels = L.labels;
+  auto& weights = L.weights;
+  auto& longest = L.longest;
+  sourceRow.resize(examples.size());
+  labels.resize(examples.size());
+  weights.resize(examples.size());
   for (size_t i = 0; i < examples.size(); ++i) {
     const Prepared& p = prepared[i];
     auto& rows = sourceRow[i];
@@ -158,7 +193,7 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
         if (auto ok = addText(c.ids); !ok) return ok.error();
         continue;
       }
-      const at::Tensor& v = visual[i].at(c.role);  // [tokens, hidden]
+      const at::Tensor& v = encoded.visual[i].at(c.role);  // [tokens, hidden]
       for (int64_t k = 0; k < v.size(0); ++k) rows.push_back(-(1 + visualRows + k));
       visualRows += v.size(0);
       visualParts.push_back(v);
@@ -177,7 +212,7 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
       const int32_t letter = p.answer[size_t(p.verdictIndex)];
       batch.verdictPositions.emplace_back(int64_t(i), promptLength - 1 + p.verdictIndex);
       batch.verdictLetter.push_back(letter == o.verdict.a ? 'A' : 'B');
-      batch.verdictTarget.push_back(headTrust[i]);
+      batch.verdictTarget.push_back(encoded.headTrust[i]);
     }
     for (int k : p.letterIndices) {
       batch.letterPositions.emplace_back(int64_t(i), promptLength - 1 + k);
@@ -186,29 +221,52 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
     batch.answerTokens += int64_t(p.answer.size());
     longest = std::max(longest, T);
   }
-  if (longest > decoder.config().maxPositions)
-    return makeError("a training sequence is " + std::to_string(longest) + " tokens long, more than the model's " +
-                     std::to_string(decoder.config().maxPositions) + " positions");
-  const int64_t B = int64_t(examples.size()), textRows = int64_t(textIds.size());
-  const at::Tensor text = decoder.embed(at::tensor(textIds, at::kLong));  // [textRows, hidden]
+  return L;
+}
+
+// 4. One gather: every row of the batch from the source table in one index_select, a
+// single node in the autograd graph instead of one embedding and one concatenation per piece.
+LanguageBatch gatherEmbeddings(const model::LlamaDecoder& decoder, Layout& L) {
+  const int64_t B = int64_t(L.sourceRow.size()), textRows = int64_t(L.textIds.size());
+  const at::Tensor text = decoder.embed(at::tensor(L.textIds, at::kLong));  // [textRows, hidden]
   std::vector<at::Tensor> table{text};
-  for (const auto& v : visualParts) table.push_back(v.to(text.scalar_type()));
+  for (const auto& v : L.visualParts) table.push_back(v.to(text.scalar_type()));
   table.push_back(at::zeros({1, text.size(1)}, text.options()));          // padding
-  const int64_t padRow = textRows + visualRows;
-  std::vector<int64_t> gather(size_t(B * longest), padRow);
-  batch.labels = at::full({B, longest}, kIgnoreLabel, at::kLong);
-  batch.weights = at::zeros({B, longest}, at::kFloat);
+  const int64_t padRow = textRows + L.visualRows;
+  std::vector<int64_t> gather(size_t(B * L.longest), padRow);
+  LanguageBatch& batch = L.batch;
+  batch.labels = at::full({B, L.longest}, kIgnoreLabel, at::kLong);
+  batch.weights = at::zeros({B, L.longest}, at::kFloat);
   for (int64_t i = 0; i < B; ++i) {
-    const auto& rows = sourceRow[size_t(i)];
+    const auto& rows = L.sourceRow[size_t(i)];
     for (size_t t = 0; t < rows.size(); ++t)
-      gather[size_t(i * longest) + t] = rows[t] >= 0 ? rows[t] : textRows + (-rows[t] - 1);
+      gather[size_t(i * L.longest) + t] = rows[t] >= 0 ? rows[t] : textRows + (-rows[t] - 1);
     const int64_t T = int64_t(rows.size());
-    batch.labels[i].narrow(0, 0, T).copy_(at::tensor(labels[size_t(i)], at::kLong));
-    batch.weights[i].narrow(0, 0, T).copy_(at::tensor(weights[size_t(i)], at::kFloat));
+    batch.labels[i].narrow(0, 0, T).copy_(at::tensor(L.labels[size_t(i)], at::kLong));
+    batch.weights[i].narrow(0, 0, T).copy_(at::tensor(L.weights[size_t(i)], at::kFloat));
   }
   // Right padding needs no attention mask: causal attention never looks ahead.
-  batch.embeds = at::cat(table).index_select(0, at::tensor(gather, at::kLong)).view({B, longest, -1});  // [B, T, hidden]
-  return batch;
+  batch.embeds = at::cat(table).index_select(0, at::tensor(gather, at::kLong)).view({B, L.longest, -1});  // [B, T, hidden]
+  return std::move(L.batch);
+}
+
+
+}  // namespace
+
+Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, const text::Tokenizer& tokenizer,
+                                        const std::vector<data::TrainingExample>& examples,
+                                        const LanguageBatchOptions& o) {
+  auto prepared = prepareText(tokenizer, examples, o);
+  if (!prepared) return prepared.error();
+  auto encoded = encodeBatchImages(model, examples, prepared.value(), o);
+  if (!encoded) return encoded.error();
+  auto layout = layoutSequences(model, tokenizer, examples, prepared.value(), encoded.value(), o);
+  if (!layout) return layout.error();
+  const int64_t positions = model.decoder().config().maxPositions;
+  if (layout->longest > positions)
+    return makeError("a training sequence is " + std::to_string(layout->longest) + " tokens long, more than the model's " +
+                     std::to_string(positions) + " positions");
+  return gatherEmbeddings(model.decoder(), layout.value());
 }
 
 }  // namespace dqa::train
