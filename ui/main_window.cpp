@@ -142,11 +142,35 @@ void MainWindow::buildLayout() {
   auto* central = new QWidget(this);
   auto* layout = new QVBoxLayout(central);
   layout->setContentsMargins(4, 4, 4, 4);
-
   messageBar_ = new MessageBar(central);
   layout->addWidget(messageBar_);
 
-  auto* panesWidget = new QWidget(central);
+  // Panes (top) over asking | answer + attention | history (bottom), created in that
+  // order, which is also the keyboard's tab order.
+  QWidget* panes = buildPanes(central);
+  bottom_ = new QSplitter(Qt::Horizontal, central);
+  bottom_->setObjectName(QStringLiteral("bottomSplitter"));
+  bottom_->addWidget(buildAskingPanel(central));
+  bottom_->addWidget(buildAnswerSide(central));
+  bottom_->addWidget(buildHistorySide(central));
+  bottom_->setStretchFactor(0, 3);
+  bottom_->setStretchFactor(1, 5);
+  bottom_->setStretchFactor(2, 2);
+
+  vertical_ = new QSplitter(Qt::Vertical, central);
+  vertical_->setObjectName(QStringLiteral("verticalSplitter"));
+  vertical_->addWidget(panes);
+  vertical_->addWidget(bottom_);
+  vertical_->setStretchFactor(0, 3);
+  vertical_->setStretchFactor(1, 2);
+  layout->addWidget(vertical_, 1);
+  setCentralWidget(central);
+  buildStatusBar();
+  resize(1400, 900);
+}
+
+QWidget* MainWindow::buildPanes(QWidget* parent) {
+  auto* panesWidget = new QWidget(parent);
   auto* panesLayout = new QHBoxLayout(panesWidget);
   panesLayout->setContentsMargins(0, 0, 0, 0);
   for (PaneRole role : kRoles) {
@@ -171,32 +195,39 @@ void MainWindow::buildLayout() {
     });
   }
 
-  // Asking (left) | answer + attention + history (right).
-  asking_ = new AskingPanel(central);
+  return panesWidget;
+}
+
+QWidget* MainWindow::buildAskingPanel(QWidget* parent) {
+  asking_ = new AskingPanel(parent);
   connect(asking_, &AskingPanel::askRequested, this, &MainWindow::ask);
   connect(asking_, &AskingPanel::stopRequested, this, &MainWindow::stop);
   connect(asking_, &AskingPanel::wholeImageRequested, this, &MainWindow::assessWholeImage);
   connect(asking_, &AskingPanel::taskChanged, this, [this] { updateAskState(); });
+  return asking_;
+}
 
-  answerView_ = new AnswerView(central);
+QWidget* MainWindow::buildAnswerSide(QWidget* parent) {
+  answerView_ = new AnswerView(parent);
   connect(answerView_, &AnswerView::tokensSelected, this, [this](int first, int last, const QString& label) {
     attention_->showSelection(first, last, label);
     showAttention(first, last);
   });
-
-  attention_ = new AttentionControls(central);
+  attention_ = new AttentionControls(parent);
   connect(attention_, &AttentionControls::optionsChanged, this, &MainWindow::updateOverlays);
   connect(attention_, &AttentionControls::layerChanged, this, &MainWindow::updateOverlays);
   connect(attention_, &AttentionControls::wholeAnswerRequested, this, &MainWindow::showWholeAnswerAttention);
   connect(attention_, &AttentionControls::hideRequested, this, [this] { answerView_->selectTokens(-1, -1, false); });
-
-  auto* answerSide = new QWidget(central);
+  auto* answerSide = new QWidget(parent);
   auto* answerLayout = new QVBoxLayout(answerSide);
   answerLayout->setContentsMargins(0, 0, 0, 0);
   answerLayout->addWidget(answerView_, 1);
   answerLayout->addWidget(attention_);
+  return answerSide;
+}
 
-  history_ = new QListWidget(central);
+QWidget* MainWindow::buildHistorySide(QWidget* parent) {
+  history_ = new QListWidget(parent);
   history_->setObjectName(QStringLiteral("history"));
   history_->setToolTip(tr("Questions and answers for the current images"));
   connect(history_, &QListWidget::currentRowChanged, this, [this](int row) {
@@ -205,30 +236,16 @@ void MainWindow::buildLayout() {
     answerView_->showAnswer(current_->answer, current_->context.heading);
     clearOverlays();
   });
-  auto* historySide = new QWidget(central);
+  auto* historySide = new QWidget(parent);
   auto* historyLayout = new QVBoxLayout(historySide);
   historyLayout->setContentsMargins(0, 0, 0, 0);
   historyLayout->addWidget(new QLabel(tr("History (these images)"), historySide));
   historyLayout->addWidget(history_, 1);
 
-  bottom_ = new QSplitter(Qt::Horizontal, central);
-  bottom_->setObjectName(QStringLiteral("bottomSplitter"));
-  bottom_->addWidget(asking_);
-  bottom_->addWidget(answerSide);
-  bottom_->addWidget(historySide);
-  bottom_->setStretchFactor(0, 3);
-  bottom_->setStretchFactor(1, 5);
-  bottom_->setStretchFactor(2, 2);
+  return historySide;
+}
 
-  vertical_ = new QSplitter(Qt::Vertical, central);
-  vertical_->setObjectName(QStringLiteral("verticalSplitter"));
-  vertical_->addWidget(panesWidget);
-  vertical_->addWidget(bottom_);
-  vertical_->setStretchFactor(0, 3);
-  vertical_->setStretchFactor(1, 2);
-  layout->addWidget(vertical_, 1);
-  setCentralWidget(central);
-
+void MainWindow::buildStatusBar() {
   modelLabel_ = new QLabel(tr("No model loaded"), this);
   modelLabel_->setObjectName(QStringLiteral("modelLabel"));
   stallLabel_ = new QLabel(this);
@@ -239,7 +256,6 @@ void MainWindow::buildLayout() {
   statusBar()->addWidget(modelLabel_, 1);
   statusBar()->addPermanentWidget(stallLabel_);
   statusBar()->addPermanentWidget(progress_);
-  resize(1400, 900);
 }
 
 void MainWindow::buildMenus() {

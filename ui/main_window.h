@@ -134,6 +134,11 @@ class MainWindow : public QMainWindow {
 
   void buildMenus();
   void buildLayout();
+  QWidget* buildPanes(QWidget* parent);
+  QWidget* buildAskingPanel(QWidget* parent);
+  QWidget* buildAnswerSide(QWidget* parent);
+  QWidget* buildHistorySide(QWidget* parent);
+  void buildStatusBar();
   void showMessage(const QString& text, bool error = true);
   void hideMessage();
   void refreshPane(PaneRole role);
