@@ -146,7 +146,11 @@ int main(int argc, char** argv) {
   app.add_option("--letter-weight", o.letterWeight,
                  "Weight of the A-vs-B cross-entropy on the letter of every \"Image A\"/\"Image B\" of an answer")
       ->capture_default_str();
-  app.add_option("--key-weight", o.keyWordWeight, "Token weight of judgement words (levels, kinds, quality, comparatives)")
+  app.add_flag("--weigh-comparatives", o.weighComparatives,
+               "Comparative words (better, worse, ...) are judgement words too, also in brief comparisons");
+  app.add_flag("--loser-first-verdicts", o.loserFirstVerdicts,
+               "Verdict sentences that name the loser first get the verdict losses too (with the loser's letter)");
+  app.add_option("--key-weight", o.keyWordWeight, "Token weight of judgement words (levels, kinds, quality)")
       ->capture_default_str();
   app.add_option("--patch-sizes", o.streamPatchSizes, "Streamed patch sizes")->delimiter(',')->capture_default_str();
   app.add_option("--patch-weights", o.streamPatchWeights, "Their shares")->delimiter(',')->capture_default_str();

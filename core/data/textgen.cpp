@@ -573,15 +573,13 @@ const std::vector<std::string>& keyPhrases() {
     for (const auto* p : {&kBrighter, &kDarker, &kMoreContrast, &kLessContrast}) add(*p);
     for (const auto& p : kAbsentNoun) add(p);
     for (const auto& p : kQualityWord) add(p);
-    // The words that say which way a comparison goes: after "Image B is", whether it is
-    // "better" or "worse" is the judgement (the letter before it may be either image).
-    add(kComparativeWord);
     std::sort(v.begin(), v.end());
     v.erase(std::unique(v.begin(), v.end()), v.end());
     return v;
   }();
   return phrases;
 }
+const std::vector<std::string>& comparativePhrases() { return kComparativeWord; }
 const std::vector<std::string>& tieAnswerPool() { return kTie; }
 const std::vector<std::string>& preferencePool(Aspect aspect, bool intolerant) {
   return intolerant ? kPrefIntolerant[static_cast<int>(aspect)] : kPrefTolerant[static_cast<int>(aspect)];

@@ -36,10 +36,12 @@ const std::vector<std::string>& tieAnswerPool();
 const std::vector<std::string>& preferencePool(Aspect aspect, bool intolerant);
 // The words that carry an answer's judgement: level adjectives ("mild", "severe", ...),
 // the distortion kind nouns ("Gaussian blur", "JPEG compression artifacts", ...), the
-// nouns of "no visible ..." sentences, the overall quality words and the comparative words
-// ("better", "worse", "inferior", ...). The trainer weighs their tokens more: they are
-// what a description or a comparison must get right.
+// nouns of "no visible ..." sentences and the overall quality words. The trainer weighs
+// their tokens more: they are what a description must get right.
 const std::vector<std::string>& keyPhrases();
+// The words that say which way a comparison goes ("better", "worse", "inferior", ...):
+// after "Image B is", whether it is better or worse is the judgement.
+const std::vector<std::string>& comparativePhrases();
 // The nouns the texts use for one KADID type's distortion ("motion blur", "blur from
 // camera motion", ...; brightness/contrast directions included for 18 and 25).
 std::vector<std::string> kindNouns(int type);

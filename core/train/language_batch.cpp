@@ -38,15 +38,19 @@ struct Prepared {
 }  // namespace
 
 std::vector<float> answerTokenWeights(const text::Tokenizer& tokenizer, const std::string& answer,
-                                      const std::vector<int32_t>& ids, double keyWeight) {
+                                      const std::vector<int32_t>& ids, double keyWeight, bool comparatives) {
   std::vector<float> w(ids.size(), 1.f);
   if (keyWeight == 1.0) return w;
   // Byte ranges of the judgement words (whole words only: "mild" but not "mildly").
   std::vector<std::pair<size_t, size_t>> ranges;
-  for (const auto& phrase : data::keyPhrases())
-    for (size_t p = answer.find(phrase); p != std::string::npos; p = answer.find(phrase, p + 1))
-      if ((p == 0 || wordBoundary(answer, p - 1)) && wordBoundary(answer, p + phrase.size()))
-        ranges.emplace_back(p, p + phrase.size());
+  auto find = [&](const std::vector<std::string>& phrases) {
+    for (const auto& phrase : phrases)
+      for (size_t p = answer.find(phrase); p != std::string::npos; p = answer.find(phrase, p + 1))
+        if ((p == 0 || wordBoundary(answer, p - 1)) && wordBoundary(answer, p + phrase.size()))
+          ranges.emplace_back(p, p + phrase.size());
+  };
+  find(data::keyPhrases());
+  if (comparatives) find(data::comparativePhrases());
   if (ranges.empty()) return w;
   // Token byte offsets: the pieces join to " " + answer (SentencePiece's dummy prefix).
   long offset = -1;
@@ -79,8 +83,15 @@ Result<std::vector<Prepared>> prepareText(const text::Tokenizer& tokenizer, cons
     p.chunks = text::tokenizePrompt(prompt.value(), tokenizer);
     p.roles = prompt->images();
     p.answer = tokenizer.encode(ex.answer);
-    p.weights = answerTokenWeights(tokenizer, ex.answer, p.answer, o.keyWordWeight);
+    p.weights = ex.prompt.task == text::Task::Comparison && !o.weighComparatives
+                    ? std::vector<float>(p.answer.size(), 1.f)
+                    : answerTokenWeights(tokenizer, ex.answer, p.answer, o.keyWordWeight, o.weighComparatives);
     p.verdictIndex = verdictLetterIndex(p.answer, o.verdict, ex.verdictMention);
+    // A verdict sentence that names the loser first ("In conclusion, Image A is worse than
+    // Image B"): supervised only when asked (its letter is the loser's).
+    const bool namesLoser = p.verdictIndex >= 0 && ex.winner &&
+                            (p.answer[size_t(p.verdictIndex)] == o.verdict.a ? 'A' : 'B') != ex.winner;
+    if (namesLoser && !o.loserFirstVerdicts) p.verdictIndex = -1;
     p.letterIndices = text::imageLetterIndices(p.answer, o.verdict);
     p.answer.push_back(tokenizer.eosId());
     p.weights.push_back(1.f);

@@ -37,6 +37,12 @@ struct LanguageBatch {
 
 struct LanguageBatchOptions {
   double keyWordWeight = 3.0;
+  // Comparison answers' comparative words ("better", "worse") weigh keyWordWeight too, in
+  // comparisons and reasonings (off: comparisons unweighted, as the bundled model's recipe).
+  bool weighComparatives = false;
+  // Verdict sentences that name the loser first get the verdict losses too (off: only
+  // those that name the winner first, as the bundled model's recipe).
+  bool loserFirstVerdicts = false;
   text::VerdictTokens verdict;  // text::verdictTokens(tokenizer)
   // Quality encoder: the token grid's side limit is drawn from these per image group, so
   // that the decoder also reads the coarsely pooled grids of large photos (empty: the
@@ -50,9 +56,10 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
                                         const LanguageBatchOptions& options);
 
 // Token weights of an answer: 1, or `keyWeight` for tokens that overlap a judgement word
-// (data::keyPhrases). `ids` is the answer's encoding.
+// (data::keyPhrases, and data::comparativePhrases with `comparatives`). `ids` is the
+// answer's encoding.
 std::vector<float> answerTokenWeights(const text::Tokenizer& tokenizer, const std::string& answer,
-                                      const std::vector<int32_t>& ids, double keyWeight);
+                                      const std::vector<int32_t>& ids, double keyWeight, bool comparatives = false);
 
 // Index into `ids` of the letter of the `mention`-th "Image A"/"Image B" (-1 if absent).
 int verdictLetterIndex(const std::vector<int32_t>& ids, const text::VerdictTokens& verdict, int mention);

@@ -114,6 +114,8 @@ Status Trainer::setUp() {
     val_ = std::move(va.value());
   }
   batchOptions_.keyWordWeight = opt_.keyWordWeight;
+  batchOptions_.weighComparatives = opt_.weighComparatives;
+  batchOptions_.loserFirstVerdicts = opt_.loserFirstVerdicts;
   batchOptions_.tokenGridChoices = opt_.tokenGridChoices;
   batchOptions_.verdict = text::verdictTokens(*tokenizer_);
   return Ok{};

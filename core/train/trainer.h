@@ -53,6 +53,8 @@ struct TrainOptions {
   double distillWeight = 1.0;     // the verdict letter towards the heads' P (quality models)
   double letterWeight = 0.0;      // two-way cross-entropy on every "Image A/B" letter
   double keyWordWeight = 3.0;     // token weight of judgement words (data::keyPhrases) in answers
+  bool weighComparatives = false; // see LanguageBatchOptions
+  bool loserFirstVerdicts = false;
   bool bf16 = false;              // CPU autocast to bfloat16 (only where the CPU has bf16 hardware)
   int threads = 0;
   uint64_t seed = 1;

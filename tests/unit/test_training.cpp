@@ -120,17 +120,19 @@ class TrainingTest : public QObject {
     QVERIFY2(heavy.find("There") == std::string::npos, heavy.c_str());
   }
 
-  void comparativeWordsWeighMore() {
+  void comparativeWordsWeighMoreWhenAsked() {
     auto tok = text::Tokenizer::load(tokenizerPath());
     QVERIFY(tok.ok());
     const std::string answer = "In conclusion, Image B is worse than Image A.";
     const auto ids = tok.value()->encode(answer);
-    const auto w = train::answerTokenWeights(*tok.value(), answer, ids, 3.0);
-    std::string heavy;
-    for (size_t i = 0; i < ids.size(); ++i)
-      if (w[i] > 1) heavy += tok.value()->pieceBytes(ids[i]);
-    QVERIFY2(heavy.find("worse") != std::string::npos, heavy.c_str());
-    QVERIFY2(heavy.find("Image") == std::string::npos, heavy.c_str());
+    for (bool comparatives : {false, true}) {
+      const auto w = train::answerTokenWeights(*tok.value(), answer, ids, 3.0, comparatives);
+      std::string heavy;
+      for (size_t i = 0; i < ids.size(); ++i)
+        if (w[i] > 1) heavy += tok.value()->pieceBytes(ids[i]);
+      QCOMPARE(heavy.find("worse") != std::string::npos, comparatives);
+      QVERIFY2(heavy.find("Image") == std::string::npos, heavy.c_str());
+    }
   }
 
   void everyImageLetterIsFound() {
@@ -229,10 +231,18 @@ class TrainingTest : public QObject {
       const auto [row, pos] = batch->letterPositions[k];
       QCOMPARE(batch->labels[row][pos].item<int64_t>(), int64_t(batch->letterWritten[k] == 'A' ? v.a : v.b));
     }
-    // Each verdict letter is one of them, winner-first or loser-first.
+    // Each verdict letter is one of them; by default only verdicts that name the winner
+    // first, with --loser-first-verdicts those that name the loser first too.
     QVERIFY(!batch->verdictPositions.empty());
-    for (const auto& p : batch->verdictPositions)
+    for (size_t k = 0; k < batch->verdictPositions.size(); ++k) {
+      const auto& p = batch->verdictPositions[k];
       QVERIFY(std::find(batch->letterPositions.begin(), batch->letterPositions.end(), p) != batch->letterPositions.end());
+      QCOMPARE(batch->verdictLetter[k], examples[size_t(p.first)].winner);
+    }
+    o.loserFirstVerdicts = true;
+    auto both = train::makeLanguageBatch(*m.value(), *tok.value(), examples, o);
+    QVERIFY(both.ok());
+    QVERIFY(both->verdictPositions.size() >= batch->verdictPositions.size());
 
     const at::Tensor hidden = m.value()->decoder().forward(batch->embeds);  // [B, T, H]
     const auto without = train::languageLosses(m.value()->decoder(), hidden, batch.value(), v, {1, 0, 0});
