@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Recipe of the bundled default model (models/default): reproduces it from nothing but
 # Debian packages, with the project's own tools. Deterministic for a given seed on the
-# same libtorch build and thread count; about 1 h 50 min on 2 cores.
+# same libtorch build and thread count; about 2 h 5 min on 2 cores.
 #
 #   models/train-default.sh [WORK_DIR]        (default ~/.cache/depictqa/train-default)
 #
@@ -11,7 +11,9 @@
 # its heads on fresh samples (the checkpoint chosen on held-out types, the pair scale
 # calibrated on held-out photos); stage 2, the projector and decoder on fresh samples with
 # the encoder frozen (verdict loss on every verdict, distilled towards the heads);
-# evaluation; copy to models/default.
+# stage 3, a short continuation of stage 2 that supervises the letter of every "Image A/B"
+# (stage 2's verdict loss had made every letter the winner's); evaluation; copy to
+# models/default.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${DEPICTQA_BUILD_DIR:-$root/build}/bin"
@@ -22,6 +24,7 @@ cd "$work"
 THREADS=${THREADS:-2}
 STAGE1_STEPS=${STAGE1_STEPS:-4000}
 STAGE2_STEPS=${STAGE2_STEPS:-2200}
+STAGE3_STEPS=${STAGE3_STEPS:-600}
 
 # Model shape (config.json of the new model; stage 2 starts from stage 1's directory).
 # The shipped model has no per-aspect score head (--aspect-scores false): the head is built and
@@ -51,8 +54,15 @@ stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-th
   --out stage2 --steps "$STAGE2_STEPS" --batch 16 --lr 1e-3 --warmup 100 --verdict-weight 2 --distill-weight 1 \
   --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 1
+# Stage 3: the letter of every "Image A"/"Image B" (two-way cross-entropy), verdict
+# sentences of both orientations, lower learning rate.
+"$bin/depictqa-train" --mode decoder --init stage2/model "${stream[@]}" --val shards/val --tokenizer tok.model \
+  --out stage3 --steps "$STAGE3_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 0.5 --distill-weight 1 \
+  --letter-weight 1 --loser-first-verdicts \
+  --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
+  --save-every 250 --threads "$THREADS" --seed 3
 rm -rf "$root/models/default"
-cp -r stage2/model "$root/models/default"
+cp -r stage3/model "$root/models/default"
 if [[ "${SKIP_EVAL:-0}" != 1 ]]; then
   "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val --out eval-val --label "validation: unseen photos"
   "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val_types --out eval-types --label "unseen distortion types"
