@@ -17,6 +17,67 @@ double msSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
+// The decoder's attention from each generated token to the images' visual tokens: the
+// last query row of each captured layer, restricted to the visual key columns, appended
+// to `maps` once per step.
+class AttentionRecorder {
+ public:
+  AttentionRecorder(AttentionMaps* maps, bool keepHeads) : maps_(maps), keepHeads_(keepHeads) {}
+
+  // Which layers (empty: all), which key columns; an error names a layer that does not exist.
+  Status start(const io::TextConfig& cfg, const std::vector<ImageSpan>& spans, const std::vector<int>& wanted,
+               at::Device device) {
+    std::vector<int> layers = wanted;
+    if (layers.empty())
+      for (int i = 0; i < cfg.numLayers; ++i) layers.push_back(i);
+    for (int l : layers) {
+      if (l < 0 || l >= cfg.numLayers)
+        return makeError("attention layer " + std::to_string(l) + " does not exist (the decoder has " +
+                         std::to_string(cfg.numLayers) + ")");
+      capture_.layers.insert(l);
+    }
+    std::vector<int64_t> cols;
+    for (const auto& s : spans)
+      for (int64_t j = s.hasClassToken ? 1 : 0; j < s.length; ++j) cols.push_back(s.start + j);
+    visualColumns_ = at::tensor(cols, at::kLong).to(device);
+    maps_->images = spans;
+    maps_->layers.assign(capture_.layers.begin(), capture_.layers.end());
+    maps_->heads = keepHeads_ ? cfg.numHeads : 1;
+    maps_->visualTokens = static_cast<int64_t>(cols.size());
+    active_ = true;
+    return Ok{};
+  }
+
+  // What the decoder fills (nullptr: nothing is captured).
+  model::AttentionCapture* capture() { return active_ ? &capture_ : nullptr; }
+
+  void recordStep() {
+    if (!active_) return;
+    for (const at::Tensor& p : capture_.probs) {         // [1, H, T, S]
+      at::Tensor row = p.select(2, p.size(2) - 1)[0];    // [H, S]
+      row = row.index_select(1, visualColumns_);         // [H, V]
+      if (!keepHeads_) row = row.mean(0, true);          // [1, V]
+      row = row.to(at::kCPU, at::kFloat).contiguous();
+      maps_->values.insert(maps_->values.end(), row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
+    }
+    maps_->tokens += 1;
+  }
+
+  void dropLastStep() {
+    if (!active_) return;
+    const size_t rowSize = maps_->layers.size() * size_t(maps_->heads) * size_t(maps_->visualTokens);
+    maps_->values.resize(maps_->values.size() - rowSize);
+    maps_->tokens -= 1;
+  }
+
+ private:
+  AttentionMaps* maps_;
+  bool keepHeads_;
+  bool active_ = false;
+  model::AttentionCapture capture_;
+  at::Tensor visualColumns_;  // [V] key positions of the visual tokens
+};
+
 // Picks the next token from float32 logits [vocab].
 int64_t pickToken(const at::Tensor& logits, const SamplingParams& s, std::mt19937_64& rng) {
   if (s.temperature <= 0.f) return logits.argmax().item<int64_t>();
@@ -119,43 +180,9 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
     contextLimited = true;
   }
 
-  // Attention capture set-up: which layers, which key columns.
-  model::AttentionCapture capture;
-  model::AttentionCapture* capturePtr = nullptr;
-  at::Tensor visualColumns;
-  if (attentionOptions.capture && !spans.empty()) {
-    std::vector<int> layers = attentionOptions.layers;
-    if (layers.empty())
-      for (int i = 0; i < cfg.numLayers; ++i) layers.push_back(i);
-    for (int l : layers) {
-      if (l < 0 || l >= cfg.numLayers)
-        return makeError("attention layer " + std::to_string(l) + " does not exist (the decoder has " +
-                         std::to_string(cfg.numLayers) + ")");
-      capture.layers.insert(l);
-    }
-    std::vector<int64_t> cols;
-    for (const auto& s : spans)
-      for (int64_t j = s.hasClassToken ? 1 : 0; j < s.length; ++j) cols.push_back(s.start + j);
-    visualColumns = at::tensor(cols, at::kLong).to(decoder_.device());
-    result.attention.images = spans;
-    result.attention.layers.assign(capture.layers.begin(), capture.layers.end());
-    result.attention.heads = attentionOptions.keepHeads ? cfg.numHeads : 1;
-    result.attention.visualTokens = static_cast<int64_t>(cols.size());
-    capturePtr = &capture;
-  }
-  // Keeps the last query row of each captured layer, restricted to the visual tokens.
-  auto collectAttention = [&]() {
-    if (!capturePtr) return;
-    for (const at::Tensor& p : capture.probs) {          // [1, H, T, S]
-      at::Tensor row = p.select(2, p.size(2) - 1)[0];    // [H, S]
-      row = row.index_select(1, visualColumns);          // [H, V]
-      if (!attentionOptions.keepHeads) row = row.mean(0, true);  // [1, V]
-      row = row.to(at::kCPU, at::kFloat).contiguous();
-      result.attention.values.insert(result.attention.values.end(), row.data_ptr<float>(),
-                                     row.data_ptr<float>() + row.numel());
-    }
-    result.attention.tokens += 1;
-  };
+  AttentionRecorder attention(&result.attention, attentionOptions.keepHeads);
+  if (attentionOptions.capture && !spans.empty())
+    if (auto ok = attention.start(cfg, spans, attentionOptions.layers, decoder_.device()); !ok) return ok.error();
 
   std::mt19937_64 rng(sampling.seed);
   model::KVCache cache;
@@ -172,7 +199,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
 
   try {
     const auto t0 = Clock::now();
-    at::Tensor hidden = decoder_.forward(promptEmbeds, &cache, capturePtr);  // [1, T, hidden]
+    at::Tensor hidden = decoder_.forward(promptEmbeds, &cache, attention.capture());  // [1, T, hidden]
     at::Tensor last = decoder_.logits(hidden.narrow(1, promptLength - 1, 1))[0][0];  // [vocab]
     result.prefillMs = msSince(t0);
     Clock::time_point firstToken = Clock::now();
@@ -181,7 +208,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
         result.stop = StopReason::Cancelled;
         break;
       }
-      collectAttention();
+      attention.recordStep();
       at::Tensor probs = at::softmax(last, -1);  // [vocab] float32
       if (sampling.ignoreEos) last = last.index_fill(0, at::tensor({int64_t(cfg.eosId)}), -std::numeric_limits<float>::infinity());
       const int64_t next = pickToken(last, sampling, rng);
@@ -194,13 +221,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
         result.watchedProbabilities.emplace_back(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
       }
       if (next == cfg.eosId) {
-        // The EOS step's attention row is not a token of the answer.
-        if (capturePtr) {
-          const size_t rowSize = result.attention.layers.size() * size_t(result.attention.heads) *
-                                 size_t(result.attention.visualTokens);
-          result.attention.values.resize(result.attention.values.size() - rowSize);
-          result.attention.tokens -= 1;
-        }
+        attention.dropLastStep();  // the EOS step's attention row is not a token of the answer
         result.stop = StopReason::EndOfSequence;
         break;
       }
@@ -229,7 +250,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
         break;
       }
       at::Tensor nextIds = at::full({1, 1}, next, at::TensorOptions().dtype(at::kLong));
-      hidden = decoder_.forward(decoder_.embed(nextIds), &cache, capturePtr);  // [1, 1, hidden]
+      hidden = decoder_.forward(decoder_.embed(nextIds), &cache, attention.capture());  // [1, 1, hidden]
       last = decoder_.logits(hidden)[0][0];
     }
     if (maxNew == 0) result.stop = contextLimited ? StopReason::ContextFull : StopReason::Length;
