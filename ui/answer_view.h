@@ -51,13 +51,11 @@ class AnswerView : public QWidget {
 
  Q_SIGNALS:
   void tokensSelected(int first, int last, const QString& label);  // first == last: none
-  void copyRequested();
 
  protected:
   bool eventFilter(QObject* watched, QEvent* event) override;
 
  private:
-  void updateStats();
   void highlight(int fromChar, int toChar);
   void pickAtCharacter(int position, bool pin);
 

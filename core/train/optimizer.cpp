@@ -49,11 +49,6 @@ void AdamW::step(double lr) {
   }
 }
 
-void AdamW::zeroGradients() {
-  for (auto& s : slots_)
-    if (s.tensor->grad().defined()) s.tensor->mutable_grad().zero_();
-}
-
 Status AdamW::save(const std::string& path) const {
   std::vector<io::TensorToWrite> out;
   std::vector<at::Tensor> keep;

@@ -24,7 +24,6 @@ class AdamW {
   // norm before clipping (NaN/Inf when a gradient is not finite: nothing is changed).
   double clipGradients(double maxNorm);
   void step(double learningRate);  // and zeroes the gradients
-  void zeroGradients();
 
   int steps() const { return steps_; }
   // Moments as "<name>.m" / "<name>.v" float32 tensors, plus the step count.

@@ -53,7 +53,6 @@ Result<std::unique_ptr<SampleStream>> SampleStream::open(const StreamOptions& o)
   return s;
 }
 
-size_t SampleStream::photoCount() const { return trainingPhotos_.size(); }
 
 std::vector<data::TrainingExample> SampleStream::examples(std::uint64_t first, int count, data::SamplerConfig cfg) const {
   cfg.types = data::typesForSplit(data::Split::Train, options_.split);

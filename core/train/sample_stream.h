@@ -39,8 +39,6 @@ class SampleStream {
   // cannot make (no photo large enough) are skipped, so fewer may come back.
   std::vector<data::TrainingExample> examples(std::uint64_t first, int count, data::SamplerConfig sampler) const;
 
-  size_t photoCount() const;
-
  private:
   SampleStream() = default;
   StreamOptions options_;
