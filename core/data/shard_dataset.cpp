@@ -14,7 +14,6 @@ namespace fs = std::filesystem;
 
 Result<ShardDataset> ShardDataset::open(const std::string& directory) {
   ShardDataset ds;
-  ds.directory_ = directory;
   std::error_code ec;
   if (!fs::is_directory(directory, ec))
     return makeError("training data directory '" + directory + "' does not exist; run depictqa-datagen first");
@@ -54,7 +53,6 @@ Result<cv::Mat> readPatch(const std::string& binPath, const nlohmann::json& loc)
   return m;
 }
 
-
 }  // namespace
 
 int verdictMentionIndex(const std::string& answer, char winner) {
@@ -84,18 +82,14 @@ ImageTruth truthOf(const nlohmann::json& q) {
   }
   t.distorted = q.value("overall_level", "undistorted") != "undistorted";
   t.local = q.value("local", false);
+  // The local distortion's aspect; the dominant distortion: the one with the lowest score.
+  double lowest = 1e9;
   for (const auto& d : q.at("distortions")) {
     Aspect aspect;
     if (d.contains("region") && aspectFromName(d.at("aspect").get<std::string>(), &aspect)) t.localAspect = int(aspect);
-  }
-  if (t.distorted) {
-    double lowest = 1e9;
-    for (const auto& d : q.at("distortions")) {
-      const double m = d.at("mos").get<double>();
-      if (m < lowest) {
-        lowest = m;
-        t.type = d.at("type").get<int>();
-      }
+    if (t.distorted && d.at("mos").get<double>() < lowest) {
+      lowest = d.at("mos").get<double>();
+      t.type = d.at("type").get<int>();
     }
   }
   if (q.contains("region") && q.at("region").is_array() && q.at("region").size() == 4)

@@ -63,7 +63,6 @@ class ShardDataset {
   const nlohmann::json& record(size_t index) const { return records_[index]; }
 
  private:
-  std::string directory_;
   std::vector<nlohmann::json> records_;
 };
 

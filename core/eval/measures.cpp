@@ -24,8 +24,12 @@ bool isDistorted(int level) { return level != int(data::Severity::Undistorted); 
 double Rate::value() const { return total ? double(hit) / double(total) : std::nan(""); }
 
 bool brisqueAvailable() {
-  std::error_code ec;
-  return std::filesystem::exists(kBrisqueModel, ec) && std::filesystem::exists(kBrisqueRange, ec);
+  // Looked up once: the evaluator asks for every no-reference pair.
+  static const bool available = [] {
+    std::error_code ec;
+    return std::filesystem::exists(kBrisqueModel, ec) && std::filesystem::exists(kBrisqueRange, ec);
+  }();
+  return available;
 }
 
 ClassicalChoice classicalChoice(const cv::Mat& reference, const cv::Mat& a, const cv::Mat& b) {

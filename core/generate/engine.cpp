@@ -300,14 +300,13 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
       if (which < letters.size()) {
         const size_t i = static_cast<size_t>(letters[which]);
         const auto& w = answer.generation.watchedProbabilities[i];
-        const char letter = ids[i] == s.verdict.a ? 'A' : 'B';
+        const char letter = s.verdict.letterOf(ids[i]);
         const bool namesLoser = mention.index >= 0 && mention.letter == letter && mention.winner && mention.winner != letter;
-        const float pWritten = letter == 'A' ? w[watchOffset] : w[watchOffset + 1];
-        const float pOther = letter == 'A' ? w[watchOffset + 1] : w[watchOffset];
+        const float pA = w[watchOffset], pB = w[watchOffset + 1];
         answer.verdict.present = true;
         answer.verdict.winner = namesLoser ? mention.winner : letter;
-        answer.verdict.probabilityA = (letter == 'A') != namesLoser ? pWritten : pOther;
-        answer.verdict.probabilityB = (letter == 'A') != namesLoser ? pOther : pWritten;
+        answer.verdict.probabilityA = namesLoser ? pB : pA;
+        answer.verdict.probabilityB = namesLoser ? pA : pB;
         answer.verdict.confidence = answer.verdict.winner == 'A' ? answer.verdict.probabilityA : answer.verdict.probabilityB;
         answer.verdict.tokenIndex = static_cast<int>(i);
       }

@@ -75,6 +75,7 @@ std::vector<TokenizedChunk> tokenizePrompt(const Prompt& prompt, const Tokenizer
 struct VerdictTokens {
   std::vector<int32_t> prefix;
   int32_t a = -1, b = -1;
+  char letterOf(int32_t id) const { return id == a ? 'A' : id == b ? 'B' : 0; }  // 0: neither letter
 };
 VerdictTokens verdictTokens(const Tokenizer& tokenizer);
 // Indices into `ids` of the letter token of every "Image A"/"Image B", in order.

@@ -90,7 +90,7 @@ Result<std::vector<Prepared>> prepareText(const text::Tokenizer& tokenizer, cons
     // A verdict sentence that names the loser first ("In conclusion, Image A is worse than
     // Image B"): supervised only when asked (its letter is the loser's).
     const bool namesLoser = p.verdictIndex >= 0 && ex.winner &&
-                            (p.answer[size_t(p.verdictIndex)] == o.verdict.a ? 'A' : 'B') != ex.winner;
+                            o.verdict.letterOf(p.answer[size_t(p.verdictIndex)]) != ex.winner;
     if (namesLoser && !o.loserFirstVerdicts) p.verdictIndex = -1;
     p.letterIndices = text::imageLetterIndices(p.answer, o.verdict);
     p.answer.push_back(tokenizer.eosId());
@@ -175,26 +175,19 @@ Result<Layout> layoutSequences(const model::MultimodalModel& model, const text::
   Layout L;
   LanguageBatch& batch = L.batch;
   const int64_t vocab = model.decoder().config().vocabSize;
-  auto& textIds = L.textIds;
-  auto& visualParts = L.visualParts;
-  auto& visualRows = L.visualRows;
-  auto& sourceRow = L.sourceRow;
-  auto& labels = L.labels;
-  auto& weights = L.weights;
-  auto& longest = L.longest;
-  sourceRow.resize(examples.size());
-  labels.resize(examples.size());
-  weights.resize(examples.size());
+  L.sourceRow.resize(examples.size());
+  L.labels.resize(examples.size());
+  L.weights.resize(examples.size());
   for (size_t i = 0; i < examples.size(); ++i) {
     const Prepared& p = prepared[i];
-    auto& rows = sourceRow[i];
+    auto& rows = L.sourceRow[i];
     auto addText = [&](const std::vector<int32_t>& ids) -> Status {
       for (int32_t id : ids) {
         if (id < 0 || id >= vocab)
           return makeError("record " + examples[i].id + ": token id " + std::to_string(id) +
                            " is outside the vocabulary; tokenizer and model do not match");
-        rows.push_back(int64_t(textIds.size()));
-        textIds.push_back(id);
+        rows.push_back(int64_t(L.textIds.size()));
+        L.textIds.push_back(id);
       }
       return Ok{};
     };
@@ -205,32 +198,31 @@ Result<Layout> layoutSequences(const model::MultimodalModel& model, const text::
         continue;
       }
       const at::Tensor& v = encoded.visual[i].at(c.role);  // [tokens, hidden]
-      for (int64_t k = 0; k < v.size(0); ++k) rows.push_back(-(1 + visualRows + k));
-      visualRows += v.size(0);
-      visualParts.push_back(v);
+      for (int64_t k = 0; k < v.size(0); ++k) rows.push_back(-(1 + L.visualRows + k));
+      L.visualRows += v.size(0);
+      L.visualParts.push_back(v);
     }
     const int64_t promptLength = int64_t(rows.size());
     if (auto ok = addText(p.answer); !ok) return ok.error();
     const int64_t T = int64_t(rows.size());
-    labels[i].assign(size_t(T), kIgnoreLabel);
-    weights[i].assign(size_t(T), 0.f);
+    L.labels[i].assign(size_t(T), kIgnoreLabel);
+    L.weights[i].assign(size_t(T), 0.f);
     // Position t predicts token t + 1: the last prompt position predicts the first answer token.
     for (size_t k = 0; k < p.answer.size(); ++k) {
-      labels[i][size_t(promptLength - 1) + k] = p.answer[k];
-      weights[i][size_t(promptLength - 1) + k] = p.weights[k];
+      L.labels[i][size_t(promptLength - 1) + k] = p.answer[k];
+      L.weights[i][size_t(promptLength - 1) + k] = p.weights[k];
     }
     if (p.verdictIndex >= 0) {
-      const int32_t letter = p.answer[size_t(p.verdictIndex)];
       batch.verdictPositions.emplace_back(int64_t(i), promptLength - 1 + p.verdictIndex);
-      batch.verdictLetter.push_back(letter == o.verdict.a ? 'A' : 'B');
+      batch.verdictLetter.push_back(o.verdict.letterOf(p.answer[size_t(p.verdictIndex)]));
       batch.verdictTarget.push_back(encoded.headTrust[i]);
     }
     for (int k : p.letterIndices) {
       batch.letterPositions.emplace_back(int64_t(i), promptLength - 1 + k);
-      batch.letterWritten.push_back(p.answer[size_t(k)] == o.verdict.a ? 'A' : 'B');
+      batch.letterWritten.push_back(o.verdict.letterOf(p.answer[size_t(k)]));
     }
     batch.answerTokens += int64_t(p.answer.size());
-    longest = std::max(longest, T);
+    L.longest = std::max(L.longest, T);
   }
   return L;
 }

@@ -211,6 +211,17 @@ Status Trainer::evaluate(TrainProgress& p) {
   const size_t n = std::min<size_t>(val_->size(), size_t(opt_.evalExamples));
   double lossSum = 0, weightSum = 0;
   int64_t correct = 0, judged = 0, lettersRight = 0, letters = 0;
+  // Teacher-forced: does the A/B logit pair at each position prefer the letter written there?
+  auto countRight = [&](const at::Tensor& logits, const std::vector<std::pair<int64_t, int64_t>>& positions,
+                        const std::vector<char>& written) {
+    int64_t right = 0;
+    for (size_t k = 0; k < positions.size(); ++k) {
+      const at::Tensor z = logits[positions[k].first][positions[k].second];
+      const bool saysA = z[batchOptions_.verdict.a].item<float>() > z[batchOptions_.verdict.b].item<float>();
+      right += saysA == (written[k] == 'A');
+    }
+    return right;
+  };
   for (size_t start = 0; start < n; start += size_t(opt_.batchSize)) {
     std::vector<data::TrainingExample> examples;
     for (size_t i = start; i < std::min(n, start + size_t(opt_.batchSize)); ++i) {
@@ -226,20 +237,10 @@ Status Trainer::evaluate(TrainProgress& p) {
     const at::Tensor mask = (batch->labels.reshape({-1}) != kIgnoreLabel).to(at::kFloat);
     lossSum += (perToken * mask).sum().item<double>();
     weightSum += mask.sum().item<double>();
-    for (size_t k = 0; k < batch->verdictPositions.size(); ++k) {
-      const auto [row, pos] = batch->verdictPositions[k];
-      const at::Tensor z = logits[row][pos];
-      const bool saysA = z[batchOptions_.verdict.a].item<float>() > z[batchOptions_.verdict.b].item<float>();
-      correct += saysA == (batch->verdictLetter[k] == 'A');
-      ++judged;
-    }
-    for (size_t k = 0; k < batch->letterPositions.size(); ++k) {
-      const auto [row, pos] = batch->letterPositions[k];
-      const at::Tensor z = logits[row][pos];
-      const bool saysA = z[batchOptions_.verdict.a].item<float>() > z[batchOptions_.verdict.b].item<float>();
-      lettersRight += saysA == (batch->letterWritten[k] == 'A');
-      ++letters;
-    }
+    correct += countRight(logits, batch->verdictPositions, batch->verdictLetter);
+    judged += int64_t(batch->verdictPositions.size());
+    lettersRight += countRight(logits, batch->letterPositions, batch->letterWritten);
+    letters += int64_t(batch->letterPositions.size());
   }
   p.evaluated = true;
   p.valLoss = weightSum > 0 ? lossSum / weightSum : 0;
