@@ -155,6 +155,80 @@ std::string Utf8Stream::finish() {
   return out;
 }
 
+namespace {
+
+// How many tokens may be generated: the request, cut to what the context window has left.
+struct TokenBudget {
+  int maxNew = 0;
+  bool contextLimited = false;
+};
+
+Result<TokenBudget> tokenBudget(int64_t promptLength, const io::TextConfig& cfg, int requested) {
+  if (promptLength >= cfg.maxPositions)
+    return makeError("the prompt is " + std::to_string(promptLength) + " tokens long but the model's "
+                     "context window is " + std::to_string(cfg.maxPositions) +
+                     "; shorten the question or use smaller images");
+  TokenBudget b;
+  b.maxNew = std::max(0, requested);
+  if (promptLength + b.maxNew > cfg.maxPositions) {
+    b.maxNew = static_cast<int>(cfg.maxPositions - promptLength);
+    b.contextLimited = true;
+  }
+  return b;
+}
+
+// The ids whose probabilities the caller watches at every step ([W]; undefined: none).
+Result<at::Tensor> watchedIds(const std::vector<int32_t>& ids, int64_t vocabSize) {
+  if (ids.empty()) return at::Tensor();
+  std::vector<int64_t> w(ids.begin(), ids.end());
+  for (int64_t id : w)
+    if (id < 0 || id >= vocabSize) return makeError("watched token id out of range");
+  return at::tensor(w, at::kLong);
+}
+
+// Token ids -> the text of each event, never splitting a UTF-8 character; without a
+// tokenizer, ids only.
+class TextStreamer {
+ public:
+  explicit TextStreamer(const text::Tokenizer* tokenizer) : tokenizer_(tokenizer) {}
+
+  TokenEvent event(int step, int32_t id, float probability, GenerationResult& result) {
+    TokenEvent ev;
+    ev.index = step;
+    ev.id = id;
+    ev.probability = probability;
+    if (!tokenizer_) {
+      result.tokenText.emplace_back();
+      return ev;
+    }
+    std::string bytes = tokenizer_->pieceBytes(id);
+    result.tokenText.push_back(bytes);
+    if (atStart_ && !bytes.empty() && bytes[0] == ' ') bytes.erase(0, 1);  // decode() drops it
+    if (!bytes.empty()) atStart_ = false;
+    ev.text = utf8_.push(bytes);
+    return ev;
+  }
+
+  // Bytes of an unfinished character at the end are streamed as U+FFFD, as decode() shows
+  // them, in a last event with id -1; then the whole answer is decoded.
+  void finish(GenerationResult& result, const GenerationCallbacks& callbacks) {
+    if (!tokenizer_) return;
+    TokenEvent tail;
+    tail.index = static_cast<int>(result.ids.size());
+    tail.id = -1;
+    tail.text = utf8_.finish();
+    if (!tail.text.empty() && callbacks.onToken) callbacks.onToken(tail);
+    result.text = tokenizer_->decode(result.ids);
+  }
+
+ private:
+  const text::Tokenizer* tokenizer_;
+  Utf8Stream utf8_;
+  bool atStart_ = true;
+};
+
+}  // namespace
+
 GenerationSession::GenerationSession(const model::LlamaDecoder& decoder,
                                      std::shared_ptr<const text::Tokenizer> tokenizer)
     : decoder_(decoder), tokenizer_(std::move(tokenizer)) {}
@@ -169,34 +243,20 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   const auto& cfg = decoder_.config();
   const int64_t promptLength = promptEmbeds.size(1);
   result.promptTokens = promptLength;
-  if (promptLength >= cfg.maxPositions)
-    return makeError("the prompt is " + std::to_string(promptLength) + " tokens long but the model's "
-                     "context window is " + std::to_string(cfg.maxPositions) +
-                     "; shorten the question or use smaller images");
-  int maxNew = std::max(0, sampling.maxNewTokens);
-  bool contextLimited = false;
-  if (promptLength + maxNew > cfg.maxPositions) {
-    maxNew = static_cast<int>(cfg.maxPositions - promptLength);
-    contextLimited = true;
-  }
-
+  auto budget = tokenBudget(promptLength, cfg, sampling.maxNewTokens);
+  if (!budget) return budget.error();
+  const int maxNew = budget->maxNew;
+  const StopReason outOfTokens = budget->contextLimited ? StopReason::ContextFull : StopReason::Length;
   AttentionRecorder attention(&result.attention, attentionOptions.keepHeads);
   if (attentionOptions.capture && !spans.empty())
     if (auto ok = attention.start(cfg, spans, attentionOptions.layers, decoder_.device()); !ok) return ok.error();
+  auto watch = watchedIds(callbacks.watchIds, cfg.vocabSize);
+  if (!watch) return watch.error();
 
   std::mt19937_64 rng(sampling.seed);
   model::KVCache cache;
   decoder_.reserve(cache, 1, promptLength + maxNew + 1);
-  Utf8Stream utf8;
-  bool atStart = true;  // decode() drops the first token's leading space
-  at::Tensor watch;
-  if (!callbacks.watchIds.empty()) {
-    std::vector<int64_t> w(callbacks.watchIds.begin(), callbacks.watchIds.end());
-    for (int64_t id : w)
-      if (id < 0 || id >= cfg.vocabSize) return makeError("watched token id out of range");
-    watch = at::tensor(w, at::kLong);
-  }
-
+  TextStreamer streamer(tokenizer_.get());
   try {
     const auto t0 = Clock::now();
     at::Tensor hidden = decoder_.forward(promptEmbeds, &cache, attention.capture());  // [1, T, hidden]
@@ -216,8 +276,8 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
         result.firstTokenMs = msSince(t0);
         firstToken = Clock::now();
       }
-      if (watch.defined()) {
-        at::Tensor w = probs.index_select(0, watch.to(probs.device())).to(at::kCPU).contiguous();
+      if (watch->defined()) {
+        at::Tensor w = probs.index_select(0, watch->to(probs.device())).to(at::kCPU).contiguous();  // [W]
         result.watchedProbabilities.emplace_back(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
       }
       if (next == cfg.eosId) {
@@ -228,43 +288,22 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
       const float p = probs[next].item<float>();
       result.ids.push_back(static_cast<int32_t>(next));
       result.probabilities.push_back(p);
-      TokenEvent ev;
-      ev.index = step;
-      ev.id = static_cast<int32_t>(next);
-      ev.probability = p;
-      if (tokenizer_) {
-        std::string bytes = tokenizer_->pieceBytes(ev.id);
-        result.tokenText.push_back(bytes);
-        if (atStart && !bytes.empty() && bytes[0] == ' ') bytes.erase(0, 1);
-        if (!bytes.empty()) atStart = false;
-        ev.text = utf8.push(bytes);
-      } else {
-        result.tokenText.emplace_back();
-      }
+      const TokenEvent ev = streamer.event(step, static_cast<int32_t>(next), p, result);
       if (callbacks.onToken && !callbacks.onToken(ev)) {
         result.stop = StopReason::Cancelled;
         break;
       }
       if (step + 1 == maxNew) {
-        result.stop = contextLimited ? StopReason::ContextFull : StopReason::Length;
+        result.stop = outOfTokens;
         break;
       }
       at::Tensor nextIds = at::full({1, 1}, next, at::TensorOptions().dtype(at::kLong));
       hidden = decoder_.forward(decoder_.embed(nextIds), &cache, attention.capture());  // [1, 1, hidden]
       last = decoder_.logits(hidden)[0][0];
     }
-    if (maxNew == 0) result.stop = contextLimited ? StopReason::ContextFull : StopReason::Length;
+    if (maxNew == 0) result.stop = outOfTokens;
     result.decodeMs = msSince(firstToken);  // from the first token to the last
-    if (tokenizer_) {
-      // Bytes of an unfinished character at the end: stream them as U+FFFD, as decode()
-      // shows them, in a last event with id -1.
-      TokenEvent tail;
-      tail.index = static_cast<int>(result.ids.size());
-      tail.id = -1;
-      tail.text = utf8.finish();
-      if (!tail.text.empty() && callbacks.onToken) callbacks.onToken(tail);
-      result.text = tokenizer_->decode(result.ids);
-    }
+    streamer.finish(result, callbacks);
   } catch (const c10::Error& e) {
     return makeError(std::string("generation failed: ") + e.what_without_backtrace());
   } catch (const std::bad_alloc&) {
