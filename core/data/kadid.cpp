@@ -184,7 +184,6 @@ const DistortionTypeInfo& typeInfo(int type) {
   return kTypes[std::clamp(type, 1, kNumTypes) - 1];
 }
 
-const std::array<KadidRow, kNumTypes * kNumLevels>& kadidTable() { return kTable; }
 
 const KadidRow& kadidRow(int type, int level) {
   type = std::clamp(type, 1, kNumTypes);

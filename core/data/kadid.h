@@ -49,7 +49,6 @@ struct DistortionTypeInfo {
 };
 
 const DistortionTypeInfo& typeInfo(int type);     // type in 1..25 (clamped)
-const std::array<KadidRow, kNumTypes * kNumLevels>& kadidTable();
 const KadidRow& kadidRow(int type, int level);    // level 1..5
 
 // Parameter and label at a continuous level in [0,5] (see the header comment). For

@@ -31,16 +31,6 @@ const char* qualityName(Quality q) { return kQuality[static_cast<int>(q)]; }
 const char* cmpSymbol(Cmp c) { return kCmp[static_cast<int>(c) + 2]; }
 const char* winnerName(Winner w) { return kWinner[static_cast<int>(w)]; }
 bool severityFromName(const std::string& s, Severity* out) { return fromNames(s, kSeverity, out); }
-bool textureFromName(const std::string& s, Texture* out) { return fromNames(s, kTexture, out); }
-bool qualityFromName(const std::string& s, Quality* out) { return fromNames(s, kQuality, out); }
-bool cmpFromSymbol(const std::string& s, Cmp* out) {
-  if (s == "=" || s == "~") {
-    *out = Cmp::Similar;
-    return true;
-  }
-  return fromNames(s, kCmp, out, -2);
-}
-bool winnerFromName(const std::string& s, Winner* out) { return fromNames(s, kWinner, out); }
 
 const Thresholds& thresholds() {
   static const Thresholds t;

@@ -27,10 +27,6 @@ const char* qualityName(Quality q);     // "bad" .. "excellent"
 const char* cmpSymbol(Cmp c);           // "<<", "<", "≈" (UTF-8), ">", ">>"
 const char* winnerName(Winner w);       // "A", "B", "tie"
 bool severityFromName(const std::string& s, Severity* out);
-bool textureFromName(const std::string& s, Texture* out);
-bool qualityFromName(const std::string& s, Quality* out);
-bool cmpFromSymbol(const std::string& s, Cmp* out);
-bool winnerFromName(const std::string& s, Winner* out);
 
 // KADID-10k was rated on the degradation category scale: 5 imperceptible, 4 perceptible
 // but not annoying, 3 slightly annoying, 2 annoying, 1 very annoying.

@@ -21,15 +21,6 @@ const char* splitName(Split s) {
   }
 }
 
-bool splitFromName(const std::string& s, Split* out) {
-  for (Split v : {Split::Train, Split::Val, Split::ValTypes})
-    if (s == splitName(v)) {
-      *out = v;
-      return true;
-    }
-  return false;
-}
-
 std::uint64_t averageHash(const cv::Mat& rgb) {
   if (rgb.empty()) return 0;
   cv::Mat grey, small;

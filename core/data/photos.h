@@ -15,7 +15,6 @@ namespace dqa::data {
 
 enum class Split { Train = 0, Val, ValTypes };
 const char* splitName(Split s);  // "train", "val", "val_types"
-bool splitFromName(const std::string& s, Split* out);
 
 struct Photo {
   std::string id;         // path relative to the photo directory

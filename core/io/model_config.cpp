@@ -355,12 +355,6 @@ int qualityInputChannels(QualityInput input) {
   return 0;
 }
 
-const char* qualityInputName(QualityInput input) {
-  for (const auto& k : kQualityInputs)
-    if (k.input == input) return k.name;
-  return "?";
-}
-
 Result<QualityInput> parseQualityInput(const std::string& name) {
   std::string known;
   for (const auto& k : kQualityInputs) {

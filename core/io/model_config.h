@@ -30,7 +30,6 @@ enum class QualityInput {
   OtherHighpass,   // |other - 3x3 box blur(other)| (3)
 };
 int qualityInputChannels(QualityInput input);
-const char* qualityInputName(QualityInput input);
 Result<QualityInput> parseQualityInput(const std::string& name);
 
 struct VisionConfig {

@@ -58,12 +58,10 @@ class MultimodalModel {
   at::Tensor imageEmbeddings(const at::Tensor& pixels) const;
 
   // Mutable access for training; names are the LLaVA layout this model saves in.
-  ClipVisionEncoder& mutableVision() { return *vision_; }
   QualityEncoder& mutableQualityEncoder() { return *quality_; }
   LlamaDecoder& mutableDecoder() { return *decoder_; }
   Projector& mutableProjector() { return *projector_; }
   NamedParameters namedParameters();
-  void setTokenizer(std::shared_ptr<const text::Tokenizer> t) { tokenizer_ = std::move(t); }
 
  private:
   io::ModelConfig config_;

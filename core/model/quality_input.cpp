@@ -46,10 +46,13 @@ at::Tensor combine(const std::vector<at::Tensor>& a, const std::vector<at::Tenso
   return at::cat(maps, 1);
 }
 
+// 1 - gradient-magnitude similarity of two luminances' gradient magnitudes: 0 where the
+// structure is identical.
 at::Tensor dissimilarity(const at::Tensor& ma, const at::Tensor& mb) {
   return 1.0 - (2.0 * ma * mb + kGmsConstant) / (ma * ma + mb * mb + kGmsConstant);
 }
 
+// Negative where the first image lost structure that the second has.
 at::Tensor ratio(const at::Tensor& ma, const at::Tensor& mb) { return (ma - mb) / (ma + mb + 0.02); }
 
 at::Tensor highpass(const at::Tensor& x) {
@@ -57,15 +60,6 @@ at::Tensor highpass(const at::Tensor& x) {
 }
 
 }  // namespace
-
-at::Tensor gradientDissimilarity(const at::Tensor& x, const at::Tensor& y) {
-  return combine(gradientPyramid(x), gradientPyramid(y), x.size(2), x.size(3), dissimilarity);
-}
-
-at::Tensor gradientRatio(const at::Tensor& x, const at::Tensor& y) {
-  return combine(gradientPyramid(x), gradientPyramid(y), x.size(2), x.size(3), ratio);
-}
-
 
 at::Tensor padReplicate(const at::Tensor& x, int multiple) {
   const int64_t H = x.size(2), W = x.size(3);

@@ -24,13 +24,6 @@ struct QualityView {
 // H and W must be multiples of 4 (the gradient similarity is also taken at 1/2 and 1/4).
 at::Tensor qualityEncoderInput(const io::VisionConfig& config, const QualityView& view);
 
-// 1 - gradient-magnitude similarity of the luminances of x and y at scales 1, 1/2 and 1/4
-// (each upsampled back to full size): [N, 3, H, W]; 0 where the structure is identical.
-at::Tensor gradientDissimilarity(const at::Tensor& x, const at::Tensor& y);
-// (m_x - m_y) / (m_x + m_y + 0.02) of the same gradient magnitudes: [N, 3, H, W],
-// negative where x lost structure that y has.
-at::Tensor gradientRatio(const at::Tensor& x, const at::Tensor& y);
-
 // Pads [N, C, H, W] on the right and bottom by repeating the last row/column, up to
 // multiples of `multiple`: repeated pixels add no false edge (black padding would).
 at::Tensor padReplicate(const at::Tensor& x, int multiple);
