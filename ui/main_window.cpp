@@ -378,20 +378,40 @@ void MainWindow::clearImage(PaneRole role) {
 }
 
 void MainWindow::imagesChanged() {
-  // New images: old answers and overlays no longer describe what is shown.
+  // New images: old answers and overlays no longer describe what is shown, nor does an
+  // answer still being written.
+  setAsideRunningAnswer(tr("Stopped: the images changed while the model was answering."));
   entries_.clear();
   history_->clear();
   current_.reset();
   whole_.reset();
   verdictOverlay_ = {};
   clearOverlays();
-  if (!pending_ && !pendingWhole_) answerView_->clear();
+  answerView_->clear();
   if (messageText().contains(tr("could not open"))) hideMessage();
   asking_->setWithReference(image(PaneRole::Reference) != nullptr);
   if (regionIsAutomatic_) updateDefaultRegion();
   refreshAllPanes();
   updateMetrics();
   updateAskState();
+  Q_EMIT imagesReplaced();
+}
+
+void MainWindow::setAsideRunningAnswer(const QString& why) {
+  if (!pending_ && !pendingWhole_) return;
+  // Its late tokens and its result are dropped: they no longer match pending_ (the worker
+  // ends the job at its next token). Whoever waits for it hears that it ended, and why.
+  host_->stop();
+  const std::optional<quint64> answerId = pending_ ? std::optional<quint64>(pending_->id) : std::nullopt;
+  const bool whole = pendingWhole_.has_value();
+  pending_.reset();
+  pendingWhole_.reset();
+  stallMeter_.stop();
+  progress_->setVisible(false);
+  asking_->setBusy(false);
+  stallLabel_->setText(why);
+  if (answerId) Q_EMIT answerFailed(*answerId, why);
+  if (whole) Q_EMIT wholeImageFailed(why);
 }
 
 void MainWindow::refreshPane(PaneRole role) {
@@ -594,10 +614,7 @@ bool MainWindow::ask() {
                                                           : tr(" <i>(preference: %1)</i>").arg(context.preference.toHtmlEscaped()));
   if (!nextHeadingPrefix_.isEmpty()) context.heading = nextHeadingPrefix_ + context.heading;
   nextHeadingPrefix_.clear();
-  if (pendingWhole_) {  // a new question replaces a running whole-image assessment
-    pendingWhole_.reset();
-    progress_->setVisible(false);
-  }
+  setAsideRunningAnswer(tr("Replaced by a new question."));
   clearOverlays();
   current_.reset();
   answerView_->beginStreaming(context.heading);
@@ -607,6 +624,7 @@ bool MainWindow::ask() {
   asking_->setBusy(true);
   stallMeter_.start();
   stallLabel_->setText(tr("answering…"));
+  Q_EMIT questionAsked(context.id);
   return true;
 }
 

@@ -109,6 +109,9 @@ class MainWindow : public QMainWindow {
  Q_SIGNALS:
   void modelLoaded();
   void modelFailed(const QString& message);
+  void imagesReplaced();  // any pane's image loaded, replaced or cleared
+  void questionAsked(quint64 id);  // then answerFinished or answerFailed with the same id
+  void wholeImageStarted();        // then wholeImageFinished or wholeImageFailed
   void answerFinished(quint64 id);
   void answerFailed(quint64 id, const QString& message);
   void messageShown(const QString& message);
@@ -144,6 +147,9 @@ class MainWindow : public QMainWindow {
   void refreshPane(PaneRole role);
   void refreshAllPanes();
   void imagesChanged();
+  // A running answer or whole-image assessment that no longer applies: stopped, forgotten,
+  // and answerFailed / wholeImageFailed say why.
+  void setAsideRunningAnswer(const QString& why);
   void updateAskState();
   void updateMetrics();
   void updateDefaultRegion();

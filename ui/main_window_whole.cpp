@@ -48,10 +48,7 @@ bool MainWindow::assessWholeImage() {
     showMessage(tr("Cannot assess the whole image: %1").arg(why));
     return false;
   }
-  if (pending_) {  // the running question gives way; its late answer is ignored
-    pending_.reset();
-    stallMeter_.stop();
-  }
+  setAsideRunningAnswer(tr("Replaced by the whole-image assessment."));
   dqa::tiled::WholeImageOptions options;
   options.preference = asking_->preference().toStdString();
   if (asking_->task() == dqa::text::Task::Comparison) options.question = asking_->question().toStdString();
@@ -82,6 +79,7 @@ bool MainWindow::assessWholeImage() {
   progress_->setRange(0, 0);
   asking_->setBusy(true);
   stallLabel_->setText(tr("assessing the whole image…"));
+  Q_EMIT wholeImageStarted();
   return true;
 }
 
