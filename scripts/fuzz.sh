@@ -14,7 +14,7 @@ BUILD="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 SECONDS_EACH="${1:-20}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_safetensors_header fuzz_config fuzz_image_decode fuzz_prompt)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_safetensors_header fuzz_pickle fuzz_config fuzz_image_decode fuzz_prompt)
 CXX_BIN="${CXX:-clang++-14}"
 NICE="${FUZZ_NICE:-10}"
 
