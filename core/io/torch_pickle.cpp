@@ -48,8 +48,16 @@ const char* kindName(PObj::K k) {
 
 // 2^48 elements: far beyond any checkpoint, small enough that byte counts never overflow.
 constexpr int64_t kMaxElements = int64_t(1) << 48;
-// 2^24 objects: far beyond a state dict's few thousand.
+// 2^24 objects built: far beyond a state dict's thousands.
 constexpr size_t kMaxObjects = size_t(1) << 24;
+// Dictionary items copied by OrderedDict(pairs), which torch.save never writes (it calls
+// OrderedDict() and then SETITEMS). 2^22 still took 14 s under ASan (fuzz_pickle timeout).
+constexpr size_t kMaxCopies = size_t(1) << 16;
+// Flattening visits each dictionary once per path to it, so 48 bytes of dictionaries that
+// hold themselves 8 times reach 8^8 names. A real state dict has hundreds to thousands of
+// entries (Vicuna-7B: 291, CLIP ViT-L/14: about 400).
+constexpr size_t kMaxEntries = size_t(1) << 16;
+constexpr size_t kMaxNameBytes = size_t(16) << 20;
 
 struct PickleError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -385,10 +393,14 @@ class Unpickler {
   }
 
   // OrderedDict([(key, value), ...]); torch.save writes OrderedDict() + SETITEMS.
+  // The only opcode that copies a container: one memoized list of pairs passed again and
+  // again would grow quadratically in the pickle's size (54 KB asked for 2 GB), so the
+  // copies have a budget of their own (kMaxCopies).
   P orderedDict(const std::vector<P>& a) {
     P dict = make(PObj::K::Dict);
     if (!a.empty() && (a[0]->k == PObj::K::List || a[0]->k == PObj::K::Tuple))
       for (const auto& pair : a[0]->items) {
+        if (++copied_ > kMaxCopies) throw PickleError("the pickle builds implausibly many objects");
         if (pair->k != PObj::K::Tuple || pair->items.size() != 2)
           throw PickleError("OrderedDict built from something other than pairs");
         dict->items.push_back(pair->items[0]);
@@ -427,6 +439,7 @@ class Unpickler {
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, P> memo_;
   std::vector<P> all_;  // every object built, for the flat release
+  size_t copied_ = 0;   // dictionary items copied by OrderedDict(pairs)
   std::map<std::string, std::shared_ptr<const PickleStorage>> storages_;
 };
 
@@ -459,6 +472,7 @@ Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, co
   struct Item { P value; std::string name; int depth; };
   std::vector<Item> work{{root, "", 0}};
   std::vector<std::pair<std::string, TensorRef>> found;
+  size_t entries = 0, nameBytes = 0;
   while (!work.empty()) {
     Item it = work.back();
     work.pop_back();
@@ -470,6 +484,11 @@ Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, co
       else if (kv[i]->k == PObj::K::Int) key = std::to_string(kv[i]->i);
       else return makeError("'" + path + "': a dictionary key is " + kindName(kv[i]->k) + ", not a name");
       const std::string name = it.name.empty() ? key : it.name + "." + key;
+      nameBytes += name.size();
+      if (++entries > kMaxEntries || nameBytes > kMaxNameBytes)
+        return makeError("'" + path + "' nests its dictionaries into more than " + std::to_string(kMaxEntries) +
+                         " entries or 16 MiB of names (dictionaries that hold themselves?); a state dict is "
+                         "far smaller, so the file is damaged or not a checkpoint");
       const P& v = kv[i + 1];
       if (v->k == PObj::K::Tensor) found.emplace_back(name, *v->tensor);
       else if (v->k == PObj::K::Dict && it.depth < 8) children.push_back({v, name, it.depth + 1});
