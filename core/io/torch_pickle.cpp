@@ -1,5 +1,6 @@
 #include "core/io/torch_pickle.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -52,9 +53,9 @@ constexpr int64_t kMaxElements = int64_t(1) << 48;
 constexpr size_t kMaxObjects = size_t(1) << 24;
 // Dictionary items copied by OrderedDict(pairs), which torch.save never writes (it calls
 // OrderedDict() and then SETITEMS). 2^22 still took 14 s under ASan (fuzz_pickle timeout).
-constexpr size_t kMaxCopies = size_t(1) << 16;
-// Flattening visits each dictionary once per path to it, so 48 bytes of dictionaries that
-// hold themselves 8 times reach 8^8 names. A real state dict has hundreds to thousands of
+constexpr size_t kMaxCopies = size_t(1) << 14;
+// Flattening visits each dictionary once per path to it, so 8 dictionaries each holding
+// the next under 8 keys reach 8^8 names. A real state dict has hundreds to thousands of
 // entries (Vicuna-7B: 291, CLIP ViT-L/14: about 400).
 constexpr size_t kMaxEntries = size_t(1) << 16;
 constexpr size_t kMaxNameBytes = size_t(16) << 20;
@@ -466,11 +467,13 @@ P unwrap(const P& root) {
 }
 
 // The dictionary's tensors by flattened name, in file order; nested dictionaries are
-// walked iteratively (depth-limited: the file is foreign), everything else is skipped.
+// walked iteratively (depth-limited: the file is foreign), everything else is skipped. A
+// dictionary inside itself is refused at once; one shared by several parents is walked
+// once per path to it, within kMaxEntries.
 Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, const std::string& path,
                                                               std::vector<std::string>* skipped) {
-  struct Item { P value; std::string name; int depth; };
-  std::vector<Item> work{{root, "", 0}};
+  struct Item { P value; std::string name; int depth; std::vector<const PObj*> outer; };
+  std::vector<Item> work{{root, "", 0, {}}};
   std::vector<std::pair<std::string, TensorRef>> found;
   size_t entries = 0, nameBytes = 0;
   while (!work.empty()) {
@@ -487,12 +490,20 @@ Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, co
       nameBytes += name.size();
       if (++entries > kMaxEntries || nameBytes > kMaxNameBytes)
         return makeError("'" + path + "' nests its dictionaries into more than " + std::to_string(kMaxEntries) +
-                         " entries or 16 MiB of names (dictionaries that hold themselves?); a state dict is "
-                         "far smaller, so the file is damaged or not a checkpoint");
+                         " entries or 16 MiB of names (one dictionary shared again and again?); a state "
+                         "dict is far smaller, so the file is damaged or not a checkpoint");
       const P& v = kv[i + 1];
-      if (v->k == PObj::K::Tensor) found.emplace_back(name, *v->tensor);
-      else if (v->k == PObj::K::Dict && it.depth < 8) children.push_back({v, name, it.depth + 1});
-      else skipped->push_back(name + " (" + kindName(v->k) + ")");
+      if (v->k == PObj::K::Dict && (v == it.value || std::count(it.outer.begin(), it.outer.end(), v.get())))
+        return makeError("'" + path + "': the dictionary '" + name + "' holds itself; a state dict never "
+                         "does, so the file is damaged or not a checkpoint");
+      if (v->k == PObj::K::Tensor) {
+        found.emplace_back(name, *v->tensor);
+      } else if (v->k == PObj::K::Dict && it.depth < 8) {
+        children.push_back({v, name, it.depth + 1, it.outer});
+        children.back().outer.push_back(it.value.get());
+      } else {
+        skipped->push_back(name + " (" + kindName(v->k) + ")");
+      }
     }
     work.insert(work.end(), children.rbegin(), children.rend());  // keep file order
   }
