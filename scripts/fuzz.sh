@@ -4,7 +4,8 @@
 #   scripts/fuzz.sh 600            # 10 minutes per target
 #   scripts/fuzz.sh 60 fuzz_config # one target
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_JOBS (libFuzzer -jobs/-workers,
-# default 1), FUZZ_NICE (default 10), CXX (default clang++-14).
+# default 1), FUZZ_NICE (default 10), FUZZ_TIMEOUT (seconds, default 10), CXX (default
+# clang++-14).
 # Exit status: non-zero when a target found a crash (its reproducer is in the build dir's
 # artifacts/<target>/) or did not build. Corpora grow in <build>/corpus/<target>.
 set -euo pipefail
@@ -14,9 +15,10 @@ BUILD="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 SECONDS_EACH="${1:-20}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_safetensors_header fuzz_config fuzz_image_decode fuzz_prompt)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_safetensors_header fuzz_pickle fuzz_config fuzz_image_decode fuzz_prompt)
 CXX_BIN="${CXX:-clang++-14}"
 NICE="${FUZZ_NICE:-10}"
+TIMEOUT="${FUZZ_TIMEOUT:-10}"
 
 if ! command -v "$CXX_BIN" >/dev/null; then
   echo "fuzz.sh: $CXX_BIN not found; install clang-14 and libclang-rt-14-dev" >&2
@@ -38,10 +40,11 @@ for t in "${TARGETS[@]}"; do
   echo "== $t: ${SECONDS_EACH}s"
   set +e
   # -rss_limit_mb: the image target decodes up to 4 MP; anything above 2 GB is a finding.
-  # -timeout: one input taking >10 s is a hang.
+  # -timeout: one input taking >10 s is a hang. It is wall-clock time: at nice 10 on cores
+  # busy with builds, an input needing 0.2 s of CPU has taken 15 s (raise FUZZ_TIMEOUT there).
   ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}" \
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
-  nice -n "$NICE" "$BUILD/$t" "$corpus" -max_total_time="$SECONDS_EACH" -timeout=10 \
+  nice -n "$NICE" "$BUILD/$t" "$corpus" -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" \
     -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" >"$log" 2>&1
   rc=$?

@@ -5,11 +5,10 @@
 // Two formats, both zip archives:
 //  - torch.save (PyTorch >= 1.6): data.pkl + data/<key> storage records. data.pkl is
 //    read by a small pickle machine of our own that knows only what a state dict needs
-//    (dicts, lists, tuples, strings, numbers, OrderedDict, torch's tensor-rebuild
-//    functions and storage types). Any other Python global (a class, os.system, ...) is
-//    refused, never called. libtorch's own C++ unpickler is not used: in 1.13 it turns
-//    collections.OrderedDict -- every state_dict -- into None. Storages are read one
-//    at a time when a tensor is asked for, so a 10 GB shard is never in memory at once.
+//    (core/io/torch_pickle.h, torch-free so that it can be fuzzed); any Python global
+//    other than torch's tensor-rebuild functions, storage types and OrderedDict is
+//    refused, never called. Storages are read one at a time when a tensor is asked for,
+//    so a 10 GB shard is never in memory at once.
 //  - TorchScript (torch.jit.save, e.g. OpenAI's CLIP ViT-L-14.pt): loaded with
 //    torch::jit::load onto the CPU; only its parameters and buffers are read, no method runs.
 #include <ATen/ATen.h>
