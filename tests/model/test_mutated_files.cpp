@@ -276,7 +276,7 @@ class TestMutatedFiles : public QObject {
     if (!photos.isEmpty()) {
       QDirIterator it(photos, {QStringLiteral("*.jpg"), QStringLiteral("*.jpeg"), QStringLiteral("*.png"),
                                QStringLiteral("*.webp")}, QDir::Files, QDirIterator::Subdirectories);
-      for (int n = 0; it.hasNext() && n < 40; ++n) {
+      for (int n = 0; it.hasNext() && n < 12; ++n) {
         const QString path = it.next();
         if (QFileInfo(path).size() < 8 * 1024 * 1024) out.emplace_back(QFileInfo(path).fileName(), readAll(path));
       }
@@ -307,13 +307,13 @@ class TestMutatedFiles : public QObject {
     const int before = failures_.size();
     for (const auto& [name, bytes] : sourceImages()) {
       QVERIFY2(!bytes.isEmpty(), qPrintable(name + " could not be read"));
-      auto all = mutationsOf(name, bytes, rng, longMode() ? 12 : 1);
+      auto all = mutationsOf(name, bytes, rng, longMode() ? 6 : 1);
       if (!longMode()) all = sample(std::move(all), 6);
       for (const Case& c : all) {
         const QString file = temp_.filePath(QStringLiteral("damaged-") + name);
         QVERIFY(writeAll(file, c.bytes));
         record(c, run(askArgs(model_, file), QFileInfo(file).fileName()), file);
-        ++cases;
+        if (++cases % 100 == 0) qInfo("%d image cases, %d failures", cases, int(failures_.size()) - before);
       }
     }
     qInfo("mutated images: %d cases in %.1f s (%d answered, %d refused with a clear error so far), %d failures",
@@ -363,7 +363,7 @@ class TestMutatedFiles : public QObject {
         // A model error names the model directory or the damaged file.
         const Outcome o = run(askArgs(dir, cleanA_), QStringLiteral("damaged-model"));
         record(c, o, dir + QLatin1Char('/') + damagedFile);
-        ++cases;
+        if (++cases % 100 == 0) qInfo("%d model cases, %d failures", cases, int(failures_.size()) - before);
       }
     }
     qInfo("mutated model directories: %d cases in %.1f s (%d answered, %d refused so far), %d failures", cases,
