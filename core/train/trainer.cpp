@@ -363,7 +363,7 @@ Result<StepOutcome> Trainer::trainStep(int step) {
   const auto tCounted = now();
   r.skipped = everywhere == 0;
   if (r.skipped) return r;
-  auto tForward = tCounted, tBackward = tCounted;
+  auto tForward = tCounted;
   if (batch) {
     const at::Tensor hidden = model_->decoder().forward(batch->embeds);  // [B, T, H]
     const LanguageLossWeights weights{opt_.verdictWeight, model_->hasQualityEncoder() ? opt_.distillWeight : 0.0,
@@ -372,10 +372,10 @@ Result<StepOutcome> Trainer::trainStep(int step) {
         languageLosses(model_->decoder(), hidden, batch.value(), batchOptions_.verdict, weights, comm_ ? &counts : nullptr);
     tForward = now();
     l.total.backward();
-    tBackward = now();
     r = {false, l.total.item<double>(), l.lm, l.verdict, l.distill, l.letter, 0, double(batch->embeds.size(1))};
   }
   at::autocast::clear_cache();
+  const auto tSumming = now();
   if (comm_)
     if (auto ok = sumGradients(r, step); !ok) return ok.error();
   const auto tSummed = now();
@@ -386,8 +386,8 @@ Result<StepOutcome> Trainer::trainStep(int step) {
   optimizer_->step(r.learningRate);
   r.msBatch = ms(tStart, tBatch);
   r.msForward = ms(tCounted, tForward);
-  r.msBackward = ms(tForward, tBackward);
-  r.msCommunication = ms(tBatch, tCounted) + ms(tBackward, tSummed);
+  r.msBackward = ms(tForward, tSumming);  // with freeing the step's graph
+  r.msCommunication = ms(tBatch, tCounted) + ms(tSumming, tSummed);
   r.msOptimizer = ms(tSummed, now());
   return r;
 }
