@@ -2,11 +2,12 @@
 # Installs the Debian 12 packages DepictQA needs to build, test and run. Idempotent.
 # Run as root (or with sudo). See ../shared/ENVIRONMENT.md for why each one is here:
 # libopenblas0-openmp replaces the reference BLAS (30x faster matmul), xvfb/xauth let
-# the GUI run without a display.
+# the GUI run without a display; libgloo-dev holds the gloo headers that libtorch's
+# ProcessGroupGloo.hpp includes (data-parallel training, docs/distributed.md).
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libgloo-dev
   qt6-base-dev qt6-base-dev-tools
   libsentencepiece-dev sentencepiece
   libopencv-dev libopencv-contrib-dev opencv-data

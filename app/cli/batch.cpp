@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -48,6 +49,14 @@ struct Record {
 std::string recordKey(const json& id, size_t line) {
   if (!id.is_null()) return "id:" + id.dump();
   return "line:" + std::to_string(line);
+}
+
+// The shard of a record: FNV-1a of its resume key, so the split depends on the ids only
+// (not on the order of the records, the machine or the build).
+int shardOf(const std::string& key, int count) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ULL;
+  return int(h % std::uint64_t(count));
 }
 
 std::string readWholeFile(const std::string& path, bool* ok) {
@@ -364,6 +373,21 @@ class Progress {
 
 }  // namespace
 
+bool parseShard(const std::string& text, int* index, int* count, std::string* error) {
+  const size_t slash = text.find('/');
+  char* end = nullptr;
+  const long i = slash == std::string::npos ? -1 : std::strtol(text.c_str(), &end, 10);
+  const bool indexOk = slash != std::string::npos && end == text.c_str() + slash && slash > 0;
+  const long n = indexOk ? std::strtol(text.c_str() + slash + 1, &end, 10) : 0;
+  if (!indexOk || *end != '\0' || slash + 1 == text.size() || n < 1 || n > 1000000 || i < 0 || i >= n) {
+    *error = "--shard wants I/N with 0 <= I < N (e.g. 0/4 ... 3/4 for four shards), not '" + text + "'";
+    return false;
+  }
+  *index = int(i);
+  *count = int(n);
+  return true;
+}
+
 int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, const gen::SamplingParams& sampling,
              std::atomic<bool>* cancel) {
   auto fail = [](const std::string& m) {
@@ -371,6 +395,8 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
     return 1;
   };
   if (options.workers < 1) return fail("--workers must be at least 1");
+  if (options.shardCount < 1 || options.shardIndex < 0 || options.shardIndex >= options.shardCount)
+    return fail("--shard: the index must be below the count");
   if (options.task != "auto") {
     text::Task t;
     if (!taskFromName(options.task, &t)) return fail("unknown --task '" + options.task + "' (auto, description, comparison, reasoning)");
@@ -385,12 +411,16 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
   auto finished = scanOutput(options.output, options.retryErrors);
   if (!finished) return fail(finished.message());
 
-  // What is left: records not yet in the output, each key once.
+  // What is left: records of this shard not yet in the output, each key once.
   std::vector<const Record*> pending;
   std::set<std::string> seen;
-  size_t skipped = 0, duplicates = 0;
+  size_t skipped = 0, duplicates = 0, elsewhere = 0;
   for (const auto& r : records.value()) {
     const std::string key = recordKey(r.id, r.line);
+    if (options.shardCount > 1 && shardOf(key, options.shardCount) != options.shardIndex) {
+      ++elsewhere;
+      continue;
+    }
     if (!seen.insert(key).second) {
       ++duplicates;
       continue;
@@ -408,8 +438,10 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
   if (finished->unreadable)
     std::cerr << "depictqa batch: warning: " << finished->unreadable << " line(s) of " << options.output
               << " are not JSON objects and are ignored\n";
-  std::cerr << "depictqa batch: " << records->size() << " record(s) in " << options.input << ", " << skipped
-            << " already in " << options.output;
+  std::cerr << "depictqa batch: " << records->size() << " record(s) in " << options.input;
+  if (options.shardCount > 1)
+    std::cerr << ", " << records->size() - elsewhere << " in shard " << options.shardIndex << "/" << options.shardCount;
+  std::cerr << ", " << skipped << " already in " << options.output;
   if (finished->retried) std::cerr << " (" << finished->retried << " with errors, retried)";
   std::cerr << ", " << pending.size() << " to answer\n";
   if (pending.empty()) return 0;
@@ -492,6 +524,97 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
     return 130;
   }
   std::cerr << "\n";
+  return 0;
+}
+
+namespace {
+
+// Every shard's lines by record key (within a shard the last line of a key wins, as on
+// resume); `order` lists the keys as first seen, `twice` the keys two shards answered.
+Result<std::map<std::string, std::string>> readShardLines(const std::vector<std::string>& shards,
+                                                          std::vector<std::string>* order, std::vector<std::string>* twice) {
+  std::map<std::string, std::string> lines;
+  std::map<std::string, size_t> owner;
+  for (size_t s = 0; s < shards.size(); ++s) {
+    bool ok = false;
+    const std::string content = readWholeFile(shards[s], &ok);
+    if (!ok) return makeError("cannot read the shard output " + shards[s]);
+    std::istringstream in(content);
+    std::string text;
+    for (size_t n = 1; std::getline(in, text); ++n) {
+      if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const json line = json::parse(text, nullptr, false);
+      if (line.is_discarded() || !line.is_object())
+        return makeError(shards[s] + " line " + std::to_string(n) + " is not a JSON object" +
+                         (in.eof() ? " (a half-written last line: rerun that shard's command to finish it)" : ""));
+      const json id = line.value("id", json());
+      const size_t record = line.contains("line") && line["line"].is_number_unsigned() ? line["line"].get<size_t>() : 0;
+      if (id.is_null() && record == 0)
+        return makeError(shards[s] + " line " + std::to_string(n) + " has neither an id nor a line: not depictqa batch output");
+      const std::string key = recordKey(id, record);
+      auto [it, fresh] = owner.emplace(key, s);
+      if (!fresh && it->second != s) {
+        twice->push_back(key.substr(key.find(':') + 1) + " (" + shards[it->second] + " and " + shards[s] + ")");
+        continue;
+      }
+      if (fresh) order->push_back(key);
+      lines[key] = text;
+    }
+  }
+  return lines;
+}
+
+std::string listed(const std::vector<std::string>& keys) {
+  std::string out;
+  for (size_t i = 0; i < keys.size() && i < 10; ++i) out += (i ? ", " : "") + keys[i];
+  if (keys.size() > 10) out += ", ... (" + std::to_string(keys.size() - 10) + " more)";
+  return out;
+}
+
+}  // namespace
+
+int runMerge(const MergeOptions& options) {
+  auto fail = [](const std::string& m) {
+    std::cerr << "depictqa batch merge: " << m << "\n";
+    return 1;
+  };
+  if (options.shards.empty()) return fail("give the shards' output files");
+  std::vector<std::string> order, twice, missing, foreign;
+  auto lines = readShardLines(options.shards, &order, &twice);
+  if (!lines) return fail(lines.message());
+  if (!options.input.empty()) {  // the input's order, and every record of it
+    auto records = readRecords(options.input);
+    if (!records) return fail(records.message());
+    std::set<std::string> expected;
+    std::vector<std::string> inInput;
+    for (const auto& r : records.value()) {
+      const std::string key = recordKey(r.id, r.line);
+      if (!expected.insert(key).second) continue;
+      (lines->count(key) ? inInput : missing).push_back(key);
+    }
+    for (const auto& key : order)
+      if (!expected.count(key)) foreign.push_back(key);
+    order = inInput;
+  }
+  auto shown = [](std::vector<std::string> keys) {
+    for (auto& k : keys) k = k.substr(k.find(':') + 1);
+    return listed(keys);
+  };
+  if (!twice.empty()) std::cerr << "depictqa batch merge: answered by two shards: " << listed(twice) << "\n";
+  if (!missing.empty())
+    std::cerr << "depictqa batch merge: " << missing.size() << " record(s) of " << options.input
+              << " have no line in any shard: " << shown(missing)
+              << "\n  rerun the shard commands (they resume) and merge again\n";
+  if (!foreign.empty()) std::cerr << "depictqa batch merge: not records of " << options.input << ": " << shown(foreign) << "\n";
+  if (!twice.empty() || !missing.empty() || !foreign.empty()) return fail("nothing written to " + options.output);
+  const std::string staging = options.output + ".partial";
+  std::ofstream out(staging, std::ios::binary | std::ios::trunc);
+  for (const auto& key : order) out << lines->at(key) << "\n";
+  out.close();
+  std::error_code ec;
+  if (!out || (fs::rename(staging, options.output, ec), ec)) return fail("cannot write " + options.output);
+  std::cerr << "depictqa batch merge: " << order.size() << " line(s) from " << options.shards.size() << " shard(s) into "
+            << options.output << (options.input.empty() ? " (no --input: missing records cannot be named)" : "") << "\n";
   return 0;
 }
 

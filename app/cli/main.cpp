@@ -80,7 +80,10 @@ struct AskFlags {
 
 struct BatchCommand {
   CLI::App* command = nullptr;
+  CLI::App* merge = nullptr;
   dqa::cli::BatchOptions options;
+  dqa::cli::MergeOptions mergeOptions;
+  std::string shard;
   bool noProgress = false;
 
   void addTo(CLI::App& app) {
@@ -106,10 +109,16 @@ struct BatchCommand {
         "--max-new-tokens, --short, --preference, --device, --dtype, ...) are depictqa's own,\n"
         "given before or after 'batch'; see depictqa --help.\n\n"
         "  depictqa batch -i test.json -o results.jsonl --model ~/models/depictqa-wild\n"
-        "  depictqa batch -i records.jsonl -o results.jsonl --image-root /data/kadid10k --short\n");
+        "  depictqa batch -i records.jsonl -o results.jsonl --image-root /data/kadid10k --short\n"
+        "Shards: N processes (or machines) each answer one part, then merge joins them:\n"
+        "  depictqa batch -i records.jsonl -o part0.jsonl --shard 0/2   (and 1/2 -> part1.jsonl)\n"
+        "  depictqa batch merge -i records.jsonl -o results.jsonl part0.jsonl part1.jsonl\n");
     batch->fallthrough();
-    batch->add_option("-i,--input", options.input, "Records: a .json array or .jsonl")->required();
-    batch->add_option("-o,--output", options.output, "Results, JSONL, appended to (- = stdout, no resume)")->required();
+    batch->add_option("-i,--input", options.input, "Records: a .json array or .jsonl (required)");
+    batch->add_option("-o,--output", options.output, "Results, JSONL, appended to (- = stdout, no resume) (required)");
+    batch->add_option("--shard", shard,
+                      "I/N: answer only shard I of N (records split by id; 0 <= I < N); join the shards with "
+                      "'depictqa batch merge'");
     batch->add_option("--image-root", options.imageRoot, "Folder for relative image paths (default: the input file's folder)");
     batch->add_option("-t,--task", options.task, "For records without a task field: auto | description | comparison | reasoning")
         ->capture_default_str();
@@ -121,9 +130,22 @@ struct BatchCommand {
     batch->add_flag("--retry-errors", options.retryErrors,
                     "On resume, answer again the records whose line has an error (the last line for an id wins)");
     batch->add_flag("--no-progress", noProgress, "No progress bar on stderr");
+    merge = batch->add_subcommand("merge",
+                                  "Join the outputs of 'depictqa batch --shard I/N' runs into one file, in the input's "
+                                  "order; fails (writing nothing) when a record has no line or two shards answered it");
+    merge->add_option("shards", mergeOptions.shards, "The shards' output files")->required();
+    merge->add_option("-o,--output", mergeOptions.output, "Merged JSONL (written anew)")->required();
+    merge->add_option("-i,--input", mergeOptions.input,
+                      "The records the shards answered: gives the order and names the missing ones");
   }
 
   int run(const AskFlags& ask, const dqa::app::ModelFlags& model) {
+    if (merge->parsed()) return dqa::cli::runMerge(mergeOptions);
+    if (options.input.empty() || options.output.empty()) return fail("batch needs --input and --output");
+    if (!shard.empty()) {
+      std::string error;
+      if (!dqa::cli::parseShard(shard, &options.shardIndex, &options.shardCount, &error)) return fail(error);
+    }
     if (!ask.reference.empty() || !ask.imageA.empty() || !ask.imageB.empty() || !ask.question.empty() || ask.json)
       return fail("batch reads images and questions from the records; -r/-a/-b/-q/--json are for one question");
     auto located = model.locate();

@@ -1,14 +1,19 @@
 // depictqa-train: trains a DepictQA model on the data engine's shards.
 //   depictqa-train --train data/train --val data/val --tokenizer tok.model --out runs/tiny
 // Interrupt and rerun the same command to resume from the last checkpoint.
+// Data-parallel: torchrun's variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, ...)
+// or the flags below; scripts/train-distributed.sh starts N local ranks
+// (docs/distributed.md).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "core/text/prompt.h"
 #include "core/text/tokenizer.h"
@@ -207,7 +212,28 @@ int main(int argc, char** argv) {
                  "Only write the text corpus (of --train shards, or of --corpus-samples streamed samples) for "
                  "spm_train, and exit");
   app.add_option("--corpus-samples", corpusSamples)->capture_default_str();
+  auto dist = dqa::train::distributedFromEnvironment({});
+  if (!dist) {
+    std::cerr << "depictqa-train: " << dist.message() << "\n";
+    return 2;
+  }
+  o.distributed = dist.value();
+  auto& d = o.distributed;
+  app.add_option("--rank", d.rank, "Data-parallel: this process's rank (default: $RANK, else 0)");
+  app.add_option("--world-size", d.worldSize, "Data-parallel: number of ranks (default: $WORLD_SIZE, else 1)");
+  app.add_option("--local-rank", d.localRank, "Data-parallel: rank on this host (default: $LOCAL_RANK)");
+  app.add_option("--master-addr", d.masterAddress, "Data-parallel: rank 0's address (default: $MASTER_ADDR)")
+      ->capture_default_str();
+  app.add_option("--master-port", d.masterPort, "Data-parallel: rank 0's rendezvous port (default: $MASTER_PORT)")
+      ->capture_default_str();
+  app.add_option("--dist-timeout", d.timeoutSeconds,
+                 "Data-parallel: seconds a rank waits for the others at the rendezvous and in each collective")
+      ->capture_default_str();
+  app.add_option("--dist-backend", d.backend, "Data-parallel: gloo (CPU), or nccl in CUDA builds")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  // Ranks on one host share its cores unless --threads says otherwise.
+  if (d.enabled() && o.threads == 0 && d.localWorldSize > 1)
+    o.threads = std::max(1, int(std::thread::hardware_concurrency()) / d.localWorldSize);
   if (!corpus.empty() && !o.trainDirectory.empty()) return writeCorpus(o.trainDirectory, corpus);
   o.stream.seed = o.seed;
   o.stream.threads = streamThreads;
@@ -235,6 +261,11 @@ int main(int argc, char** argv) {
   }
   o.bf16 = bf16 && !noBf16;
   o.resume = !fresh;
+  if (o.mode == "encoder" && d.enabled()) {
+    std::cerr << "depictqa-train: --mode encoder runs in one process; data-parallel training is for the language "
+                 "stage (decoder, full, lora)\n";
+    return 2;
+  }
   if (o.mode == "encoder") {
     if (o.initFrom.empty()) {
       o.initFrom = o.outputDirectory + "/init";
@@ -284,8 +315,10 @@ int main(int argc, char** argv) {
                  bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.verdictLoss, p.distillLoss, p.letterLoss, p.learningRate,
                  p.samplesPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
     if (std::getenv("DEPICTQA_TRAIN_TIMING"))
-      std::fprintf(stderr, "\n  per step: batch %.0f ms, forward %.0f ms, backward %.0f ms, optimizer %.0f ms; length %.0f\n",
-                   p.batchMs, p.forwardMs, p.backwardMs, p.optimizerMs, p.tokensPerSample);
+      std::fprintf(stderr,
+                   "\n  per step: batch %.0f ms, forward %.0f ms, backward %.0f ms, communication %.1f ms, optimizer %.0f "
+                   "ms; length %.0f\n",
+                   p.batchMs, p.forwardMs, p.backwardMs, p.communicationMs, p.optimizerMs, p.tokensPerSample);
     if (p.evaluated)
       std::fprintf(stderr,
                    "\n  validation: loss %.3f per answer token, verdict letter right %.1f%%, every letter right %.1f%%"
@@ -294,10 +327,11 @@ int main(int argc, char** argv) {
     std::fflush(stderr);
   });
   std::fprintf(stderr, "\n");
+  const std::string who = d.enabled() ? "depictqa-train (rank " + std::to_string(d.rank) + "): " : "depictqa-train: ";
   if (!status) {
-    std::cerr << "depictqa-train: " << status.message() << "\n";
+    std::cerr << who << status.message() << "\n";
     return 1;
   }
-  std::cerr << "depictqa-train: model written to " << o.outputDirectory << "/model\n";
+  if (d.rank == 0) std::cerr << who << "model written to " << o.outputDirectory << "/model\n";
   return 0;
 }

@@ -106,6 +106,14 @@ struct EncodedBatch {
   std::vector<float> headTrust;
 };
 
+template <class Key>
+std::uint64_t groupHash(const Key& key) {
+  std::uint64_t h = data::mixSeed(std::uint64_t(std::get<0>(key)), std::uint64_t(std::get<1>(key)));
+  for (ImageRole role : std::get<2>(key)) h = data::mixSeed(h, std::uint64_t(role) + 1);
+  for (double w : std::get<3>(key)) h = data::mixSeed(h, std::uint64_t(std::llround(w * 1e6)));
+  return h;
+}
+
 // 2. Images: examples with the same image size, roles and preference weights are
 // encoded together (the weights reach the quality tokens as they do at inference).
 Result<EncodedBatch> encodeBatchImages(const model::MultimodalModel& model,
@@ -120,7 +128,6 @@ Result<EncodedBatch> encodeBatchImages(const model::MultimodalModel& model,
   EncodedBatch out;
   out.visual.resize(examples.size());
   out.headTrust.assign(examples.size(), -1.f);
-  std::uint64_t draw = o.seed;
   for (const auto& [key, members] : groups) {
     model::RoleImages images;
     for (ImageRole role : std::get<2>(key))
@@ -128,7 +135,9 @@ Result<EncodedBatch> encodeBatchImages(const model::MultimodalModel& model,
     model::EncodeOptions encode;
     encode.aspectWeights = std::get<3>(key);
     if (!o.tokenGridChoices.empty()) {
-      draw = data::mixSeed(draw, 0x9e1d);
+      // A function of the step and the group, not of the group's place in the batch: a
+      // rank that holds part of the batch draws what one process holding all of it draws.
+      const std::uint64_t draw = data::mixSeed(o.seed ^ 0x9e1d, groupHash(key));
       encode.maxTokenGrid = o.tokenGridChoices[size_t(draw % o.tokenGridChoices.size())];
     }
     auto encoded = model::encodeImages(model, images, encode);

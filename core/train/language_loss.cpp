@@ -1,5 +1,6 @@
 #include "core/train/language_loss.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace dqa::train {
@@ -24,11 +25,21 @@ at::Tensor letterClasses(const std::vector<char>& letters) {
 
 }  // namespace
 
+LossCounts lossCounts(const LanguageBatch& b) {
+  LossCounts c;
+  const at::Tensor labels = b.labels.reshape({-1});
+  c.answerWeight = (b.weights.reshape({-1}) * labels.ne(kIgnoreLabel).to(b.weights.scalar_type())).sum().item<double>();
+  c.letters = double(b.letterPositions.size());
+  c.verdicts = double(b.verdictPositions.size());
+  for (float t : b.verdictTarget) c.distilled += t >= 0;
+  return c;
+}
+
 // Weighted next-token loss + the letters' two-way losses. `hidden` [B, T, H]: logits are
 // computed only where there is a target (the answer: a quarter of the sequence), which
 // saves most of the vocabulary projection.
 LanguageLosses languageLosses(const model::LlamaDecoder& decoder, const at::Tensor& hidden, const LanguageBatch& b,
-                              const text::VerdictTokens& v, const LanguageLossWeights& weights) {
+                              const text::VerdictTokens& v, const LanguageLossWeights& weights, const LossCounts* global) {
   LanguageLosses out;
   const int64_t H = hidden.size(2);
   const at::Tensor labels = b.labels.reshape({-1});                                   // [B*T]
@@ -36,13 +47,16 @@ LanguageLosses languageLosses(const model::LlamaDecoder& decoder, const at::Tens
   const at::Tensor logits = decoder.logits(hidden.reshape({-1, H}).index_select(0, rows));  // [A, V]
   const at::Tensor perToken = at::cross_entropy_loss(logits, labels.index_select(0, rows), {}, at::Reduction::None);
   const at::Tensor w = b.weights.reshape({-1}).index_select(0, rows);
-  at::Tensor lm = (perToken * w).sum() / w.sum().clamp_min(1.0);
+  at::Tensor lm = global ? (perToken * w).sum() / std::max(global->answerWeight, 1.0)
+                         : (perToken * w).sum() / w.sum().clamp_min(1.0);
   out.total = lm;
   out.lm = lm.item<double>();
   const int64_t T = hidden.size(1);
   if (!b.letterPositions.empty() && weights.letter > 0) {
     const at::Tensor two = twoWayLogits(logits, rows, T, b.letterPositions, v);  // [L, 2]
-    const at::Tensor letter = at::cross_entropy_loss(two, letterClasses(b.letterWritten));
+    const at::Tensor letter =
+        global ? at::cross_entropy_loss(two, letterClasses(b.letterWritten), {}, at::Reduction::Sum) / global->letters
+               : at::cross_entropy_loss(two, letterClasses(b.letterWritten));
     out.total = out.total + weights.letter * letter;
     out.letter = letter.item<double>();
   }
@@ -56,12 +70,15 @@ LanguageLosses languageLosses(const model::LlamaDecoder& decoder, const at::Tens
     const float q = b.verdictTarget[k];  // P(the written statement holds) per the heads
     soft.push_back(b.verdictLetter[k] == 'A' ? at::tensor({q, 1 - q}) : at::tensor({1 - q, q}));
   }
-  const at::Tensor verdict = at::cross_entropy_loss(two, letterClasses(b.verdictLetter));
+  const at::Tensor verdict =
+      global ? at::cross_entropy_loss(two, letterClasses(b.verdictLetter), {}, at::Reduction::Sum) / global->verdicts
+             : at::cross_entropy_loss(two, letterClasses(b.verdictLetter));
   out.total = out.total + weights.verdict * verdict;
   out.verdict = verdict.item<double>();
   if (!softRows.empty() && weights.distill > 0) {
     const at::Tensor logp = two.index_select(0, at::tensor(softRows, at::kLong)).log_softmax(-1);  // [S, 2]
-    const at::Tensor distill = -(at::stack(soft) * logp).sum(-1).mean();
+    const at::Tensor perVerdict = -(at::stack(soft) * logp).sum(-1);
+    const at::Tensor distill = global ? perVerdict.sum() / global->distilled : perVerdict.mean();
     out.total = out.total + weights.distill * distill;
     out.distill = distill.item<double>();
   }

@@ -21,8 +21,19 @@ struct LanguageLosses {
   double lm = 0, verdict = 0, distill = 0, letter = 0;  // each term's value (0 when absent)
 };
 
+// What each term is a mean over. A data-parallel step sums these over the ranks first,
+// so that each rank's losses are its share of the whole batch's means and the ranks'
+// gradients add up to the gradient of one process over the whole batch.
+struct LossCounts {
+  double answerWeight = 0;  // sum of the answer tokens' weights
+  double letters = 0, verdicts = 0, distilled = 0;
+};
+LossCounts lossCounts(const LanguageBatch& batch);
+
 // `hidden` [B, T, H]: the decoder's last hidden states over the batch's embeddings.
+// `global`: the counts over every rank's batch (null: this batch's own).
 LanguageLosses languageLosses(const model::LlamaDecoder& decoder, const at::Tensor& hidden, const LanguageBatch& batch,
-                              const text::VerdictTokens& verdict, const LanguageLossWeights& weights);
+                              const text::VerdictTokens& verdict, const LanguageLossWeights& weights,
+                              const LossCounts* global = nullptr);
 
 }  // namespace dqa::train

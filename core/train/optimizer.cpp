@@ -20,6 +20,21 @@ void AdamW::add(const std::string& name, at::Tensor* tensor, bool decay) {
   slots_.push_back({name, tensor, at::zeros_like(*tensor), at::zeros_like(*tensor), decay});
 }
 
+std::vector<at::Tensor*> AdamW::parameters() const {
+  std::vector<at::Tensor*> out;
+  for (const auto& s : slots_) out.push_back(s.tensor);
+  return out;
+}
+
+std::vector<at::Tensor> AdamW::moments() const {
+  std::vector<at::Tensor> out;
+  for (const auto& s : slots_) {
+    out.push_back(s.m);
+    out.push_back(s.v);
+  }
+  return out;
+}
+
 double AdamW::clipGradients(double maxNorm) {
   at::NoGradGuard noGrad;
   std::vector<at::Tensor> norms;

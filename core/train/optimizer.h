@@ -26,6 +26,11 @@ class AdamW {
   void step(double learningRate);  // and zeroes the gradients
 
   int steps() const { return steps_; }
+  void setSteps(int steps) { steps_ = steps; }
+  // The tensors trained, in the order they were added, and their moments (m then v of
+  // each): what a data-parallel run sums the gradients of and copies from rank 0.
+  std::vector<at::Tensor*> parameters() const;
+  std::vector<at::Tensor> moments() const;
   // Moments as "<name>.m" / "<name>.v" float32 tensors, plus the step count.
   Status save(const std::string& path) const;
   Status load(const std::string& path);

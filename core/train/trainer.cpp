@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -11,6 +13,8 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <set>
+#include <sstream>
 
 #include "core/data/distortions.h"
 #include "core/generate/engine.h"
@@ -27,6 +31,14 @@ namespace dqa::train {
 namespace fs = std::filesystem;
 namespace {
 
+// One step's outcome: the loss terms (summed over the ranks), its times, and whether
+// there was nothing to train on (the stream could make no example on any rank).
+struct StepOutcome {
+  bool skipped = false;
+  double total = 0, lm = 0, verdict = 0, distill = 0, letter = 0, learningRate = 0, length = 0;
+  double msBatch = 0, msForward = 0, msBackward = 0, msCommunication = 0, msOptimizer = 0;
+};
+
 class Trainer {
  public:
   explicit Trainer(const TrainOptions& o) : opt_(o) {}
@@ -34,13 +46,22 @@ class Trainer {
 
  private:
   Status setUp();
+  Status runSteps(const std::function<void(const TrainProgress&)>& onProgress);
   Result<std::vector<data::TrainingExample>> examplesForStep(int step);
+  Result<StepOutcome> trainStep(int step);
+  Status sumCounts(LossCounts& counts, double& examples, int step);
+  Status sumGradients(StepOutcome& outcome, int step);
+  Status syncStart(int& firstStep);
   Status saveCheckpoint(int step);
   Status saveLoraAdapter(const std::string& modelDirectory);
   Result<int> loadCheckpoint();
   Status evaluate(TrainProgress& p);
+  bool leader() const { return !comm_ || comm_->rank() == 0; }
+  int rank() const { return comm_ ? comm_->rank() : 0; }
+  int world() const { return comm_ ? comm_->worldSize() : 1; }
 
   TrainOptions opt_;
+  std::unique_ptr<Communicator> comm_;
   std::shared_ptr<model::MultimodalModel> model_;
   std::shared_ptr<text::Tokenizer> tokenizer_;
   std::unique_ptr<AdamW> optimizer_;
@@ -57,17 +78,22 @@ Status Trainer::setUp() {
   auto tok = text::Tokenizer::load(opt_.tokenizerPath);
   if (!tok) return tok.error();
   tokenizer_ = tok.value();
-  std::string init = opt_.initFrom;
+  std::string init = opt_.initFrom, scratch;
   if (init.empty()) {
-    init = opt_.outputDirectory + "/init";
+    // The other ranks get rank 0's weights (syncStart): a model of the same shape in a
+    // scratch folder of their own will do, so that no two ranks write one folder.
+    init = leader() ? opt_.outputDirectory + "/init"
+                    : scratch = (fs::temp_directory_path() / ("depictqa-train-rank" + std::to_string(rank()) + "-" +
+                                                              std::to_string(::getpid()))).string();
     if (!fs::exists(init + "/config.json")) {
       opt_.shape.vocabSize = tokenizer_->vocabSize();
       if (auto ok = writeInitialModel(opt_.shape, init, opt_.seed); !ok) return ok;
     }
   }
   const std::string ckpt = opt_.outputDirectory + "/checkpoint";
-  const bool resuming = opt_.resume && fs::exists(ckpt + "/model/config.json");
+  const bool resuming = leader() && opt_.resume && fs::exists(ckpt + "/model/config.json");
   auto m = model::MultimodalModel::load(resuming ? ckpt + "/model" : init, {});
+  if (!scratch.empty()) fs::remove_all(scratch);
   if (!m) return m.error();
   model_ = m.value();
   if (!model_->hasVision() || !model_->hasDecoder() || !model_->hasProjector())
@@ -97,6 +123,8 @@ Status Trainer::setUp() {
                        name.find("position_embedding") == std::string::npos;
     optimizer_->add(name, t, decay);
   }
+  if (int64_t(opt_.batchSize) * world() > 4096)
+    return makeError("--batch x WORLD_SIZE is above 4096 examples a step; lower --batch");
   if (!opt_.trainDirectory.empty()) {
     auto tr = data::ShardDataset::open(opt_.trainDirectory);
     if (!tr) return tr.error();
@@ -122,7 +150,9 @@ Status Trainer::setUp() {
 }
 
 // The examples of one step: a deterministic function of (seed, step), so a resumed run
-// continues with the examples an uninterrupted one would have seen.
+// continues with the examples an uninterrupted one would have seen. Data-parallel, the
+// step's batchSize x worldSize examples are those of one process with that batch, and
+// rank r takes the r-th share.
 Result<std::vector<data::TrainingExample>> Trainer::examplesForStep(int step) {
   std::vector<data::TrainingExample> out;
   if (stream_) {
@@ -142,13 +172,14 @@ Result<std::vector<data::TrainingExample>> Trainer::examplesForStep(int step) {
     data::SamplerConfig sampler;
     sampler.patchSizes = {size};
     sampler.preferenceShare = 0.3;  // preferences are what the decoder must learn to weigh
-    out = stream_->examples(std::uint64_t(step) * 4096, opt_.batchSize, sampler);
+    out = stream_->examples(std::uint64_t(step) * 4096 + std::uint64_t(rank()) * std::uint64_t(opt_.batchSize),
+                            opt_.batchSize, sampler);
     return out;
   }
   // Shards: a fresh permutation every epoch.
   const size_t n = order_.size();
   for (int i = 0; i < opt_.batchSize; ++i) {
-    const size_t global = size_t(step) * size_t(opt_.batchSize) + size_t(i);
+    const size_t global = (size_t(step) * size_t(world()) + size_t(rank())) * size_t(opt_.batchSize) + size_t(i);
     const size_t epoch = global / n, within = global % n;
     if (within == 0 || order_.empty() || epochOf_ != epoch) {
       std::iota(order_.begin(), order_.end(), size_t(0));
@@ -171,7 +202,9 @@ Status Trainer::saveCheckpoint(int step) {
     if (auto ok = saveLoraAdapter(staging + "/model"); !ok) return ok;
   if (auto ok = optimizer_->save(staging + "/optimizer.safetensors"); !ok) return ok;
   std::ofstream(staging + "/state.json")
-      << nlohmann::json({{"step", step}, {"train_curve", trainCurve_}, {"val_curve", valCurve_}}).dump();
+      << nlohmann::json({{"step", step}, {"world_size", world()}, {"batch_per_rank", opt_.batchSize},
+                         {"train_curve", trainCurve_}, {"val_curve", valCurve_}})
+             .dump();
   return replaceDirectory(staging, dir);
 }
 
@@ -222,7 +255,9 @@ Status Trainer::evaluate(TrainProgress& p) {
     }
     return right;
   };
-  for (size_t start = 0; start < n; start += size_t(opt_.batchSize)) {
+  // Data-parallel: rank r evaluates every worldSize-th batch; the sums are added up below.
+  const size_t stride = size_t(opt_.batchSize) * size_t(world());
+  for (size_t start = size_t(rank()) * size_t(opt_.batchSize); start < n; start += stride) {
     std::vector<data::TrainingExample> examples;
     for (size_t i = start; i < std::min(n, start + size_t(opt_.batchSize)); ++i) {
       auto ex = val_->get(i);
@@ -242,6 +277,18 @@ Status Trainer::evaluate(TrainProgress& p) {
     lettersRight += countRight(logits, batch->letterPositions, batch->letterWritten);
     letters += int64_t(batch->letterPositions.size());
   }
+  if (comm_) {
+    at::Tensor sums = at::tensor({lossSum, weightSum, double(correct), double(judged), double(lettersRight), double(letters)},
+                                 at::kDouble);
+    if (auto ok = comm_->sum({sums}, "summing the validation of step " + std::to_string(p.step)); !ok) return ok;
+    const auto v = sums.accessor<double, 1>();
+    lossSum = v[0];
+    weightSum = v[1];
+    correct = int64_t(v[2]);
+    judged = int64_t(v[3]);
+    lettersRight = int64_t(v[4]);
+    letters = int64_t(v[5]);
+  }
   p.evaluated = true;
   p.valLoss = weightSum > 0 ? lossSum / weightSum : 0;
   p.valVerdictAccuracy = judged ? double(correct) / double(judged) : 0;
@@ -250,19 +297,164 @@ Status Trainer::evaluate(TrainProgress& p) {
   return Ok{};
 }
 
-Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress) {
-  configureRuntime(opt_.threads);
-  if (auto ok = setUp(); !ok) return ok;
-  auto resumed = loadCheckpoint();
-  if (!resumed) return resumed.error();
-  const int firstStep = resumed.value();
-  std::ofstream log(opt_.outputDirectory + "/log.jsonl", std::ios::app);
-  const auto t0 = std::chrono::steady_clock::now();
-  double emaLoss = -1, emaLm = 0, emaVerdict = 0, emaDistill = 0, emaLetter = 0;
-  double msBatch = 0, msForward = 0, msBackward = 0, msOptim = 0, seqTokens = 0;
-  int timedSteps = 0;
+// Sums the loss counts and the example count of this step over the ranks.
+Status Trainer::sumCounts(LossCounts& c, double& examples, int step) {
+  at::Tensor t = at::tensor({c.answerWeight, c.letters, c.verdicts, c.distilled, examples}, at::kDouble);
+  if (auto ok = comm_->sum({t}, "summing the batch sizes of step " + std::to_string(step + 1)); !ok) return ok;
+  const auto v = t.accessor<double, 1>();
+  c = {v[0], v[1], v[2], v[3]};
+  examples = v[4];
+  return Ok{};
+}
+
+// Sums the gradients over the ranks (bucketed, with the loss terms for the log). A
+// gradient missing on this rank counts as zero; one missing on every rank stays
+// missing, as in one process (AdamW::step skips it).
+Status Trainer::sumGradients(StepOutcome& r, int step) {
+  const std::vector<at::Tensor*> params = optimizer_->parameters();
+  const int64_t n = int64_t(params.size());
+  at::Tensor extras = at::zeros({n + 5}, at::kDouble);
+  auto e = extras.accessor<double, 1>();
+  std::vector<at::Tensor> tensors;
+  for (int64_t i = 0; i < n; ++i) {
+    at::Tensor& p = *params[size_t(i)];
+    if (p.grad().defined())
+      e[i] = 1;
+    else
+      p.mutable_grad() = at::zeros_like(p);
+    tensors.push_back(p.grad());
+  }
+  const double terms[5] = {r.total, r.lm, r.verdict, r.distill, r.letter};
+  for (int64_t k = 0; k < 5; ++k) e[n + k] = terms[k];
+  tensors.push_back(extras);
+  if (auto ok = comm_->sum(tensors, "summing the gradients of step " + std::to_string(step + 1)); !ok) return ok;
+  for (int64_t i = 0; i < n; ++i)
+    if (e[i] == 0) params[size_t(i)]->mutable_grad() = at::Tensor();
+  r.total = e[n];
+  r.lm = e[n + 1];
+  r.verdict = e[n + 2];
+  r.distill = e[n + 3];
+  r.letter = e[n + 4];
+  return Ok{};
+}
+
+// One optimisation step on this rank's share of the step's examples.
+Result<StepOutcome> Trainer::trainStep(int step) {
+  StepOutcome r;
   auto now = [] { return std::chrono::steady_clock::now(); };
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  const auto tStart = now();
+  auto examples = examplesForStep(step);
+  if (!examples) return examples.error();
+  std::optional<LanguageBatch> batch;
+  LossCounts counts;
+  if (!examples->empty()) {
+    LanguageBatchOptions stepOptions = batchOptions_;
+    stepOptions.seed = data::mixSeed(opt_.seed ^ 0x6a1d, std::uint64_t(step));
+    auto b = makeLanguageBatch(*model_, *tokenizer_, examples.value(), stepOptions);
+    if (!b) return b.error();
+    batch = std::move(b.value());
+    if (comm_) counts = lossCounts(*batch);
+  }
+  const auto tBatch = now();
+  double everywhere = double(examples->size());
+  if (comm_)
+    if (auto ok = sumCounts(counts, everywhere, step); !ok) return ok.error();
+  const auto tCounted = now();
+  r.skipped = everywhere == 0;
+  if (r.skipped) return r;
+  auto tForward = tCounted;
+  if (batch) {
+    const at::Tensor hidden = model_->decoder().forward(batch->embeds);  // [B, T, H]
+    const LanguageLossWeights weights{opt_.verdictWeight, model_->hasQualityEncoder() ? opt_.distillWeight : 0.0,
+                                      opt_.letterWeight};
+    const LanguageLosses l =
+        languageLosses(model_->decoder(), hidden, batch.value(), batchOptions_.verdict, weights, comm_ ? &counts : nullptr);
+    tForward = now();
+    l.total.backward();
+    r = {false, l.total.item<double>(), l.lm, l.verdict, l.distill, l.letter, 0, double(batch->embeds.size(1))};
+  }
+  at::autocast::clear_cache();
+  const auto tSumming = now();
+  if (comm_)
+    if (auto ok = sumGradients(r, step); !ok) return ok.error();
+  const auto tSummed = now();
+  const double norm = optimizer_->clipGradients(opt_.gradientClip);
+  if (!std::isfinite(norm))
+    return makeError("training diverged at step " + std::to_string(step) + " (gradient is NaN/Inf); lower --lr");
+  r.learningRate = scheduledLearningRate(step, opt_.steps, opt_.warmupSteps, opt_.learningRate, opt_.minLearningRateRatio);
+  optimizer_->step(r.learningRate);
+  r.msBatch = ms(tStart, tBatch);
+  r.msForward = ms(tCounted, tForward);
+  r.msBackward = ms(tForward, tSumming);  // with freeing the step's graph
+  r.msCommunication = ms(tBatch, tCounted) + ms(tSumming, tSummed);
+  r.msOptimizer = ms(tSummed, now());
+  return r;
+}
+
+// Data-parallel start: every rank takes rank 0's step, weights and optimizer state (rank
+// 0 alone reads a checkpoint), after checking that the ranks agree on the model's
+// shape and the options that decide what a step does.
+Status Trainer::syncStart(int& firstStep) {
+  std::vector<at::Tensor> state;
+  std::set<const void*> seen;
+  for (auto& [name, t] : model_->namedParameters())
+    if (seen.insert(t->unsafeGetTensorImpl()).second) state.push_back(*t);
+  for (at::Tensor* t : optimizer_->parameters())
+    if (seen.insert(t->unsafeGetTensorImpl()).second) state.push_back(*t);
+  for (const at::Tensor& t : optimizer_->moments()) state.push_back(t);
+  int64_t numel = 0;
+  for (const auto& t : state) numel += t.numel();
+  std::ostringstream o;
+  o << opt_.mode << ' ' << opt_.steps << ' ' << opt_.stopAt << ' ' << opt_.batchSize << ' ' << opt_.learningRate << ' '
+    << opt_.minLearningRateRatio << ' ' << opt_.warmupSteps << ' ' << opt_.weightDecay << ' ' << opt_.gradientClip << ' '
+    << opt_.verdictWeight << ' ' << opt_.distillWeight << ' ' << opt_.letterWeight << ' ' << opt_.keyWordWeight << ' '
+    << opt_.weighComparatives << opt_.loserFirstVerdicts << opt_.bf16 << ' ' << opt_.seed << ' ' << opt_.evalEvery << ' '
+    << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery << ' ' << opt_.trainDirectory.empty();
+  for (const auto* v : {&opt_.streamPatchSizes, &opt_.tokenGridChoices})
+    for (int x : *v) o << ' ' << x;
+  for (double w : opt_.streamPatchWeights) o << ' ' << w;
+  const int64_t fingerprint = int64_t(std::hash<std::string>()(o.str()) >> 1);
+  const std::vector<int64_t> mine{firstStep, optimizer_->steps(), int64_t(state.size()), numel, fingerprint};
+  at::Tensor head = at::tensor(mine, at::kLong);
+  if (auto ok = comm_->broadcast({head}, "sharing the start (step, model shape, options)"); !ok) return ok;
+  const auto h = head.accessor<int64_t, 1>();
+  if (h[2] != mine[2] || h[3] != mine[3])
+    return makeError("rank " + std::to_string(rank()) + "'s model has " + std::to_string(mine[3]) + " numbers to train, rank 0's " +
+                     std::to_string(h[3]) + ": give every rank the same --init, model shape and --mode");
+  if (h[4] != mine[4])
+    return makeError("rank " + std::to_string(rank()) + " was started with other training options than rank 0: give every "
+                     "rank the same arguments (only RANK and LOCAL_RANK differ)");
+  firstStep = int(h[0]);
+  optimizer_->setSteps(int(h[1]));
+  return comm_->broadcast(state, "sharing rank 0's weights and optimizer state");
+}
+
+Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress) {
+  if (opt_.distributed.enabled()) {
+    auto c = Communicator::connect(opt_.distributed);
+    if (!c) return c.error();
+    comm_ = std::move(c.value());
+  }
+  Status s = runSteps(onProgress);
+  if (!s && comm_) comm_->reportFailure(s.message());
+  return s;
+}
+
+Status Trainer::runSteps(const std::function<void(const TrainProgress&)>& onProgress) {
+  configureRuntime(opt_.threads);
+  if (auto ok = setUp(); !ok) return ok;
+  auto resumed = leader() ? loadCheckpoint() : Result<int>(0);
+  if (!resumed) return resumed.error();
+  int firstStep = resumed.value();
+  if (comm_)
+    if (auto ok = syncStart(firstStep); !ok) return ok;
+  std::ofstream log;
+  if (leader()) log.open(opt_.outputDirectory + "/log.jsonl", std::ios::app);
+  const auto t0 = std::chrono::steady_clock::now();
+  double emaLoss = -1, emaLm = 0, emaVerdict = 0, emaDistill = 0, emaLetter = 0;
+  StepOutcome sums;  // times and lengths summed since the last log line
+  int timedSteps = 0;
   // bf16 autocast only where the CPU multiplies bf16 in hardware; elsewhere it is emulated
   // and slower than float32.
   const bool bf16 = opt_.bf16 && cpuHasFastBf16();
@@ -271,40 +463,21 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
     at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     const int lastStep = opt_.stopAt > 0 ? std::min(opt_.stopAt, opt_.steps) : opt_.steps;
     for (int step = firstStep; step < lastStep; ++step) {
-      const auto tStart = now();
-      auto examples = examplesForStep(step);
-      if (!examples) return examples.error();
-      if (examples->empty()) continue;
-      LanguageBatchOptions stepOptions = batchOptions_;
-      stepOptions.seed = data::mixSeed(opt_.seed ^ 0x6a1d, std::uint64_t(step));
-      auto batch = makeLanguageBatch(*model_, *tokenizer_, examples.value(), stepOptions);
-      if (!batch) return batch.error();
-      const auto tBatch = now();
-      const at::Tensor hidden = model_->decoder().forward(batch->embeds);  // [B, T, H]
-      const LanguageLossWeights weights{opt_.verdictWeight, model_->hasQualityEncoder() ? opt_.distillWeight : 0.0,
-                                        opt_.letterWeight};
-      const LanguageLosses l = languageLosses(model_->decoder(), hidden, batch.value(), batchOptions_.verdict, weights);
-      const auto tForward = now();
-      l.total.backward();
-      const auto tBackward = now();
-      seqTokens += double(batch->embeds.size(1));
-      at::autocast::clear_cache();
-      const double norm = optimizer_->clipGradients(opt_.gradientClip);
-      if (!std::isfinite(norm))
-        return makeError("training diverged at step " + std::to_string(step) + " (gradient is NaN/Inf); lower --lr");
-      const double lr = scheduledLearningRate(step, opt_.steps, opt_.warmupSteps, opt_.learningRate, opt_.minLearningRateRatio);
-      optimizer_->step(lr);
-      msBatch += ms(tStart, tBatch);
-      msForward += ms(tBatch, tForward);
-      msBackward += ms(tForward, tBackward);
-      msOptim += ms(tBackward, now());
+      auto r = trainStep(step);
+      if (!r) return r.error();
+      if (r->skipped) continue;
+      sums.msBatch += r->msBatch;
+      sums.msForward += r->msForward;
+      sums.msBackward += r->msBackward;
+      sums.msCommunication += r->msCommunication;
+      sums.msOptimizer += r->msOptimizer;
+      sums.length += r->length;
       ++timedSteps;
-      const double total = l.total.item<double>();
-      emaLoss = emaLoss < 0 ? total : 0.95 * emaLoss + 0.05 * total;
-      emaLm = emaLm == 0 ? l.lm : 0.95 * emaLm + 0.05 * l.lm;
-      emaVerdict = 0.95 * emaVerdict + 0.05 * l.verdict;
-      emaDistill = 0.95 * emaDistill + 0.05 * l.distill;
-      emaLetter = 0.95 * emaLetter + 0.05 * l.letter;
+      emaLoss = emaLoss < 0 ? r->total : 0.95 * emaLoss + 0.05 * r->total;
+      emaLm = emaLm == 0 ? r->lm : 0.95 * emaLm + 0.05 * r->lm;
+      emaVerdict = 0.95 * emaVerdict + 0.05 * r->verdict;
+      emaDistill = 0.95 * emaDistill + 0.05 * r->distill;
+      emaLetter = 0.95 * emaLetter + 0.05 * r->letter;
       const int done = step + 1;
       const bool evaluateNow = done % opt_.evalEvery == 0 || done == lastStep;
       if (done % opt_.logEvery == 0 || evaluateNow) {
@@ -316,17 +489,18 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
         p.verdictLoss = emaVerdict;
         p.distillLoss = emaDistill;
         p.letterLoss = emaLetter;
-        p.learningRate = lr;
-        const double s = std::chrono::duration<double>(now() - t0).count();
-        p.samplesPerSecond = double(done - firstStep) * opt_.batchSize / s;
-        p.etaSeconds = (lastStep - done) * opt_.batchSize / std::max(1e-9, p.samplesPerSecond);
+        p.learningRate = r->learningRate;
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        p.samplesPerSecond = double(done - firstStep) * opt_.batchSize * world() / s;
+        p.etaSeconds = (lastStep - done) * opt_.batchSize * world() / std::max(1e-9, p.samplesPerSecond);
         trainCurve_.emplace_back(done, emaLm);
-        p.batchMs = msBatch / timedSteps;
-        p.forwardMs = msForward / timedSteps;
-        p.backwardMs = msBackward / timedSteps;
-        p.optimizerMs = msOptim / timedSteps;
-        p.tokensPerSample = seqTokens / timedSteps;
-        msBatch = msForward = msBackward = msOptim = seqTokens = 0;
+        p.batchMs = sums.msBatch / timedSteps;
+        p.forwardMs = sums.msForward / timedSteps;
+        p.backwardMs = sums.msBackward / timedSteps;
+        p.communicationMs = sums.msCommunication / timedSteps;
+        p.optimizerMs = sums.msOptimizer / timedSteps;
+        p.tokensPerSample = sums.length / timedSteps;
+        sums = StepOutcome();
         timedSteps = 0;
         if (evaluateNow) {
           at::autocast::set_cpu_enabled(false);
@@ -334,19 +508,21 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
           at::autocast::set_cpu_enabled(bf16);
           if (!e) return e;
         }
-        log << nlohmann::json({{"step", done}, {"loss", p.loss}, {"lm", p.lmLoss}, {"verdict", p.verdictLoss},
-                               {"distill", p.distillLoss}, {"letter", p.letterLoss}, {"lr", lr}, {"samples_per_s", p.samplesPerSecond},
-                               {"val_loss", p.valLoss}, {"val_verdict_acc", p.valVerdictAccuracy},
-                               {"val_letter_acc", p.valLetterAccuracy},
-                               {"evaluated", p.evaluated},
-                               {"ms", {{"batch", p.batchMs}, {"forward", p.forwardMs}, {"backward", p.backwardMs},
-                                       {"optimizer", p.optimizerMs}}},
-                               {"padded_length", p.tokensPerSample}})
-                   .dump()
-            << std::endl;
-        if (onProgress) onProgress(p);
+        if (leader()) {
+          log << nlohmann::json({{"step", done}, {"loss", p.loss}, {"lm", p.lmLoss}, {"verdict", p.verdictLoss},
+                                 {"distill", p.distillLoss}, {"letter", p.letterLoss}, {"lr", p.learningRate},
+                                 {"samples_per_s", p.samplesPerSecond}, {"world_size", world()},
+                                 {"val_loss", p.valLoss}, {"val_verdict_acc", p.valVerdictAccuracy},
+                                 {"val_letter_acc", p.valLetterAccuracy}, {"evaluated", p.evaluated},
+                                 {"ms", {{"batch", p.batchMs}, {"forward", p.forwardMs}, {"backward", p.backwardMs},
+                                         {"communication", p.communicationMs}, {"optimizer", p.optimizerMs}}},
+                                 {"padded_length", p.tokensPerSample}})
+                     .dump()
+              << std::endl;
+          if (onProgress) onProgress(p);
+        }
       }
-      if (done % opt_.saveEvery == 0 || done == lastStep) {
+      if (leader() && (done % opt_.saveEvery == 0 || done == lastStep)) {
         if (auto s = saveCheckpoint(done); !s) return s;
         drawCurves(opt_.outputDirectory + "/loss.png", "loss per answer token: train (blue), validation (red)",
                    trainCurve_, valCurve_);
@@ -357,6 +533,7 @@ Status Trainer::run(const std::function<void(const TrainProgress&)>& onProgress)
     at::autocast::set_cpu_enabled(false);
     return makeError(std::string("training failed: ") + e.what_without_backtrace());
   }
+  if (!leader()) return Ok{};
   if (auto s = saveModelDirectory(*model_, opt_.outputDirectory + "/model", opt_.tokenizerPath); !s) return s;
   if (opt_.mode == "lora")
     if (auto s = saveLoraAdapter(opt_.outputDirectory + "/model"); !s) return s;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/common/result.h"
+#include "core/train/distributed.h"
 #include "core/train/model_init.h"
 #include "core/train/sample_stream.h"
 
@@ -43,7 +44,7 @@ struct TrainOptions {
   double loraAlpha = 32;
   int steps = 2000;               // length of the learning-rate schedule
   int stopAt = 0;                 // stop (with a saved model) after this many steps; 0 = steps
-  int batchSize = 16;
+  int batchSize = 16;             // per rank: a step trains on batchSize x worldSize examples
   double learningRate = 1e-3;
   double minLearningRateRatio = 0.05;
   int warmupSteps = 100;
@@ -63,6 +64,10 @@ struct TrainOptions {
   int evalExamples = 256;
   int saveEvery = 250;
   bool resume = true;             // continue from outputDirectory/checkpoint if present
+  // Data-parallel (worldSize > 1): rank r trains on examples [r*batch, (r+1)*batch) of
+  // each step's batchSize*worldSize, gradients are summed over the ranks, rank 0 alone
+  // writes checkpoints, logs and the model (docs/distributed.md).
+  DistributedOptions distributed;
 };
 
 struct TrainProgress {
@@ -70,6 +75,7 @@ struct TrainProgress {
   double loss = 0, lmLoss = 0, verdictLoss = 0, distillLoss = 0, letterLoss = 0;
   double samplesPerSecond = 0, etaSeconds = 0, learningRate = 0;
   double batchMs = 0, forwardMs = 0, backwardMs = 0, optimizerMs = 0;  // per step, averaged
+  double communicationMs = 0;     // data-parallel: summing counts and gradients, per step
   double tokensPerSample = 0;
   bool evaluated = false;
   double valLoss = 0;             // per answer token
@@ -77,7 +83,8 @@ struct TrainProgress {
   double valLetterAccuracy = 0;   // teacher-forced "Image A/B" letters right, every mention
 };
 
-// Runs training; `onProgress` is called every logEvery steps and after evaluations.
+// Runs training; `onProgress` is called every logEvery steps and after evaluations
+// (on rank 0 only when data-parallel).
 Status train(const TrainOptions& options, const std::function<void(const TrainProgress&)>& onProgress);
 
 }  // namespace dqa::train

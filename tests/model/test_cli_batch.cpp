@@ -256,6 +256,45 @@ class CliBatchTest : public QObject {
     QCOMPARE(ids, (std::set<int>{1, 2, 3}));
   }
 
+  // Two shards (the first resumed after a --limit run) and merge: the lines of one run,
+  // but for the timings. A missing shard or one given twice: an error naming the ids.
+  void shardsAndMergeMatchOneRun() {
+    QTemporaryDir other;
+    auto at = [&](const char* name) { return other.filePath(QString::fromLatin1(name)); };
+    const Run one = runDepictqa(batchArgs(records, at("one.jsonl")));
+    QVERIFY2(one.code == 0, one.err.constData());
+    QVERIFY(runDepictqa(batchArgs(records, at("s0.jsonl")) << "--shard" << "0/2" << "--limit" << "1").code == 0);
+    for (const char* shard : {"0/2", "1/2"}) {
+      const Run r = runDepictqa(batchArgs(records, at(shard[0] == '0' ? "s0.jsonl" : "s1.jsonl")) << "--shard" << shard);
+      QVERIFY2(r.code == 0, r.err.constData());
+      QVERIFY2(r.err.contains("in shard " + QByteArray(shard)), r.err.constData());
+    }
+    const auto s0 = jsonLines(readFile(at("s0.jsonl"))), s1 = jsonLines(readFile(at("s1.jsonl")));
+    QVERIFY2(!s0.empty() && !s1.empty(), "both shards have records");
+    QCOMPARE(s0.size() + s1.size(), allKeys.size());
+    const QStringList merge{"batch", "merge", "-i", records, "-o", at("merged.jsonl"), at("s0.jsonl"), at("s1.jsonl")};
+    const Run merged = runDepictqa(merge);
+    QVERIFY2(merged.code == 0, merged.err.constData());
+    auto withoutTimes = [](std::vector<json> lines) {
+      for (auto& l : lines) l.erase("timing_ms");
+      return lines;
+    };
+    const auto a = withoutTimes(jsonLines(readFile(at("one.jsonl")))), b = withoutTimes(jsonLines(readFile(at("merged.jsonl"))));
+    QCOMPARE(b.size(), a.size());
+    for (size_t i = 0; i < a.size(); ++i) QVERIFY2(a[i] == b[i], (a[i].dump() + "\n" + b[i].dump()).c_str());
+
+    const Run half = runDepictqa({"batch", "merge", "-i", records, "-o", at("half.jsonl"), at("s0.jsonl")});
+    QCOMPARE(half.code, 1);
+    for (const auto& l : s1)
+      if (!l["id"].is_null()) QVERIFY2(half.err.contains(QByteArray::fromStdString(l["id"].dump())), half.err.constData());
+    QVERIFY2(half.err.contains("have no line in any shard"), half.err.constData());
+    QVERIFY(!QFileInfo::exists(at("half.jsonl")));
+    const Run twice = runDepictqa({"batch", "merge", "-o", at("twice.jsonl"), at("s0.jsonl"), at("s1.jsonl"), at("s0.jsonl")});
+    QCOMPARE(twice.code, 1);
+    QVERIFY2(twice.err.contains("answered by two shards"), twice.err.constData());
+    QCOMPARE(runDepictqa(batchArgs(records, at("x.jsonl")) << "--shard" << "2/2").code, 1);
+  }
+
   void usageErrors() {
     QCOMPARE(runDepictqa({QStringLiteral("batch"), QStringLiteral("--output"), dir.filePath(QStringLiteral("x.jsonl"))}).code == 0,
              false);  // --input is required

@@ -254,6 +254,57 @@ class TrainingTest : public QObject {
     QCOMPARE(with.lm, without.lm);
   }
 
+  // Data-parallel: with the counts summed over both halves, the halves' losses (and
+  // their gradients) add up to the whole batch's, whatever each half's share of tokens.
+  void lossSharesAddUpToTheWholeBatch() {
+    auto tok = text::Tokenizer::load(tokenizerPath());
+    QVERIFY(tok.ok());
+    const auto v = text::verdictTokens(*tok.value());
+    if (v.a < 0) QSKIP("this tokenizer cannot tell Image A from Image B");
+    QTemporaryDir dir;
+    QVERIFY(train::writeInitialModel(tinyShape(tok.value()->vocabSize()), dir.path().toStdString(), 1).ok());
+    auto m = model::MultimodalModel::load(dir.path().toStdString(), {});
+    QVERIFY(m.ok());
+    auto s = train::SampleStream::open(syntheticStream(2));
+    data::SamplerConfig cfg;
+    cfg.patchSizes = {64};
+    const auto examples = s.value()->examples(0, 8, cfg);
+    train::LanguageBatchOptions o;
+    o.verdict = v;
+    o.tokenGridChoices = {8, 4, 2};
+    const std::vector<data::TrainingExample> first(examples.begin(), examples.begin() + 3),
+        second(examples.begin() + 3, examples.end());
+    auto whole = train::makeLanguageBatch(*m.value(), *tok.value(), examples, o);
+    auto a = train::makeLanguageBatch(*m.value(), *tok.value(), first, o);
+    auto b = train::makeLanguageBatch(*m.value(), *tok.value(), second, o);
+    QVERIFY(whole.ok() && a.ok() && b.ok());
+    const auto ca = train::lossCounts(a.value()), cb = train::lossCounts(b.value());
+    QVERIFY(ca.answerWeight != cb.answerWeight);  // unequal shares: a mean of means would be wrong
+    const train::LossCounts both{ca.answerWeight + cb.answerWeight, ca.letters + cb.letters, ca.verdicts + cb.verdicts,
+                                 ca.distilled + cb.distilled};
+    const train::LanguageLossWeights w{1, 1, 1};
+    at::Tensor* head = nullptr;
+    for (auto& [name, t] : m.value()->mutableDecoder().namedParameters("", "lm_head.weight"))
+      if (name == "lm_head.weight") head = t;
+    QVERIFY(head);
+    head->requires_grad_(true);
+    auto lossOf = [&](const train::LanguageBatch& batch, const train::LossCounts* counts) {
+      const at::Tensor hidden = m.value()->decoder().forward(batch.embeds);
+      return train::languageLosses(m.value()->decoder(), hidden, batch, v, w, counts).total;
+    };
+    const at::Tensor full = lossOf(whole.value(), nullptr);
+    full.backward();
+    const at::Tensor fullGrad = head->grad().clone();
+    head->mutable_grad().zero_();
+    const at::Tensor la = lossOf(a.value(), &both), lb = lossOf(b.value(), &both);
+    (la + lb).backward();
+    const at::Tensor halvesGrad = head->grad();
+    QVERIFY2(std::abs((la + lb).item<double>() - full.item<double>()) < 1e-5,
+             QByteArray::number((la + lb).item<double>()) + " vs " + QByteArray::number(full.item<double>()));
+    QVERIFY((halvesGrad - fullGrad).abs().max().item<double>() < 1e-6);
+    QVERIFY(fullGrad.abs().max().item<double>() > 1e-6);
+  }
+
   void scheduleAndClipping() {
     QCOMPARE(train::scheduledLearningRate(0, 100, 10, 1.0, 0.1), 0.1);
     QCOMPARE(train::scheduledLearningRate(9, 100, 10, 1.0, 0.1), 1.0);
