@@ -22,8 +22,8 @@ double rmse(const std::vector<double>& a, const std::vector<double>& b);
 // to (prediction x, human score y) by Levenberg-Marquardt on the squared error:
 // analytic Jacobian, damping lambda * diag(J'J) (Marquardt's scaling), lambda divided by
 // 10 after a step that lowers the error and multiplied by 10 otherwise; at most 500
-// iterations; stops when a step changes the error by less than 1e-12 relative, or lambda
-// exceeds 1e10. Start: b1 = max y, b2 = min y, b3 = mean x, b4 = sd x (negated when x and
+// iterations; stops when an accepted step lowers the error by less than 1e-12 of it or
+// moves no parameter by more than 1e-12 of its size, or when lambda exceeds 1e10. Start: b1 = max y, b2 = min y, b3 = mean x, b4 = sd x (negated when x and
 // y correlate negatively), so the curve starts monotone and spanning the scores.
 struct Logistic4 {
   double b1 = 0, b2 = 0, b3 = 0, b4 = 1;
@@ -32,8 +32,11 @@ struct Logistic4 {
   double operator()(double x) const;
 };
 Logistic4 fitLogistic4(const std::vector<double>& x, const std::vector<double>& y);
-// The same from a given start (bootstrap replicates start from the full data's fit).
-Logistic4 fitLogistic4From(const std::vector<double>& x, const std::vector<double>& y, Logistic4 start);
+// The same from a given start, relative tolerance and iteration cap (bootstrap replicates
+// start from the full data's fit, stop at 1.49e-8, MINPACK's default ftol/xtol, or after
+// 50 iterations).
+Logistic4 fitLogistic4From(const std::vector<double>& x, const std::vector<double>& y, Logistic4 start, double tolerance,
+                           int maxIterations);
 
 struct Interval {
   double low = 0, high = 0;  // NaN when not computed
