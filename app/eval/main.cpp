@@ -23,9 +23,13 @@ int fail(const std::string& message) {
   return 1;
 }
 
-// A progress bar on stderr: items done, the rate of this run and the time left.
+// A progress bar on stderr: items done, the rate of this run and the time left; redrawn
+// at most twice a second, and at the end.
 void showProgress(int done, int total, int scoredNow, std::chrono::steady_clock::time_point start) {
+  static double lastDrawn = -1;
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (done < total && lastDrawn >= 0 && s - lastDrawn < 0.5) return;
+  lastDrawn = s;
   const double perItem = scoredNow ? s / scoredNow : 0;
   const int width = 30, filled = total ? width * done / total : width;
   const double left = perItem * (total - done);

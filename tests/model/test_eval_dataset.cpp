@@ -115,6 +115,24 @@ int writeKadidFixture(const fs::path& root, int refs, int width = 160, bool allT
   return int(rows.size());
 }
 
+// A one-value float32 .npy file as numpy writes it (magic, v1.0 header padded to 64 bytes).
+void writeNpy(const fs::path& path, float value) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }";
+  while ((10 + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  std::string b = std::string("\x93NUMPY\x01\x00", 8) + char(header.size() & 0xff) + char(header.size() >> 8) + header;
+  b.append(reinterpret_cast<const char*>(&value), 4);
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << b;
+}
+
+void writePng(const fs::path& path, const cv::Mat& rgb) {
+  fs::create_directories(path.parent_path());
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  cv::imwrite(path.string(), bgr);
+}
+
 std::vector<json> readResults(const fs::path& path) {
   std::ifstream in(path);
   std::vector<json> lines;
@@ -202,6 +220,45 @@ class EvalDatasetTest : public QObject {
                  "--skip-missing", "--limit", "3", "--no-classical"});
     QVERIFY2(r.code == 0, r.err.c_str());
     QVERIFY2(r.out.find("skipped because an image is missing (--skip-missing): 1") != std::string::npos, r.out.c_str());
+  }
+
+  // BAPPS: pairs whose human answer is unanimous and follows the noise level, so that
+  // PSNR's 2AFC accuracy and JND mAP must be exactly 1 (a swapped p0/p1 or sign gives 0).
+  void bappsEndToEnd() {
+    QTemporaryDir tmp;
+    const fs::path base = tmp.path().toStdString();
+    dqa::data::Distortion mild, severe;
+    mild.type = severe.type = 11;  // white noise
+    mild.level = 1;
+    severe.level = 5;
+    for (int i = 0; i < 6; ++i) {
+      const cv::Mat ref = referenceImage(i + 1, 96);
+      const cv::Mat a = dqa::data::applyDistortion(ref, mild, 3), b = dqa::data::applyDistortion(ref, severe, 3);
+      const std::string name = "00000" + std::to_string(i);
+      const fs::path dir = base / "2afc" / "val" / (i < 3 ? "traditional" : "cnn");
+      const bool swap = i % 2;  // p1 is the milder one in half the pairs
+      writePng(dir / "ref" / (name + ".png"), ref);
+      writePng(dir / "p0" / (name + ".png"), swap ? b : a);
+      writePng(dir / "p1" / (name + ".png"), swap ? a : b);
+      writeNpy(dir / "judge" / (name + ".npy"), swap ? 1.f : 0.f);
+      const fs::path jnd = base / "jnd" / "val" / "traditional";
+      writePng(jnd / "p0" / (name + ".png"), ref);
+      writePng(jnd / "p1" / (name + ".png"), swap ? ref : b);
+      writeNpy(jnd / "same" / (name + ".npy"), swap ? 1.f : 0.f);
+    }
+    for (const char* kind : {"2afc", "jnd"}) {
+      const fs::path out = base / (std::string("out-") + kind);
+      Run r = runEval({"--dataset", QString("bapps-") + kind, "--root", QString::fromStdString((base / kind).string()),
+                       "--out", QString::fromStdString(out.string())});
+      QVERIFY2(r.code == 0, r.err.c_str());
+      const json report = json::parse(std::ifstream(out / "report.json"));
+      QCOMPARE(report["items"].get<int>(), 6);
+      QCOMPARE(report["measures"]["psnr"]["value"].get<double>(), 1.0);
+      QCOMPARE(report["measures"]["gmsd"]["value"].get<double>(), 1.0);
+      const double model = report["measures"]["model"]["value"].get<double>();
+      QVERIFY(model >= 0 && model <= 1);
+      QVERIFY(fs::file_size(out / "measures.png") > 100);
+    }
   }
 
   void writeFixtureOnly() {
