@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <opencv2/imgproc.hpp>
 #include <opencv2/quality.hpp>
 
 #include "core/data/kadid.h"
@@ -14,6 +15,10 @@ namespace {
 
 const char* const kBrisqueModel = "/usr/share/opencv4/quality/brisque_model_live.yml";
 const char* const kBrisqueRange = "/usr/share/opencv4/quality/brisque_range_live.yml";
+
+// PSNR of identical images: 80 dB, the cap pyiqa's 1e-8 floor on the MSE of [0, 1]
+// images gives (OpenCV answers infinity, which no correlation can use).
+constexpr double kIdenticalPsnr = 80.0;
 
 double channelMean(const cv::Scalar& s) { return (s[0] + s[1] + s[2]) / 3.0; }
 
@@ -49,6 +54,27 @@ ClassicalChoice classicalChoice(const cv::Mat& reference, const cv::Mat& a, cons
     } else if (brisqueAvailable()) {
       c.brisque = pick(cv::quality::QualityBRISQUE::compute(a, kBrisqueModel, kBrisqueRange)[0],
                        cv::quality::QualityBRISQUE::compute(b, kBrisqueModel, kBrisqueRange)[0], false);
+    }
+  } catch (const cv::Exception& e) {
+    c.error = e.what();
+  }
+  return c;
+}
+
+ClassicalScores classicalScores(const cv::Mat& reference, const cv::Mat& image) {
+  const double nan = std::nan("");
+  ClassicalScores c{nan, nan, nan, nan, {}};
+  try {
+    if (!reference.empty()) {
+      using namespace cv::quality;
+      c.psnr = channelMean(QualityPSNR::compute(reference, image, cv::noArray()));
+      if (!std::isfinite(c.psnr)) c.psnr = kIdenticalPsnr;
+      c.ssim = channelMean(QualitySSIM::compute(reference, image, cv::noArray()));
+      c.gmsd = channelMean(QualityGMSD::compute(reference, image, cv::noArray()));
+    } else if (brisqueAvailable()) {
+      cv::Mat bgr;
+      cv::cvtColor(image, bgr, cv::COLOR_RGB2BGR);  // BRISQUE makes its grey image from BGR
+      c.brisque = cv::quality::QualityBRISQUE::compute(bgr, kBrisqueModel, kBrisqueRange)[0];
     }
   } catch (const cv::Exception& e) {
     c.error = e.what();

@@ -36,6 +36,16 @@ struct ClassicalChoice {
 ClassicalChoice classicalChoice(const cv::Mat& reference, const cv::Mat& a, const cv::Mat& b);
 bool brisqueAvailable();
 
+// The classical metrics' values for one image (RGB, as ClassicalChoice): with a reference
+// of the same size PSNR (dB), SSIM, GMSD (each the mean over the three channels); without
+// one BRISQUE when available. NaN where not computed; `error` holds OpenCV's message.
+// Identical images get PSNR 80 dB (pyiqa's cap), not infinity.
+struct ClassicalScores {
+  double psnr, ssim, gmsd, brisque;
+  std::string error;
+};
+ClassicalScores classicalScores(const cv::Mat& reference, const cv::Mat& image);
+
 // A description against the truth of the described image.
 struct DescriptionScore {
   std::array<bool, 5> aspectRight{};  // distorted or not, per aspect, said as it is
