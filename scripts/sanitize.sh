@@ -35,7 +35,11 @@ targets=()
 # sizes, which under ASan (-O1, Debug) runs past Qt Test's 5-minute function limit; the code
 # it runs (engine, quality encoder, whole-image tiling) is covered here by test_engine,
 # test_quality_encoder and test_whole_image. header_check compiles headers, it runs no code.
-SKIPPED_UNDER_SANITIZERS='^(test_bundled_model|header_check)$'
+# Not yet run under the sanitizers (added in one session without time for an ASan build
+# here; docs/reliability.md "Not done yet"): test_distributed (ranks as processes, Gloo over
+# TCP, timing-based fault checks), test_mutated_files (hundreds of CLI runs) and
+# test_eval_dataset (a dataset scored end to end).
+SKIPPED_UNDER_SANITIZERS='^(test_bundled_model|header_check|test_distributed|test_mutated_files|test_eval_dataset)$'
 for f in "$ROOT"/tests/unit/test_*.cpp "$ROOT"/tests/model/test_*.cpp; do
   name="$(basename "$f" .cpp)"
   [[ "$name" =~ $SKIPPED_UNDER_SANITIZERS ]] && continue
