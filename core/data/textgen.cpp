@@ -313,30 +313,39 @@ const Pool kCmpSentence = {
 };
 const Pool kSimilarSentence = {"In terms of {ASP}, {X} and {Y} are comparable.",
                                "{X} and {Y} are on par regarding {ASP}."};
+// Every verdict sentence says which way it points before it names an image ("the
+// better image is Image B", "the worse image is Image A"): the letter is then the
+// sentence's only decision, read from the images as a brief answer's is. Templates that
+// named an image first ("Overall, Image B is better" beside "Overall, Image A falls
+// behind Image B") left the letter undecided by anything the decoder had read, and
+// reasoning verdicts agreed with the brief answer half the time. They all open with
+// "Overall,": spread over ten openings, no single one outweighed the preference
+// acknowledgement's "You" (a fifth of pair samples), and greedy decoding acknowledged
+// preferences nobody had stated.
 const Pool kVerdict = {
-    "Overall, {W} is better.",
-    "Therefore, {W} has the higher overall quality.",
-    "All things considered, {W} is the better image.",
-    "In conclusion, {L} is worse than {W}.",
-    "On balance, I prefer {W}.",
-    "Overall, {W} is of higher quality than {L}.",
-    "Thus, {W} wins this comparison.",
-    "In the end, {L} is the inferior image.",
-    "Therefore, {W} is the better choice.",
-    "Overall, {L} falls behind {W}.",
+    "Overall, the better image is {W}.",
+    "Overall, the higher quality belongs to {W}.",
+    "Overall, the worse image is {L}.",
+    "Overall, I prefer {W}.",
+    "Overall, the image of higher quality is {W}.",
+    "Overall, this comparison goes to {W}.",
+    "Overall, the inferior image is {L}.",
+    "Overall, the better choice is {W}.",
+    "Overall, the image that falls behind is {L}.",
+    "Overall, the image with fewer distortions is {W}.",
 };
 const Pool kVerdictTie = {
     "Overall, the two images are of similar quality, so it is too close to call.",
-    "All things considered, neither image is clearly better.",
-    "On balance, Image A and Image B are about equally good.",
-    "In conclusion, there is no clear winner.",
-    "Therefore, the difference is too small to call.",
+    "Overall, neither image is clearly better.",
+    "Overall, the two images are about equally good.",
+    "Overall, there is no clear winner.",
+    "Overall, the difference is too small to call.",
 };
 const Pool kVerdictPref = {
-    "Given your preference, {W} is the better choice.",
+    "Given your preference, the better choice is {W}.",
     "Taking your preference into account, I would choose {W}.",
-    "With your preference in mind, {W} comes out ahead.",
-    "Given your preference, {L} is worse than {W}.",
+    "With your preference in mind, the image that comes out ahead is {W}.",
+    "Given your preference, the worse image is {L}.",
 };
 const Pool kVerdictPrefTie = {
     "Given your preference, the two images are about equally good.",
@@ -549,6 +558,10 @@ const std::vector<std::string>& questionPool(Task task, bool withReference) {
   }
 }
 const std::vector<std::string>& briefAnswerPool() { return kBrief; }
+const std::vector<std::vector<std::string>>& verdictSentencePools() {
+  static const std::vector<std::vector<std::string>> pools = {kVerdict, kVerdictTie, kVerdictPref, kVerdictPrefTie};
+  return pools;
+}
 std::vector<std::string> kindNouns(int type) {
   if (type < 1 || type > kNumTypes) return {};
   std::vector<std::string> v = kKind[type - 1];

@@ -32,6 +32,9 @@ const std::vector<std::string>& questionPool(Task task, bool withReference);
 // Brief comparison answers; "{W}" is the winner, "{L}" the loser.
 const std::vector<std::string>& briefAnswerPool();
 const std::vector<std::string>& tieAnswerPool();
+// The closing verdict sentences of reasonings: plain, tie, with a preference, tie with a
+// preference ({W} the winner, {L} the loser).
+const std::vector<std::vector<std::string>>& verdictSentencePools();
 // Preference sentences for an aspect: intolerant (weight > 1) or tolerant (< 1).
 const std::vector<std::string>& preferencePool(Aspect aspect, bool intolerant);
 // The words that carry an answer's judgement: level adjectives ("mild", "severe", ...),

@@ -2,6 +2,7 @@
 // reverse parser's round trip on held-out generated texts (seeds never used elsewhere).
 #include <QtTest/QtTest>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -112,6 +113,35 @@ class TestDataText : public QObject {
     QCOMPARE(m.index, 0);
     QCOMPARE(m.winner, char(0));
     QCOMPARE(findVerdictMention("Both look the same.").index, -1);
+  }
+
+  void reasoningVerdictsSayWhichWayBeforeTheImage() {
+    // The words before a verdict sentence's first image decide whether that image is the
+    // winner, the loser, or (a tie) neither: no two templates share them with different
+    // roles, so the letter is the only choice left to the images.
+    std::map<std::string, char> roleOfOpening;
+    int templates = 0;
+    for (const auto& pool : verdictSentencePools())
+      for (const auto& t : pool) {
+        ++templates;
+        const size_t w = t.find("{W}"), l = t.find("{L}"), named = t.find("Image ");
+        const size_t first = std::min({w, l, named});
+        if (first != std::string::npos) {
+          const char role = first == w ? 'W' : first == l ? 'L' : 'T';
+          const auto [it, inserted] = roleOfOpening.emplace(t.substr(0, first), role);
+          QVERIFY2(inserted || it->second == role, t.c_str());
+        }
+        // And the reverse parser reads the winner each filled sentence gives.
+        const bool tie = w == std::string::npos && l == std::string::npos;
+        for (Winner win : {Winner::A, Winner::B}) {
+          const std::string text = fillBrief(t, win);
+          const char expected = tie ? char(0) : win == Winner::A ? 'A' : 'B';
+          ParsedAnswer pa = parseAnswer(Task::Reasoning, text);
+          QVERIFY2(pa.hasWinner && pa.winner == (tie ? Winner::Tie : win), text.c_str());
+          if (first != std::string::npos) QVERIFY2(findVerdictMention(text).winner == expected, text.c_str());
+        }
+      }
+    QVERIFY(templates >= 20);
   }
 
   void halfOfComparisonsCarryTheShortAnswerTail() {
