@@ -24,7 +24,10 @@ struct Tally {
   std::vector<std::pair<double, bool>> calibration;  // (confidence of the verdict, right)
   int pairs = 0, descriptions = 0, reasonings = 0, preferences = 0, pointings = 0;
   json failures = json::array();
+  json reasoningExamples = json::array();  // the first answers, as written, beside the truth
 };
+
+constexpr size_t kReasoningExamples = 12;
 
 class Run {
  public:
@@ -151,6 +154,13 @@ Status Run::reasoning(const data::TrainingExample& ex) {
   auto brief = ask(ex, text::Task::Comparison, true, false);
   if (!brief) return brief.error();
   if (s.winner && brief->verdict.present) t.consistency.add(brief->verdict.winner == s.winner);
+  if (t.reasoningExamples.size() < kReasoningExamples)
+    t.reasoningExamples.push_back({{"id", ex.id},
+                                   {"with_reference", ex.prompt.withReference},
+                                   {"truth_winner", std::string(1, ex.winner)},
+                                   {"reasoning_winner", s.winner ? std::string(1, s.winner) : "none"},
+                                   {"short_answer", brief->generation.text},
+                                   {"reasoning", a->generation.text}});
   return Ok{};
 }
 
@@ -172,7 +182,8 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
                        {"heads_aspect_binary", rateJson(t.headsAspectBinary)}}},
       {"reasoning", {{"per_aspect_level", rateJson(t.reasonLevels)}, {"winner", rateJson(t.reasonWinner)},
                      {"ab_confusion_rate", confusion}, {"ab_confusion_opportunities", t.confusionOpportunities},
-                     {"consistency_with_short_answer", rateJson(t.consistency)}}},
+                     {"consistency_with_short_answer", rateJson(t.consistency)},
+                     {"examples", t.reasoningExamples}}},
       {"preference_adherence_on_flipped_pairs", rateJson(t.preference)},
       {"attention_pointing_game_local_distortions", rateJson(t.pointing)},
       {"attention_pointing_game_chance", t.pointing.total ? json(t.pointingChanceSum / double(t.pointing.total)) : json(nullptr)},
