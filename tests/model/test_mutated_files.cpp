@@ -13,7 +13,8 @@
 //
 // DEPICTQA_MUTATIONS=long runs every mutation of every file (>= 1,000 images and
 // >= 1,000 model directories, docs/reliability.md); the default is a short sample for
-// CI. DEPICTQA_MUTATION_ARTIFACTS=DIR keeps each failing case's file there.
+// CI. DEPICTQA_MUTATION_ARTIFACTS=DIR keeps each failing case's file there; DEPICTQA_CLI and
+// DEPICTQA_MODEL replace build/bin/depictqa and models/default (frozen copies for long runs).
 #include <QCryptographicHash>
 #include <QDir>
 #include <QDirIterator>
@@ -287,9 +288,13 @@ class TestMutatedFiles : public QObject {
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(temp_.isValid());
-    cli_ = QString::fromStdString(dqa::test::binaryDir() + "/bin/depictqa");
+    // A long run can take an hour: DEPICTQA_CLI and DEPICTQA_MODEL point it at frozen
+    // copies, so that rebuilding build/ or retraining models/default meanwhile does not
+    // turn cases into "the CLI did not start".
+    const QString cliOverride = qEnvironmentVariable("DEPICTQA_CLI"), modelOverride = qEnvironmentVariable("DEPICTQA_MODEL");
+    cli_ = cliOverride.isEmpty() ? QString::fromStdString(dqa::test::binaryDir() + "/bin/depictqa") : cliOverride;
     QVERIFY2(QFileInfo(cli_).isExecutable(), qPrintable(cli_ + " is not built"));
-    model_ = QString::fromStdString(dqa::test::sourceDir() + "/models/default");
+    model_ = modelOverride.isEmpty() ? QString::fromStdString(dqa::test::sourceDir() + "/models/default") : modelOverride;
     cv::Mat clean(96, 128, CV_8UC3);
     cv::randu(clean, 0, 255);
     cv::GaussianBlur(clean, clean, cv::Size(9, 9), 3);
