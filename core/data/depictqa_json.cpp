@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <set>
+#include <map>
 
 #include "core/data/parser.h"
 #include "core/text/tokenizer.h"
@@ -98,6 +98,7 @@ Result<bool> resolveImages(const json& record, const TaskType& type, const std::
   if (a->empty()) return makeError(where + ": \"image_A\" is missing");
   if (type.pair && b->empty()) return makeError(where + ": " + type.name + " needs \"image_B\"");
   if (type.withReference && ref->empty()) return makeError(where + ": " + type.name + " needs \"image_ref\"");
+  r.referenceGiven = !ref->empty();
   r.referenceId = fs::path(ref->empty() ? a.value() : ref.value()).stem().string();
   auto resolve = [&](const std::string& p) { return p.empty() ? p : (fs::path(root) / p).lexically_normal().string(); };
   r.a = resolve(a.value());
@@ -178,6 +179,24 @@ Result<DepictqaJson> readDepictqaJson(const std::string& path, const std::string
   }
   if (out.records.empty()) return makeError(path + ": no records to train on");
   return out;
+}
+
+void linkReferenceIds(std::vector<DepictqaJson>& files) {
+  std::map<std::string, std::string> byImage;  // image path -> reference id
+  for (const auto& f : files)
+    for (const auto& r : f.records)
+      if (r.referenceGiven)
+        for (const std::string* image : {&r.a, &r.b})
+          if (!image->empty()) byImage.emplace(*image, r.referenceId);
+  for (auto& f : files)
+    for (auto& r : f.records) {
+      if (r.referenceGiven) continue;
+      for (const std::string* image : {&r.a, &r.b})
+        if (auto it = byImage.find(*image); it != byImage.end()) {
+          r.referenceId = it->second;
+          break;
+        }
+    }
 }
 
 Status checkAnswers(const DepictqaJson& json, const text::Tokenizer& tokenizer, int maxAnswerTokens) {

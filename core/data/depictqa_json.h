@@ -26,7 +26,8 @@ struct DepictqaRecord {
   text::PromptRequest prompt;   // task, reference mode and the query verbatim
   std::string answer;
   std::string reference, a, b;  // absolute image paths; empty when the task has no such image
-  std::string referenceId;      // stem of image_ref (else of image_A): the split's unit
+  std::string referenceId;      // stem of image_ref (see linkReferenceIds): the split's unit
+  bool referenceGiven = false;  // the record names its image_ref (even in a no-reference task)
   std::string source;           // "file: record N (id X)", for messages
 };
 
@@ -47,6 +48,12 @@ const std::vector<std::string>& depictqaTaskTypes();
 // when an example is made).
 Result<DepictqaJson> readDepictqaJson(const std::string& path, const std::string& imageRoot,
                                       const DepictqaReadOptions& options = {});
+
+// The reference id of a record without image_ref: that of another record (of any of
+// `files`) showing the same image with its reference, else the stem of its image_A. So
+// a distorted image never lands on both sides of a split, whether a record shows it
+// with its reference or without.
+void linkReferenceIds(std::vector<DepictqaJson>& files);
 
 // Every answer must encode without unknown pieces and fit in `maxAnswerTokens` tokens
 // (0: no limit); the first that does not is an error naming its record.

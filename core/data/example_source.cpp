@@ -48,24 +48,35 @@ std::string percent(double share) {
   return buf;
 }
 
-// One DepictQA JSON, read, cut to the split's train side, its answers checked.
-Result<std::unique_ptr<ExampleSource>> openDepictqa(const SourceSpec& spec, const MixOptions& o,
-                                                    const std::optional<Split>& split,
-                                                    const text::Tokenizer& tokenizer, int maxAnswerTokens) {
-  auto json = readDepictqaJson(spec.path, o.imageRoot, {o.skipMissing});
-  if (!json) return json.error();
-  std::string notes;
-  if (json->skippedMissing)
-    notes += ", " + std::to_string(json->skippedMissing) + " skipped for missing images (--skip-missing)";
-  if (split) {
-    const size_t before = json->records.size();
-    if (auto ok = applySplit(split.value(), SplitSide::Train, json.value()); !ok) return ok.error();
-    notes += ", " + std::to_string(before - json->records.size()) + " of the split's eval side left out";
-    if (json->records.empty())
-      return makeError(spec.path + ": every record is on the eval side of " + o.splitPath + "; nothing to train on");
+// Every DepictQA JSON of the mix, read, their reference ids linked across files.
+Result<std::vector<DepictqaJson>> readAllDepictqa(const MixOptions& o) {
+  std::vector<DepictqaJson> files;
+  for (const auto& spec : o.sources) {
+    if (spec.kind != SourceSpec::Kind::DepictqaJson) continue;
+    auto json = readDepictqaJson(spec.path, o.imageRoot, {o.skipMissing});
+    if (!json) return json.error();
+    files.push_back(std::move(json.value()));
   }
-  if (auto ok = checkAnswers(json.value(), tokenizer, maxAnswerTokens); !ok) return ok.error();
-  return std::unique_ptr<ExampleSource>(new DepictqaSource(std::move(json.value()), o.maxImageSide, notes));
+  linkReferenceIds(files);
+  return files;
+}
+
+// One DepictQA JSON cut to the split's train side, its answers checked.
+Result<std::unique_ptr<ExampleSource>> depictqaSource(DepictqaJson json, const MixOptions& o,
+                                                      const std::optional<Split>& split,
+                                                      const text::Tokenizer& tokenizer, int maxAnswerTokens) {
+  std::string notes;
+  if (json.skippedMissing)
+    notes += ", " + std::to_string(json.skippedMissing) + " skipped for missing images (--skip-missing)";
+  if (split) {
+    const size_t before = json.records.size();
+    if (auto ok = applySplit(split.value(), SplitSide::Train, json); !ok) return ok.error();
+    notes += ", " + std::to_string(before - json.records.size()) + " of the split's eval side left out";
+    if (json.records.empty())
+      return makeError(json.path + ": every record is on the eval side of " + o.splitPath + "; nothing to train on");
+  }
+  if (auto ok = checkAnswers(json, tokenizer, maxAnswerTokens); !ok) return ok.error();
+  return std::unique_ptr<ExampleSource>(new DepictqaSource(std::move(json), o.maxImageSide, notes));
 }
 
 }  // namespace
@@ -91,15 +102,10 @@ Result<SourceSpec> parseSourceSpec(SourceSpec::Kind kind, const std::string& tex
 
 Result<std::string> writeDepictqaSplit(const MixOptions& o, double evalFraction, uint64_t seed,
                                        const std::string& path) {
-  std::vector<DepictqaJson> files;
-  for (const auto& spec : o.sources) {
-    if (spec.kind != SourceSpec::Kind::DepictqaJson) continue;
-    auto json = readDepictqaJson(spec.path, o.imageRoot, {o.skipMissing});
-    if (!json) return json.error();
-    files.push_back(std::move(json.value()));
-  }
-  if (files.empty()) return makeError("a split is made of DepictQA JSON records: give --train-json files");
-  auto split = makeSplit(referenceDataset(files), evalFraction, seed);
+  auto files = readAllDepictqa(o);
+  if (!files) return files.error();
+  if (files->empty()) return makeError("a split is made of DepictQA JSON records: give --train-json files");
+  auto split = makeSplit(referenceDataset(files.value()), evalFraction, seed);
   if (!split) return split.error();
   if (auto ok = writeSplit(split.value(), path); !ok) return ok.error();
   return "split written to " + path + ": " + std::to_string(split->train.size()) + " reference images on the train side, " +
@@ -117,22 +123,23 @@ Result<TrainingMix> TrainingMix::open(const MixOptions& o, const text::Tokenizer
   std::vector<std::unique_ptr<ExampleSource>> sources;
   std::vector<double> weights;
   std::vector<size_t> sizes;
-  bool anyJson = false;
+  auto json = readAllDepictqa(o);
+  if (!json) return json.error();
+  size_t nextJson = 0;
   for (const auto& spec : o.sources) {
     if (spec.kind == SourceSpec::Kind::Shards) {
       auto ds = ShardDataset::open(spec.path);
       if (!ds) return ds.error();
       sources.emplace_back(new ShardSource(spec.path, std::move(ds.value())));
     } else {
-      anyJson = true;
-      auto s = openDepictqa(spec, o, split, tokenizer, maxAnswerTokens);
+      auto s = depictqaSource(std::move(json.value()[nextJson++]), o, split, tokenizer, maxAnswerTokens);
       if (!s) return s.error();
       sources.push_back(std::move(s.value()));
     }
     weights.push_back(spec.weight);
     sizes.push_back(sources.back()->size());
   }
-  if (split && !anyJson)
+  if (split && json->empty())
     return makeError("a split file applies to DepictQA JSON records (--train-json); shards carry their own split");
   auto mix = WeightedMix::make(weights, sizes, o.seed);
   if (!mix) return mix.error();

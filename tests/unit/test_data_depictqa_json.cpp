@@ -57,7 +57,10 @@ class DepictqaJsonTest : public QObject {
     QCOMPARE(r[0].referenceId, std::string("ref1"));
     QCOMPARE(r[1].id, std::string("7"));                  // a numeric id, as written
     QVERIFY(!r[1].prompt.withReference && r[1].reference.empty());
-    QCOMPARE(r[1].referenceId, std::string("a2"));        // no reference: the image itself
+    QCOMPARE(r[1].referenceId, std::string("a2"));        // no reference: the image itself, until linked
+    std::vector<data::DepictqaJson> files{json.value()};
+    data::linkReferenceIds(files);
+    QCOMPARE(files[0].records[1].referenceId, std::string("ref2"));  // record 3 shows a2 with ref2
     QCOMPARE(int(r[2].prompt.task), int(text::Task::Comparison));  // "Image B": brief
     QCOMPARE(int(r[3].prompt.task), int(text::Task::Reasoning));   // a paragraph
     QVERIFY(!r[3].prompt.withReference && r[3].reference.empty() && !r[3].b.empty());
@@ -167,16 +170,18 @@ class DepictqaJsonTest : public QObject {
     const std::string path = test::writeFixtureJson(root(), test::fixtureRecords(), "train.json");
     auto json = data::readDepictqaJson(path, root());
     QVERIFY(json.ok());
-    auto split = data::makeSplit(data::referenceDataset({json.value()}), 0.4, 3);
+    std::vector<data::DepictqaJson> files{json.value()};
+    data::linkReferenceIds(files);
+    auto split = data::makeSplit(data::referenceDataset(files), 0.4, 3);
     QVERIFY(split.ok());
-    QCOMPARE(split->train.size() + split->eval.size(), size_t(3));  // ref1, a2 (no reference), ref2
+    QCOMPARE(split->train.size() + split->eval.size(), size_t(2));  // ref1, ref2 (a2's, through record 3)
     const std::string splitPath = root() + "/split.json";
     QVERIFY(data::writeSplit(split.value(), splitPath).ok());
     auto read = data::readSplit(splitPath);
     QVERIFY(read.ok());
-    auto train = json.value();
+    auto train = files[0];
     QVERIFY(data::applySplit(read.value(), data::SplitSide::Train, train).ok());
-    auto eval = json.value();
+    auto eval = files[0];
     QVERIFY(data::applySplit(read.value(), data::SplitSide::Eval, eval).ok());
     QCOMPARE(train.records.size() + eval.records.size(), size_t(4));
     QVERIFY(!train.records.empty() && !eval.records.empty());
@@ -186,7 +191,7 @@ class DepictqaJsonTest : public QObject {
     }
     data::Split other = read.value();
     other.train.erase(train.records.front().referenceId);
-    auto copy = json.value();
+    auto copy = files[0];
     auto unlisted = data::applySplit(other, data::SplitSide::Train, copy);
     QVERIFY(!unlisted.ok() && contains(unlisted.message(), "is in neither side of the split"));
   }
@@ -195,7 +200,9 @@ class DepictqaJsonTest : public QObject {
     const std::string path = test::writeFixtureJson(root(), test::fixtureRecords(), "train.json");
     auto json = data::readDepictqaJson(path, root());
     QVERIFY(json.ok());
-    auto split = data::makeSplit(data::referenceDataset({json.value()}), 0.4, 3);
+    std::vector<data::DepictqaJson> files{json.value()};
+    data::linkReferenceIds(files);
+    auto split = data::makeSplit(data::referenceDataset(files), 0.5, 3);
     QVERIFY(split.ok() && data::writeSplit(split.value(), root() + "/split.json").ok());
     auto tok = text::Tokenizer::load(tinyTokenizer());
     QVERIFY(tok.ok());
@@ -211,8 +218,9 @@ class DepictqaJsonTest : public QObject {
       QVERIFY(ex.ok());
       seen.insert(ex->id);
     }
-    auto trainSide = json.value();
+    auto trainSide = files[0];
     QVERIFY(data::applySplit(split.value(), data::SplitSide::Train, trainSide).ok());
+    QVERIFY(!trainSide.records.empty() && trainSide.records.size() < 4);
     QCOMPARE(seen.size(), trainSide.records.size());
     for (const auto& r : trainSide.records) QVERIFY(seen.count(r.source));
     QVERIFY(contains(mix->summary().front(), "of the split's eval side left out"));
