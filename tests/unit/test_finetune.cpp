@@ -138,6 +138,35 @@ class FinetuneTest : public QObject {
       if (isAttention(name)) QVERIFY2(at::allclose(applied.at(name), w, 1e-5, 1e-6), name.c_str());
   }
 
+  // Interrupted after 3 steps and run again: the LoRA of the checkpoint goes on training
+  // (kept apart from the base weights), and the final adapter still is the whole update.
+  void loraResumesWithItsAdapter() {
+    const std::string out = root() + "/resumed";
+    auto o = options("lora", out);
+    o.stopAt = 3;
+    auto first = train::train(o, {});
+    QVERIFY2(first.ok(), first.ok() ? "" : first.message().c_str());
+    QVERIFY(fs::exists(out + "/checkpoint/model/adapter/adapter_config.json"));
+    o.stopAt = 0;
+    auto rest = train::train(o, {});
+    QVERIFY2(rest.ok(), rest.ok() ? "" : rest.message().c_str());
+    std::ifstream log(out + "/log.jsonl");
+    std::string line, last;
+    int lines = 0;
+    while (std::getline(log, line)) last = line, ++lines;
+    QCOMPARE(lines, o.steps);
+    QCOMPARE(nlohmann::json::parse(last).at("step").get<int>(), o.steps);
+    const auto after = weightsOf(out + "/model");
+    model::ModelLoadOptions withAdapter;
+    withAdapter.adapterDirectory = out + "/adapter";
+    const auto applied = weightsOf(init(), withAdapter), base = weightsOf(init());
+    for (const auto& [name, w] : after)
+      if (isAttention(name)) {
+        QVERIFY2(!at::equal(base.at(name), w), name.c_str());
+        QVERIFY2(at::allclose(applied.at(name), w, 1e-5, 1e-6), name.c_str());
+      }
+  }
+
   // depictqa-train --finetune full: the projector and every decoder weight, the encoder frozen.
   void fullTrainsProjectorAndDecoder() {
     const std::string out = root() + "/full";
