@@ -423,9 +423,10 @@ Status Trainer::syncStart(int& firstStep) {
     << opt_.minLearningRateRatio << ' ' << opt_.warmupSteps << ' ' << opt_.weightDecay << ' ' << opt_.gradientClip << ' '
     << opt_.verdictWeight << ' ' << opt_.distillWeight << ' ' << opt_.letterWeight << ' ' << opt_.keyWordWeight << ' '
     << opt_.weighComparatives << opt_.loserFirstVerdicts << opt_.bf16 << ' ' << opt_.seed << ' ' << opt_.evalEvery << ' '
-    << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery << ' ' << opt_.data.imageRoot << ' '
-    << opt_.data.splitPath << ' ' << opt_.data.skipMissing << ' ' << opt_.data.maxImageSide;
-  for (const auto& source : opt_.data.sources) o << ' ' << int(source.kind) << source.path << ':' << source.weight;
+    << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery << ' ' << opt_.data.splitPath.empty() << ' '
+    << opt_.data.skipMissing << ' ' << opt_.data.maxImageSide;
+  // The kinds and weights of the sources, not their paths: hosts may keep the data in other folders.
+  for (const auto& source : opt_.data.sources) o << ' ' << int(source.kind) << ':' << source.weight;
   for (const auto* v : {&opt_.streamPatchSizes, &opt_.tokenGridChoices})
     for (int x : *v) o << ' ' << x;
   for (double w : opt_.streamPatchWeights) o << ' ' << w;
