@@ -1,5 +1,8 @@
-// depictqa-train: trains a DepictQA model on the data engine's shards.
+// depictqa-train: trains a DepictQA model on the data engine's shards, or fine-tunes
+// one on DepictQA's training JSON (docs/datasets.md), mixed by weight:
 //   depictqa-train --train data/train --val data/val --tokenizer tok.model --out runs/tiny
+//   depictqa-train --finetune lora --init models/default --train-json mine.json:2
+//       --train data/train:1 --image-root images --split split.json --out runs/mine
 // Interrupt and rerun the same command to resume from the last checkpoint.
 // Data-parallel: torchrun's variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, ...)
 // or the flags below; scripts/train-distributed.sh starts N local ranks
@@ -17,6 +20,7 @@
 
 #include "core/text/prompt.h"
 #include "core/text/tokenizer.h"
+#include "core/data/example_source.h"
 #include "core/data/shard_dataset.h"
 #include "core/train/encoder_stage.h"
 #include "core/train/sample_stream.h"
@@ -86,6 +90,63 @@ int writeStreamCorpus(const dqa::train::StreamOptions& stream, int count, const 
   return out ? 0 : 1;
 }
 
+// The DepictQA JSON options into the mix: --train DIR[:W] and --train-json FILE[:W].
+int addSources(const std::vector<std::string>& shards, const std::vector<std::string>& json,
+               dqa::data::MixOptions& mix) {
+  using Kind = dqa::data::SourceSpec::Kind;
+  for (const auto* list : {&shards, &json})
+    for (const auto& text : *list) {
+      auto spec = dqa::data::parseSourceSpec(list == &shards ? Kind::Shards : Kind::DepictqaJson, text);
+      if (!spec) {
+        std::cerr << "depictqa-train: " << spec.message() << "\n";
+        return 2;
+      }
+      mix.sources.push_back(spec.value());
+    }
+  if (!json.empty() && mix.imageRoot.empty()) {
+    std::cerr << "depictqa-train: --train-json needs --image-root (the folder its image paths are relative to)\n";
+    return 2;
+  }
+  return 0;
+}
+
+// --write-split: a split by reference image of the --train-json records.
+int writeJsonSplit(const dqa::data::MixOptions& mix, double evalFraction, std::uint64_t seed, const std::string& path) {
+  auto written = dqa::data::writeDepictqaSplit(mix, evalFraction, seed, path);
+  if (!written) {
+    std::cerr << "depictqa-train: " << written.message() << "\n";
+    return 1;
+  }
+  std::cerr << "depictqa-train: " << written.value() << "\n";
+  return 0;
+}
+
+// --finetune lora|full: the mode, from an existing model (its tokenizer unless one is
+// given). As in the DepictQA paper the vision encoder stays frozen: lora trains the
+// projector and LoRA on the decoder's attention, full the projector and every decoder
+// weight (--mode decoder).
+int applyFinetune(const std::string& finetune, bool modeGiven, dqa::train::TrainOptions& o) {
+  if (finetune.empty()) return 0;
+  if (finetune != "lora" && finetune != "full") {
+    std::cerr << "depictqa-train: --finetune is lora (LoRA on the decoder's attention + the projector, as in the "
+                 "DepictQA paper) or full (the projector and every decoder weight)\n";
+    return 2;
+  }
+  const std::string mode = finetune == "lora" ? "lora" : "decoder";
+  if (modeGiven && o.mode != mode) {
+    std::cerr << "depictqa-train: --finetune " << finetune << " trains as --mode " << mode << ", not --mode " << o.mode
+              << "; give one of them\n";
+    return 2;
+  }
+  if (o.initFrom.empty()) {
+    std::cerr << "depictqa-train: --finetune needs --init MODEL_DIR (the bundled model or a converted checkpoint)\n";
+    return 2;
+  }
+  o.mode = mode;
+  if (o.tokenizerPath.empty()) o.tokenizerPath = o.initFrom + "/tokenizer.model";
+  return 0;
+}
+
 }  // namespace
 
 int runEncoderStage(const dqa::train::EncoderStageOptions& e) {
@@ -121,9 +182,28 @@ int main(int argc, char** argv) {
                "depictqa-train"};
   dqa::train::TrainOptions o;
   dqa::train::EncoderStageOptions e;
-  std::string manifest, valTypes;
+  std::string manifest, valTypes, finetune, writeSplit;
+  std::vector<std::string> trainShards, trainJson;
+  double evalFraction = 0.2;
   int streamThreads = 2;
-  app.add_option("--train", o.trainDirectory, "Training shards (a split folder written by depictqa-datagen)");
+  app.add_option("--train", trainShards,
+                 "Training shards (a split folder written by depictqa-datagen), DIR or DIR:WEIGHT; repeatable");
+  app.add_option("--train-json", trainJson,
+                 "DepictQA training JSON (a list of records), FILE or FILE:WEIGHT; repeatable, mixed with --train by "
+                 "weight");
+  app.add_option("--image-root", o.data.imageRoot, "Folder the --train-json image paths are relative to");
+  app.add_option("--split", o.data.splitPath,
+                 "Split file (depictqa-split/1): train only on the --train-json records of its train side");
+  app.add_flag("--skip-missing", o.data.skipMissing, "Leave out (and count) --train-json records whose images are missing");
+  app.add_option("--max-image-side", o.data.maxImageSide,
+                 "Scale --train-json images down to this longer side (0: as on disk)")->capture_default_str();
+  app.add_option("--write-split", writeSplit,
+                 "Only write a split by reference image of the --train-json records to this file, and exit");
+  app.add_option("--eval-fraction", evalFraction, "--write-split: share of the reference images held out")
+      ->capture_default_str();
+  app.add_option("--finetune", finetune,
+                 "Fine-tune the --init model, its encoder frozen as in the paper: lora (projector + LoRA on the "
+                 "decoder's attention; model/ gets it merged) or full (projector + every decoder weight)");
   app.add_option("--photos", o.stream.photosDirectory,
                  "Stream fresh samples from these photos instead of shards (scripts/fetch_photos.sh)");
   app.add_option("--data-manifest", manifest,
@@ -234,12 +314,16 @@ int main(int argc, char** argv) {
   // Ranks on one host share its cores unless --threads says otherwise.
   if (d.enabled() && o.threads == 0 && d.localWorldSize > 1)
     o.threads = std::max(1, int(std::thread::hardware_concurrency()) / d.localWorldSize);
-  if (!corpus.empty() && !o.trainDirectory.empty()) return writeCorpus(o.trainDirectory, corpus);
+  if (int rc = addSources(trainShards, trainJson, o.data)) return rc;
+  if (!writeSplit.empty()) return writeJsonSplit(o.data, evalFraction, o.seed, writeSplit);
+  if (int rc = applyFinetune(finetune, app.count("--mode") > 0, o)) return rc;
+  if (!corpus.empty() && !trainShards.empty()) return writeCorpus(o.data.sources.front().path, corpus);
   o.stream.seed = o.seed;
   o.stream.threads = streamThreads;
-  if (o.trainDirectory.empty() || o.mode == "encoder") {
+  if (o.data.sources.empty() || o.mode == "encoder") {
     if (o.stream.photosDirectory.empty()) {
-      std::cerr << "depictqa-train: give --train SHARDS or --photos DIR (with --data-manifest)\n";
+      std::cerr << "depictqa-train: give --train SHARDS, --train-json FILE (with --image-root) or --photos DIR (with "
+                   "--data-manifest)\n";
       return 2;
     }
     if (manifest.empty()) {
@@ -305,6 +389,7 @@ int main(int argc, char** argv) {
     return runEncoderStage(e);
   }
 
+  o.onNote = [](const std::string& line) { std::cerr << "depictqa-train: " << line << "\n"; };
   auto status = dqa::train::train(o, [](const dqa::train::TrainProgress& p) {
     const int width = 30;
     const int filled = p.steps ? width * p.step / p.steps : 0;

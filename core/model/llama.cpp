@@ -203,6 +203,11 @@ void LlamaDecoder::addLora(int rank, double alpha, uint64_t seed) {
   }
 }
 
+void LlamaDecoder::mergeLora() {
+  for (auto& L : layers_)
+    for (Linear* lin : {&L.q, &L.k, &L.v, &L.o}) lin->mergeLora();
+}
+
 Status LlamaDecoder::applyLora(const WeightStore& adapter, const io::LoraConfig& cfg, bool merge) {
   // peft names: base_model.model.<decoder prefix>layers.N.self_attn.q_proj.lora_A.weight.
   // The decoder prefix differs between LlamaForCausalLM ("model.") and LLaVA

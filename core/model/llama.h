@@ -62,6 +62,8 @@ class LlamaDecoder {
   NamedParameters loraParameters(const std::string& loraPrefix);
   // Adds fresh LoRA matrices (A random, B zero, as peft) of `rank` on q/k/v/o.
   void addLora(int rank, double alpha, uint64_t seed);
+  // Folds every LoRA into its base weight (W += B A * scaling) and drops the matrices.
+  void mergeLora();
 
  private:
   at::Tensor attention(const LlamaLayer& layer, int layerIndex, const at::Tensor& x,

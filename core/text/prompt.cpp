@@ -82,6 +82,16 @@ long utf8Length(const std::string& s) {
   return count;
 }
 
+// "I hate noise" -> "I hate noise."; a sentence already ending in . ! or ? is kept.
+std::string normalizePreference(const std::string& trimmed) {
+  if (trimmed.empty()) return trimmed;
+  const char last = trimmed.back();
+  if (last == '.' || last == '!' || last == '?') return trimmed;
+  return trimmed + ".";
+}
+
+}  // namespace
+
 // `what` names the field in messages ("question", "preference").
 Status validateText(const std::string& text, const char* what, size_t maxChars) {
   if (text.find('\0') != std::string::npos)
@@ -102,16 +112,6 @@ Status validateText(const std::string& text, const char* what, size_t maxChars) 
   }
   return Ok{};
 }
-
-// "I hate noise" -> "I hate noise."; a sentence already ending in . ! or ? is kept.
-std::string normalizePreference(const std::string& trimmed) {
-  if (trimmed.empty()) return trimmed;
-  const char last = trimmed.back();
-  if (last == '.' || last == '!' || last == '?') return trimmed;
-  return trimmed + ".";
-}
-
-}  // namespace
 
 const char* taskName(Task task) {
   switch (task) {

@@ -51,6 +51,10 @@ std::vector<ImageRole> requiredImages(const PromptRequest& request);
 // kMaxQuestionChars / kMaxPreferenceChars code points.
 Result<Prompt> buildPrompt(const PromptRequest& request);
 std::string defaultQuestion(Task task, bool withReference);
+// The checks buildPrompt makes on a question, for any text that goes into the template
+// (`what` names it in the message: "question", "answer"): no NUL, valid UTF-8, at most
+// maxChars code points, none of the special tokens or image tags.
+Status validateText(const std::string& text, const char* what, size_t maxChars);
 extern const char* const kShortAnswerTail;
 constexpr size_t kMaxQuestionChars = 4000;    // code points, after trimming
 constexpr size_t kMaxPreferenceChars = 1000;  // code points, after trimming

@@ -10,9 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 
@@ -54,6 +52,7 @@ class Trainer {
   Status syncStart(int& firstStep);
   Status saveCheckpoint(int step);
   Status saveLoraAdapter(const std::string& modelDirectory);
+  Status saveFinalModel();
   Result<int> loadCheckpoint();
   Status evaluate(TrainProgress& p);
   bool leader() const { return !comm_ || comm_->rank() == 0; }
@@ -65,10 +64,9 @@ class Trainer {
   std::shared_ptr<model::MultimodalModel> model_;
   std::shared_ptr<text::Tokenizer> tokenizer_;
   std::unique_ptr<AdamW> optimizer_;
-  std::optional<data::ShardDataset> train_, val_;
+  std::optional<data::TrainingMix> mix_;
+  std::optional<data::ShardDataset> val_;
   std::unique_ptr<SampleStream> stream_;
-  std::vector<size_t> order_;
-  size_t epochOf_ = size_t(-1);
   LanguageBatchOptions batchOptions_;
   std::vector<std::pair<int, double>> trainCurve_, valCurve_;
 };
@@ -92,7 +90,10 @@ Status Trainer::setUp() {
   }
   const std::string ckpt = opt_.outputDirectory + "/checkpoint";
   const bool resuming = leader() && opt_.resume && fs::exists(ckpt + "/model/config.json");
-  auto m = model::MultimodalModel::load(resuming ? ckpt + "/model" : init, {});
+  // A lora checkpoint keeps its LoRA apart from the base weights, to train it on.
+  model::ModelLoadOptions load;
+  load.mergeLora = !(resuming && opt_.mode == "lora");
+  auto m = model::MultimodalModel::load(resuming ? ckpt + "/model" : init, load);
   if (!scratch.empty()) fs::remove_all(scratch);
   if (!m) return m.error();
   model_ = m.value();
@@ -125,12 +126,14 @@ Status Trainer::setUp() {
   }
   if (int64_t(opt_.batchSize) * world() > 4096)
     return makeError("--batch x WORLD_SIZE is above 4096 examples a step; lower --batch");
-  if (!opt_.trainDirectory.empty()) {
-    auto tr = data::ShardDataset::open(opt_.trainDirectory);
-    if (!tr) return tr.error();
-    train_ = std::move(tr.value());
-    order_.resize(train_->size());
-    std::iota(order_.begin(), order_.end(), size_t(0));
+  if (!opt_.data.sources.empty()) {
+    data::MixOptions mixOptions = opt_.data;
+    mixOptions.seed = opt_.seed;
+    auto mix = data::TrainingMix::open(mixOptions, *tokenizer_, int(model_->decoder().config().maxPositions));
+    if (!mix) return mix.error();
+    mix_ = std::move(mix.value());
+    if (opt_.onNote && leader())
+      for (const auto& line : mix_->summary()) opt_.onNote(line);
   } else {
     auto s = SampleStream::open(opt_.stream);
     if (!s) return s.error();
@@ -176,18 +179,10 @@ Result<std::vector<data::TrainingExample>> Trainer::examplesForStep(int step) {
                             opt_.batchSize, sampler);
     return out;
   }
-  // Shards: a fresh permutation every epoch.
-  const size_t n = order_.size();
+  // The mix: a fresh permutation of each source every epoch (data::WeightedMix).
   for (int i = 0; i < opt_.batchSize; ++i) {
-    const size_t global = (size_t(step) * size_t(world()) + size_t(rank())) * size_t(opt_.batchSize) + size_t(i);
-    const size_t epoch = global / n, within = global % n;
-    if (within == 0 || order_.empty() || epochOf_ != epoch) {
-      std::iota(order_.begin(), order_.end(), size_t(0));
-      std::mt19937_64 shuffler(opt_.seed + epoch);
-      std::shuffle(order_.begin(), order_.end(), shuffler);
-      epochOf_ = epoch;
-    }
-    auto ex = train_->get(order_[within]);
+    const uint64_t global = (uint64_t(step) * uint64_t(world()) + uint64_t(rank())) * uint64_t(opt_.batchSize) + uint64_t(i);
+    auto ex = mix_->at(global);
     if (!ex) return ex.error();
     out.push_back(std::move(ex.value()));
   }
@@ -224,6 +219,24 @@ Status Trainer::saveLoraAdapter(const std::string& dir) {
                          {"bias", "none"}})
              .dump(2);
   return Ok{};
+}
+
+// model/ (replaced whole, so that no adapter of an earlier run lingers in it); a lora
+// run's adapter goes to adapter/ and is merged into the weights of model/.
+Status Trainer::saveFinalModel() {
+  const std::string dir = opt_.outputDirectory + "/model", staging = dir + ".partial";
+  fs::remove_all(staging);
+  if (opt_.mode == "lora") {
+    const std::string adapter = opt_.outputDirectory + "/adapter";
+    fs::remove_all(adapter + ".partial");
+    if (auto ok = saveLoraAdapter(adapter + ".partial"); !ok) return ok;
+    if (auto ok = replaceDirectory(adapter + ".partial/adapter", adapter); !ok) return ok;
+    fs::remove_all(adapter + ".partial");
+    at::NoGradGuard noGrad;
+    model_->mutableDecoder().mergeLora();
+  }
+  if (auto ok = saveModelDirectory(*model_, staging, opt_.tokenizerPath); !ok) return ok;
+  return replaceDirectory(staging, dir);
 }
 
 Result<int> Trainer::loadCheckpoint() {
@@ -410,7 +423,10 @@ Status Trainer::syncStart(int& firstStep) {
     << opt_.minLearningRateRatio << ' ' << opt_.warmupSteps << ' ' << opt_.weightDecay << ' ' << opt_.gradientClip << ' '
     << opt_.verdictWeight << ' ' << opt_.distillWeight << ' ' << opt_.letterWeight << ' ' << opt_.keyWordWeight << ' '
     << opt_.weighComparatives << opt_.loserFirstVerdicts << opt_.bf16 << ' ' << opt_.seed << ' ' << opt_.evalEvery << ' '
-    << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery << ' ' << opt_.trainDirectory.empty();
+    << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery << ' ' << opt_.data.splitPath.empty() << ' '
+    << opt_.data.skipMissing << ' ' << opt_.data.maxImageSide;
+  // The kinds and weights of the sources, not their paths: hosts may keep the data in other folders.
+  for (const auto& source : opt_.data.sources) o << ' ' << int(source.kind) << ':' << source.weight;
   for (const auto* v : {&opt_.streamPatchSizes, &opt_.tokenGridChoices})
     for (int x : *v) o << ' ' << x;
   for (double w : opt_.streamPatchWeights) o << ' ' << w;
@@ -534,9 +550,7 @@ Status Trainer::runSteps(const std::function<void(const TrainProgress&)>& onProg
     return makeError(std::string("training failed: ") + e.what_without_backtrace());
   }
   if (!leader()) return Ok{};
-  if (auto s = saveModelDirectory(*model_, opt_.outputDirectory + "/model", opt_.tokenizerPath); !s) return s;
-  if (opt_.mode == "lora")
-    if (auto s = saveLoraAdapter(opt_.outputDirectory + "/model"); !s) return s;
+  if (auto s = saveFinalModel(); !s) return s;
   drawCurves(opt_.outputDirectory + "/loss.png", "loss per answer token: train (blue), validation (red)", trainCurve_,
              valCurve_);
   return Ok{};

@@ -9,18 +9,22 @@
 //  - a two-way cross-entropy on the letter of every "Image A"/"Image B" of an answer, so
 //    that the verdict losses cannot make every letter the winner's;
 //  - extra weight on the words that carry a judgement (levels, distortion kinds, quality).
-// Examples come from the data engine's shards or are streamed fresh from photos. AdamW,
+// Examples come from a weighted mix of the data engine's shards and DepictQA's training
+// JSON (data::TrainingMix), or are streamed fresh from photos. AdamW,
 // warm-up + cosine decay, gradient clipping, optional CPU bf16 autocast, resumable
 // checkpoints, a loss curve PNG.
 //
 // Modes: full (every weight), decoder (projector + decoder; the encoder frozen: stage 2
 // of the bundled model), lora (projector + LoRA on a frozen decoder: the paper's mode,
-// for fine-tuning converted checkpoints).
+// for fine-tuning converted checkpoints). A lora run's model/ has the LoRA merged into the
+// decoder's weights (it loads like any model); adapter/ beside it holds the LoRA alone
+// (peft layout).
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "core/common/result.h"
+#include "core/data/example_source.h"
 #include "core/train/distributed.h"
 #include "core/train/model_init.h"
 #include "core/train/sample_stream.h"
@@ -28,8 +32,10 @@
 namespace dqa::train {
 
 struct TrainOptions {
-  std::string trainDirectory;     // shards of the training split (or stream from photos, below)
-  StreamOptions stream;           // used when trainDirectory is empty
+  data::MixOptions data;          // shards and DepictQA JSON files, mixed by weight (its seed: `seed`)
+  StreamOptions stream;           // used when data.sources is empty
+  // Called once at the start with a line per training source (records, weight, share).
+  std::function<void(const std::string&)> onNote;
   std::vector<int> streamPatchSizes{64, 96, 128, 192, 256};
   std::vector<double> streamPatchWeights{3, 3, 2, 1, 1};
   // Quality encoder: token-grid limits drawn per image group (see LanguageBatchOptions).

@@ -25,6 +25,7 @@
 #include "core/train/quality_batch.h"
 #include "core/train/sample_stream.h"
 #include "test_support.h"
+#include "tiny_model.h"
 
 using namespace dqa;
 
@@ -41,20 +42,7 @@ train::StreamOptions syntheticStream(int threads) {
 
 std::string tokenizerPath() { return test::fixtureDir("sentencepiece") + "/tiny.model"; }
 
-// A quality-encoder model small enough to build and run in milliseconds.
-train::ModelShape tinyShape(int vocabSize) {
-  train::ModelShape shape;
-  shape.stageWidths = {8, 8, 8, 8};
-  shape.stageBlocks = {1, 1, 1, 1};
-  shape.headWidth = 8;
-  shape.width = 16;
-  shape.layers = 1;
-  shape.heads = 2;
-  shape.kvHeads = 2;
-  shape.mlp = 32;
-  shape.vocabSize = vocabSize;
-  return shape;
-}
+train::ModelShape tinyShape(int vocabSize) { return test::tinyModelShape(vocabSize); }
 
 }  // namespace
 
