@@ -167,7 +167,7 @@ Format detectIsoBmff(const Bytes& b) {
   return Format::Unknown;
 }
 
-// Camera RAW formats with their own signature (TIFF-based ones: isTiffBasedRaw).
+// Camera RAW formats with their own signature (TIFF-based ones: hasRawMarker).
 bool isSignedRaw(const Bytes& b) {
   return b.startsWith(0, "IIRO", 4) || b.startsWith(0, "IIRS", 4) ||  // Olympus ORF
          b.startsWith(0, "MMOR", 4) || b.startsWith(0, "IIU\0", 4) ||  // ORF, Panasonic RW2
@@ -177,15 +177,19 @@ bool isSignedRaw(const Bytes& b) {
 }
 
 // Most RAW formats are TIFF files whose first directory holds a thumbnail, which
-// OpenCV would return as the image. They are told apart by the DNGVersion tag, Canon's
-// CR2 marker, or the file name's extension.
-bool isTiffBasedRaw(const Bytes& b, const std::string& name) {
+// OpenCV would return as the image. They are told apart by the DNGVersion tag or Canon's
+// CR2 marker, or else by the file name's extension (and then LibRaw must take them).
+bool hasRawMarker(const Bytes& b) {
   if (b.startsWith(8, "CR", 2)) return true;
   const Endian e{b, b.startsWith(0, "II", 2)};
   const std::size_t ifd = e.u32(4);
   const std::size_t count = b.has(ifd, 2) ? e.u16(ifd) : 0;
   for (std::size_t i = 0; i < count && b.has(ifd + 2 + 12 * i, 12); ++i)
     if (e.u16(ifd + 2 + 12 * i) == 50706) return true;  // DNGVersion
+  return false;
+}
+
+bool hasRawExtension(const std::string& name) {
   const std::size_t dot = name.rfind('.');
   if (dot == std::string::npos) return false;
   std::string ext = name.substr(dot + 1);
@@ -847,7 +851,10 @@ Result<LoadedImage> decodeChecked(const std::string& bytes, const std::string& n
                 "Downscale or recompress the image first.");
   }
   Format format = detectFormat(b);
-  if (format == Format::Tiff && isTiffBasedRaw(b, name)) format = Format::CameraRaw;
+  // A TIFF named like a RAW that LibRaw does not take (a scan named .raw) stays a TIFF.
+  if (format == Format::Tiff &&
+      (hasRawMarker(b) || (hasRawExtension(name) && isCameraRaw(bytes))))
+    format = Format::CameraRaw;
   if (format == Format::Unknown) {
     return fail(name, "it is not an image in a format this program reads (its first bytes "
                 "match none of " + std::string(kReadableList) + ")",
@@ -859,6 +866,11 @@ Result<LoadedImage> decodeChecked(const std::string& bytes, const std::string& n
                 "Convert it to PNG or JPEG first.");
   }
   auto decoded = decodeAny(bytes, name, format, options);
+  if (!decoded && format == Format::Tiff && hasRawExtension(name)) {
+    return fail(name, "it is named like a camera RAW file, but LibRaw does not recognise "
+                "it and it cannot be read as a TIFF either (it is damaged or cut off)",
+                "Copy the file from the camera or card again.");
+  }
   if (!decoded) return decoded.error();
   return canonical(std::move(*decoded), name, kind, options);
 }

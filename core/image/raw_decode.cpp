@@ -56,6 +56,13 @@ Result<cv::Mat> developed(LibRaw& raw, const std::string& name) {
 
 }  // namespace
 
+bool isCameraRaw(const std::string& bytes) {
+  auto raw = std::make_unique<LibRaw>(LIBRAW_OPTIONS_NONE);
+  bool damaged = false;
+  raw->set_dataerror_handler(&noteDataError, &damaged);
+  return raw->open_buffer(const_cast<char*>(bytes.data()), bytes.size()) == LIBRAW_SUCCESS;
+}
+
 Result<Decoded> decodeRaw(const std::string& bytes, const std::string& name,
                           long long maxPixels, bool halfSize) {
   auto raw = std::make_unique<LibRaw>(LIBRAW_OPTIONS_NONE);
