@@ -34,7 +34,9 @@ void readColour(const heif_image_handle* handle, Decoded& out) {
     return;
   }
   heif_color_profile_nclx* raw = nullptr;
-  if (heif_image_handle_get_nclx_color_profile(handle, &raw).code != heif_error_Ok || !raw) {
+  const heif_error e = heif_image_handle_get_nclx_color_profile(handle, &raw);
+  if (e.code != heif_error_Ok || !raw) {
+    heif_nclx_color_profile_free(raw);  // libheif may allocate it and still fail
     out.colour = assumedSrgb();
     return;
   }

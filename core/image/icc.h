@@ -15,8 +15,9 @@ namespace dqa::image {
 // What the loader did about colour, for the pane label, reports and --json.
 struct ColourInfo {
   std::string profile;     // the profile's description tag; "" when the file had none
-  std::string source;      // where it came from: "PNG iCCP", "JPEG APP2", "HEIF ICC",
-                           // "HEIF nclx", "LibRaw" (RAW developed to sRGB), or "none"
+  std::string source;      // where it came from: "PNG iCCP", "JPEG APP2", "TIFF tag
+                           // 34675", "WebP ICCP", "HEIF ICC", "HEIF nclx", "LibRaw" (RAW
+                           // developed to sRGB), or "none"
   bool converted = false;  // the pixels were converted from `profile` to sRGB
   std::string note;        // one sentence for people, e.g. "Display P3 (profile from
                            // PNG iCCP), converted to sRGB"

@@ -88,10 +88,12 @@ struct Header {
   int orientation = 1;    // EXIF orientation, 1 = as stored
   std::string damage;     // non-empty: the file is structurally broken (e.g. truncated)
   // An embedded ICC profile, as stored: a PNG iCCP chunk's data (compressed), a JPEG's
-  // APP2 "ICC_PROFILE" payloads, or a TIFF's InterColorProfile tag (34675).
+  // APP2 "ICC_PROFILE" payloads, or the bytes of a TIFF's InterColorProfile tag (34675)
+  // or a WebP ICCP chunk (`iccSource` names which).
   std::optional<std::string> pngIccp;
   std::vector<std::string> jpegIcc;
-  std::optional<std::string> tiffIcc;
+  std::optional<std::string> icc;
+  const char* iccSource = "";
 };
 
 std::string text(const Bytes& b) {
@@ -414,7 +416,10 @@ Header inspectTiff(const Bytes& b, bool big) {
     if (tag == 34675 && type == 7 && !big) {  // InterColorProfile, UNDEFINED bytes
       const std::size_t length = e.u32(entry + 4);
       const std::size_t at = length <= 4 ? valueAt : e.u32(valueAt);
-      if (b.has(at, length)) h.tiffIcc = text(b.sub(at, length));
+      if (b.has(at, length)) {
+        h.icc = text(b.sub(at, length));
+        h.iccSource = "TIFF tag 34675";
+      }
     }
   }
   return h;
@@ -436,6 +441,17 @@ Header inspectWebP(const Bytes& b) {
   } else if (b.startsWith(12, "VP8X", 4) && b.has(20, 10)) {  // extended: 24-bit fields
     h.width = (b.le32(24) & 0xffffff) + 1;
     h.height = (b.le32(27) & 0xffffff) + 1;
+    // Extended files list their chunks after VP8X: an ICC profile is an "ICCP" chunk.
+    for (std::size_t pos = 30; b.has(pos, 8);) {
+      const std::size_t size = b.le32(pos + 4);
+      if (!b.has(pos + 8, size)) break;
+      if (b.startsWith(pos, "ICCP", 4)) {
+        h.icc = text(b.sub(pos + 8, size));
+        h.iccSource = "WebP ICCP";
+        break;
+      }
+      pos += 8 + size + (size & 1);  // chunks are padded to an even length
+    }
   }
   return h;
 }
@@ -755,9 +771,9 @@ void takeProfile(const Header& h, Decoded& d) {
   } else if (!h.jpegIcc.empty()) {
     d.icc = iccFromJpegSegments(h.jpegIcc);
     d.iccSource = "JPEG APP2";
-  } else if (h.tiffIcc) {
-    d.icc = Result<std::string>(*h.tiffIcc);
-    d.iccSource = "TIFF tag 34675";
+  } else if (h.icc) {
+    d.icc = Result<std::string>(*h.icc);
+    d.iccSource = h.iccSource;
   }
 }
 

@@ -1,8 +1,9 @@
-// Colour management in the image loader: PNG (iCCP), JPEG (APP2, multi-chunk) and TIFF
-// (tag 34675) files with a Display P3, Adobe RGB or grey profile made by Little CMS here
-// are converted to sRGB exactly as lcms2's own transform does (within 1/255); a file
-// without a profile is taken as sRGB and says so; broken profiles give a clear error or,
-// when asked, the stated sRGB fallback. HEIF nclx code points become profiles too.
+// Colour management in the image loader: PNG (iCCP), JPEG (APP2, multi-chunk), TIFF
+// (tag 34675) and WebP (ICCP) files with a Display P3, Adobe RGB or grey profile made by
+// Little CMS here are converted to sRGB exactly as lcms2's own transform does (within
+// 1/255); a file without a profile is taken as sRGB and says so; broken profiles give a
+// clear error or, when asked, the stated sRGB fallback. HEIF nclx code points become
+// profiles too.
 #include <QtTest/QtTest>
 
 #include <opencv2/imgproc.hpp>
@@ -118,6 +119,26 @@ class TestImageColour : public QObject {
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
     QCOMPARE(r->colour.source, std::string("TIFF tag 34675"));
     QVERIFY(maxDiff(r->rgb, referenceToSrgb(rgb, icc)) <= 1.0);
+  }
+
+  // An extended WebP (VP8X) with an ICCP chunk around OpenCV's lossless bitstream.
+  void webpWithProfile() {
+    const std::string icc = displayP3Profile();
+    const cv::Mat rgb = testPixels(CV_8U, 9);
+    const std::string lossless = encode(bgr(rgb), ".webp", {cv::IMWRITE_WEBP_QUALITY, 101});
+    QVERIFY(lossless.substr(12, 4) == "VP8L");
+    auto chunk = [](const std::string& type, const std::string& data) {
+      return type + le32(std::uint32_t(data.size())) + data + std::string(data.size() % 2, '\0');
+    };
+    const std::uint32_t w = std::uint32_t(rgb.cols - 1), h = std::uint32_t(rgb.rows - 1);
+    const std::string vp8x = std::string{'\x20', '\0', '\0', '\0'} +  // flags: ICC profile
+                             le32(w).substr(0, 3) + le32(h).substr(0, 3);
+    const std::string body = "WEBP" + chunk("VP8X", vp8x) + chunk("ICCP", icc) + lossless.substr(12);
+    const auto r = load("RIFF" + le32(std::uint32_t(body.size())) + body);
+    QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+    QCOMPARE(r->colour.source, std::string("WebP ICCP"));
+    QVERIFY(maxDiff(r->rgb, referenceToSrgb(rgb, icc)) <= 1.0);
+    QVERIFY(maxDiff(r->rgb, rgb) > 20);
   }
 
   void greyPngWithGreyProfile() {

@@ -61,7 +61,7 @@ std::string encodeHeif(heif_compression_format format, const std::vector<Picture
   std::string out;
   if (heif_context_get_encoder_for_format(context, format, &encoder).code == heif_error_Ok) {
     heif_encoder_set_lossy_quality(encoder, 95);
-    // 4:2:0, which every decoder reads (aom asserts on this libheif's 4:4:4 RGB default).
+    // 4:2:0, the layout of cameras' and phones' files.
     heif_encoder_set_parameter_string(encoder, "chroma", "420");
     // libheif leaves the nclx box out by default (a macOS workaround); we want it written.
     heif_encoding_options* options = heif_encoding_options_alloc();
@@ -123,39 +123,38 @@ class TestImageHeif : public QObject {
   Q_OBJECT
 
  private Q_SLOTS:
-  void heic8bit() {
-    NEED_ENCODER(heif_compression_HEVC, "HEVC (x265)");
+  void eightBit_data() {
+    QTest::addColumn<int>("codec");
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QString>("format");
+    QTest::newRow("heic") << int(heif_compression_HEVC) << "photo.heic" << "HEIF/HEIC";
+    QTest::newRow("avif") << int(heif_compression_AV1) << "photo.avif" << "AVIF";
+  }
+  void eightBit() {
+    QFETCH(int, codec);
+    QFETCH(QString, file);
+    QFETCH(QString, format);
+    const auto compression = heif_compression_format(codec);
+    if (!heif_have_encoder_for_format(compression))
+      QSKIP(qPrintable("this libheif has no " + format + " encoder, so no test file can be written here"));
     const Picture p = quadrants(64, 48, 8);
-    const std::string file = encodeHeif(heif_compression_HEVC, {p});
-    QVERIFY(!file.empty());
-    const auto r = decodeImage(file, "photo.heic");
+    const std::string bytes = encodeHeif(compression, {p});
+    QVERIFY(!bytes.empty());
+    const auto r = decodeImage(bytes, file.toStdString());
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
-    QCOMPARE(r->format, std::string("HEIF/HEIC"));
+    QCOMPARE(QString::fromStdString(r->format), format);  // by content, not the name
     QCOMPARE(r->width(), 64);
     QCOMPARE(r->height(), 48);
     QCOMPARE(r->bitDepth, 8);
     QCOMPARE(r->sourceBits, 8);
     const double error = worstQuadrantError(p, r->rgb);
     QVERIFY2(error <= 4, qPrintable(QString("off by %1/255").arg(error)));
-    QVERIFY(!r->colour.converted);  // sRGB (or no colour box): nothing to convert
-  }
-
-  void avif8bit() {
-    NEED_ENCODER(heif_compression_AV1, "AV1 (aom)");
-    const Picture p = quadrants(64, 32, 8);
-    const std::string file = encodeHeif(heif_compression_AV1, {p});
-    QVERIFY(!file.empty());
-    const auto r = decodeImage(file, "photo.avif");
-    QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
-    QCOMPARE(r->format, std::string("AVIF"));
-    QCOMPARE(r->sourceBits, 8);
-    const double error = worstQuadrantError(p, r->rgb);
-    QVERIFY2(error <= 4, qPrintable(QString("off by %1/255").arg(error)));
+    QVERIFY(!r->colour.converted);  // no colour box, or sRGB: nothing to convert
   }
 
   // 10-bit through HEVC Main 10: this Debian's aom encoder asserts when libheif hands
   // it 10-bit input, so the AVIF case above stays 8-bit (decoding 10-bit AVIF takes
-  // the same path: libheif returns RRGGBB for either codec).
+  // the same path: libheif returns RRGGBB for either codec, but no 10-bit AVIF is tested here).
   void heic10bit() {
     NEED_ENCODER(heif_compression_HEVC, "HEVC (x265)");
     Picture p = quadrants(64, 32, 10);
