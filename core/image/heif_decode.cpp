@@ -3,6 +3,8 @@
 #include <libheif/heif.h>
 #include <opencv2/imgproc.hpp>
 
+#include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include "core/image/load_error.h"
@@ -20,6 +22,16 @@ std::string why(const heif_error& e) {
 }
 
 const char* kTodo = "Re-export or re-download the file, or convert it to PNG or JPEG.";
+
+// An H.273 code point as libheif stores it: in an enum field, which a damaged file can
+// fill with a value outside the enum's range (reading it as the enum would be undefined).
+template <class Enum>
+int codePoint(const Enum& field) {
+  static_assert(sizeof(Enum) == sizeof(std::uint32_t), "libheif's enums are 32-bit");
+  std::uint32_t value = 0;
+  std::memcpy(&value, &field, sizeof value);
+  return value > 0xffff ? -1 : int(value);
+}
 
 // The profile the file declares: ICC if it has one (a file may carry both), else nclx,
 // else none (taken as sRGB).
@@ -41,8 +53,8 @@ void readColour(const heif_image_handle* handle, Decoded& out) {
     return;
   }
   Nclx nclx;
-  nclx.primaries = raw->color_primaries;
-  nclx.transfer = raw->transfer_characteristics;
+  nclx.primaries = codePoint(raw->color_primaries);
+  nclx.transfer = codePoint(raw->transfer_characteristics);
   const float xy[4][2] = {{raw->color_primary_red_x, raw->color_primary_red_y},
                           {raw->color_primary_green_x, raw->color_primary_green_y},
                           {raw->color_primary_blue_x, raw->color_primary_blue_y},

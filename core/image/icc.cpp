@@ -3,6 +3,7 @@
 #include <lcms2.h>
 #include <opencv2/core/utility.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -58,7 +59,15 @@ std::string describe(void* profile) {
   return description.empty() ? "an unnamed ICC profile" : description;
 }
 
-const char* colourSpaceName(cmsColorSpaceSignature space) {
+// The header's data colour space (bytes 16-19), read from the bytes: lcms2 returns it
+// as an enum, and a damaged profile holds values outside that enum's range.
+std::uint32_t colourSpaceOf(const std::string& icc) {
+  std::uint32_t v = 0;
+  for (int i = 16; i < 20; ++i) v = v << 8 | static_cast<unsigned char>(icc[std::size_t(i)]);
+  return v;
+}
+
+const char* colourSpaceName(std::uint32_t space) {
   switch (space) {
     case cmsSigCmykData: return "CMYK";
     case cmsSigLabData: return "Lab";
@@ -109,7 +118,7 @@ Result<ColourInfo> convertIccToSrgb(cv::Mat& rgb, const std::string& icc,
   ColourInfo info;
   info.profile = describe(profile->get());
   info.source = source;
-  const cmsColorSpaceSignature space = cmsGetColorSpace(profile->get());
+  const std::uint32_t space = colourSpaceOf(icc);  // openProfile checked >= 128 bytes
   const bool sixteen = rgb.depth() == CV_16U;
   if (space != cmsSigRgbData && space != cmsSigGrayData) {
     info.note = info.profile + " (profile from " + source + ") is for " +
