@@ -43,6 +43,7 @@ for t in "${TARGETS[@]}"; do
   # -timeout: one input taking >10 s is a hang. It is wall-clock time: at nice 10 on cores
   # busy with builds, an input needing 0.2 s of CPU has taken 15 s (raise FUZZ_TIMEOUT there).
   ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}" \
+  LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/fuzz/lsan.supp}" \
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
   nice -n "$NICE" "$BUILD/$t" "$corpus" -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" \
     -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \

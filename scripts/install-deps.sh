@@ -3,7 +3,8 @@
 # Run as root (or with sudo). See ../shared/ENVIRONMENT.md for why each one is here:
 # libopenblas0-openmp replaces the reference BLAS (30x faster matmul), xvfb/xauth let
 # the GUI run without a display; libgloo-dev holds the gloo headers that libtorch's
-# ProcessGroupGloo.hpp includes (data-parallel training, docs/distributed.md).
+# ProcessGroupGloo.hpp includes (data-parallel training, docs/distributed.md); Little
+# CMS, libheif and LibRaw read colour profiles, HEIC/AVIF and camera RAW (core/image).
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -11,6 +12,7 @@ packages=(
   qt6-base-dev qt6-base-dev-tools
   libsentencepiece-dev sentencepiece
   libopencv-dev libopencv-contrib-dev opencv-data
+  liblcms2-dev libheif-dev libraw-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev
   xvfb xauth
   desktop-file-utils appstream

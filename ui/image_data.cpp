@@ -52,6 +52,7 @@ QString PaneImage::summary() const {
                      .arg(bitDepth)
                      .arg(channels);
   if (fileBytes >= 0) text += QStringLiteral(", %1 KiB").arg((fileBytes + 1023) / 1024);
+  if (!colour.isEmpty()) text += QStringLiteral(" · ") + colour;
   return text;
 }
 
@@ -88,6 +89,7 @@ LoadOutcome finish(dqa::image::LoadedImage&& loaded, const QString& path, qint64
   image.format = QString::fromStdString(loaded.format);
   image.bitDepth = loaded.bitDepth;
   image.sourceChannels = loaded.sourceChannels;
+  image.colour = QString::fromStdString(loaded.colour.note);
   image.fileBytes = bytes;
   image.histogram = histogramOf(image.preview);
   LoadOutcome out;

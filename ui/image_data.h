@@ -30,12 +30,14 @@ struct PaneImage {
   int bitDepth = 8;
   int sourceChannels = 3;
   qint64 fileBytes = -1;
+  QString colour;       // the loader's colour note: the profile found and whether the
+                        // pixels were converted to sRGB, or "taken as sRGB"
   std::array<std::vector<int>, 3> histogram;  // 256 bins per channel (R, G, B)
 
   bool empty() const { return rgb.empty(); }
   int width() const { return rgb.cols; }
   int height() const { return rgb.rows; }
-  QString summary() const;  // "photo.png — 640×480, PNG, 8-bit RGB"
+  QString summary() const;  // "photo.png — 640×480, PNG, 8-bit RGB · <colour note>"
 };
 
 // Decodes with the core's loader (EXIF orientation, 16-bit, alpha, size limits) and

@@ -1,9 +1,16 @@
 #include "core/image/image_loader.h"
 
+#include "core/image/decoded.h"
+#include "core/image/embedded_profile.h"
+#include "core/image/heif_decode.h"
+#include "core/image/load_error.h"
+#include "core/image/raw_decode.h"
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -80,13 +87,26 @@ struct Header {
   long long height = -1;
   int orientation = 1;    // EXIF orientation, 1 = as stored
   std::string damage;     // non-empty: the file is structurally broken (e.g. truncated)
+  // An embedded ICC profile, as stored: a PNG iCCP chunk's data (compressed), a JPEG's
+  // APP2 "ICC_PROFILE" payloads, or the bytes of a TIFF's InterColorProfile tag (34675)
+  // or a WebP ICCP chunk (`iccSource` names which).
+  std::optional<std::string> pngIccp;
+  std::vector<std::string> jpegIcc;
+  std::optional<std::string> icc;
+  const char* iccSource = "";
 };
+
+std::string text(const Bytes& b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 enum class Format {
   Unknown, Png, Jpeg, Bmp, Tiff, BigTiff, WebP, Pbm, Pgm, Ppm, Pam, Pfm, SunRaster,
   RadianceHdr, Jp2, J2k, Exr,
-  // Recognised so the message can say what the file is, but OpenCV 4.6 can't read them.
-  Gif, Heif, Avif, JpegXl, Psd, Pdf, Dicom,
+  Heif, Avif,  // libheif
+  CameraRaw,   // LibRaw
+  // Recognised so the message can say what the file is, but nothing here reads them.
+  Gif, JpegXl, Psd, Pdf, Dicom,
 };
 
 const char* formatName(Format f) {
@@ -110,6 +130,7 @@ const char* formatName(Format f) {
     case Format::Gif: return "GIF";
     case Format::Heif: return "HEIF/HEIC";
     case Format::Avif: return "AVIF";
+    case Format::CameraRaw: return "camera RAW";
     case Format::JpegXl: return "JPEG XL";
     case Format::Psd: return "Photoshop PSD";
     case Format::Pdf: return "PDF";
@@ -121,7 +142,7 @@ const char* formatName(Format f) {
 
 bool isReadable(Format f) {
   switch (f) {
-    case Format::Gif: case Format::Heif: case Format::Avif: case Format::JpegXl:
+    case Format::Gif: case Format::JpegXl:
     case Format::Psd: case Format::Pdf: case Format::Dicom: case Format::Unknown:
       return false;
     default:
@@ -131,7 +152,7 @@ bool isReadable(Format f) {
 
 const char* kReadableList =
     "PNG, JPEG, BMP, TIFF, WebP, PPM/PGM/PBM/PAM, PFM, Sun raster, Radiance HDR, "
-    "JPEG 2000, OpenEXR";
+    "JPEG 2000, OpenEXR, HEIF/HEIC, AVIF, camera RAW/DNG";
 
 bool isSpace(std::uint8_t c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -144,13 +165,48 @@ Format detectIsoBmff(const Bytes& b) {
     if (b.startsWith(8, brand, 4)) return Format::Heif;
   for (const char* brand : {"avif", "avis"})
     if (b.startsWith(8, brand, 4)) return Format::Avif;
+  if (b.startsWith(8, "crx ", 4)) return Format::CameraRaw;  // Canon CR3
   return Format::Unknown;
+}
+
+// Camera RAW formats with their own signature (TIFF-based ones: hasRawMarker).
+bool isSignedRaw(const Bytes& b) {
+  return b.startsWith(0, "IIRO", 4) || b.startsWith(0, "IIRS", 4) ||  // Olympus ORF
+         b.startsWith(0, "MMOR", 4) || b.startsWith(0, "IIU\0", 4) ||  // ORF, Panasonic RW2
+         b.startsWith(0, "FUJIFILMCCD-RAW", 15) ||                    // Fujifilm RAF
+         b.startsWith(6, "HEAPCCDR", 8) ||                             // Canon CRW
+         b.startsWith(0, "\0MRM", 4) || b.startsWith(0, "FOVb", 4);    // Minolta MRW, Sigma X3F
+}
+
+// Most RAW formats are TIFF files whose first directory holds a thumbnail, which
+// OpenCV would return as the image. They are told apart by the DNGVersion tag or Canon's
+// CR2 marker, or else by the file name's extension (and then LibRaw must take them).
+bool hasRawMarker(const Bytes& b) {
+  if (b.startsWith(8, "CR", 2)) return true;
+  const Endian e{b, b.startsWith(0, "II", 2)};
+  const std::size_t ifd = e.u32(4);
+  const std::size_t count = b.has(ifd, 2) ? e.u16(ifd) : 0;
+  for (std::size_t i = 0; i < count && b.has(ifd + 2 + 12 * i, 12); ++i)
+    if (e.u16(ifd + 2 + 12 * i) == 50706) return true;  // DNGVersion
+  return false;
+}
+
+bool hasRawExtension(const std::string& name) {
+  const std::size_t dot = name.rfind('.');
+  if (dot == std::string::npos) return false;
+  std::string ext = name.substr(dot + 1);
+  for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* raw : {"dng", "nef", "nrw", "arw", "srf", "sr2", "cr2", "pef", "srw", "erf",
+                          "3fr", "fff", "iiq", "kdc", "dcr", "mos", "mef", "rwl", "raw"})
+    if (ext == raw) return true;
+  return false;
 }
 
 Format detectFormat(const Bytes& b) {
   if (b.startsWith(0, "\x89PNG\r\n\x1a\n", 8)) return Format::Png;
   if (b.startsWith(0, "\xff\xd8\xff", 3)) return Format::Jpeg;
   if (b.startsWith(0, "BM", 2) && b.has(0, 26)) return Format::Bmp;
+  if (isSignedRaw(b)) return Format::CameraRaw;
   if (b.startsWith(0, "II*\0", 4) || b.startsWith(0, "MM\0*", 4)) return Format::Tiff;
   if (b.startsWith(0, "II+\0", 4) || b.startsWith(0, "MM\0+", 4)) return Format::BigTiff;
   if (b.startsWith(0, "RIFF", 4) && b.startsWith(8, "WEBP", 4)) return Format::WebP;
@@ -227,6 +283,7 @@ Header inspectPng(const Bytes& b) {
     if (length > 0x7fffffffu || !b.has(pos, 12 + length)) break;
     const Bytes data = b.sub(pos + 8, length);
     if (b.startsWith(pos + 4, "eXIf", 4)) h.orientation = exifOrientation(data);
+    if (b.startsWith(pos + 4, "iCCP", 4) && !h.pngIccp) h.pngIccp = text(data);
     if (b.startsWith(pos + 4, "IEND", 4)) return h;
     pos += 12 + length;
   }
@@ -289,6 +346,8 @@ Header inspectJpeg(const Bytes& b) {
     } else if (marker == 0xe1 && !exifSeen && segment.startsWith(0, "Exif\0\0", 6)) {
       exifSeen = true;  // only the first EXIF block counts, as in other readers
       h.orientation = exifOrientation(segment.sub(6, segment.size() - 6));
+    } else if (marker == 0xe2 && segment.startsWith(0, "ICC_PROFILE\0", 12)) {
+      h.jpegIcc.push_back(text(segment.sub(12, segment.size() - 12)));
     } else if (marker == 0xda) {  // start of scan: compressed data follows
       if (!containsJpegEoi(b, pos + length))
         h.damage = "the JPEG data ends without its end-of-image marker: the file is truncated";
@@ -354,6 +413,14 @@ Header inspectTiff(const Bytes& b, bool big) {
                                e.u64(valueAt), std::uint64_t(1) << 62));
     if (tag == 256) h.width = value;
     if (tag == 257) h.height = value;
+    if (tag == 34675 && type == 7 && !big) {  // InterColorProfile, UNDEFINED bytes
+      const std::size_t length = e.u32(entry + 4);
+      const std::size_t at = length <= 4 ? valueAt : e.u32(valueAt);
+      if (b.has(at, length)) {
+        h.icc = text(b.sub(at, length));
+        h.iccSource = "TIFF tag 34675";
+      }
+    }
   }
   return h;
 }
@@ -374,6 +441,17 @@ Header inspectWebP(const Bytes& b) {
   } else if (b.startsWith(12, "VP8X", 4) && b.has(20, 10)) {  // extended: 24-bit fields
     h.width = (b.le32(24) & 0xffffff) + 1;
     h.height = (b.le32(27) & 0xffffff) + 1;
+    // Extended files list their chunks after VP8X: an ICC profile is an "ICCP" chunk.
+    for (std::size_t pos = 30; b.has(pos, 8);) {
+      const std::size_t size = b.le32(pos + 4);
+      if (!b.has(pos + 8, size)) break;
+      if (b.startsWith(pos, "ICCP", 4)) {
+        h.icc = text(b.sub(pos + 8, size));
+        h.iccSource = "WebP ICCP";
+        break;
+      }
+      pos += 8 + size + (size & 1);  // chunks are padded to an even length
+    }
   }
   return h;
 }
@@ -588,16 +666,8 @@ Header inspect(Format format, const Bytes& b) {
 // ---------------------------------------------------------------------------------------
 // Messages: always name the file, say what is wrong and what to do.
 
-std::string quoted(const std::string& name) { return "'" + name + "'"; }
-
 Error fail(const std::string& name, const std::string& what, const std::string& todo) {
-  return makeError("Cannot load image " + quoted(name) + ": " + what + ". " + todo);
-}
-
-std::string megapixels(double pixels) {
-  char text[48];
-  std::snprintf(text, sizeof text, "%.1f", pixels / 1e6);
-  return text;
+  return loadError(name, what, todo);
 }
 
 std::optional<Error> checkHeader(const std::string& name, Format format, const Header& h,
@@ -608,20 +678,8 @@ std::optional<Error> checkHeader(const std::string& name, Format format, const H
                              "damaged or cut off (the image size could not be read)";
     return fail(name, what, "Re-export or re-download the file.");
   }
-  if (h.width == 0 || h.height == 0) {
-    return fail(name, "its " + kind + " header declares an empty image (" +
-                std::to_string(h.width) + "x" + std::to_string(h.height) + " pixels)",
-                "Re-export the image.");
-  }
-  // Compared by division: the declared sides may be large enough to overflow a product.
-  if (h.width > options.maxPixels / h.height) {
-    const double pixels = double(h.width) * double(h.height);
-    return fail(name, "it declares " + std::to_string(h.width) + "x" +
-                std::to_string(h.height) + " pixels (" + megapixels(pixels) +
-                " megapixels), more than the limit of " + megapixels(double(options.maxPixels)) +
-                " megapixels that guards against decompression bombs",
-                "Downscale the image with another program first.");
-  }
+  if (auto error = checkDeclaredSize(name, kind, h.width, h.height, options.maxPixels))
+    return error;
   if (!h.damage.empty()) return fail(name, h.damage, "Re-export or re-download the file.");
   return std::nullopt;
 }
@@ -705,6 +763,96 @@ cv::Mat applyOrientation(const cv::Mat& img, int orientation) {
   }
 }
 
+// The profile the header parsers found, in the form the colour step takes.
+void takeProfile(const Header& h, Decoded& d) {
+  if (h.pngIccp) {
+    d.icc = iccFromPngChunk(*h.pngIccp);
+    d.iccSource = "PNG iCCP";
+  } else if (!h.jpegIcc.empty()) {
+    d.icc = iccFromJpegSegments(h.jpegIcc);
+    d.iccSource = "JPEG APP2";
+  } else if (h.icc) {
+    d.icc = Result<std::string>(*h.icc);
+    d.iccSource = h.iccSource;
+  }
+}
+
+// The file's profile applied (to sRGB), or none found (taken as sRGB). A broken profile
+// fails the load unless options.brokenProfile says to take the pixels as sRGB.
+Result<ColourInfo> manageColour(const std::string& name, const Decoded& d, cv::Mat& rgb,
+                                const LoadOptions& options) {
+  if (d.colour) return *d.colour;
+  if (!d.icc) return assumedSrgb();
+  Result<ColourInfo> info = *d.icc ? convertIccToSrgb(rgb, d.icc->value(), d.iccSource)
+                                   : Result<ColourInfo>(d.icc->error());
+  if (info) return info;
+  if (options.brokenProfile == BrokenProfile::AssumeSrgb) {
+    ColourInfo fallback = assumedSrgb();
+    fallback.source = d.iccSource;
+    fallback.note = "the colour profile (" + d.iccSource + ") is broken, so the pixels are "
+                    "taken as sRGB: " + info.message();
+    return fallback;
+  }
+  return fail(name, info.message(), "Re-save the image with a valid colour profile (or "
+              "without one, to have it read as sRGB).");
+}
+
+Result<Decoded> decodeWithOpenCv(const Bytes& b, const std::string& name, Format format,
+                                 const LoadOptions& options) {
+  const Header header = inspect(format, b);
+  if (auto error = checkHeader(name, format, header, options)) return *error;
+  // IMREAD_UNCHANGED keeps 16-bit depth and alpha; it also means OpenCV applies no EXIF
+  // orientation, so we apply the one we parsed (JPEG, PNG) exactly once. TIFF needs
+  // nothing: OpenCV's TIFF decoder honours the file's Orientation tag itself.
+  const cv::Mat buffer(1, static_cast<int>(b.size()), CV_8UC1,
+                       const_cast<std::uint8_t*>(b.data()));
+  Decoded d;
+  d.pixels = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+  if (d.pixels.empty()) {
+    return fail(name, "the " + std::string(formatName(format)) + " data could not be decoded "
+                "(it is damaged or uses a variant of the format that OpenCV does not support)",
+                "Re-export it as PNG or JPEG.");
+  }
+  d.orientation = header.orientation;
+  takeProfile(header, d);
+  return d;
+}
+
+Result<Decoded> decodeAny(const std::string& bytes, const std::string& name, Format format,
+                          const LoadOptions& options) {
+  switch (format) {
+    case Format::Heif:
+    case Format::Avif:
+      return decodeHeif(bytes, name, formatName(format), options.maxPixels);
+    case Format::CameraRaw:
+      return decodeRaw(bytes, name, options.maxPixels, options.rawHalfSize);
+    default:
+      return decodeWithOpenCv(Bytes(bytes), name, format, options);
+  }
+}
+
+// From a decoder's output to the canonical image: 8/16-bit RGB, sRGB, upright.
+Result<LoadedImage> canonical(Decoded&& d, const std::string& name, const std::string& kind,
+                              const LoadOptions& options) {
+  auto integer = toIntegerDepth(d.pixels, name);
+  if (!integer) return integer.error();
+  auto rgb = toRgb(*integer, name);
+  if (!rgb) return rgb.error();
+  auto colour = manageColour(name, d, *rgb, options);
+  if (!colour) return colour.error();
+
+  LoadedImage image;
+  image.rgb = applyOrientation(*rgb, d.orientation);
+  image.path = name;
+  image.format = d.format.empty() ? kind : d.format;
+  image.sourceChannels = d.pixels.channels();
+  image.bitDepth = image.rgb.depth() == CV_16U ? 16 : 8;
+  image.sourceBits = d.sourceBits ? d.sourceBits : image.bitDepth;
+  image.exifOrientation = d.orientation;
+  image.colour = std::move(*colour);
+  return image;
+}
+
 Result<LoadedImage> decodeChecked(const std::string& bytes, const std::string& name,
                                   const LoadOptions& options) {
   const Bytes b(bytes);
@@ -718,7 +866,11 @@ Result<LoadedImage> decodeChecked(const std::string& bytes, const std::string& n
                 std::to_string(byteLimit) + " bytes",
                 "Downscale or recompress the image first.");
   }
-  const Format format = detectFormat(b);
+  Format format = detectFormat(b);
+  // A TIFF named like a RAW that LibRaw does not take (a scan named .raw) stays a TIFF.
+  if (format == Format::Tiff &&
+      (hasRawMarker(b) || (hasRawExtension(name) && isCameraRaw(bytes))))
+    format = Format::CameraRaw;
   if (format == Format::Unknown) {
     return fail(name, "it is not an image in a format this program reads (its first bytes "
                 "match none of " + std::string(kReadableList) + ")",
@@ -729,33 +881,14 @@ Result<LoadedImage> decodeChecked(const std::string& bytes, const std::string& n
     return fail(name, "it is a " + kind + " file, which this program cannot read",
                 "Convert it to PNG or JPEG first.");
   }
-  const Header header = inspect(format, b);
-  if (auto error = checkHeader(name, format, header, options)) return *error;
-
-  // IMREAD_UNCHANGED keeps 16-bit depth and alpha; it also means OpenCV applies no EXIF
-  // orientation, so we apply the one we parsed (JPEG, PNG) exactly once. TIFF needs
-  // nothing: OpenCV's TIFF decoder honours the file's Orientation tag itself.
-  const cv::Mat buffer(1, static_cast<int>(b.size()), CV_8UC1,
-                       const_cast<std::uint8_t*>(b.data()));
-  const cv::Mat raw = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
-  if (raw.empty()) {
-    return fail(name, "the " + kind + " data could not be decoded (it is damaged or uses "
-                "a variant of the format that OpenCV does not support)",
-                "Re-export it as PNG or JPEG.");
+  auto decoded = decodeAny(bytes, name, format, options);
+  if (!decoded && format == Format::Tiff && hasRawExtension(name)) {
+    return fail(name, "it is named like a camera RAW file, but LibRaw does not recognise "
+                "it and it cannot be read as a TIFF either (it is damaged or cut off)",
+                "Copy the file from the camera or card again.");
   }
-  auto integer = toIntegerDepth(raw, name);
-  if (!integer) return integer.error();
-  auto rgb = toRgb(*integer, name);
-  if (!rgb) return rgb.error();
-
-  LoadedImage image;
-  image.rgb = applyOrientation(*rgb, header.orientation);
-  image.path = name;
-  image.format = kind;
-  image.sourceChannels = raw.channels();
-  image.bitDepth = image.rgb.depth() == CV_16U ? 16 : 8;
-  image.exifOrientation = header.orientation;
-  return image;
+  if (!decoded) return decoded.error();
+  return canonical(std::move(*decoded), name, kind, options);
 }
 
 }  // namespace

@@ -5,8 +5,16 @@
 #include <string>
 
 #include "core/common/result.h"
+#include "core/image/icc.h"
 
 namespace dqa::image {
+
+// What to do with an embedded colour profile that cannot be read or used.
+enum class BrokenProfile {
+  Fail,        // the load fails with a message naming the problem (the default: judging
+               // colours in the wrong space silently would mislead)
+  AssumeSrgb,  // the pixels are taken as sRGB; LoadedImage::colour.note says why
+};
 
 struct LoadOptions {
   // Refuse images whose declared size exceeds this many pixels (decompression bombs):
@@ -14,6 +22,9 @@ struct LoadOptions {
   long long maxPixels = 250'000'000LL;
   // Refuse files larger than this before reading them into memory.
   long long maxFileBytes = 2'000'000'000LL;
+  BrokenProfile brokenProfile = BrokenProfile::Fail;
+  // Camera RAW: develop at half size (no demosaicing; ~4x faster) for a quick preview.
+  bool rawHalfSize = false;
 };
 
 struct LoadedImage {
@@ -24,9 +35,13 @@ struct LoadedImage {
   int sourceChannels = 0; // as decoded: 1 grey, 3 colour, 4 with alpha (OpenCV decodes
                           // grey+alpha PNGs to 4 channels)
   int bitDepth = 8;       // of `rgb`: 8 or 16 (float sources such as EXR/HDR/PFM are
-                          // clamped to [0,1] and stored as 16 bit)
+                          // clamped to [0,1] and stored as 16 bit; 10/12-bit HEIF/AVIF
+                          // and camera RAW as 16 bit)
+  int sourceBits = 8;     // bits per sample in the file where known (10 for a 10-bit
+                          // AVIF), else bitDepth
   int exifOrientation = 1;  // 1..8 as read from the file (JPEG APP1, PNG eXIf); already
                             // applied to `rgb`
+  ColourInfo colour;        // the profile found and whether `rgb` was converted to sRGB
   int width() const { return rgb.cols; }
   int height() const { return rgb.rows; }
 };

@@ -123,6 +123,8 @@ class TestGuiWindow : public QObject {
     QCOMPARE(a->width(), 160);
     QCOMPARE(a->format, QStringLiteral("PNG"));
     QVERIFY(a->summary().contains(QStringLiteral("160×120")));
+    // The pane says what was done about colour: these PNGs carry no profile.
+    QVERIFY2(a->summary().contains(QStringLiteral("taken as sRGB")), qPrintable(a->summary()));
     QVERIFY(!window_->pane(PaneRole::A)->canvas()->image().isNull());
     // Metrics against the reference arrive from a background computation.
     QTRY_VERIFY_WITH_TIMEOUT(window_->pane(PaneRole::A)->findChild<QLabel*>(QStringLiteral("metrics1"))->text().contains(QStringLiteral("PSNR")), 10000);

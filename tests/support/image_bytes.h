@@ -1,7 +1,7 @@
 #pragma once
 // Hand-made image bytes for the image-loading and bad-input suites: integers in both
-// byte orders, OpenCV encodings, PNG chunks with their CRC, and a CMYK JPEG (which
-// OpenCV cannot write). Header-only; no Qt, no core types.
+// byte orders, OpenCV encodings, PNG chunks with their CRC, JPEG ICC_PROFILE segments,
+// and a CMYK JPEG (which OpenCV cannot write). Header-only; no Qt, no core types.
 #include <opencv2/imgcodecs.hpp>
 
 #include <cstdint>
@@ -39,6 +39,23 @@ inline std::string pngChunk(const std::string& type, const std::string& data) {
 inline std::string withJpegApp1(const std::string& jpeg, const std::string& payload) {
   const std::string app1 = "\xff\xe1" + be16(unsigned(payload.size() + 2)) + payload;
   return jpeg.substr(0, 2) + app1 + jpeg.substr(2);
+}
+
+// A JPEG with the profile split over `chunks` APP2 segments after SOI, written in the
+// order `order` gives (1-based chunk numbers; empty: 1..chunks).
+inline std::string withJpegIcc(const std::string& jpeg, const std::string& icc, int chunks,
+                               std::vector<int> order = {}) {
+  if (order.empty())
+    for (int i = 1; i <= chunks; ++i) order.push_back(i);
+  const std::size_t part = (icc.size() + std::size_t(chunks) - 1) / std::size_t(chunks);
+  std::string segments;
+  for (int n : order) {
+    const std::size_t index = n > 0 ? std::size_t(n - 1) : 0;  // 0: a bad chunk number
+    const std::string data = icc.substr(index * part, part);
+    const std::string payload = std::string("ICC_PROFILE\0", 12) + char(n) + char(chunks) + data;
+    segments += "\xff\xe2" + be16(unsigned(payload.size() + 2)) + payload;
+  }
+  return jpeg.substr(0, 2) + segments + jpeg.substr(2);
 }
 
 // ---- hand-made CMYK JPEG ----------------------------------------------------------------

@@ -634,6 +634,20 @@ class BadInputTest : public QObject {
     QTest::newRow("img-1x1-jpeg") << "one.jpg" << qb(encode(noise(1, 1, CV_8UC3, 7), ".jpg")) << "ok" << "1x1/8/3";
     QTest::newRow("img-large-4000x3000") << "large.jpg" << qb(encode(cv::Mat(3000, 4000, CV_8UC3, cv::Scalar(10, 200, 30)), ".jpg")) << "ok" << "4000x3000/8/3";
     QTest::newRow("img-non-ascii-path") << QString::fromUtf8("Bild-\xc3\xa4\xc3\xb6\xc3\xbc-\xe7\x94\xbb\xe5\x83\x8f-\xf0\x9f\x98\x80.png") << qb(png) << "ok" << "40x30/8/3";
+    // Photographers' files: broken colour profiles, HEIF/AVIF and camera RAW that are not
+    // what they claim (the full cases: test_image_colour, test_image_heif, test_image_raw).
+    QTest::newRow("img-icc-junk-jpeg") << "junk-icc.jpg" << qb(withJpegIcc(jpg, std::string(300, '\x5a'), 1)) << "error" << "not a valid profile";
+    QTest::newRow("img-icc-missing-chunk-jpeg") << "half-icc.jpg" << qb(withJpegIcc(jpg, std::string(300, '\x5a'), 3, {1, 3})) << "error" << "do not fit together";
+    QTest::newRow("img-icc-bad-zlib-png") << "zlib-icc.png" << qb(png.substr(0, 33) + pngChunk("iCCP", std::string("P3\0\0\x78\x9c\xff\xff", 8)) + png.substr(33)) << "error" << "iCCP";
+    {
+      auto box = [](const std::string& type, const std::string& body) { return be32(std::uint32_t(body.size() + 8)) + type + body; };
+      const std::string ftyp = box("ftyp", std::string("heic\0\0\0\0mif1heic", 16));
+      QTest::newRow("img-heic-junk-meta") << "junk.heic" << qb(ftyp + box("meta", std::string(64, '\x33'))) << "error" << "HEIF/HEIC";
+      QTest::newRow("img-heic-ftyp-only") << "ftyp.heic" << qb(ftyp) << "error" << "HEIF/HEIC";
+      QTest::newRow("img-avif-ftyp-only") << "ftyp.avif" << qb(box("ftyp", std::string("avif\0\0\0\0mif1avif", 16))) << "error" << "AVIF";
+    }
+    QTest::newRow("img-nef-junk-after-tiff-magic") << "junk.nef" << qb(std::string("II*\0\x08\0\0\0", 8) + std::string(500, '\x11')) << "error" << "TIFF";
+    QTest::newRow("img-raf-signature-only") << "sig.raf" << QByteArray("FUJIFILMCCD-RAW 0201FF383501") << "error" << "RAW";
     QTest::newRow("img-non-ascii-missing") << QString::fromUtf8("\xd1\x84\xd0\xbe\xd1\x82\xd0\xbe.png") << QByteArray() << "error" << "does not exist";
   }
 
