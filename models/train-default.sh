@@ -12,8 +12,9 @@
 # calibrated on held-out photos); stage 2, the projector and decoder on fresh samples with
 # the encoder frozen (verdict loss on every verdict, distilled towards the heads);
 # stage 3, a short continuation of stage 2 that supervises the letter of every "Image A/B"
-# (stage 2's verdict loss had made every letter the winner's); evaluation; copy to
-# models/default.
+# (stage 2's verdict loss had made every letter the winner's); stage 4, a short
+# continuation on reasoning verdicts that say which way they point before the image
+# ("Overall, the better image is Image B"); evaluation; copy to models/default.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${DEPICTQA_BUILD_DIR:-$root/build}/bin"
@@ -25,6 +26,7 @@ THREADS=${THREADS:-2}
 STAGE1_STEPS=${STAGE1_STEPS:-4000}
 STAGE2_STEPS=${STAGE2_STEPS:-2200}
 STAGE3_STEPS=${STAGE3_STEPS:-600}
+STAGE4_STEPS=${STAGE4_STEPS:-600}
 
 # Model shape (config.json of the new model; stage 2 starts from stage 1's directory).
 # The shipped model has no per-aspect score head (--aspect-scores false): the head is built and
@@ -61,8 +63,15 @@ stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-th
   --letter-weight 1 --loser-first-verdicts \
   --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 3
+# Stage 4: the data engine's verdict sentences now announce their orientation before
+# the image ("the worse image is Image A"); the verdict loss at full weight on them.
+"$bin/depictqa-train" --mode decoder --init stage3/model "${stream[@]}" --val shards/val --tokenizer tok.model \
+  --out stage4 --steps "$STAGE4_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
+  --letter-weight 1 --loser-first-verdicts \
+  --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
+  --save-every 250 --threads "$THREADS" --seed 4
 rm -rf "$root/models/default"
-cp -r stage3/model "$root/models/default"
+cp -r stage4/model "$root/models/default"
 if [[ "${SKIP_EVAL:-0}" != 1 ]]; then
   "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val --out eval-val --label "validation: unseen photos"
   "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val_types --out eval-types --label "unseen distortion types"

@@ -1,8 +1,8 @@
 // The bundled model (models/default) on images of every size a user brings: 96 px,
 // 256 px, 512x384, 1024x768 and a 24-megapixel frame. Each task gets a well-formed answer
 // (no run-away repetition; the reverse parser finds what the task must say), the short
-// answer's verdict agrees with the heads' (the reasoning's is reported: a known defect
-// of the shipped model, which may also call the pair too close), the encoder sees the images at
+// answer's verdict agrees with the heads' (the reasoning's is reported: it agrees 81% of
+// the time on validation, short of the 90% asked), the encoder sees the images at
 // native resolution (no downscaling: content = source size) and the heads' judgement
 // comes with every answer. A is noisy, B slightly blurred: B should win at every size.
 #include <QtTest/QtTest>
@@ -134,11 +134,10 @@ class BundledModelTest : public QObject {
     QVERIFY2(longestRepeat(r) <= 2, r.c_str());
     const data::ParsedAnswer pr = data::parseAnswer(data::Task::Reasoning, r);
     QVERIFY2(pr.hasWinner, r.c_str());  // a verdict: a winner, or "too close to call"
-    // The issue asks that the reasoning's verdict agree with the short answer. The shipped
-    // model does so only half the time (docs/model.md "Limits": 50% agreement on validation;
-    // on this pair with a reference at 256 px and up it calls the two too close), so the
-    // agreement is reported here, not asserted; the short answer, which the heads ground,
-    // is asserted below.
+    // The issue asks that the reasoning's verdict agree with the short answer (>= 90%). The
+    // shipped model (stage 4) does so 81% of the time on validation (docs/model.md; 50%
+    // before stage 4), so the agreement is reported here, not asserted; the short answer,
+    // which the heads ground, is asserted below.
     const char reasoned = pr.winner == data::Winner::A ? 'A' : pr.winner == data::Winner::B ? 'B' : '=';
     if (reasoned != brief.verdict.winner)
       qWarning("known defect: the reasoning's verdict (%c; '=' too close to call) differs from the short answer (%c)",
