@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Recipe of the bundled default model (models/default): reproduces it from nothing but
 # Debian packages, with the project's own tools. Deterministic for a given seed on the
-# same libtorch build and thread count; about 2 h 5 min on 2 cores.
+# same libtorch build and thread count; about 2 h 20 min on 2 cores (stage 4 estimated from stage 3, which has its shape).
 #
 #   models/train-default.sh [WORK_DIR]        (default ~/.cache/depictqa/train-default)
 #
