@@ -101,13 +101,6 @@ ColourInfo assumedSrgb() {
   return info;
 }
 
-Result<std::string> iccDescription(const std::string& icc) {
-  Lcms lcms;
-  auto profile = openProfile(lcms, icc);
-  if (!profile) return profile.error();
-  return describe(profile->get());
-}
-
 Result<ColourInfo> convertIccToSrgb(cv::Mat& rgb, const std::string& icc,
                                     const std::string& source) {
   if (rgb.type() != CV_8UC3 && rgb.type() != CV_16UC3)

@@ -26,9 +26,6 @@ struct ColourInfo {
 // ColourInfo for a file without a profile: taken as sRGB, and saying so.
 ColourInfo assumedSrgb();
 
-// The description tag of an ICC profile, or an error when lcms2 cannot parse it.
-Result<std::string> iccDescription(const std::string& icc);
-
 // Converts `rgb` (CV_8UC3 or CV_16UC3, RGB order; depth kept) in place from `icc` to
 // sRGB. A grey profile is accepted when the three channels are equal (a grey image).
 // Errors say what is wrong with the profile, without the file name. Profiles for other
