@@ -304,7 +304,6 @@ const Pool kWeakDeg = {"slightly", "somewhat", "marginally", "a little", "a bit"
 const Pool kBetterWord = {"better than", "superior to"};
 const Pool kComparativeWord = {"better", "worse", "superior", "inferior", "higher", "lower", "falls behind",
                                "prefer", "wins", "comparable", "on par"};
-const Pool kWorseWord = {"worse than", "inferior to"};
 const Pool kCmpSentence = {
     "In terms of {ASP}, {X} is {DEG} {CMP} {Y}.",
     "{X} is {DEG} {CMP} {Y} when it comes to {ASP}.",
@@ -321,7 +320,9 @@ const Pool kSimilarSentence = {"In terms of {ASP}, {X} and {Y} are comparable.",
 // reasoning verdicts agreed with the brief answer half the time. They all open with
 // "Overall,": spread over ten openings, no single one outweighed the preference
 // acknowledgement's "You" (a fifth of pair samples), and greedy decoding acknowledged
-// preferences nobody had stated.
+// preferences nobody had stated. None names a distortion: "the image with fewer
+// distortions is {W}" led into the body's vocabulary, where an image's name follows
+// such words, and on photos came out as "the image with fewer B image is Image B".
 const Pool kVerdict = {
     "Overall, the better image is {W}.",
     "Overall, the higher quality belongs to {W}.",
@@ -332,7 +333,6 @@ const Pool kVerdict = {
     "Overall, the inferior image is {L}.",
     "Overall, the better choice is {W}.",
     "Overall, the image that falls behind is {L}.",
-    "Overall, the image with fewer distortions is {W}.",
 };
 const Pool kVerdictTie = {
     "Overall, the two images are of similar quality, so it is too close to call.",
@@ -507,11 +507,14 @@ std::string reason(const Questionnaire& q, Rng& rng) {
       }
       continue;
     }
+    // The better image of the aspect comes first, so the sentence's letter is decided
+    // by the images alone. With a coin-flip subject and "worse than" for the loser, the
+    // letter was a coin the decoder had to match with its adjective afterwards, and it
+    // wrote "Image B is much superior to Image A" after calling B noisy and A pristine.
     int v = static_cast<int>(c);                 // A relative to B
-    bool subjectA = rng.chance(0.5);
-    int rel = subjectA ? v : -v;                 // subject relative to object
+    bool subjectA = v > 0;
     std::string deg = rng.pick(std::abs(v) == 2 ? kStrongDeg : kWeakDeg);
-    std::string cmpw = rng.pick(rel > 0 ? kBetterWord : kWorseWord);
+    std::string cmpw = rng.pick(kBetterWord);
     sentences.push_back(capitalise(fill(rng.pick(kCmpSentence),
                                         {{"{ASP}", asp},
                                          {"{X}", subjectA ? "Image A" : "Image B"},
