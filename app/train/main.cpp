@@ -235,6 +235,10 @@ int main(int argc, char** argv) {
                "Comparative words (better, worse, ...) are judgement words too, also in brief comparisons");
   app.add_flag("--loser-first-verdicts", o.loserFirstVerdicts,
                "Verdict sentences that name the loser first get the verdict losses too (with the loser's letter)");
+  app.add_option("--preference-share", o.preferenceShare,
+                 "Streamed samples: share of pair questions that carry a stated preference")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--key-weight", o.keyWordWeight, "Token weight of judgement words (levels, kinds, quality)")
       ->capture_default_str();
   app.add_option("--patch-sizes", o.streamPatchSizes, "Streamed patch sizes")->delimiter(',')->capture_default_str();

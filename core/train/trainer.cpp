@@ -174,7 +174,7 @@ Result<std::vector<data::TrainingExample>> Trainer::examplesForStep(int step) {
     }
     data::SamplerConfig sampler;
     sampler.patchSizes = {size};
-    sampler.preferenceShare = 0.3;  // preferences are what the decoder must learn to weigh
+    sampler.preferenceShare = opt_.preferenceShare;
     out = stream_->examples(std::uint64_t(step) * 4096 + std::uint64_t(rank()) * std::uint64_t(opt_.batchSize),
                             opt_.batchSize, sampler);
     return out;
@@ -422,7 +422,8 @@ Status Trainer::syncStart(int& firstStep) {
   o << opt_.mode << ' ' << opt_.steps << ' ' << opt_.stopAt << ' ' << opt_.batchSize << ' ' << opt_.learningRate << ' '
     << opt_.minLearningRateRatio << ' ' << opt_.warmupSteps << ' ' << opt_.weightDecay << ' ' << opt_.gradientClip << ' '
     << opt_.verdictWeight << ' ' << opt_.distillWeight << ' ' << opt_.letterWeight << ' ' << opt_.keyWordWeight << ' '
-    << opt_.weighComparatives << opt_.loserFirstVerdicts << opt_.bf16 << ' ' << opt_.seed << ' ' << opt_.evalEvery << ' '
+    << opt_.weighComparatives << opt_.loserFirstVerdicts << opt_.bf16 << ' ' << opt_.preferenceShare << ' '
+    << opt_.seed << ' ' << opt_.evalEvery << ' '
     << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery << ' ' << opt_.data.splitPath.empty() << ' '
     << opt_.data.skipMissing << ' ' << opt_.data.maxImageSide;
   // The kinds and weights of the sources, not their paths: hosts may keep the data in other folders.

@@ -62,6 +62,7 @@ struct TrainOptions {
   double keyWordWeight = 3.0;     // token weight of judgement words (data::keyPhrases) in answers
   bool weighComparatives = false; // see LanguageBatchOptions
   bool loserFirstVerdicts = false;
+  double preferenceShare = 0.3;  // of streamed pair samples that carry a preference
   bool bf16 = false;              // CPU autocast to bfloat16 (only where the CPU has bf16 hardware)
   int threads = 0;
   uint64_t seed = 1;
