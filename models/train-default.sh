@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Recipe of the bundled default model (models/default): reproduces it from nothing but
 # Debian packages, with the project's own tools. Deterministic for a given seed on the
-# same libtorch build and thread count; about 2 h 20 min on 2 cores (stage 4 estimated from stage 3, which has its shape).
+# same libtorch build and thread count; about 2 h 15 min on 2 cores (stage 4: 13 min, measured).
 #
 #   models/train-default.sh [WORK_DIR]        (default ~/.cache/depictqa/train-default)
 #
@@ -14,7 +14,8 @@
 # stage 3, a short continuation of stage 2 that supervises the letter of every "Image A/B"
 # (stage 2's verdict loss had made every letter the winner's); stage 4, a short
 # continuation on reasoning verdicts that say which way they point before the image
-# ("Overall, the better image is Image B"); evaluation; copy to models/default.
+# ("Overall, the better image is Image B") and per-aspect comparisons that name the
+# better image first; evaluation; copy to models/default.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${DEPICTQA_BUILD_DIR:-$root/build}/bin"
@@ -64,7 +65,8 @@ stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-th
   --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 3
 # Stage 4: the data engine's verdict sentences now announce their orientation before
-# the image ("the worse image is Image A"); the verdict loss at full weight on them.
+# the image ("the worse image is Image A") and its per-aspect comparisons name the better
+# image first; the verdict loss at full weight on them.
 "$bin/depictqa-train" --mode decoder --init stage3/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage4 --steps "$STAGE4_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts \
@@ -73,6 +75,6 @@ stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-th
 rm -rf "$root/models/default"
 cp -r stage4/model "$root/models/default"
 if [[ "${SKIP_EVAL:-0}" != 1 ]]; then
-  "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val --out eval-val --label "validation: unseen photos"
-  "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val_types --out eval-types --label "unseen distortion types"
+  "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val --out eval-val --reasoning 600 --label "validation: unseen photos"
+  "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val_types --out eval-types --reasoning 600 --label "unseen distortion types"
 fi
