@@ -9,6 +9,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 
 namespace dqa::ui {
 
@@ -171,6 +172,11 @@ void AnswerView::finish(const AnswerPtr& answer, double longestStallMs) {
       cursor.setPosition(charSpans_[size_t(v.tokenIndex)].second, QTextCursor::KeepAnchor);
       cursor.mergeCharFormat(format);
     }
+  } else if (v.tie) {
+    verdict_->setText(tr("<span style='font-size:large'><b>Verdict: too close to call</b></span> — "
+                         "the answer names no winner"));
+    verdict_->setStyleSheet(QStringLiteral("background:#5a5a5a;color:white;padding:4px;"));
+    verdict_->setVisible(true);
   } else {
     verdict_->setVisible(false);
   }
@@ -201,6 +207,8 @@ QString AnswerView::headsSummary(const dqa::Answer& a) {
     const char heads = a.headProbabilityA >= 0.5f ? 'A' : 'B';
     if (a.verdict.present && a.verdict.winner != heads)
       text += tr(" — the written verdict disagrees with this measurement");
+    else if (a.verdict.tie && std::abs(a.headProbabilityA - 0.5f) > 0.25f)
+      text += tr(" — the written verdict calls it too close; this measurement does not");
   }
   return text;
 }

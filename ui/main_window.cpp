@@ -768,6 +768,7 @@ void MainWindow::copyAnswer() {
                  QString::fromStdString(current_->answer->answer.generation.text);
   const auto& v = current_->answer->answer.verdict;
   if (v.present) text += tr("\n\nVerdict: Image %1 (confidence %2%)").arg(QChar::fromLatin1(v.winner)).arg(v.confidence * 100, 0, 'f', 1);
+  else if (v.tie) text += tr("\n\nVerdict: too close to call");
   QApplication::clipboard()->setText(text);
   statusBar()->showMessage(tr("Answer copied"), 3000);
 }
@@ -816,6 +817,8 @@ bool MainWindow::exportReport(const QString& path) {
     facts << tr("Verdict: Image %1 is better (confidence %2%)")
                  .arg(QChar::fromLatin1(answer.verdict.winner))
                  .arg(answer.verdict.confidence * 100, 0, 'f', 1);
+  else if (answer.verdict.tie)
+    facts << tr("Verdict: too close to call (the answer names no winner)");
   for (PaneRole role : {PaneRole::A, PaneRole::B})
     if (!metricsText_[size_t(role)].isEmpty()) facts << paneRoleName(role) + QStringLiteral(" ") + metricsText_[size_t(role)];
   for (PaneRole role : kRoles)

@@ -298,8 +298,10 @@ ojson answerRecord(Engine* engine, const Record& r, const BatchOptions& options,
   const auto& v = answer->verdict;
   out["text"] = g.text;
   if (job->task != text::Task::Description) {
-    char winner = v.present ? v.winner : parseWinner(g.text);
+    // A verdict that calls the pair too close names no winner: "answer" stays null.
+    char winner = v.present ? v.winner : v.tie ? 0 : parseWinner(g.text);
     if (winner) out["answer"] = std::string("Image ") + winner;
+    if (v.tie) out["too_close_to_call"] = true;
     // The confidence is the probability of the verdict letter; a verdict found only by
     // reading the text (no "Image A/B" token pair) has none.
     if (v.present && v.tokenIndex >= 0) {

@@ -271,6 +271,8 @@ void printJson(const dqa::Answer& answer, const dqa::ModelInfo& info, const std:
   if (v.present)
     out["verdict"] = {{"winner", std::string("Image ") + v.winner}, {"confidence", v.confidence},
                       {"p_a", v.probabilityA}, {"p_b", v.probabilityB}};
+  else if (v.tie)
+    out["verdict"] = {{"winner", nullptr}, {"too_close_to_call", true}};
   if (!answer.quality.empty()) out["quality"] = dqa::app::qualityJson(answer);
   std::cout << out.dump(1) << "\n";
 }
@@ -280,6 +282,7 @@ void printSummary(const dqa::Answer& answer, const dqa::ModelInfo& info) {
   const auto& g = answer.generation;
   const auto& v = answer.verdict;
   if (v.present) std::cerr << "verdict: Image " << v.winner << " (confidence " << v.confidence << ")\n";
+  if (v.tie) std::cerr << "verdict: too close to call (the answer names no winner)\n";
   for (const auto& q : answer.quality)
     std::cerr << dqa::text::imageRoleName(q.role) << ": predicted MOS " << q.mos << " of 5, dominant distortion "
               << q.dominantType << " (" << int(q.dominantTypeProbability * 100 + 0.5) << "%)\n";

@@ -238,7 +238,17 @@ VerdictMention findVerdictMention(const std::string& answer) {
   int chosen = -1, fallback = -1;
   for (size_t i = sentences.size(); i-- > 0 && chosen < 0;) {
     const std::string text = lower(answer.substr(sentences[i].first, sentences[i].second - sentences[i].first));
-    if (containsAny(text, kIgnoreCues) || firstMentionIn(sentences[i]) < 0) continue;
+    if (containsAny(text, kIgnoreCues)) continue;
+    if (firstMentionIn(sentences[i]) < 0) {
+      // The closing verdict calls the pair even: the last image-naming sentence before it
+      // (a per-aspect comparison) is not the verdict, and its letter must not become one.
+      if (fallback < 0 && containsAny(text, kVerdictCues) && containsAny(text, kTieCues)) {
+        VerdictMention m;
+        m.tie = true;
+        return m;
+      }
+      continue;
+    }
     if (containsAny(text, kVerdictCues)) chosen = int(i);
     else if (fallback < 0) fallback = int(i);
   }

@@ -45,11 +45,14 @@ bool agrees(const Questionnaire& q, const ParsedAnswer& p, std::string* why = nu
 // would be without the preference), counted among all such mentions of the answer;
 // which letter that mention is; and the winner the sentence gives ('A', 'B', or 0 for a
 // tie). The letter is the winner unless the sentence names the loser first ("Image B
-// is worse than Image A"). index -1 when no sentence names an image.
+// is worse than Image A"). index -1 when no sentence names an image, or when the answer
+// closes on a verdict that calls the pair even and names neither ("Overall, the two
+// images are about equally good."): then `tie` is set, and no letter carries a verdict.
 struct VerdictMention {
   int index = -1;
   char letter = 0;
   char winner = 0;
+  bool tie = false;
 };
 VerdictMention findVerdictMention(const std::string& answer);
 

@@ -297,7 +297,8 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
       const auto& ids = answer.generation.ids;
       const std::vector<int> letters = text::imageLetterIndices(ids, s.verdict);
       const size_t which = static_cast<size_t>(std::max(mention.index, 0));
-      if (which < letters.size()) {
+      answer.verdict.tie = mention.tie;
+      if (!mention.tie && which < letters.size()) {
         const size_t i = static_cast<size_t>(letters[which]);
         const auto& w = answer.generation.watchedProbabilities[i];
         const char letter = s.verdict.letterOf(ids[i]);
@@ -310,7 +311,7 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
         answer.verdict.confidence = answer.verdict.winner == 'A' ? answer.verdict.probabilityA : answer.verdict.probabilityB;
         answer.verdict.tokenIndex = static_cast<int>(i);
       }
-      if (!answer.verdict.present) {
+      if (!answer.verdict.present && !mention.tie) {
         const char w = mention.winner ? mention.winner : parseWinner(answer.generation.text);
         if (w) {
           answer.verdict.present = true;

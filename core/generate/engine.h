@@ -93,6 +93,7 @@ struct Verdict {
   // the verdict sentence names the loser first: "In conclusion, Image B is worse ...").
   float probabilityA = 0.f, probabilityB = 0.f;
   int tokenIndex = -1;           // generated token that carries the letter
+  bool tie = false;              // not present because the answer's verdict calls the pair too close
 };
 
 struct Answer {

@@ -115,6 +115,20 @@ class TestDataText : public QObject {
     QCOMPARE(m.index, 0);
     QCOMPARE(m.winner, char(0));
     QCOMPARE(findVerdictMention("Both look the same.").index, -1);
+    QVERIFY(!findVerdictMention("Both look the same.").tie);
+    // A closing verdict that calls the pair even names no image: the per-aspect comparison
+    // before it is not the verdict (the engine showed its letter as one).
+    for (size_t pool : {1, 3})  // kVerdictTie, kVerdictPrefTie
+      for (const auto& tie : verdictSentencePools()[pool]) {
+        const std::string text = "Image A shows mild noise, while Image B is affected by mild blur. "
+                                 "Image B is a bit better than Image A when it comes to noise. " + tie;
+        m = findVerdictMention(text);
+        QVERIFY2(m.tie && m.index == -1 && m.winner == 0, text.c_str());
+      }
+    // A verdict after a tie-like remark is still the verdict.
+    m = findVerdictMention("Overall, neither has noise. Overall, Image B is better than Image A.");
+    QVERIFY(!m.tie);
+    QCOMPARE(m.winner, 'B');
   }
 
   void reasoningVerdictsSayWhichWayBeforeTheImage() {
