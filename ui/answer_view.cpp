@@ -44,8 +44,9 @@ AnswerView::AnswerView(QWidget* parent) : QWidget(parent) {
   text_->setMouseTracking(true);
   text_->viewport()->setMouseTracking(true);
   text_->viewport()->installEventFilter(this);
-  text_->setPlaceholderText(tr("The answer appears here as the model writes it. Hover a word to see where "
-                               "the model looked; click to pin it; select a span for several words."));
+  text_->setPlaceholderText(
+      tr("The answer appears here as the model writes it. Hover a word to see where "
+         "the model looked; click to pin it; select a span for several words."));
   QFont font = text_->font();
   font.setPointSizeF(font.pointSizeF() * 1.15);
   text_->setFont(font);
@@ -57,9 +58,10 @@ AnswerView::AnswerView(QWidget* parent) : QWidget(parent) {
   heads_->setObjectName(QStringLiteral("headsJudgement"));
   heads_->setVisible(false);
   heads_->setWordWrap(true);
-  heads_->setToolTip(tr("What the model's image encoder measured before the words were written: a predicted "
-                        "mean opinion score (1 very annoying .. 5 imperceptible), the worst aspect and the likeliest "
-                        "kind of distortion. The written verdict is trained to agree with it."));
+  heads_->setToolTip(
+      tr("What the model's image encoder measured before the words were written: a predicted "
+         "mean opinion score (1 very annoying .. 5 imperceptible), the worst aspect and the likeliest "
+         "kind of distortion. The written verdict is trained to agree with it."));
   stats_ = new QLabel(this);
   stats_->setObjectName(QStringLiteral("answerStats"));
   auto* layout = new QVBoxLayout(this);
@@ -173,8 +175,9 @@ void AnswerView::finish(const AnswerPtr& answer, double longestStallMs) {
       cursor.mergeCharFormat(format);
     }
   } else if (v.tie) {
-    verdict_->setText(tr("<span style='font-size:large'><b>Verdict: too close to call</b></span> — "
-                         "the answer names no winner"));
+    verdict_->setText(
+        tr("<span style='font-size:large'><b>Verdict: too close to call</b></span> — "
+           "the answer names no winner"));
     verdict_->setStyleSheet(QStringLiteral("background:#5a5a5a;color:white;padding:4px;"));
     verdict_->setVisible(true);
   } else {
@@ -196,7 +199,8 @@ QString AnswerView::headsSummary(const dqa::Answer& a) {
       const auto& p = q.aspects[size_t(worst)];
       what = (p[2] > p[1] ? tr("severe %1") : tr("mild %1")).arg(QLatin1String(aspects[worst]));
       if (q.dominantType != "none")
-        what += tr(" (likeliest: %1)").arg(QString::fromStdString(q.dominantType).replace(QLatin1Char('_'), QLatin1Char(' ')));
+        what += tr(" (likeliest: %1)")
+                    .arg(QString::fromStdString(q.dominantType).replace(QLatin1Char('_'), QLatin1Char(' ')));
     }
     const QString name = q.role == dqa::text::ImageRole::B ? tr("Image B") : tr("Image A");
     parts << tr("%1: score %2 of 5, %3").arg(name).arg(q.mos, 0, 'f', 1).arg(what);

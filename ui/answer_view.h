@@ -62,7 +62,7 @@ class AnswerView : public QWidget {
   QLabel* heading_;
   QTextEdit* text_;
   QLabel* verdict_;
-  QLabel* heads_;   // the quality encoder's own judgement (models with heads)
+  QLabel* heads_;  // the quality encoder's own judgement (models with heads)
   QLabel* stats_;
   QString streamed_;
   int streamedTokens_ = 0;

@@ -26,7 +26,7 @@ class AskingPanel : public QWidget {
 
   dqa::text::Task task() const;
   void setTask(dqa::text::Task task);
-  QString question() const;      // empty: the task's default question
+  QString question() const;  // empty: the task's default question
   void setQuestion(const QString& text);
   bool shortAnswer() const;
   void setShortAnswer(bool on);

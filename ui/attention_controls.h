@@ -25,7 +25,7 @@ class AttentionControls : public QWidget {
   int layer() const;                               // -1: the mean over all captured layers
   // The layers the answer on display captured; the chosen layer stays when it is among them.
   void setLayers(const std::vector<int>& layers);
-  void selectLayer(int layer);                     // a layer not offered is ignored
+  void selectLayer(int layer);  // a layer not offered is ignored
 
   void showSelection(int first, int last, const QString& label);  // first >= last: none
   void showNote(const QString& text);

@@ -36,12 +36,12 @@ QRectF gridCellInImage(const dqa::ImageGeometry& g, const QRect& region, int col
   return QRectF(region.x() + x0 * sx, region.y() + y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy);
 }
 
-AttentionOverlay makeAttentionOverlay(const std::vector<float>& grid, const dqa::ImageGeometry& g,
-                                      const QRect& region, const OverlayOptions& options) {
+AttentionOverlay makeAttentionOverlay(const std::vector<float>& grid, const dqa::ImageGeometry& g, const QRect& region,
+                                      const OverlayOptions& options) {
   AttentionOverlay out;
   const int cells = g.gridWidth * g.gridHeight;
-  if (cells <= 0 || int(grid.size()) != cells || g.contentWidth <= 0 || g.contentHeight <= 0 ||
-      g.paddedWidth <= 0 || g.paddedHeight <= 0 || region.isEmpty())
+  if (cells <= 0 || int(grid.size()) != cells || g.contentWidth <= 0 || g.contentHeight <= 0 || g.paddedWidth <= 0 ||
+      g.paddedHeight <= 0 || region.isEmpty())
     return out;
 
   cv::Mat values(g.gridHeight, g.gridWidth, CV_32F, const_cast<float*>(grid.data()));
@@ -49,8 +49,8 @@ AttentionOverlay makeAttentionOverlay(const std::vector<float>& grid, const dqa:
   // so they must not set the scale either.
   const int visibleColumns = (g.contentWidth + g.patchSize - 1) / std::max(1, g.patchSize);
   const int visibleRows = (g.contentHeight + g.patchSize - 1) / std::max(1, g.patchSize);
-  cv::Mat visible = values(cv::Rect(0, 0, std::clamp(visibleColumns, 1, g.gridWidth),
-                                    std::clamp(visibleRows, 1, g.gridHeight)));
+  cv::Mat visible =
+      values(cv::Rect(0, 0, std::clamp(visibleColumns, 1, g.gridWidth), std::clamp(visibleRows, 1, g.gridHeight)));
   double lo = 0, hi = 0;
   cv::minMaxLoc(visible, &lo, &hi);
   out.minValue = float(lo);

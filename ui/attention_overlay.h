@@ -26,8 +26,8 @@ struct OverlayOptions {
 };
 
 struct AttentionOverlay {
-  QImage image;         // ARGB32 premultiplied, at the encoder's content resolution
-  QRect target;         // where it is stretched to, in the full image's pixel coordinates
+  QImage image;                      // ARGB32 premultiplied, at the encoder's content resolution
+  QRect target;                      // where it is stretched to, in the full image's pixel coordinates
   float minValue = 0, maxValue = 0;  // the range the colours span
   bool valid() const { return !image.isNull(); }
 };

@@ -17,7 +17,7 @@ class ImageCanvas : public QWidget {
  public:
   explicit ImageCanvas(SharedViewport* viewport, QWidget* parent = nullptr);
 
-  void setImage(const QImage& image);   // what to paint (may be a difference view)
+  void setImage(const QImage& image);  // what to paint (may be a difference view)
   const QImage& image() const { return image_; }
   void setPlaceholder(const QString& text);
   void setOverlay(const AttentionOverlay& overlay);
@@ -59,7 +59,7 @@ class ImageCanvas : public QWidget {
   QRectF region_;
   bool regionVisible_ = false;
   enum class Drag { None, Pan, Region } drag_ = Drag::None;
-  QPointF dragStart_;         // widget coordinates
+  QPointF dragStart_;  // widget coordinates
   QPointF dragStartCenter_;
   QPointF regionStart_, regionEnd_;  // image coordinates while selecting
 };

@@ -16,18 +16,24 @@ namespace dqa::ui {
 
 QString paneRoleName(PaneRole role) {
   switch (role) {
-    case PaneRole::Reference: return QStringLiteral("Reference");
-    case PaneRole::A: return QStringLiteral("Image A");
-    case PaneRole::B: return QStringLiteral("Image B");
+    case PaneRole::Reference:
+      return QStringLiteral("Reference");
+    case PaneRole::A:
+      return QStringLiteral("Image A");
+    case PaneRole::B:
+      return QStringLiteral("Image B");
   }
   return {};
 }
 
 QString paneRoleKey(PaneRole role) {
   switch (role) {
-    case PaneRole::Reference: return QStringLiteral("reference");
-    case PaneRole::A: return QStringLiteral("a");
-    case PaneRole::B: return QStringLiteral("b");
+    case PaneRole::Reference:
+      return QStringLiteral("reference");
+    case PaneRole::A:
+      return QStringLiteral("a");
+    case PaneRole::B:
+      return QStringLiteral("b");
   }
   return {};
 }
@@ -41,7 +47,7 @@ std::optional<PaneRole> paneRoleFromKey(const QString& key) {
 QString PaneImage::summary() const {
   if (empty()) return QStringLiteral("nothing loaded");
   const QString name = QFileInfo(path).fileName().isEmpty() ? path : QFileInfo(path).fileName();
-  QString channels = sourceChannels == 1 ? QStringLiteral("grey")
+  QString channels = sourceChannels == 1   ? QStringLiteral("grey")
                      : sourceChannels == 4 ? QStringLiteral("RGBA→RGB")
                                            : QStringLiteral("RGB");
   QString text = QStringLiteral("%1 — %2×%3, %4, %5-bit %6")
@@ -125,8 +131,8 @@ LoadOutcome paneImageFromQImage(const QImage& image, const QString& nameForMessa
 
 QImage differenceImage(const PaneImage& image, const PaneImage& reference) {
   if (image.empty() || reference.empty()) return image.preview;
-  cv::Mat a(image.preview.height(), image.preview.width(), CV_8UC3,
-            const_cast<uchar*>(image.preview.constBits()), size_t(image.preview.bytesPerLine()));
+  cv::Mat a(image.preview.height(), image.preview.width(), CV_8UC3, const_cast<uchar*>(image.preview.constBits()),
+            size_t(image.preview.bytesPerLine()));
   cv::Mat r(reference.preview.height(), reference.preview.width(), CV_8UC3,
             const_cast<uchar*>(reference.preview.constBits()), size_t(reference.preview.bytesPerLine()));
   cv::Mat aSized;
@@ -159,8 +165,8 @@ QRectF defaultRegion(const PaneImage* reference, const PaneImage* a, const PaneI
   if (side >= std::min(width, height) && width == height) return QRectF(0, 0, 1, 1);
 
   auto grey = [&](const PaneImage& image) {
-    cv::Mat rgb(image.preview.height(), image.preview.width(), CV_8UC3,
-                const_cast<uchar*>(image.preview.constBits()), size_t(image.preview.bytesPerLine()));
+    cv::Mat rgb(image.preview.height(), image.preview.width(), CV_8UC3, const_cast<uchar*>(image.preview.constBits()),
+                size_t(image.preview.bytesPerLine()));
     cv::Mat g;
     cv::cvtColor(rgb, g, cv::COLOR_RGB2GRAY);
     if (g.size() != cv::Size(width, height)) cv::resize(g, g, cv::Size(width, height), 0, 0, cv::INTER_AREA);
@@ -190,8 +196,7 @@ QRectF defaultRegion(const PaneImage* reference, const PaneImage* a, const PaneI
                          integral.at<double>(y + side, x) + integral.at<double>(y, x);
       if (sum > best) best = sum, bestAt = {x, y};
     }
-  return QRectF(double(bestAt.x) / width, double(bestAt.y) / height, double(side) / width,
-                double(side) / height);
+  return QRectF(double(bestAt.x) / width, double(bestAt.y) / height, double(side) / width, double(side) / height);
 }
 
 QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference) {
@@ -219,9 +224,7 @@ QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference) {
     cv::cvtColor(r, gr, cv::COLOR_RGB2GRAY);
     m.gmsd = cv::quality::QualityGMSD::compute(gr, ga, cv::noArray())[0];
     m.valid = true;
-  } catch (const cv::Exception& e) {
-    m.note = QString::fromStdString(e.what());
-  }
+  } catch (const cv::Exception& e) { m.note = QString::fromStdString(e.what()); }
   return m;
 }
 

@@ -23,15 +23,15 @@ QString paneRoleKey(PaneRole role);   // "reference", "a", "b" (settings, file n
 std::optional<PaneRole> paneRoleFromKey(const QString& key);
 
 struct PaneImage {
-  cv::Mat rgb;          // as the core decoded it: CV_8UC3 / CV_16UC3, RGB
-  QImage preview;       // 8-bit RGB for painting
-  QString path;         // file path, or a description ("pasted image")
-  QString format;       // "PNG", "JPEG", ...
+  cv::Mat rgb;     // as the core decoded it: CV_8UC3 / CV_16UC3, RGB
+  QImage preview;  // 8-bit RGB for painting
+  QString path;    // file path, or a description ("pasted image")
+  QString format;  // "PNG", "JPEG", ...
   int bitDepth = 8;
   int sourceChannels = 3;
   qint64 fileBytes = -1;
-  QString colour;       // the loader's colour note: the profile found and whether the
-                        // pixels were converted to sRGB, or "taken as sRGB"
+  QString colour;                             // the loader's colour note: the profile found and whether the
+                                              // pixels were converted to sRGB, or "taken as sRGB"
   std::array<std::vector<int>, 3> histogram;  // 256 bins per channel (R, G, B)
 
   bool empty() const { return rgb.empty(); }
@@ -65,7 +65,7 @@ QRectF defaultRegion(const PaneImage* reference, const PaneImage* a, const PaneI
 
 struct QualityMetrics {
   bool valid = false;
-  QString note;           // why not valid ("sizes differ", "no reference")
+  QString note;  // why not valid ("sizes differ", "no reference")
   double psnr = 0, ssim = 0, gmsd = 0;
 };
 // PSNR (dB, higher better), SSIM (mean over channels, higher better) and GMSD (lower

@@ -62,8 +62,8 @@ ImagePane::ImagePane(PaneRole role, SharedViewport* viewport, QWidget* parent) :
   auto* header = new QHBoxLayout;
   header->addWidget(title_, 1);
   header->addWidget(button(QStyle::SP_DialogOpenButton, tr("Open an image…"), &ImagePane::openRequested));
-  header->addWidget(button(QStyle::SP_FileDialogContentsView, tr("Paste an image from the clipboard"),
-                           &ImagePane::pasteRequested));
+  header->addWidget(
+      button(QStyle::SP_FileDialogContentsView, tr("Paste an image from the clipboard"), &ImagePane::pasteRequested));
   header->addWidget(button(QStyle::SP_DialogDiscardButton, tr("Remove this image"), &ImagePane::clearRequested));
 
   canvas_ = new ImageCanvas(viewport, this);
@@ -94,7 +94,7 @@ void ImagePane::showImage(const PaneImage* image, const QImage& display, const Q
   if (!image || image->empty()) {
     title_->setText(QStringLiteral("<b>%1</b> — <i>%2</i>")
                         .arg(name, role_ == PaneRole::Reference ? tr("none (no-reference mode)")
-                                    : role_ == PaneRole::B      ? tr("none (single-image description)")
+                                   : role_ == PaneRole::B       ? tr("none (single-image description)")
                                                                 : tr("nothing loaded")));
     canvas_->setImage({});
     canvas_->setPlaceholder(tr("Drop an image here, paste (Ctrl+V), or double-click to open"));
@@ -103,7 +103,9 @@ void ImagePane::showImage(const PaneImage* image, const QImage& display, const Q
     metrics_->clear();
     return;
   }
-  title_->setText(QStringLiteral("<b>%1</b>%2").arg(name, note.isEmpty() ? QString() : QStringLiteral(" — <i>%1</i>").arg(note.toHtmlEscaped())));
+  title_->setText(
+      QStringLiteral("<b>%1</b>%2")
+          .arg(name, note.isEmpty() ? QString() : QStringLiteral(" — <i>%1</i>").arg(note.toHtmlEscaped())));
   title_->setToolTip(image->path);
   canvas_->setImage(display.isNull() ? image->preview : display);
   histogram_->setHistogram(image->histogram);

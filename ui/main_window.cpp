@@ -190,9 +190,8 @@ QWidget* MainWindow::buildPanes(QWidget* parent) {
     });
     connect(pane->canvas(), &ImageCanvas::clicked, this, &MainWindow::onCanvasClicked);
     connect(pane->canvas(), &ImageCanvas::hovered, this, &MainWindow::onCanvasHovered);
-    connect(pane->canvas(), &ImageCanvas::hundredPercentRequested, this, [this](ImageCanvas* canvas) {
-      viewport_.setView(1.0 / canvas->fitScale(), viewport_.center());
-    });
+    connect(pane->canvas(), &ImageCanvas::hundredPercentRequested, this,
+            [this](ImageCanvas* canvas) { viewport_.setView(1.0 / canvas->fitScale(), viewport_.center()); });
   }
 
   return panesWidget;
@@ -261,7 +260,8 @@ void MainWindow::buildStatusBar() {
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   for (PaneRole role : kRoles) {
-    QAction* open = file->addAction(tr("Open %1…").arg(paneRoleName(role)), this, [this, role] { openImageDialog(role); });
+    QAction* open =
+        file->addAction(tr("Open %1…").arg(paneRoleName(role)), this, [this, role] { openImageDialog(role); });
     if (role == PaneRole::A) open->setShortcut(QKeySequence::Open);
   }
   file->addAction(tr("Paste into Image A"), QKeySequence::Paste, this, [this] { pasteImage(PaneRole::A); });
@@ -287,7 +287,8 @@ void MainWindow::buildMenus() {
   QMenu* view = menuBar()->addMenu(tr("&View"));
   QToolBar* bar = addToolBar(tr("View"));
   bar->setObjectName(QStringLiteral("viewToolbar"));
-  auto add = [&](const QString& text, const QKeySequence& key, auto slot, QStyle::StandardPixmap icon = QStyle::SP_CustomBase) {
+  auto add = [&](const QString& text, const QKeySequence& key, auto slot,
+                 QStyle::StandardPixmap icon = QStyle::SP_CustomBase) {
     QAction* a = view->addAction(text, key, this, slot);
     if (icon != QStyle::SP_CustomBase) a->setIcon(style()->standardIcon(icon));
     bar->addAction(a);
@@ -301,14 +302,16 @@ void MainWindow::buildMenus() {
   view->addSeparator();
   flickerAction_ = add(tr("Flicker A/B"), QKeySequence(Qt::Key_F), [this](bool on) { setFlicker(on); });
   flickerAction_->setCheckable(true);
-  differenceAction_ = add(tr("Difference vs reference"), QKeySequence(Qt::Key_D), [this](bool on) { setDifferenceView(on); });
+  differenceAction_ =
+      add(tr("Difference vs reference"), QKeySequence(Qt::Key_D), [this](bool on) { setDifferenceView(on); });
   differenceAction_->setCheckable(true);
   bar->addSeparator();
   regionAction_ = add(tr("Look at region"), QKeySequence(Qt::Key_R), [this](bool on) { setRegionEnabled(on); });
   regionAction_->setCheckable(true);
   regionAction_->setChecked(regionEnabled_);
-  regionAction_->setToolTip(tr("The model looks at the dashed region at native resolution (Shift+drag on an image "
-                               "to choose it); off: whole images, downscaled"));
+  regionAction_->setToolTip(
+      tr("The model looks at the dashed region at native resolution (Shift+drag on an image "
+         "to choose it); off: whole images, downscaled"));
   add(tr("Auto region"), QKeySequence(Qt::Key_A), [this] {
     regionIsAutomatic_ = true;
     setRegionEnabled(true);
@@ -339,7 +342,8 @@ const PaneImage* MainWindow::image(PaneRole role) const {
 bool MainWindow::loadImage(PaneRole role, const QString& path) {
   LoadOutcome outcome = loadPaneImage(path);
   if (!outcome.image) {
-    showMessage(tr("%1: could not open %2 — %3").arg(paneRoleName(role), QDir::toNativeSeparators(path), outcome.error));
+    showMessage(
+        tr("%1: could not open %2 — %3").arg(paneRoleName(role), QDir::toNativeSeparators(path), outcome.error));
     return false;
   }
   images_[size_t(role)] = std::move(outcome.image);
@@ -419,7 +423,8 @@ void MainWindow::refreshPane(PaneRole role) {
   const PaneImage* shown = image(role);
   QString note;
   QImage display;
-  if (role == PaneRole::A && flickerAction_ && flickerAction_->isChecked() && image(PaneRole::A) && image(PaneRole::B)) {
+  if (role == PaneRole::A && flickerAction_ && flickerAction_->isChecked() && image(PaneRole::A) &&
+      image(PaneRole::B)) {
     shown = flickerShowsB_ ? image(PaneRole::B) : image(PaneRole::A);
     note = flickerShowsB_ ? tr("flicker: showing B") : tr("flicker: showing A");
   }
@@ -478,8 +483,9 @@ void MainWindow::rebuildRecentMenu() {
   for (const RecentImage& r : settings_->recentImages()) {
     const PaneRole role = r.role;
     const QString path = r.path;
-    recentMenu_->addAction(tr("%1: %2").arg(paneRoleName(role), QFileInfo(path).fileName()), this,
-                           [this, role, path] { loadImage(role, path); })
+    recentMenu_
+        ->addAction(tr("%1: %2").arg(paneRoleName(role), QFileInfo(path).fileName()), this,
+                    [this, role, path] { loadImage(role, path); })
         ->setToolTip(path);
   }
   recentMenu_->setEnabled(!settings_->recentImages().empty());
@@ -512,11 +518,21 @@ void MainWindow::setFlicker(bool on) {
 
 void MainWindow::keyPressEvent(QKeyEvent* event) {
   switch (event->key()) {
-    case Qt::Key_Plus: case Qt::Key_Equal: viewport_.zoomBy(1.25); return;
-    case Qt::Key_Minus: viewport_.zoomBy(0.8); return;
-    case Qt::Key_0: viewport_.fit(); return;
-    case Qt::Key_1: zoomHundredPercent(); return;
-    default: QMainWindow::keyPressEvent(event);
+    case Qt::Key_Plus:
+    case Qt::Key_Equal:
+      viewport_.zoomBy(1.25);
+      return;
+    case Qt::Key_Minus:
+      viewport_.zoomBy(0.8);
+      return;
+    case Qt::Key_0:
+      viewport_.fit();
+      return;
+    case Qt::Key_1:
+      zoomHundredPercent();
+      return;
+    default:
+      QMainWindow::keyPressEvent(event);
   }
 }
 
@@ -573,8 +589,8 @@ void MainWindow::updateAskState() {
 bool MainWindow::ask() {
   updateAskState();
   if (!asking_->askButton()->isEnabled()) {
-    showMessage(tr("Cannot ask yet: %1").arg(asking_->findChild<QLabel*>() ? tr("see the hint under the Ask button")
-                                                                           : QString()));
+    showMessage(tr("Cannot ask yet: %1")
+                    .arg(asking_->findChild<QLabel*>() ? tr("see the hint under the Ask button") : QString()));
     return false;
   }
   const dqa::text::Task task = asking_->task();
@@ -608,10 +624,11 @@ bool MainWindow::ask() {
   context.task = task;
   context.question = question;
   context.preference = asking_->preference();
-  context.heading = QStringLiteral("<b>%1</b>: %2%3")
-                        .arg(QString::fromLatin1(dqa::text::taskName(task)), question.toHtmlEscaped(),
-                             context.preference.isEmpty() ? QString()
-                                                          : tr(" <i>(preference: %1)</i>").arg(context.preference.toHtmlEscaped()));
+  context.heading =
+      QStringLiteral("<b>%1</b>: %2%3")
+          .arg(QString::fromLatin1(dqa::text::taskName(task)), question.toHtmlEscaped(),
+               context.preference.isEmpty() ? QString()
+                                            : tr(" <i>(preference: %1)</i>").arg(context.preference.toHtmlEscaped()));
   if (!nextHeadingPrefix_.isEmpty()) context.heading = nextHeadingPrefix_ + context.heading;
   nextHeadingPrefix_.clear();
   setAsideRunningAnswer(tr("Replaced by a new question."));
@@ -643,8 +660,9 @@ void MainWindow::onAnswered(quint64 id, const AnswerPtr& answer) {
   if (!pending_ || pending_->id != id) return;
   stallMeter_.stop();
   lastStallMs_ = stallMeter_.longestStallMs();
-  qInfo("DepictQA: answer %llu: %zu tokens, %.1f tokens/s, longest UI stall %.1f ms", static_cast<unsigned long long>(id),
-        answer->answer.generation.ids.size(), answer->answer.generation.tokensPerSecond(), lastStallMs_);
+  qInfo("DepictQA: answer %llu: %zu tokens, %.1f tokens/s, longest UI stall %.1f ms",
+        static_cast<unsigned long long>(id), answer->answer.generation.ids.size(),
+        answer->answer.generation.tokensPerSecond(), lastStallMs_);
   stallLabel_->setText(tr("longest UI stall while answering: %1 ms").arg(lastStallMs_, 0, 'f', 1));
   HistoryEntry entry{*pending_, answer};
   pending_.reset();
@@ -684,9 +702,12 @@ void MainWindow::onFailed(quint64 id, const QString& message) {
 
 PaneRole MainWindow::paneFor(dqa::text::ImageRole role) const {
   switch (role) {
-    case dqa::text::ImageRole::Reference: return PaneRole::Reference;
-    case dqa::text::ImageRole::B: return PaneRole::B;
-    default: return PaneRole::A;  // A, and the single image of a description
+    case dqa::text::ImageRole::Reference:
+      return PaneRole::Reference;
+    case dqa::text::ImageRole::B:
+      return PaneRole::B;
+    default:
+      return PaneRole::A;  // A, and the single image of a description
   }
 }
 
@@ -767,8 +788,12 @@ void MainWindow::copyAnswer() {
   QString text = current_->context.question + QStringLiteral("\n\n") +
                  QString::fromStdString(current_->answer->answer.generation.text);
   const auto& v = current_->answer->answer.verdict;
-  if (v.present) text += tr("\n\nVerdict: Image %1 (confidence %2%)").arg(QChar::fromLatin1(v.winner)).arg(v.confidence * 100, 0, 'f', 1);
-  else if (v.tie) text += tr("\n\nVerdict: too close to call");
+  if (v.present)
+    text += tr("\n\nVerdict: Image %1 (confidence %2%)")
+                .arg(QChar::fromLatin1(v.winner))
+                .arg(v.confidence * 100, 0, 'f', 1);
+  else if (v.tie)
+    text += tr("\n\nVerdict: too close to call");
   QApplication::clipboard()->setText(text);
   statusBar()->showMessage(tr("Answer copied"), 3000);
 }
@@ -776,8 +801,9 @@ void MainWindow::copyAnswer() {
 void MainWindow::exportDialog() {
   const QString folder = settings_->reportFolder();
   QString selected;
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export report"), folder + QStringLiteral("/depictqa-report.html"),
-                                                    tr("HTML report (*.html);;Markdown report (*.md)"), &selected);
+  const QString path =
+      QFileDialog::getSaveFileName(this, tr("Export report"), folder + QStringLiteral("/depictqa-report.html"),
+                                   tr("HTML report (*.html);;Markdown report (*.md)"), &selected);
   if (path.isEmpty()) return;
   settings_->setReportFolder(QFileInfo(path).absolutePath());
   if (exportReport(path)) statusBar()->showMessage(tr("Report written to %1").arg(path), 5000);
@@ -803,8 +829,8 @@ bool MainWindow::exportReport(const QString& path) {
     if (!im) continue;
     report.figures.push_back({paneRoleName(role), paneRoleKey(role) + QStringLiteral(".png"), im->preview});
     if (overlays_[size_t(role)].valid())
-      report.figures.push_back({paneRoleName(role) + tr(" — attention"), paneRoleKey(role) + QStringLiteral("_attention.png"),
-                                compositeWithOverlay(role)});
+      report.figures.push_back({paneRoleName(role) + tr(" — attention"),
+                                paneRoleKey(role) + QStringLiteral("_attention.png"), compositeWithOverlay(role)});
   }
   attentionTokens_ = savedTokens;
   updateOverlays();
@@ -820,13 +846,17 @@ bool MainWindow::exportReport(const QString& path) {
   else if (answer.verdict.tie)
     facts << tr("Verdict: too close to call (the answer names no winner)");
   for (PaneRole role : {PaneRole::A, PaneRole::B})
-    if (!metricsText_[size_t(role)].isEmpty()) facts << paneRoleName(role) + QStringLiteral(" ") + metricsText_[size_t(role)];
+    if (!metricsText_[size_t(role)].isEmpty())
+      facts << paneRoleName(role) + QStringLiteral(" ") + metricsText_[size_t(role)];
   for (PaneRole role : kRoles)
     if (const PaneImage* im = image(role)) {
       const QRect r = current_->context.regions[size_t(role)];
       facts << tr("%1: %2 (region sent to the model: %3,%4 %5×%6)")
                    .arg(paneRoleName(role), im->summary())
-                   .arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height());
+                   .arg(r.x())
+                   .arg(r.y())
+                   .arg(r.width())
+                   .arg(r.height());
     }
   facts << tr("Model: %1").arg(modelDirectory_);
   facts << tr("Generation: %1 tokens, %2 tokens/s, stopped: %3")
@@ -879,8 +909,7 @@ void MainWindow::loadDefaultModel(const QString& explicitDirectory, const QStrin
     return;
   }
   QString tokenizer = tokenizerPath;
-  if (tokenizer.isEmpty() && explicitDirectory.isEmpty())
-    tokenizer = settings_->tokenizerPath();
+  if (tokenizer.isEmpty() && explicitDirectory.isEmpty()) tokenizer = settings_->tokenizerPath();
   loadModel(QString::fromStdString(found.value()), tokenizer);
 }
 

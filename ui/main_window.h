@@ -37,7 +37,7 @@ class QToolButton;
 namespace dqa::ui {
 
 struct WindowOptions {
-  QString settingsFile;   // empty: the platform's usual place (QSettings default)
+  QString settingsFile;  // empty: the platform's usual place (QSettings default)
   bool persistSettings = true;
 };
 
@@ -109,7 +109,7 @@ class MainWindow : public QMainWindow {
  Q_SIGNALS:
   void modelLoaded();
   void modelFailed(const QString& message);
-  void imagesReplaced();  // any pane's image loaded, replaced or cleared
+  void imagesReplaced();           // any pane's image loaded, replaced or cleared
   void questionAsked(quint64 id);  // then answerFinished or answerFailed with the same id
   void wholeImageStarted();        // then wholeImageFinished or wholeImageFailed
   void answerFinished(quint64 id);
@@ -218,7 +218,7 @@ class MainWindow : public QMainWindow {
   AttentionOverlay verdictOverlay_;  // the map as an overlay over the full frame
   bool verdictMapVisible_ = true;
   QAction* verdictMapAction_ = nullptr;
-  QString nextHeadingPrefix_;       // consumed by ask(): what a tile question is about
+  QString nextHeadingPrefix_;            // consumed by ask(): what a tile question is about
   std::optional<HistoryEntry> current_;  // the answer on display (with its context)
   std::vector<HistoryEntry> entries_;
   std::pair<int, int> attentionTokens_{0, 0};

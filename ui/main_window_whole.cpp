@@ -20,8 +20,9 @@ namespace dqa::ui {
 namespace {
 
 QString winnerWords(char winner) {
-  return winner == 'A' ? QObject::tr("Image A better") : winner == 'B' ? QObject::tr("Image B better")
-                                                                       : QObject::tr("too close to call");
+  return winner == 'A'   ? QObject::tr("Image A better")
+         : winner == 'B' ? QObject::tr("Image B better")
+                         : QObject::tr("too close to call");
 }
 
 }  // namespace
@@ -73,8 +74,8 @@ bool MainWindow::assessWholeImage() {
                                        ? QString()
                                        : tr(" <i>(preference: %1)</i>").arg(asking_->preference().toHtmlEscaped()));
   answerView_->showText(heading, QString(), tr("Tiling the frame…"));
-  pendingWhole_ = host_->assessWhole(ref ? ref->rgb : cv::Mat(), image(PaneRole::A)->rgb, image(PaneRole::B)->rgb,
-                                     options);
+  pendingWhole_ =
+      host_->assessWhole(ref ? ref->rgb : cv::Mat(), image(PaneRole::A)->rgb, image(PaneRole::B)->rgb, options);
   progress_->setVisible(true);
   progress_->setRange(0, 0);
   asking_->setBusy(true);
@@ -164,7 +165,9 @@ QString MainWindow::tileSummaryAt(QPointF imagePoint) const {
   if (!t) return {};
   QString text = tr("Tile %1, %2: ").arg(t->tile.column + 1).arg(t->tile.row + 1);
   if (t->winner == 0) return text + tr("A and B do not differ here (skipped)");
-  text += tr("%1, P(A) %2, strength %3").arg(winnerWords(t->winner)).arg(double(t->probabilityA), 0, 'f', 2)
+  text += tr("%1, P(A) %2, strength %3")
+              .arg(winnerWords(t->winner))
+              .arg(double(t->probabilityA), 0, 'f', 2)
               .arg(double(t->strength), 0, 'f', 2);
   if (t->dominantAspect >= 0)
     text += tr("; the model describes the worse side with %1")
@@ -195,7 +198,8 @@ bool MainWindow::askAboutTile(int tileIndex) {
                       .arg(winnerWords(t.winner))
                       .arg(double(t.probabilityA), 0, 'f', 2);
   if (t.dominantAspect >= 0)
-    about += tr("; the worse side shows %1").arg(QString::fromStdString(dqa::tiled::distortionPhrase(t.dominantAspect)));
+    about +=
+        tr("; the worse side shows %1").arg(QString::fromStdString(dqa::tiled::distortionPhrase(t.dominantAspect)));
   nextHeadingPrefix_ = QStringLiteral("<i>%1</i><br>").arg(about.toHtmlEscaped());
   return ask();
 }
@@ -214,9 +218,9 @@ bool MainWindow::exportWholeImageReport(const QString& path) {
     QPainter painter(&picture);
     painter.drawImage(QRectF(verdictOverlay_.target), verdictOverlay_.image);
     painter.end();
-    report.figures.push_back({paneRoleName(role) + tr(" — verdict map"),
-                              QStringLiteral("%1_verdict_map.png").arg(paneRoleName(role).toLower().remove(QLatin1Char(' '))),
-                              picture});
+    report.figures.push_back(
+        {paneRoleName(role) + tr(" — verdict map"),
+         QStringLiteral("%1_verdict_map.png").arg(paneRoleName(role).toLower().remove(QLatin1Char(' '))), picture});
   }
   QStringList& facts = report.facts;
   facts << tr("Overall: %1 (confidence %2, P(A) %3; %4 of the decided tiles agree)")
@@ -225,13 +229,20 @@ bool MainWindow::exportWholeImageReport(const QString& path) {
                .arg(double(r.overall.probabilityA), 0, 'f', 2)
                .arg(QStringLiteral("%1%").arg(int(std::lround(100 * r.overall.agreement))));
   facts << tr("Tiles: %1 of %2 px (%3 x %4); A wins %5, B wins %6, too close %7, skipped %8")
-               .arg(r.tiles.size()).arg(r.grid.tileSize).arg(r.grid.columns).arg(r.grid.rows)
-               .arg(r.overall.tilesA).arg(r.overall.tilesB).arg(r.overall.tilesClose).arg(r.overall.tilesSkipped);
+               .arg(r.tiles.size())
+               .arg(r.grid.tileSize)
+               .arg(r.grid.columns)
+               .arg(r.grid.rows)
+               .arg(r.overall.tilesA)
+               .arg(r.overall.tilesB)
+               .arg(r.overall.tilesClose)
+               .arg(r.overall.tilesSkipped);
   if (!asking_->preference().isEmpty()) facts << tr("Preference: %1").arg(asking_->preference());
   for (PaneRole role : kRoles)
     if (const PaneImage* im = image(role)) facts << tr("%1: %2").arg(paneRoleName(role), im->summary());
   facts << tr("Model: %1").arg(modelDirectory_);
-  facts << tr("Time: verdict map %1 s, descriptions %2 s").arg((r.totalMs - r.describeMs) / 1000, 0, 'f', 1)
+  facts << tr("Time: verdict map %1 s, descriptions %2 s")
+               .arg((r.totalMs - r.describeMs) / 1000, 0, 'f', 1)
                .arg(r.describeMs / 1000, 0, 'f', 1);
   return writeReportOrSay(report, path);
 }

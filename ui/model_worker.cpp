@@ -58,9 +58,7 @@ void ModelWorker::ask(const AskJob& job) {
   } catch (const std::bad_alloc&) {
     // The core does not throw, but allocation can fail anywhere; keep the window alive.
     Q_EMIT failed(id, tr("Out of memory while answering. Try a smaller region or a smaller model."));
-  } catch (const std::exception& e) {
-    Q_EMIT failed(id, tr("The model failed: %1").arg(QString::fromUtf8(e.what())));
-  }
+  } catch (const std::exception& e) { Q_EMIT failed(id, tr("The model failed: %1").arg(QString::fromUtf8(e.what()))); }
 }
 
 void ModelWorker::assessWhole(const WholeJob& job) {
@@ -82,15 +80,14 @@ void ModelWorker::assessWhole(const WholeJob& job) {
   try {
     auto result = dqa::tiled::assessWholeImage(*engine_, job.reference, job.imageA, job.imageB, options);
     if (!result) {
-      Q_EMIT failed(id, QString::fromStdString(result.message() == "cancelled" ? std::string("Stopped.") : result.message()));
+      Q_EMIT failed(
+          id, QString::fromStdString(result.message() == "cancelled" ? std::string("Stopped.") : result.message()));
       return;
     }
     Q_EMIT wholeAssessed(id, std::make_shared<const dqa::tiled::WholeImageResult>(std::move(result.value())));
   } catch (const std::bad_alloc&) {
     Q_EMIT failed(id, tr("Out of memory while assessing the whole image. Try a smaller batch or smaller images."));
-  } catch (const std::exception& e) {
-    Q_EMIT failed(id, tr("The model failed: %1").arg(QString::fromUtf8(e.what())));
-  }
+  } catch (const std::exception& e) { Q_EMIT failed(id, tr("The model failed: %1").arg(QString::fromUtf8(e.what()))); }
 }
 
 ModelHost::ModelHost(QObject* parent) : QObject(parent), thread_(new QThread) {
@@ -107,36 +104,56 @@ ModelHost::ModelHost(QObject* parent) : QObject(parent), thread_(new QThread) {
   connect(this, &ModelHost::requestLoad, worker, &ModelWorker::load, Qt::QueuedConnection);
   connect(this, &ModelHost::requestAsk, worker, &ModelWorker::ask, Qt::QueuedConnection);
   connect(this, &ModelHost::requestWhole, worker, &ModelWorker::assessWhole, Qt::QueuedConnection);
-  connect(worker, &ModelWorker::wholeProgress, this,
-          [this](quint64 id, int stage, int done, int total, double ms) {
-            if (id == pendingAnswer_) Q_EMIT wholeProgress(id, stage, done, total, ms);
-          }, Qt::QueuedConnection);
-  connect(worker, &ModelWorker::wholeAssessed, this, [this](quint64 id, const WholePtr& result) {
-    if (id == pendingAnswer_) pendingAnswer_ = 0;
-    Q_EMIT wholeAssessed(id, result);
-  }, Qt::QueuedConnection);
+  connect(
+      worker, &ModelWorker::wholeProgress, this,
+      [this](quint64 id, int stage, int done, int total, double ms) {
+        if (id == pendingAnswer_) Q_EMIT wholeProgress(id, stage, done, total, ms);
+      },
+      Qt::QueuedConnection);
+  connect(
+      worker, &ModelWorker::wholeAssessed, this,
+      [this](quint64 id, const WholePtr& result) {
+        if (id == pendingAnswer_) pendingAnswer_ = 0;
+        Q_EMIT wholeAssessed(id, result);
+      },
+      Qt::QueuedConnection);
   connect(worker, &ModelWorker::loadProgress, this, &ModelHost::loadProgress, Qt::QueuedConnection);
-  connect(worker, &ModelWorker::loaded, this, [this](const dqa::ModelInfo& info, const QString& warning) {
-    loading_ = false;
-    ready_ = true;
-    Q_EMIT loaded(info, warning);
-  }, Qt::QueuedConnection);
-  connect(worker, &ModelWorker::loadFailed, this, [this](const QString& message) {
-    loading_ = false;
-    ready_ = false;
-    Q_EMIT loadFailed(message);
-  }, Qt::QueuedConnection);
-  connect(worker, &ModelWorker::token, this, [this](quint64 id, int index, const QString& text, float p) {
-    if (id == pendingAnswer_) Q_EMIT token(id, index, text, p);  // late tokens of a stopped answer: dropped
-  }, Qt::QueuedConnection);
-  connect(worker, &ModelWorker::answered, this, [this](quint64 id, const AnswerPtr& answer) {
-    if (id == pendingAnswer_) pendingAnswer_ = 0;
-    Q_EMIT answered(id, answer);
-  }, Qt::QueuedConnection);
-  connect(worker, &ModelWorker::failed, this, [this](quint64 id, const QString& message) {
-    if (id == pendingAnswer_) pendingAnswer_ = 0;
-    Q_EMIT failed(id, message);
-  }, Qt::QueuedConnection);
+  connect(
+      worker, &ModelWorker::loaded, this,
+      [this](const dqa::ModelInfo& info, const QString& warning) {
+        loading_ = false;
+        ready_ = true;
+        Q_EMIT loaded(info, warning);
+      },
+      Qt::QueuedConnection);
+  connect(
+      worker, &ModelWorker::loadFailed, this,
+      [this](const QString& message) {
+        loading_ = false;
+        ready_ = false;
+        Q_EMIT loadFailed(message);
+      },
+      Qt::QueuedConnection);
+  connect(
+      worker, &ModelWorker::token, this,
+      [this](quint64 id, int index, const QString& text, float p) {
+        if (id == pendingAnswer_) Q_EMIT token(id, index, text, p);  // late tokens of a stopped answer: dropped
+      },
+      Qt::QueuedConnection);
+  connect(
+      worker, &ModelWorker::answered, this,
+      [this](quint64 id, const AnswerPtr& answer) {
+        if (id == pendingAnswer_) pendingAnswer_ = 0;
+        Q_EMIT answered(id, answer);
+      },
+      Qt::QueuedConnection);
+  connect(
+      worker, &ModelWorker::failed, this,
+      [this](quint64 id, const QString& message) {
+        if (id == pendingAnswer_) pendingAnswer_ = 0;
+        Q_EMIT failed(id, message);
+      },
+      Qt::QueuedConnection);
   thread_->start();
 }
 

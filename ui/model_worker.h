@@ -82,7 +82,7 @@ class ModelHost : public QObject {
   // Whole-image mode; shares the one-at-a-time slot (and stop()) with ask().
   quint64 assessWhole(const cv::Mat& reference, const cv::Mat& imageA, const cv::Mat& imageB,
                       const dqa::tiled::WholeImageOptions& options);
-  void stop();                                  // cancels the running question, if any
+  void stop();  // cancels the running question, if any
   bool busy() const { return pendingAnswer_ != 0; }
   bool loading() const { return loading_; }
   bool ready() const { return ready_; }

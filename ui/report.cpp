@@ -10,9 +10,11 @@ namespace dqa::ui {
 namespace {
 
 void writeHtml(QTextStream& out, const Report& r, const QStringList& files) {
-  out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" << r.title.toHtmlEscaped() << "</title>"
+  out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" << r.title.toHtmlEscaped()
+      << "</title>"
          "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}figure{display:inline-block;margin:6px}"
-         "img{max-width:340px;border:1px solid #888}.answer{background:#f4f4f4;padding:10px;white-space:pre-wrap}</style>"
+         "img{max-width:340px;border:1px solid "
+         "#888}.answer{background:#f4f4f4;padding:10px;white-space:pre-wrap}</style>"
          "</head><body>\n<h1>"
       << r.title.toHtmlEscaped() << "</h1>\n<ul>\n";
   for (const QString& f : r.facts) out << "<li>" << f.toHtmlEscaped() << "</li>\n";
@@ -59,7 +61,8 @@ QString writeReport(const Report& report, const QString& path) {
     return QObject::tr("Cannot create %1 for the report's images.").arg(dir.filePath(assetsName));
   for (const ReportFigure& f : report.figures) {
     const QString relative = assetsName + QLatin1Char('/') + f.fileName;
-    if (!f.image.save(dir.filePath(relative), "PNG")) return QObject::tr("Cannot write %1.").arg(dir.filePath(relative));
+    if (!f.image.save(dir.filePath(relative), "PNG"))
+      return QObject::tr("Cannot write %1.").arg(dir.filePath(relative));
     files << relative;
   }
   QFile file(path);

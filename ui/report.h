@@ -18,11 +18,11 @@ struct ReportFigure {
 };
 
 struct Report {
-  QString title;            // "DepictQA report"
-  QStringList facts;        // one bullet each
-  QString answer;           // the model's words, quoted as written
-  QString figuresHeading;   // "Images"
-  QString figuresNote;      // a line under that heading (may be empty)
+  QString title;           // "DepictQA report"
+  QStringList facts;       // one bullet each
+  QString answer;          // the model's words, quoted as written
+  QString figuresHeading;  // "Images"
+  QString figuresNote;     // a line under that heading (may be empty)
   std::vector<ReportFigure> figures;
 };
 

@@ -11,8 +11,8 @@ class SharedViewport : public QObject {
   Q_OBJECT
  public:
   using QObject::QObject;
-  double zoom() const { return zoom_; }        // 1 = the image fits its pane
-  QPointF center() const { return center_; }   // normalised image point at the pane centre
+  double zoom() const { return zoom_; }       // 1 = the image fits its pane
+  QPointF center() const { return center_; }  // normalised image point at the pane centre
   bool fitting() const { return zoom_ == 1.0 && center_ == QPointF(0.5, 0.5); }
 
   void setView(double zoom, QPointF center) {

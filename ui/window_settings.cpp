@@ -13,8 +13,9 @@ constexpr QChar kSeparator = QLatin1Char('|');
 }  // namespace
 
 WindowSettings::WindowSettings(const QString& file, bool persist) : persist_(persist) {
-  settings_ = file.isEmpty() ? std::make_unique<QSettings>(QStringLiteral("DepictQA"), QStringLiteral("DepictQA desktop"))
-                             : std::make_unique<QSettings>(file, QSettings::IniFormat);
+  settings_ = file.isEmpty()
+                  ? std::make_unique<QSettings>(QStringLiteral("DepictQA"), QStringLiteral("DepictQA desktop"))
+                  : std::make_unique<QSettings>(file, QSettings::IniFormat);
   imageFolder_ = settings_->value(QStringLiteral("folders/images")).toString();
   for (const QString& entry : settings_->value(QStringLiteral("recent")).toStringList()) {
     const auto role = paneRoleFromKey(entry.section(kSeparator, 0, 0));
@@ -41,7 +42,9 @@ void WindowSettings::setReportFolder(const QString& folder) {
   if (persist_) settings_->setValue(QStringLiteral("folders/reports"), folder);
 }
 
-QString WindowSettings::modelDirectory() const { return settings_->value(QStringLiteral("model/directory")).toString(); }
+QString WindowSettings::modelDirectory() const {
+  return settings_->value(QStringLiteral("model/directory")).toString();
+}
 QString WindowSettings::tokenizerPath() const { return settings_->value(QStringLiteral("model/tokenizer")).toString(); }
 
 void WindowSettings::setModel(const QString& directory, const QString& tokenizerPath) {

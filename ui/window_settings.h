@@ -43,7 +43,7 @@ class WindowSettings {
   QString modelDirectory() const;
   QString tokenizerPath() const;
   void setModel(const QString& directory, const QString& tokenizerPath);
-  int modelThreads() const;      // 0: libtorch's choice
+  int modelThreads() const;  // 0: libtorch's choice
 
   void save();
 

@@ -30,16 +30,15 @@ std::string bayerDng(const cv::Mat& rgb) {
     for (int x = 0; x < rgb.cols; ++x)  // RGGB; camera = linear sRGB (see test_image_raw)
       px += tiffLe16(unsigned(rgb.at<cv::Vec3b>(y, x)[(y % 2) + (x % 2)]) * 200);
   const std::vector<double> xyzToSrgb = {3.2404542, -1.5371385, -0.4985314, -0.9692660, 1.8760108,
-                                         0.0415560, 0.0556434, -0.2040259, 1.0572252};
-  return writeTiff({tiffLong(256, std::uint32_t(rgb.cols)), tiffLong(257, std::uint32_t(rgb.rows)),
-                    tiffShorts(258, {16}), tiffShorts(259, {1}), tiffShorts(262, {32803}),
-                    tiffAscii(271, "DepictQA"), tiffAscii(272, "Bench"), tiffShorts(277, {1}),
-                    tiffLong(278, std::uint32_t(rgb.rows)), tiffShorts(33421, {2, 2}),
-                    tiffBytes(33422, 1, std::string("\0\1\1\2", 4)),
-                    tiffBytes(50706, 1, std::string("\1\4\0\0", 4)), tiffAscii(50708, "DepictQA Bench"),
-                    tiffShorts(50717, {65535}), tiffRationals(50721, true, xyzToSrgb),
-                    tiffRationals(50728, false, {1, 1, 1})},
-                   px);
+                                         0.0415560, 0.0556434,  -0.2040259, 1.0572252};
+  return writeTiff(
+      {tiffLong(256, std::uint32_t(rgb.cols)), tiffLong(257, std::uint32_t(rgb.rows)), tiffShorts(258, {16}),
+       tiffShorts(259, {1}), tiffShorts(262, {32803}), tiffAscii(271, "DepictQA"), tiffAscii(272, "Bench"),
+       tiffShorts(277, {1}), tiffLong(278, std::uint32_t(rgb.rows)), tiffShorts(33421, {2, 2}),
+       tiffBytes(33422, 1, std::string("\0\1\1\2", 4)), tiffBytes(50706, 1, std::string("\1\4\0\0", 4)),
+       tiffAscii(50708, "DepictQA Bench"), tiffShorts(50717, {65535}), tiffRationals(50721, true, xyzToSrgb),
+       tiffRationals(50728, false, {1, 1, 1})},
+      px);
 }
 
 std::vector<std::string> makeFixtures(const std::string& dir) {
@@ -51,9 +50,11 @@ std::vector<std::string> makeFixtures(const std::string& dir) {
   const std::string p3 = displayP3Profile();
   const std::string jpeg = encode(rgb, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90});
   const std::string png = encode(deep, ".png", {cv::IMWRITE_PNG_COMPRESSION, 1});
-  const std::vector<std::pair<std::string, std::string>> files = {
-      {"srgb.jpg", jpeg}, {"p3.jpg", withJpegIcc(jpeg, p3, 1)}, {"deep.png", png},
-      {"deep-p3.png", withPngIccp(png, p3)}, {"bayer.dng", bayerDng(rgb)}};
+  const std::vector<std::pair<std::string, std::string>> files = {{"srgb.jpg", jpeg},
+                                                                  {"p3.jpg", withJpegIcc(jpeg, p3, 1)},
+                                                                  {"deep.png", png},
+                                                                  {"deep-p3.png", withPngIccp(png, p3)},
+                                                                  {"bayer.dng", bayerDng(rgb)}};
   std::vector<std::string> paths;
   for (const auto& [name, bytes] : files) {
     paths.push_back(dir + "/" + name);
@@ -75,8 +76,7 @@ double bestMs(const std::string& path, bool half, int runs, std::string& what) {
       what = r.message();
       return -1;
     }
-    what = std::to_string(r->width()) + "x" + std::to_string(r->height()) + " " + r->format +
-           ", " + r->colour.note;
+    what = std::to_string(r->width()) + "x" + std::to_string(r->height()) + " " + r->format + ", " + r->colour.note;
     best = std::min(best, took.count());
   }
   return best;

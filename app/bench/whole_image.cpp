@@ -42,8 +42,14 @@ Tally score(const dqa::tiled::WholeImageResult& r, const dqa::data::SplitPair& p
   for (const auto& t : r.tiles) {
     const char truth = pair.betterIn(t.tile.rect);
     if (!truth) continue;
-    if (t.winner == 0) { ++s.skipped; continue; }
-    if (t.winner == '=') { ++s.close; continue; }
+    if (t.winner == 0) {
+      ++s.skipped;
+      continue;
+    }
+    if (t.winner == '=') {
+      ++s.close;
+      continue;
+    }
     (t.winner == truth ? s.correct : s.wrong)++;
     if (t.dominantAspect >= 0 && t.winner == truth) {
       ++s.named;
@@ -67,7 +73,8 @@ int main(int argc, char** argv) {
   bool json = false;
   uint64_t seed = 1;
   app.add_option("--photo", photos, "Reference photo(s), each resized to the frame")->required();
-  app.add_option("--pairs", pairs, "KADID types as A:B (A's left half, B's right half); 11 white noise, 1 Gaussian blur")
+  app.add_option("--pairs", pairs,
+                 "KADID types as A:B (A's left half, B's right half); 11 white noise, 1 Gaussian blur")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--level", level, "Distortion level (KADID 1..5)")->capture_default_str();
@@ -116,7 +123,8 @@ int main(int argc, char** argv) {
     cv::resize(rgb8, reference, cv::Size(width, height), 0, 0, width > rgb8.cols ? cv::INTER_CUBIC : cv::INTER_AREA);
     for (const auto& spec : pairs) {
       int typeA = 0, typeB = 0;
-      if (std::sscanf(spec.c_str(), "%d:%d", &typeA, &typeB) != 2 || typeA < 1 || typeA > 25 || typeB < 1 || typeB > 25) {
+      if (std::sscanf(spec.c_str(), "%d:%d", &typeA, &typeB) != 2 || typeA < 1 || typeA > 25 || typeB < 1 ||
+          typeB > 25) {
         std::cerr << "depictqa-bench-whole: --pairs wants A:B with KADID types 1..25, not '" << spec << "'\n";
         return 2;
       }
@@ -125,8 +133,8 @@ int main(int argc, char** argv) {
       db.type = typeB;
       da.level = db.level = level;
       const auto pair = dqa::data::makeSplitPair(reference, da, db, seed);
-      auto result = dqa::tiled::assessWholeImage(*engine.value(), noReference ? cv::Mat() : pair.reference,
-                                                 pair.imageA, pair.imageB, w);
+      auto result = dqa::tiled::assessWholeImage(*engine.value(), noReference ? cv::Mat() : pair.reference, pair.imageA,
+                                                 pair.imageB, w);
       if (!result) {
         std::cerr << "depictqa-bench-whole: " << result.message() << "\n";
         return 1;
@@ -151,30 +159,46 @@ int main(int argc, char** argv) {
         cv::cvtColor(dqa::tiled::renderVerdictMap(pair.reference, r), bgr, cv::COLOR_RGB2BGR);
         cv::imwrite(mapPath, bgr);
       }
-      nlohmann::json run = {{"photo", std::filesystem::path(photo).filename().string()}, {"type_a", typeA},
-                            {"type_b", typeB}, {"tiles", r.tiles.size()}, {"skipped", r.overall.tilesSkipped},
-                            {"verdict_map_ms", r.totalMs - r.describeMs}, {"judge_ms", r.judgeMs},
-                            {"describe_ms", r.describeMs}, {"total_ms", r.totalMs},
-                            {"tile_accuracy", s.accuracy()}, {"decided_share", s.coverage()},
-                            {"correct", s.correct}, {"wrong", s.wrong}, {"close", s.close},
+      nlohmann::json run = {{"photo", std::filesystem::path(photo).filename().string()},
+                            {"type_a", typeA},
+                            {"type_b", typeB},
+                            {"tiles", r.tiles.size()},
+                            {"skipped", r.overall.tilesSkipped},
+                            {"verdict_map_ms", r.totalMs - r.describeMs},
+                            {"judge_ms", r.judgeMs},
+                            {"describe_ms", r.describeMs},
+                            {"total_ms", r.totalMs},
+                            {"tile_accuracy", s.accuracy()},
+                            {"decided_share", s.coverage()},
+                            {"correct", s.correct},
+                            {"wrong", s.wrong},
+                            {"close", s.close},
                             {"loser_distortion_named_right", s.named ? double(s.namedRight) / s.named : 0.0},
                             {"overall_winner", std::string(1, r.overall.winner)},
-                            {"overall_confidence", r.overall.confidence}, {"summary", r.summary}};
+                            {"overall_confidence", r.overall.confidence},
+                            {"summary", r.summary}};
       runs.push_back(run);
       if (!json)
-        std::printf("%-40.40s %2d:%-2d %5zu tiles  map %6.1f s  describe %6.1f s  accuracy %5.1f%% of %3d decided "
-                    "(%4.1f%% of tiles)  distortion named right %5.1f%%\n",
-                    run["photo"].get<std::string>().c_str(), typeA, typeB, r.tiles.size(),
-                    (r.totalMs - r.describeMs) / 1000, r.describeMs / 1000, 100 * s.accuracy(), s.correct + s.wrong,
-                    100 * s.coverage(), s.named ? 100.0 * s.namedRight / s.named : 0.0);
+        std::printf(
+            "%-40.40s %2d:%-2d %5zu tiles  map %6.1f s  describe %6.1f s  accuracy %5.1f%% of %3d decided "
+            "(%4.1f%% of tiles)  distortion named right %5.1f%%\n",
+            run["photo"].get<std::string>().c_str(), typeA, typeB, r.tiles.size(), (r.totalMs - r.describeMs) / 1000,
+            r.describeMs / 1000, 100 * s.accuracy(), s.correct + s.wrong, 100 * s.coverage(),
+            s.named ? 100.0 * s.namedRight / s.named : 0.0);
     }
   }
-  nlohmann::json out = {{"model", engine.value()->info().directory}, {"threads", runtime.threads},
-                        {"bf16_matmuls", !f32 && dqa::cpuHasFastBf16()}, {"width", width}, {"height", height},
-                        {"megapixels", width * double(height) / 1e6}, {"with_reference", !noReference},
-                        {"tiles", tiles}, {"verdict_map_ms_mean", verdictMapMs / std::max<size_t>(1, runs.size())},
+  nlohmann::json out = {{"model", engine.value()->info().directory},
+                        {"threads", runtime.threads},
+                        {"bf16_matmuls", !f32 && dqa::cpuHasFastBf16()},
+                        {"width", width},
+                        {"height", height},
+                        {"megapixels", width * double(height) / 1e6},
+                        {"with_reference", !noReference},
+                        {"tiles", tiles},
+                        {"verdict_map_ms_mean", verdictMapMs / std::max<size_t>(1, runs.size())},
                         {"describe_ms_mean", describeMs / std::max<size_t>(1, runs.size())},
-                        {"tile_accuracy", total.accuracy()}, {"decided_share", total.coverage()},
+                        {"tile_accuracy", total.accuracy()},
+                        {"decided_share", total.coverage()},
                         {"loser_distortion_named_right", total.named ? double(total.namedRight) / total.named : 0.0},
                         {"runs", runs}};
   if (json) {

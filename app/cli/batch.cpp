@@ -32,9 +32,7 @@ using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
-double msSince(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+double msSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 // One input record as read. A record that could not be read still gets a line (with
 // its error) in the output so that nothing disappears silently.
@@ -140,8 +138,8 @@ Result<Finished> scanOutput(const std::string& path, bool retryErrors) {
     } else {
       fs::resize_file(path, tailStart, ec);
       if (ec) return makeError("cannot cut the half-written last line off " + path + ": " + ec.message());
-      std::cerr << "depictqa batch: dropped a half-written last line (" << tail.size() << " bytes) from "
-                << path << "; that record is answered again\n";
+      std::cerr << "depictqa batch: dropped a half-written last line (" << tail.size() << " bytes) from " << path
+                << "; that record is answered again\n";
     }
   }
   std::istringstream lines(complete);
@@ -237,10 +235,12 @@ Result<Job> resolveJob(const Record& r, const BatchOptions& options, const fs::p
     return makeError("unknown task '" + taskName + "' (description, comparison, reasoning)");
   }
   if (job.task != text::Task::Description && job.imageB.empty())
-    return makeError(std::string("the ") + text::taskName(job.task) + " task compares two images: the record has no image_B");
+    return makeError(std::string("the ") + text::taskName(job.task) +
+                     " task compares two images: the record has no image_B");
   if (job.task == text::Task::Description && !job.imageB.empty())
-    return makeError("the description task assesses one image, but the record has image_B too "
-                     "(drop image_B, or give the record a task: comparison or reasoning)");
+    return makeError(
+        "the description task assesses one image, but the record has image_B too "
+        "(drop image_B, or give the record a task: comparison or reasoning)");
   return job;
 }
 
@@ -276,9 +276,9 @@ ojson answerRecord(Engine* engine, const Record& r, const BatchOptions& options,
   request.prompt.preference = options.preference;
   request.sampling = sampling;
   const auto tLoad = Clock::now();
-  for (auto [path, target, name] : {std::tuple{&job->reference, &request.reference, "image_ref"},
-                                    std::tuple{&job->imageA, &request.imageA, "image_A"},
-                                    std::tuple{&job->imageB, &request.imageB, "image_B"}}) {
+  for (auto [path, target, name] :
+       {std::tuple{&job->reference, &request.reference, "image_ref"},
+        std::tuple{&job->imageA, &request.imageA, "image_A"}, std::tuple{&job->imageB, &request.imageB, "image_B"}}) {
     if (path->empty()) continue;
     auto img = image::loadImage(*path);
     if (!img) return finish(std::string(name) + ": " + img.message());
@@ -351,8 +351,8 @@ class Progress {
     const int width = 28, filled = static_cast<int>(width * done / total_);
     std::string bar = "[" + std::string(filled, '#') + std::string(width - filled, '-') + "]";
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%s %zu/%zu %3.0f%%  %.2f s/record  elapsed %s  ETA %s%s", bar.c_str(), done,
-                  total_, pct, done ? perRecord : 0.0, clockText(elapsed).c_str(),
+    std::snprintf(buf, sizeof buf, "%s %zu/%zu %3.0f%%  %.2f s/record  elapsed %s  ETA %s%s", bar.c_str(), done, total_,
+                  pct, done ? perRecord : 0.0, clockText(elapsed).c_str(),
                   done == total_ ? "0:00" : clockText(eta).c_str(),
                   errors ? ("  errors " + std::to_string(errors)).c_str() : "");
     if (tty_)
@@ -401,14 +401,14 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
     return fail("--shard: the index must be below the count");
   if (options.task != "auto") {
     text::Task t;
-    if (!taskFromName(options.task, &t)) return fail("unknown --task '" + options.task + "' (auto, description, comparison, reasoning)");
+    if (!taskFromName(options.task, &t))
+      return fail("unknown --task '" + options.task + "' (auto, description, comparison, reasoning)");
   }
   auto records = readRecords(options.input);
   if (!records) return fail(records.message());
   std::error_code ec;
-  const fs::path root = options.imageRoot.empty()
-                            ? fs::absolute(fs::path(options.input), ec).parent_path()
-                            : fs::absolute(fs::path(options.imageRoot), ec);
+  const fs::path root = options.imageRoot.empty() ? fs::absolute(fs::path(options.input), ec).parent_path()
+                                                  : fs::absolute(fs::path(options.imageRoot), ec);
 
   auto finished = scanOutput(options.output, options.retryErrors);
   if (!finished) return fail(finished.message());
@@ -433,7 +433,8 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
     }
     pending.push_back(&r);
   }
-  if (options.limit > 0 && pending.size() > static_cast<size_t>(options.limit)) pending.resize(static_cast<size_t>(options.limit));
+  if (options.limit > 0 && pending.size() > static_cast<size_t>(options.limit))
+    pending.resize(static_cast<size_t>(options.limit));
   if (duplicates)
     std::cerr << "depictqa batch: warning: " << duplicates
               << " record(s) repeat an earlier record's id and are skipped (one line per id)\n";
@@ -449,8 +450,9 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
   if (pending.empty()) return 0;
 
   // Engines: one per worker, the CPU threads split between them.
-  const int totalThreads = engineOptions.threads > 0 ? engineOptions.threads
-                                                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int totalThreads = engineOptions.threads > 0
+                               ? engineOptions.threads
+                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const int workers = std::min<int>(options.workers, static_cast<int>(pending.size()));
   std::vector<std::unique_ptr<Engine>> engines;
   for (int w = 0; w < workers; ++w) {
@@ -521,8 +523,7 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
   std::cerr << "depictqa batch: " << written << " answered (" << errors << " with errors), " << skipped
             << " skipped as already done";
   if (written < pending.size()) {
-    std::cerr << "; interrupted with " << pending.size() - written
-              << " left: run the same command again to resume\n";
+    std::cerr << "; interrupted with " << pending.size() - written << " left: run the same command again to resume\n";
     return 130;
   }
   std::cerr << "\n";
@@ -534,7 +535,8 @@ namespace {
 // Every shard's lines by record key (within a shard the last line of a key wins, as on
 // resume); `order` lists the keys as first seen, `twice` the keys two shards answered.
 Result<std::map<std::string, std::string>> readShardLines(const std::vector<std::string>& shards,
-                                                          std::vector<std::string>* order, std::vector<std::string>* twice) {
+                                                          std::vector<std::string>* order,
+                                                          std::vector<std::string>* twice) {
   std::map<std::string, std::string> lines;
   std::map<std::string, size_t> owner;
   for (size_t s = 0; s < shards.size(); ++s) {
@@ -552,7 +554,8 @@ Result<std::map<std::string, std::string>> readShardLines(const std::vector<std:
       const json id = line.value("id", json());
       const size_t record = line.contains("line") && line["line"].is_number_unsigned() ? line["line"].get<size_t>() : 0;
       if (id.is_null() && record == 0)
-        return makeError(shards[s] + " line " + std::to_string(n) + " has neither an id nor a line: not depictqa batch output");
+        return makeError(shards[s] + " line " + std::to_string(n) +
+                         " has neither an id nor a line: not depictqa batch output");
       const std::string key = recordKey(id, record);
       auto [it, fresh] = owner.emplace(key, s);
       if (!fresh && it->second != s) {
@@ -607,7 +610,8 @@ int runMerge(const MergeOptions& options) {
     std::cerr << "depictqa batch merge: " << missing.size() << " record(s) of " << options.input
               << " have no line in any shard: " << shown(missing)
               << "\n  rerun the shard commands (they resume) and merge again\n";
-  if (!foreign.empty()) std::cerr << "depictqa batch merge: not records of " << options.input << ": " << shown(foreign) << "\n";
+  if (!foreign.empty())
+    std::cerr << "depictqa batch merge: not records of " << options.input << ": " << shown(foreign) << "\n";
   if (!twice.empty() || !missing.empty() || !foreign.empty()) return fail("nothing written to " + options.output);
   const std::string staging = options.output + ".partial";
   std::ofstream out(staging, std::ios::binary | std::ios::trunc);
@@ -615,8 +619,9 @@ int runMerge(const MergeOptions& options) {
   out.close();
   std::error_code ec;
   if (!out || (fs::rename(staging, options.output, ec), ec)) return fail("cannot write " + options.output);
-  std::cerr << "depictqa batch merge: " << order.size() << " line(s) from " << options.shards.size() << " shard(s) into "
-            << options.output << (options.input.empty() ? " (no --input: missing records cannot be named)" : "") << "\n";
+  std::cerr << "depictqa batch merge: " << order.size() << " line(s) from " << options.shards.size()
+            << " shard(s) into " << options.output
+            << (options.input.empty() ? " (no --input: missing records cannot be named)" : "") << "\n";
   return 0;
 }
 

@@ -13,17 +13,17 @@
 namespace dqa::cli {
 
 struct BatchOptions {
-  std::string input;            // .json (array) or .jsonl (one record a line)
-  std::string output;           // JSONL, appended to; "-" = stdout (no resume)
-  std::string imageRoot;        // relative image paths: this, else the input's folder
-  std::string task = "auto";    // used when a record has no task field
-  std::string preference;       // appended to every question
+  std::string input;          // .json (array) or .jsonl (one record a line)
+  std::string output;         // JSONL, appended to; "-" = stdout (no resume)
+  std::string imageRoot;      // relative image paths: this, else the input's folder
+  std::string task = "auto";  // used when a record has no task field
+  std::string preference;     // appended to every question
   bool shortAnswer = false;
-  bool retryErrors = false;     // on resume, redo records whose line has an error
+  bool retryErrors = false;  // on resume, redo records whose line has an error
   bool progress = true;
-  long long limit = 0;          // at most this many pending records (0 = all)
-  int workers = 1;              // engines answering in parallel (each loads the model)
-  int threads = 0;              // CPU threads in all (0 = every core), split over workers
+  long long limit = 0;                 // at most this many pending records (0 = all)
+  int workers = 1;                     // engines answering in parallel (each loads the model)
+  int threads = 0;                     // CPU threads in all (0 = every core), split over workers
   int shardIndex = 0, shardCount = 1;  // answer only the records of shard shardIndex of shardCount
 };
 

@@ -21,11 +21,14 @@ int runConvert(const convert::ConvertOptions& options, bool quiet) {
     for (const auto& line : r.ignored) std::cout << "  " << line << "\n";
   }
   char size[32];
-  if (r.bytesWritten >= (1ull << 30)) std::snprintf(size, sizeof(size), "%.2f GB", double(r.bytesWritten) / double(1ull << 30));
-  else std::snprintf(size, sizeof(size), "%.1f MB", double(r.bytesWritten) / double(1ull << 20));
+  if (r.bytesWritten >= (1ull << 30))
+    std::snprintf(size, sizeof(size), "%.2f GB", double(r.bytesWritten) / double(1ull << 30));
+  else
+    std::snprintf(size, sizeof(size), "%.1f MB", double(r.bytesWritten) / double(1ull << 20));
   std::cout << "vision: CLIP ViT width " << r.visionWidth << ", " << r.visionLayers << " layers, " << r.visionHeads
             << " heads, patch " << r.patchSize << ", " << r.imageSize << " px (quick_gelu; last layer, CLS dropped)\n"
-            << "LLM: LLaMA width " << r.textHidden << ", " << r.textLayers << " layers, vocabulary " << r.vocabSize << "\n";
+            << "LLM: LLaMA width " << r.textHidden << ", " << r.textLayers << " layers, vocabulary " << r.vocabSize
+            << "\n";
   if (r.loraModules > 0)
     std::cout << "LoRA: rank " << r.loraRank << ", alpha " << r.loraAlpha << " (scaling " << r.loraAlpha / r.loraRank
               << ") on " << r.loraModules << " modules, " << (r.loraMerged ? "merged into the weights" : "in adapter/")

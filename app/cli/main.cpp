@@ -87,9 +87,9 @@ struct BatchCommand {
   bool noProgress = false;
 
   void addTo(CLI::App& app) {
-    command = app.add_subcommand(
-        "batch", "Answer every record of a DepictQA infer.py file (JSON/JSONL) into resumable JSONL;\n"
-                 "see depictqa batch --help");
+    command = app.add_subcommand("batch",
+                                 "Answer every record of a DepictQA infer.py file (JSON/JSONL) into resumable JSONL;\n"
+                                 "see depictqa batch --help");
     auto* batch = command;
     batch->footer(
         "\nAnswer every record of a DepictQA infer.py file and append one JSON line per record.\n"
@@ -119,11 +119,15 @@ struct BatchCommand {
     batch->add_option("--shard", shard,
                       "I/N: answer only shard I of N (records split by id; 0 <= I < N); join the shards with "
                       "'depictqa batch merge'");
-    batch->add_option("--image-root", options.imageRoot, "Folder for relative image paths (default: the input file's folder)");
-    batch->add_option("-t,--task", options.task, "For records without a task field: auto | description | comparison | reasoning")
+    batch->add_option("--image-root", options.imageRoot,
+                      "Folder for relative image paths (default: the input file's folder)");
+    batch
+        ->add_option("-t,--task", options.task,
+                     "For records without a task field: auto | description | comparison | reasoning")
         ->capture_default_str();
-    batch->add_option("-w,--workers", options.workers,
-                      "Engines answering in parallel; each loads the model and gets --threads / N threads")
+    batch
+        ->add_option("-w,--workers", options.workers,
+                     "Engines answering in parallel; each loads the model and gets --threads / N threads")
         ->capture_default_str();
     batch->add_option("--limit", options.limit, "Answer at most N pending records, then stop (0 = all)")
         ->capture_default_str();
@@ -165,9 +169,9 @@ struct WholeCommand {
   bool noDescribe = false, noProgress = false, f32 = false;
 
   void addTo(CLI::App& app) {
-    command = app.add_subcommand(
-        "whole", "Compare two whole photographs at full resolution, tile by tile, with a map of\n"
-                 "where A or B is better; see depictqa whole --help");
+    command = app.add_subcommand("whole",
+                                 "Compare two whole photographs at full resolution, tile by tile, with a map of\n"
+                                 "where A or B is better; see depictqa whole --help");
     auto* whole = command;
     whole->footer(
         "\nCovers the frame with tiles of the model's input size at native resolution (no\n"
@@ -181,12 +185,15 @@ struct WholeCommand {
         "  depictqa whole -a jpeg80.jpg -b jpeg60.jpg --json tiles.json -p \"I can't tolerate noise\"\n");
     whole->fallthrough();
     whole->add_option("--map", options.mapPath, "Write the verdict map over the reference (or A) as PNG");
-    whole->add_option("--tiles-json", options.jsonPath, "Write the overall verdict and every tile as JSON (- = stdout)");
+    whole->add_option("--tiles-json", options.jsonPath,
+                      "Write the overall verdict and every tile as JSON (- = stdout)");
     whole->add_option("--tile-size", options.tileSize, "Tile side in pixels (0 = the model's input size)")
         ->capture_default_str();
     whole->add_option("--batch-size", options.batchSize, "Tiles per forward pass")->capture_default_str();
-    whole->add_option("--min-difference", options.minDifference,
-                      "Skip tiles whose mean |A - B| is below this many grey levels")->capture_default_str();
+    whole
+        ->add_option("--min-difference", options.minDifference,
+                     "Skip tiles whose mean |A - B| is below this many grey levels")
+        ->capture_default_str();
     whole->add_flag("--no-describe", noDescribe, "Only verdicts: do not describe the worse side of each tile (faster)");
     whole->add_flag("--no-progress", noProgress, "No progress on stderr");
     whole->add_flag("--f32", f32, "float32 matmuls even where the CPU has bf16 (slower, for checking)");
@@ -214,9 +221,10 @@ struct ConvertCommand {
   bool quiet = false;
 
   void addTo(CLI::App& app) {
-    command = app.add_subcommand(
-        "convert", "Turn the published DepictQA-Wild files (CLIP ViT-L-14.pt, Vicuna-7B, DepictQA's ckpt.pt)\n"
-                   "into a model directory for --model, once; see depictqa convert --help");
+    command =
+        app.add_subcommand("convert",
+                           "Turn the published DepictQA-Wild files (CLIP ViT-L-14.pt, Vicuna-7B, DepictQA's ckpt.pt)\n"
+                           "into a model directory for --model, once; see depictqa convert --help");
     auto* convert = command;
     convert->footer(
         "\nReads DepictQA's three inputs (experiments/*/config.yaml: vision_encoder_path, llm_path,\n"
@@ -261,16 +269,25 @@ struct ConvertCommand {
 void printJson(const dqa::Answer& answer, const dqa::ModelInfo& info, const std::string& taskName) {
   const auto& g = answer.generation;
   const auto& v = answer.verdict;
-  nlohmann::json out = {
-      {"model", info.directory}, {"task", taskName}, {"question", answer.prompt.question},
-      {"answer", g.text}, {"stop", dqa::gen::stopReasonName(g.stop)},
-      {"tokens", g.ids.size()}, {"prompt_tokens", g.promptTokens},
-      {"timing_ms", {{"load", info.loadMs}, {"vision", g.visionMs}, {"prefill", g.prefillMs},
-                     {"first_token", g.firstTokenMs}, {"decode", g.decodeMs}}},
-      {"tokens_per_second", g.tokensPerSecond()}};
+  nlohmann::json out = {{"model", info.directory},
+                        {"task", taskName},
+                        {"question", answer.prompt.question},
+                        {"answer", g.text},
+                        {"stop", dqa::gen::stopReasonName(g.stop)},
+                        {"tokens", g.ids.size()},
+                        {"prompt_tokens", g.promptTokens},
+                        {"timing_ms",
+                         {{"load", info.loadMs},
+                          {"vision", g.visionMs},
+                          {"prefill", g.prefillMs},
+                          {"first_token", g.firstTokenMs},
+                          {"decode", g.decodeMs}}},
+                        {"tokens_per_second", g.tokensPerSecond()}};
   if (v.present)
-    out["verdict"] = {{"winner", std::string("Image ") + v.winner}, {"confidence", v.confidence},
-                      {"p_a", v.probabilityA}, {"p_b", v.probabilityB}};
+    out["verdict"] = {{"winner", std::string("Image ") + v.winner},
+                      {"confidence", v.confidence},
+                      {"p_a", v.probabilityA},
+                      {"p_b", v.probabilityB}};
   else if (v.tie)
     out["verdict"] = {{"winner", nullptr}, {"too_close_to_call", true}};
   if (!answer.quality.empty()) out["quality"] = dqa::app::qualityJson(answer);
@@ -286,9 +303,8 @@ void printSummary(const dqa::Answer& answer, const dqa::ModelInfo& info) {
   for (const auto& q : answer.quality)
     std::cerr << dqa::text::imageRoleName(q.role) << ": predicted MOS " << q.mos << " of 5, dominant distortion "
               << q.dominantType << " (" << int(q.dominantTypeProbability * 100 + 0.5) << "%)\n";
-  std::cerr << "load " << int(info.loadMs) << " ms, first token " << int(g.firstTokenMs) << " ms, "
-            << g.ids.size() << " tokens at " << int(g.tokensPerSecond()) << " tok/s ("
-            << dqa::gen::stopReasonName(g.stop) << ")\n";
+  std::cerr << "load " << int(info.loadMs) << " ms, first token " << int(g.firstTokenMs) << " ms, " << g.ids.size()
+            << " tokens at " << int(g.tokensPerSecond()) << " tok/s (" << dqa::gen::stopReasonName(g.stop) << ")\n";
 }
 
 // One question: load the images and the model, stream the answer (or print it as JSON).
@@ -306,8 +322,8 @@ int askOnce(const AskFlags& flags, const dqa::app::ModelFlags& model) {
   request.prompt.question = flags.question;
   request.prompt.preference = flags.preference;
   request.sampling = flags.sampling();
-  for (auto [path, target] : {std::pair{&flags.reference, &request.reference}, std::pair{&flags.imageA, &request.imageA},
-                              std::pair{&flags.imageB, &request.imageB}}) {
+  for (auto [path, target] : {std::pair{&flags.reference, &request.reference},
+                              std::pair{&flags.imageA, &request.imageA}, std::pair{&flags.imageB, &request.imageB}}) {
     if (path->empty()) continue;
     auto img = dqa::image::loadImage(*path);
     if (!img) return fail(img.message());

@@ -23,10 +23,9 @@ int fail(const std::string& message) {
 nlohmann::json toJson(const tiled::WholeImageResult& r) {
   nlohmann::json tiles = nlohmann::json::array();
   for (const auto& t : r.tiles) {
-    nlohmann::json j = {{"column", t.tile.column}, {"row", t.tile.row},
-                        {"x", t.tile.rect.x}, {"y", t.tile.rect.y}, {"size", t.tile.rect.width},
-                        {"difference", t.tile.difference}, {"texture", t.tile.texture},
-                        {"skipped", t.tile.skipped}};
+    nlohmann::json j = {{"column", t.tile.column},   {"row", t.tile.row},         {"x", t.tile.rect.x},
+                        {"y", t.tile.rect.y},        {"size", t.tile.rect.width}, {"difference", t.tile.difference},
+                        {"texture", t.tile.texture}, {"skipped", t.tile.skipped}};
     if (!t.tile.skipped) {
       j["winner"] = std::string(1, t.winner);
       j["p_a"] = t.probabilityA;
@@ -38,12 +37,22 @@ nlohmann::json toJson(const tiled::WholeImageResult& r) {
     tiles.push_back(j);
   }
   const auto& o = r.overall;
-  return {{"width", r.grid.imageWidth}, {"height", r.grid.imageHeight}, {"tile_size", r.grid.tileSize},
-          {"columns", r.grid.columns}, {"rows", r.grid.rows}, {"with_reference", r.withReference},
-          {"overall", {{"winner", std::string(1, o.winner)}, {"p_a", o.probabilityA}, {"confidence", o.confidence},
-                       {"agreement", o.agreement}, {"tiles_a", o.tilesA}, {"tiles_b", o.tilesB},
-                       {"tiles_close", o.tilesClose}, {"tiles_skipped", o.tilesSkipped},
-                       {"tiles_reweighted", o.tilesReweighted}}},
+  return {{"width", r.grid.imageWidth},
+          {"height", r.grid.imageHeight},
+          {"tile_size", r.grid.tileSize},
+          {"columns", r.grid.columns},
+          {"rows", r.grid.rows},
+          {"with_reference", r.withReference},
+          {"overall",
+           {{"winner", std::string(1, o.winner)},
+            {"p_a", o.probabilityA},
+            {"confidence", o.confidence},
+            {"agreement", o.agreement},
+            {"tiles_a", o.tilesA},
+            {"tiles_b", o.tilesB},
+            {"tiles_close", o.tilesClose},
+            {"tiles_skipped", o.tilesSkipped},
+            {"tiles_reweighted", o.tilesReweighted}}},
           {"preference_understood", r.preferenceUnderstood},
           {"summary", r.summary},
           {"timing_ms", {{"judge", r.judgeMs}, {"describe", r.describeMs}, {"total", r.totalMs}}},
@@ -102,9 +111,7 @@ int runWhole(const WholeOptions& o, const EngineOptions& engineOptions, const st
     cv::cvtColor(picture, bgr, cv::COLOR_RGB2BGR);
     try {
       if (!cv::imwrite(o.mapPath, bgr)) return fail("cannot write the map to '" + o.mapPath + "'");
-    } catch (const cv::Exception& e) {
-      return fail("cannot write the map to '" + o.mapPath + "': " + e.what());
-    }
+    } catch (const cv::Exception& e) { return fail("cannot write the map to '" + o.mapPath + "': " + e.what()); }
   }
   std::fprintf(stderr, "%dx%d px, %d tiles (%d skipped): judged in %.1f s, described in %.1f s, total %.1f s\n",
                r.grid.imageWidth, r.grid.imageHeight, static_cast<int>(r.tiles.size()), r.overall.tilesSkipped,

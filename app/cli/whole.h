@@ -10,8 +10,8 @@ namespace dqa::cli {
 struct WholeOptions {
   std::string reference, imageA, imageB;  // reference optional
   std::string question, preference;
-  std::string mapPath;      // PNG of the verdict map (optional)
-  std::string jsonPath;     // JSON with every tile (optional, - = stdout)
+  std::string mapPath;   // PNG of the verdict map (optional)
+  std::string jsonPath;  // JSON with every tile (optional, - = stdout)
   int tileSize = 0;
   int batchSize = 32;
   double minDifference = 1.0;

@@ -19,8 +19,9 @@ struct ModelFlags {
 
   // `runtime`: also --adapter, --device and --dtype (tools that run any checkpoint).
   void addTo(CLI::App& app, bool runtime = true) {
-    app.add_option("-m,--model", model,
-                   "Model directory (default: $DEPICTQA_MODEL, the app's setting, XDG data dirs, then the bundled model)");
+    app.add_option(
+        "-m,--model", model,
+        "Model directory (default: $DEPICTQA_MODEL, the app's setting, XDG data dirs, then the bundled model)");
     app.add_option("--tokenizer", tokenizer, "SentencePiece tokenizer.model (default: the model's own)");
     app.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
     app.add_option("--context-length", contextLength,

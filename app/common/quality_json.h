@@ -20,10 +20,10 @@ inline nlohmann::ordered_json qualityJson(const Answer& answer) {
       const auto& p = q.aspects[size_t(a)];
       const int best = int(std::max_element(p.begin(), p.end()) - p.begin());
       img["aspects"][aspects[a]] = {{"level", levels[best]}, {"p", std::round(p[size_t(best)] * 1000) / 1000}};
-      if (q.aspectMos[size_t(a)] > 0) img["aspects"][aspects[a]]["mos"] = std::round(q.aspectMos[size_t(a)] * 1000) / 1000;
+      if (q.aspectMos[size_t(a)] > 0)
+        img["aspects"][aspects[a]]["mos"] = std::round(q.aspectMos[size_t(a)] * 1000) / 1000;
     }
-    img["dominant_distortion"] = {{"type", q.dominantType},
-                                  {"p", std::round(q.dominantTypeProbability * 1000) / 1000}};
+    img["dominant_distortion"] = {{"type", q.dominantType}, {"p", std::round(q.dominantTypeProbability * 1000) / 1000}};
     images[text::imageRoleName(q.role)] = img;
   }
   nlohmann::ordered_json out;

@@ -54,9 +54,7 @@ class Progress {
                  static_cast<long long>(done), static_cast<long long>(total_), rate, eta);
     std::fflush(stderr);
   }
-  double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
  private:
   std::string label_;
@@ -94,8 +92,8 @@ struct Counts {
 
 // One split: generate `count` samples with `threads` workers in ordered batches.
 bool runSplit(Split split, std::int64_t count, const std::vector<Photo>& photos, SamplerConfig cfg,
-              const SplitConfig& sc, const std::string& outDir, int threads, int shardSize, bool png,
-              Counts* counts, double* seconds) {
+              const SplitConfig& sc, const std::string& outDir, int threads, int shardSize, bool png, Counts* counts,
+              double* seconds) {
   std::vector<const Photo*> pool;
   bool wantVal = split != Split::Train;
   for (const auto& p : photos)
@@ -151,8 +149,8 @@ cv::Mat tile(const cv::Mat& rgb, int size) {
 
 void putLines(cv::Mat& canvas, cv::Point at, const std::vector<std::string>& lines, double scale = 0.85) {
   for (size_t i = 0; i < lines.size(); ++i)
-    cv::putText(canvas, lines[i], at + cv::Point(0, static_cast<int>(12 + 13 * i)), cv::FONT_HERSHEY_PLAIN,
-                scale, cv::Scalar(20, 20, 20), 1, cv::LINE_AA);
+    cv::putText(canvas, lines[i], at + cv::Point(0, static_cast<int>(12 + 13 * i)), cv::FONT_HERSHEY_PLAIN, scale,
+                cv::Scalar(20, 20, 20), 1, cv::LINE_AA);
 }
 
 // Contact sheet: one row per KADID type (reference, levels 1, 3, 5 and a random variant at
@@ -181,7 +179,9 @@ bool writeContactSheet(const std::string& path, const std::vector<Photo>& photos
     bgr.copyTo(canvas(cv::Rect(x, y, T, T)));
     putLines(canvas, {x, y + T}, lines, 0.75);
   };
-  auto crop = [&](const cv::Mat& padded) { return padded(cv::Rect(16, 16, padded.cols - 32, padded.rows - 32)).clone(); };
+  auto crop = [&](const cv::Mat& padded) {
+    return padded(cv::Rect(16, 16, padded.cols - 32, padded.rows - 32)).clone();
+  };
   auto labelLines = [&](const std::vector<Distortion>& ds, const cv::Mat& ref, const cv::Mat& out) {
     ImageLabel l = labelImage(ds, ref.size(), ref, out);
     std::vector<std::string> lines;
@@ -191,8 +191,8 @@ bool writeContactSheet(const std::string& path, const std::vector<Photo>& photos
     std::string asp;
     for (int a = 0; a < kNumAspects; ++a)
       if (l.aspectLevel[a] != Severity::Undistorted)
-        asp += std::string(asp.empty() ? "" : ",") + std::string(aspectName(static_cast<Aspect>(a))).substr(0, 4) + ":" +
-               std::string(severityName(l.aspectLevel[a])).substr(0, 4);
+        asp += std::string(asp.empty() ? "" : ",") + std::string(aspectName(static_cast<Aspect>(a))).substr(0, 4) +
+               ":" + std::string(severityName(l.aspectLevel[a])).substr(0, 4);
     if (asp.size() > 20) {
       size_t cut = asp.rfind(',', 20);
       lines.push_back(asp.substr(0, cut));
@@ -238,7 +238,8 @@ bool writeContactSheet(const std::string& path, const std::vector<Photo>& photos
   for (int r = 0; r < rowsExtra; ++r) {
     int row = rowsTypes + r;
     int y = 30 + row * rowH;
-    putLines(canvas, {pad, y + 10}, {r < 2 ? "combined (2-3)" : "local (region)", r < 2 ? "fractions multiply" : "drop x area^0.5"}, 0.8);
+    putLines(canvas, {pad, y + 10},
+             {r < 2 ? "combined (2-3)" : "local (region)", r < 2 ? "fractions multiply" : "drop x area^0.5"}, 0.8);
     for (int c = 0; c < cols; ++c) {
       cv::Mat padded = pickPatch(r * 11 + c * 3 + 1);
       cv::Mat ref = crop(padded);
@@ -280,14 +281,18 @@ int main(int argc, char** argv) {
   app.add_option("-o,--out", outDir, "output directory")->capture_default_str();
   app.add_option("-n,--train", trainCount, "training samples")->capture_default_str();
   app.add_option("--val", valCount, "validation samples (held-out photos)")->capture_default_str();
-  app.add_option("--val-types", valTypesCount, "validation samples with held-out distortion types")->capture_default_str();
+  app.add_option("--val-types", valTypesCount, "validation samples with held-out distortion types")
+      ->capture_default_str();
   app.add_option("--seed", seed, "seed: same seed, same bytes")->capture_default_str();
   app.add_option("-j,--threads", threads, "worker threads")->capture_default_str();
   app.add_option("--patch-sizes", patchSizes, "square patch sizes, comma separated")->capture_default_str();
-  app.add_option("--held-out-types", heldOut, "KADID types held out of training (comma list, or 'none')")->capture_default_str();
+  app.add_option("--held-out-types", heldOut, "KADID types held out of training (comma list, or 'none')")
+      ->capture_default_str();
   app.add_option("--val-fraction", valFraction, "share of photo groups held out")->capture_default_str();
-  app.add_option("--preference-share", prefShare, "share of pair samples with a stated preference")->capture_default_str();
-  app.add_option("--local-share", localShare, "share of distorted images with a local distortion")->capture_default_str();
+  app.add_option("--preference-share", prefShare, "share of pair samples with a stated preference")
+      ->capture_default_str();
+  app.add_option("--local-share", localShare, "share of distorted images with a local distortion")
+      ->capture_default_str();
   app.add_option("--full-reference-share", frShare, "share of full-reference samples")->capture_default_str();
   app.add_option("--task-shares", taskShares, "weights description,comparison,reasoning")->capture_default_str();
   app.add_option("--shard-size", shardSize, "samples per shard")->capture_default_str();
@@ -342,20 +347,23 @@ int main(int argc, char** argv) {
   auto ts = parseIntList(taskShares);
   if (ts.size() == 3) cfg.taskShare = {double(ts[0]), double(ts[1]), double(ts[2])};
 
-  nlohmann::json manifest = {{"seed", seed},
-                             {"photos", photos.size()},
-                             {"validation_photos", nVal},
-                             {"held_out_types", sc.heldOutTypes},
-                             {"split", {{"val_fraction", sc.valFraction}, {"seed", sc.seed},
-                                        {"held_out_types", sc.heldOutTypes}}},
-                             {"patch_sizes", cfg.patchSizes},
-                             {"jpeg2000", jpeg2000Available() ? "openjpeg" : "own_wavelet"},
-                             {"threads", threads},
-                             {"format", "shard-NNNNN.bin (raw RGB uint8 HWC) + shard-NNNNN.jsonl"}};
+  nlohmann::json manifest = {
+      {"seed", seed},
+      {"photos", photos.size()},
+      {"validation_photos", nVal},
+      {"held_out_types", sc.heldOutTypes},
+      {"split", {{"val_fraction", sc.valFraction}, {"seed", sc.seed}, {"held_out_types", sc.heldOutTypes}}},
+      {"patch_sizes", cfg.patchSizes},
+      {"jpeg2000", jpeg2000Available() ? "openjpeg" : "own_wavelet"},
+      {"threads", threads},
+      {"format", "shard-NNNNN.bin (raw RGB uint8 HWC) + shard-NNNNN.jsonl"}};
   std::error_code ec;
   fs::create_directories(outDir, ec);
   nlohmann::json splits = nlohmann::json::object();
-  struct Job { Split split; std::int64_t count; };
+  struct Job {
+    Split split;
+    std::int64_t count;
+  };
   for (Job job : {Job{Split::Train, trainCount}, Job{Split::Val, valCount}, Job{Split::ValTypes, valTypesCount}}) {
     if (job.count <= 0) continue;
     if (job.split == Split::ValTypes && sc.heldOutTypes.empty()) continue;

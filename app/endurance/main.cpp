@@ -62,8 +62,7 @@ dqa::AskRequest randomRequest(std::mt19937& rng, int maxNewTokens) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Endurance run of the DepictQA engine: memory, cancellation, concurrent load",
-               "depictqa-endurance"};
+  CLI::App app{"Endurance run of the DepictQA engine: memory, cancellation, concurrent load", "depictqa-endurance"};
   dqa::app::ModelFlags model;
   model.addTo(app);
   int questions = 1000, cancellations = 100, secondLoads = 10;
@@ -93,8 +92,7 @@ int main(int argc, char** argv) {
   }
   auto engine = std::move(loaded.value());
   std::printf("model %s (%s, %lld parameters), RSS before load %.1f MiB\n", options.modelDirectory.c_str(),
-              engine->info().architecture.c_str(), static_cast<long long>(engine->info().parameters),
-              rssBeforeLoad);
+              engine->info().architecture.c_str(), static_cast<long long>(engine->info().parameters), rssBeforeLoad);
   std::mt19937 rng(seed);
   int failures = 0;
 
@@ -125,10 +123,11 @@ int main(int argc, char** argv) {
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("  %d questions, %lld tokens in %.1f s; RSS start %.1f end %.1f MiB (%+.1f); "
-              "trimmed start %.1f end %.1f MiB (%+.1f)\n",
-              questions, tokens, seconds, startRss, endRss, endRss - startRss, startTrimmed,
-              endTrimmed, endTrimmed - startTrimmed);
+  std::printf(
+      "  %d questions, %lld tokens in %.1f s; RSS start %.1f end %.1f MiB (%+.1f); "
+      "trimmed start %.1f end %.1f MiB (%+.1f)\n",
+      questions, tokens, seconds, startRss, endRss, endRss - startRss, startTrimmed, endTrimmed,
+      endTrimmed - startTrimmed);
 
   // Phase 2: cancellation from another thread once the stream has produced k tokens.
   std::printf("phase 2: %d cancellations mid-stream (from another thread)\n", cancellations);
@@ -174,8 +173,10 @@ int main(int argc, char** argv) {
     }
   }
   const double afterCancelRss = trimmedRssMiB();
-  std::printf("  %d cancelled, %d finished before the cancel point, at most %d token(s) after "
-              "the flag, RSS (trimmed) %.1f MiB\n", cancelled, finishedFirst, maxLate, afterCancelRss);
+  std::printf(
+      "  %d cancelled, %d finished before the cancel point, at most %d token(s) after "
+      "the flag, RSS (trimmed) %.1f MiB\n",
+      cancelled, finishedFirst, maxLate, afterCancelRss);
 
   // Phase 3: a second model loads on another thread while this one answers.
   std::printf("phase 3: %d second-model loads while answering\n", secondLoads);
@@ -193,11 +194,11 @@ int main(int argc, char** argv) {
     if (loadedOk) ++secondOk;
   }
   const double finalRss = trimmedRssMiB();
-  std::printf("  %d/%d second models loaded and answered; final RSS (trimmed) %.1f MiB\n", secondOk,
-              secondLoads, finalRss);
+  std::printf("  %d/%d second models loaded and answered; final RSS (trimmed) %.1f MiB\n", secondOk, secondLoads,
+              finalRss);
   const bool grew = endTrimmed - startTrimmed > maxGrowthMb;
   std::printf("result: %s (failures %d, RSS growth %.1f MiB trimmed, limit %.0f)\n",
-              failures == 0 && !grew && secondOk == secondLoads ? "PASS" : "FAIL", failures,
-              endTrimmed - startTrimmed, maxGrowthMb);
+              failures == 0 && !grew && secondOk == secondLoads ? "PASS" : "FAIL", failures, endTrimmed - startTrimmed,
+              maxGrowthMb);
   return failures == 0 && !grew && secondOk == secondLoads ? 0 : 1;
 }

@@ -55,9 +55,10 @@ int writeSplit(const std::string& name, const std::string& root, bool skipMissin
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Evaluate a DepictQA model on held-out shards (2AFC vs PSNR/SSIM/GMSD, aspects, reasoning, "
-               "preferences, calibration) or on a standard IQA dataset (SRCC, PLCC, KRCC, RMSE; BAPPS 2AFC, JND)",
-               "depictqa-eval"};
+  CLI::App app{
+      "Evaluate a DepictQA model on held-out shards (2AFC vs PSNR/SSIM/GMSD, aspects, reasoning, "
+      "preferences, calibration) or on a standard IQA dataset (SRCC, PLCC, KRCC, RMSE; BAPPS 2AFC, JND)",
+      "depictqa-eval"};
   dqa::app::ModelFlags model;
   model.addTo(app);
   dqa::eval::EvalOptions o;
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
   std::string writeSplitPath;
   double evalFraction = 0.2;
   auto* shards = app.add_option("--shards", o.shards, "A split folder written by depictqa-datagen");
-  auto* dataset = app.add_option("--dataset", d.dataset, "A dataset layout: kadid10k, tid2013, tid2008, csiq, live, "
+  auto* dataset = app.add_option("--dataset", d.dataset,
+                                 "A dataset layout: kadid10k, tid2013, tid2008, csiq, live, "
                                  "pipal, bapps-2afc, bapps-jnd, koniq10k, spaq, csv (docs/datasets.md)");
   shards->excludes(dataset);
   app.add_option("--root", d.root, "The dataset's folder as unpacked (csv: the folder with scores.csv, or the CSV)");
@@ -75,20 +77,26 @@ int main(int argc, char** argv) {
   app.add_option("--descriptions", o.maxDescriptions)->capture_default_str();
   app.add_option("--reasoning", o.maxReasoning)->capture_default_str();
   app.add_option("--preference", o.maxPreference)->capture_default_str();
-  app.add_option("--pointing", o.maxPointing, "Local-distortion descriptions for the pointing game")->capture_default_str();
+  app.add_option("--pointing", o.maxPointing, "Local-distortion descriptions for the pointing game")
+      ->capture_default_str();
   app.add_option("--max-new-tokens", o.maxNewTokens)->capture_default_str();
-  app.add_option("--limit", d.limit, "Datasets: score at most N items, in the index's order (0: all)")->capture_default_str();
-  app.add_flag("--skip-missing", d.skipMissing, "Datasets: leave out rows whose images are missing (counted in the report)");
+  app.add_option("--limit", d.limit, "Datasets: score at most N items, in the index's order (0: all)")
+      ->capture_default_str();
+  app.add_flag("--skip-missing", d.skipMissing,
+               "Datasets: leave out rows whose images are missing (counted in the report)");
   app.add_option("--split", d.splitPath, "Datasets: evaluate only the \"eval\" side of this split file");
   app.add_option("--write-split", writeSplitPath, "Datasets: write a train/eval split by reference image and exit");
-  app.add_option("--eval-fraction", evalFraction, "With --write-split: share of references for evaluation")->capture_default_str();
+  app.add_option("--eval-fraction", evalFraction, "With --write-split: share of references for evaluation")
+      ->capture_default_str();
   app.add_option("--seed", d.seed, "Split shuffle and bootstrap seed")->capture_default_str();
   app.add_option("--bootstrap", d.resamples, "Bootstrap resamples for the intervals (0: none)")->capture_default_str();
-  app.add_flag("--no-classical", [&](int64_t) { d.classical = false; }, "Datasets: skip PSNR/SSIM/GMSD/BRISQUE");
+  app.add_flag(
+      "--no-classical", [&](int64_t) { d.classical = false; }, "Datasets: skip PSNR/SSIM/GMSD/BRISQUE");
   CLI11_PARSE(app, argc, argv);
   if (d.dataset.empty() && o.shards.empty()) return fail("give --shards or --dataset (see --help)");
   if (!d.dataset.empty() && d.root.empty()) return fail("--dataset needs --root, the dataset's folder");
-  if (!writeSplitPath.empty()) return writeSplit(d.dataset, d.root, d.skipMissing, evalFraction, d.seed, writeSplitPath);
+  if (!writeSplitPath.empty())
+    return writeSplit(d.dataset, d.root, d.skipMissing, evalFraction, d.seed, writeSplitPath);
   if (o.outputDirectory.empty()) return fail("--out is required: the report's folder");
   if (o.label.empty()) o.label = o.shards;
   auto eo = model.locate();

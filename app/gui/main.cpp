@@ -29,31 +29,61 @@ int main(int argc, char** argv) {
   parser.setApplicationDescription(QStringLiteral("Image quality in words (DepictQA) — desktop application"));
   parser.addHelpOption();
   parser.addVersionOption();
-  const QCommandLineOption model({QStringLiteral("m"), QStringLiteral("model")}, QStringLiteral("Model directory."), QStringLiteral("DIR"));
-  const QCommandLineOption tokenizer(QStringLiteral("tokenizer"), QStringLiteral("SentencePiece model (overrides <model>/tokenizer.model)."), QStringLiteral("FILE"));
-  const QCommandLineOption reference({QStringLiteral("r"), QStringLiteral("reference")}, QStringLiteral("Reference image."), QStringLiteral("FILE"));
+  const QCommandLineOption model({QStringLiteral("m"), QStringLiteral("model")}, QStringLiteral("Model directory."),
+                                 QStringLiteral("DIR"));
+  const QCommandLineOption tokenizer(QStringLiteral("tokenizer"),
+                                     QStringLiteral("SentencePiece model (overrides <model>/tokenizer.model)."),
+                                     QStringLiteral("FILE"));
+  const QCommandLineOption reference({QStringLiteral("r"), QStringLiteral("reference")},
+                                     QStringLiteral("Reference image."), QStringLiteral("FILE"));
   const QCommandLineOption imageA(QStringLiteral("a"), QStringLiteral("Image A."), QStringLiteral("FILE"));
   const QCommandLineOption imageB(QStringLiteral("b"), QStringLiteral("Image B."), QStringLiteral("FILE"));
-  const QCommandLineOption task({QStringLiteral("t"), QStringLiteral("task")}, QStringLiteral("description, comparison or reasoning."), QStringLiteral("TASK"));
-  const QCommandLineOption question({QStringLiteral("q"), QStringLiteral("question")}, QStringLiteral("Question text."), QStringLiteral("TEXT"));
-  const QCommandLineOption preference({QStringLiteral("p"), QStringLiteral("preference")}, QStringLiteral("Personal preference, e.g. \"I can't tolerate noise.\""), QStringLiteral("TEXT"));
-  const QCommandLineOption shortAnswer(QStringLiteral("short"), QStringLiteral("Ask for a short answer (Image A / Image B)."));
-  const QCommandLineOption contextLength(QStringLiteral("context-length"),
-                                        QStringLiteral("Override the model's context window (RoPE models; quality may degrade)."),
-                                        QStringLiteral("TOKENS"));
+  const QCommandLineOption task({QStringLiteral("t"), QStringLiteral("task")},
+                                QStringLiteral("description, comparison or reasoning."), QStringLiteral("TASK"));
+  const QCommandLineOption question({QStringLiteral("q"), QStringLiteral("question")}, QStringLiteral("Question text."),
+                                    QStringLiteral("TEXT"));
+  const QCommandLineOption preference({QStringLiteral("p"), QStringLiteral("preference")},
+                                      QStringLiteral("Personal preference, e.g. \"I can't tolerate noise.\""),
+                                      QStringLiteral("TEXT"));
+  const QCommandLineOption shortAnswer(QStringLiteral("short"),
+                                       QStringLiteral("Ask for a short answer (Image A / Image B)."));
+  const QCommandLineOption contextLength(
+      QStringLiteral("context-length"),
+      QStringLiteral("Override the model's context window (RoPE models; quality may degrade)."),
+      QStringLiteral("TOKENS"));
   const QCommandLineOption ask(QStringLiteral("ask"), QStringLiteral("Ask as soon as the model is loaded."));
-  const QCommandLineOption attention(QStringLiteral("attention"), QStringLiteral("After the answer, show the attention of word N (0-based) or of the \"whole\" answer."), QStringLiteral("N|whole"));
-  const QCommandLineOption region(QStringLiteral("region"), QStringLiteral("Region the model looks at: x,y,w,h as fractions of the image, \"auto\" or \"whole\"."), QStringLiteral("SPEC"));
+  const QCommandLineOption attention(
+      QStringLiteral("attention"),
+      QStringLiteral("After the answer, show the attention of word N (0-based) or of the \"whole\" answer."),
+      QStringLiteral("N|whole"));
+  const QCommandLineOption region(
+      QStringLiteral("region"),
+      QStringLiteral("Region the model looks at: x,y,w,h as fractions of the image, \"auto\" or \"whole\"."),
+      QStringLiteral("SPEC"));
   const QCommandLineOption difference(QStringLiteral("difference"), QStringLiteral("Start in the difference view."));
-  const QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("Save a picture of the window (after --ask: of the answer) and exit."), QStringLiteral("FILE"));
-  const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1400x900."), QStringLiteral("WxH"));
-  const QCommandLineOption maxTokens(QStringLiteral("max-tokens"), QStringLiteral("Most tokens to generate (default 400)."), QStringLiteral("N"));
-  const QCommandLineOption whole(QStringLiteral("whole"), QStringLiteral("Assess the whole image (tiles at full resolution) as soon as the model is loaded."));
-  const QCommandLineOption tile(QStringLiteral("tile"), QStringLiteral("After --whole: ask about the tile at column,row (1-based), as a click on it does."), QStringLiteral("C,R"));
-  const QCommandLineOption settings(QStringLiteral("settings"), QStringLiteral("Use this settings file (INI) instead of the usual one."), QStringLiteral("FILE"));
-  parser.addOptions({contextLength, model, tokenizer, reference, imageA, imageB, task, question, preference, shortAnswer, ask, attention,
-                     region, difference, screenshot, size, settings, maxTokens, whole, tile});
-  parser.addPositionalArgument(QStringLiteral("images"), QStringLiteral("[REFERENCE] A [B]: one image is A; two are reference and A; three are reference, A, B."));
+  const QCommandLineOption screenshot(
+      QStringLiteral("screenshot"),
+      QStringLiteral("Save a picture of the window (after --ask: of the answer) and exit."), QStringLiteral("FILE"));
+  const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1400x900."),
+                                QStringLiteral("WxH"));
+  const QCommandLineOption maxTokens(QStringLiteral("max-tokens"),
+                                     QStringLiteral("Most tokens to generate (default 400)."), QStringLiteral("N"));
+  const QCommandLineOption whole(
+      QStringLiteral("whole"),
+      QStringLiteral("Assess the whole image (tiles at full resolution) as soon as the model is loaded."));
+  const QCommandLineOption tile(
+      QStringLiteral("tile"),
+      QStringLiteral("After --whole: ask about the tile at column,row (1-based), as a click on it does."),
+      QStringLiteral("C,R"));
+  const QCommandLineOption settings(QStringLiteral("settings"),
+                                    QStringLiteral("Use this settings file (INI) instead of the usual one."),
+                                    QStringLiteral("FILE"));
+  parser.addOptions({contextLength, model,      tokenizer,   reference, imageA,    imageB, task,
+                     question,      preference, shortAnswer, ask,       attention, region, difference,
+                     screenshot,    size,       settings,    maxTokens, whole,     tile});
+  parser.addPositionalArgument(
+      QStringLiteral("images"),
+      QStringLiteral("[REFERENCE] A [B]: one image is A; two are reference and A; three are reference, A, B."));
   parser.process(app);
 
   dqa::ui::WindowOptions options;
@@ -68,7 +98,8 @@ int main(int argc, char** argv) {
   // Images: named options first, then positional ones.
   const QStringList positional = parser.positionalArguments();
   if (positional.size() == 1) window.loadImage(PaneRole::A, positional[0]);
-  if (positional.size() == 2) window.loadImage(PaneRole::Reference, positional[0]), window.loadImage(PaneRole::A, positional[1]);
+  if (positional.size() == 2)
+    window.loadImage(PaneRole::Reference, positional[0]), window.loadImage(PaneRole::A, positional[1]);
   if (positional.size() >= 3) {
     window.loadImage(PaneRole::Reference, positional[0]);
     window.loadImage(PaneRole::A, positional[1]);
@@ -83,7 +114,8 @@ int main(int argc, char** argv) {
     if (dqa::text::parseTask(parser.value(task).toStdString(), &t))
       window.askingPanel()->setTask(t);
     else
-      std::fprintf(stderr, "depictqa-gui: unknown task '%s' (description, comparison, reasoning)\n", qPrintable(parser.value(task)));
+      std::fprintf(stderr, "depictqa-gui: unknown task '%s' (description, comparison, reasoning)\n",
+                   qPrintable(parser.value(task)));
   }
   if (parser.isSet(question)) window.askingPanel()->setQuestion(parser.value(question));
   if (parser.isSet(preference)) window.askingPanel()->setPreference(parser.value(preference));

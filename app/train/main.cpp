@@ -152,12 +152,12 @@ int applyFinetune(const std::string& finetune, bool modeGiven, dqa::train::Train
 int runEncoderStage(const dqa::train::EncoderStageOptions& e) {
   auto status = dqa::train::trainEncoderStage(e, [](const dqa::train::EncoderStageProgress& p) {
     const int eta = static_cast<int>(p.etaSeconds);
-    std::fprintf(stderr,
-                 "\r%d/%d  score %.3f rank %.3f pair %.3f aspects %.3f types %.3f aspect scores %.3f  lr %.2e  %.0f views/s  "
-                 "ETA %dh%02dm%02ds ",
-                 p.step, p.steps, p.losses.regression, p.losses.ranking, p.losses.pair, p.losses.aspects, p.losses.types,
-                 p.losses.aspectScores,
-                 p.learningRate, p.viewsPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
+    std::fprintf(
+        stderr,
+        "\r%d/%d  score %.3f rank %.3f pair %.3f aspects %.3f types %.3f aspect scores %.3f  lr %.2e  %.0f views/s  "
+        "ETA %dh%02dm%02ds ",
+        p.step, p.steps, p.losses.regression, p.losses.ranking, p.losses.pair, p.losses.aspects, p.losses.types,
+        p.losses.aspectScores, p.learningRate, p.viewsPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
     if (p.evaluated)
       std::fprintf(stderr,
                    "\n  validation 2AFC (heads): held-out types FR %.1f%% NR %.1f%%, aspects %.1f%%; unseen photos FR "
@@ -177,9 +177,10 @@ int runEncoderStage(const dqa::train::EncoderStageOptions& e) {
 }
 
 int main(int argc, char** argv) {
-  CLI::App app{"Train a DepictQA model: the quality encoder (--mode encoder), then the decoder (--mode decoder), "
-               "or everything / projector + LoRA as in the paper (--mode full / lora)",
-               "depictqa-train"};
+  CLI::App app{
+      "Train a DepictQA model: the quality encoder (--mode encoder), then the decoder (--mode decoder), "
+      "or everything / projector + LoRA as in the paper (--mode full / lora)",
+      "depictqa-train"};
   dqa::train::TrainOptions o;
   dqa::train::EncoderStageOptions e;
   std::string manifest, valTypes, finetune, writeSplit;
@@ -194,9 +195,11 @@ int main(int argc, char** argv) {
   app.add_option("--image-root", o.data.imageRoot, "Folder the --train-json image paths are relative to");
   app.add_option("--split", o.data.splitPath,
                  "Split file (depictqa-split/1): train only on the --train-json records of its train side");
-  app.add_flag("--skip-missing", o.data.skipMissing, "Leave out (and count) --train-json records whose images are missing");
+  app.add_flag("--skip-missing", o.data.skipMissing,
+               "Leave out (and count) --train-json records whose images are missing");
   app.add_option("--max-image-side", o.data.maxImageSide,
-                 "Scale --train-json images down to this longer side (0: as on disk)")->capture_default_str();
+                 "Scale --train-json images down to this longer side (0: as on disk)")
+      ->capture_default_str();
   app.add_option("--write-split", writeSplit,
                  "Only write a split by reference image of the --train-json records to this file, and exit");
   app.add_option("--eval-fraction", evalFraction, "--write-split: share of the reference images held out")
@@ -210,14 +213,16 @@ int main(int argc, char** argv) {
                  "manifest.json of the validation shards: the photo/type split the stream must respect");
   app.add_option("--stream-threads", streamThreads, "Threads that make streamed samples")->capture_default_str();
   app.add_option("--val", o.validationDirectory, "Validation shards (photos never seen in training)");
-  app.add_option("--val-types", valTypes, "Validation shards of held-out distortion types (--mode encoder: chooses best/)");
+  app.add_option("--val-types", valTypes,
+                 "Validation shards of held-out distortion types (--mode encoder: chooses best/)");
   app.add_option("--tokenizer", o.tokenizerPath, "SentencePiece tokenizer.model");
   app.add_option("--out", o.outputDirectory, "Output folder: model/, checkpoint/, loss.png, log.jsonl");
   app.add_option("--init", o.initFrom, "Start from this model directory (default: a new model)");
   app.add_option("--mode", o.mode, "encoder | decoder | full | lora")->capture_default_str();
   app.add_option("--steps", o.steps, "Length of the learning-rate schedule")->capture_default_str();
   app.add_option("--stop-at", o.stopAt, "Stop after this many steps (the schedule still spans --steps)");
-  app.add_option("--batch", o.batchSize, "Examples per step (--mode encoder: views per step at 96 px)")->capture_default_str();
+  app.add_option("--batch", o.batchSize, "Examples per step (--mode encoder: views per step at 96 px)")
+      ->capture_default_str();
   app.add_option("--lr", o.learningRate)->capture_default_str();
   app.add_option("--warmup", o.warmupSteps)->capture_default_str();
   app.add_option("--weight-decay", o.weightDecay)->capture_default_str();
@@ -266,11 +271,14 @@ int main(int argc, char** argv) {
   auto& s = o.shape;
   app.add_option("--vision", s.visionKind, "Encoder of a new model: quality | clip")->capture_default_str();
   app.add_option("--stage-widths", s.stageWidths, "Quality encoder widths at 1/4, 1/8, 1/16 and of the tokens")
-      ->delimiter(',')->capture_default_str();
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--stage-blocks", s.stageBlocks, "Quality encoder residual blocks per stage")
-      ->delimiter(',')->capture_default_str();
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--quality-inputs", s.qualityInputs, "Quality encoder input features")
-      ->delimiter(',')->capture_default_str();
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--max-token-grid", s.maxTokenGrid, "Quality encoder: tokens per side at most")->capture_default_str();
   app.add_option("--head-width", s.headWidth)->capture_default_str();
   app.add_option("--aspect-scores", s.aspectScores, "Quality encoder: a score head per aspect (true/false)")
@@ -313,7 +321,8 @@ int main(int argc, char** argv) {
   app.add_option("--dist-timeout", d.timeoutSeconds,
                  "Data-parallel: seconds a rank waits for the others at the rendezvous and in each collective")
       ->capture_default_str();
-  app.add_option("--dist-backend", d.backend, "Data-parallel: gloo (CPU), or nccl in CUDA builds")->capture_default_str();
+  app.add_option("--dist-backend", d.backend, "Data-parallel: gloo (CPU), or nccl in CUDA builds")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   // Ranks on one host share its cores unless --threads says otherwise.
   if (d.enabled() && o.threads == 0 && d.localWorldSize > 1)
@@ -400,14 +409,17 @@ int main(int argc, char** argv) {
     std::string bar(size_t(filled), '#');
     bar.resize(size_t(width), '.');
     const int eta = static_cast<int>(p.etaSeconds);
-    std::fprintf(stderr, "\r[%s] %d/%d loss %.3f (lm %.3f, verdict %.3f, distill %.3f, letter %.3f) lr %.2e %.1f samples/s ETA %dh%02dm%02ds ",
-                 bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.verdictLoss, p.distillLoss, p.letterLoss, p.learningRate,
-                 p.samplesPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
+    std::fprintf(stderr,
+                 "\r[%s] %d/%d loss %.3f (lm %.3f, verdict %.3f, distill %.3f, letter %.3f) lr %.2e %.1f samples/s ETA "
+                 "%dh%02dm%02ds ",
+                 bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.verdictLoss, p.distillLoss, p.letterLoss,
+                 p.learningRate, p.samplesPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
     if (std::getenv("DEPICTQA_TRAIN_TIMING"))
-      std::fprintf(stderr,
-                   "\n  per step: batch %.0f ms, forward %.0f ms, backward %.0f ms, communication %.1f ms, optimizer %.0f "
-                   "ms; length %.0f\n",
-                   p.batchMs, p.forwardMs, p.backwardMs, p.communicationMs, p.optimizerMs, p.tokensPerSample);
+      std::fprintf(
+          stderr,
+          "\n  per step: batch %.0f ms, forward %.0f ms, backward %.0f ms, communication %.1f ms, optimizer %.0f "
+          "ms; length %.0f\n",
+          p.batchMs, p.forwardMs, p.backwardMs, p.communicationMs, p.optimizerMs, p.tokensPerSample);
     if (p.evaluated)
       std::fprintf(stderr,
                    "\n  validation: loss %.3f per answer token, verdict letter right %.1f%%, every letter right %.1f%%"

@@ -47,7 +47,8 @@ Result<std::vector<std::string>> shardsFromIndex(const std::string& dir, const s
   if (!text) return text.error();
   json j = json::parse(text.value(), nullptr, false);
   auto map = j.is_object() ? j.find("weight_map") : j.end();
-  if (map == j.end() || !map->is_object()) return makeError(dir + "/" + index + ": no weight_map; the index is damaged");
+  if (map == j.end() || !map->is_object())
+    return makeError(dir + "/" + index + ": no weight_map; the index is damaged");
   std::set<std::string> shards;
   for (auto it = map->begin(); it != map->end(); ++it) {
     if (!it->is_string()) return makeError(dir + "/" + index + ": weight_map values must be file names");
@@ -58,7 +59,8 @@ Result<std::vector<std::string>> shardsFromIndex(const std::string& dir, const s
   }
   std::vector<std::string> out;
   for (const auto& s : shards) {
-    if (!io::isRegularFile(dir + "/" + s)) return makeError("shard '" + s + "' listed in " + dir + "/" + index + " is missing");
+    if (!io::isRegularFile(dir + "/" + s))
+      return makeError("shard '" + s + "' listed in " + dir + "/" + index + " is missing");
     out.push_back(dir + "/" + s);
   }
   return out;
@@ -66,22 +68,27 @@ Result<std::vector<std::string>> shardsFromIndex(const std::string& dir, const s
 
 // The LLM's weight files; safetensors win over pickles when a directory has both.
 Result<std::vector<std::string>> llmWeightFiles(const std::string& dir) {
-  if (io::isRegularFile(dir + "/model.safetensors.index.json")) return shardsFromIndex(dir, "model.safetensors.index.json");
+  if (io::isRegularFile(dir + "/model.safetensors.index.json"))
+    return shardsFromIndex(dir, "model.safetensors.index.json");
   if (io::isRegularFile(dir + "/model.safetensors")) return std::vector<std::string>{dir + "/model.safetensors"};
-  if (io::isRegularFile(dir + "/pytorch_model.bin.index.json")) return shardsFromIndex(dir, "pytorch_model.bin.index.json");
+  if (io::isRegularFile(dir + "/pytorch_model.bin.index.json"))
+    return shardsFromIndex(dir, "pytorch_model.bin.index.json");
   if (io::isRegularFile(dir + "/pytorch_model.bin")) return std::vector<std::string>{dir + "/pytorch_model.bin"};
   std::vector<std::string> st, bin;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string n = e.path().filename().string();
-    if (endsWith(n, ".safetensors")) st.push_back(e.path().string());
-    else if (startsWith(n, "pytorch_model") && endsWith(n, ".bin")) bin.push_back(e.path().string());
+    if (endsWith(n, ".safetensors"))
+      st.push_back(e.path().string());
+    else if (startsWith(n, "pytorch_model") && endsWith(n, ".bin"))
+      bin.push_back(e.path().string());
   }
   std::sort(st.begin(), st.end());
   std::sort(bin.begin(), bin.end());
   if (!st.empty()) return st;
   if (!bin.empty()) return bin;
-  return makeError("'" + dir + "' has no LLaMA weights: expected model.safetensors (or shards with "
+  return makeError("'" + dir +
+                   "' has no LLaMA weights: expected model.safetensors (or shards with "
                    "model.safetensors.index.json) or pytorch_model.bin (or shards with its index)");
 }
 
@@ -120,11 +127,18 @@ Result<DeltaPlan> planDelta(const std::shared_ptr<TorchCheckpoint>& ckpt, const 
     // Wrappers: DataParallel / deepspeed ("module."), DepictQA's attribute ("llm."),
     // peft's PeftModel + LoraModel ("base_model.model.").
     if (startsWith(n, "module.")) n = n.substr(7);
-    if (n == "vision_proj.weight") { d.projWeight = t.name; continue; }
-    if (n == "vision_proj.bias") { d.projBias = t.name; continue; }
+    if (n == "vision_proj.weight") {
+      d.projWeight = t.name;
+      continue;
+    }
+    if (n == "vision_proj.bias") {
+      d.projBias = t.name;
+      continue;
+    }
     if (startsWith(n, "abstractor."))
-      return makeError("'" + path + "' comes from DepictQA with a vision abstractor (" + t.name +
-                       "), which this app does not implement; use a checkpoint trained without one (DQ495K, DepictQA-Wild)");
+      return makeError(
+          "'" + path + "' comes from DepictQA with a vision abstractor (" + t.name +
+          "), which this app does not implement; use a checkpoint trained without one (DQ495K, DepictQA-Wild)");
     if (startsWith(n, "llm.")) n = n.substr(4);
     if (startsWith(n, "base_model.model.")) n = n.substr(17);
     std::smatch m;
@@ -143,22 +157,29 @@ Result<DeltaPlan> planDelta(const std::shared_ptr<TorchCheckpoint>& ckpt, const 
     slot = t.name;
   }
   if (!unknown.empty())
-    return makeError("'" + path + "' holds tensors that are neither DepictQA's LoRA (peft names, e.g. "
+    return makeError("'" + path +
+                     "' holds tensors that are neither DepictQA's LoRA (peft names, e.g. "
                      "llm.base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight) nor its projector "
-                     "(vision_proj.weight): " + someNames(unknown) + ". Is this DepictQA's ckpt.pt?");
+                     "(vision_proj.weight): " +
+                     someNames(unknown) + ". Is this DepictQA's ckpt.pt?");
   if (adapterNames.size() > 1)
     return makeError("'" + path + "' holds LoRA weights of several adapters (" + std::to_string(adapterNames.size()) +
                      " names); expected one");
   if (d.projWeight.empty())
-    return makeError("'" + path + "' has no vision_proj.weight (the projector from CLIP into the LLM); "
+    return makeError("'" + path +
+                     "' has no vision_proj.weight (the projector from CLIP into the LLM); "
                      "is this DepictQA's delta checkpoint (ckpt.pt)?");
   const TensorInfo& pw = *info[d.projWeight];
   if (pw.shape.size() == 2 && pw.shape[0] == text.hiddenSize && pw.shape[1] != visionWidth)
-    return makeError("'" + path + "': vision_proj takes " + std::to_string(pw.shape[1]) + " inputs, but CLIP's patch "
-                     "tokens have " + std::to_string(visionWidth) + " (a checkpoint of vision_feature_type: global? "
+    return makeError("'" + path + "': vision_proj takes " + std::to_string(pw.shape[1]) +
+                     " inputs, but CLIP's patch "
+                     "tokens have " +
+                     std::to_string(visionWidth) +
+                     " (a checkpoint of vision_feature_type: global? "
                      "only DepictQA's local patch features are supported)");
-  auto ok = checkTensor(path, pw, {text.hiddenSize, visionWidth}, "projecting CLIP width " +
-                        std::to_string(visionWidth) + " to LLaMA width " + std::to_string(text.hiddenSize));
+  auto ok = checkTensor(
+      path, pw, {text.hiddenSize, visionWidth},
+      "projecting CLIP width " + std::to_string(visionWidth) + " to LLaMA width " + std::to_string(text.hiddenSize));
   if (!ok) return ok.error();
   if (!d.projBias.empty()) {
     ok = checkTensor(path, *info[d.projBias], {text.hiddenSize}, "the projector");
@@ -179,7 +200,8 @@ Result<DeltaPlan> planDelta(const std::shared_ptr<TorchCheckpoint>& ckpt, const 
     if (d.rank == 0) d.rank = static_cast<int>(a.shape[0]);
     ok = checkTensor(path, a, {d.rank, w[1]}, "LoRA rank " + std::to_string(d.rank) + " on " + key + " " + shapeStr(w));
     if (!ok) return ok.error();
-    ok = checkTensor(path, *info[mod.b], {w[0], d.rank}, "LoRA rank " + std::to_string(d.rank) + " on " + key + " " + shapeStr(w));
+    ok = checkTensor(path, *info[mod.b], {w[0], d.rank},
+                     "LoRA rank " + std::to_string(d.rank) + " on " + key + " " + shapeStr(w));
     if (!ok) return ok.error();
   }
   return d;
@@ -211,8 +233,8 @@ Planned mergedWithLora(const std::shared_ptr<Source>& src, const TensorInfo& t, 
             if (!a) return a.error();
             auto b = deltaSrc->load(mod.b);  // [out, r]
             if (!b) return b.error();
-            at::Tensor merged = w.value().to(at::kFloat) +
-                                at::matmul(b.value().to(at::kFloat), a.value().to(at::kFloat)) * scaling;
+            at::Tensor merged =
+                w.value().to(at::kFloat) + at::matmul(b.value().to(at::kFloat), a.value().to(at::kFloat)) * scaling;
             return merged.to(dtype).contiguous();  // [out, in]
           }};
 }

@@ -26,8 +26,10 @@ fs::path normalizedDirectory(const std::string& p) {
 
 std::string humanBytes(uint64_t b) {
   char buf[32];
-  if (b >= (1ull << 30)) std::snprintf(buf, sizeof(buf), "%.2f GB", double(b) / double(1ull << 30));
-  else std::snprintf(buf, sizeof(buf), "%.1f MB", double(b) / double(1ull << 20));
+  if (b >= (1ull << 30))
+    std::snprintf(buf, sizeof(buf), "%.2f GB", double(b) / double(1ull << 30));
+  else
+    std::snprintf(buf, sizeof(buf), "%.1f MB", double(b) / double(1ull << 20));
   return buf;
 }
 
@@ -107,8 +109,8 @@ Status writeFiles(const fs::path& dir, const OutputPlan& plan, ConvertReport& re
   fs::copy_file(plan.tokenizerPath, dir / "tokenizer.model", fs::copy_options::overwrite_existing, ec);
   if (ec) return makeError("cannot copy the tokenizer '" + plan.tokenizerPath + "': " + ec.message());
   // A read-only source (a package, a shared fixture) must not make the copy read-only.
-  fs::permissions(dir / "tokenizer.model", fs::perms::owner_read | fs::perms::owner_write |
-                  fs::perms::group_read | fs::perms::others_read, ec);
+  fs::permissions(dir / "tokenizer.model",
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read, ec);
   return Ok{};
 }
 
@@ -150,8 +152,7 @@ Status moveIntoPlace(TempDirGuard& tmp, const fs::path& out) {
 
 }  // namespace
 
-Status writeModelDirectory(const fs::path& out, const OutputPlan& plan, ConvertReport& report,
-                           const ConvertLog& log) {
+Status writeModelDirectory(const fs::path& out, const OutputPlan& plan, ConvertReport& report, const ConvertLog& log) {
   std::error_code ec;
   fs::create_directories(out.parent_path(), ec);
   if (ec) return makeError("cannot create '" + out.parent_path().string() + "': " + ec.message());

@@ -103,7 +103,7 @@ struct DeltaPlan {
   std::shared_ptr<Source> src;
   std::map<std::string, LoraModule> lora;  // "model.layers.3.self_attn.q_proj" -> A, B
   int rank = 0;
-  std::string projWeight, projBias;        // names in ckpt.pt ("" = absent)
+  std::string projWeight, projBias;  // names in ckpt.pt ("" = absent)
 };
 Result<DeltaPlan> planDelta(const std::shared_ptr<TorchCheckpoint>& ckpt, const io::TextConfig& text,
                             int64_t visionWidth, GroupedLines& ignored);
@@ -117,7 +117,7 @@ struct LoraApplication {
 };
 
 struct LlmPlan {
-  std::vector<Planned> tensors;  // language_model.*
+  std::vector<Planned> tensors;            // language_model.*
   at::ScalarType embedDtype = at::kFloat;  // as stored: the model's dtype in config.json
 };
 // Every tensor of the LLM directory checked against config.json; LoRA folded in where the
@@ -143,7 +143,6 @@ struct OutputPlan {
 // Writes everything into a hidden sibling of `out`, checks it as the Engine will see it,
 // then renames it into place (an existing `out` is moved aside first and removed last).
 // Adds the tensors and bytes written to `report`.
-Status writeModelDirectory(const fs::path& out, const OutputPlan& plan, ConvertReport& report,
-                           const ConvertLog& log);
+Status writeModelDirectory(const fs::path& out, const OutputPlan& plan, ConvertReport& report, const ConvertLog& log);
 
 }  // namespace dqa::convert::plan

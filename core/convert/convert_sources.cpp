@@ -70,20 +70,29 @@ Result<at::ScalarType> parseDtype(const std::string& s) {
 
 Result<io::DType> ioDtype(at::ScalarType t) {
   switch (t) {
-    case at::kFloat: return io::DType::F32;
-    case at::kHalf: return io::DType::F16;
-    case at::kBFloat16: return io::DType::BF16;
-    case at::kDouble: return io::DType::F64;
-    default: return makeError(std::string("cannot store a weight of type ") + c10::toString(t));
+    case at::kFloat:
+      return io::DType::F32;
+    case at::kHalf:
+      return io::DType::F16;
+    case at::kBFloat16:
+      return io::DType::BF16;
+    case at::kDouble:
+      return io::DType::F64;
+    default:
+      return makeError(std::string("cannot store a weight of type ") + c10::toString(t));
   }
 }
 
 const char* hfDtypeName(at::ScalarType t) {
   switch (t) {
-    case at::kHalf: return "float16";
-    case at::kBFloat16: return "bfloat16";
-    case at::kDouble: return "float64";
-    default: return "float32";
+    case at::kHalf:
+      return "float16";
+    case at::kBFloat16:
+      return "bfloat16";
+    case at::kDouble:
+      return "float64";
+    default:
+      return "float32";
   }
 }
 

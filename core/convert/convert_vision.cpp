@@ -16,7 +16,8 @@ using VisualTensors = std::map<std::string, TensorInfo>;  // names without "visu
 Result<VisionPlan> visionGeometry(const std::string& path, const VisualTensors& visual) {
   auto conv = visual.find("conv1.weight");
   if (conv == visual.end() || conv->second.shape.size() != 4 || conv->second.shape[2] != conv->second.shape[3])
-    return makeError("'" + path + "': visual.conv1.weight (the patch embedding, [width, 3, patch, patch]) is missing "
+    return makeError("'" + path +
+                     "': visual.conv1.weight (the patch embedding, [width, 3, patch, patch]) is missing "
                      "or misshaped; is this OpenAI's CLIP ViT archive?");
   VisionPlan v;
   v.width = conv->second.shape[0];
@@ -41,8 +42,8 @@ Result<VisionPlan> visionGeometry(const std::string& path, const VisualTensors& 
   if (layerIds.empty()) return makeError("'" + path + "' has no visual.transformer.resblocks.N.* tensors");
   v.layers = *layerIds.rbegin() + 1;
   if (static_cast<int64_t>(layerIds.size()) != v.layers)
-    return makeError("'" + path + "': the visual transformer's blocks are not numbered 0.." + std::to_string(v.layers - 1) +
-                     "; some are missing");
+    return makeError("'" + path + "': the visual transformer's blocks are not numbered 0.." +
+                     std::to_string(v.layers - 1) + "; some are missing");
   auto fc = visual.find("transformer.resblocks.0.mlp.c_fc.weight");
   if (fc == visual.end() || fc->second.shape.size() != 2)
     return makeError("'" + path + "': visual.transformer.resblocks.0.mlp.c_fc.weight is missing or misshaped");
@@ -64,7 +65,8 @@ Status visionHeads(const TorchCheckpoint& clip, const ConvertOptions& o, VisionP
                      " encoder (not a multiple of 64); pass --vision-heads");
   }
   if (v.heads <= 0 || v.width % v.heads != 0)
-    return makeError("vision width " + std::to_string(v.width) + " is not divisible by " + std::to_string(v.heads) + " heads");
+    return makeError("vision width " + std::to_string(v.width) + " is not divisible by " + std::to_string(v.heads) +
+                     " heads");
 
   return Ok{};
 }
@@ -112,8 +114,9 @@ Status checkNothingLeft(const std::string& path, const VisualTensors& visual, co
   for (const auto& [name, t] : visual) {
     if (used.count(name)) continue;
     if (name == "proj")
-      ignored.add("visual.proj: CLIP's joint-embedding projection (DepictQA feeds the last layer's patch "
-                  "tokens, before ln_post and proj)");
+      ignored.add(
+          "visual.proj: CLIP's joint-embedding projection (DepictQA feeds the last layer's patch "
+          "tokens, before ln_post and proj)");
     else
       extra.push_back("visual." + name);
   }
@@ -131,8 +134,10 @@ Result<VisionPlan> planVision(const std::shared_ptr<TorchCheckpoint>& clip, cons
   auto src = std::make_shared<Source>(fromCheckpoint(clip));
   std::map<std::string, TensorInfo> visual;  // without "visual."
   for (const auto& t : clip->tensors()) {
-    if (startsWith(t.name, "visual.")) visual[t.name.substr(7)] = t;
-    else ignored.add(t.name + ": outside visual.*, CLIP's text tower (DepictQA uses only the image encoder)");
+    if (startsWith(t.name, "visual."))
+      visual[t.name.substr(7)] = t;
+    else
+      ignored.add(t.name + ": outside visual.*, CLIP's text tower (DepictQA uses only the image encoder)");
   }
   for (const auto& s : clip->skipped()) ignored.add(s + ": not a tensor");
   if (visual.empty())
@@ -158,7 +163,8 @@ Result<VisionPlan> planVision(const std::shared_ptr<TorchCheckpoint>& clip, cons
   for (const auto& m : visionRenames(v, visual)) {
     auto t = need(m.from, m.shape);
     if (!t) return t.error();
-    v.tensors.push_back({"vision_tower." + m.to, dtypeOf(t.value()), m.shape, loader(src, "visual." + m.from, dtypeOf(t.value()))});
+    v.tensors.push_back(
+        {"vision_tower." + m.to, dtypeOf(t.value()), m.shape, loader(src, "visual." + m.from, dtypeOf(t.value()))});
     mapped.add("visual." + m.from + " -> vision_tower." + m.to);
   }
   // nn.MultiheadAttention keeps q, k, v stacked: in_proj [3D, D] -> q_proj, k_proj, v_proj.
@@ -171,9 +177,13 @@ Result<VisionPlan> planVision(const std::shared_ptr<TorchCheckpoint>& clip, cons
     if (!b) return b.error();
     const char* names[] = {"q_proj", "k_proj", "v_proj"};
     for (int64_t k = 0; k < 3; ++k) {
-      v.tensors.push_back({t + names[k] + ".weight", dtypeOf(w.value()), {D, D},
+      v.tensors.push_back({t + names[k] + ".weight",
+                           dtypeOf(w.value()),
+                           {D, D},
                            loader(src, "visual." + s + "in_proj_weight", dtypeOf(w.value()), k * D, D)});
-      v.tensors.push_back({t + names[k] + ".bias", dtypeOf(b.value()), {D},
+      v.tensors.push_back({t + names[k] + ".bias",
+                           dtypeOf(b.value()),
+                           {D},
                            loader(src, "visual." + s + "in_proj_bias", dtypeOf(b.value()), k * D, D)});
     }
     mapped.add("visual." + s + "in_proj_weight -> " + t + "{q,k,v}_proj.weight");

@@ -23,13 +23,18 @@ std::string tokenizerPathOf(const ConvertOptions& o) {
 // Every input is there and the output may be written: refused before minutes of reading.
 Status checkInputs(const ConvertOptions& o) {
   if (o.clipPath.empty() || o.llmDirectory.empty() || o.deltaPath.empty() || o.outputDirectory.empty())
-    return makeError("convert needs the CLIP archive (--clip), the LLM directory (--llm), DepictQA's delta "
-                     "checkpoint (--delta) and an output directory (--output)");
-  if (!io::isRegularFile(o.clipPath)) return makeError("CLIP archive '" + o.clipPath + "' does not exist or is not a file");
-  if (!io::isDirectory(o.llmDirectory)) return makeError("LLM directory '" + o.llmDirectory + "' does not exist or is not a directory");
-  if (!io::isRegularFile(o.deltaPath)) return makeError("delta checkpoint '" + o.deltaPath + "' does not exist or is not a file");
+    return makeError(
+        "convert needs the CLIP archive (--clip), the LLM directory (--llm), DepictQA's delta "
+        "checkpoint (--delta) and an output directory (--output)");
+  if (!io::isRegularFile(o.clipPath))
+    return makeError("CLIP archive '" + o.clipPath + "' does not exist or is not a file");
+  if (!io::isDirectory(o.llmDirectory))
+    return makeError("LLM directory '" + o.llmDirectory + "' does not exist or is not a directory");
+  if (!io::isRegularFile(o.deltaPath))
+    return makeError("delta checkpoint '" + o.deltaPath + "' does not exist or is not a file");
   if (!io::isRegularFile(tokenizerPathOf(o)))
-    return makeError("no SentencePiece tokenizer at '" + tokenizerPathOf(o) + "'; Vicuna ships tokenizer.model next to "
+    return makeError("no SentencePiece tokenizer at '" + tokenizerPathOf(o) +
+                     "'; Vicuna ships tokenizer.model next to "
                      "config.json, or pass --tokenizer FILE");
   return Ok{};
 }
@@ -67,20 +72,23 @@ Result<LoraApplication> loraApplication(const ConvertOptions& o, const DeltaPlan
   lora.alpha = o.loraAlpha > 0 ? o.loraAlpha : dp.rank;
   lora.scaling = dp.rank > 0 ? lora.alpha / dp.rank : 0.0;
   lora.merge = o.mergeLora && !dp.lora.empty();
-  lora.castTo = [requested](at::ScalarType stored) { return requested == at::ScalarType::Undefined ? stored : requested; };
+  lora.castTo = [requested](at::ScalarType stored) {
+    return requested == at::ScalarType::Undefined ? stored : requested;
+  };
   if (!lora.merge && !dp.lora.empty()) {
     // Our loader (like peft) finds the adapter's name prefix from layer 0's attention.
     bool layer0 = false;
     for (const auto& [key, mod] : dp.lora) layer0 |= mod.layer == 0 && mod.sub == "self_attn";
     if (!layer0)
-      return makeError("'" + o.deltaPath + "' has no LoRA on layer 0's attention, which an adapter directory needs; "
+      return makeError("'" + o.deltaPath +
+                       "' has no LoRA on layer 0's attention, which an adapter directory needs; "
                        "convert with --merge-lora");
   }
   return lora;
 }
 
-std::vector<Planned> planProjector(const TorchCheckpoint& deltaFile, const DeltaPlan& dp,
-                                   const LoraApplication& lora, GroupedLines& mapped) {
+std::vector<Planned> planProjector(const TorchCheckpoint& deltaFile, const DeltaPlan& dp, const LoraApplication& lora,
+                                   GroupedLines& mapped) {
   std::vector<Planned> out;
   const TensorInfo& w = *deltaFile.find(dp.projWeight);
   out.push_back({"multi_modal_projector.linear_1.weight", lora.castTo(w.dtype), w.shape,
@@ -127,13 +135,13 @@ json adapterConfig(const DeltaPlan& dp, const LoraApplication& lora) {
 
 // config.json (LLaVA layout), checked by the same parser the Engine uses before anything
 // is written.
-Result<json> modelConfig(const ConvertOptions& o, const json& llmConfig, const VisionPlan& vision,
-                         const DeltaPlan& dp, const LoraApplication& lora, at::ScalarType textDtype) {
-  json visionConfig = {{"model_type", "clip_vision_model"}, {"hidden_size", vision.width},
-                       {"intermediate_size", vision.mlp}, {"num_hidden_layers", vision.layers},
+Result<json> modelConfig(const ConvertOptions& o, const json& llmConfig, const VisionPlan& vision, const DeltaPlan& dp,
+                         const LoraApplication& lora, at::ScalarType textDtype) {
+  json visionConfig = {{"model_type", "clip_vision_model"},   {"hidden_size", vision.width},
+                       {"intermediate_size", vision.mlp},     {"num_hidden_layers", vision.layers},
                        {"num_attention_heads", vision.heads}, {"image_size", vision.grid * vision.patch},
-                       {"patch_size", vision.patch}, {"num_channels", 3}, {"hidden_act", "quick_gelu"},
-                       {"layer_norm_eps", 1e-5}};
+                       {"patch_size", vision.patch},          {"num_channels", 3},
+                       {"hidden_act", "quick_gelu"},          {"layer_norm_eps", 1e-5}};
   json textConfig = llmConfig;
   textConfig.erase("torch_dtype");
   json config = {{"architectures", {"LlavaForConditionalGeneration"}},
@@ -153,7 +161,9 @@ Result<json> modelConfig(const ConvertOptions& o, const json& llmConfig, const V
                    {"delta", fs::path(o.deltaPath).filename().string()},
                    {"lora_rank", dp.rank},
                    {"lora_alpha", lora.alpha},
-                   {"lora", dp.lora.empty() ? "none" : lora.merge ? "merged" : "adapter"}}}};
+                   {"lora", dp.lora.empty() ? "none"
+                            : lora.merge    ? "merged"
+                                            : "adapter"}}}};
   auto parsed = io::parseModelConfig(config.dump());
   if (!parsed) return makeError("the converted config.json would not load: " + parsed.message());
   return config;
@@ -178,7 +188,9 @@ void describe(ConvertReport& report, const VisionPlan& vision, const io::TextCon
 // Read and check every input into plans, then write: nothing is written before every
 // tensor's name and shape has been checked.
 Result<ConvertReport> convertImpl(const ConvertOptions& o, const ConvertLog& logFn) {
-  auto log = [&](const std::string& s) { if (logFn) logFn(s); };
+  auto log = [&](const std::string& s) {
+    if (logFn) logFn(s);
+  };
   auto requested = parseDtype(o.dtype);
   if (!requested) return requested.error();
   if (auto ok = checkInputs(o); !ok) return ok.error();
@@ -214,8 +226,8 @@ Result<ConvertReport> convertImpl(const ConvertOptions& o, const ConvertLog& log
   if (!llm) return llm.error();
   for (auto& p : llm->tensors) output.model.push_back(std::move(p));
   output.adapter = planAdapter(*deltaFile.value(), delta.value(), lora.value(), mapped);
-  auto config = modelConfig(o, llmConfig->first, vision.value(), delta.value(), lora.value(),
-                            lora->castTo(llm->embedDtype));
+  auto config =
+      modelConfig(o, llmConfig->first, vision.value(), delta.value(), lora.value(), lora->castTo(llm->embedDtype));
   if (!config) return config.error();
   output.config = config.value();
   output.adapterConfig = adapterConfig(delta.value(), lora.value());
@@ -240,11 +252,10 @@ Result<ConvertReport> convertDepictQA(const ConvertOptions& options, const Conve
   } catch (const c10::Error& e) {
     return makeError(std::string("conversion failed: ") + e.what_without_backtrace());
   } catch (const std::bad_alloc&) {
-    return makeError("conversion ran out of memory; a 7B LLM needs RAM for its largest tensor plus CLIP "
-                     "(about 2 GB), more with --merge-lora");
-  } catch (const std::exception& e) {
-    return makeError(std::string("conversion failed: ") + e.what());
-  }
+    return makeError(
+        "conversion ran out of memory; a 7B LLM needs RAM for its largest tensor plus CLIP "
+        "(about 2 GB), more with --merge-lora");
+  } catch (const std::exception& e) { return makeError(std::string("conversion failed: ") + e.what()); }
 }
 
 }  // namespace dqa::convert

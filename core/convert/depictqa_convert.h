@@ -30,16 +30,16 @@ struct ConvertOptions {
   // LoRA scaling is alpha / rank. The rank is read from the tensors; ckpt.pt does not
   // record alpha. <= 0: alpha = rank (DepictQA's configs: r 16, alpha 16).
   double loraAlpha = 0;
-  bool mergeLora = false;       // W += (alpha / r) B A in float32, instead of adapter/
-  bool force = false;           // replace an existing non-empty output directory
-  std::string dtype = "keep";   // keep (each tensor as stored) | f32 | f16 | bf16
-  int visionHeads = 0;          // 0: from the archive, else OpenAI's rule width / 64
+  bool mergeLora = false;      // W += (alpha / r) B A in float32, instead of adapter/
+  bool force = false;          // replace an existing non-empty output directory
+  std::string dtype = "keep";  // keep (each tensor as stored) | f32 | f16 | bf16
+  int visionHeads = 0;         // 0: from the archive, else OpenAI's rule width / 64
 };
 
 struct ConvertReport {
   std::string outputDirectory;
-  std::vector<std::string> mapped;    // "source pattern -> target pattern (xN)", grouped
-  std::vector<std::string> ignored;   // "source pattern (xN): why", grouped
+  std::vector<std::string> mapped;   // "source pattern -> target pattern (xN)", grouped
+  std::vector<std::string> ignored;  // "source pattern (xN): why", grouped
   int visionWidth = 0, visionLayers = 0, visionHeads = 0, patchSize = 0, imageSize = 0;
   int textHidden = 0, textLayers = 0, vocabSize = 0;
   int loraRank = 0, loraModules = 0;  // modules: q/k/v/o of every layer = 4 x layers

@@ -17,16 +17,26 @@ namespace {
 at::ScalarType scalarType(io::PickleStorageType type) {
   using T = io::PickleStorageType;
   switch (type) {
-    case T::Float: return at::kFloat;
-    case T::Half: return at::kHalf;
-    case T::BFloat16: return at::kBFloat16;
-    case T::Double: return at::kDouble;
-    case T::Long: return at::kLong;
-    case T::Int: return at::kInt;
-    case T::Short: return at::kShort;
-    case T::Char: return at::kChar;
-    case T::Byte: return at::kByte;
-    case T::Bool: return at::kBool;
+    case T::Float:
+      return at::kFloat;
+    case T::Half:
+      return at::kHalf;
+    case T::BFloat16:
+      return at::kBFloat16;
+    case T::Double:
+      return at::kDouble;
+    case T::Long:
+      return at::kLong;
+    case T::Int:
+      return at::kInt;
+    case T::Short:
+      return at::kShort;
+    case T::Char:
+      return at::kChar;
+    case T::Byte:
+      return at::kByte;
+    case T::Bool:
+      return at::kBool;
   }
   return at::kFloat;
 }
@@ -41,7 +51,7 @@ std::string lastPart(const std::string& path) {
 struct TorchCheckpoint::Impl {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;  // torch.save
   std::map<std::string, io::PickleTensor> refs;
-  std::map<std::string, at::Tensor> eager;                         // TorchScript
+  std::map<std::string, at::Tensor> eager;  // TorchScript
 };
 
 TorchCheckpoint::~TorchCheckpoint() = default;
@@ -65,7 +75,8 @@ Result<std::shared_ptr<TorchCheckpoint>> TorchCheckpoint::open(const std::string
       return makeError("'" + path + "' is empty or truncated (" + std::to_string(st.st_size) + " bytes)");
     if (std::memcmp(magic, "PK\x03\x04", 4) != 0) {
       if (static_cast<unsigned char>(magic[0]) == 0x80)
-        return makeError("'" + path + "' uses PyTorch's legacy (before 1.6) file format, which this "
+        return makeError("'" + path +
+                         "' uses PyTorch's legacy (before 1.6) file format, which this "
                          "converter does not read. Re-save it with any recent PyTorch, if you trust "
                          "the file: python3 -c \"import torch; torch.save(torch.load('F'), 'F.zip.pt')\"");
       return makeError("'" + path + "' is not a PyTorch file (no zip signature); is it the right file?");
@@ -121,13 +132,10 @@ Result<std::shared_ptr<TorchCheckpoint>> TorchCheckpoint::open(const std::string
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
     if (what.find("zip archive") != std::string::npos || what.find("central directory") != std::string::npos)
-      return makeError("'" + path + "' is truncated or damaged: its zip directory cannot be read (" +
-                       lastPart(path) + " is " + std::to_string(st.st_size) +
-                       " bytes; an interrupted download?)");
+      return makeError("'" + path + "' is truncated or damaged: its zip directory cannot be read (" + lastPart(path) +
+                       " is " + std::to_string(st.st_size) + " bytes; an interrupted download?)");
     return makeError("cannot read '" + path + "': " + what);
-  } catch (const std::exception& e) {
-    return makeError("cannot read '" + path + "': " + e.what());
-  }
+  } catch (const std::exception& e) { return makeError("cannot read '" + path + "': " + e.what()); }
 }
 
 Result<at::Tensor> TorchCheckpoint::load(const std::string& name) const {
@@ -150,8 +158,8 @@ Result<at::Tensor> TorchCheckpoint::load(const std::string& name) const {
     if (t.is_contiguous() && ref.offset == 0 && t.numel() == s.numel) return t;
     return t.clone(at::MemoryFormat::Contiguous);
   } catch (const c10::Error& e) {
-    return makeError("cannot read tensor '" + name + "' from '" + path_ + "' (truncated or damaged file?): " +
-                     e.what_without_backtrace());
+    return makeError("cannot read tensor '" + name + "' from '" + path_ +
+                     "' (truncated or damaged file?): " + e.what_without_backtrace());
   }
 }
 

@@ -65,7 +65,8 @@ Status readTurns(const json& record, const std::string& where, std::string& quer
   }
   if (query.empty()) return makeError(where + ": no query (a \"query\" field or a human turn in \"conversations\")");
   if (answer.empty())
-    return makeError(where + ": no answer to train on (an \"answer\" field or a gpt turn in \"conversations\"); "
+    return makeError(where +
+                     ": no answer to train on (an \"answer\" field or a gpt turn in \"conversations\"); "
                      "test records without answers cannot be trained on");
   return Ok{};
 }
@@ -157,13 +158,15 @@ Result<DepictqaJson> readDepictqaJson(const std::string& path, const std::string
     const auto* t = std::find_if(std::begin(kTaskTypes), std::end(kTaskTypes),
                                  [&](const TaskType& k) { return r.taskType == k.name; });
     if (t == std::end(kTaskTypes))
-      return makeError(where + ": unknown task_type \"" + r.taskType + "\" (known: quality_single_A, "
+      return makeError(where + ": unknown task_type \"" + r.taskType +
+                       "\" (known: quality_single_A, "
                        "quality_single_A_noref, quality_compare, quality_compare_noref)");
     r.prompt.task = t->task;
     r.prompt.withReference = t->withReference;
     if (auto ok = readTurns(rec, where, r.prompt.question, r.answer); !ok) return ok.error();
     if (auto prompt = text::buildPrompt(r.prompt); !prompt) return makeError(where + ": " + prompt.message());
-    if (auto ok = text::validateText(r.answer, "answer", kMaxAnswerChars); !ok) return makeError(where + ": " + ok.message());
+    if (auto ok = text::validateText(r.answer, "answer", kMaxAnswerChars); !ok)
+      return makeError(where + ": " + ok.message());
     classifyTask(r);
     auto present = resolveImages(rec, *t, imageRoot, where, r);
     if (!present) return present.error();

@@ -16,14 +16,16 @@
 #include "core/data/datasets/split.h"
 #include "core/data/shard_dataset.h"
 
-namespace dqa::text { class Tokenizer; }
+namespace dqa::text {
+class Tokenizer;
+}
 
 namespace dqa::data {
 
 struct DepictqaRecord {
   std::string id;
-  std::string taskType;         // as written in the file
-  text::PromptRequest prompt;   // task, reference mode and the query verbatim
+  std::string taskType;        // as written in the file
+  text::PromptRequest prompt;  // task, reference mode and the query verbatim
   std::string answer;
   std::string reference, a, b;  // absolute image paths; empty when the task has no such image
   std::string referenceId;      // stem of image_ref (see linkReferenceIds): the split's unit

@@ -115,8 +115,8 @@ Mat motionKernel(double length, int variant, cv::RNG& rng) {
     c *= 1.0 / path.size();
     for (auto& p : path) {
       cv::Point2d q = p - c;
-      splat(k, half + std::clamp(q.x, -double(half), double(half)),
-            half + std::clamp(q.y, -double(half), double(half)), 1.0);
+      splat(k, half + std::clamp(q.x, -double(half), double(half)), half + std::clamp(q.y, -double(half), double(half)),
+            1.0);
     }
   } else {
     for (int i = 0; i <= steps; ++i) {
@@ -150,8 +150,8 @@ Mat scaleAroundGrey(const Mat& f, double s, int greyKind) {
     cv::Vec3f* dst = out.ptr<cv::Vec3f>(y);
     for (int x = 0; x < f.cols; ++x) {
       const cv::Vec3f& c = src[x];
-      float g = greyKind == 0 ? std::max({c[0], c[1], c[2]})          // HSV value
-                              : (c[0] + c[1] + c[2]) / 3.f;           // HSI intensity
+      float g = greyKind == 0 ? std::max({c[0], c[1], c[2]})  // HSV value
+                              : (c[0] + c[1] + c[2]) / 3.f;   // HSI intensity
       for (int i = 0; i < 3; ++i) dst[x][i] = g + float(s) * (c[i] - g);
     }
   }
@@ -170,9 +170,7 @@ Mat codecRoundTrip(const Mat& rgb8, const std::string& ext, const std::vector<in
     if (dec.empty() || dec.size() != rgb8.size()) return rgb8.clone();
     cv::cvtColor(dec, dec, cv::COLOR_BGR2RGB);
     return dec;
-  } catch (const cv::Exception&) {
-    return rgb8.clone();
-  }
+  } catch (const cv::Exception&) { return rgb8.clone(); }
 }
 
 // One level of CDF 5/3 lifting along a line (float, symmetric extension), in place:
@@ -234,7 +232,13 @@ void dwt2(Mat& m, int levels, bool inverse) {
         for (int y = 0; y < H; ++y) m.at<float>(y, x) = line[y];
       }
     };
-    if (!inv) { rows(); cols(); } else { cols(); rows(); }
+    if (!inv) {
+      rows();
+      cols();
+    } else {
+      cols();
+      rows();
+    }
   };
   if (!inverse) {
     for (auto& s : sizes) pass(s.first, s.second, false);
@@ -319,8 +323,7 @@ Mat expandToChannels(const Mat& single) {
 
 Mat applyLut(const Mat& rgb8, const std::vector<double>& curve01) {
   Mat lut(1, 256, CV_8U);
-  for (int i = 0; i < 256; ++i)
-    lut.at<uchar>(i) = cv::saturate_cast<uchar>(std::clamp(curve01[i], 0.0, 1.0) * 255.0);
+  for (int i = 0; i < 256; ++i) lut.at<uchar>(i) = cv::saturate_cast<uchar>(std::clamp(curve01[i], 0.0, 1.0) * 255.0);
   Mat out;
   cv::LUT(rgb8, lut, out);
   return out;
@@ -390,8 +393,8 @@ std::vector<double> pchipCurve(const std::vector<double>& xs, const std::vector<
     while (i + 2 < n && x > xs[i + 1]) ++i;
     double t = (x - xs[i]) / h[i];
     double t2 = t * t, t3 = t2 * t;
-    c[k] = (2 * t3 - 3 * t2 + 1) * ys[i] + (t3 - 2 * t2 + t) * h[i] * m[i] +
-           (-2 * t3 + 3 * t2) * ys[i + 1] + (t3 - t2) * h[i] * m[i + 1];
+    c[k] = (2 * t3 - 3 * t2 + 1) * ys[i] + (t3 - 2 * t2 + t) * h[i] * m[i] + (-2 * t3 + 3 * t2) * ys[i + 1] +
+           (t3 - t2) * h[i] * m[i + 1];
   }
   return c;
 }
@@ -502,8 +505,7 @@ Mat gaussianBlur(const Mat& img, double sigma, int variant, cv::RNG& rng) {
     double a = rng.uniform(1.0, 1.4);
     double sx = sigma * a, sy = sigma / a;
     if (rng.uniform(0, 2)) std::swap(sx, sy);
-    cv::GaussianBlur(img, out, {oddAtLeast(6 * sx), oddAtLeast(6 * sy)}, sx, sy,
-                     cv::BORDER_REFLECT);
+    cv::GaussianBlur(img, out, {oddAtLeast(6 * sx), oddAtLeast(6 * sy)}, sx, sy, cv::BORDER_REFLECT);
     return out;
   }
   int ks = 2 * static_cast<int>(std::ceil(2 * sigma)) + 1;  // KADID's kernel support
@@ -620,9 +622,8 @@ Mat jpeg(const Mat& img, double q, int variant) {
   int quality = std::clamp(static_cast<int>(std::lround(q)), 1, 100);
   if (variant == 1)  // stronger chroma compression than luma
     return codecRoundTrip(img, ".jpg",
-                          {cv::IMWRITE_JPEG_QUALITY, quality, cv::IMWRITE_JPEG_LUMA_QUALITY,
-                           quality, cv::IMWRITE_JPEG_CHROMA_QUALITY,
-                           std::max(1, quality / 2)});
+                          {cv::IMWRITE_JPEG_QUALITY, quality, cv::IMWRITE_JPEG_LUMA_QUALITY, quality,
+                           cv::IMWRITE_JPEG_CHROMA_QUALITY, std::max(1, quality / 2)});
   if (variant == 2) {  // WebP (lossy VP8 intra): a different block codec
     int wq = std::clamp(static_cast<int>(std::lround(q * 0.6)), 1, 100);
     return codecRoundTrip(img, ".webp", {cv::IMWRITE_WEBP_QUALITY, wq});
@@ -634,15 +635,20 @@ Mat whiteNoise(const Mat& img, double var, int variant, cv::RNG& rng) {
   double sd = std::sqrt(std::max(var, 0.0));
   Mat f = toFloat(img), n;
   switch (variant) {
-    case 1: n = expandToChannels(gaussianNoise(img.size(), 1, sd, rng)); break;
-    case 2: n = correlatedNoise(img.size(), 3, sd, 0.8, rng); break;
+    case 1:
+      n = expandToChannels(gaussianNoise(img.size(), 1, sd, rng));
+      break;
+    case 2:
+      n = correlatedNoise(img.size(), 3, sd, 0.8, rng);
+      break;
     case 3: {
       n = Mat(img.size(), CV_32FC3);
       double a = sd * std::sqrt(3.0);
       rng.fill(n, cv::RNG::UNIFORM, -a, a);
       break;
     }
-    default: n = gaussianNoise(img.size(), 3, sd, rng);
+    default:
+      n = gaussianNoise(img.size(), 3, sd, rng);
   }
   return toU8(clip01(f + n));
 }
@@ -659,8 +665,7 @@ Mat colorComponentNoise(const Mat& img, double var, int variant, cv::RNG& rng) {
     return toU8(clip01(f));
   }
   cv::cvtColor(f, c, cv::COLOR_RGB2YCrCb);
-  Mat n = variant == 2 ? correlatedNoise(img.size(), 3, sd, 0.8, rng)
-                       : gaussianNoise(img.size(), 3, sd, rng);
+  Mat n = variant == 2 ? correlatedNoise(img.size(), 3, sd, 0.8, rng) : gaussianNoise(img.size(), 3, sd, rng);
   c += n;
   cv::cvtColor(c, f, cv::COLOR_YCrCb2RGB);
   return toU8(clip01(f));
@@ -679,8 +684,7 @@ Mat impulseNoise(const Mat& img, double density, int variant, cv::RNG& rng) {
           uchar v = rng.uniform(0, 2) ? 255 : 0;
           p[x] = cv::Vec3b(v, v, v);
         } else {  // random-valued impulses
-          p[x] = cv::Vec3b(uchar(rng.uniform(0, 256)), uchar(rng.uniform(0, 256)),
-                           uchar(rng.uniform(0, 256)));
+          p[x] = cv::Vec3b(uchar(rng.uniform(0, 256)), uchar(rng.uniform(0, 256)), uchar(rng.uniform(0, 256)));
         }
       }
     }
@@ -778,8 +782,7 @@ Mat jitter(const Mat& img, double p, int variant, cv::RNG& rng) {
         }
     }
   Mat out;
-  cv::remap(img, out, mx, my, variant == 1 ? cv::INTER_LINEAR : cv::INTER_NEAREST,
-            cv::BORDER_REFLECT);
+  cv::remap(img, out, mx, my, variant == 1 ? cv::INTER_LINEAR : cv::INTER_NEAREST, cv::BORDER_REFLECT);
   return out;
 }
 
@@ -926,32 +929,58 @@ Mat contrastChange(const Mat& img, double p, int variant) {
 
 Mat applyType(const Mat& img, int type, double p, int variant, cv::RNG& rng) {
   switch (type) {
-    case 1: return gaussianBlur(img, p, variant, rng);
-    case 2: return lensBlur(img, p, variant, rng);
-    case 3: return motionBlur(img, p, variant, rng);
-    case 4: return colorDiffusion(img, p, variant);
-    case 5: return colorShift(img, p, variant, rng);
-    case 6: return colorQuantization(img, p, variant, rng);
-    case 7: return saturationHsv(img, p, variant);
-    case 8: return saturationLab(img, p, variant);
-    case 9: return jpeg2000(img, p, variant);
-    case 10: return jpeg(img, p, variant);
-    case 11: return whiteNoise(img, p, variant, rng);
-    case 12: return colorComponentNoise(img, p, variant, rng);
-    case 13: return impulseNoise(img, p, variant, rng);
-    case 14: return multiplicativeNoise(img, p, variant, rng);
-    case 15: return denoise(img, p, variant, rng);
-    case 16: return brightnessCurve(img, 1.0 / (1.0 + p), variant);
-    case 17: return brightnessCurve(img, 1.0 + 2.0 * p, variant);
-    case 18: return meanShift(img, p, variant);
-    case 19: return jitter(img, p, variant, rng);
-    case 20: return nonEccentricity(img, p, variant, rng);
-    case 21: return pixelate(img, p, variant, rng);
-    case 22: return quantization(img, p, variant);
-    case 23: return colorBlock(img, p, variant, rng);
-    case 24: return highSharpen(img, p, variant);
-    case 25: return contrastChange(img, p, variant);
-    default: return img.clone();
+    case 1:
+      return gaussianBlur(img, p, variant, rng);
+    case 2:
+      return lensBlur(img, p, variant, rng);
+    case 3:
+      return motionBlur(img, p, variant, rng);
+    case 4:
+      return colorDiffusion(img, p, variant);
+    case 5:
+      return colorShift(img, p, variant, rng);
+    case 6:
+      return colorQuantization(img, p, variant, rng);
+    case 7:
+      return saturationHsv(img, p, variant);
+    case 8:
+      return saturationLab(img, p, variant);
+    case 9:
+      return jpeg2000(img, p, variant);
+    case 10:
+      return jpeg(img, p, variant);
+    case 11:
+      return whiteNoise(img, p, variant, rng);
+    case 12:
+      return colorComponentNoise(img, p, variant, rng);
+    case 13:
+      return impulseNoise(img, p, variant, rng);
+    case 14:
+      return multiplicativeNoise(img, p, variant, rng);
+    case 15:
+      return denoise(img, p, variant, rng);
+    case 16:
+      return brightnessCurve(img, 1.0 / (1.0 + p), variant);
+    case 17:
+      return brightnessCurve(img, 1.0 + 2.0 * p, variant);
+    case 18:
+      return meanShift(img, p, variant);
+    case 19:
+      return jitter(img, p, variant, rng);
+    case 20:
+      return nonEccentricity(img, p, variant, rng);
+    case 21:
+      return pixelate(img, p, variant, rng);
+    case 22:
+      return quantization(img, p, variant);
+    case 23:
+      return colorBlock(img, p, variant, rng);
+    case 24:
+      return highSharpen(img, p, variant);
+    case 25:
+      return contrastChange(img, p, variant);
+    default:
+      return img.clone();
   }
 }
 
@@ -997,12 +1026,9 @@ bool jpeg2000Available() {
     try {
       Mat probe(96, 96, CV_8UC3, cv::Scalar(40, 120, 200));
       std::vector<uchar> buf;
-      if (!cv::imencode(".jp2", probe, buf, {cv::IMWRITE_JPEG2000_COMPRESSION_X1000, 100}))
-        return false;
+      if (!cv::imencode(".jp2", probe, buf, {cv::IMWRITE_JPEG2000_COMPRESSION_X1000, 100})) return false;
       return !cv::imdecode(buf, cv::IMREAD_COLOR).empty();
-    } catch (const cv::Exception&) {
-      return false;
-    }
+    } catch (const cv::Exception&) { return false; }
   }();
   return available;
 }
@@ -1022,8 +1048,7 @@ cv::Mat applyDistortion(const cv::Mat& rgb, const Distortion& d, std::uint64_t s
   if (rgb.empty() || rgb.type() != CV_8UC3 || d.type < 1 || d.type > kNumTypes) return {};
   cv::RNG rng(mixSeed(seed, static_cast<std::uint64_t>(d.type)));
   const double level = std::clamp(d.level, 0.0, 5.0);
-  Mat out = applyType(rgb, d.type, paramAtLevel(d.type, level),
-                      resolveVariant(d.type, d.variant), rng);
+  Mat out = applyType(rgb, d.type, paramAtLevel(d.type, level), resolveVariant(d.type, d.variant), rng);
   if (out.size() != rgb.size() || out.type() != rgb.type()) return rgb.clone();
   if (level < 1.0) cv::addWeighted(rgb, 1.0 - level, out, level, 0.0, out);
   cv::Rect region = d.region & cv::Rect(0, 0, rgb.cols, rgb.rows);
@@ -1038,8 +1063,7 @@ cv::Mat applyDistortion(const cv::Mat& rgb, const Distortion& d, std::uint64_t s
   return out;
 }
 
-cv::Mat applyDistortions(const cv::Mat& rgb, const std::vector<Distortion>& ds,
-                         std::uint64_t seed) {
+cv::Mat applyDistortions(const cv::Mat& rgb, const std::vector<Distortion>& ds, std::uint64_t seed) {
   Mat cur = rgb;
   std::uint64_t i = 0;
   for (const auto& d : ds) cur = applyDistortion(cur, d, mixSeed(seed, 1000 + i++));

@@ -15,9 +15,9 @@
 namespace dqa::data {
 
 struct Distortion {
-  int type = 1;          // KADID type 1..25
-  double level = 1.0;    // continuous level in [0,5] (1..5: KADID's published levels)
-  int variant = 0;       // implementation (0 = closest to KADID's generator)
+  int type = 1;        // KADID type 1..25
+  double level = 1.0;  // continuous level in [0,5] (1..5: KADID's published levels)
+  int variant = 0;     // implementation (0 = closest to KADID's generator)
   // Local distortion: the region (in the coordinates of the image it is applied to)
   // where it applies, feathered over 2 px; empty = the whole image.
   cv::Rect region;
@@ -38,8 +38,7 @@ int resolveVariant(int type, int variant);
 // non-8UC3 input gives an empty result.
 cv::Mat applyDistortion(const cv::Mat& rgb, const Distortion& d, std::uint64_t seed);
 // Applies several in order, each with its own derived seed.
-cv::Mat applyDistortions(const cv::Mat& rgb, const std::vector<Distortion>& ds,
-                         std::uint64_t seed);
+cv::Mat applyDistortions(const cv::Mat& rgb, const std::vector<Distortion>& ds, std::uint64_t seed);
 
 // Seeds derived from a base seed and a stream index (splitmix64); used everywhere so
 // that every random choice is a pure function of (global seed, sample index, purpose).

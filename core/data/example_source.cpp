@@ -13,9 +13,7 @@ namespace {
 class ShardSource : public ExampleSource {
  public:
   ShardSource(std::string path, ShardDataset data) : path_(std::move(path)), data_(std::move(data)) {}
-  std::string describe() const override {
-    return "shards " + path_ + ": " + std::to_string(data_.size()) + " records";
-  }
+  std::string describe() const override { return "shards " + path_ + ": " + std::to_string(data_.size()) + " records"; }
   size_t size() const override { return data_.size(); }
   Result<TrainingExample> get(size_t index) const override { return data_.get(index); }
 
@@ -108,8 +106,8 @@ Result<std::string> writeDepictqaSplit(const MixOptions& o, double evalFraction,
   auto split = makeSplit(referenceDataset(files.value()), evalFraction, seed);
   if (!split) return split.error();
   if (auto ok = writeSplit(split.value(), path); !ok) return ok.error();
-  return "split written to " + path + ": " + std::to_string(split->train.size()) + " reference images on the train side, " +
-         std::to_string(split->eval.size()) + " on the eval side";
+  return "split written to " + path + ": " + std::to_string(split->train.size()) +
+         " reference images on the train side, " + std::to_string(split->eval.size()) + " on the eval side";
 }
 
 Result<TrainingMix> TrainingMix::open(const MixOptions& o, const text::Tokenizer& tokenizer, int maxAnswerTokens) {

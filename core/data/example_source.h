@@ -12,7 +12,9 @@
 #include "core/data/shard_dataset.h"
 #include "core/data/weighted_mix.h"
 
-namespace dqa::text { class Tokenizer; }
+namespace dqa::text {
+class Tokenizer;
+}
 
 namespace dqa::data {
 

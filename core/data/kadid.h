@@ -22,7 +22,7 @@ constexpr int kNumAspects = 5;
 constexpr int kNumTypes = 25;
 constexpr int kNumLevels = 5;
 
-const char* aspectName(Aspect aspect);           // "brightness", "color", ...
+const char* aspectName(Aspect aspect);  // "brightness", "color", ...
 bool aspectFromName(const std::string& name, Aspect* out);
 
 // MOS an undistorted image gets: KADID's mean-shift type at level 3 has parameter 0
@@ -32,24 +32,24 @@ constexpr double kReferenceMos = 4.6;
 constexpr double kMinMos = 1.0;
 
 struct KadidRow {
-  int type;        // 1..25
-  int level;       // 1..5
-  double param;    // the original generator's parameter
-  double mos;      // mean MOS over the 81 references
+  int type;      // 1..25
+  int level;     // 1..5
+  double param;  // the original generator's parameter
+  double mos;    // mean MOS over the 81 references
   double sdAcrossRefs;
 };
 
 struct DistortionTypeInfo {
-  int id;                 // 1..25
-  const char* name;       // "gaussian_blur", ... (as in type_level_mos.csv, short)
-  const char* title;      // "Gaussian blur"
+  int id;             // 1..25
+  const char* name;   // "gaussian_blur", ... (as in type_level_mos.csv, short)
+  const char* title;  // "Gaussian blur"
   Aspect aspect;
-  int numVariants;        // implementations available (variant 0 = closest to KADID)
-  bool geometricParam;    // parameter interpolated geometrically between levels
+  int numVariants;      // implementations available (variant 0 = closest to KADID)
+  bool geometricParam;  // parameter interpolated geometrically between levels
 };
 
-const DistortionTypeInfo& typeInfo(int type);     // type in 1..25 (clamped)
-const KadidRow& kadidRow(int type, int level);    // level 1..5
+const DistortionTypeInfo& typeInfo(int type);   // type in 1..25 (clamped)
+const KadidRow& kadidRow(int type, int level);  // level 1..5
 
 // Parameter and label at a continuous level in [0,5] (see the header comment). For
 // level < 1 the parameter is the level-1 parameter (the blend does the rest).

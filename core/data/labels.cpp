@@ -37,9 +37,7 @@ const Thresholds& thresholds() {
   return t;
 }
 
-double qualityFraction(double mos) {
-  return std::clamp((mos - kMinMos) / (kReferenceMos - kMinMos), 0.0, 1.0);
-}
+double qualityFraction(double mos) { return std::clamp((mos - kMinMos) / (kReferenceMos - kMinMos), 0.0, 1.0); }
 double mosFromFraction(double q) { return kMinMos + std::clamp(q, 0.0, 1.0) * (kReferenceMos - kMinMos); }
 
 namespace {
@@ -56,11 +54,9 @@ double combineMos(const std::vector<DistortionLabel>& ds) {
   return mosFromFraction(q);
 }
 
-double combineMos(const std::vector<DistortionLabel>& ds,
-                  const std::array<double, kNumAspects>& w) {
+double combineMos(const std::vector<DistortionLabel>& ds, const std::array<double, kNumAspects>& w) {
   double logq = 0.0;
-  for (const auto& d : ds)
-    logq += w[static_cast<int>(d.aspect)] * std::log(std::max(effectiveFraction(d), 1e-6));
+  for (const auto& d : ds) logq += w[static_cast<int>(d.aspect)] * std::log(std::max(effectiveFraction(d), 1e-6));
   return mosFromFraction(std::exp(logq));
 }
 
@@ -125,14 +121,14 @@ double gradientSimilarity(const cv::Mat& reference, const cv::Mat& distorted) {
 }
 
 double psnrOf(const cv::Mat& reference, const cv::Mat& distorted) {
-  if (reference.empty() || reference.size() != distorted.size() || reference.type() != distorted.type())
-    return 99.0;
-  double mse = cv::norm(reference, distorted, cv::NORM_L2SQR) / static_cast<double>(reference.total() * reference.channels());
+  if (reference.empty() || reference.size() != distorted.size() || reference.type() != distorted.type()) return 99.0;
+  double mse =
+      cv::norm(reference, distorted, cv::NORM_L2SQR) / static_cast<double>(reference.total() * reference.channels());
   return mse <= 1e-10 ? 99.0 : 10.0 * std::log10(255.0 * 255.0 / mse);
 }
 
-ImageLabel labelImage(const std::vector<Distortion>& ds, cv::Size imageSize,
-                      const cv::Mat& reference, const cv::Mat& distorted) {
+ImageLabel labelImage(const std::vector<Distortion>& ds, cv::Size imageSize, const cv::Mat& reference,
+                      const cv::Mat& distorted) {
   ImageLabel label;
   const double area = std::max(1, imageSize.area());
   std::array<std::vector<DistortionLabel>, kNumAspects> perAspect;
@@ -158,8 +154,7 @@ ImageLabel labelImage(const std::vector<Distortion>& ds, cv::Size imageSize,
     worst = dl.mos;
     double p = dl.distortion.param();
     int t = dl.distortion.type;
-    label.brightnessDirection = (t == 16 || (t == 18 && p > 0)) ? +1
-                                : (t == 17 || (t == 18 && p < 0)) ? -1 : 0;
+    label.brightnessDirection = (t == 16 || (t == 18 && p > 0)) ? +1 : (t == 17 || (t == 18 && p < 0)) ? -1 : 0;
   }
   const auto& t = thresholds();
   if (!reference.empty() && !distorted.empty() && !ds.empty()) {
@@ -180,18 +175,16 @@ ImageLabel labelImage(const std::vector<Distortion>& ds, cv::Size imageSize,
   // without any distorted structural aspect (noise, artifacts, blurriness) the texture
   // is identifiable. A severe structural aspect means at least "barely identifiable".
   label.gms = gradientSimilarity(reference, distorted);
-  Severity structural = std::max({label.level(Aspect::Noise), label.level(Aspect::Artifacts),
-                                  label.level(Aspect::Blurriness)});
+  Severity structural =
+      std::max({label.level(Aspect::Noise), label.level(Aspect::Artifacts), label.level(Aspect::Blurriness)});
   Texture measured = label.gms >= t.textureIdentifiableMin ? Texture::Identifiable
                      : label.gms >= t.textureBarelyMin     ? Texture::BarelyIdentifiable
                                                            : Texture::Damaged;
   if (reference.empty() || distorted.empty()) {
-    measured = structural == Severity::Severe ? Texture::BarelyIdentifiable
-                                              : Texture::Identifiable;
+    measured = structural == Severity::Severe ? Texture::BarelyIdentifiable : Texture::Identifiable;
   }
   if (structural == Severity::Undistorted) measured = Texture::Identifiable;
-  if (structural == Severity::Severe && measured == Texture::Identifiable)
-    measured = Texture::BarelyIdentifiable;
+  if (structural == Severity::Severe && measured == Texture::Identifiable) measured = Texture::BarelyIdentifiable;
   label.texture = measured;
   return label;
 }

@@ -21,11 +21,11 @@ enum class Quality { Bad = 0, Poor, Fair, Good, Excellent };
 enum class Cmp { MuchWorse = -2, Worse = -1, Similar = 0, Better = 1, MuchBetter = 2 };
 enum class Winner { A, B, Tie };
 
-const char* severityName(Severity s);   // "undistorted", "mild", "severe"
-const char* textureName(Texture t);     // "identifiable", "barely identifiable", "damaged"
-const char* qualityName(Quality q);     // "bad" .. "excellent"
-const char* cmpSymbol(Cmp c);           // "<<", "<", "≈" (UTF-8), ">", ">>"
-const char* winnerName(Winner w);       // "A", "B", "tie"
+const char* severityName(Severity s);  // "undistorted", "mild", "severe"
+const char* textureName(Texture t);    // "identifiable", "barely identifiable", "damaged"
+const char* qualityName(Quality q);    // "bad" .. "excellent"
+const char* cmpSymbol(Cmp c);          // "<<", "<", "≈" (UTF-8), ">", ">>"
+const char* winnerName(Winner w);      // "A", "B", "tie"
 bool severityFromName(const std::string& s, Severity* out);
 
 // KADID-10k was rated on the degradation category scale: 5 imperceptible, 4 perceptible
@@ -75,12 +75,12 @@ struct ImageLabel {
   Severity overallLevel = Severity::Undistorted;
   Quality quality = Quality::Excellent;
   Texture texture = Texture::Identifiable;
-  double gms = 1.0;                          // measured detail similarity (1 = intact)
-  double psnr = 99.0;                        // measured against the reference (dB)
-  double visibility = 1.0;                   // factor applied to the MOS drops
-  int brightnessDirection = 0;               // +1 brighter, -1 darker, 0 none/contrast
-  bool local = false;                        // some distortion is confined to a region
-  cv::Rect region;                           // union of local regions (patch coords)
+  double gms = 1.0;             // measured detail similarity (1 = intact)
+  double psnr = 99.0;           // measured against the reference (dB)
+  double visibility = 1.0;      // factor applied to the MOS drops
+  int brightnessDirection = 0;  // +1 brighter, -1 darker, 0 none/contrast
+  bool local = false;           // some distortion is confined to a region
+  cv::Rect region;              // union of local regions (patch coords)
   Severity level(Aspect a) const { return aspectLevel[static_cast<int>(a)]; }
 };
 
@@ -106,7 +106,7 @@ double psnrOf(const cv::Mat& reference, const cv::Mat& distorted);
 
 // The full label. `reference`/`distorted` are the patch pair (for the texture measure);
 // if either is empty the texture comes from the labels alone.
-ImageLabel labelImage(const std::vector<Distortion>& ds, cv::Size imageSize,
-                      const cv::Mat& reference, const cv::Mat& distorted);
+ImageLabel labelImage(const std::vector<Distortion>& ds, cv::Size imageSize, const cv::Mat& reference,
+                      const cv::Mat& distorted);
 
 }  // namespace dqa::data

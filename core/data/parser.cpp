@@ -17,83 +17,160 @@ struct Phrase {
 
 // Longest phrases first so that "colour noise" wins over "colour" and "noise".
 std::vector<Phrase> sortedByLength(std::vector<Phrase> v) {
-  std::stable_sort(v.begin(), v.end(),
-                   [](const Phrase& a, const Phrase& b) { return a.text.size() > b.text.size(); });
+  std::stable_sort(v.begin(), v.end(), [](const Phrase& a, const Phrase& b) { return a.text.size() > b.text.size(); });
   return v;
 }
 
 const int B = 0, C = 1, N = 2, A = 3, Z = 4;  // brightness, color, noise, artifacts, blur
 const std::vector<Phrase>& aspectLexicon() {
   static const std::vector<Phrase> lex = sortedByLength({
-      {"brightness", B}, {"exposure", B}, {"overexposure", B}, {"underexposure", B},
-      {"overexposed", B}, {"underexposed", B}, {"brightening", B}, {"darkening", B},
-      {"contrast", B}, {"too bright", B}, {"too dark", B},
-      {"colour", C}, {"color", C}, {"colours", C}, {"colors", C}, {"saturation", C},
-      {"desaturation", C}, {"oversaturation", C}, {"colour banding", C}, {"color banding", C},
-      {"smearing of colours", C}, {"smearing of colors", C},
-      {"noise", N}, {"noisy", N}, {"grain", N}, {"grainy", N}, {"speckle", N}, {"speckles", N},
-      {"colour noise", N}, {"color noise", N}, {"salt-and-pepper", N},
-      {"artifacts", A}, {"artifact", A}, {"artefacts", A}, {"artefact", A}, {"blockiness", A},
-      {"blocking", A}, {"pixelation", A}, {"pixelated", A}, {"posterization", A},
-      {"banding", A}, {"oversharpening", A}, {"over-sharpening", A}, {"halo", A}, {"halos", A},
-      {"jitter", A}, {"ringing", A}, {"colour block", A}, {"color block", A},
-      {"false colour", A}, {"false color", A},
-      {"blur", Z}, {"blurry", Z}, {"blurred", Z}, {"blurriness", Z}, {"sharpness", Z},
-      {"focus", Z}, {"out-of-focus", Z}, {"defocus", Z}, {"smearing", Z}, {"over-smoothing", Z},
-      {"denoising", Z}, {"noise reduction", Z},
+      {"brightness", B},
+      {"exposure", B},
+      {"overexposure", B},
+      {"underexposure", B},
+      {"overexposed", B},
+      {"underexposed", B},
+      {"brightening", B},
+      {"darkening", B},
+      {"contrast", B},
+      {"too bright", B},
+      {"too dark", B},
+      {"colour", C},
+      {"color", C},
+      {"colours", C},
+      {"colors", C},
+      {"saturation", C},
+      {"desaturation", C},
+      {"oversaturation", C},
+      {"colour banding", C},
+      {"color banding", C},
+      {"smearing of colours", C},
+      {"smearing of colors", C},
+      {"noise", N},
+      {"noisy", N},
+      {"grain", N},
+      {"grainy", N},
+      {"speckle", N},
+      {"speckles", N},
+      {"colour noise", N},
+      {"color noise", N},
+      {"salt-and-pepper", N},
+      {"artifacts", A},
+      {"artifact", A},
+      {"artefacts", A},
+      {"artefact", A},
+      {"blockiness", A},
+      {"blocking", A},
+      {"pixelation", A},
+      {"pixelated", A},
+      {"posterization", A},
+      {"banding", A},
+      {"oversharpening", A},
+      {"over-sharpening", A},
+      {"halo", A},
+      {"halos", A},
+      {"jitter", A},
+      {"ringing", A},
+      {"colour block", A},
+      {"color block", A},
+      {"false colour", A},
+      {"false color", A},
+      {"blur", Z},
+      {"blurry", Z},
+      {"blurred", Z},
+      {"blurriness", Z},
+      {"sharpness", Z},
+      {"focus", Z},
+      {"out-of-focus", Z},
+      {"defocus", Z},
+      {"smearing", Z},
+      {"over-smoothing", Z},
+      {"denoising", Z},
+      {"noise reduction", Z},
   });
   return lex;
 }
 
 const std::vector<Phrase>& levelLexicon() {
   static const std::vector<Phrase> lex = sortedByLength({
-      {"severe", 2}, {"severely", 2}, {"heavy", 2}, {"heavily", 2}, {"strong", 2},
-      {"strongly", 2}, {"serious", 2}, {"seriously", 2}, {"pronounced", 2}, {"extreme", 2},
-      {"extremely", 2}, {"mild", 1}, {"mildly", 1}, {"slight", 1}, {"slightly", 1},
-      {"minor", 1}, {"subtle", 1}, {"moderate", 1}, {"moderately", 1}, {"no", 0},
-      {"free of", 0}, {"without", 0}, {"no visible", 0},
+      {"severe", 2},     {"severely", 2},  {"heavy", 2},      {"heavily", 2}, {"strong", 2},     {"strongly", 2},
+      {"serious", 2},    {"seriously", 2}, {"pronounced", 2}, {"extreme", 2}, {"extremely", 2},  {"mild", 1},
+      {"mildly", 1},     {"slight", 1},    {"slightly", 1},   {"minor", 1},   {"subtle", 1},     {"moderate", 1},
+      {"moderately", 1}, {"no", 0},        {"free of", 0},    {"without", 0}, {"no visible", 0},
   });
   return lex;
 }
 
 const std::vector<Phrase>& qualityLexicon() {
   static const std::vector<Phrase> lex = sortedByLength({
-      {"bad", 0}, {"very poor", 0}, {"terrible", 0}, {"unacceptable", 0}, {"awful", 0},
-      {"poor", 1}, {"subpar", 1}, {"below average", 1},
-      {"fair", 2}, {"acceptable", 2}, {"mediocre", 2},
-      {"good", 3}, {"decent", 3}, {"excellent", 4}, {"superb", 4}, {"outstanding", 4},
+      {"bad", 0},
+      {"very poor", 0},
+      {"terrible", 0},
+      {"unacceptable", 0},
+      {"awful", 0},
+      {"poor", 1},
+      {"subpar", 1},
+      {"below average", 1},
+      {"fair", 2},
+      {"acceptable", 2},
+      {"mediocre", 2},
+      {"good", 3},
+      {"decent", 3},
+      {"excellent", 4},
+      {"superb", 4},
+      {"outstanding", 4},
   });
   return lex;
 }
 
 const std::vector<Phrase>& textureLexicon() {
   static const std::vector<Phrase> lex = sortedByLength({
-      {"barely", 1}, {"hardly", 1}, {"scarcely", 1}, {"damaged", 2}, {"destroyed", 2},
-      {"lost", 2}, {"ruined", 2}, {"identifiable", 0}, {"intact", 0}, {"preserved", 0},
-      {"recognizable", 0}, {"recognisable", 0},
+      {"barely", 1},
+      {"hardly", 1},
+      {"scarcely", 1},
+      {"damaged", 2},
+      {"destroyed", 2},
+      {"lost", 2},
+      {"ruined", 2},
+      {"identifiable", 0},
+      {"intact", 0},
+      {"preserved", 0},
+      {"recognizable", 0},
+      {"recognisable", 0},
   });
   return lex;
 }
 
 const std::vector<std::string> kVerdictCues = {
-    "overall", "therefore", "all things considered", "in conclusion", "on balance", "thus",
-    "in the end", "your preference", "in summary", "to conclude"};
+    "overall", "therefore",  "all things considered", "in conclusion", "on balance",
+    "thus",    "in the end", "your preference",       "in summary",    "to conclude"};
 const std::vector<std::string> kIgnoreCues = {"you mentioned", "you said", "without this preference",
                                               "without your preference"};
-const std::vector<std::string> kTieCues = {
-    "too close to call", "similar quality", "about the same", "comparable", "no clear winner",
-    "equally", "neither", "cannot tell", "can't tell", "on par", "too small to call", "tie"};
-const std::vector<Phrase> kComparatives = sortedByLength({
-    {"better", 1}, {"superior", 1}, {"higher", 1}, {"cleaner", 1}, {"outperforms", 1},
-    {"preferable", 1}, {"fewer", 1}, {"wins", 1}, {"ahead", 1}, {"prefer", 1}, {"choose", 1},
-    {"pick", 1}, {"choice", 1}, {"worse", -1}, {"inferior", -1}, {"lower", -1}, {"behind", -1},
-    {"more distortions", -1}});
-const std::vector<std::string> kStrongDegree = {"much", "far", "considerably", "significantly",
+const std::vector<std::string> kTieCues = {"too close to call", "similar quality", "about the same",    "comparable",
+                                           "no clear winner",   "equally",         "neither",           "cannot tell",
+                                           "can't tell",        "on par",          "too small to call", "tie"};
+const std::vector<Phrase> kComparatives = sortedByLength({{"better", 1},
+                                                          {"superior", 1},
+                                                          {"higher", 1},
+                                                          {"cleaner", 1},
+                                                          {"outperforms", 1},
+                                                          {"preferable", 1},
+                                                          {"fewer", 1},
+                                                          {"wins", 1},
+                                                          {"ahead", 1},
+                                                          {"prefer", 1},
+                                                          {"choose", 1},
+                                                          {"pick", 1},
+                                                          {"choice", 1},
+                                                          {"worse", -1},
+                                                          {"inferior", -1},
+                                                          {"lower", -1},
+                                                          {"behind", -1},
+                                                          {"more distortions", -1}});
+const std::vector<std::string> kStrongDegree = {"much",    "far",      "considerably",  "significantly",
                                                 "clearly", "markedly", "substantially", "way"};
 
-bool isWordChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '\'';
-}
+bool isWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '\''; }
 
 // Position of `phrase` in `s` as whole words, from `from`; npos if absent.
 size_t findWord(const std::string& s, const std::string& phrase, size_t from = 0) {
@@ -106,9 +183,7 @@ size_t findWord(const std::string& s, const std::string& phrase, size_t from = 0
   return std::string::npos;
 }
 
-bool contains(const std::string& s, const std::string& phrase) {
-  return findWord(s, phrase) != std::string::npos;
-}
+bool contains(const std::string& s, const std::string& phrase) { return findWord(s, phrase) != std::string::npos; }
 bool containsAny(const std::string& s, const std::vector<std::string>& phrases) {
   for (const auto& p : phrases)
     if (contains(s, p)) return true;
@@ -132,9 +207,8 @@ std::vector<std::pair<size_t, int>> hits(std::string s, const std::vector<Phrase
 // Image mentions in order: 0 = A, 1 = B.
 std::vector<int> imageMentions(const std::string& s) {
   std::vector<std::pair<size_t, int>> v;
-  const std::pair<const char*, int> names[] = {{"image a", 0}, {"image b", 1}, {"first image", 0},
-                                               {"second image", 1}, {"picture a", 0},
-                                               {"picture b", 1}};
+  const std::pair<const char*, int> names[] = {{"image a", 0},      {"image b", 1},   {"first image", 0},
+                                               {"second image", 1}, {"picture a", 0}, {"picture b", 1}};
   for (const auto& [name, id] : names)
     for (size_t pos = findWord(s, name); pos != std::string::npos; pos = findWord(s, name, pos + 1))
       v.push_back({pos, id});
@@ -249,8 +323,10 @@ VerdictMention findVerdictMention(const std::string& answer) {
       }
       continue;
     }
-    if (containsAny(text, kVerdictCues)) chosen = int(i);
-    else if (fallback < 0) fallback = int(i);
+    if (containsAny(text, kVerdictCues))
+      chosen = int(i);
+    else if (fallback < 0)
+      fallback = int(i);
   }
   if (chosen < 0) chosen = fallback;
   VerdictMention m;
@@ -294,7 +370,7 @@ ParsedAnswer parseAnswer(Task task, const std::string& answer) {
     if (task == Task::Reasoning && two && (!comp.empty() || tie)) {
       Cmp c = Cmp::Similar;
       if (!tie) {
-        int rel = comp.front().second;                    // subject relative to object
+        int rel = comp.front().second;  // subject relative to object
         int mag = containsAny(sentence, kStrongDegree) ? 2 : 1;
         int vsA = (mentions.front() == 0 ? rel : -rel) * mag;  // A relative to B
         c = static_cast<Cmp>(vsA);
@@ -347,8 +423,8 @@ bool agrees(const Questionnaire& q, const ParsedAnswer& p, std::string* why) {
   }
   for (int a = 0; a < kNumAspects; ++a) {
     if (p.levelsA[a] != q.a.aspectLevel[a])
-      return fail(std::string("A ") + aspectName(static_cast<Aspect>(a)) + " " +
-                  severityName(p.levelsA[a]) + " != " + severityName(q.a.aspectLevel[a]));
+      return fail(std::string("A ") + aspectName(static_cast<Aspect>(a)) + " " + severityName(p.levelsA[a]) +
+                  " != " + severityName(q.a.aspectLevel[a]));
   }
   if (q.task == Task::Description) {
     if (p.texture != q.a.texture)
@@ -359,15 +435,14 @@ bool agrees(const Questionnaire& q, const ParsedAnswer& p, std::string* why) {
   }
   for (int a = 0; a < kNumAspects; ++a) {
     if (p.levelsB[a] != q.b.aspectLevel[a])
-      return fail(std::string("B ") + aspectName(static_cast<Aspect>(a)) + " " +
-                  severityName(p.levelsB[a]) + " != " + severityName(q.b.aspectLevel[a]));
+      return fail(std::string("B ") + aspectName(static_cast<Aspect>(a)) + " " + severityName(p.levelsB[a]) +
+                  " != " + severityName(q.b.aspectLevel[a]));
     if (p.aspectCmp[a] != q.aspectCmp[a])
-      return fail(std::string("cmp ") + aspectName(static_cast<Aspect>(a)) + " " +
-                  cmpSymbol(p.aspectCmp[a]) + " != " + cmpSymbol(q.aspectCmp[a]));
+      return fail(std::string("cmp ") + aspectName(static_cast<Aspect>(a)) + " " + cmpSymbol(p.aspectCmp[a]) +
+                  " != " + cmpSymbol(q.aspectCmp[a]));
   }
   if (!p.hasWinner || p.winner != q.winner)
-    return fail(std::string("winner ") + (p.hasWinner ? winnerName(p.winner) : "none") + " != " +
-                winnerName(q.winner));
+    return fail(std::string("winner ") + (p.hasWinner ? winnerName(p.winner) : "none") + " != " + winnerName(q.winner));
   return true;
 }
 

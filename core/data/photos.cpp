@@ -15,9 +15,12 @@ namespace fs = std::filesystem;
 
 const char* splitName(Split s) {
   switch (s) {
-    case Split::Train: return "train";
-    case Split::Val: return "val";
-    default: return "val_types";
+    case Split::Train:
+      return "train";
+    case Split::Val:
+      return "val";
+    default:
+      return "val_types";
   }
 }
 
@@ -51,8 +54,7 @@ Result<std::vector<Photo>> loadPhotos(const std::string& dir, const SplitConfig&
                                       const PhotoLoadOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    return makeError("photo directory '" + dir +
-                     "' does not exist; fetch photos with scripts/fetch_photos.sh " + dir +
+    return makeError("photo directory '" + dir + "' does not exist; fetch photos with scripts/fetch_photos.sh " + dir +
                      " (or pass --synthetic to use generated images)");
   std::vector<std::string> files;
   for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
@@ -60,8 +62,8 @@ Result<std::vector<Photo>> loadPhotos(const std::string& dir, const SplitConfig&
     if (!it->is_regular_file(ec)) continue;
     std::string ext = it->path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-    if (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".tif" ||
-        ext == ".tiff" || ext == ".webp" || ext == ".ppm")
+    if (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".tif" || ext == ".tiff" ||
+        ext == ".webp" || ext == ".ppm")
       files.push_back(it->path().string());
   }
   std::sort(files.begin(), files.end());
@@ -71,11 +73,8 @@ Result<std::vector<Photo>> loadPhotos(const std::string& dir, const SplitConfig&
     cv::Mat bgr;
     try {
       bgr = cv::imread(f, cv::IMREAD_COLOR);
-    } catch (const cv::Exception&) {
-      continue;
-    }
-    if (bgr.empty() || bgr.depth() != CV_8U || bgr.rows < options.minSide || bgr.cols < options.minSide)
-      continue;
+    } catch (const cv::Exception&) { continue; }
+    if (bgr.empty() || bgr.depth() != CV_8U || bgr.rows < options.minSide || bgr.cols < options.minSide) continue;
     Photo p;
     p.path = f;
     p.id = fs::relative(f, dir, ec).string();
@@ -86,8 +85,8 @@ Result<std::vector<Photo>> loadPhotos(const std::string& dir, const SplitConfig&
     photos.push_back(std::move(p));
   }
   if (photos.empty())
-    return makeError("no usable images (>= " + std::to_string(options.minSide) + " px) under '" +
-                     dir + "'; run scripts/fetch_photos.sh " + dir);
+    return makeError("no usable images (>= " + std::to_string(options.minSide) + " px) under '" + dir +
+                     "'; run scripts/fetch_photos.sh " + dir);
   return photos;
 }
 
@@ -103,8 +102,8 @@ cv::Mat syntheticImage(int width, int height, std::uint64_t seed) {
       double t = ((x * std::cos(ang) + y * std::sin(ang)) / (width + height)) + 0.5;
       t = std::clamp(t, 0.0, 1.0);
       cv::Vec3f c = c0 * float(1 - t) + c1 * float(t);
-      img.at<cv::Vec3b>(y, x) = cv::Vec3b(cv::saturate_cast<uchar>(c[0]), cv::saturate_cast<uchar>(c[1]),
-                                          cv::saturate_cast<uchar>(c[2]));
+      img.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(cv::saturate_cast<uchar>(c[0]), cv::saturate_cast<uchar>(c[1]), cv::saturate_cast<uchar>(c[2]));
     }
   // A checkerboard region, a noise texture region, shapes, and text.
   int cs = rng.uniform(4, 12);
@@ -112,8 +111,10 @@ cv::Mat syntheticImage(int width, int height, std::uint64_t seed) {
   board &= cv::Rect(0, 0, width, height);
   for (int y = board.y; y < board.y + board.height; ++y)
     for (int x = board.x; x < board.x + board.width; ++x)
-      if (((x / cs) + (y / cs)) % 2) img.at<cv::Vec3b>(y, x) = cv::Vec3b(230, 230, 230);
-      else img.at<cv::Vec3b>(y, x) = cv::Vec3b(30, 30, 30);
+      if (((x / cs) + (y / cs)) % 2)
+        img.at<cv::Vec3b>(y, x) = cv::Vec3b(230, 230, 230);
+      else
+        img.at<cv::Vec3b>(y, x) = cv::Vec3b(30, 30, 30);
   cv::Rect tex(rng.uniform(width / 3, width / 2), rng.uniform(height / 3, height / 2), width / 3, height / 3);
   tex &= cv::Rect(0, 0, width, height);
   if (!tex.empty()) {
@@ -136,8 +137,7 @@ cv::Mat syntheticImage(int width, int height, std::uint64_t seed) {
   return img;
 }
 
-std::vector<Photo> syntheticPhotos(int count, int width, int height, const SplitConfig& split,
-                                   std::uint64_t seed) {
+std::vector<Photo> syntheticPhotos(int count, int width, int height, const SplitConfig& split, std::uint64_t seed) {
   std::vector<Photo> out;
   for (int i = 0; i < count; ++i) {
     Photo p;

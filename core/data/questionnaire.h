@@ -26,13 +26,13 @@ struct Preference {
 struct Questionnaire {
   Task task = Task::Description;
   bool withReference = true;
-  ImageLabel a;        // description: the assessed image; pairs: Image A
-  ImageLabel b;        // pairs only: Image B
+  ImageLabel a;  // description: the assessed image; pairs: Image A
+  ImageLabel b;  // pairs only: Image B
   // Pairs only (A compared with B):
   std::array<Cmp, kNumAspects> aspectCmp{};
   Cmp overallCmp = Cmp::Similar;
-  Winner winner = Winner::Tie;     // the verdict (with the preference, if any)
-  double mosGap = 0.0;             // mos(A) - mos(B), before the preference
+  Winner winner = Winner::Tie;  // the verdict (with the preference, if any)
+  double mosGap = 0.0;          // mos(A) - mos(B), before the preference
   bool hasPreference = false;
   Preference preference;
   Winner winnerWithoutPreference = Winner::Tie;

@@ -41,8 +41,7 @@ cv::Rect randomRegion(cv::RNG& rng, cv::Size patch) {
   return {rng.uniform(0, patch.width - w + 1), rng.uniform(0, patch.height - h + 1), w, h};
 }
 
-cv::Mat distort(const cv::Mat& padded, int margin, const std::vector<Distortion>& ds,
-                std::uint64_t seed) {
+cv::Mat distort(const cv::Mat& padded, int margin, const std::vector<Distortion>& ds, std::uint64_t seed) {
   std::vector<Distortion> shifted = ds;
   for (auto& d : shifted)
     if (!d.region.empty()) d.region += cv::Point(margin, margin);
@@ -60,8 +59,8 @@ Preference randomPreference(cv::RNG& rng, const ImageLabel& a, const ImageLabel&
     if (da || db) any.push_back(i);
   }
   const auto& from = !oneSided.empty() && rng.uniform(0.0, 1.0) < 0.8 ? oneSided
-                     : !any.empty()                                    ? any
-                                                                       : std::vector<int>{0, 1, 2, 3, 4};
+                     : !any.empty()                                   ? any
+                                                                      : std::vector<int>{0, 1, 2, 3, 4};
   Preference p;
   p.aspect = static_cast<Aspect>(from[rng.uniform(0, static_cast<int>(from.size()))]);
   bool intolerant = rng.uniform(0.0, 1.0) < 0.7;
@@ -73,8 +72,7 @@ Preference randomPreference(cv::RNG& rng, const ImageLabel& a, const ImageLabel&
 
 }  // namespace
 
-std::vector<Distortion> randomDistortions(cv::RNG& rng, const SamplerConfig& config, int count,
-                                          cv::Size patch) {
+std::vector<Distortion> randomDistortions(cv::RNG& rng, const SamplerConfig& config, int count, cv::Size patch) {
   auto types = allowedTypes(config);
   std::vector<Distortion> out;
   std::vector<Aspect> used;
@@ -95,8 +93,8 @@ std::vector<Distortion> randomDistortions(cv::RNG& rng, const SamplerConfig& con
   return out;
 }
 
-bool generateSample(const std::vector<const Photo*>& photos, const SamplerConfig& config,
-                    std::uint64_t index, Sample* out) {
+bool generateSample(const std::vector<const Photo*>& photos, const SamplerConfig& config, std::uint64_t index,
+                    Sample* out) {
   if (photos.empty() || config.patchSizes.empty()) return false;
   cv::RNG rng(mixSeed(config.seed, index));
   Sample& s = *out;

@@ -17,19 +17,19 @@ namespace dqa::data {
 // What the questionnaire says about one distorted image: the labels of the encoder's heads.
 struct ImageTruth {
   bool present = false;
-  double mos = -1;                 // combined human-score label, 1..5
-  std::array<int, 5> levels{};     // per aspect: 0 undistorted, 1 mild, 2 severe
+  double mos = -1;                                           // combined human-score label, 1..5
+  std::array<int, 5> levels{};                               // per aspect: 0 undistorted, 1 mild, 2 severe
   std::array<double, 5> aspectMos{4.6, 4.6, 4.6, 4.6, 4.6};  // per aspect: its own score label
-  int type = 0;                    // the dominant distortion's KADID type (0: undistorted)
-  bool distorted = false;          // overall level above "undistorted"
-  bool local = false;              // a distortion confined to `region`
-  int localAspect = -1;            // that distortion's aspect (data::Aspect), -1: none
-  int region[4] = {0, 0, 0, 0};    // local distortion x, y, w, h in patch pixels (w = 0: global)
+  int type = 0;                                              // the dominant distortion's KADID type (0: undistorted)
+  bool distorted = false;                                    // overall level above "undistorted"
+  bool local = false;                                        // a distortion confined to `region`
+  int localAspect = -1;                                      // that distortion's aspect (data::Aspect), -1: none
+  int region[4] = {0, 0, 0, 0};  // local distortion x, y, w, h in patch pixels (w = 0: global)
 };
 
 struct TrainingExample {
   std::string id;
-  text::PromptRequest prompt;   // task, reference mode, question, preference, short answer
+  text::PromptRequest prompt;  // task, reference mode, question, preference, short answer
   std::string answer;
   cv::Mat reference, a, b;      // RGB CV_8UC3; empty when the task has no such image
   double mosA = -1, mosB = -1;  // human-score labels of the distorted images (-1: none)

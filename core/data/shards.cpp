@@ -109,9 +109,7 @@ Result<cv::Mat> readShardImage(const std::string& binPath, const nlohmann::json&
     in.read(reinterpret_cast<char*>(m.data), static_cast<std::streamsize>(m.total() * 3));
     if (!in) return makeError("shard '" + binPath + "' is shorter than its index says");
     return m;
-  } catch (const std::exception& e) {
-    return makeError(std::string("bad image location in record: ") + e.what());
-  }
+  } catch (const std::exception& e) { return makeError(std::string("bad image location in record: ") + e.what()); }
 }
 
 }  // namespace dqa::data

@@ -167,8 +167,7 @@ const Pool kPrefIntolerant[kNumAspects] = {
      "For me, a noise-free image matters most."},
     {"Compression artifacts really annoy me.", "I can't stand blocky or pixelated artifacts.",
      "Artifacts bother me more than anything else."},
-    {"Sharpness matters most to me.", "I really dislike blurry images.",
-     "Blur is the thing I can't stand."},
+    {"Sharpness matters most to me.", "I really dislike blurry images.", "Blur is the thing I can't stand."},
 };
 const Pool kPrefTolerant[kNumAspects] = {
     {"Exposure problems don't bother me much.", "I don't mind if an image is a bit too bright or dark."},
@@ -217,18 +216,13 @@ const Pool kLessContrast = {"loss of contrast", "flat contrast", "washed-out con
 
 // Nouns for comparisons and "no visible ..." sentences.
 const Pool kAspectNoun[kNumAspects] = {
-    {"brightness", "exposure"},
-    {"colour", "color fidelity", "colour accuracy"},
-    {"noise", "noise level"},
-    {"artifacts", "artifact level"},
+    {"brightness", "exposure"},     {"colour", "color fidelity", "colour accuracy"},
+    {"noise", "noise level"},       {"artifacts", "artifact level"},
     {"sharpness", "blur", "focus"},
 };
 const Pool kAbsentNoun[kNumAspects] = {
-    {"exposure problem", "brightness problem"},
-    {"colour distortion", "color problem"},
-    {"noise", "grain"},
-    {"artifacts", "compression artifacts"},
-    {"blur", "loss of sharpness"},
+    {"exposure problem", "brightness problem"}, {"colour distortion", "color problem"}, {"noise", "grain"},
+    {"artifacts", "compression artifacts"},     {"blur", "loss of sharpness"},
 };
 const Pool kConsequence[kNumAspects] = {
     {"which shifts the tones away from a natural look", "so the tones look unnatural"},
@@ -237,16 +231,14 @@ const Pool kConsequence[kNumAspects] = {
     {"which introduces visible structures that do not belong", "so some edges look broken"},
     {"which smooths away fine detail", "so edges look soft"},
 };
-const Pool kLocalWhere = {" in one region of the image", " in a part of the image",
-                          " within a limited area"};
+const Pool kLocalWhere = {" in one region of the image", " in a part of the image", " within a limited area"};
 
 const Pool kTextureSentence[3] = {
     {"Textures remain clearly identifiable.", "Fine texture is still identifiable.",
      "The texture details are preserved and identifiable.", "Texture is intact."},
     {"Textures are barely identifiable.", "Fine texture can hardly be identified.",
      "The texture is only barely recognizable."},
-    {"Textures are damaged.", "Fine texture is destroyed.", "The texture is badly damaged.",
-     "Texture detail is lost."},
+    {"Textures are damaged.", "Fine texture is destroyed.", "The texture is badly damaged.", "Texture detail is lost."},
 };
 const Pool kQualityWord[5] = {
     {"bad", "very poor", "terrible", "unacceptable"},
@@ -256,31 +248,23 @@ const Pool kQualityWord[5] = {
     {"excellent", "superb"},
 };
 const Pool kQualitySentence = {
-    "Overall, the image quality is {Q}.",
-    "In summary, the quality of the image is {Q}.",
-    "All in all, I would rate its quality as {Q}.",
-    "Taken together, its overall quality is {Q}.",
-    "The overall quality is therefore {Q}.",
-    "So the quality of this image is {Q} overall.",
+    "Overall, the image quality is {Q}.",           "In summary, the quality of the image is {Q}.",
+    "All in all, I would rate its quality as {Q}.", "Taken together, its overall quality is {Q}.",
+    "The overall quality is therefore {Q}.",        "So the quality of this image is {Q} overall.",
 };
 const Pool kIntroFR = {"Compared with the reference image, a few differences stand out.",
-                       "Checking the image against the reference,",
-                       "Relative to the reference,",
+                       "Checking the image against the reference,", "Relative to the reference,",
                        "Looking at the image next to the reference,"};
 const Pool kIntroNR = {"Looking at the image closely,", "At first glance,", "Inspecting the picture,",
                        "Examining this image,"};
 const Pool kClean = {"the image shows no visible distortion.",
-                     "I cannot find any noticeable degradation in this image.",
-                     "the image looks pristine."};
+                     "I cannot find any noticeable degradation in this image.", "the image looks pristine."};
 // Aspect sentences about the single image; {LVL} level adjective, {KIND} kind noun,
 // {WHERE} optional local phrase, {CONS} consequence clause.
 const Pool kAspectSentence = {
-    "The image suffers from {LVL} {KIND}{WHERE}.",
-    "There is {LVL} {KIND}{WHERE}.",
-    "I notice {LVL} {KIND}{WHERE}, {CONS}.",
-    "The image shows {LVL} {KIND}{WHERE}.",
-    "It has {LVL} {KIND}{WHERE}, {CONS}.",
-    "{LVL} {KIND} {IS} visible{WHERE}.",
+    "The image suffers from {LVL} {KIND}{WHERE}.", "There is {LVL} {KIND}{WHERE}.",
+    "I notice {LVL} {KIND}{WHERE}, {CONS}.",       "The image shows {LVL} {KIND}{WHERE}.",
+    "It has {LVL} {KIND}{WHERE}, {CONS}.",         "{LVL} {KIND} {IS} visible{WHERE}.",
 };
 const Pool kAspectSentencePostfix = {
     "The {KIND} {IS} {LVL}{WHERE}.",
@@ -294,16 +278,15 @@ bool pluralKind(const std::string& k) {
 }
 
 // Reasoning vocabulary.
-const Pool kImageHas = {"{X} suffers from {LVL} {KIND}", "{X} shows {LVL} {KIND}",
-                        "{X} has {LVL} {KIND}", "{X} is affected by {LVL} {KIND}",
-                        "In {X} there is {LVL} {KIND}"};
+const Pool kImageHas = {"{X} suffers from {LVL} {KIND}", "{X} shows {LVL} {KIND}", "{X} has {LVL} {KIND}",
+                        "{X} is affected by {LVL} {KIND}", "In {X} there is {LVL} {KIND}"};
 const Pool kImageClean = {"{X} shows no visible distortion", "{X} looks pristine",
                           "{X} is essentially free of distortion"};
 const Pool kStrongDeg = {"much", "far", "considerably", "significantly", "clearly", "markedly"};
 const Pool kWeakDeg = {"slightly", "somewhat", "marginally", "a little", "a bit"};
 const Pool kBetterWord = {"better than", "superior to"};
-const Pool kComparativeWord = {"better", "worse", "superior", "inferior", "higher", "lower", "falls behind",
-                               "prefer", "wins", "comparable", "on par"};
+const Pool kComparativeWord = {"better",       "worse",  "superior", "inferior",   "higher", "lower",
+                               "falls behind", "prefer", "wins",     "comparable", "on par"};
 const Pool kCmpSentence = {
     "In terms of {ASP}, {X} is {DEG} {CMP} {Y}.",
     "{X} is {DEG} {CMP} {Y} when it comes to {ASP}.",
@@ -390,9 +373,7 @@ std::vector<int> distortedAspects(const ImageLabel& l, Rng& rng) {
   return v;
 }
 
-const std::string& levelAdj(Severity s, Rng& rng) {
-  return rng.pick(s == Severity::Severe ? kSevereAdj : kMildAdj);
-}
+const std::string& levelAdj(Severity s, Rng& rng) { return rng.pick(s == Severity::Severe ? kSevereAdj : kMildAdj); }
 
 std::string fill(std::string t, const std::vector<std::pair<std::string, std::string>>& kv) {
   for (const auto& [k, v] : kv) t = replaceAll(t, k, v);
@@ -414,17 +395,15 @@ std::string describe(const Questionnaire& q, Rng& rng) {
   }
   auto addSentence = [&](std::string s) {
     if (!lead.empty()) {
-      s = lead + " " + (s.size() > 1 && std::isupper(static_cast<unsigned char>(s[0])) &&
-                                !(s[0] == 'I' && s[1] == ' ')
-                            ? std::string(1, static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])))) + s.substr(1)
-                            : s);
+      s = lead + " " +
+          (s.size() > 1 && std::isupper(static_cast<unsigned char>(s[0])) && !(s[0] == 'I' && s[1] == ' ')
+               ? std::string(1, static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])))) + s.substr(1)
+               : s);
       lead.clear();
     }
     sentences.push_back(capitalise(s));
   };
-  if (aspects.empty()) {
-    addSentence(rng.pick(kClean));
-  }
+  if (aspects.empty()) { addSentence(rng.pick(kClean)); }
   for (int a : aspects) {
     const DistortionLabel* d = dominant(l, a);
     std::string where = (d->area < 1.0) ? rng.pick(kLocalWhere) : "";
@@ -450,10 +429,8 @@ std::string describe(const Questionnaire& q, Rng& rng) {
   bool structural = l.level(Aspect::Noise) != Severity::Undistorted ||
                     l.level(Aspect::Artifacts) != Severity::Undistorted ||
                     l.level(Aspect::Blurriness) != Severity::Undistorted;
-  if (structural || rng.chance(0.4))
-    addSentence(rng.pick(kTextureSentence[static_cast<int>(l.texture)]));
-  addSentence(replaceAll(rng.pick(kQualitySentence), "{Q}",
-                         rng.pick(kQualityWord[static_cast<int>(l.quality)])));
+  if (structural || rng.chance(0.4)) addSentence(rng.pick(kTextureSentence[static_cast<int>(l.texture)]));
+  addSentence(replaceAll(rng.pick(kQualitySentence), "{Q}", rng.pick(kQualityWord[static_cast<int>(l.quality)])));
   std::string out;
   for (const auto& s : sentences) out += (out.empty() ? "" : " ") + s;
   return out;
@@ -468,8 +445,7 @@ std::string imageClauses(const ImageLabel& l, const std::string& name, Rng& rng)
     const DistortionLabel* d = dominant(l, a);
     std::string kind = kindNoun(*d, rng) + (d->area < 1.0 ? rng.pick(kLocalWhere) : "");
     if (i == 0) {
-      s = fill(rng.pick(kImageHas), {{"{X}", name}, {"{LVL}", levelAdj(l.aspectLevel[a], rng)},
-                                     {"{KIND}", kind}});
+      s = fill(rng.pick(kImageHas), {{"{X}", name}, {"{LVL}", levelAdj(l.aspectLevel[a], rng)}, {"{KIND}", kind}});
     } else {
       s += (i + 1 == aspects.size() ? ", and " : ", ") + levelAdj(l.aspectLevel[a], rng) + " " + kind;
     }
@@ -495,15 +471,13 @@ std::string reason(const Questionnaire& q, Rng& rng) {
     Cmp c = q.aspectCmp[a];
     std::string asp = rng.pick(kAspectNoun[a]);
     if (c == Cmp::Similar) {
-      bool bothDistorted = q.a.aspectLevel[a] != Severity::Undistorted &&
-                           q.b.aspectLevel[a] != Severity::Undistorted;
+      bool bothDistorted = q.a.aspectLevel[a] != Severity::Undistorted && q.b.aspectLevel[a] != Severity::Undistorted;
       if (bothDistorted && !similarSaid && rng.chance(0.6)) {
         similarSaid = true;
         bool ab = rng.chance(0.5);
-        sentences.push_back(capitalise(fill(rng.pick(kSimilarSentence),
-                                            {{"{ASP}", asp},
-                                             {"{X}", ab ? "Image A" : "Image B"},
-                                             {"{Y}", ab ? "Image B" : "Image A"}})));
+        sentences.push_back(capitalise(
+            fill(rng.pick(kSimilarSentence),
+                 {{"{ASP}", asp}, {"{X}", ab ? "Image A" : "Image B"}, {"{Y}", ab ? "Image B" : "Image A"}})));
       }
       continue;
     }
@@ -511,22 +485,21 @@ std::string reason(const Questionnaire& q, Rng& rng) {
     // by the images alone. With a coin-flip subject and "worse than" for the loser, the
     // letter was a coin the decoder had to match with its adjective afterwards, and it
     // wrote "Image B is much superior to Image A" after calling B noisy and A pristine.
-    int v = static_cast<int>(c);                 // A relative to B
+    int v = static_cast<int>(c);  // A relative to B
     bool subjectA = v > 0;
     std::string deg = rng.pick(std::abs(v) == 2 ? kStrongDeg : kWeakDeg);
     std::string cmpw = rng.pick(kBetterWord);
-    sentences.push_back(capitalise(fill(rng.pick(kCmpSentence),
-                                        {{"{ASP}", asp},
-                                         {"{X}", subjectA ? "Image A" : "Image B"},
-                                         {"{Y}", subjectA ? "Image B" : "Image A"},
-                                         {"{DEG}", deg},
-                                         {"{CMP}", cmpw}})));
+    sentences.push_back(capitalise(fill(rng.pick(kCmpSentence), {{"{ASP}", asp},
+                                                                 {"{X}", subjectA ? "Image A" : "Image B"},
+                                                                 {"{Y}", subjectA ? "Image B" : "Image A"},
+                                                                 {"{DEG}", deg},
+                                                                 {"{CMP}", cmpw}})));
   }
   // Preference and verdict.
   if (q.hasPreference) {
     const Pool& ack = q.preference.weight > 1.0 ? kPrefAck : kPrefAckTolerant;
-    sentences.push_back(replaceAll(rng.pick(ack), "{ASP}",
-                                   rng.pick(kAspectNoun[static_cast<int>(q.preference.aspect)])));
+    sentences.push_back(
+        replaceAll(rng.pick(ack), "{ASP}", rng.pick(kAspectNoun[static_cast<int>(q.preference.aspect)])));
     if (q.preferenceFlipped) {
       if (q.winnerWithoutPreference == Winner::Tie)
         sentences.push_back(rng.pick(kFlipNoteTie));
@@ -536,15 +509,14 @@ std::string reason(const Questionnaire& q, Rng& rng) {
     if (q.winner == Winner::Tie)
       sentences.push_back(rng.pick(kVerdictPrefTie));
     else
-      sentences.push_back(fill(rng.pick(kVerdictPref),
-                               {{"{W}", imageName(q.winner)},
-                                {"{L}", imageName(q.winner == Winner::A ? Winner::B : Winner::A)}}));
+      sentences.push_back(
+          fill(rng.pick(kVerdictPref),
+               {{"{W}", imageName(q.winner)}, {"{L}", imageName(q.winner == Winner::A ? Winner::B : Winner::A)}}));
   } else if (q.winner == Winner::Tie) {
     sentences.push_back(rng.pick(kVerdictTie));
   } else {
-    sentences.push_back(fill(rng.pick(kVerdict),
-                             {{"{W}", imageName(q.winner)},
-                              {"{L}", imageName(q.winner == Winner::A ? Winner::B : Winner::A)}}));
+    sentences.push_back(fill(rng.pick(kVerdict), {{"{W}", imageName(q.winner)},
+                                                  {"{L}", imageName(q.winner == Winner::A ? Winner::B : Winner::A)}}));
   }
   std::string out;
   for (const auto& s : sentences) out += (out.empty() ? "" : " ") + s;
@@ -555,9 +527,12 @@ std::string reason(const Questionnaire& q, Rng& rng) {
 
 const std::vector<std::string>& questionPool(Task task, bool withReference) {
   switch (task) {
-    case Task::Description: return withReference ? kDescFR : kDescNR;
-    case Task::Comparison: return withReference ? kCmpFR : kCmpNR;
-    default: return withReference ? kReaFR : kReaNR;
+    case Task::Description:
+      return withReference ? kDescFR : kDescNR;
+    case Task::Comparison:
+      return withReference ? kCmpFR : kCmpNR;
+    default:
+      return withReference ? kReaFR : kReaNR;
   }
 }
 const std::vector<std::string>& briefAnswerPool() { return kBrief; }
@@ -607,7 +582,9 @@ TextSample generateText(const Questionnaire& q, std::uint64_t seed, const TextOp
   t.question = rng.pick(questionPool(q.task, q.withReference));
   if (q.hasPreference) t.preference = q.preference.text;
   switch (q.task) {
-    case Task::Description: t.answer = describe(q, rng); break;
+    case Task::Description:
+      t.answer = describe(q, rng);
+      break;
     case Task::Comparison:
       if (q.winner == Winner::Tie) {
         t.answer = rng.pick(kTie);
@@ -618,10 +595,12 @@ TextSample generateText(const Questionnaire& q, std::uint64_t seed, const TextOp
         t.answer = t.shortAnswer ? w : fill(rng.pick(kBrief), {{"{W}", w}, {"{L}", l}});
       }
       break;
-    case Task::Reasoning: t.answer = reason(q, rng); break;
+    case Task::Reasoning:
+      t.answer = reason(q, rng);
+      break;
   }
-  t.promptQuestion = (t.preference.empty() ? "" : t.preference + " ") + t.question +
-                     (t.shortAnswer ? kShortAnswerTail : "");
+  t.promptQuestion =
+      (t.preference.empty() ? "" : t.preference + " ") + t.question + (t.shortAnswer ? kShortAnswerTail : "");
   return t;
 }
 

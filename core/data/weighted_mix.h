@@ -36,9 +36,9 @@ class WeightedMix {
   std::vector<double> cumulative_;  // normalised, last = 1
   std::vector<size_t> sizes_;
   uint64_t seed_ = 0;
-  uint64_t cursor_ = 0;              // draws [0, cursor_) are counted in drawn_
-  std::vector<uint64_t> drawn_;      // per source
-  std::vector<uint64_t> epochOf_;    // per source: the epoch `orders_` holds
+  uint64_t cursor_ = 0;            // draws [0, cursor_) are counted in drawn_
+  std::vector<uint64_t> drawn_;    // per source
+  std::vector<uint64_t> epochOf_;  // per source: the epoch `orders_` holds
   std::vector<std::vector<size_t>> orders_;
 };
 

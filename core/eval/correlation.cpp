@@ -150,7 +150,8 @@ double kendallTauB(const std::vector<double>& x, const std::vector<double>& y) {
   if (y.size() != n || n < 2) return kNaN;
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b] || (x[a] == x[b] && y[a] < y[b]); });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return x[a] < x[b] || (x[a] == x[b] && y[a] < y[b]); });
   std::vector<double> ys(n), tmp(n);
   for (size_t i = 0; i < n; ++i) ys[i] = y[order[i]];
   const double tiesX = tiedPairs(n, [&](size_t a, size_t b) { return x[order[a]] == x[order[b]]; });
@@ -254,7 +255,8 @@ Correlations correlations(const std::vector<double>& x, const std::vector<double
       bx[i] = x[k];
       by[i] = y[k];
     }
-    const Logistic4 fit = c.fit.valid ? fitLogistic4From(bx, by, c.fit, kBootstrapTolerance, kBootstrapIterations) : Logistic4{};
+    const Logistic4 fit =
+        c.fit.valid ? fitLogistic4From(bx, by, c.fit, kBootstrapTolerance, kBootstrapIterations) : Logistic4{};
     const auto m = measure(bx, by, fit);
     for (size_t k = 0; k < 4; ++k) samples[k].push_back(m[k]);
   }

@@ -35,8 +35,8 @@ Logistic4 fitLogistic4(const std::vector<double>& x, const std::vector<double>& 
 // The same from a given start, relative tolerance and iteration cap (bootstrap replicates
 // start from the full data's fit, stop at 1.49e-8, MINPACK's default ftol/xtol, or after
 // 50 iterations).
-Logistic4 fitLogistic4From(const std::vector<double>& x, const std::vector<double>& y, Logistic4 start, double tolerance,
-                           int maxIterations);
+Logistic4 fitLogistic4From(const std::vector<double>& x, const std::vector<double>& y, Logistic4 start,
+                           double tolerance, int maxIterations);
 
 struct Interval {
   double low = 0, high = 0;  // NaN when not computed

@@ -65,7 +65,7 @@ class Scorer {
     if (a->quality.empty()) return makeError("the model returned no quality-head score");
     out["model" + suffix] = a->quality.back().mos;
     out["ms_model"] = out.value("ms_model", 0.0) + msSince(t0);
-    out["ms_vision"] = out.value("ms_vision", 0.0) + a->generation.visionMs;  // of ms_model: the encoder
+    out["ms_vision"] = out.value("ms_vision", 0.0) + a->generation.visionMs;     // of ms_model: the encoder
     out["ms_prefill"] = out.value("ms_prefill", 0.0) + a->generation.prefillMs;  // the decoder's prompt pass
     if (!classical_) return Ok{};
     const auto t1 = Clock::now();
@@ -100,7 +100,8 @@ Result<std::map<std::string, json>> readResults(const std::string& path, const s
     const json j = json::parse(all.substr(start, end - start), nullptr, false);
     start = end + 1;
     if (j.is_discarded() || !j.is_object() || !j.contains("key"))
-      return makeError(path + ":" + std::to_string(line) + ": not a result line of depictqa-eval; remove the line or use another --out");
+      return makeError(path + ":" + std::to_string(line) +
+                       ": not a result line of depictqa-eval; remove the line or use another --out");
     if (j.value("model_dir", "") != model)
       return makeError(path + ":" + std::to_string(line) + ": scored with the model " + j.value("model_dir", "?") +
                        ", not " + model + "; use another --out folder");
@@ -169,7 +170,8 @@ Result<data::Dataset> readForEval(const DatasetEvalOptions& o, std::string* spli
 Result<std::string> evaluateDataset(Engine& engine, const DatasetEvalOptions& o,
                                     const std::function<void(int, int, int)>& progress) {
   if (!engine.info().qualityHeads)
-    return makeError(engine.info().directory + " has no quality heads. The expected score from the answer's "
+    return makeError(engine.info().directory +
+                     " has no quality heads. The expected score from the answer's "
                      "probabilities (Q-Align's way) needs the rating words' token ids, which the Engine does not "
                      "expose yet; evaluate a model with a quality encoder (e.g. models/default)");
   DatasetRun run;

@@ -23,8 +23,11 @@ struct Measure {
   const char* label;
   double sign;
 };
-const Measure kMeasures[] = {{"model", "model (quality head)", 1}, {"psnr", "PSNR", 1}, {"ssim", "SSIM", 1},
-                             {"gmsd", "GMSD", -1}, {"brisque", "BRISQUE", -1}};
+const Measure kMeasures[] = {{"model", "model (quality head)", 1},
+                             {"psnr", "PSNR", 1},
+                             {"ssim", "SSIM", 1},
+                             {"gmsd", "GMSD", -1},
+                             {"brisque", "BRISQUE", -1}};
 
 std::optional<double> value(const json& j, const std::string& key) {
   const auto it = j.find(key);
@@ -98,10 +101,15 @@ std::string imageReport(const DatasetRun& run, const DatasetEvalOptions& o, json
     results[m.key] = c;
     md += std::string("| ") + m.label + " | " + std::to_string(c.n) + " | " + withCi(c.srcc, c.srccCi) + " | " +
           withCi(c.plcc, c.plccCi) + " | " + withCi(c.krcc, c.krccCi) + " | " + withCi(c.rmse, c.rmseCi) + " |\n";
-    report["measures"][m.key] = {{"n", c.n}, {"srcc", numberJson(c.srcc)}, {"srcc_ci", ciJson(c.srccCi)},
-                                 {"plcc", numberJson(c.plcc)}, {"plcc_ci", ciJson(c.plccCi)},
-                                 {"krcc", numberJson(c.krcc)}, {"krcc_ci", ciJson(c.krccCi)},
-                                 {"rmse", numberJson(c.rmse)}, {"rmse_ci", ciJson(c.rmseCi)},
+    report["measures"][m.key] = {{"n", c.n},
+                                 {"srcc", numberJson(c.srcc)},
+                                 {"srcc_ci", ciJson(c.srccCi)},
+                                 {"plcc", numberJson(c.plcc)},
+                                 {"plcc_ci", ciJson(c.plccCi)},
+                                 {"krcc", numberJson(c.krcc)},
+                                 {"krcc_ci", ciJson(c.krccCi)},
+                                 {"rmse", numberJson(c.rmse)},
+                                 {"rmse_ci", ciJson(c.rmseCi)},
                                  {"logistic", {c.fit.b1, c.fit.b2, c.fit.b3, c.fit.b4}},
                                  {"logistic_iterations", c.fit.iterations}};
   }
@@ -112,9 +120,10 @@ std::string imageReport(const DatasetRun& run, const DatasetEvalOptions& o, json
       y.push_back(d.images[i].score);
     }
     const Logistic4 fit = results["model"].fit;
-    drawScatter(x, y, [&](double v) { return fit.valid ? orient * fit(v) : std::nan(""); }, "model score (1..5)",
-                "human " + d.scoreName, d.name + ": model vs human, 4-parameter logistic fit",
-                (fs::path(o.outputDirectory) / "scatter.png").string());
+    drawScatter(
+        x, y, [&](double v) { return fit.valid ? orient * fit(v) : std::nan(""); }, "model score (1..5)",
+        "human " + d.scoreName, d.name + ": model vs human, 4-parameter logistic fit",
+        (fs::path(o.outputDirectory) / "scatter.png").string());
     md += "\n![model score against human " + d.scoreName + "](scatter.png)\n";
   }
   return md;
@@ -144,7 +153,8 @@ std::string distortionReport(const DatasetRun& run, const DatasetEvalOptions& o,
   for (const auto& [name, items] : groups) {
     const double a = srcc(items, kMeasures[0]), b = srcc(items, second);
     md += "| " + name + " | " + std::to_string(items.size()) + " | " + fmt(a) + " | " + fmt(b) + " |\n";
-    report["per_distortion"][name] = {{"n", items.size()}, {"srcc_model", numberJson(a)}, {std::string("srcc_") + second.key, numberJson(b)}};
+    report["per_distortion"][name] = {
+        {"n", items.size()}, {"srcc_model", numberJson(a)}, {std::string("srcc_") + second.key, numberJson(b)}};
     rows.push_back({name, a, b});
   }
   drawCorrelationBars(rows, "model", second.label, d.name + ": SRCC per distortion type",
@@ -179,8 +189,8 @@ std::string pairReport(const DatasetRun& run, const DatasetEvalOptions& o, json&
   md += "\n" + rule + "\n";
   std::vector<std::pair<std::string, double>> bars;
   for (const Measure& m : kMeasures) {
-    const MeanCi all = bootstrapStatistic(d.pairs.size(), [&](const std::vector<size_t>& idx) { return statistic(m, idx); },
-                                          o.resamples, o.seed);
+    const MeanCi all = bootstrapStatistic(
+        d.pairs.size(), [&](const std::vector<size_t>& idx) { return statistic(m, idx); }, o.resamples, o.seed);
     if (std::isnan(all.mean)) continue;
     md += std::string("| ") + m.label + " | " + withCi(all.mean, all.ci) + " |";
     json sub;
@@ -211,17 +221,21 @@ std::string header(const DatasetRun& run, const DatasetEvalOptions& o) {
   md += std::to_string(items) + (d.pairs.empty() ? " images" : " pairs");
   if (!run.splitNote.empty()) md += ", " + run.splitNote;
   if (o.limit > 0) md += ", at most the first " + std::to_string(o.limit) + " in the index's order";
-  md += ". Scored now: " + std::to_string(run.scoredNow) + ", read back from results.jsonl: " + std::to_string(run.resumed) + ".";
-  if (d.skippedMissing) md += " Rows skipped because an image is missing (--skip-missing): " + std::to_string(d.skippedMissing) + ".";
+  md += ". Scored now: " + std::to_string(run.scoredNow) +
+        ", read back from results.jsonl: " + std::to_string(run.resumed) + ".";
+  if (d.skippedMissing)
+    md += " Rows skipped because an image is missing (--skip-missing): " + std::to_string(d.skippedMissing) + ".";
   for (const auto& n : d.notes) md += " Note: " + n + ".";
   if (run.scoredNow)
     md += " Time per item in this run: model " + fmt(run.modelMs / run.scoredNow, "%.1f") + " ms, classical metrics " +
           fmt(run.classicalMs / run.scoredNow, "%.1f") + " ms.";
   if (d.pairs.empty())
     md += "\n\nHuman score: " + d.scoreName + " (" + fmt(d.scaleLow, "%g") + ".." + fmt(d.scaleHigh, "%g") + ", " +
-          (d.higherIsBetter ? "higher is better" : "lower is better") + "). Correlations are signed so that 1 means the "
+          (d.higherIsBetter ? "higher is better" : "lower is better") +
+          "). Correlations are signed so that 1 means the "
           "measure ranks images as people do; PLCC and RMSE are taken after the 4-parameter logistic fit; intervals: "
-          "percentile bootstrap, " + std::to_string(o.resamples) + " resamples, seed " + std::to_string(o.seed) + ".";
+          "percentile bootstrap, " +
+          std::to_string(o.resamples) + " resamples, seed " + std::to_string(o.seed) + ".";
   return md + "\n\n";
 }
 
@@ -229,15 +243,26 @@ std::string header(const DatasetRun& run, const DatasetEvalOptions& o) {
 
 Result<std::string> writeDatasetReport(const DatasetRun& run, const DatasetEvalOptions& o) {
   const data::Dataset& d = *run.dataset;
-  json report = {{"dataset", d.name}, {"root", o.root}, {"model", run.model}, {"split", o.splitPath},
-                 {"items", d.pairs.empty() ? d.images.size() : d.pairs.size()}, {"skipped_missing", d.skippedMissing},
-                 {"score", d.scoreName}, {"higher_is_better", d.higherIsBetter}, {"resamples", o.resamples},
-                 {"seed", o.seed}, {"notes", d.notes}, {"scored_now", run.scoredNow}, {"resumed", run.resumed},
+  json report = {{"dataset", d.name},
+                 {"root", o.root},
+                 {"model", run.model},
+                 {"split", o.splitPath},
+                 {"items", d.pairs.empty() ? d.images.size() : d.pairs.size()},
+                 {"skipped_missing", d.skippedMissing},
+                 {"score", d.scoreName},
+                 {"higher_is_better", d.higherIsBetter},
+                 {"resamples", o.resamples},
+                 {"seed", o.seed},
+                 {"notes", d.notes},
+                 {"scored_now", run.scoredNow},
+                 {"resumed", run.resumed},
                  {"ms_model_per_item", run.scoredNow ? json(run.modelMs / run.scoredNow) : json(nullptr)},
                  {"ms_classical_per_item", run.scoredNow ? json(run.classicalMs / run.scoredNow) : json(nullptr)}};
   std::string md = header(run, o);
-  if (d.pairs.empty()) md += imageReport(run, o, report) + distortionReport(run, o, report);
-  else md += pairReport(run, o, report);
+  if (d.pairs.empty())
+    md += imageReport(run, o, report) + distortionReport(run, o, report);
+  else
+    md += pairReport(run, o, report);
   const fs::path dir(o.outputDirectory);
   std::ofstream((dir / "report.json").string()) << report.dump(1) << "\n";
   std::ofstream out((dir / "report.md").string());

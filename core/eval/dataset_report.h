@@ -15,12 +15,12 @@
 namespace dqa::eval {
 
 struct DatasetRun {
-  const data::Dataset* dataset = nullptr;      // the records evaluated (after split and limit)
-  std::vector<const nlohmann::json*> scores;   // per record (images) or pair, in order
-  std::string model;                           // the model directory
-  int scoredNow = 0, resumed = 0;              // items scored in this run, read back
-  double modelMs = 0, classicalMs = 0;         // summed over the items scored in this run
-  std::string splitNote;                       // which part of a split, if any
+  const data::Dataset* dataset = nullptr;     // the records evaluated (after split and limit)
+  std::vector<const nlohmann::json*> scores;  // per record (images) or pair, in order
+  std::string model;                          // the model directory
+  int scoredNow = 0, resumed = 0;             // items scored in this run, read back
+  double modelMs = 0, classicalMs = 0;        // summed over the items scored in this run
+  std::string splitNote;                      // which part of a split, if any
 };
 
 // Writes report.md, report.json and the plots into options.outputDirectory; returns the Markdown.

@@ -78,7 +78,8 @@ Status Run::pair(const data::TrainingExample& ex) {
     if (v.present) t.headsAgree.add(heads == v.winner);
   }
   if (v.present && v.probabilityA + v.probabilityB > 0)
-    t.calibration.emplace_back((v.winner == 'A' ? v.probabilityA : v.probabilityB) / (v.probabilityA + v.probabilityB), ok);
+    t.calibration.emplace_back((v.winner == 'A' ? v.probabilityA : v.probabilityB) / (v.probabilityA + v.probabilityB),
+                               ok);
   const ClassicalChoice c = classicalChoice(ex.prompt.withReference ? ex.reference : cv::Mat(), ex.a, ex.b);
   if (!c.error.empty()) t.failures.push_back({{"id", ex.id}, {"metric_error", c.error}});
   if (c.psnr) t.psnr.add(c.psnr == truth);
@@ -167,28 +168,42 @@ Status Run::reasoning(const data::TrainingExample& ex) {
 json rateJson(const Rate& r) { return {{"accuracy", r.total ? json(r.value()) : json(nullptr)}, {"n", r.total}}; }
 
 json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOptions& o) {
-  const json confusion = t.confusionOpportunities ? json(double(t.confusions) / double(t.confusionOpportunities)) : json(nullptr);
-  return {
-      {"model", info.directory}, {"split", o.shards}, {"label", o.label},
-      {"2afc", {{"model_full_reference", rateJson(t.modelFR)}, {"model_no_reference", rateJson(t.modelNR)},
-                {"psnr", rateJson(t.psnr)}, {"ssim", rateJson(t.ssim)}, {"gmsd", rateJson(t.gmsd)},
-                {"brisque_no_reference", rateJson(t.brisque)}}},
-      {"2afc_heads", {{"full_reference", rateJson(t.headsFR)}, {"no_reference", rateJson(t.headsNR)},
-                      {"decoder_agrees_with_heads", rateJson(t.headsAgree)}}},
-      {"description", {{"aspect_set_exact", rateJson(t.aspectSet)}, {"aspect_binary", rateJson(t.aspectBinary)},
-                       {"level_on_distorted_aspects", rateJson(t.levelAcc)},
-                       {"dominant_distortion_aspect", rateJson(t.dominantAspect)},
-                       {"dominant_distortion_kind_named", rateJson(t.dominantKind)},
-                       {"heads_aspect_binary", rateJson(t.headsAspectBinary)}}},
-      {"reasoning", {{"per_aspect_level", rateJson(t.reasonLevels)}, {"winner", rateJson(t.reasonWinner)},
-                     {"ab_confusion_rate", confusion}, {"ab_confusion_opportunities", t.confusionOpportunities},
-                     {"consistency_with_short_answer", rateJson(t.consistency)},
-                     {"examples", t.reasoningExamples}}},
-      {"preference_adherence_on_flipped_pairs", rateJson(t.preference)},
-      {"attention_pointing_game_local_distortions", rateJson(t.pointing)},
-      {"attention_pointing_game_chance", t.pointing.total ? json(t.pointingChanceSum / double(t.pointing.total)) : json(nullptr)},
-      {"calibration", {{"ece", t.calibration.empty() ? json(nullptr) : json(ece)}, {"n", t.calibration.size()}}},
-      {"failures", t.failures}};
+  const json confusion =
+      t.confusionOpportunities ? json(double(t.confusions) / double(t.confusionOpportunities)) : json(nullptr);
+  return {{"model", info.directory},
+          {"split", o.shards},
+          {"label", o.label},
+          {"2afc",
+           {{"model_full_reference", rateJson(t.modelFR)},
+            {"model_no_reference", rateJson(t.modelNR)},
+            {"psnr", rateJson(t.psnr)},
+            {"ssim", rateJson(t.ssim)},
+            {"gmsd", rateJson(t.gmsd)},
+            {"brisque_no_reference", rateJson(t.brisque)}}},
+          {"2afc_heads",
+           {{"full_reference", rateJson(t.headsFR)},
+            {"no_reference", rateJson(t.headsNR)},
+            {"decoder_agrees_with_heads", rateJson(t.headsAgree)}}},
+          {"description",
+           {{"aspect_set_exact", rateJson(t.aspectSet)},
+            {"aspect_binary", rateJson(t.aspectBinary)},
+            {"level_on_distorted_aspects", rateJson(t.levelAcc)},
+            {"dominant_distortion_aspect", rateJson(t.dominantAspect)},
+            {"dominant_distortion_kind_named", rateJson(t.dominantKind)},
+            {"heads_aspect_binary", rateJson(t.headsAspectBinary)}}},
+          {"reasoning",
+           {{"per_aspect_level", rateJson(t.reasonLevels)},
+            {"winner", rateJson(t.reasonWinner)},
+            {"ab_confusion_rate", confusion},
+            {"ab_confusion_opportunities", t.confusionOpportunities},
+            {"consistency_with_short_answer", rateJson(t.consistency)},
+            {"examples", t.reasoningExamples}}},
+          {"preference_adherence_on_flipped_pairs", rateJson(t.preference)},
+          {"attention_pointing_game_local_distortions", rateJson(t.pointing)},
+          {"attention_pointing_game_chance",
+           t.pointing.total ? json(t.pointingChanceSum / double(t.pointing.total)) : json(nullptr)},
+          {"calibration", {{"ece", t.calibration.empty() ? json(nullptr) : json(ece)}, {"n", t.calibration.size()}}},
+          {"failures", t.failures}};
 }
 
 std::string pct(double v) {
@@ -232,8 +247,9 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   md += "| A/B confusion rate (reasoning) | " +
         (t.confusionOpportunities ? pct(double(t.confusions) / double(t.confusionOpportunities)) : std::string("n/a")) +
         " | " + std::to_string(t.confusionOpportunities) + " |\n";
-  md += "| ECE of the A/B verdict | " + (t.calibration.empty() ? std::string("n/a") : std::to_string(ece).substr(0, 5)) +
-        " | " + std::to_string(t.calibration.size()) + " |\n";
+  md += "| ECE of the A/B verdict | " +
+        (t.calibration.empty() ? std::string("n/a") : std::to_string(ece).substr(0, 5)) + " | " +
+        std::to_string(t.calibration.size()) + " |\n";
   return md;
 }
 
@@ -270,8 +286,12 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
   std::vector<std::array<double, 3>> bins;
   const double ece = expectedCalibrationError(t.calibration, &bins);
   drawReliability(bins, ece, o.outputDirectory + "/calibration.png");
-  drawBars({{"model FR", t.modelFR.value()}, {"PSNR", t.psnr.value()}, {"SSIM", t.ssim.value()}, {"GMSD", t.gmsd.value()},
-            {"model NR", t.modelNR.value()}, {"BRISQUE NR", t.brisque.value()}},
+  drawBars({{"model FR", t.modelFR.value()},
+            {"PSNR", t.psnr.value()},
+            {"SSIM", t.ssim.value()},
+            {"GMSD", t.gmsd.value()},
+            {"model NR", t.modelNR.value()},
+            {"BRISQUE NR", t.brisque.value()}},
            "2AFC accuracy on pairs with a clear human-score gap (" + o.label + ")", o.outputDirectory + "/2afc.png");
   std::ofstream(o.outputDirectory + "/report.json") << reportJson(t, ece, engine.info(), o).dump(1) << "\n";
   const std::string md = reportMarkdown(t, ece, engine.info(), o);

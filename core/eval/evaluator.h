@@ -12,16 +12,16 @@
 namespace dqa::eval {
 
 struct EvalOptions {
-  std::string shards;            // a split folder of depictqa-datagen
-  std::string outputDirectory;   // report.json, report.md, *.png
-  std::string label;             // e.g. "validation (unseen photos)"
+  std::string shards;           // a split folder of depictqa-datagen
+  std::string outputDirectory;  // report.json, report.md, *.png
+  std::string label;            // e.g. "validation (unseen photos)"
   // Defaults give n >= 400 per 2AFC row (pairs split FR/NR by the record) and >= 100
   // preference and pointing cases on a validation split of 6,000 samples.
-  int maxPairs = 900;            // comparison pairs judged
+  int maxPairs = 900;  // comparison pairs judged
   int maxDescriptions = 400;
   int maxReasoning = 200;
   int maxPreference = 150;
-  int maxPointing = 120;         // local distortions: attention pointing game
+  int maxPointing = 120;  // local distortions: attention pointing game
   int maxNewTokens = 160;
 };
 

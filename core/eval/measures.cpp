@@ -55,9 +55,7 @@ ClassicalChoice classicalChoice(const cv::Mat& reference, const cv::Mat& a, cons
       c.brisque = pick(cv::quality::QualityBRISQUE::compute(a, kBrisqueModel, kBrisqueRange)[0],
                        cv::quality::QualityBRISQUE::compute(b, kBrisqueModel, kBrisqueRange)[0], false);
     }
-  } catch (const cv::Exception& e) {
-    c.error = e.what();
-  }
+  } catch (const cv::Exception& e) { c.error = e.what(); }
   return c;
 }
 
@@ -76,9 +74,7 @@ ClassicalScores classicalScores(const cv::Mat& reference, const cv::Mat& image) 
       cv::cvtColor(image, bgr, cv::COLOR_RGB2BGR);  // BRISQUE makes its grey image from BGR
       c.brisque = cv::quality::QualityBRISQUE::compute(bgr, kBrisqueModel, kBrisqueRange)[0];
     }
-  } catch (const cv::Exception& e) {
-    c.error = e.what();
-  }
+  } catch (const cv::Exception& e) { c.error = e.what(); }
   return c;
 }
 
@@ -137,7 +133,8 @@ ReasoningScore scoreReasoning(const data::ImageTruth& a, const data::ImageTruth&
   return s;
 }
 
-std::vector<int> tokensNamingAspect(int aspect, const std::string& text, const std::vector<std::pair<int, int>>& spans) {
+std::vector<int> tokensNamingAspect(int aspect, const std::string& text,
+                                    const std::vector<std::pair<int, int>>& spans) {
   // Word stems the texts use for each aspect (data::Aspect order).
   static const std::vector<std::string> stems[5] = {{"bright", "dark", "exposure", "contrast"},
                                                     {"colo"},
@@ -157,7 +154,8 @@ std::vector<int> tokensNamingAspect(int aspect, const std::string& text, const s
 
 std::optional<PointingResult> pointingGame(const std::vector<float>& attention, const ImageGeometry& g,
                                            const int region[4]) {
-  if (g.gridWidth <= 0 || g.patchSize <= 0 || attention.size() < size_t(g.gridWidth * g.gridHeight)) return std::nullopt;
+  if (g.gridWidth <= 0 || g.patchSize <= 0 || attention.size() < size_t(g.gridWidth * g.gridHeight))
+    return std::nullopt;
   // The region in the encoder's input pixels (the image may have been downscaled).
   const double scale = double(g.contentWidth) / std::max(1, g.sourceWidth);
   const double x0 = region[0] * scale, y0 = region[1] * scale;

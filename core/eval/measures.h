@@ -48,11 +48,11 @@ ClassicalScores classicalScores(const cv::Mat& reference, const cv::Mat& image);
 
 // A description against the truth of the described image.
 struct DescriptionScore {
-  std::array<bool, 5> aspectRight{};  // distorted or not, per aspect, said as it is
-  bool setExact = false;              // all five right
-  std::vector<bool> levelRight;       // per truly distorted aspect: its level said right
-  std::optional<bool> dominantAspect; // the dominant distortion's aspect named, as the most severe
-  std::optional<bool> dominantKind;   // its kind named ("motion blur")
+  std::array<bool, 5> aspectRight{};   // distorted or not, per aspect, said as it is
+  bool setExact = false;               // all five right
+  std::vector<bool> levelRight;        // per truly distorted aspect: its level said right
+  std::optional<bool> dominantAspect;  // the dominant distortion's aspect named, as the most severe
+  std::optional<bool> dominantKind;    // its kind named ("motion blur")
 };
 DescriptionScore scoreDescription(const data::ImageTruth& truth, const std::string& text);
 

@@ -28,7 +28,8 @@ void drawReliability(const std::vector<std::array<double, 3>>& bins, double ece,
   cv::imwrite(path, img);
 }
 
-void drawBars(const std::vector<std::pair<std::string, double>>& bars, const std::string& title, const std::string& path) {
+void drawBars(const std::vector<std::pair<std::string, double>>& bars, const std::string& title,
+              const std::string& path) {
   const int W = 640, Hh = 360, m = 50;
   cv::Mat img(Hh, W, CV_8UC3, cv::Scalar(255, 255, 255));
   const double w = double(W - 2 * m) / std::max<size_t>(1, bars.size());
@@ -40,7 +41,8 @@ void drawBars(const std::vector<std::pair<std::string, double>>& bars, const std
     char t[32];
     std::snprintf(t, sizeof t, "%.1f%%", 100 * v);
     cv::putText(img, t, {m + int(i * w) + 10, top - 6}, cv::FONT_HERSHEY_SIMPLEX, 0.45, {0, 0, 0}, 1, cv::LINE_AA);
-    cv::putText(img, bars[i].first, {m + int(i * w) + 10, Hh - m + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.42, {0, 0, 0}, 1, cv::LINE_AA);
+    cv::putText(img, bars[i].first, {m + int(i * w) + 10, Hh - m + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.42, {0, 0, 0}, 1,
+                cv::LINE_AA);
   }
   const int half = Hh - m - (Hh - 2 * m) / 2;
   cv::line(img, {m, half}, {W - m, half}, {120, 120, 220}, 1, cv::LINE_AA);  // chance
@@ -63,7 +65,8 @@ std::string number(double v) {
 }  // namespace
 
 void drawScatter(const std::vector<double>& x, const std::vector<double>& y, const std::function<double(double)>& curve,
-                 const std::string& xLabel, const std::string& yLabel, const std::string& title, const std::string& path) {
+                 const std::string& xLabel, const std::string& yLabel, const std::string& title,
+                 const std::string& path) {
   const int W = 560, H = 480, m = 60;
   cv::Mat img(H, W, CV_8UC3, cv::Scalar(255, 255, 255));
   cv::rectangle(img, {m, m}, {W - m, H - m}, {0, 0, 0});
@@ -79,7 +82,8 @@ void drawScatter(const std::vector<double>& x, const std::vector<double>& y, con
   const double xl = *x0, xh = *x1 > *x0 ? *x1 : *x0 + 1, yl = *y0, yh = *y1 > *y0 ? *y1 : *y0 + 1;
   auto px = [&](double v) { return m + int((v - xl) / (xh - xl) * (W - 2 * m)); };
   auto py = [&](double v) { return H - m - int((std::clamp(v, yl, yh) - yl) / (yh - yl) * (H - 2 * m)); };
-  for (size_t i = 0; i < x.size(); ++i) cv::circle(img, {px(x[i]), py(y[i])}, 2, {200, 120, 40}, cv::FILLED, cv::LINE_AA);
+  for (size_t i = 0; i < x.size(); ++i)
+    cv::circle(img, {px(x[i]), py(y[i])}, 2, {200, 120, 40}, cv::FILLED, cv::LINE_AA);
   if (curve) {
     cv::Point last;
     for (int k = 0; k <= 200; ++k) {

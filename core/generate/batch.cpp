@@ -45,9 +45,9 @@ class Bf16Scope {
 // The prompt laid out for a batch: the shared prefix, then the pieces that follow it.
 struct BatchPlan {
   std::vector<text::TokenizedChunk> chunks;
-  size_t firstImage = 0;         // index into chunks
+  size_t firstImage = 0;  // index into chunks
   std::vector<text::ImageRole> roles;
-  model::KVCache prefixCache;    // [1, ...] keys/values of BOS + chunks before firstImage
+  model::KVCache prefixCache;  // [1, ...] keys/values of BOS + chunks before firstImage
   int64_t prefixLength = 0;
 };
 
@@ -59,7 +59,8 @@ at::Tensor embedIds(const model::LlamaDecoder& decoder, const std::vector<int32_
 Status checkIds(const model::LlamaDecoder& decoder, const std::vector<int32_t>& ids) {
   for (int32_t id : ids)
     if (id < 0 || id >= decoder.config().vocabSize)
-      return makeError("token id " + std::to_string(id) + " is outside the vocabulary; tokenizer and model do not match");
+      return makeError("token id " + std::to_string(id) +
+                       " is outside the vocabulary; tokenizer and model do not match");
   return Ok{};
 }
 
@@ -151,8 +152,8 @@ Bf16Scope::Bf16Scope(const Engine::Impl& s, const BatchOptions& o) {
 
 }  // namespace
 
-Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& prompt,
-                                                const std::vector<TileImages>& items, const BatchOptions& options) {
+Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& prompt, const std::vector<TileImages>& items,
+                                                const BatchOptions& options) {
   Impl& s = *impl_;
   if (auto ok = s.requireMultimodal(); !ok) return ok.error();
   if (prompt.task != text::Task::Comparison) return makeError("a batch verdict needs a comparison question");
@@ -173,9 +174,9 @@ Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& promp
       auto embeds = runner.suffixEmbeddings(items, begin, end);
       if (!embeds) return embeds.error();
       model::KVCache cache = runner.batchCache(static_cast<int64_t>(end - begin), embeds->size(1));
-      at::Tensor hidden = s.model->decoder().forward(embeds.value(), &cache);      // [N, T, hidden]
-      at::Tensor logits = s.model->decoder().logits(hidden.narrow(1, -1, 1));      // [N, 1, vocab]
-      at::Tensor probs = logits.squeeze(1).to(at::kFloat).softmax(-1);                            // [N, vocab]
+      at::Tensor hidden = s.model->decoder().forward(embeds.value(), &cache);  // [N, T, hidden]
+      at::Tensor logits = s.model->decoder().logits(hidden.narrow(1, -1, 1));  // [N, 1, vocab]
+      at::Tensor probs = logits.squeeze(1).to(at::kFloat).softmax(-1);         // [N, vocab]
       at::Tensor pa = probs.select(1, s.verdict.a).contiguous(), pb = probs.select(1, s.verdict.b).contiguous();
       for (int64_t i = 0; i < pa.size(0); ++i) {
         Verdict v;
@@ -191,9 +192,7 @@ Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& promp
     }
   } catch (const c10::Error& e) {
     return makeError(std::string("judging the batch failed: ") + e.what_without_backtrace());
-  } catch (const std::bad_alloc&) {
-    return makeError("out of memory while judging a batch; use a smaller batch size");
-  }
+  } catch (const std::bad_alloc&) { return makeError("out of memory while judging a batch; use a smaller batch size"); }
   return verdicts;
 }
 
@@ -218,10 +217,11 @@ Result<std::vector<std::string>> Engine::answerBatch(const text::PromptRequest& 
       const int64_t n = static_cast<int64_t>(end - begin);
       auto embeds = runner.suffixEmbeddings(items, begin, end);
       if (!embeds) return embeds.error();
-      const int64_t room = std::max<int64_t>(0, decoder.config().maxPositions - runner.plan.prefixLength - embeds->size(1));
+      const int64_t room =
+          std::max<int64_t>(0, decoder.config().maxPositions - runner.plan.prefixLength - embeds->size(1));
       const int limit = static_cast<int>(std::min<int64_t>(maxTokens, room));
       model::KVCache cache = runner.batchCache(n, embeds->size(1) + limit);
-      at::Tensor hidden = decoder.forward(embeds.value(), &cache);   // [N, T, hidden]
+      at::Tensor hidden = decoder.forward(embeds.value(), &cache);  // [N, T, hidden]
       std::vector<std::vector<int32_t>> ids(static_cast<size_t>(n));
       std::vector<bool> done(static_cast<size_t>(n), false);
       for (int t = 0; t < limit; ++t) {
@@ -256,12 +256,9 @@ Result<std::vector<std::string>> Engine::answerBatch(const text::PromptRequest& 
 
 namespace dqa {
 
-Result<std::vector<Engine::RegionJudgement>> Engine::judgeRegions(const cv::Mat& reference, const cv::Mat& imageA,
-                                                                  const cv::Mat& imageB,
-                                                                  const std::vector<cv::Rect>& regions,
-                                                                  const std::atomic<bool>* cancel,
-                                                                  const std::function<void(int done)>& progress,
-                                                                  const std::string& preference) {
+Result<std::vector<Engine::RegionJudgement>> Engine::judgeRegions(
+    const cv::Mat& reference, const cv::Mat& imageA, const cv::Mat& imageB, const std::vector<cv::Rect>& regions,
+    const std::atomic<bool>* cancel, const std::function<void(int done)>& progress, const std::string& preference) {
   Impl& s = *impl_;
   if (!s.model->hasQualityEncoder())
     return makeError("this model has no quality heads; judge its tiles with the decoder (judgeBatch)");
@@ -327,9 +324,7 @@ Result<std::vector<Engine::RegionJudgement>> Engine::judgeRegions(const cv::Mat&
     if (progress) progress(int(regions.size()));
   } catch (const c10::Error& e) {
     return makeError(std::string("judging the regions failed: ") + e.what_without_backtrace());
-  } catch (const std::bad_alloc&) {
-    return makeError("out of memory while judging the whole images");
-  }
+  } catch (const std::bad_alloc&) { return makeError("out of memory while judging the whole images"); }
   return out;
 }
 

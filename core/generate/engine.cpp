@@ -29,15 +29,16 @@ Result<at::ScalarType> parseDType(const std::string& name, const at::Device& dev
   return makeError("unknown dtype '" + name + "' (auto, f32, bf16, f16)");
 }
 
-const char* dtypeLabel(at::ScalarType t) {
-  return t == at::kBFloat16 ? "bf16" : t == at::kHalf ? "f16" : "f32";
-}
+const char* dtypeLabel(at::ScalarType t) { return t == at::kBFloat16 ? "bf16" : t == at::kHalf ? "f16" : "f32"; }
 
 const char* architectureName(io::Architecture a) {
   switch (a) {
-    case io::Architecture::Llava: return "llava";
-    case io::Architecture::Llama: return "llama";
-    case io::Architecture::ClipVision: return "clip_vision_model";
+    case io::Architecture::Llava:
+      return "llava";
+    case io::Architecture::Llama:
+      return "llama";
+    case io::Architecture::ClipVision:
+      return "clip_vision_model";
   }
   return "?";
 }
@@ -45,14 +46,16 @@ const char* architectureName(io::Architecture a) {
 // The pixels of one role as given in the request.
 const cv::Mat& imageForRole(const AskRequest& r, text::ImageRole role) {
   switch (role) {
-    case text::ImageRole::Reference: return r.reference;
-    case text::ImageRole::B: return r.imageB;
+    case text::ImageRole::Reference:
+      return r.reference;
+    case text::ImageRole::B:
+      return r.imageB;
     case text::ImageRole::A:
-    case text::ImageRole::Single: return r.imageA;
+    case text::ImageRole::Single:
+      return r.imageA;
   }
   return r.imageA;
 }
-
 
 // Encoding options that let the prompt fit the context window with room for an answer:
 // large images are downscaled (CLIP) or pooled into fewer tokens (quality encoder)
@@ -119,7 +122,8 @@ ImageQuality imageQuality(const model::EncodedImage& e, const std::vector<std::s
   q.role = e.role;
   q.mos = float(std::clamp(e.score[item].item<double>() + 3.0, 1.0, 5.0));
   if (e.aspectScores.defined())
-    for (int a = 0; a < 5; ++a) q.aspectMos[size_t(a)] = float(std::clamp(e.aspectScores[item][a].item<double>() + 3.0, 1.0, 5.0));
+    for (int a = 0; a < 5; ++a)
+      q.aspectMos[size_t(a)] = float(std::clamp(e.aspectScores[item][a].item<double>() + 3.0, 1.0, 5.0));
   const at::Tensor aspects = e.aspects[item].softmax(-1).contiguous();  // [5, 3]
   for (int a = 0; a < 5; ++a)
     for (int l = 0; l < 3; ++l) q.aspects[size_t(a)][size_t(l)] = aspects[a][l].item<float>();
@@ -162,7 +166,8 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   try {
     at::Device device(options.device);
     if (device.is_cuda() && !at::hasCUDA())
-      return makeError("device '" + options.device + "' was asked for, but this build of libtorch has no "
+      return makeError("device '" + options.device +
+                       "' was asked for, but this build of libtorch has no "
                        "CUDA support (or no GPU is visible); use --device cpu");
     auto dtype = parseDType(options.dtype, device);
     if (!dtype) return dtype.error();
@@ -234,8 +239,10 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
       const cv::Mat& pixels = imageForRole(request, role);
       if (pixels.empty())
         return makeError(std::string("this question needs the ") +
-                         (role == text::ImageRole::Reference ? "reference image" :
-                          role == text::ImageRole::B ? "image B" : "image A") + ", which was not given");
+                         (role == text::ImageRole::Reference ? "reference image"
+                          : role == text::ImageRole::B       ? "image B"
+                                                             : "image A") +
+                         ", which was not given");
       images[role] = {pixels};
     }
     auto encoded = model::encodeImages(*s.model, images, encodeOptions);
@@ -302,13 +309,15 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
         const size_t i = static_cast<size_t>(letters[which]);
         const auto& w = answer.generation.watchedProbabilities[i];
         const char letter = s.verdict.letterOf(ids[i]);
-        const bool namesLoser = mention.index >= 0 && mention.letter == letter && mention.winner && mention.winner != letter;
+        const bool namesLoser =
+            mention.index >= 0 && mention.letter == letter && mention.winner && mention.winner != letter;
         const float pA = w[watchOffset], pB = w[watchOffset + 1];
         answer.verdict.present = true;
         answer.verdict.winner = namesLoser ? mention.winner : letter;
         answer.verdict.probabilityA = namesLoser ? pB : pA;
         answer.verdict.probabilityB = namesLoser ? pA : pB;
-        answer.verdict.confidence = answer.verdict.winner == 'A' ? answer.verdict.probabilityA : answer.verdict.probabilityB;
+        answer.verdict.confidence =
+            answer.verdict.winner == 'A' ? answer.verdict.probabilityA : answer.verdict.probabilityB;
         answer.verdict.tokenIndex = static_cast<int>(i);
       }
       if (!answer.verdict.present && !mention.tie) {

@@ -28,34 +28,34 @@ struct EngineOptions {
   std::string dtype = "auto";    // auto (f32 on CPU, bf16 on CUDA), f32, bf16, f16
   int threads = 0;               // CPU threads; 0 = every core
   bool mergeLora = true;
-  int contextLength = 0;         // 0: the model's max_position_embeddings
+  int contextLength = 0;  // 0: the model's max_position_embeddings
 };
 
 struct ModelInfo {
   std::string directory;
-  std::string architecture;      // "llava", "llama", "clip_vision_model"
+  std::string architecture;  // "llava", "llama", "clip_vision_model"
   std::string device, dtype;
   int64_t parameters = 0;
   int visionLayers = 0, decoderLayers = 0, decoderHeads = 0;
   int contextLength = 0;
   int patchSize = 0;
-  int imageSize = 0;             // the encoder's trained input size
+  int imageSize = 0;  // the encoder's trained input size
   bool hasTokenizer = false;
-  bool earlyFusion = false;      // the encoder sees (image, image - reference)
-  bool qualityHeads = false;     // the encoder judges each image itself (ImageQuality)
-  std::string visionKind;        // "clip" or "quality_encoder"
+  bool earlyFusion = false;   // the encoder sees (image, image - reference)
+  bool qualityHeads = false;  // the encoder judges each image itself (ImageQuality)
+  std::string visionKind;     // "clip" or "quality_encoder"
   double loadMs = 0;
-  std::string warning;           // e.g. the slow reference BLAS is active
+  std::string warning;  // e.g. the slow reference BLAS is active
 };
 
 // How one image was placed in front of the encoder, for drawing attention overlays
 // exactly over what the model saw.
 struct ImageGeometry {
   text::ImageRole role = text::ImageRole::Single;
-  int sourceWidth = 0, sourceHeight = 0;      // the image as given (after any crop)
-  int contentWidth = 0, contentHeight = 0;    // after downscaling, inside the padded canvas
-  int paddedWidth = 0, paddedHeight = 0;      // the encoder's input
-  int gridWidth = 0, gridHeight = 0;          // visual tokens
+  int sourceWidth = 0, sourceHeight = 0;    // the image as given (after any crop)
+  int contentWidth = 0, contentHeight = 0;  // after downscaling, inside the padded canvas
+  int paddedWidth = 0, paddedHeight = 0;    // the encoder's input
+  int gridWidth = 0, gridHeight = 0;        // visual tokens
   int patchSize = 0;
 };
 
@@ -63,14 +63,14 @@ struct ImageGeometry {
 // the bundled one): the numbers behind the words, for the panes, --json and batch output.
 struct ImageQuality {
   text::ImageRole role = text::ImageRole::Single;
-  float mos = 0;                 // predicted mean opinion score on KADID's scale: 1 very annoying .. 5 imperceptible
+  float mos = 0;  // predicted mean opinion score on KADID's scale: 1 very annoying .. 5 imperceptible
   // Per aspect (brightness, color, noise, artifacts, blurriness as data::Aspect):
   // probabilities of undistorted, mild and severe.
   std::array<std::array<float, 3>, 5> aspects{};
   std::array<float, 5> aspectMos{};  // each aspect's own predicted score (models with aspect scores; else 0)
-  std::string dominantType;      // the type head's likeliest class ("none": undistorted)
+  std::string dominantType;          // the type head's likeliest class ("none": undistorted)
   float dominantTypeProbability = 0;
-  int worstAspect() const;       // the aspect with the highest expected severity; -1 if all look undistorted
+  int worstAspect() const;  // the aspect with the highest expected severity; -1 if all look undistorted
 };
 
 struct AskRequest {
@@ -85,23 +85,23 @@ struct AskRequest {
 // The A/B verdict of a comparison answer and how sure the model was.
 struct Verdict {
   bool present = false;
-  char winner = 0;               // 'A' or 'B'
-  float confidence = 0.f;        // DepictQA-Wild: probability of the winner's letter after the verdict
-                                 // sentence's "Image" (data::findVerdictMention); when that
-                                 // sentence names the loser first, the loser's letter's
+  char winner = 0;         // 'A' or 'B'
+  float confidence = 0.f;  // DepictQA-Wild: probability of the winner's letter after the verdict
+                           // sentence's "Image" (data::findVerdictMention); when that
+                           // sentence names the loser first, the loser's letter's
   // P(A wins), P(B wins) from the two letters' probabilities at that step (swapped when
   // the verdict sentence names the loser first: "In conclusion, Image B is worse ...").
   float probabilityA = 0.f, probabilityB = 0.f;
-  int tokenIndex = -1;           // generated token that carries the letter
-  bool tie = false;              // not present because the answer's verdict calls the pair too close
+  int tokenIndex = -1;  // generated token that carries the letter
+  bool tie = false;     // not present because the answer's verdict calls the pair too close
 };
 
 struct Answer {
   text::Prompt prompt;
-  std::vector<ImageGeometry> images;   // in prompt order, matching generation.attention.images
-  gen::GenerationResult generation;    // text, ids, probabilities, timings, attention
+  std::vector<ImageGeometry> images;  // in prompt order, matching generation.attention.images
+  gen::GenerationResult generation;   // text, ids, probabilities, timings, attention
   Verdict verdict;
-  std::vector<ImageQuality> quality;   // per image in prompt order (quality-head models only)
+  std::vector<ImageQuality> quality;  // per image in prompt order (quality-head models only)
   // Comparisons on quality-head models: P(A better) from the heads' scores, calibrated
   // on validation pairs (-1 otherwise). The decoder's verdict is trained towards it.
   float headProbabilityA = -1.f;
@@ -114,9 +114,9 @@ struct TileImages {
 };
 
 struct BatchOptions {
-  int batchSize = 32;                          // items per forward pass
-  const std::atomic<bool>* cancel = nullptr;   // checked between passes and tokens
-  std::function<void(int done)> progress;      // after each pass: items finished so far
+  int batchSize = 32;                         // items per forward pass
+  const std::atomic<bool>* cancel = nullptr;  // checked between passes and tokens
+  std::function<void(int done)> progress;     // after each pass: items finished so far
   // bfloat16 matmuls (autocast) for a float32 model on a CPU with cpuHasFastBf16();
   // the softmax, norms and the verdict's probabilities stay float32.
   bool bf16OnCpu = true;
@@ -141,16 +141,15 @@ class Engine {
                                           const BatchOptions& options = {});
   // Greedy answers (no streaming, no attention) to `prompt` for every item, at most
   // `maxTokens` tokens each.
-  Result<std::vector<std::string>> answerBatch(const text::PromptRequest& prompt,
-                                               const std::vector<TileImages>& items, int maxTokens,
-                                               const BatchOptions& options = {});
+  Result<std::vector<std::string>> answerBatch(const text::PromptRequest& prompt, const std::vector<TileImages>& items,
+                                               int maxTokens, const BatchOptions& options = {});
 
   // Quality-head models: the heads' judgement of every rectangle of a pair of whole
   // images (whole-image mode's tiles), from one pass of the encoder over each full image
   // (in overlapping tiles of bounded memory): the cells under each rectangle are pooled
   // and judged. `reference` may be empty. Much faster than asking the decoder per tile.
   struct RegionJudgement {
-    float probabilityA = 0.5f;   // the heads' calibrated P(A better) in this region
+    float probabilityA = 0.5f;  // the heads' calibrated P(A better) in this region
     ImageQuality a, b;
   };
   // `progress(done)` after the encoder passes (0) and every few regions; `cancel` is
@@ -177,7 +176,7 @@ class Engine {
 // warning when the slow reference BLAS is active (Debian without OpenBLAS).
 struct RuntimeReport {
   int threads = 0;
-  double matmulGflops = 0;     // 384x384 float32 matmul, a rough figure
+  double matmulGflops = 0;  // 384x384 float32 matmul, a rough figure
   std::string warning;
 };
 RuntimeReport configureRuntime(int threads = 0);

@@ -19,8 +19,7 @@ std::string loadedBlas() {
   std::ifstream maps("/proc/self/maps");
   std::string line, found;
   while (std::getline(maps, line)) {
-    if (line.find("libopenblas") != std::string::npos || line.find("/openblas") != std::string::npos)
-      return "openblas";
+    if (line.find("libopenblas") != std::string::npos || line.find("/openblas") != std::string::npos) return "openblas";
     if (line.find("libmkl") != std::string::npos) return "mkl";
     if (line.find("/blas/libblas.so") != std::string::npos) found = "reference";
   }

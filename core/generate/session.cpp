@@ -13,9 +13,7 @@ namespace dqa::gen {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double msSince(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
+double msSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 // The decoder's attention from each generated token to the images' visual tokens: the
 // last query row of each captured layer, restricted to the visual key columns, appended
@@ -53,10 +51,10 @@ class AttentionRecorder {
 
   void recordStep() {
     if (!active_) return;
-    for (const at::Tensor& p : capture_.probs) {         // [1, H, T, S]
-      at::Tensor row = p.select(2, p.size(2) - 1)[0];    // [H, S]
-      row = row.index_select(1, visualColumns_);         // [H, V]
-      if (!keepHeads_) row = row.mean(0, true);          // [1, V]
+    for (const at::Tensor& p : capture_.probs) {       // [1, H, T, S]
+      at::Tensor row = p.select(2, p.size(2) - 1)[0];  // [H, S]
+      row = row.index_select(1, visualColumns_);       // [H, V]
+      if (!keepHeads_) row = row.mean(0, true);        // [1, V]
       row = row.to(at::kCPU, at::kFloat).contiguous();
       maps_->values.insert(maps_->values.end(), row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
     }
@@ -116,10 +114,18 @@ int utf8Sequence(const std::string& s, size_t i) {
   if (c < 0x80) return 1;
   int need;
   unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) need = 1;
-  else if (c >= 0xE0 && c <= 0xEF) { need = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
-  else if (c >= 0xF0 && c <= 0xF4) { need = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
-  else return -1;
+  if (c >= 0xC2 && c <= 0xDF)
+    need = 1;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    need = 2;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 3;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else
+    return -1;
   for (int k = 1; k <= need; ++k) {
     if (i + size_t(k) >= s.size()) return 0;
     const auto d = static_cast<unsigned char>(s[i + size_t(k)]);
@@ -165,9 +171,10 @@ struct TokenBudget {
 
 Result<TokenBudget> tokenBudget(int64_t promptLength, const io::TextConfig& cfg, int requested) {
   if (promptLength >= cfg.maxPositions)
-    return makeError("the prompt is " + std::to_string(promptLength) + " tokens long but the model's "
-                     "context window is " + std::to_string(cfg.maxPositions) +
-                     "; shorten the question or use smaller images");
+    return makeError("the prompt is " + std::to_string(promptLength) +
+                     " tokens long but the model's "
+                     "context window is " +
+                     std::to_string(cfg.maxPositions) + "; shorten the question or use smaller images");
   TokenBudget b;
   b.maxNew = std::max(0, requested);
   if (promptLength + b.maxNew > cfg.maxPositions) {
@@ -260,7 +267,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   try {
     const auto t0 = Clock::now();
     at::Tensor hidden = decoder_.forward(promptEmbeds, &cache, attention.capture());  // [1, T, hidden]
-    at::Tensor last = decoder_.logits(hidden.narrow(1, promptLength - 1, 1))[0][0];  // [vocab]
+    at::Tensor last = decoder_.logits(hidden.narrow(1, promptLength - 1, 1))[0][0];   // [vocab]
     result.prefillMs = msSince(t0);
     Clock::time_point firstToken = Clock::now();
     for (int step = 0; step < maxNew; ++step) {
@@ -270,7 +277,8 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
       }
       attention.recordStep();
       at::Tensor probs = at::softmax(last, -1);  // [vocab] float32
-      if (sampling.ignoreEos) last = last.index_fill(0, at::tensor({int64_t(cfg.eosId)}), -std::numeric_limits<float>::infinity());
+      if (sampling.ignoreEos)
+        last = last.index_fill(0, at::tensor({int64_t(cfg.eosId)}), -std::numeric_limits<float>::infinity());
       const int64_t next = pickToken(last, sampling, rng);
       if (step == 0) {
         result.firstTokenMs = msSince(t0);

@@ -9,7 +9,9 @@
 #include "core/generate/types.h"
 #include "core/model/llama.h"
 
-namespace dqa::text { class Tokenizer; }
+namespace dqa::text {
+class Tokenizer;
+}
 
 namespace dqa::gen {
 

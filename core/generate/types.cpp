@@ -4,10 +4,14 @@ namespace dqa::gen {
 
 const char* stopReasonName(StopReason reason) {
   switch (reason) {
-    case StopReason::EndOfSequence: return "end-of-sequence";
-    case StopReason::Length: return "length";
-    case StopReason::Cancelled: return "cancelled";
-    case StopReason::ContextFull: return "context-full";
+    case StopReason::EndOfSequence:
+      return "end-of-sequence";
+    case StopReason::Length:
+      return "length";
+    case StopReason::Cancelled:
+      return "cancelled";
+    case StopReason::ContextFull:
+      return "context-full";
   }
   return "?";
 }
@@ -19,8 +23,7 @@ double GenerationResult::tokensPerSecond() const {
 }
 
 std::vector<float> AttentionMaps::gridOverTokens(int first, int last, int image, int layer, int head) const {
-  if (image < 0 || image >= static_cast<int>(images.size()) || first < 0 || last > tokens || first >= last)
-    return {};
+  if (image < 0 || image >= static_cast<int>(images.size()) || first < 0 || last > tokens || first >= last) return {};
   const ImageSpan& span = images[static_cast<size_t>(image)];
   const int64_t cells = int64_t(span.gridHeight) * span.gridWidth;
   int64_t offset = 0;

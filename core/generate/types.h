@@ -16,24 +16,24 @@ using model::ImageSpan;
 
 struct SamplingParams {
   int maxNewTokens = 400;
-  float temperature = 0.f;     // 0: greedy
+  float temperature = 0.f;  // 0: greedy
   float topP = 1.f;
   uint64_t seed = 0;
-  bool ignoreEos = false;      // benchmarks: never stop at EOS, time exactly maxNewTokens
+  bool ignoreEos = false;  // benchmarks: never stop at EOS, time exactly maxNewTokens
 };
 
 struct AttentionOptions {
   bool capture = false;
-  std::vector<int> layers;     // empty: every layer
-  bool keepHeads = false;      // false: average over heads
+  std::vector<int> layers;  // empty: every layer
+  bool keepHeads = false;   // false: average over heads
 };
 
 struct TokenEvent {
-  int index = 0;               // 0-based generated-token index
-  int32_t id = 0;              // -1: no token, only the text left of an unfinished
-                               // UTF-8 character at the end (sent as U+FFFD)
-  float probability = 0.f;     // softmax probability of this token (temperature 1)
-  std::string text;            // new complete UTF-8 text (may be empty mid-character)
+  int index = 0;            // 0-based generated-token index
+  int32_t id = 0;           // -1: no token, only the text left of an unfinished
+                            // UTF-8 character at the end (sent as U+FFFD)
+  float probability = 0.f;  // softmax probability of this token (temperature 1)
+  std::string text;         // new complete UTF-8 text (may be empty mid-character)
 };
 
 enum class StopReason { EndOfSequence, Length, Cancelled, ContextFull };
@@ -42,10 +42,10 @@ const char* stopReasonName(StopReason reason);
 // Decoder attention from each generated token to each image's visual tokens.
 struct AttentionMaps {
   std::vector<ImageSpan> images;
-  std::vector<int> layers;     // decoder layer indices captured
-  int heads = 1;               // 1 when averaged
-  int tokens = 0;              // generated tokens captured
-  int64_t visualTokens = 0;    // sum of the images' grid cells (CLS excluded)
+  std::vector<int> layers;   // decoder layer indices captured
+  int heads = 1;             // 1 when averaged
+  int tokens = 0;            // generated tokens captured
+  int64_t visualTokens = 0;  // sum of the images' grid cells (CLS excluded)
   // [token][layer][head][visual token], images concatenated in `images` order
   std::vector<float> values;
 
@@ -64,9 +64,9 @@ struct GenerationCallbacks {
 };
 
 struct GenerationResult {
-  std::vector<int32_t> ids;            // generated ids (EOS not included)
-  std::vector<float> probabilities;    // per generated id
-  std::vector<std::string> tokenText;  // decoded contribution of each token (may split a char)
+  std::vector<int32_t> ids;                              // generated ids (EOS not included)
+  std::vector<float> probabilities;                      // per generated id
+  std::vector<std::string> tokenText;                    // decoded contribution of each token (may split a char)
   std::vector<std::vector<float>> watchedProbabilities;  // [step][watchIds]
   std::string text;
   StopReason stop = StopReason::EndOfSequence;

@@ -9,8 +9,7 @@ namespace dqa::image {
 Result<std::string> iccFromPngChunk(const std::string& chunkData) {
   // The keyword is 1-79 Latin-1 characters ended by NUL.
   const std::size_t nul = chunkData.find('\0');
-  if (nul == std::string::npos || nul == 0 || nul > 79)
-    return makeError("its iCCP chunk has no valid profile name");
+  if (nul == std::string::npos || nul == 0 || nul > 79) return makeError("its iCCP chunk has no valid profile name");
   if (nul + 1 >= chunkData.size() || chunkData[nul + 1] != '\0')
     return makeError("its iCCP chunk uses an unknown compression method");
   const std::size_t start = nul + 2;
@@ -29,8 +28,8 @@ Result<std::string> iccFromPngChunk(const std::string& chunkData) {
     out.append(buffer, sizeof buffer - z.avail_out);
     if (out.size() > kMaxIccBytes) {
       inflateEnd(&z);
-      return makeError("its iCCP chunk inflates to more than " +
-                       std::to_string(kMaxIccBytes >> 20) + " MiB, too large for a colour profile");
+      return makeError("its iCCP chunk inflates to more than " + std::to_string(kMaxIccBytes >> 20) +
+                       " MiB, too large for a colour profile");
     }
   }
   inflateEnd(&z);
@@ -44,15 +43,15 @@ Result<std::string> iccFromJpegSegments(const std::vector<std::string>& payloads
   const std::size_t count = payloads.size();
   std::vector<const std::string*> bySequence(count, nullptr);
   for (const std::string& p : payloads) {
-    if (p.size() < 2)
-      return makeError("an ICC_PROFILE segment is too short to hold its chunk numbers");
+    if (p.size() < 2) return makeError("an ICC_PROFILE segment is too short to hold its chunk numbers");
     const std::size_t sequence = static_cast<unsigned char>(p[0]);
     const std::size_t declared = static_cast<unsigned char>(p[1]);
     if (declared != count || sequence < 1 || sequence > count) {
-      return makeError("its ICC profile is split over JPEG segments that do not fit "
-                       "together (chunk " + std::to_string(sequence) + " of " +
-                       std::to_string(declared) + ", but " + std::to_string(count) +
-                       " segments were found)");
+      return makeError(
+          "its ICC profile is split over JPEG segments that do not fit "
+          "together (chunk " +
+          std::to_string(sequence) + " of " + std::to_string(declared) + ", but " + std::to_string(count) +
+          " segments were found)");
     }
     if (bySequence[sequence - 1])
       return makeError("chunk " + std::to_string(sequence) + " of its ICC profile appears twice");

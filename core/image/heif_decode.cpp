@@ -41,7 +41,7 @@ void readColour(const heif_image_handle* handle, Decoded& out) {
     std::string icc(iccSize, '\0');
     const heif_error e = heif_image_handle_get_raw_color_profile(handle, icc.data());
     out.icc = e.code == heif_error_Ok ? Result<std::string>(icc)
-              : Result<std::string>(makeError("its ICC profile could not be read" + why(e)));
+                                      : Result<std::string>(makeError("its ICC profile could not be read" + why(e)));
     out.iccSource = "HEIF ICC";
     return;
   }
@@ -73,8 +73,7 @@ void readColour(const heif_image_handle* handle, Decoded& out) {
   info.profile = profile.description;
   info.source = "HEIF nclx";
   info.note = profile.isSrgb ? profile.description + ": sRGB already, no conversion needed"
-                             : profile.description + ": " + profile.unsupported +
-                                   ", pixels taken as sRGB";
+                             : profile.description + ": " + profile.unsupported + ", pixels taken as sRGB";
   out.colour = info;
 }
 
@@ -88,8 +87,10 @@ cv::Mat toBgr(const heif_image* image, int channels, int bits) {
   const int type = bits > 8 ? CV_MAKETYPE(CV_16U, channels) : CV_MAKETYPE(CV_8U, channels);
   const cv::Mat view(height, width, type, const_cast<std::uint8_t*>(plane), std::size_t(stride));
   cv::Mat scaled;
-  if (bits > 8 && bits < 16) view.convertTo(scaled, CV_16U, 65535.0 / double((1 << bits) - 1));
-  else scaled = view;
+  if (bits > 8 && bits < 16)
+    view.convertTo(scaled, CV_16U, 65535.0 / double((1 << bits) - 1));
+  else
+    scaled = view;
   cv::Mat out;
   cv::cvtColor(scaled, out, channels == 4 ? cv::COLOR_RGBA2BGRA : cv::COLOR_RGB2BGR);
   return out;
@@ -97,14 +98,12 @@ cv::Mat toBgr(const heif_image* image, int channels, int bits) {
 
 }  // namespace
 
-Result<Decoded> decodeHeif(const std::string& bytes, const std::string& name,
-                           const std::string& kind, long long maxPixels) {
+Result<Decoded> decodeHeif(const std::string& bytes, const std::string& name, const std::string& kind,
+                           long long maxPixels) {
   Context context(heif_context_alloc(), heif_context_free);
   if (!context) return loadError(name, "libheif could not start", "Try again.");
-  heif_error e = heif_context_read_from_memory_without_copy(context.get(), bytes.data(),
-                                                            bytes.size(), nullptr);
-  if (e.code != heif_error_Ok)
-    return loadError(name, "its " + kind + " structure could not be read" + why(e), kTodo);
+  heif_error e = heif_context_read_from_memory_without_copy(context.get(), bytes.data(), bytes.size(), nullptr);
+  if (e.code != heif_error_Ok) return loadError(name, "its " + kind + " structure could not be read" + why(e), kTodo);
   heif_image_handle* rawHandle = nullptr;
   e = heif_context_get_primary_image_handle(context.get(), &rawHandle);
   Handle handle(rawHandle, heif_image_handle_release);
@@ -117,20 +116,22 @@ Result<Decoded> decodeHeif(const std::string& bytes, const std::string& name,
   const int lumaBits = heif_image_handle_get_luma_bits_per_pixel(handle.get());
   const bool alpha = heif_image_handle_has_alpha_channel(handle.get()) != 0;
   const bool deep = lumaBits > 8;
-  const heif_chroma chroma = deep ? (alpha ? heif_chroma_interleaved_RRGGBBAA_LE
-                                           : heif_chroma_interleaved_RRGGBB_LE)
+  const heif_chroma chroma = deep ? (alpha ? heif_chroma_interleaved_RRGGBBAA_LE : heif_chroma_interleaved_RRGGBB_LE)
                                   : (alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB);
   heif_image* rawImage = nullptr;
   e = heif_decode_image(handle.get(), &rawImage, heif_colorspace_RGB, chroma, nullptr);
   Image image(rawImage, heif_image_release);
   if (e.code != heif_error_Ok || !image)
-    return loadError(name, "its " + kind + " image data could not be decoded (it is damaged, "
-                     "cut off, or uses a codec this libheif lacks)" + why(e), kTodo);
+    return loadError(name,
+                     "its " + kind +
+                         " image data could not be decoded (it is damaged, "
+                         "cut off, or uses a codec this libheif lacks)" +
+                         why(e),
+                     kTodo);
   const int bits = deep ? heif_image_get_bits_per_pixel_range(image.get(), heif_channel_interleaved) : 8;
   Decoded out;
   out.pixels = toBgr(image.get(), alpha ? 4 : 3, bits);
-  if (out.pixels.empty())
-    return loadError(name, "libheif returned no pixels for its " + kind + " image", kTodo);
+  if (out.pixels.empty()) return loadError(name, "libheif returned no pixels for its " + kind + " image", kTodo);
   out.sourceBits = bits;
   readColour(handle.get(), out);
   return out;

@@ -12,7 +12,7 @@ namespace dqa::image {
 
 // `kind` names the format in messages ("HEIF/HEIC", "AVIF"). The declared size is
 // checked against maxPixels before anything is decoded.
-Result<Decoded> decodeHeif(const std::string& bytes, const std::string& name,
-                           const std::string& kind, long long maxPixels);
+Result<Decoded> decodeHeif(const std::string& bytes, const std::string& name, const std::string& kind,
+                           long long maxPixels);
 
 }  // namespace dqa::image

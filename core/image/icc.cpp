@@ -46,8 +46,7 @@ Result<Profile> openProfile(Lcms& lcms, const std::string& icc) {
     return makeError("its embedded ICC profile is " + std::to_string(icc.size()) +
                      " bytes, shorter than the 128-byte ICC header: it is damaged");
   }
-  Profile profile(cmsOpenProfileFromMemTHR(lcms.context, icc.data(),
-                                           static_cast<cmsUInt32Number>(icc.size())));
+  Profile profile(cmsOpenProfileFromMemTHR(lcms.context, icc.data(), static_cast<cmsUInt32Number>(icc.size())));
   if (!profile) return makeError("its embedded ICC profile is not a valid profile" + lcms.why());
   return profile;
 }
@@ -69,11 +68,16 @@ std::uint32_t colourSpaceOf(const std::string& icc) {
 
 const char* colourSpaceName(std::uint32_t space) {
   switch (space) {
-    case cmsSigCmykData: return "CMYK";
-    case cmsSigLabData: return "Lab";
-    case cmsSigXYZData: return "XYZ";
-    case cmsSigYCbCrData: return "YCbCr";
-    default: return "a non-RGB colour space";
+    case cmsSigCmykData:
+      return "CMYK";
+    case cmsSigLabData:
+      return "Lab";
+    case cmsSigXYZData:
+      return "XYZ";
+    case cmsSigYCbCrData:
+      return "YCbCr";
+    default:
+      return "a non-RGB colour space";
   }
 }
 
@@ -88,8 +92,7 @@ void run(void* transform, const cv::Mat& in, cv::Mat& out) {
 bool isGrey(const cv::Mat& rgb) {
   std::vector<cv::Mat> planes;
   cv::split(rgb, planes);
-  return cv::countNonZero(planes[0] != planes[1]) == 0 &&
-         cv::countNonZero(planes[0] != planes[2]) == 0;
+  return cv::countNonZero(planes[0] != planes[1]) == 0 && cv::countNonZero(planes[0] != planes[2]) == 0;
 }
 
 }  // namespace
@@ -101,8 +104,7 @@ ColourInfo assumedSrgb() {
   return info;
 }
 
-Result<ColourInfo> convertIccToSrgb(cv::Mat& rgb, const std::string& icc,
-                                    const std::string& source) {
+Result<ColourInfo> convertIccToSrgb(cv::Mat& rgb, const std::string& icc, const std::string& source) {
   if (rgb.type() != CV_8UC3 && rgb.type() != CV_16UC3)
     return makeError("colour conversion needs 8- or 16-bit RGB pixels");
   Lcms lcms;
@@ -114,12 +116,13 @@ Result<ColourInfo> convertIccToSrgb(cv::Mat& rgb, const std::string& icc,
   const std::uint32_t space = colourSpaceOf(icc);  // openProfile checked >= 128 bytes
   const bool sixteen = rgb.depth() == CV_16U;
   if (space != cmsSigRgbData && space != cmsSigGrayData) {
-    info.note = info.profile + " (profile from " + source + ") is for " +
-                colourSpaceName(space) + ", not RGB: not applied, pixels taken as sRGB";
+    info.note = info.profile + " (profile from " + source + ") is for " + colourSpaceName(space) +
+                ", not RGB: not applied, pixels taken as sRGB";
     return info;
   }
   if (space == cmsSigGrayData && !isGrey(rgb))
-    return makeError("its embedded ICC profile '" + info.profile + "' is for greyscale, "
+    return makeError("its embedded ICC profile '" + info.profile +
+                     "' is for greyscale, "
                      "but the image is in colour");
   cv::Mat input = rgb;
   cmsUInt32Number inFormat = sixteen ? TYPE_RGB_16 : TYPE_RGB_8;
@@ -130,11 +133,12 @@ Result<ColourInfo> convertIccToSrgb(cv::Mat& rgb, const std::string& icc,
   Profile srgb(cmsCreate_sRGBProfileTHR(lcms.context));
   if (!srgb) return makeError("Little CMS could not create the sRGB profile" + lcms.why());
   Transform transform(cmsCreateTransformTHR(lcms.context, profile->get(), inFormat, srgb.get(),
-                                            sixteen ? TYPE_RGB_16 : TYPE_RGB_8,
-                                            INTENT_PERCEPTUAL, cmsFLAGS_NOCACHE));
+                                            sixteen ? TYPE_RGB_16 : TYPE_RGB_8, INTENT_PERCEPTUAL, cmsFLAGS_NOCACHE));
   if (!transform)
-    return makeError("its embedded ICC profile '" + info.profile + "' cannot be used to "
-                     "convert the image to sRGB" + lcms.why());
+    return makeError("its embedded ICC profile '" + info.profile +
+                     "' cannot be used to "
+                     "convert the image to sRGB" +
+                     lcms.why());
   cv::Mat out(rgb.size(), rgb.type());
   run(transform.get(), input, out);
   rgb = out;

@@ -31,7 +31,6 @@ ColourInfo assumedSrgb();
 // Errors say what is wrong with the profile, without the file name. Profiles for other
 // colour spaces (CMYK, Lab...) are not applied: the result says so in `note`, with
 // converted = false.
-Result<ColourInfo> convertIccToSrgb(cv::Mat& rgb, const std::string& icc,
-                                    const std::string& source);
+Result<ColourInfo> convertIccToSrgb(cv::Mat& rgb, const std::string& icc, const std::string& source);
 
 }  // namespace dqa::image

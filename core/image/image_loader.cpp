@@ -36,25 +36,18 @@ namespace fs = std::filesystem;
 class Bytes {
  public:
   Bytes(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  explicit Bytes(const std::string& s)
-      : data_(reinterpret_cast<const std::uint8_t*>(s.data())), size_(s.size()) {}
+  explicit Bytes(const std::string& s) : data_(reinterpret_cast<const std::uint8_t*>(s.data())), size_(s.size()) {}
 
   std::size_t size() const { return size_; }
   // True when [offset, offset + n) lies inside the buffer (written so it cannot overflow).
-  bool has(std::size_t offset, std::size_t n) const {
-    return offset <= size_ && n <= size_ - offset;
-  }
+  bool has(std::size_t offset, std::size_t n) const { return offset <= size_ && n <= size_ - offset; }
   std::uint8_t u8(std::size_t at) const { return has(at, 1) ? data_[at] : 0; }
   std::uint32_t be16(std::size_t at) const { return std::uint32_t(u8(at)) << 8 | u8(at + 1); }
   std::uint32_t le16(std::size_t at) const { return std::uint32_t(u8(at + 1)) << 8 | u8(at); }
   std::uint32_t be32(std::size_t at) const { return be16(at) << 16 | be16(at + 2); }
   std::uint32_t le32(std::size_t at) const { return le16(at + 2) << 16 | le16(at); }
-  std::uint64_t le64(std::size_t at) const {
-    return std::uint64_t(le32(at + 4)) << 32 | le32(at);
-  }
-  std::uint64_t be64(std::size_t at) const {
-    return std::uint64_t(be32(at)) << 32 | be32(at + 4);
-  }
+  std::uint64_t le64(std::size_t at) const { return std::uint64_t(le32(at + 4)) << 32 | le32(at); }
+  std::uint64_t be64(std::size_t at) const { return std::uint64_t(be32(at)) << 32 | be32(at + 4); }
   bool startsWith(std::size_t at, const char* text, std::size_t n) const {
     return has(at, n) && std::memcmp(data_ + at, text, n) == 0;
   }
@@ -83,10 +76,10 @@ struct Endian {
 // What a file's header says, read before any pixel buffer exists.
 
 struct Header {
-  long long width = -1;   // -1: not found in the header
+  long long width = -1;  // -1: not found in the header
   long long height = -1;
-  int orientation = 1;    // EXIF orientation, 1 = as stored
-  std::string damage;     // non-empty: the file is structurally broken (e.g. truncated)
+  int orientation = 1;  // EXIF orientation, 1 = as stored
+  std::string damage;   // non-empty: the file is structurally broken (e.g. truncated)
   // An embedded ICC profile, as stored: a PNG iCCP chunk's data (compressed), a JPEG's
   // APP2 "ICC_PROFILE" payloads, or the bytes of a TIFF's InterColorProfile tag (34675)
   // or a WebP ICCP chunk (`iccSource` names which).
@@ -96,54 +89,101 @@ struct Header {
   const char* iccSource = "";
 };
 
-std::string text(const Bytes& b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
+std::string text(const Bytes& b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
 
 enum class Format {
-  Unknown, Png, Jpeg, Bmp, Tiff, BigTiff, WebP, Pbm, Pgm, Ppm, Pam, Pfm, SunRaster,
-  RadianceHdr, Jp2, J2k, Exr,
-  Heif, Avif,  // libheif
-  CameraRaw,   // LibRaw
+  Unknown,
+  Png,
+  Jpeg,
+  Bmp,
+  Tiff,
+  BigTiff,
+  WebP,
+  Pbm,
+  Pgm,
+  Ppm,
+  Pam,
+  Pfm,
+  SunRaster,
+  RadianceHdr,
+  Jp2,
+  J2k,
+  Exr,
+  Heif,
+  Avif,       // libheif
+  CameraRaw,  // LibRaw
   // Recognised so the message can say what the file is, but nothing here reads them.
-  Gif, JpegXl, Psd, Pdf, Dicom,
+  Gif,
+  JpegXl,
+  Psd,
+  Pdf,
+  Dicom,
 };
 
 const char* formatName(Format f) {
   switch (f) {
-    case Format::Png: return "PNG";
-    case Format::Jpeg: return "JPEG";
-    case Format::Bmp: return "BMP";
-    case Format::Tiff: return "TIFF";
-    case Format::BigTiff: return "BigTIFF";
-    case Format::WebP: return "WebP";
-    case Format::Pbm: return "PBM";
-    case Format::Pgm: return "PGM";
-    case Format::Ppm: return "PPM";
-    case Format::Pam: return "PAM";
-    case Format::Pfm: return "PFM";
-    case Format::SunRaster: return "Sun raster";
-    case Format::RadianceHdr: return "Radiance HDR";
-    case Format::Jp2: return "JPEG 2000";
-    case Format::J2k: return "JPEG 2000 codestream";
-    case Format::Exr: return "OpenEXR";
-    case Format::Gif: return "GIF";
-    case Format::Heif: return "HEIF/HEIC";
-    case Format::Avif: return "AVIF";
-    case Format::CameraRaw: return "camera RAW";
-    case Format::JpegXl: return "JPEG XL";
-    case Format::Psd: return "Photoshop PSD";
-    case Format::Pdf: return "PDF";
-    case Format::Dicom: return "DICOM";
-    case Format::Unknown: break;
+    case Format::Png:
+      return "PNG";
+    case Format::Jpeg:
+      return "JPEG";
+    case Format::Bmp:
+      return "BMP";
+    case Format::Tiff:
+      return "TIFF";
+    case Format::BigTiff:
+      return "BigTIFF";
+    case Format::WebP:
+      return "WebP";
+    case Format::Pbm:
+      return "PBM";
+    case Format::Pgm:
+      return "PGM";
+    case Format::Ppm:
+      return "PPM";
+    case Format::Pam:
+      return "PAM";
+    case Format::Pfm:
+      return "PFM";
+    case Format::SunRaster:
+      return "Sun raster";
+    case Format::RadianceHdr:
+      return "Radiance HDR";
+    case Format::Jp2:
+      return "JPEG 2000";
+    case Format::J2k:
+      return "JPEG 2000 codestream";
+    case Format::Exr:
+      return "OpenEXR";
+    case Format::Gif:
+      return "GIF";
+    case Format::Heif:
+      return "HEIF/HEIC";
+    case Format::Avif:
+      return "AVIF";
+    case Format::CameraRaw:
+      return "camera RAW";
+    case Format::JpegXl:
+      return "JPEG XL";
+    case Format::Psd:
+      return "Photoshop PSD";
+    case Format::Pdf:
+      return "PDF";
+    case Format::Dicom:
+      return "DICOM";
+    case Format::Unknown:
+      break;
   }
   return "unknown";
 }
 
 bool isReadable(Format f) {
   switch (f) {
-    case Format::Gif: case Format::JpegXl:
-    case Format::Psd: case Format::Pdf: case Format::Dicom: case Format::Unknown:
+    case Format::Gif:
+    case Format::JpegXl:
+    case Format::Psd:
+    case Format::Pdf:
+    case Format::Dicom:
+    case Format::Unknown:
       return false;
     default:
       return true;
@@ -154,9 +194,7 @@ const char* kReadableList =
     "PNG, JPEG, BMP, TIFF, WebP, PPM/PGM/PBM/PAM, PFM, Sun raster, Radiance HDR, "
     "JPEG 2000, OpenEXR, HEIF/HEIC, AVIF, camera RAW/DNG";
 
-bool isSpace(std::uint8_t c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
+bool isSpace(std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
 Format detectIsoBmff(const Bytes& b) {
   // ISO base media file: size, "ftyp", major brand.
@@ -171,9 +209,9 @@ Format detectIsoBmff(const Bytes& b) {
 
 // Camera RAW formats with their own signature (TIFF-based ones: hasRawMarker).
 bool isSignedRaw(const Bytes& b) {
-  return b.startsWith(0, "IIRO", 4) || b.startsWith(0, "IIRS", 4) ||  // Olympus ORF
+  return b.startsWith(0, "IIRO", 4) || b.startsWith(0, "IIRS", 4) ||   // Olympus ORF
          b.startsWith(0, "MMOR", 4) || b.startsWith(0, "IIU\0", 4) ||  // ORF, Panasonic RW2
-         b.startsWith(0, "FUJIFILMCCD-RAW", 15) ||                    // Fujifilm RAF
+         b.startsWith(0, "FUJIFILMCCD-RAW", 15) ||                     // Fujifilm RAF
          b.startsWith(6, "HEAPCCDR", 8) ||                             // Canon CRW
          b.startsWith(0, "\0MRM", 4) || b.startsWith(0, "FOVb", 4);    // Minolta MRW, Sigma X3F
 }
@@ -196,8 +234,8 @@ bool hasRawExtension(const std::string& name) {
   if (dot == std::string::npos) return false;
   std::string ext = name.substr(dot + 1);
   for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
-  for (const char* raw : {"dng", "nef", "nrw", "arw", "srf", "sr2", "cr2", "pef", "srw", "erf",
-                          "3fr", "fff", "iiq", "kdc", "dcr", "mos", "mef", "rwl", "raw"})
+  for (const char* raw : {"dng", "nef", "nrw", "arw", "srf", "sr2", "cr2", "pef", "srw", "erf", "3fr", "fff", "iiq",
+                          "kdc", "dcr", "mos", "mef", "rwl", "raw"})
     if (ext == raw) return true;
   return false;
 }
@@ -212,23 +250,31 @@ Format detectFormat(const Bytes& b) {
   if (b.startsWith(0, "RIFF", 4) && b.startsWith(8, "WEBP", 4)) return Format::WebP;
   if (b.u8(0) == 'P' && b.has(0, 3) && isSpace(b.u8(2))) {
     switch (b.u8(1)) {
-      case '1': case '4': return Format::Pbm;
-      case '2': case '5': return Format::Pgm;
-      case '3': case '6': return Format::Ppm;
-      case '7': return Format::Pam;
-      case 'F': case 'f': return Format::Pfm;
-      default: break;
+      case '1':
+      case '4':
+        return Format::Pbm;
+      case '2':
+      case '5':
+        return Format::Pgm;
+      case '3':
+      case '6':
+        return Format::Ppm;
+      case '7':
+        return Format::Pam;
+      case 'F':
+      case 'f':
+        return Format::Pfm;
+      default:
+        break;
     }
   }
   if (b.startsWith(0, "\x59\xa6\x6a\x95", 4)) return Format::SunRaster;
-  if (b.startsWith(0, "#?RADIANCE", 10) || b.startsWith(0, "#?RGBE", 6))
-    return Format::RadianceHdr;
+  if (b.startsWith(0, "#?RADIANCE", 10) || b.startsWith(0, "#?RGBE", 6)) return Format::RadianceHdr;
   if (b.startsWith(0, "\0\0\0\x0cjP  \r\n\x87\n", 12)) return Format::Jp2;
   if (b.startsWith(0, "\xff\x4f\xff\x51", 4)) return Format::J2k;
   if (b.startsWith(0, "\x76\x2f\x31\x01", 4)) return Format::Exr;
   if (b.startsWith(0, "GIF87a", 6) || b.startsWith(0, "GIF89a", 6)) return Format::Gif;
-  if (b.startsWith(0, "\xff\x0a", 2) || b.startsWith(0, "\0\0\0\x0cJXL \r\n\x87\n", 12))
-    return Format::JpegXl;
+  if (b.startsWith(0, "\xff\x0a", 2) || b.startsWith(0, "\0\0\0\x0cJXL \r\n\x87\n", 12)) return Format::JpegXl;
   if (b.startsWith(0, "8BPS", 4)) return Format::Psd;
   if (b.startsWith(0, "%PDF", 4)) return Format::Pdf;
   if (b.startsWith(128, "DICM", 4)) return Format::Dicom;
@@ -243,8 +289,10 @@ Format detectFormat(const Bytes& b) {
 int exifOrientation(const Bytes& tiff) {
   if (!tiff.has(0, 8)) return 1;
   bool little = false;
-  if (tiff.startsWith(0, "II", 2)) little = true;
-  else if (!tiff.startsWith(0, "MM", 2)) return 1;
+  if (tiff.startsWith(0, "II", 2))
+    little = true;
+  else if (!tiff.startsWith(0, "MM", 2))
+    return 1;
   const Endian e{tiff, little};
   if (e.u16(2) != 42) return 1;
   const std::size_t ifd = e.u32(4);
@@ -293,8 +341,7 @@ Header inspectPng(const Bytes& b) {
 
 bool isJpegSof(std::uint8_t marker) {
   // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC), which share the range.
-  return marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 &&
-         marker != 0xcc;
+  return marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
 }
 
 bool containsJpegEoi(const Bytes& b, std::size_t from) {
@@ -409,8 +456,8 @@ Header inspectTiff(const Bytes& b, bool big) {
     long long value = -1;
     if (type == 3) value = e.u16(valueAt);
     if (type == 4) value = e.u32(valueAt);
-    if (type == 16 && big) value = static_cast<long long>(std::min<std::uint64_t>(
-                               e.u64(valueAt), std::uint64_t(1) << 62));
+    if (type == 16 && big)
+      value = static_cast<long long>(std::min<std::uint64_t>(e.u64(valueAt), std::uint64_t(1) << 62));
     if (tag == 256) h.width = value;
     if (tag == 257) h.height = value;
     if (tag == 34675 && type == 7 && !big) {  // InterColorProfile, UNDEFINED bytes
@@ -431,10 +478,10 @@ Header inspectWebP(const Bytes& b) {
     h.damage = "the WebP data is shorter than its RIFF header says: the file is truncated";
     return h;
   }
-  if (b.startsWith(12, "VP8 ", 4) && b.has(20, 10)) {         // lossy
+  if (b.startsWith(12, "VP8 ", 4) && b.has(20, 10)) {  // lossy
     h.width = b.le16(26) & 0x3fff;
     h.height = b.le16(28) & 0x3fff;
-  } else if (b.startsWith(12, "VP8L", 4) && b.has(20, 5)) {   // lossless: 14-bit fields
+  } else if (b.startsWith(12, "VP8L", 4) && b.has(20, 5)) {  // lossless: 14-bit fields
     const std::uint32_t bits = b.le32(21);
     h.width = (bits & 0x3fff) + 1;
     h.height = ((bits >> 14) & 0x3fff) + 1;
@@ -586,8 +633,7 @@ std::optional<Bytes> findBox(const Bytes& b, const char* type) {
       length = b.size() - pos;
     }
     if (length < headerSize || !b.has(pos, length)) return std::nullopt;
-    if (b.startsWith(pos + 4, type, 4))
-      return b.sub(pos + headerSize, length - headerSize);
+    if (b.startsWith(pos + 4, type, 4)) return b.sub(pos + headerSize, length - headerSize);
     pos += length;
   }
   return std::nullopt;
@@ -641,25 +687,40 @@ Header inspectExr(const Bytes& b) {
 
 Header inspect(Format format, const Bytes& b) {
   switch (format) {
-    case Format::Png: return inspectPng(b);
-    case Format::Jpeg: return inspectJpeg(b);
-    case Format::Bmp: return inspectBmp(b);
-    case Format::Tiff: return inspectTiff(b, false);
-    case Format::BigTiff: return inspectTiff(b, true);
-    case Format::WebP: return inspectWebP(b);
-    case Format::Pbm: case Format::Pgm: case Format::Ppm: case Format::Pfm:
+    case Format::Png:
+      return inspectPng(b);
+    case Format::Jpeg:
+      return inspectJpeg(b);
+    case Format::Bmp:
+      return inspectBmp(b);
+    case Format::Tiff:
+      return inspectTiff(b, false);
+    case Format::BigTiff:
+      return inspectTiff(b, true);
+    case Format::WebP:
+      return inspectWebP(b);
+    case Format::Pbm:
+    case Format::Pgm:
+    case Format::Ppm:
+    case Format::Pfm:
       return inspectNetpbm(b);
-    case Format::Pam: return inspectPam(b);
-    case Format::SunRaster: return inspectSunRaster(b);
-    case Format::RadianceHdr: return inspectRadianceHdr(b);
-    case Format::Jp2: return inspectJp2(b);
+    case Format::Pam:
+      return inspectPam(b);
+    case Format::SunRaster:
+      return inspectSunRaster(b);
+    case Format::RadianceHdr:
+      return inspectRadianceHdr(b);
+    case Format::Jp2:
+      return inspectJp2(b);
     case Format::J2k: {
       Header h;
       readJ2kSiz(b, h);
       return h;
     }
-    case Format::Exr: return inspectExr(b);
-    default: return {};
+    case Format::Exr:
+      return inspectExr(b);
+    default:
+      return {};
   }
 }
 
@@ -670,16 +731,16 @@ Error fail(const std::string& name, const std::string& what, const std::string& 
   return loadError(name, what, todo);
 }
 
-std::optional<Error> checkHeader(const std::string& name, Format format, const Header& h,
-                                 const LoadOptions& options) {
+std::optional<Error> checkHeader(const std::string& name, Format format, const Header& h, const LoadOptions& options) {
   const std::string kind = formatName(format);
   if (h.width < 0 || h.height < 0) {
-    const std::string what = !h.damage.empty() ? h.damage : "its " + kind + " header is "
-                             "damaged or cut off (the image size could not be read)";
+    const std::string what = !h.damage.empty() ? h.damage
+                                               : "its " + kind +
+                                                     " header is "
+                                                     "damaged or cut off (the image size could not be read)";
     return fail(name, what, "Re-export or re-download the file.");
   }
-  if (auto error = checkDeclaredSize(name, kind, h.width, h.height, options.maxPixels))
-    return error;
+  if (auto error = checkDeclaredSize(name, kind, h.width, h.height, options.maxPixels)) return error;
   if (!h.damage.empty()) return fail(name, h.damage, "Re-export or re-download the file.");
   return std::nullopt;
 }
@@ -703,8 +764,7 @@ Result<cv::Mat> toIntegerDepth(const cv::Mat& raw, const std::string& name) {
       return out;
     }
     default:
-      return fail(name, "it uses a sample type this program does not handle (" +
-                  cv::typeToString(raw.type()) + ")",
+      return fail(name, "it uses a sample type this program does not handle (" + cv::typeToString(raw.type()) + ")",
                   "Convert it to an 8- or 16-bit PNG.");
   }
 }
@@ -752,14 +812,30 @@ Result<cv::Mat> toRgb(const cv::Mat& raw, const std::string& name) {
 cv::Mat applyOrientation(const cv::Mat& img, int orientation) {
   cv::Mat out;
   switch (orientation) {
-    case 2: cv::flip(img, out, 1); return out;                    // mirror left-right
-    case 3: cv::rotate(img, out, cv::ROTATE_180); return out;
-    case 4: cv::flip(img, out, 0); return out;                    // mirror top-bottom
-    case 5: cv::transpose(img, out); return out;
-    case 6: cv::rotate(img, out, cv::ROTATE_90_CLOCKWISE); return out;
-    case 7: cv::transpose(img, out); cv::flip(out, out, -1); return out;
-    case 8: cv::rotate(img, out, cv::ROTATE_90_COUNTERCLOCKWISE); return out;
-    default: return img;
+    case 2:
+      cv::flip(img, out, 1);
+      return out;  // mirror left-right
+    case 3:
+      cv::rotate(img, out, cv::ROTATE_180);
+      return out;
+    case 4:
+      cv::flip(img, out, 0);
+      return out;  // mirror top-bottom
+    case 5:
+      cv::transpose(img, out);
+      return out;
+    case 6:
+      cv::rotate(img, out, cv::ROTATE_90_CLOCKWISE);
+      return out;
+    case 7:
+      cv::transpose(img, out);
+      cv::flip(out, out, -1);
+      return out;
+    case 8:
+      cv::rotate(img, out, cv::ROTATE_90_COUNTERCLOCKWISE);
+      return out;
+    default:
+      return img;
   }
 }
 
@@ -779,38 +855,40 @@ void takeProfile(const Header& h, Decoded& d) {
 
 // The file's profile applied (to sRGB), or none found (taken as sRGB). A broken profile
 // fails the load unless options.brokenProfile says to take the pixels as sRGB.
-Result<ColourInfo> manageColour(const std::string& name, const Decoded& d, cv::Mat& rgb,
-                                const LoadOptions& options) {
+Result<ColourInfo> manageColour(const std::string& name, const Decoded& d, cv::Mat& rgb, const LoadOptions& options) {
   if (d.colour) return *d.colour;
   if (!d.icc) return assumedSrgb();
-  Result<ColourInfo> info = *d.icc ? convertIccToSrgb(rgb, d.icc->value(), d.iccSource)
-                                   : Result<ColourInfo>(d.icc->error());
+  Result<ColourInfo> info =
+      *d.icc ? convertIccToSrgb(rgb, d.icc->value(), d.iccSource) : Result<ColourInfo>(d.icc->error());
   if (info) return info;
   if (options.brokenProfile == BrokenProfile::AssumeSrgb) {
     ColourInfo fallback = assumedSrgb();
     fallback.source = d.iccSource;
-    fallback.note = "the colour profile (" + d.iccSource + ") is broken, so the pixels are "
-                    "taken as sRGB: " + info.message();
+    fallback.note = "the colour profile (" + d.iccSource +
+                    ") is broken, so the pixels are "
+                    "taken as sRGB: " +
+                    info.message();
     return fallback;
   }
-  return fail(name, info.message(), "Re-save the image with a valid colour profile (or "
+  return fail(name, info.message(),
+              "Re-save the image with a valid colour profile (or "
               "without one, to have it read as sRGB).");
 }
 
-Result<Decoded> decodeWithOpenCv(const Bytes& b, const std::string& name, Format format,
-                                 const LoadOptions& options) {
+Result<Decoded> decodeWithOpenCv(const Bytes& b, const std::string& name, Format format, const LoadOptions& options) {
   const Header header = inspect(format, b);
   if (auto error = checkHeader(name, format, header, options)) return *error;
   // IMREAD_UNCHANGED keeps 16-bit depth and alpha; it also means OpenCV applies no EXIF
   // orientation, so we apply the one we parsed (JPEG, PNG) exactly once. TIFF needs
   // nothing: OpenCV's TIFF decoder honours the file's Orientation tag itself.
-  const cv::Mat buffer(1, static_cast<int>(b.size()), CV_8UC1,
-                       const_cast<std::uint8_t*>(b.data()));
+  const cv::Mat buffer(1, static_cast<int>(b.size()), CV_8UC1, const_cast<std::uint8_t*>(b.data()));
   Decoded d;
   d.pixels = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
   if (d.pixels.empty()) {
-    return fail(name, "the " + std::string(formatName(format)) + " data could not be decoded "
-                "(it is damaged or uses a variant of the format that OpenCV does not support)",
+    return fail(name,
+                "the " + std::string(formatName(format)) +
+                    " data could not be decoded "
+                    "(it is damaged or uses a variant of the format that OpenCV does not support)",
                 "Re-export it as PNG or JPEG.");
   }
   d.orientation = header.orientation;
@@ -853,37 +931,39 @@ Result<LoadedImage> canonical(Decoded&& d, const std::string& name, const std::s
   return image;
 }
 
-Result<LoadedImage> decodeChecked(const std::string& bytes, const std::string& name,
-                                  const LoadOptions& options) {
+Result<LoadedImage> decodeChecked(const std::string& bytes, const std::string& name, const LoadOptions& options) {
   const Bytes b(bytes);
   if (b.size() == 0)
-    return fail(name, "the file is empty (0 bytes)", "Choose another file; this one may "
+    return fail(name, "the file is empty (0 bytes)",
+                "Choose another file; this one may "
                 "have been cut off while copying or downloading.");
   // OpenCV takes the buffer's length as an int.
   const long long byteLimit = std::min<long long>(options.maxFileBytes, INT_MAX);
   if (b.size() > static_cast<std::uint64_t>(byteLimit)) {
-    return fail(name, "it is " + std::to_string(b.size()) + " bytes, more than the limit of " +
-                std::to_string(byteLimit) + " bytes",
-                "Downscale or recompress the image first.");
+    return fail(
+        name,
+        "it is " + std::to_string(b.size()) + " bytes, more than the limit of " + std::to_string(byteLimit) + " bytes",
+        "Downscale or recompress the image first.");
   }
   Format format = detectFormat(b);
   // A TIFF named like a RAW that LibRaw does not take (a scan named .raw) stays a TIFF.
-  if (format == Format::Tiff &&
-      (hasRawMarker(b) || (hasRawExtension(name) && isCameraRaw(bytes))))
+  if (format == Format::Tiff && (hasRawMarker(b) || (hasRawExtension(name) && isCameraRaw(bytes))))
     format = Format::CameraRaw;
   if (format == Format::Unknown) {
-    return fail(name, "it is not an image in a format this program reads (its first bytes "
-                "match none of " + std::string(kReadableList) + ")",
+    return fail(name,
+                "it is not an image in a format this program reads (its first bytes "
+                "match none of " +
+                    std::string(kReadableList) + ")",
                 "Check that you chose the right file, or convert it to PNG or JPEG.");
   }
   const std::string kind = formatName(format);
   if (!isReadable(format)) {
-    return fail(name, "it is a " + kind + " file, which this program cannot read",
-                "Convert it to PNG or JPEG first.");
+    return fail(name, "it is a " + kind + " file, which this program cannot read", "Convert it to PNG or JPEG first.");
   }
   auto decoded = decodeAny(bytes, name, format, options);
   if (!decoded && format == Format::Tiff && hasRawExtension(name)) {
-    return fail(name, "it is named like a camera RAW file, but LibRaw does not recognise "
+    return fail(name,
+                "it is named like a camera RAW file, but LibRaw does not recognise "
                 "it and it cannot be read as a TIFF either (it is damaged or cut off)",
                 "Copy the file from the camera or card again.");
   }
@@ -922,29 +1002,29 @@ Result<LoadedImage> loadImage(const std::string& path, const LoadOptions& option
                   "Check that you have permission to read it and its folder.");
     }
     if (!fs::exists(status)) {
-      return fail(path, "the file does not exist", "Check the path and the spelling, or "
+      return fail(path, "the file does not exist",
+                  "Check the path and the spelling, or "
                   "choose the file again.");
     }
     if (fs::is_directory(status)) {
       return fail(path, "it is a folder, not a file", "Choose an image file inside it.");
     }
-    if (!fs::is_regular_file(status)) {
-      return fail(path, "it is not a regular file", "Choose an image file.");
-    }
+    if (!fs::is_regular_file(status)) { return fail(path, "it is not a regular file", "Choose an image file."); }
     const std::uintmax_t size = fs::file_size(file, ec);
-    if (ec) return fail(path, "its size could not be read (" + ec.message() + ")",
-                        "Check that you may read it.");
+    if (ec) return fail(path, "its size could not be read (" + ec.message() + ")", "Check that you may read it.");
     if (size > static_cast<std::uintmax_t>(options.maxFileBytes)) {
-      return fail(path, "the file is " + std::to_string(size) + " bytes, more than the "
-                  "limit of " + std::to_string(options.maxFileBytes) + " bytes",
+      return fail(path,
+                  "the file is " + std::to_string(size) +
+                      " bytes, more than the "
+                      "limit of " +
+                      std::to_string(options.maxFileBytes) + " bytes",
                   "Downscale or recompress the image first.");
     }
     errno = 0;
     std::ifstream in(file, std::ios::binary);
     if (!in) {
       const std::string reason = errno ? std::strerror(errno) : "unknown reason";
-      return fail(path, "the file could not be opened (" + reason + ")",
-                  "Check that you have permission to read it.");
+      return fail(path, "the file could not be opened (" + reason + ")", "Check that you have permission to read it.");
     }
     std::string bytes(static_cast<std::size_t>(size), '\0');
     in.read(bytes.data(), static_cast<std::streamsize>(size));
@@ -953,8 +1033,7 @@ Result<LoadedImage> loadImage(const std::string& path, const LoadOptions& option
   } catch (const std::bad_alloc&) {
     return fail(path, "there is not enough memory to read it", "Close other programs.");
   } catch (const std::exception& e) {
-    return fail(path, std::string("reading it failed (") + e.what() + ")",
-                "Check the file and try again.");
+    return fail(path, std::string("reading it failed (") + e.what() + ")", "Check the file and try again.");
   }
 }
 

@@ -14,7 +14,7 @@ Error loadError(const std::string& name, const std::string& what, const std::str
 // The decompression-bomb guard on a declared size, before any pixel buffer exists:
 // an error for an empty image or one over maxPixels, nullopt when the size is fine.
 // `kind` names the format ("PNG", "HEIF/HEIC", "camera RAW").
-std::optional<Error> checkDeclaredSize(const std::string& name, const std::string& kind,
-                                       long long width, long long height, long long maxPixels);
+std::optional<Error> checkDeclaredSize(const std::string& name, const std::string& kind, long long width,
+                                       long long height, long long maxPixels);
 
 }  // namespace dqa::image

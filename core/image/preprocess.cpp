@@ -17,38 +17,35 @@ namespace {
 // Generous bound: keeps every size computation far from int overflow.
 constexpr int kMaxSideLimit = 1 << 15;
 
-Error invalid(const std::string& what) {
-  return makeError("Cannot preprocess the image: " + what);
-}
+Error invalid(const std::string& what) { return makeError("Cannot preprocess the image: " + what); }
 
 Status validateOptions(const PreprocessOptions& o) {
   if (o.patchSize <= 0 || o.patchSize > kMaxSideLimit)
-    return invalid("patch size " + std::to_string(o.patchSize) + " must be in 1.." +
-                   std::to_string(kMaxSideLimit) + ".");
+    return invalid("patch size " + std::to_string(o.patchSize) + " must be in 1.." + std::to_string(kMaxSideLimit) +
+                   ".");
   if (o.minSide < 0 || o.minSide > kMaxSideLimit)
-    return invalid("minimum side " + std::to_string(o.minSide) + " must be in 0.." +
-                   std::to_string(kMaxSideLimit) + ".");
+    return invalid("minimum side " + std::to_string(o.minSide) + " must be in 0.." + std::to_string(kMaxSideLimit) +
+                   ".");
   if (o.maxSide <= 0 || o.maxSide > kMaxSideLimit)
-    return invalid("maximum side " + std::to_string(o.maxSide) + " must be in 1.." +
-                   std::to_string(kMaxSideLimit) + ".");
+    return invalid("maximum side " + std::to_string(o.maxSide) + " must be in 1.." + std::to_string(kMaxSideLimit) +
+                   ".");
   for (int c = 0; c < 3; ++c) {
     if (!std::isfinite(o.mean[c]))
-      return invalid("the normalisation mean of channel " + std::to_string(c) +
-                     " is not a finite number.");
+      return invalid("the normalisation mean of channel " + std::to_string(c) + " is not a finite number.");
     if (!(o.std[c] > 0.0f) || !std::isfinite(o.std[c]))
-      return invalid("the normalisation standard deviation of channel " +
-                     std::to_string(c) + " must be a positive number.");
+      return invalid("the normalisation standard deviation of channel " + std::to_string(c) +
+                     " must be a positive number.");
   }
   return Ok{};
 }
 
 Status validateInput(const cv::Mat& rgb) {
-  if (rgb.empty())
-    return invalid("the image is empty (0x0 pixels). Load an image first.");
+  if (rgb.empty()) return invalid("the image is empty (0x0 pixels). Load an image first.");
   if (rgb.type() != CV_8UC3 && rgb.type() != CV_16UC3)
-    return invalid("expected 3-channel RGB with 8 or 16 bits per channel (CV_8UC3 or "
-                   "CV_16UC3), got " + cv::typeToString(rgb.type()) +
-                   ". Load the image with dqa::image::loadImage.");
+    return invalid(
+        "expected 3-channel RGB with 8 or 16 bits per channel (CV_8UC3 or "
+        "CV_16UC3), got " +
+        cv::typeToString(rgb.type()) + ". Load the image with dqa::image::loadImage.");
   return Ok{};
 }
 
@@ -121,9 +118,7 @@ Result<PreprocessedImage> preprocess(const cv::Mat& rgb, const PreprocessOptions
     p.width = roundUp(std::max(unit.cols, options.minSide), options.patchSize);
     writeChw(unit, options, p);
     return p;
-  } catch (const cv::Exception& e) {
-    return invalid("OpenCV failed (" + e.err + ").");
-  } catch (const std::bad_alloc&) {
+  } catch (const cv::Exception& e) { return invalid("OpenCV failed (" + e.err + ")."); } catch (const std::bad_alloc&) {
     return invalid("not enough memory.");
   }
 }

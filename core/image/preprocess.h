@@ -12,21 +12,21 @@ namespace dqa::image {
 
 struct PreprocessOptions {
   int patchSize = 14;
-  int minSide = 70;         // DepictQA pads tiny crops up to 70 px (5x5 patches)
-  int maxSide = 672;        // longer sides are downscaled (area filter) to this
+  int minSide = 70;                                        // DepictQA pads tiny crops up to 70 px (5x5 patches)
+  int maxSide = 672;                                       // longer sides are downscaled (area filter) to this
   float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f};  // CLIP
   float std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
 };
 
 struct PreprocessedImage {
-  std::vector<float> chw;   // [3, height, width], normalised, row-major
-  int height = 0;           // padded size, multiples of patchSize
+  std::vector<float> chw;  // [3, height, width], normalised, row-major
+  int height = 0;          // padded size, multiples of patchSize
   int width = 0;
-  int contentHeight = 0;    // the image itself occupies [0,contentHeight)x[0,contentWidth)
+  int contentHeight = 0;  // the image itself occupies [0,contentHeight)x[0,contentWidth)
   int contentWidth = 0;
-  double scale = 1.0;       // content size / source size (<= 1)
-  int patchSize = 14;       // the options' patch size, for the grid
-  int gridHeight() const;   // patches per column
+  double scale = 1.0;      // content size / source size (<= 1)
+  int patchSize = 14;      // the options' patch size, for the grid
+  int gridHeight() const;  // patches per column
   int gridWidth() const;
 };
 

@@ -11,22 +11,21 @@
 namespace dqa::image {
 namespace {
 
-const char* kTodo = "Re-copy the file from the camera or card, or export it as TIFF or "
-                    "PNG from the camera maker's software.";
+const char* kTodo =
+    "Re-copy the file from the camera or card, or export it as TIFF or "
+    "PNG from the camera maker's software.";
 
 // LibRaw reports damaged data through this callback (by default it prints to stderr).
-void noteDataError(void* data, const char*, const int) {
-  *static_cast<bool*>(data) = true;
-}
+void noteDataError(void* data, const char*, const int) { *static_cast<bool*>(data) = true; }
 
 void setRecipe(libraw_output_params_t& p, bool halfSize) {
   p.use_camera_wb = 1;
   p.use_auto_wb = 0;
-  p.output_color = 1;     // sRGB
+  p.output_color = 1;  // sRGB
   p.output_bps = 16;
   p.no_auto_bright = 1;
-  p.highlight = 0;        // clip
-  p.gamm[0] = 1 / 2.4;    // the sRGB curve: power 1/2.4 with a linear toe of slope 12.92
+  p.highlight = 0;      // clip
+  p.gamm[0] = 1 / 2.4;  // the sRGB curve: power 1/2.4 with a linear toe of slope 12.92
   p.gamm[1] = 12.92;
   p.half_size = halfSize ? 1 : 0;
 }
@@ -40,11 +39,11 @@ std::string cameraName(const libraw_iparams_t& id) {
 // The developed 16-bit RGB bitmap as OpenCV's BGR.
 Result<cv::Mat> developed(LibRaw& raw, const std::string& name) {
   int code = LIBRAW_SUCCESS;
-  std::unique_ptr<libraw_processed_image_t, void (*)(libraw_processed_image_t*)> image(
-      raw.dcraw_make_mem_image(&code), LibRaw::dcraw_clear_mem);
+  std::unique_ptr<libraw_processed_image_t, void (*)(libraw_processed_image_t*)> image(raw.dcraw_make_mem_image(&code),
+                                                                                       LibRaw::dcraw_clear_mem);
   if (!image || code != LIBRAW_SUCCESS)
-    return loadError(name, std::string("LibRaw could not produce the developed image (") +
-                     LibRaw::strerror(code) + ")", kTodo);
+    return loadError(name, std::string("LibRaw could not produce the developed image (") + LibRaw::strerror(code) + ")",
+                     kTodo);
   if (image->type != LIBRAW_IMAGE_BITMAP || image->colors != 3 || image->bits != 16 ||
       std::size_t(image->width) * image->height * 6 > image->data_size)
     return loadError(name, "LibRaw returned an unexpected image layout", kTodo);
@@ -63,15 +62,14 @@ bool isCameraRaw(const std::string& bytes) {
   return raw->open_buffer(const_cast<char*>(bytes.data()), bytes.size()) == LIBRAW_SUCCESS;
 }
 
-Result<Decoded> decodeRaw(const std::string& bytes, const std::string& name,
-                          long long maxPixels, bool halfSize) {
+Result<Decoded> decodeRaw(const std::string& bytes, const std::string& name, long long maxPixels, bool halfSize) {
   auto raw = std::make_unique<LibRaw>(LIBRAW_OPTIONS_NONE);
   bool damaged = false;
   raw->set_dataerror_handler(&noteDataError, &damaged);
   int code = raw->open_buffer(const_cast<char*>(bytes.data()), bytes.size());
   if (code != LIBRAW_SUCCESS)
-    return loadError(name, std::string("LibRaw does not recognise it as a camera RAW file (") +
-                     LibRaw::strerror(code) + ")", kTodo);
+    return loadError(
+        name, std::string("LibRaw does not recognise it as a camera RAW file (") + LibRaw::strerror(code) + ")", kTodo);
   const libraw_image_sizes_t& sizes = raw->imgdata.sizes;
   const long long width = std::max<long long>(sizes.width, sizes.raw_width);
   const long long height = std::max<long long>(sizes.height, sizes.raw_height);
@@ -80,11 +78,12 @@ Result<Decoded> decodeRaw(const std::string& bytes, const std::string& name,
   code = raw->unpack();
   if (code == LIBRAW_SUCCESS) code = raw->dcraw_process();
   if (code != LIBRAW_SUCCESS)
-    return loadError(name, std::string("its RAW data could not be developed (") +
-                     LibRaw::strerror(code) + ")", kTodo);
+    return loadError(name, std::string("its RAW data could not be developed (") + LibRaw::strerror(code) + ")", kTodo);
   if (damaged)
-    return loadError(name, "its RAW data is damaged or cut off (LibRaw met unreadable "
-                     "sensor data)", kTodo);
+    return loadError(name,
+                     "its RAW data is damaged or cut off (LibRaw met unreadable "
+                     "sensor data)",
+                     kTodo);
   auto pixels = developed(*raw, name);
   if (!pixels) return pixels.error();
 
@@ -93,14 +92,15 @@ Result<Decoded> decodeRaw(const std::string& bytes, const std::string& name,
   out.sourceBits = 16;
   const libraw_iparams_t& id = raw->imgdata.idata;
   const std::string camera = cameraName(id);
-  out.format = std::string(id.dng_version ? "DNG" : "camera RAW") +
-               (camera.empty() ? "" : " (" + camera + ")");
+  out.format = std::string(id.dng_version ? "DNG" : "camera RAW") + (camera.empty() ? "" : " (" + camera + ")");
   ColourInfo colour;
   colour.profile = "sRGB";
   colour.source = "LibRaw";
   colour.converted = true;
-  colour.note = "developed by LibRaw from the camera's colours to sRGB (camera white "
-                "balance, no auto-brightening" + std::string(halfSize ? ", half size)" : ")");
+  colour.note =
+      "developed by LibRaw from the camera's colours to sRGB (camera white "
+      "balance, no auto-brightening" +
+      std::string(halfSize ? ", half size)" : ")");
   out.colour = colour;
   return out;
 }

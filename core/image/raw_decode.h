@@ -18,7 +18,6 @@ namespace dqa::image {
 // Whether LibRaw recognises the bytes as a camera RAW it can develop (metadata only).
 bool isCameraRaw(const std::string& bytes);
 
-Result<Decoded> decodeRaw(const std::string& bytes, const std::string& name,
-                          long long maxPixels, bool halfSize);
+Result<Decoded> decodeRaw(const std::string& bytes, const std::string& name, long long maxPixels, bool halfSize);
 
 }  // namespace dqa::image

@@ -18,22 +18,17 @@ Status readInt(const json& j, const char* key, int* out, int lo, int hi, bool re
     if (required) return makeError(std::string("config.json lacks \"") + key + "\"");
     return Ok{};
   }
-  if (!it->is_number_integer())
-    return makeError(std::string("config.json: \"") + key + "\" must be an integer");
+  if (!it->is_number_integer()) return makeError(std::string("config.json: \"") + key + "\" must be an integer");
   // Unsigned values above INT64_MAX would wrap to negative numbers in the message.
-  const bool hugeUnsigned = it->is_number_unsigned() &&
-                            (hi < 0 || it->get<unsigned long long>() >
-                                           static_cast<unsigned long long>(hi));
+  const bool hugeUnsigned =
+      it->is_number_unsigned() && (hi < 0 || it->get<unsigned long long>() > static_cast<unsigned long long>(hi));
   long long v = hugeUnsigned ? 0 : it->get<long long>();
   if (hugeUnsigned)
-    return makeError(std::string("config.json: \"") + key + "\" = " +
-                     std::to_string(it->get<unsigned long long>()) +
-                     " is outside the supported range [" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + "]");
+    return makeError(std::string("config.json: \"") + key + "\" = " + std::to_string(it->get<unsigned long long>()) +
+                     " is outside the supported range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   if (v < lo || v > hi)
     return makeError(std::string("config.json: \"") + key + "\" = " + std::to_string(v) +
-                     " is outside the supported range [" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + "]");
+                     " is outside the supported range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   *out = static_cast<int>(v);
   return Ok{};
 }
@@ -41,11 +36,9 @@ Status readInt(const json& j, const char* key, int* out, int lo, int hi, bool re
 Status readDouble(const json& j, const char* key, double* out, double lo, double hi) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return Ok{};
-  if (!it->is_number())
-    return makeError(std::string("config.json: \"") + key + "\" must be a number");
+  if (!it->is_number()) return makeError(std::string("config.json: \"") + key + "\" must be a number");
   double v = it->get<double>();
-  if (!(v >= lo && v <= hi))
-    return makeError(std::string("config.json: \"") + key + "\" is out of range");
+  if (!(v >= lo && v <= hi)) return makeError(std::string("config.json: \"") + key + "\" is out of range");
   *out = v;
   return Ok{};
 }
@@ -60,10 +53,10 @@ bool readBool(const json& j, const char* key, bool fallback) {
   return (it != j.end() && it->is_boolean()) ? it->get<bool>() : fallback;
 }
 
-#define DQA_TRY(expr)                    \
-  do {                                   \
-    auto _s = (expr);                    \
-    if (!_s) return _s.error();          \
+#define DQA_TRY(expr)           \
+  do {                          \
+    auto _s = (expr);           \
+    if (!_s) return _s.error(); \
   } while (0)
 
 constexpr int kMaxDim = 1 << 16;
@@ -81,12 +74,18 @@ constexpr struct {
   int channels;
   float scale;  // brings the feature to a range of about +-1 for typical distortions
 } kQualityInputs[] = {
-    {QualityInput::Image, "image", 3, 1.f},          {QualityInput::RefDiff, "ref_diff", 3, 4.f},
-    {QualityInput::RefAbsDiff, "ref_absdiff", 3, 8.f}, {QualityInput::RefGms, "ref_gms", 3, 4.f},
-    {QualityInput::Highpass, "highpass", 3, 8.f},     {QualityInput::OtherDiff, "other_diff", 3, 4.f},
-    {QualityInput::OtherAbsDiff, "other_absdiff", 3, 8.f}, {QualityInput::OtherGms, "other_gms", 3, 4.f},
-    {QualityInput::Flags, "flags", 2, 1.f},         {QualityInput::RefGradRatio, "ref_gradratio", 3, 1.f},
-    {QualityInput::OtherGradRatio, "other_gradratio", 3, 1.f}, {QualityInput::OtherHighpass, "other_highpass", 3, 8.f},
+    {QualityInput::Image, "image", 3, 1.f},
+    {QualityInput::RefDiff, "ref_diff", 3, 4.f},
+    {QualityInput::RefAbsDiff, "ref_absdiff", 3, 8.f},
+    {QualityInput::RefGms, "ref_gms", 3, 4.f},
+    {QualityInput::Highpass, "highpass", 3, 8.f},
+    {QualityInput::OtherDiff, "other_diff", 3, 4.f},
+    {QualityInput::OtherAbsDiff, "other_absdiff", 3, 8.f},
+    {QualityInput::OtherGms, "other_gms", 3, 4.f},
+    {QualityInput::Flags, "flags", 2, 1.f},
+    {QualityInput::RefGradRatio, "ref_gradratio", 3, 1.f},
+    {QualityInput::OtherGradRatio, "other_gradratio", 3, 1.f},
+    {QualityInput::OtherHighpass, "other_highpass", 3, 8.f},
 };
 
 Status readIntList(const json& j, const char* key, std::vector<int>* out, size_t count, int lo, int hi) {
@@ -149,7 +148,8 @@ Result<VisionConfig> parseQualityVision(const json& j) {
   }
   auto t = j.find("distortion_types");
   if (t == j.end() || !t->is_array() || t->size() < 1 || t->size() > 1024)
-    return makeError("config.json: vision_config \"distortion_types\" must list the type head's classes (\"none\" first)");
+    return makeError(
+        "config.json: vision_config \"distortion_types\" must list the type head's classes (\"none\" first)");
   for (const auto& name : *t) {
     if (!name.is_string() || name.get<std::string>().empty() || name.get<std::string>().size() > 64)
       return makeError("config.json: vision_config \"distortion_types\" must hold short names");
@@ -172,10 +172,8 @@ Result<VisionConfig> parseVision(const json& j) {
   v.hiddenAct = readString(j, "hidden_act", "quick_gelu");
   if (v.hiddenAct != "quick_gelu" && v.hiddenAct != "gelu")
     return makeError("vision hidden_act \"" + v.hiddenAct + "\" is not supported (quick_gelu, gelu)");
-  if (v.hiddenSize % v.numHeads != 0)
-    return makeError("vision hidden_size is not divisible by num_attention_heads");
-  if (v.imageSize % v.patchSize != 0)
-    return makeError("vision image_size is not a multiple of patch_size");
+  if (v.hiddenSize % v.numHeads != 0) return makeError("vision hidden_size is not divisible by num_attention_heads");
+  if (v.imageSize % v.patchSize != 0) return makeError("vision image_size is not a multiple of patch_size");
   return v;
 }
 
@@ -204,8 +202,7 @@ Result<TextConfig> parseText(const json& j) {
     if (!rp->is_object()) return makeError(std::string("config.json: ") + key + " must be an object");
     DQA_TRY(readDouble(*rp, "rope_theta", &t.ropeTheta, 1, 1e12));
     std::string type = readString(*rp, "rope_type", readString(*rp, "type", "default"));
-    if (type != "default")
-      return makeError("RoPE scaling type \"" + type + "\" is not supported yet (only default)");
+    if (type != "default") return makeError("RoPE scaling type \"" + type + "\" is not supported yet (only default)");
   }
   const std::string act = readString(j, "hidden_act", "silu");
   if (act != "silu") return makeError("LLaMA hidden_act \"" + act + "\" is not supported (silu)");
@@ -213,8 +210,7 @@ Result<TextConfig> parseText(const json& j) {
   if (t.bosId >= t.vocabSize || t.eosId >= t.vocabSize)
     return makeError("config.json: bos/eos token ids (" + std::to_string(t.bosId) + ", " + std::to_string(t.eosId) +
                      ") are outside the vocabulary of " + std::to_string(t.vocabSize));
-  if (t.numHeads % t.numKvHeads != 0)
-    return makeError("num_attention_heads must be a multiple of num_key_value_heads");
+  if (t.numHeads % t.numKvHeads != 0) return makeError("num_attention_heads must be a multiple of num_key_value_heads");
   if (t.headDim % 2 != 0) return makeError("head_dim must be even for RoPE");
   return t;
 }
@@ -236,17 +232,15 @@ Result<std::string> readTextFile(const std::string& path, size_t maxBytes) {
 
 Result<ModelConfig> parseModelConfig(const std::string& text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object())
-    return makeError("config.json is not a valid JSON object");
+  if (j.is_discarded() || !j.is_object()) return makeError("config.json is not a valid JSON object");
   ModelConfig cfg;
   cfg.modelType = readString(j, "model_type", "");
   std::string arch;
-  if (auto a = j.find("architectures"); a != j.end() && a->is_array() && !a->empty() &&
-                                        (*a)[0].is_string())
+  if (auto a = j.find("architectures"); a != j.end() && a->is_array() && !a->empty() && (*a)[0].is_string())
     arch = (*a)[0].get<std::string>();
 
-  const bool isLlava = cfg.modelType == "llava" || cfg.modelType == "depictqa" ||
-                       arch.find("Llava") != std::string::npos;
+  const bool isLlava =
+      cfg.modelType == "llava" || cfg.modelType == "depictqa" || arch.find("Llava") != std::string::npos;
   if (isLlava) {
     cfg.architecture = Architecture::Llava;
     auto vc = j.find("vision_config");

@@ -15,17 +15,17 @@ enum class VisionKind { Clip, QualityConv };
 // The quality encoder's input channels: the image and how it differs from its reference
 // and, in comparisons, from the other image (zeros where that image is absent).
 enum class QualityInput {
-  Image,         // pixels in [0,1], minus 0.5 (3 channels)
-  RefDiff,       // image - reference (3)
-  RefAbsDiff,    // |image - reference|: error energy (3)
-  RefGms,        // 1 - gradient-magnitude similarity to the reference at 1, 1/2, 1/4 scale (3)
-  Highpass,      // |image - 3x3 box blur(image)|: grain and sharpness without a reference (3)
-  OtherDiff,     // image - the other image of a comparison (3)
-  OtherAbsDiff,  // |image - other| (3)
-  OtherGms,      // 1 - gradient-magnitude similarity to the other image, three scales (3)
-  Flags,         // 1 where a reference / other image is given, else 0 (2)
-  RefGradRatio,  // (m - m_ref) / (m + m_ref + 0.02) of gradient magnitudes, three scales: which way
-                 // structure changed (blur < 0 < noise, halos), which the symmetric GMS cannot say (3)
+  Image,           // pixels in [0,1], minus 0.5 (3 channels)
+  RefDiff,         // image - reference (3)
+  RefAbsDiff,      // |image - reference|: error energy (3)
+  RefGms,          // 1 - gradient-magnitude similarity to the reference at 1, 1/2, 1/4 scale (3)
+  Highpass,        // |image - 3x3 box blur(image)|: grain and sharpness without a reference (3)
+  OtherDiff,       // image - the other image of a comparison (3)
+  OtherAbsDiff,    // |image - other| (3)
+  OtherGms,        // 1 - gradient-magnitude similarity to the other image, three scales (3)
+  Flags,           // 1 where a reference / other image is given, else 0 (2)
+  RefGradRatio,    // (m - m_ref) / (m + m_ref + 0.02) of gradient magnitudes, three scales: which way
+                   // structure changed (blur < 0 < noise, halos), which the symmetric GMS cannot say (3)
   OtherGradRatio,  // the same against the other image (3)
   OtherHighpass,   // |other - 3x3 box blur(other)| (3)
 };
@@ -46,17 +46,17 @@ struct VisionConfig {
   // Which hidden state feeds the projector: -1 = last layer (DepictQA), -2 = the one
   // before (LLaVA). Index into [embeddings, layer1, ..., layerN] counted from the end.
   int featureLayer = -1;
-  bool dropClassToken = true;            // "default" strategy drops CLS, "full" keeps it
+  bool dropClassToken = true;  // "default" strategy drops CLS, "full" keeps it
 
   // QualityConv only. Space-to-depth by 4, then stages at 1/4, 1/8 and 1/16 of the
   // image, then the token width at 1/16 (hiddenSize = stageWidths[3]); patchSize is the
   // stride (16), imageSize the patch size it was trained on.
   std::vector<int> stageWidths;
-  std::vector<int> stageBlocks;          // residual blocks per stage (4 entries)
+  std::vector<int> stageBlocks;  // residual blocks per stage (4 entries)
   std::vector<QualityInput> qualityInputs;
-  std::vector<float> inputScales;        // per input feature (defaults from the feature)
-  int maxTokenGrid = 8;                  // the decoder sees at most this many tokens per side
-  int headWidth = 128;                   // the heads' shared hidden layer
+  std::vector<float> inputScales;            // per input feature (defaults from the feature)
+  int maxTokenGrid = 8;                      // the decoder sees at most this many tokens per side
+  int headWidth = 128;                       // the heads' shared hidden layer
   std::vector<std::string> distortionTypes;  // the type head's classes; [0] is "none"
   // A fourth head: each aspect's own score (its MOS - 3), from which a stated preference
   // re-weighs the comparison exactly as the data engine's labels do (config
@@ -105,8 +105,8 @@ enum class VisionInputFeature {
 struct ModelConfig {
   Architecture architecture = Architecture::Llama;
   std::string modelType;
-  VisionConfig vision;    // ClipVision, Llava
-  TextConfig text;        // Llama, Llava
+  VisionConfig vision;  // ClipVision, Llava
+  TextConfig text;      // Llama, Llava
   ProjectorConfig projector;
   int imageTokenIndex = -1;
   // DepictQA extension: the encoder of a distorted image also sees its reference

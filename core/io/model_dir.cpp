@@ -61,7 +61,8 @@ Status checkAdapterDirectory(const std::string& dir) {
     return makeError("'" + dir + "' has no adapter_config.json (expected a peft LoRA adapter)");
   if (!isRegularFile(dir + "/adapter_model.safetensors")) {
     if (isRegularFile(dir + "/adapter_model.bin"))
-      return makeError("'" + dir + "/adapter_model.bin' is a pickled checkpoint, which can run "
+      return makeError("'" + dir +
+                       "/adapter_model.bin' is a pickled checkpoint, which can run "
                        "code when loaded; convert it once with `depictqa convert` to safetensors");
     return makeError("'" + dir + "' has no adapter_model.safetensors");
   }
@@ -84,8 +85,7 @@ Result<ModelFiles> discoverModelFiles(const std::string& directory) {
     if (!text) return text.error();
     auto j = nlohmann::json::parse(text.value(), nullptr, false);
     auto map = j.is_object() ? j.find("weight_map") : j.end();
-    if (map == j.end() || !map->is_object())
-      return makeError(index + ": no weight_map object; the index is damaged");
+    if (map == j.end() || !map->is_object()) return makeError(index + ": no weight_map object; the index is damaged");
     std::set<std::string> shards;
     for (auto it = map->begin(); it != map->end(); ++it) {
       if (!it->is_string()) return makeError(index + ": weight_map values must be file names");
@@ -95,8 +95,7 @@ Result<ModelFiles> discoverModelFiles(const std::string& directory) {
       shards.insert(shard);
     }
     for (const auto& s : shards) {
-      if (!isRegularFile(directory + "/" + s))
-        return makeError("shard '" + s + "' listed in " + index + " is missing");
+      if (!isRegularFile(directory + "/" + s)) return makeError("shard '" + s + "' listed in " + index + " is missing");
       files.weightFiles.push_back(directory + "/" + s);
     }
   } else {
@@ -115,7 +114,8 @@ Result<ModelFiles> discoverModelFiles(const std::string& directory) {
     return makeError("'" + directory + "' has no *.safetensors weights");
   }
   if (isRegularFile(directory + "/tokenizer.model")) files.tokenizerPath = directory + "/tokenizer.model";
-  if (isRegularFile(directory + "/adapter_config.json")) files.adapterDirectory = directory;
+  if (isRegularFile(directory + "/adapter_config.json"))
+    files.adapterDirectory = directory;
   else if (isRegularFile(directory + "/adapter/adapter_config.json"))
     files.adapterDirectory = directory + "/adapter";
   return files;
@@ -133,8 +133,10 @@ Result<std::string> locateModelDirectory(const ModelLookup& lookup, std::vector<
   if (const char* env = std::getenv("DEPICTQA_MODEL"); env && *env) candidates.push_back(env);
   if (!lookup.savedSetting.empty()) candidates.push_back(lookup.savedSetting);
   std::vector<std::string> dataDirs;
-  if (const char* home = std::getenv("XDG_DATA_HOME"); home && *home) dataDirs.push_back(home);
-  else if (const char* h = std::getenv("HOME"); h && *h) dataDirs.push_back(std::string(h) + "/.local/share");
+  if (const char* home = std::getenv("XDG_DATA_HOME"); home && *home)
+    dataDirs.push_back(home);
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    dataDirs.push_back(std::string(h) + "/.local/share");
   std::string xdg = std::getenv("XDG_DATA_DIRS") ? std::getenv("XDG_DATA_DIRS") : "";
   if (xdg.empty()) xdg = "/usr/local/share:/usr/share";
   std::stringstream ss(xdg);
@@ -143,8 +145,8 @@ Result<std::string> locateModelDirectory(const ModelLookup& lookup, std::vector<
   for (const auto& d : dataDirs) candidates.push_back(d + "/depictqa/models/default");
   const std::string exe = executableDirectory();
   candidates.push_back(exe + "/../share/depictqa/models/default");
-  candidates.push_back(exe + "/../models/default");        // build tree: build/models
-  candidates.push_back(exe + "/../../models/default");     // source tree next to build/
+  candidates.push_back(exe + "/../models/default");     // build tree: build/models
+  candidates.push_back(exe + "/../../models/default");  // source tree next to build/
   for (const auto& c : candidates) {
     if (tried) tried->push_back(c);
     if (looksLikeModel(c)) return c;

@@ -25,11 +25,10 @@ struct DTypeName {
   DType dtype;
   size_t size;
 };
-constexpr DTypeName kDTypes[] = {
-    {"F64", DType::F64, 8}, {"F32", DType::F32, 4},  {"F16", DType::F16, 2},
-    {"BF16", DType::BF16, 2}, {"I64", DType::I64, 8}, {"I32", DType::I32, 4},
-    {"I16", DType::I16, 2}, {"I8", DType::I8, 1},    {"U8", DType::U8, 1},
-    {"BOOL", DType::Bool, 1}};
+constexpr DTypeName kDTypes[] = {{"F64", DType::F64, 8},   {"F32", DType::F32, 4}, {"F16", DType::F16, 2},
+                                 {"BF16", DType::BF16, 2}, {"I64", DType::I64, 8}, {"I32", DType::I32, 4},
+                                 {"I16", DType::I16, 2},   {"I8", DType::I8, 1},   {"U8", DType::U8, 1},
+                                 {"BOOL", DType::Bool, 1}};
 
 bool parseDType(const std::string& s, DType* out) {
   for (const auto& d : kDTypes) {
@@ -73,17 +72,15 @@ int64_t TensorEntry::numel() const {
   return n;
 }
 
-Result<SafetensorsHeader> parseSafetensorsHeader(const uint8_t* bytes, size_t size,
-                                                 uint64_t fileSize) {
+Result<SafetensorsHeader> parseSafetensorsHeader(const uint8_t* bytes, size_t size, uint64_t fileSize) {
   if (size < 8 || fileSize < 8) return headerError("file shorter than 8 bytes");
   uint64_t headerLen = 0;
   for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | bytes[i];
   if (headerLen > kMaxHeaderBytes)
-    return headerError("declared header length " + std::to_string(headerLen) +
-                       " bytes is absurd (limit 100 MiB)");
+    return headerError("declared header length " + std::to_string(headerLen) + " bytes is absurd (limit 100 MiB)");
   if (headerLen > fileSize - 8 || headerLen > size - 8)
-    return headerError("declared header length " + std::to_string(headerLen) +
-                       " exceeds the file size " + std::to_string(fileSize));
+    return headerError("declared header length " + std::to_string(headerLen) + " exceeds the file size " +
+                       std::to_string(fileSize));
   nlohmann::json root = nlohmann::json::parse(bytes + 8, bytes + 8 + headerLen, nullptr,
                                               /*allow_exceptions=*/false);
   if (root.is_discarded()) return headerError("header is not valid JSON");
@@ -127,9 +124,9 @@ Result<SafetensorsHeader> parseSafetensorsHeader(const uint8_t* bytes, size_t si
     e.begin = (*off)[0].get<uint64_t>();
     e.end = (*off)[1].get<uint64_t>();
     if (e.begin > e.end || e.end > dataSize)
-      return headerError("tensor '" + name + "' points outside the file (offsets " +
-                         std::to_string(e.begin) + ".." + std::to_string(e.end) +
-                         ", data section " + std::to_string(dataSize) + " bytes), as in a truncated download");
+      return headerError("tensor '" + name + "' points outside the file (offsets " + std::to_string(e.begin) + ".." +
+                         std::to_string(e.end) + ", data section " + std::to_string(dataSize) +
+                         " bytes), as in a truncated download");
     uint64_t nbytes = 0;
     if (mulOverflows(numel, dtypeSize(e.dtype), &nbytes) || nbytes != e.end - e.begin)
       return headerError("tensor '" + name + "' byte size does not match its shape and dtype");
@@ -142,8 +139,7 @@ Result<SafetensorsHeader> parseSafetensorsHeader(const uint8_t* bytes, size_t si
             [](const TensorEntry* a, const TensorEntry* b) { return a->begin < b->begin; });
   for (size_t i = 1; i < byOffset.size(); ++i) {
     if (byOffset[i]->begin < byOffset[i - 1]->end)
-      return headerError("tensors '" + byOffset[i - 1]->name + "' and '" + byOffset[i]->name +
-                         "' overlap");
+      return headerError("tensors '" + byOffset[i - 1]->name + "' and '" + byOffset[i]->name + "' overlap");
   }
   return header;
 }
@@ -152,8 +148,7 @@ Result<std::shared_ptr<SafetensorsFile>> SafetensorsFile::open(const std::string
   // O_NONBLOCK: a FIFO named *.safetensors must not block open() forever; fstat below
   // refuses everything that is not a regular file (where O_NONBLOCK changes nothing).
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    return makeError("cannot open '" + path + "': " + std::strerror(errno));
+  if (fd < 0) return makeError("cannot open '" + path + "': " + std::strerror(errno));
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -162,13 +157,11 @@ Result<std::shared_ptr<SafetensorsFile>> SafetensorsFile::open(const std::string
   const size_t size = static_cast<size_t>(st.st_size);
   if (size < 8) {
     ::close(fd);
-    return makeError("'" + path + "' is too short to be a safetensors file (" +
-                     std::to_string(size) + " bytes)");
+    return makeError("'" + path + "' is too short to be a safetensors file (" + std::to_string(size) + " bytes)");
   }
   void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
-  if (map == MAP_FAILED)
-    return makeError("cannot map '" + path + "' into memory: " + std::strerror(errno));
+  if (map == MAP_FAILED) return makeError("cannot map '" + path + "' into memory: " + std::strerror(errno));
   auto header = parseSafetensorsHeader(static_cast<const uint8_t*>(map), size, size);
   if (!header) {
     munmap(map, size);
@@ -191,9 +184,7 @@ const TensorEntry* SafetensorsFile::find(const std::string& name) const {
   return it == header_.tensors.end() ? nullptr : &it->second;
 }
 
-const void* SafetensorsFile::data(const TensorEntry& entry) const {
-  return map_ + header_.dataOffset + entry.begin;
-}
+const void* SafetensorsFile::data(const TensorEntry& entry) const { return map_ + header_.dataOffset + entry.begin; }
 
 Status writeSafetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                         const std::map<std::string, std::string>& metadata) {
@@ -206,7 +197,10 @@ Status writeSafetensors(const std::string& path, const std::vector<TensorToWrite
     specs.push_back({t.name, t.dtype, t.shape});
   }
   return writeSafetensorsStreamed(
-      path, specs, [&](size_t i) -> Result<TensorBytes> { return TensorBytes{tensors[i].data, tensors[i].nbytes}; },
+      path, specs,
+      [&](size_t i) -> Result<TensorBytes> {
+        return TensorBytes{tensors[i].data, tensors[i].nbytes};
+      },
       metadata);
 }
 
@@ -226,9 +220,8 @@ Status writeSafetensorsStreamed(const std::string& path, const std::vector<Tenso
       numel *= static_cast<uint64_t>(d);
     }
     sizes.push_back(numel * dtypeSize(t.dtype));
-    header[t.name] = {{"dtype", dtypeName(t.dtype)},
-                      {"shape", t.shape},
-                      {"data_offsets", {offset, offset + sizes.back()}}};
+    header[t.name] = {
+        {"dtype", dtypeName(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + sizes.back()}}};
     offset += sizes.back();
   }
   std::string text = header.dump();

@@ -23,7 +23,7 @@ struct TensorEntry {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  uint64_t begin = 0;   // byte offsets into the data section
+  uint64_t begin = 0;  // byte offsets into the data section
   uint64_t end = 0;
   int64_t numel() const;
 };
@@ -36,8 +36,7 @@ struct SafetensorsHeader {
 
 // Parses and validates a header against the total file size. Pure function over
 // bytes: the fuzz target and the reader share it.
-Result<SafetensorsHeader> parseSafetensorsHeader(const uint8_t* bytes, size_t size,
-                                                 uint64_t fileSize);
+Result<SafetensorsHeader> parseSafetensorsHeader(const uint8_t* bytes, size_t size, uint64_t fileSize);
 
 class SafetensorsFile {
  public:

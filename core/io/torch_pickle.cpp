@@ -24,25 +24,36 @@ struct PObj {
   enum class K { None, Bool, Int, Float, Str, Tuple, List, Dict, Global, Storage, Tensor } k = K::None;
   int64_t i = 0;
   double f = 0;
-  std::string s;          // Str; Global: "module.name"
-  std::vector<P> items;   // Tuple, List; Dict: key, value, key, value, ...
+  std::string s;         // Str; Global: "module.name"
+  std::vector<P> items;  // Tuple, List; Dict: key, value, key, value, ...
   std::shared_ptr<const PickleStorage> storage;
   std::shared_ptr<TensorRef> tensor;
 };
 
 const char* kindName(PObj::K k) {
   switch (k) {
-    case PObj::K::None: return "None";
-    case PObj::K::Bool: return "a bool";
-    case PObj::K::Int: return "an integer";
-    case PObj::K::Float: return "a float";
-    case PObj::K::Str: return "a string";
-    case PObj::K::Tuple: return "a tuple";
-    case PObj::K::List: return "a list";
-    case PObj::K::Dict: return "a dictionary";
-    case PObj::K::Global: return "a Python global";
-    case PObj::K::Storage: return "a storage";
-    case PObj::K::Tensor: return "a tensor";
+    case PObj::K::None:
+      return "None";
+    case PObj::K::Bool:
+      return "a bool";
+    case PObj::K::Int:
+      return "an integer";
+    case PObj::K::Float:
+      return "a float";
+    case PObj::K::Str:
+      return "a string";
+    case PObj::K::Tuple:
+      return "a tuple";
+    case PObj::K::List:
+      return "a list";
+    case PObj::K::Dict:
+      return "a dictionary";
+    case PObj::K::Global:
+      return "a Python global";
+    case PObj::K::Storage:
+      return "a storage";
+    case PObj::K::Tensor:
+      return "a tensor";
   }
   return "?";
 }
@@ -67,11 +78,10 @@ struct PickleError : std::runtime_error {
 bool storageType(const std::string& global, PickleStorageType* out) {
   using T = PickleStorageType;
   static const std::pair<const char*, T> kTypes[] = {
-      {"torch.FloatStorage", T::Float},   {"torch.HalfStorage", T::Half},
-      {"torch.BFloat16Storage", T::BFloat16}, {"torch.DoubleStorage", T::Double},
-      {"torch.LongStorage", T::Long},     {"torch.IntStorage", T::Int},
-      {"torch.ShortStorage", T::Short},   {"torch.CharStorage", T::Char},
-      {"torch.ByteStorage", T::Byte},     {"torch.BoolStorage", T::Bool}};
+      {"torch.FloatStorage", T::Float},   {"torch.HalfStorage", T::Half}, {"torch.BFloat16Storage", T::BFloat16},
+      {"torch.DoubleStorage", T::Double}, {"torch.LongStorage", T::Long}, {"torch.IntStorage", T::Int},
+      {"torch.ShortStorage", T::Short},   {"torch.CharStorage", T::Char}, {"torch.ByteStorage", T::Byte},
+      {"torch.BoolStorage", T::Bool}};
   for (const auto& [name, type] : kTypes)
     if (global == name) {
       *out = type;
@@ -113,106 +123,176 @@ class Unpickler {
   // None, bools, integers, floats, strings and globals; false for any other opcode.
   bool valueOp(uint8_t op) {
     switch (op) {
-      case 'N': push(make(PObj::K::None)); return true;
-      case 0x88: case 0x89: {                       // NEWTRUE, NEWFALSE
+      case 'N':
+        push(make(PObj::K::None));
+        return true;
+      case 0x88:
+      case 0x89: {  // NEWTRUE, NEWFALSE
         P b = make(PObj::K::Bool);
         b->i = op == 0x88;
         push(b);
         return true;
       }
-      case 'J': pushInt(static_cast<int32_t>(le(4))); return true;  // BININT
-      case 'K': pushInt(u8()); return true;                          // BININT1
-      case 'M': pushInt(static_cast<int64_t>(le(2))); return true;   // BININT2
-      case 0x8a: pushLong1(); return true;                           // LONG1
-      case 'G': pushBinFloat(); return true;                         // BINFLOAT
-      case 'X': pushStr(bytes(le(4))); return true;  // BINUNICODE
-      case 0x8c: pushStr(bytes(u8())); return true;  // SHORT_BINUNICODE
-      case 0x8d: pushStr(bytes(le(8))); return true; // BINUNICODE8
-      case 'T': pushStr(bytes(le(4))); return true;  // BINSTRING
-      case 'U': pushStr(bytes(u8())); return true;   // SHORT_BINSTRING
-      case 'B': pushStr(bytes(le(4))); return true;  // BINBYTES
-      case 'C': pushStr(bytes(u8())); return true;   // SHORT_BINBYTES
-      case 'c': {                                    // GLOBAL "module\nname\n"
+      case 'J':
+        pushInt(static_cast<int32_t>(le(4)));
+        return true;  // BININT
+      case 'K':
+        pushInt(u8());
+        return true;  // BININT1
+      case 'M':
+        pushInt(static_cast<int64_t>(le(2)));
+        return true;  // BININT2
+      case 0x8a:
+        pushLong1();
+        return true;  // LONG1
+      case 'G':
+        pushBinFloat();
+        return true;  // BINFLOAT
+      case 'X':
+        pushStr(bytes(le(4)));
+        return true;  // BINUNICODE
+      case 0x8c:
+        pushStr(bytes(u8()));
+        return true;  // SHORT_BINUNICODE
+      case 0x8d:
+        pushStr(bytes(le(8)));
+        return true;  // BINUNICODE8
+      case 'T':
+        pushStr(bytes(le(4)));
+        return true;  // BINSTRING
+      case 'U':
+        pushStr(bytes(u8()));
+        return true;  // SHORT_BINSTRING
+      case 'B':
+        pushStr(bytes(le(4)));
+        return true;  // BINBYTES
+      case 'C':
+        pushStr(bytes(u8()));
+        return true;  // SHORT_BINBYTES
+      case 'c': {     // GLOBAL "module\nname\n"
         std::string module = line();
         pushGlobal(module + "." + line());
         return true;
       }
-      case 0x93: {                                   // STACK_GLOBAL
+      case 0x93: {  // STACK_GLOBAL
         P name = pop(), module = pop();
         if (name->k != PObj::K::Str || module->k != PObj::K::Str)
           throw PickleError("STACK_GLOBAL without module and name strings");
         pushGlobal(module->s + "." + name->s);
         return true;
       }
-      default: return false;
+      default:
+        return false;
     }
   }
 
   // Building tuples, lists and dictionaries, and the calls that make tensors.
   bool containerOp(uint8_t op) {
     switch (op) {
-      case ')': push(make(PObj::K::Tuple)); return true;  // EMPTY_TUPLE
-      case ']': push(make(PObj::K::List)); return true;   // EMPTY_LIST
-      case '}': push(make(PObj::K::Dict)); return true;   // EMPTY_DICT
-      case 't': pushMarked(PObj::K::Tuple); return true;  // TUPLE
-      case 'l': pushMarked(PObj::K::List); return true;   // LIST
-      case 'd': {                                         // DICT
+      case ')':
+        push(make(PObj::K::Tuple));
+        return true;  // EMPTY_TUPLE
+      case ']':
+        push(make(PObj::K::List));
+        return true;  // EMPTY_LIST
+      case '}':
+        push(make(PObj::K::Dict));
+        return true;  // EMPTY_DICT
+      case 't':
+        pushMarked(PObj::K::Tuple);
+        return true;  // TUPLE
+      case 'l':
+        pushMarked(PObj::K::List);
+        return true;  // LIST
+      case 'd': {     // DICT
         P dict = pushMarked(PObj::K::Dict);
         if (dict->items.size() % 2) throw PickleError("DICT with an odd number of items");
         return true;
       }
-      case 0x85: case 0x86: case 0x87: {                  // TUPLE1..3
+      case 0x85:
+      case 0x86:
+      case 0x87: {  // TUPLE1..3
         P t = make(PObj::K::Tuple);
         t->items.resize(op - 0x84);
         for (size_t i = t->items.size(); i-- > 0;) t->items[i] = pop();
         push(t);
         return true;
       }
-      case 'a': {                                         // APPEND
+      case 'a': {  // APPEND
         P v = pop();
         expect(top(), PObj::K::List, "APPEND")->items.push_back(v);
         return true;
       }
-      case 'e': {                                         // APPENDS
+      case 'e': {  // APPENDS
         auto vs = popToMark();
         auto& items = expect(top(), PObj::K::List, "APPENDS")->items;
         items.insert(items.end(), vs.begin(), vs.end());
         return true;
       }
-      case 's': {                                         // SETITEM
+      case 's': {  // SETITEM
         P v = pop(), key = pop();
         auto& items = expect(top(), PObj::K::Dict, "SETITEM")->items;
         items.push_back(key);
         items.push_back(v);
         return true;
       }
-      case 'u': setItems(); return true;                  // SETITEMS
-      case 'R': {                                         // REDUCE
+      case 'u':
+        setItems();
+        return true;  // SETITEMS
+      case 'R': {     // REDUCE
         P args = pop(), fn = pop();
         push(reduce(fn, args));
         return true;
       }
-      case 'b': build(); return true;                     // BUILD
-      case 'Q': push(persistent(pop())); return true;     // BINPERSID
-      default: return false;
+      case 'b':
+        build();
+        return true;  // BUILD
+      case 'Q':
+        push(persistent(pop()));
+        return true;  // BINPERSID
+      default:
+        return false;
     }
   }
 
   // Protocol and framing, MARK, POP, DUP, and the memo.
   bool stackOp(uint8_t op) {
     switch (op) {
-      case 0x80: u8(); return true;                       // PROTO
-      case 0x95: le(8); return true;                      // FRAME (a length hint)
-      case '(': marks_.push_back(stack_.size()); return true;  // MARK
-      case 'q': memo(u8()); return true;                  // BINPUT
-      case 'r': memo(le(4)); return true;                 // LONG_BINPUT
-      case 0x94: memo(memo_.size()); return true;         // MEMOIZE
-      case 'h': recall(u8()); return true;                // BINGET
-      case 'j': recall(le(4)); return true;               // LONG_BINGET
-      case '0': pop(); return true;                       // POP
-      case '1': popToMark(); return true;                 // POP_MARK
-      case '2': push(top()); return true;                 // DUP
-      default: return false;
+      case 0x80:
+        u8();
+        return true;  // PROTO
+      case 0x95:
+        le(8);
+        return true;  // FRAME (a length hint)
+      case '(':
+        marks_.push_back(stack_.size());
+        return true;  // MARK
+      case 'q':
+        memo(u8());
+        return true;  // BINPUT
+      case 'r':
+        memo(le(4));
+        return true;  // LONG_BINPUT
+      case 0x94:
+        memo(memo_.size());
+        return true;  // MEMOIZE
+      case 'h':
+        recall(u8());
+        return true;  // BINGET
+      case 'j':
+        recall(le(4));
+        return true;  // LONG_BINGET
+      case '0':
+        pop();
+        return true;  // POP
+      case '1':
+        popToMark();
+        return true;  // POP_MARK
+      case '2':
+        push(top());
+        return true;  // DUP
+      default:
+        return false;
     }
   }
 
@@ -412,8 +492,8 @@ class Unpickler {
 
   // _rebuild_tensor_v2(storage, offset, sizes, strides, ...): a view of the storage.
   P rebuildTensor(const std::vector<P>& a) {
-    if (a.size() < 4 || a[0]->k != PObj::K::Storage || a[1]->k != PObj::K::Int ||
-        a[2]->k != PObj::K::Tuple || a[3]->k != PObj::K::Tuple)
+    if (a.size() < 4 || a[0]->k != PObj::K::Storage || a[1]->k != PObj::K::Int || a[2]->k != PObj::K::Tuple ||
+        a[3]->k != PObj::K::Tuple)
       throw PickleError("a malformed tensor record");
     auto t = std::make_shared<TensorRef>();
     t->storage = a[0]->storage;
@@ -471,8 +551,13 @@ P unwrap(const P& root) {
 // dictionary inside itself is refused at once; one shared by several parents is walked
 // once per path to it, within kMaxEntries.
 Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, const std::string& path,
-                                                              std::vector<std::string>* skipped) {
-  struct Item { P value; std::string name; int depth; std::vector<const PObj*> outer; };
+                                                               std::vector<std::string>* skipped) {
+  struct Item {
+    P value;
+    std::string name;
+    int depth;
+    std::vector<const PObj*> outer;
+  };
   std::vector<Item> work{{root, "", 0, {}}};
   std::vector<std::pair<std::string, TensorRef>> found;
   size_t entries = 0, nameBytes = 0;
@@ -483,9 +568,12 @@ Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, co
     std::vector<Item> children;
     for (size_t i = 0; i + 1 < kv.size(); i += 2) {
       std::string key;
-      if (kv[i]->k == PObj::K::Str) key = kv[i]->s;
-      else if (kv[i]->k == PObj::K::Int) key = std::to_string(kv[i]->i);
-      else return makeError("'" + path + "': a dictionary key is " + kindName(kv[i]->k) + ", not a name");
+      if (kv[i]->k == PObj::K::Str)
+        key = kv[i]->s;
+      else if (kv[i]->k == PObj::K::Int)
+        key = std::to_string(kv[i]->i);
+      else
+        return makeError("'" + path + "': a dictionary key is " + kindName(kv[i]->k) + ", not a name");
       const std::string name = it.name.empty() ? key : it.name + "." + key;
       nameBytes += name.size();
       if (++entries > kMaxEntries || nameBytes > kMaxNameBytes)
@@ -494,7 +582,8 @@ Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, co
                          "dict is far smaller, so the file is damaged or not a checkpoint");
       const P& v = kv[i + 1];
       if (v->k == PObj::K::Dict && (v == it.value || std::count(it.outer.begin(), it.outer.end(), v.get())))
-        return makeError("'" + path + "': the dictionary '" + name + "' holds itself; a state dict never "
+        return makeError("'" + path + "': the dictionary '" + name +
+                         "' holds itself; a state dict never "
                          "does, so the file is damaged or not a checkpoint");
       if (v->k == PObj::K::Tensor) {
         found.emplace_back(name, *v->tensor);
@@ -539,10 +628,20 @@ Result<StateDictPickle> readStateDict(const uint8_t* data, size_t size, const st
 
 size_t storageElementSize(PickleStorageType type) {
   switch (type) {
-    case PickleStorageType::Double: case PickleStorageType::Long: return 8;
-    case PickleStorageType::Float: case PickleStorageType::Int: return 4;
-    case PickleStorageType::Half: case PickleStorageType::BFloat16: case PickleStorageType::Short: return 2;
-    case PickleStorageType::Char: case PickleStorageType::Byte: case PickleStorageType::Bool: return 1;
+    case PickleStorageType::Double:
+    case PickleStorageType::Long:
+      return 8;
+    case PickleStorageType::Float:
+    case PickleStorageType::Int:
+      return 4;
+    case PickleStorageType::Half:
+    case PickleStorageType::BFloat16:
+    case PickleStorageType::Short:
+      return 2;
+    case PickleStorageType::Char:
+    case PickleStorageType::Byte:
+    case PickleStorageType::Bool:
+      return 1;
   }
   return 1;
 }

@@ -32,7 +32,7 @@ struct PickleStorage {
 
 // A tensor as a view of a storage: element offset, sizes and strides of equal rank (<= 16).
 struct PickleTensor {
-  std::string name;  // nested dictionaries flattened with '.'
+  std::string name;                              // nested dictionaries flattened with '.'
   std::shared_ptr<const PickleStorage> storage;  // shared by the views of one storage
   int64_t offset = 0;
   std::vector<int64_t> sizes, strides;

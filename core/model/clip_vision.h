@@ -45,9 +45,9 @@ class ClipVisionEncoder {
   at::Tensor positionEmbeddings(int64_t gridH, int64_t gridW) const;
   at::Tensor layer(const ClipLayer& L, const at::Tensor& x) const;
   io::VisionConfig config_;
-  at::Tensor classEmbedding;      // [D]
-  at::Tensor patchWeight;         // [D, C, P, P]
-  at::Tensor positionEmbedding;   // [1 + n*n, D]
+  at::Tensor classEmbedding;     // [D]
+  at::Tensor patchWeight;        // [D, C, P, P]
+  at::Tensor positionEmbedding;  // [1 + n*n, D]
   LayerNorm preNorm, postNorm;
   std::vector<ClipLayer> layers_;
 };

@@ -11,7 +11,7 @@ Result<FusedSequence> fuse(const LlamaDecoder& decoder, int32_t bos, const std::
     if (ids.empty()) return;
     std::vector<int64_t> wide(ids.begin(), ids.end());
     at::Tensor t = at::tensor(wide, at::kLong).view({1, -1});  // [1, n]
-    parts.push_back(decoder.embed(t));                          // [1, n, hidden]
+    parts.push_back(decoder.embed(t));                         // [1, n, hidden]
     pos += static_cast<int64_t>(ids.size());
   };
   if (bos >= 0) addText({bos});
@@ -45,14 +45,14 @@ Result<FusedSequence> fuse(const LlamaDecoder& decoder, int32_t bos, const std::
 
 Result<at::Tensor> mergeImageTokens(const LlamaDecoder& decoder, const at::Tensor& ids, int64_t imageToken,
                                     const at::Tensor& visual) {
-  at::Tensor mask = ids.eq(imageToken);                       // [1, T]
+  at::Tensor mask = ids.eq(imageToken);  // [1, T]
   const int64_t slots = mask.sum().item<int64_t>();
   const int64_t rows = visual.size(0) * visual.size(1);
   if (slots != rows)
     return makeError("the prompt has " + std::to_string(slots) + " image tokens but the images give " +
                      std::to_string(rows) + " visual tokens");
   at::Tensor safeIds = ids.masked_fill(mask, 0);
-  at::Tensor embeds = decoder.embed(safeIds).clone();         // [1, T, hidden]
+  at::Tensor embeds = decoder.embed(safeIds).clone();  // [1, T, hidden]
   at::Tensor flat = visual.reshape({rows, visual.size(2)}).to(embeds.scalar_type());
   at::Tensor positions = mask.view({-1}).nonzero().view({-1});
   embeds.view({-1, embeds.size(2)}).index_copy_(0, positions, flat);

@@ -12,8 +12,8 @@
 namespace dqa::model {
 
 struct FusionPiece {
-  std::vector<int32_t> ids;             // text piece: token ids
-  at::Tensor visual;                    // image piece: [tokens, hidden]
+  std::vector<int32_t> ids;  // text piece: token ids
+  at::Tensor visual;         // image piece: [tokens, hidden]
   text::ImageRole role = text::ImageRole::Single;
   int gridHeight = 0, gridWidth = 0;
   bool hasClassToken = false;
@@ -21,8 +21,8 @@ struct FusionPiece {
 };
 
 struct FusedSequence {
-  at::Tensor embeds;                    // [1, T, hidden]
-  std::vector<ImageSpan> spans;    // image positions in the sequence
+  at::Tensor embeds;             // [1, T, hidden]
+  std::vector<ImageSpan> spans;  // image positions in the sequence
   int64_t length() const { return embeds.size(1); }
 };
 
@@ -31,7 +31,7 @@ Result<FusedSequence> fuse(const LlamaDecoder& decoder, int32_t bos, const std::
 
 // LLaVA style: every `imageToken` in `ids` [1, T] is replaced, in order, by the rows
 // of `visual` [N, tokens, hidden] (N images). The count must match exactly.
-Result<at::Tensor> mergeImageTokens(const LlamaDecoder& decoder, const at::Tensor& ids,
-                                    int64_t imageToken, const at::Tensor& visual);
+Result<at::Tensor> mergeImageTokens(const LlamaDecoder& decoder, const at::Tensor& ids, int64_t imageToken,
+                                    const at::Tensor& visual);
 
 }  // namespace dqa::model

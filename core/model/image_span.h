@@ -10,8 +10,8 @@ namespace dqa::model {
 
 struct ImageSpan {
   text::ImageRole role = text::ImageRole::Single;
-  int64_t start = 0;      // first position in the sequence
-  int64_t length = 0;     // gridHeight * gridWidth (CLS dropped) or +1 (CLS kept)
+  int64_t start = 0;   // first position in the sequence
+  int64_t length = 0;  // gridHeight * gridWidth (CLS dropped) or +1 (CLS kept)
   int gridHeight = 0;
   int gridWidth = 0;
   bool hasClassToken = false;  // then the first of `length` tokens is CLS

@@ -18,8 +18,7 @@ void Linear::mergeLora() {
   loraScaling = 0;
 }
 
-Result<Linear> loadLinear(const LoadContext& ctx, const std::string& prefix, int64_t in,
-                          int64_t out, bool bias) {
+Result<Linear> loadLinear(const LoadContext& ctx, const std::string& prefix, int64_t in, int64_t out, bool bias) {
   Linear l;
   auto w = ctx.store->get(prefix + ".weight", ctx.dtype, ctx.device, {out, in});
   if (!w) return w.error();
@@ -36,8 +35,7 @@ at::Tensor LayerNorm::operator()(const at::Tensor& x) const {
   return at::layer_norm(x, {weight.size(0)}, weight, bias, eps);
 }
 
-Result<LayerNorm> loadLayerNorm(const LoadContext& ctx, const std::string& prefix, int64_t dim,
-                                double eps) {
+Result<LayerNorm> loadLayerNorm(const LoadContext& ctx, const std::string& prefix, int64_t dim, double eps) {
   LayerNorm n;
   n.eps = eps;
   auto w = ctx.store->get(prefix + ".weight", ctx.dtype, ctx.device, {dim});

@@ -18,10 +18,10 @@ struct LoadContext {
 
 // y = x W^T + b, plus an optional low-rank update (LoRA): y += s * (x A^T) B^T.
 struct Linear {
-  at::Tensor weight;       // [out, in]
-  at::Tensor bias;         // [out] or undefined
-  at::Tensor loraA;        // [r, in] or undefined
-  at::Tensor loraB;        // [out, r]
+  at::Tensor weight;  // [out, in]
+  at::Tensor bias;    // [out] or undefined
+  at::Tensor loraA;   // [r, in] or undefined
+  at::Tensor loraB;   // [out, r]
   double loraScaling = 0;
 
   at::Tensor operator()(const at::Tensor& x) const;
@@ -31,8 +31,7 @@ struct Linear {
   int64_t inFeatures() const { return weight.size(1); }
 };
 
-Result<Linear> loadLinear(const LoadContext& ctx, const std::string& prefix, int64_t in,
-                          int64_t out, bool bias);
+Result<Linear> loadLinear(const LoadContext& ctx, const std::string& prefix, int64_t in, int64_t out, bool bias);
 
 struct LayerNorm {
   at::Tensor weight, bias;  // [dim]
@@ -42,7 +41,7 @@ struct LayerNorm {
 Result<LayerNorm> loadLayerNorm(const LoadContext& ctx, const std::string& prefix, int64_t dim, double eps);
 
 struct RMSNorm {
-  at::Tensor weight;        // [dim]
+  at::Tensor weight;  // [dim]
   double eps = 1e-6;
   at::Tensor operator()(const at::Tensor& x) const;
 };

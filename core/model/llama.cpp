@@ -8,14 +8,14 @@ namespace dqa::model {
 namespace {
 
 // RoPE tables for positions [start, start+T), computed in float32 as the reference.
-std::pair<at::Tensor, at::Tensor> ropeTables(int64_t start, int64_t length, int64_t headDim,
-                                             double theta, at::Device device, at::ScalarType dtype) {
+std::pair<at::Tensor, at::Tensor> ropeTables(int64_t start, int64_t length, int64_t headDim, double theta,
+                                             at::Device device, at::ScalarType dtype) {
   auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
   at::Tensor invFreq =
       1.0 / at::pow(theta, at::arange(0, headDim, 2, f32.dtype(at::kLong)).to(at::kFloat) / double(headDim));
   at::Tensor pos = at::arange(start, start + length, f32.dtype(at::kLong)).to(at::kFloat);
-  at::Tensor freqs = at::outer(pos, invFreq.to(device));     // [T, D/2]
-  at::Tensor emb = at::cat({freqs, freqs}, -1);              // [T, D]
+  at::Tensor freqs = at::outer(pos, invFreq.to(device));  // [T, D/2]
+  at::Tensor emb = at::cat({freqs, freqs}, -1);           // [T, D]
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 
@@ -31,8 +31,8 @@ at::Tensor applyRope(const at::Tensor& x, const at::Tensor& cos, const at::Tenso
 
 }  // namespace
 
-Result<LlamaDecoder> LlamaDecoder::load(const LoadContext& ctx, const io::TextConfig& c,
-                                        const std::string& prefix, const std::string& lmHead) {
+Result<LlamaDecoder> LlamaDecoder::load(const LoadContext& ctx, const io::TextConfig& c, const std::string& prefix,
+                                        const std::string& lmHead) {
   LlamaDecoder d;
   d.config_ = c;
   const int64_t H = c.hiddenSize, I = c.intermediateSize;
@@ -55,8 +55,13 @@ Result<LlamaDecoder> LlamaDecoder::load(const LoadContext& ctx, const io::TextCo
     if (auto err = firstError(in, post, q, k, v, o, g, u, dn)) return *err;
     L.inputNorm = in.value();
     L.postAttentionNorm = post.value();
-    L.q = q.value(); L.k = k.value(); L.v = v.value(); L.o = o.value();
-    L.gate = g.value(); L.up = u.value(); L.down = dn.value();
+    L.q = q.value();
+    L.k = k.value();
+    L.v = v.value();
+    L.o = o.value();
+    L.gate = g.value();
+    L.up = u.value();
+    L.down = dn.value();
     d.layers_.push_back(std::move(L));
   }
   auto norm = loadRMSNorm(ctx, prefix + "norm.weight", H, c.rmsNormEps);
@@ -74,9 +79,7 @@ Result<LlamaDecoder> LlamaDecoder::load(const LoadContext& ctx, const io::TextCo
   return d;
 }
 
-at::Tensor LlamaDecoder::embed(const at::Tensor& ids) const {
-  return at::embedding(embed_, ids.to(embed_.device()));
-}
+at::Tensor LlamaDecoder::embed(const at::Tensor& ids) const { return at::embedding(embed_, ids.to(embed_.device())); }
 
 void LlamaDecoder::reserve(KVCache& cache, int64_t batch, int64_t capacity) const {
   cache.keys.resize(layers_.size());
@@ -96,13 +99,13 @@ void LlamaDecoder::reserve(KVCache& cache, int64_t batch, int64_t capacity) cons
   }
 }
 
-at::Tensor LlamaDecoder::attention(const LlamaLayer& L, int layerIndex, const at::Tensor& x,
-                                   const at::Tensor& cos, const at::Tensor& sin, KVCache* cache,
-                                   int64_t start, AttentionCapture* capture) const {
+at::Tensor LlamaDecoder::attention(const LlamaLayer& L, int layerIndex, const at::Tensor& x, const at::Tensor& cos,
+                                   const at::Tensor& sin, KVCache* cache, int64_t start,
+                                   AttentionCapture* capture) const {
   const int64_t B = x.size(0), T = x.size(1), D = config_.headDim;
   const int64_t nH = config_.numHeads, nKV = config_.numKvHeads;
-  at::Tensor q = L.q(x).view({B, T, nH, D}).transpose(1, 2);    // [B, H, T, D]
-  at::Tensor k = L.k(x).view({B, T, nKV, D}).transpose(1, 2);   // [B, KV, T, D]
+  at::Tensor q = L.q(x).view({B, T, nH, D}).transpose(1, 2);   // [B, H, T, D]
+  at::Tensor k = L.k(x).view({B, T, nKV, D}).transpose(1, 2);  // [B, KV, T, D]
   at::Tensor v = L.v(x).view({B, T, nKV, D}).transpose(1, 2);
   q = applyRope(q, cos, sin);
   k = applyRope(k, cos, sin);
@@ -112,7 +115,7 @@ at::Tensor LlamaDecoder::attention(const LlamaLayer& L, int layerIndex, const at
       reserve(*cache, B, std::max<int64_t>(start + T, 2 * (start + T)));
     cache->keys[layerIndex].narrow(2, start, T).copy_(k);
     cache->values[layerIndex].narrow(2, start, T).copy_(v);
-    k = cache->keys[layerIndex].narrow(2, 0, start + T);        // [B, KV, S, D]
+    k = cache->keys[layerIndex].narrow(2, 0, start + T);  // [B, KV, S, D]
     v = cache->values[layerIndex].narrow(2, 0, start + T);
   }
   const int64_t S = k.size(2);
@@ -130,7 +133,7 @@ at::Tensor LlamaDecoder::attention(const LlamaLayer& L, int layerIndex, const at
   }
   at::Tensor probs = softmaxFloat(scores);
   if (capture && capture->layers.count(layerIndex)) capture->probs.push_back(probs.to(at::kFloat));
-  at::Tensor out = at::matmul(probs, v);                         // [B, H, T, D]
+  at::Tensor out = at::matmul(probs, v);  // [B, H, T, D]
   out = out.transpose(1, 2).reshape({B, T, nH * D});
   return L.o(out);
 }
@@ -151,9 +154,7 @@ at::Tensor LlamaDecoder::forward(const at::Tensor& embeds, KVCache* cache, Atten
   return norm_(h);
 }
 
-at::Tensor LlamaDecoder::logits(const at::Tensor& hidden) const {
-  return at::linear(hidden, lmHead_).to(at::kFloat);
-}
+at::Tensor LlamaDecoder::logits(const at::Tensor& hidden) const { return at::linear(hidden, lmHead_).to(at::kFloat); }
 
 NamedParameters LlamaDecoder::namedParameters(const std::string& prefix, const std::string& lmHead) {
   NamedParameters out;
@@ -180,7 +181,8 @@ NamedParameters LlamaDecoder::loraParameters(const std::string& loraPrefix) {
   NamedParameters out;
   for (size_t i = 0; i < layers_.size(); ++i) {
     LlamaLayer& L = layers_[i];
-    std::pair<const char*, Linear*> targets[] = {{"q_proj", &L.q}, {"k_proj", &L.k}, {"v_proj", &L.v}, {"o_proj", &L.o}};
+    std::pair<const char*, Linear*> targets[] = {
+        {"q_proj", &L.q}, {"k_proj", &L.k}, {"v_proj", &L.v}, {"o_proj", &L.o}};
     for (auto& [name, lin] : targets) {
       if (!lin->loraA.defined()) continue;
       const std::string base = loraPrefix + "layers." + std::to_string(i) + ".self_attn." + name;
@@ -226,12 +228,14 @@ Status LlamaDecoder::applyLora(const WeightStore& adapter, const io::LoraConfig&
   int applied = 0;
   for (size_t i = 0; i < layers_.size(); ++i) {
     LlamaLayer& L = layers_[i];
-    std::pair<const char*, Linear*> targets[] = {{"q_proj", &L.q}, {"k_proj", &L.k}, {"v_proj", &L.v},
-                                                 {"o_proj", &L.o}, {"gate_proj", &L.gate},
-                                                 {"up_proj", &L.up}, {"down_proj", &L.down}};
+    std::pair<const char*, Linear*> targets[] = {{"q_proj", &L.q},      {"k_proj", &L.k},       {"v_proj", &L.v},
+                                                 {"o_proj", &L.o},      {"gate_proj", &L.gate}, {"up_proj", &L.up},
+                                                 {"down_proj", &L.down}};
     for (auto& [name, lin] : targets) {
-      const std::string sub = std::string(name) == "gate_proj" || std::string(name) == "up_proj" ||
-                                      std::string(name) == "down_proj" ? "mlp." : "self_attn.";
+      const std::string sub =
+          std::string(name) == "gate_proj" || std::string(name) == "up_proj" || std::string(name) == "down_proj"
+              ? "mlp."
+              : "self_attn.";
       const std::string base = prefix + "layers." + std::to_string(i) + "." + sub + name;
       // peft 0.3 saved "lora_A.weight"; newer versions may add the adapter name.
       std::string aName = base + ".lora_A.weight", bName = base + ".lora_B.weight";
@@ -253,8 +257,8 @@ Status LlamaDecoder::applyLora(const WeightStore& adapter, const io::LoraConfig&
   }
   if (applied == 0) return makeError("no LoRA weight of the adapter matched a decoder layer");
   if (!adapter.unusedNames().empty())
-    return makeError("the adapter holds weights this decoder does not have, e.g. '" +
-                     adapter.unusedNames().front() + "'; it was made for another model");
+    return makeError("the adapter holds weights this decoder does not have, e.g. '" + adapter.unusedNames().front() +
+                     "'; it was made for another model");
   return Ok{};
 }
 

@@ -14,16 +14,20 @@ namespace dqa::model {
 
 // Keys and values of every layer for the tokens seen so far.
 struct KVCache {
-  std::vector<at::Tensor> keys;    // per layer [B, kvHeads, capacity, headDim]
+  std::vector<at::Tensor> keys;  // per layer [B, kvHeads, capacity, headDim]
   std::vector<at::Tensor> values;
-  int64_t length = 0;              // tokens stored
-  void clear() { keys.clear(); values.clear(); length = 0; }
+  int64_t length = 0;  // tokens stored
+  void clear() {
+    keys.clear();
+    values.clear();
+    length = 0;
+  }
 };
 
 // Which layers' attention probabilities to keep during a forward pass.
 struct AttentionCapture {
-  std::set<int> layers;              // empty: none
-  std::vector<at::Tensor> probs;     // per captured layer (ordered as `layers`): [B, H, T, S]
+  std::set<int> layers;           // empty: none
+  std::vector<at::Tensor> probs;  // per captured layer (ordered as `layers`): [B, H, T, S]
 };
 
 struct LlamaLayer {
@@ -36,8 +40,8 @@ class LlamaDecoder {
  public:
   // `prefix` is where the decoder's "model." lives, e.g. "model." for LlamaForCausalLM
   // or "language_model.model." inside LLaVA; `lmHead` names the output projection.
-  static Result<LlamaDecoder> load(const LoadContext& ctx, const io::TextConfig& config,
-                                   const std::string& prefix, const std::string& lmHead);
+  static Result<LlamaDecoder> load(const LoadContext& ctx, const io::TextConfig& config, const std::string& prefix,
+                                   const std::string& lmHead);
 
   const io::TextConfig& config() const { return config_; }
   at::ScalarType dtype() const { return embed_.scalar_type(); }
@@ -46,8 +50,7 @@ class LlamaDecoder {
   at::Tensor embed(const at::Tensor& ids) const;  // [B, T] -> [B, T, hidden]
   // Runs the layers over `embeds` [B, T, hidden] placed after the tokens already in
   // `cache` (or at 0 without a cache); returns the final-normed hidden [B, T, hidden].
-  at::Tensor forward(const at::Tensor& embeds, KVCache* cache = nullptr,
-                     AttentionCapture* capture = nullptr) const;
+  at::Tensor forward(const at::Tensor& embeds, KVCache* cache = nullptr, AttentionCapture* capture = nullptr) const;
   at::Tensor logits(const at::Tensor& hidden) const;  // [B, T, vocab], float32
 
   // LoRA (peft layout) applied at run time, or merged into the weights.
@@ -66,14 +69,13 @@ class LlamaDecoder {
   void mergeLora();
 
  private:
-  at::Tensor attention(const LlamaLayer& layer, int layerIndex, const at::Tensor& x,
-                       const at::Tensor& cos, const at::Tensor& sin, KVCache* cache,
-                       int64_t start, AttentionCapture* capture) const;
+  at::Tensor attention(const LlamaLayer& layer, int layerIndex, const at::Tensor& x, const at::Tensor& cos,
+                       const at::Tensor& sin, KVCache* cache, int64_t start, AttentionCapture* capture) const;
   io::TextConfig config_;
-  at::Tensor embed_;     // [vocab, hidden]
+  at::Tensor embed_;  // [vocab, hidden]
   std::vector<LlamaLayer> layers_;
   RMSNorm norm_;
-  at::Tensor lmHead_;    // [vocab, hidden]
+  at::Tensor lmHead_;  // [vocab, hidden]
 };
 
 }  // namespace dqa::model

@@ -5,8 +5,7 @@
 
 namespace dqa::model {
 
-std::string findPrefix(const WeightStore& store, const std::vector<std::string>& candidates,
-                       const std::string& probe) {
+std::string findPrefix(const WeightStore& store, const std::vector<std::string>& candidates, const std::string& probe) {
   for (const auto& c : candidates)
     if (store.has(c + probe)) return c;
   return "\x01";  // not found marker (an empty prefix is a valid answer)
@@ -35,16 +34,18 @@ Result<std::shared_ptr<MultimodalModel>> MultimodalModel::load(const std::string
   try {
     if (cfg.architecture == io::Architecture::Llava && cfg.vision.kind == io::VisionKind::QualityConv) {
       if (!store->hasPrefix("vision_tower.stem."))
-        return makeError(directory + ": config.json describes a quality encoder but no vision_tower.stem weights were found");
+        return makeError(directory +
+                         ": config.json describes a quality encoder but no vision_tower.stem weights were found");
       auto q = QualityEncoder::load(ctx, cfg.vision, "vision_tower.");
       if (!q) return makeError(directory + ": " + q.message());
       model->quality_ = std::move(q.value());
     } else if (cfg.architecture != io::Architecture::Llama) {
-      const std::string prefix =
-          findPrefix(store.value(), {"", "vision_model.", "vision_tower.vision_model.", "vision_tower.",
-                                     "model.vision_tower.vision_model.", "model.vision_tower."},
-                     "embeddings.patch_embedding.weight");
-      if (!found(prefix)) return makeError(directory + ": no CLIP vision weights (embeddings.patch_embedding.weight) found");
+      const std::string prefix = findPrefix(store.value(),
+                                            {"", "vision_model.", "vision_tower.vision_model.", "vision_tower.",
+                                             "model.vision_tower.vision_model.", "model.vision_tower."},
+                                            "embeddings.patch_embedding.weight");
+      if (!found(prefix))
+        return makeError(directory + ": no CLIP vision weights (embeddings.patch_embedding.weight) found");
       auto v = ClipVisionEncoder::load(ctx, cfg.vision, prefix);
       if (!v) return makeError(directory + ": " + v.message());
       model->vision_ = std::move(v.value());
@@ -66,22 +67,21 @@ Result<std::shared_ptr<MultimodalModel>> MultimodalModel::load(const std::string
       model->decoder_ = std::move(d.value());
     }
     if (cfg.architecture == io::Architecture::Llava) {
-      const std::string prefix = findPrefix(store.value(), {"multi_modal_projector.", "model.multi_modal_projector."},
-                                            "linear_1.weight");
+      const std::string prefix =
+          findPrefix(store.value(), {"multi_modal_projector.", "model.multi_modal_projector."}, "linear_1.weight");
       if (!found(prefix)) return makeError(directory + ": no projector weights (multi_modal_projector.linear_1) found");
       const int64_t qualityFeatures = model->quality_ ? qualityTokenFeatureCount(cfg.vision) : 0;
       auto p = Projector::load(ctx, cfg.projector, cfg.vision.hiddenSize, cfg.text.hiddenSize, prefix, qualityFeatures);
       if (!p) return makeError(directory + ": " + p.message());
       model->projector_ = std::move(p.value());
     }
-  } catch (const c10::Error& e) {
-    return makeError(directory + ": loading failed: " + e.what_without_backtrace());
-  }
+  } catch (const c10::Error& e) { return makeError(directory + ": loading failed: " + e.what_without_backtrace()); }
   auto unused = store->unusedNames();
   // Only the vision tower's unused post-LN / feature layers past the selected one may be left.
   for (const auto& n : unused) {
-    const bool visionLeftover = n.find("post_layernorm") != std::string::npos ||
-                                (cfg.architecture == io::Architecture::Llava && n.find("encoder.layers.") != std::string::npos);
+    const bool visionLeftover =
+        n.find("post_layernorm") != std::string::npos ||
+        (cfg.architecture == io::Architecture::Llava && n.find("encoder.layers.") != std::string::npos);
     if (!visionLeftover)
       return makeError(directory + ": weight '" + n + "' is not used by a " + cfg.modelType +
                        " model as config.json describes it; the files do not belong together");
@@ -134,7 +134,7 @@ NamedParameters MultimodalModel::namedParameters() {
 
 at::Tensor MultimodalModel::imageEmbeddings(const at::Tensor& pixels) const {
   at::Tensor features = vision_->features(pixels.to(options_.device, options_.dtype));  // [N, tokens, Dv]
-  return projector_ ? (*projector_)(features) : features;                              // [N, tokens, Dt]
+  return projector_ ? (*projector_)(features) : features;                               // [N, tokens, Dt]
 }
 
 }  // namespace dqa::model

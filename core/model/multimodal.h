@@ -16,7 +16,9 @@
 #include "core/model/projector.h"
 #include "core/model/quality_encoder.h"
 
-namespace dqa::text { class Tokenizer; }
+namespace dqa::text {
+class Tokenizer;
+}
 
 namespace dqa::model {
 
@@ -43,7 +45,7 @@ class MultimodalModel {
   bool hasQualityEncoder() const { return quality_.has_value(); }
   bool hasDecoder() const { return decoder_.has_value(); }
   bool hasProjector() const { return projector_.has_value(); }
-  const ClipVisionEncoder& vision() const { return *vision_; }  // hasClipVision()
+  const ClipVisionEncoder& vision() const { return *vision_; }        // hasClipVision()
   const QualityEncoder& qualityEncoder() const { return *quality_; }  // hasQualityEncoder()
   const LlamaDecoder& decoder() const { return *decoder_; }
   const Projector& projector() const { return *projector_; }
@@ -76,7 +78,6 @@ class MultimodalModel {
 };
 
 // The first prefix in `candidates` under which `store` holds `probe`, or "" if none.
-std::string findPrefix(const WeightStore& store, const std::vector<std::string>& candidates,
-                       const std::string& probe);
+std::string findPrefix(const WeightStore& store, const std::vector<std::string>& candidates, const std::string& probe);
 
 }  // namespace dqa::model

@@ -2,9 +2,8 @@
 
 namespace dqa::model {
 
-Result<Projector> Projector::load(const LoadContext& ctx, const io::ProjectorConfig& c,
-                                  int64_t visionWidth, int64_t textWidth, const std::string& prefix,
-                                  int64_t qualityFeatures) {
+Result<Projector> Projector::load(const LoadContext& ctx, const io::ProjectorConfig& c, int64_t visionWidth,
+                                  int64_t textWidth, const std::string& prefix, int64_t qualityFeatures) {
   Projector p;
   p.kind_ = c.kind;
   auto first = loadLinear(ctx, prefix + "linear_1", visionWidth, textWidth, c.bias);

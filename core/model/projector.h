@@ -12,9 +12,8 @@ class Projector {
   // prefix e.g. "multi_modal_projector." (LLaVA) ; Linear kind uses "linear_1" only.
   // `qualityFeatures` > 0 (quality encoder models): also the "quality_token" linear
   // layer that turns the heads' judgement of an image into its first visual token.
-  static Result<Projector> load(const LoadContext& ctx, const io::ProjectorConfig& config,
-                                int64_t visionWidth, int64_t textWidth, const std::string& prefix,
-                                int64_t qualityFeatures = 0);
+  static Result<Projector> load(const LoadContext& ctx, const io::ProjectorConfig& config, int64_t visionWidth,
+                                int64_t textWidth, const std::string& prefix, int64_t qualityFeatures = 0);
   at::Tensor operator()(const at::Tensor& features) const;  // [.., visionWidth] -> [.., textWidth]
   bool hasQualityToken() const { return qualityToken_.weight.defined(); }
   at::Tensor qualityToken(const at::Tensor& features) const;  // [.., qualityFeatures] -> [.., textWidth]

@@ -56,7 +56,8 @@ at::Tensor Conv2d::operator()(const at::Tensor& x) const {
 
 double QualityHeads::mos(int64_t i) const { return std::clamp(score[i].item<double>() + 3.0, 1.0, 5.0); }
 
-Result<QualityEncoder> QualityEncoder::load(const LoadContext& ctx, const io::VisionConfig& c, const std::string& prefix) {
+Result<QualityEncoder> QualityEncoder::load(const LoadContext& ctx, const io::VisionConfig& c,
+                                            const std::string& prefix) {
   if (c.kind != io::VisionKind::QualityConv || c.stageWidths.size() != 4 || c.stageBlocks.size() != 4)
     return makeError("the vision config does not describe a quality encoder");
   std::map<std::string, at::Tensor> w;
@@ -65,7 +66,9 @@ Result<QualityEncoder> QualityEncoder::load(const LoadContext& ctx, const io::Vi
     if (!t) return t.error();  // names the first missing or misshapen tensor and its file
     w[e.name] = t.value();
   }
-  auto conv = [&](const std::string& name, int stride) { return Conv2d{w[name + ".weight"], w[name + ".bias"], stride}; };
+  auto conv = [&](const std::string& name, int stride) {
+    return Conv2d{w[name + ".weight"], w[name + ".bias"], stride};
+  };
   auto linear = [&](const std::string& name) {
     Linear l;
     l.weight = w[name + ".weight"];
@@ -93,7 +96,7 @@ Result<QualityEncoder> QualityEncoder::load(const LoadContext& ctx, const io::Vi
 
 at::Tensor QualityEncoder::featureMap(const at::Tensor& input) const {
   at::Tensor x = at::pixel_unshuffle(input.to(stem_.weight.scalar_type()), 4);  // [N, 16C, H/4, W/4]
-  x = at::gelu(stem_(x));                                                         // [N, w0, H/4, W/4]
+  x = at::gelu(stem_(x));                                                       // [N, w0, H/4, W/4]
   for (size_t s = 0; s < stages_.size(); ++s) {
     if (s > 0) x = at::gelu(transitions_[s - 1](x));  // [N, w1, H/8, ..] [N, w2, H/16, ..] [N, w3, H/16, ..]
     for (const auto& b : stages_[s]) x = x + b.second(at::gelu(b.first(x)));
@@ -110,10 +113,10 @@ at::Tensor QualityEncoder::pool(const at::Tensor& map) {
 
 QualityHeads QualityEncoder::heads(const at::Tensor& pooled) const {
   QualityHeads h;
-  h.hidden = at::gelu(headHidden_(pooled.to(headHidden_.weight.scalar_type())));  // [N, headWidth]
-  h.score = headScore_(h.hidden).squeeze(1);                                     // [N]
-  h.aspects = headAspects_(h.hidden).view({-1, kAspects, kLevels});              // [N, 5, 3]
-  h.types = headTypes_(h.hidden);                                                // [N, T]
+  h.hidden = at::gelu(headHidden_(pooled.to(headHidden_.weight.scalar_type())));         // [N, headWidth]
+  h.score = headScore_(h.hidden).squeeze(1);                                             // [N]
+  h.aspects = headAspects_(h.hidden).view({-1, kAspects, kLevels});                      // [N, 5, 3]
+  h.types = headTypes_(h.hidden);                                                        // [N, T]
   if (headAspectScores_.weight.defined()) h.aspectScores = headAspectScores_(h.hidden);  // [N, 5]
   return h;
 }

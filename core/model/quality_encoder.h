@@ -39,11 +39,11 @@ struct ResidualBlock {
 };
 
 struct QualityHeads {
-  at::Tensor hidden;   // [N, headWidth] the shared layer (GELU)
-  at::Tensor score;    // [N] predicted MOS - 3
-  at::Tensor aspects;  // [N, 5, 3] logits: undistorted / mild / severe per aspect
-  at::Tensor types;    // [N, T] logits over config.distortionTypes
-  at::Tensor aspectScores;  // [N, 5] each aspect's MOS - 3 (config aspect_scores; else undefined)
+  at::Tensor hidden;            // [N, headWidth] the shared layer (GELU)
+  at::Tensor score;             // [N] predicted MOS - 3
+  at::Tensor aspects;           // [N, 5, 3] logits: undistorted / mild / severe per aspect
+  at::Tensor types;             // [N, T] logits over config.distortionTypes
+  at::Tensor aspectScores;      // [N, 5] each aspect's MOS - 3 (config aspect_scores; else undefined)
   double mos(int64_t i) const;  // score + 3, clamped to the 1..5 scale
 };
 
@@ -68,8 +68,8 @@ class QualityEncoder {
 
  private:
   io::VisionConfig config_;
-  Conv2d stem_;                                // 1x1 after space-to-depth
-  std::vector<Conv2d> transitions_;            // into stages 1, 2 (3x3 stride 2) and 3 (1x1)
+  Conv2d stem_;                      // 1x1 after space-to-depth
+  std::vector<Conv2d> transitions_;  // into stages 1, 2 (3x3 stride 2) and 3 (1x1)
   std::vector<std::vector<ResidualBlock>> stages_;
   Linear headHidden_, headScore_, headAspects_, headTypes_, headAspectScores_;
 };

@@ -15,9 +15,9 @@ at::Tensor luma(const at::Tensor& x) {
 // slices: single-channel convolutions are slow in oneDNN.
 at::Tensor gradientMagnitude(const at::Tensor& y) {
   const int64_t H = y.size(2), W = y.size(3);
-  const at::Tensor p = at::replication_pad2d(y, {1, 1, 1, 1});                                    // [N, 1, H+2, W+2]
-  const at::Tensor columns = p.narrow(2, 0, H) + p.narrow(2, 1, H) + p.narrow(2, 2, H);          // [N, 1, H, W+2]
-  const at::Tensor rows = p.narrow(3, 0, W) + p.narrow(3, 1, W) + p.narrow(3, 2, W);             // [N, 1, H+2, W]
+  const at::Tensor p = at::replication_pad2d(y, {1, 1, 1, 1});                           // [N, 1, H+2, W+2]
+  const at::Tensor columns = p.narrow(2, 0, H) + p.narrow(2, 1, H) + p.narrow(2, 2, H);  // [N, 1, H, W+2]
+  const at::Tensor rows = p.narrow(3, 0, W) + p.narrow(3, 1, W) + p.narrow(3, 2, W);     // [N, 1, H+2, W]
   const at::Tensor gx = (columns.narrow(3, 0, W) - columns.narrow(3, 2, W)) * (1.0 / 3.0);
   const at::Tensor gy = (rows.narrow(2, 0, H) - rows.narrow(2, 2, H)) * (1.0 / 3.0);
   return at::sqrt(gx * gx + gy * gy + 1e-12);
@@ -85,26 +85,42 @@ at::Tensor qualityEncoderInput(const io::VisionConfig& config, const QualityView
   for (size_t i = 0; i < config.qualityInputs.size(); ++i) {
     at::Tensor c;
     switch (config.qualityInputs[i]) {
-      case Q::Image: c = x - 0.5; break;
-      case Q::RefDiff: c = hasRef ? x - view.reference : zeros(3); break;
-      case Q::RefAbsDiff: c = hasRef ? (x - view.reference).abs() : zeros(3); break;
+      case Q::Image:
+        c = x - 0.5;
+        break;
+      case Q::RefDiff:
+        c = hasRef ? x - view.reference : zeros(3);
+        break;
+      case Q::RefAbsDiff:
+        c = hasRef ? (x - view.reference).abs() : zeros(3);
+        break;
       case Q::RefGms:
         c = hasRef ? combine(pyramid(px, x), pyramid(pr, view.reference), H, W, dissimilarity) : zeros(3);
         break;
-      case Q::Highpass: c = highpass(x); break;
-      case Q::OtherDiff: c = hasOther ? x - view.other : zeros(3); break;
-      case Q::OtherAbsDiff: c = hasOther ? (x - view.other).abs() : zeros(3); break;
+      case Q::Highpass:
+        c = highpass(x);
+        break;
+      case Q::OtherDiff:
+        c = hasOther ? x - view.other : zeros(3);
+        break;
+      case Q::OtherAbsDiff:
+        c = hasOther ? (x - view.other).abs() : zeros(3);
+        break;
       case Q::OtherGms:
         c = hasOther ? combine(pyramid(px, x), pyramid(po, view.other), H, W, dissimilarity) : zeros(3);
         break;
-      case Q::Flags: c = at::cat({flag(hasRef), flag(hasOther)}, 1); break;
+      case Q::Flags:
+        c = at::cat({flag(hasRef), flag(hasOther)}, 1);
+        break;
       case Q::RefGradRatio:
         c = hasRef ? combine(pyramid(px, x), pyramid(pr, view.reference), H, W, ratio) : zeros(3);
         break;
       case Q::OtherGradRatio:
         c = hasOther ? combine(pyramid(px, x), pyramid(po, view.other), H, W, ratio) : zeros(3);
         break;
-      case Q::OtherHighpass: c = hasOther ? highpass(view.other) : zeros(3); break;
+      case Q::OtherHighpass:
+        c = hasOther ? highpass(view.other) : zeros(3);
+        break;
     }
     const float scale = i < config.inputScales.size() ? config.inputScales[i] : 1.f;
     channels.push_back(scale == 1.f ? c : c * scale);

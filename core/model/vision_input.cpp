@@ -14,9 +14,15 @@ at::Tensor encoderInput(const at::Tensor& image, const at::Tensor& reference,
   std::vector<at::Tensor> channels;
   for (F feature : features) {
     switch (feature) {
-      case F::Image: channels.push_back(image); break;
-      case F::Difference: channels.push_back(differenceToReference()); break;
-      case F::AbsDifference: channels.push_back(differenceToReference().abs()); break;
+      case F::Image:
+        channels.push_back(image);
+        break;
+      case F::Difference:
+        channels.push_back(differenceToReference());
+        break;
+      case F::AbsDifference:
+        channels.push_back(differenceToReference().abs());
+        break;
       case F::HighpassMagnitude:
         // 3x3 box blur with edge-aware averaging, so the image border is not an edge.
         channels.push_back((image - at::avg_pool2d(image, {3, 3}, {1, 1}, {1, 1}, false, false)).abs());

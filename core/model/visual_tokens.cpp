@@ -24,7 +24,7 @@ int clipMaxSide(const io::ModelConfig& cfg, const EncodeOptions& o) {
 
 // ---------------------------------------------------------------- CLIP (DepictQA's path)
 Result<std::map<ImageRole, EncodedImage>> encodeClip(const MultimodalModel& model, const RoleImages& images,
-                                                    const EncodeOptions& o) {
+                                                     const EncodeOptions& o) {
   const auto& cfg = model.config();
   image::PreprocessOptions pre;
   pre.patchSize = cfg.vision.patchSize;
@@ -71,7 +71,7 @@ Result<std::map<ImageRole, EncodedImage>> encodeClip(const MultimodalModel& mode
 // ---------------------------------------------------------------- quality encoder
 struct QualityRun {
   EncodedImage encoded;
-  at::Tensor map;      // [N, D, h, w]
+  at::Tensor map;  // [N, D, h, w]
   QualityHeads heads;
 };
 
@@ -117,7 +117,8 @@ at::Tensor qualityFeatureMap(const QualityEncoder& encoder, const QualityView& v
           qualityEncoderInput(encoder.config(), {crop(whole.image), crop(whole.reference), crop(whole.other)}));
       if (!out.defined()) out = at::empty({f.size(0), f.size(1), H / S, W / S}, f.options());
       const int64_t coreH = std::min(side, H - y) / S, coreW = std::min(side, W - x) / S;
-      out.narrow(2, y / S, coreH).narrow(3, x / S, coreW)
+      out.narrow(2, y / S, coreH)
+          .narrow(3, x / S, coreW)
           .copy_(f.narrow(2, (y - y0) / S, coreH).narrow(3, (x - x0) / S, coreW));
     }
   }
@@ -130,9 +131,9 @@ int64_t qualityTokenFeatureCount(const io::VisionConfig& c) {
 
 at::Tensor weightedScore(const QualityHeads& h, const std::array<double, 5>& w) {
   // Quality fraction of each aspect, (MOS - 1) / 3.6 as data::qualityFraction.
-  const at::Tensor fraction = ((h.aspectScores + 2.0) / 3.6).clamp(1e-3, 1.0);                  // [N, 5]
+  const at::Tensor fraction = ((h.aspectScores + 2.0) / 3.6).clamp(1e-3, 1.0);  // [N, 5]
   const at::Tensor weights = at::tensor(std::vector<double>(w.begin(), w.end()), fraction.options());
-  return (fraction.log() * weights).sum(1).exp() * 3.6 - 2.0;                                     // [N]
+  return (fraction.log() * weights).sum(1).exp() * 3.6 - 2.0;  // [N]
 }
 
 at::Tensor qualityTokenFeatures(const QualityHeads& self, const QualityHeads* other,
@@ -145,7 +146,8 @@ at::Tensor qualityTokenFeatures(const QualityHeads& self, const QualityHeads* ot
   if (other) {
     // Expected severity (0 undistorted .. 2 severe) per aspect, self minus other.
     const at::Tensor levels = at::arange(3, aspects.options());
-    const at::Tensor mine = (aspects * levels).sum(-1), theirs = (other->aspects.softmax(-1) * levels).sum(-1);  // [N, 5]
+    const at::Tensor mine = (aspects * levels).sum(-1),
+                     theirs = (other->aspects.softmax(-1) * levels).sum(-1);  // [N, 5]
     // The differences are what a verdict needs: amplified so that they are not a few
     // percent of the token next to the 128-wide hidden layer (rms ~2), which kept the
     // decoder's verdict at chance for hundreds of steps.
@@ -187,7 +189,7 @@ int64_t visualTokenCount(const io::ModelConfig& cfg, int cols, int rows, const E
 namespace {
 
 Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& model, const RoleImages& images,
-                                                       const EncodeOptions& o) {
+                                                        const EncodeOptions& o) {
   const auto& cfg = model.config();
   const QualityEncoder& encoder = model.qualityEncoder();
   std::map<ImageRole, at::Tensor> pixels;  // role -> [N, 3, H, W] in [0,1]
@@ -213,7 +215,10 @@ Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& m
                        std::to_string(first.second.size(3)) + "x" + std::to_string(first.second.size(2)) +
                        "; this model compares images pixel by pixel, so they must have the same size "
                        "(crop or resize them to match first)");
-  auto find = [&](ImageRole r) { auto it = pixels.find(r); return it == pixels.end() ? at::Tensor() : it->second; };
+  auto find = [&](ImageRole r) {
+    auto it = pixels.find(r);
+    return it == pixels.end() ? at::Tensor() : it->second;
+  };
   const at::Tensor reference = find(ImageRole::Reference);
   std::map<ImageRole, QualityRun> runs;
   for (const auto& [role, x] : pixels) {
@@ -223,7 +228,7 @@ Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& m
     if (role == ImageRole::A) view.other = find(ImageRole::B);
     if (role == ImageRole::B) view.other = find(ImageRole::A);
     QualityRun& r = runs[role];
-    r.map = qualityFeatureMap(encoder, view, o);                  // [N, D, h, w]
+    r.map = qualityFeatureMap(encoder, view, o);  // [N, D, h, w]
     r.heads = encoder.heads(QualityEncoder::pool(r.map));
   }
   std::map<ImageRole, EncodedImage> out;
@@ -233,14 +238,14 @@ Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& m
     if (role == ImageRole::A && runs.count(ImageRole::B)) other = &runs.at(ImageRole::B).heads;
     if (role == ImageRole::B && runs.count(ImageRole::A)) other = &runs.at(ImageRole::A).heads;
     int k = 1;
-    const at::Tensor grid = poolTokenGrid(r.map, maxGrid, &k);            // [N, D, gh, gw]
+    const at::Tensor grid = poolTokenGrid(r.map, maxGrid, &k);  // [N, D, gh, gw]
     const double pairSign = role == ImageRole::B ? -1.0 : 1.0;  // both sides say "A minus B"
-    const at::Tensor quality = model.projector().qualityToken(
-        qualityTokenFeatures(r.heads, other, o.aspectWeights, pairSign));                     // [N, hidden]
+    const at::Tensor quality =
+        model.projector().qualityToken(qualityTokenFeatures(r.heads, other, o.aspectWeights, pairSign));  // [N, hidden]
     // Every spatial token also carries the quality token: the verdict needs no learned
     // route to one position, and the tokens stay where they are for the attention maps.
     const at::Tensor spatial =
-        model.projector()(grid.flatten(2).transpose(1, 2)) + quality.unsqueeze(1);         // [N, gh*gw, hidden]
+        model.projector()(grid.flatten(2).transpose(1, 2)) + quality.unsqueeze(1);  // [N, gh*gw, hidden]
     EncodedImage e;
     e.role = role;
     e.tokens = at::cat({quality.unsqueeze(1), spatial}, 1);  // [N, 1 + gh*gw, hidden]
@@ -268,7 +273,7 @@ Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& m
 }  // namespace
 
 Result<std::map<ImageRole, EncodedImage>> encodeImages(const MultimodalModel& model, const RoleImages& images,
-                                                      const EncodeOptions& options) {
+                                                       const EncodeOptions& options) {
   if (!model.hasVision() || !model.hasProjector())
     return makeError("this model has no vision encoder and projector; it cannot look at images");
   if (images.empty()) return std::map<ImageRole, EncodedImage>{};

@@ -30,26 +30,26 @@ class MultimodalModel;
 // How one image was placed in front of the encoder, and what came out.
 struct EncodedImage {
   text::ImageRole role = text::ImageRole::Single;
-  at::Tensor tokens;            // [N, tokens, textHidden]
+  at::Tensor tokens;  // [N, tokens, textHidden]
   int gridHeight = 0, gridWidth = 0;
-  bool hasClassToken = false;   // the first token is not a grid cell (CLS kept / quality token)
-  int cellSize = 0;             // pixels of the content per grid cell (patch size x pooling)
+  bool hasClassToken = false;               // the first token is not a grid cell (CLS kept / quality token)
+  int cellSize = 0;                         // pixels of the content per grid cell (patch size x pooling)
   int contentWidth = 0, contentHeight = 0;  // the image after any downscaling (CLIP only)
   int paddedWidth = 0, paddedHeight = 0;    // gridWidth * cellSize, gridHeight * cellSize
-  double scale = 1.0;           // content size / source size
+  double scale = 1.0;                       // content size / source size
   // Quality encoder only: the heads on the whole image (mean opinion score - 3, aspect
   // severity logits [N, 5, 3], type logits [N, T]), float32 on the CPU.
   bool hasHeads = false;
   at::Tensor score, aspects, types;
-  at::Tensor aspectScores;      // [N, 5] (models with aspect scores; else undefined)
-  at::Tensor preferenceScore;   // [N] the score with the options' aspect weights (same models)
+  at::Tensor aspectScores;     // [N, 5] (models with aspect scores; else undefined)
+  at::Tensor preferenceScore;  // [N] the score with the options' aspect weights (same models)
 };
 
 struct EncodeOptions {
-  int clipMaxSide = 0;          // CLIP: longest side after downscaling (0: 3 x image_size)
-  int maxTokenGrid = 0;         // quality encoder: tokens per side at most (0: the config's)
-  int tileSide = 1024;          // quality encoder: tile core size for large images (multiple of 16)
-  int tileMargin = 128;         // context around each tile (the receptive field, multiple of 16)
+  int clipMaxSide = 0;   // CLIP: longest side after downscaling (0: 3 x image_size)
+  int maxTokenGrid = 0;  // quality encoder: tokens per side at most (0: the config's)
+  int tileSide = 1024;   // quality encoder: tile core size for large images (multiple of 16)
+  int tileMargin = 128;  // context around each tile (the receptive field, multiple of 16)
   // A stated preference as aspect weights (data::preferenceWeights: 3 for "can't
   // tolerate", 0.3 for "don't mind", 1 elsewhere); models with aspect scores weigh their
   // comparison with it, as the data engine's labels do.
@@ -91,8 +91,7 @@ at::Tensor poolTokenGrid(const at::Tensor& map, int maxGrid, int* factor = nullp
 // visual tokens (as attention does before it has learned where to look) still sees which
 // image is better; with self − other on both, the two would cancel.
 at::Tensor qualityTokenFeatures(const QualityHeads& self, const QualityHeads* other,
-                                const std::array<double, 5>& aspectWeights = {1, 1, 1, 1, 1},
-                                double pairSign = 1.0);
+                                const std::array<double, 5>& aspectWeights = {1, 1, 1, 1, 1}, double pairSign = 1.0);
 int64_t qualityTokenFeatureCount(const io::VisionConfig& config);
 
 // The score (MOS - 3) an image would have if its aspects counted with these weights:

@@ -6,16 +6,26 @@ namespace dqa::model {
 
 at::ScalarType toScalarType(io::DType dtype) {
   switch (dtype) {
-    case io::DType::F64: return at::kDouble;
-    case io::DType::F32: return at::kFloat;
-    case io::DType::F16: return at::kHalf;
-    case io::DType::BF16: return at::kBFloat16;
-    case io::DType::I64: return at::kLong;
-    case io::DType::I32: return at::kInt;
-    case io::DType::I16: return at::kShort;
-    case io::DType::I8: return at::kChar;
-    case io::DType::U8: return at::kByte;
-    case io::DType::Bool: return at::kBool;
+    case io::DType::F64:
+      return at::kDouble;
+    case io::DType::F32:
+      return at::kFloat;
+    case io::DType::F16:
+      return at::kHalf;
+    case io::DType::BF16:
+      return at::kBFloat16;
+    case io::DType::I64:
+      return at::kLong;
+    case io::DType::I32:
+      return at::kInt;
+    case io::DType::I16:
+      return at::kShort;
+    case io::DType::I8:
+      return at::kChar;
+    case io::DType::U8:
+      return at::kByte;
+    case io::DType::Bool:
+      return at::kBool;
   }
   return at::kFloat;
 }
@@ -70,26 +80,26 @@ Result<at::Tensor> WeightStore::get(const std::string& name, at::ScalarType dtyp
                                     const std::vector<int64_t>& expectedShape) const {
   auto it = index_.find(name);
   if (it == index_.end())
-    return makeError("weight '" + name + "' is missing from the model files; the checkpoint does "
+    return makeError("weight '" + name +
+                     "' is missing from the model files; the checkpoint does "
                      "not match config.json or is of another architecture");
   const Location& loc = it->second;
   const auto& e = *loc.entry;
   if (!expectedShape.empty() && at::IntArrayRef(e.shape) != at::IntArrayRef(expectedShape))
-    return makeError("weight '" + name + "' in " + loc.file->path() + " has shape " +
-                     shapeString(e.shape) + " but config.json implies " +
-                     shapeString(expectedShape));
-  const bool storedFloating = e.dtype == io::DType::F64 || e.dtype == io::DType::F32 ||
-                              e.dtype == io::DType::F16 || e.dtype == io::DType::BF16;
+    return makeError("weight '" + name + "' in " + loc.file->path() + " has shape " + shapeString(e.shape) +
+                     " but config.json implies " + shapeString(expectedShape));
+  const bool storedFloating =
+      e.dtype == io::DType::F64 || e.dtype == io::DType::F32 || e.dtype == io::DType::F16 || e.dtype == io::DType::BF16;
   if (at::isFloatingType(dtype) && !storedFloating)
-    return makeError("weight '" + name + "' in " + loc.file->path() + " is stored as " +
-                     io::dtypeName(e.dtype) + ", but weights must be floating point (F32, F16, "
+    return makeError("weight '" + name + "' in " + loc.file->path() + " is stored as " + io::dtypeName(e.dtype) +
+                     ", but weights must be floating point (F32, F16, "
                      "BF16 or F64); the checkpoint is damaged or was exported wrongly");
   used_.insert(name);
   try {
     // from_blob views the mapping; the copy below owns its memory, so the mapping may
     // go away later without dangling tensors.
-    at::Tensor view = at::from_blob(const_cast<void*>(loc.file->data(e)), e.shape,
-                                    at::TensorOptions().dtype(toScalarType(e.dtype)));
+    at::Tensor view =
+        at::from_blob(const_cast<void*>(loc.file->data(e)), e.shape, at::TensorOptions().dtype(toScalarType(e.dtype)));
     at::Tensor t = view.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
     if (at::isFloatingType(t.scalar_type()) && !at::isfinite(t).all().item<bool>())
       return makeError("weight '" + name + "' in " + loc.file->path() +

@@ -15,12 +15,14 @@ namespace {
 constexpr const char* kS0 =
     "A chat between a curious human and an artificial intelligence assistant. The "
     "assistant gives helpful, detailed, and polite answers to the human's questions.";
-constexpr const char* kS1 = " As an AI assistant, you are performing an image quality "
-                            "assessment task.";
-constexpr const char* kS2 = " A high-quality Reference Image is provided to assist the "
-                            "evaluation.";
-constexpr const char* kSep0 = "   ";      // Vicuna sep " " as DepictQA writes it
-constexpr const char* kSep1 = " </s> ";   // Vicuna sep2 "</s>" between turns
+constexpr const char* kS1 =
+    " As an AI assistant, you are performing an image quality "
+    "assessment task.";
+constexpr const char* kS2 =
+    " A high-quality Reference Image is provided to assist the "
+    "evaluation.";
+constexpr const char* kSep0 = "   ";     // Vicuna sep " " as DepictQA writes it
+constexpr const char* kSep1 = " </s> ";  // Vicuna sep2 "</s>" between turns
 constexpr const char* kAfterImage = "\n\n";
 
 // What a person must not type: the literal specials are split out as token ids by the
@@ -35,17 +37,19 @@ struct RoleText {
 
 RoleText roleText(ImageRole role) {
   switch (role) {
-    case ImageRole::Reference: return {"Reference Image", "<Img-Reference>", "</Img-Reference>"};
-    case ImageRole::A: return {"Image A", "<Img-A>", "</Img-A>"};
-    case ImageRole::B: return {"Image B", "<Img-B>", "</Img-B>"};
-    case ImageRole::Single: break;
+    case ImageRole::Reference:
+      return {"Reference Image", "<Img-Reference>", "</Img-Reference>"};
+    case ImageRole::A:
+      return {"Image A", "<Img-A>", "</Img-A>"};
+    case ImageRole::B:
+      return {"Image B", "<Img-B>", "</Img-B>"};
+    case ImageRole::Single:
+      break;
   }
   return {"Image", "<Img>", "</Img>"};
 }
 
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 std::string trim(const std::string& s) {
   size_t b = 0, e = s.size();
@@ -63,11 +67,20 @@ long utf8Length(const std::string& s) {
     const auto c = static_cast<unsigned char>(s[i]);
     size_t n;
     uint32_t cp;
-    if (c < 0x80) { n = 1; cp = c; }
-    else if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-    else return -1;
+    if (c < 0x80) {
+      n = 1;
+      cp = c;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 4;
+      cp = c & 0x07;
+    } else
+      return -1;
     if (i + n > s.size()) return -1;
     for (size_t k = 1; k < n; ++k) {
       const auto cc = static_cast<unsigned char>(s[i + k]);
@@ -98,12 +111,10 @@ Status validateText(const std::string& text, const char* what, size_t maxChars) 
     return makeError(std::string("The ") + what + " contains a NUL character; remove it.");
   const long length = utf8Length(text);
   if (length < 0)
-    return makeError(std::string("The ") + what +
-                     " is not valid UTF-8 text; retype it or paste it as plain text.");
+    return makeError(std::string("The ") + what + " is not valid UTF-8 text; retype it or paste it as plain text.");
   if (static_cast<size_t>(length) > maxChars)
-    return makeError(std::string("The ") + what + " is too long (" + std::to_string(length) +
-                     " characters, at most " + std::to_string(maxChars) +
-                     " allowed); shorten it.");
+    return makeError(std::string("The ") + what + " is too long (" + std::to_string(length) + " characters, at most " +
+                     std::to_string(maxChars) + " allowed); shorten it.");
   for (const char* tag : kForbidden) {
     if (text.find(tag) != std::string::npos)
       return makeError(std::string("The ") + what + " contains \"" + tag +
@@ -115,19 +126,26 @@ Status validateText(const std::string& text, const char* what, size_t maxChars) 
 
 const char* taskName(Task task) {
   switch (task) {
-    case Task::Description: return "description";
-    case Task::Comparison: return "comparison";
-    case Task::Reasoning: return "reasoning";
+    case Task::Description:
+      return "description";
+    case Task::Comparison:
+      return "comparison";
+    case Task::Reasoning:
+      return "reasoning";
   }
   return "unknown";
 }
 
 const char* imageRoleName(ImageRole role) {
   switch (role) {
-    case ImageRole::Reference: return "Reference";
-    case ImageRole::A: return "A";
-    case ImageRole::B: return "B";
-    case ImageRole::Single: return "Single";
+    case ImageRole::Reference:
+      return "Reference";
+    case ImageRole::A:
+      return "A";
+    case ImageRole::B:
+      return "B";
+    case ImageRole::Single:
+      return "Single";
   }
   return "unknown";
 }
@@ -158,10 +176,9 @@ std::string defaultQuestion(Task task, bool withReference) {
     case Task::Comparison:
       return "Which image is better, Image A or Image B?";
     case Task::Reasoning:
-      return withReference
-                 ? "Compared with the reference, which image is better, Image A or Image B, "
-                   "and why?"
-                 : "Which image is better, Image A or Image B, and why?";
+      return withReference ? "Compared with the reference, which image is better, Image A or Image B, "
+                             "and why?"
+                           : "Which image is better, Image A or Image B, and why?";
   }
   return {};
 }
@@ -188,8 +205,10 @@ std::vector<ImageRole> Prompt::images() const {
 std::string Prompt::debugString() const {
   std::string s;
   for (const auto& c : chunks) {
-    if (c.kind == PromptChunk::Kind::Text) s += c.text;
-    else s += std::string("[IMAGE:") + imageRoleName(c.role) + "]";
+    if (c.kind == PromptChunk::Kind::Text)
+      s += c.text;
+    else
+      s += std::string("[IMAGE:") + imageRoleName(c.role) + "]";
   }
   return s;
 }
@@ -205,8 +224,7 @@ Result<Prompt> buildPrompt(const PromptRequest& request) {
   }
   const std::string preference = trim(request.preference);
   if (!preference.empty()) {
-    if (auto st = validateText(preference, "preference", kMaxPreferenceChars); !st)
-      return st.error();
+    if (auto st = validateText(preference, "preference", kMaxPreferenceChars); !st) return st.error();
     question += " " + normalizePreference(preference);
   }
   if (request.shortAnswer) question += kShortAnswerTail;

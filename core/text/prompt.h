@@ -21,21 +21,21 @@ const char* imageRoleName(ImageRole role);  // "Reference", "A", "B", "Single"
 
 struct PromptRequest {
   Task task = Task::Comparison;
-  bool withReference = true;      // full-reference (reference image shown) or not
-  bool shortAnswer = false;       // append " Answer the question using a single word or phrase."
-  std::string question;           // the user's question (empty: the task's default)
-  std::string preference;         // e.g. "I can't tolerate any noise." (empty: none)
+  bool withReference = true;  // full-reference (reference image shown) or not
+  bool shortAnswer = false;   // append " Answer the question using a single word or phrase."
+  std::string question;       // the user's question (empty: the task's default)
+  std::string preference;     // e.g. "I can't tolerate any noise." (empty: none)
 };
 
 struct PromptChunk {
   enum class Kind { Text, Image } kind = Kind::Text;
-  std::string text;               // Kind::Text: the segment, exactly as tokenized
+  std::string text;                    // Kind::Text: the segment, exactly as tokenized
   ImageRole role = ImageRole::Single;  // Kind::Image: which image goes here
 };
 
 struct Prompt {
-  std::vector<PromptChunk> chunks;  // BOS is not a chunk; it is always first
-  std::string question;             // the final question text (with preference and tail)
+  std::vector<PromptChunk> chunks;        // BOS is not a chunk; it is always first
+  std::string question;                   // the final question text (with preference and tail)
   std::vector<ImageRole> images() const;  // image slots in order
   std::string debugString() const;        // text with "[IMAGE:Reference]" markers
 };
@@ -68,7 +68,7 @@ std::string systemPrompt(bool withReference);
 // A chunk's token ids: text segments via Tokenizer::encodeWithSpecials.
 struct TokenizedChunk {
   PromptChunk::Kind kind = PromptChunk::Kind::Text;
-  std::vector<int32_t> ids;       // Kind::Text
+  std::vector<int32_t> ids;            // Kind::Text
   ImageRole role = ImageRole::Single;  // Kind::Image
 };
 std::vector<TokenizedChunk> tokenizePrompt(const Prompt& prompt, const Tokenizer& tokenizer);

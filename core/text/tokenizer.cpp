@@ -97,8 +97,8 @@ Result<std::shared_ptr<const SpmApi>> openModule(const std::string& path) {
 
   if (!isRegularFile(path)) {
     return makeError("The SentencePiece module " + path +
-                     " does not exist. Build the depictqa_spm target, reinstall, or set " +
-                     kModuleEnvVar + " to the path of " + kModuleFileName + ".");
+                     " does not exist. Build the depictqa_spm target, reinstall, or set " + kModuleEnvVar +
+                     " to the path of " + kModuleFileName + ".");
   }
   const std::string key = canonical(path);
   std::lock_guard<std::mutex> lock(mutex);
@@ -118,8 +118,7 @@ Result<std::shared_ptr<const SpmApi>> openModule(const std::string& path) {
 #endif
   if (handle == nullptr) {
     const char* why = ::dlerror();
-    return makeError("Could not load the SentencePiece module " + path + ": " +
-                     (why ? why : "unknown dlopen error") +
+    return makeError("Could not load the SentencePiece module " + path + ": " + (why ? why : "unknown dlopen error") +
                      ". Rebuild the depictqa_spm target, or check that libsentencepiece0 "
                      "is installed.");
   }
@@ -146,14 +145,12 @@ Result<std::shared_ptr<const SpmApi>> openModule(const std::string& path) {
   bind(handle, "dqa_spm_is_unknown", api->isUnknown, missing);
   if (!missing.empty()) {
     ::dlclose(handle);  // not ours: nothing from it has run yet, safe to unload
-    return makeError(path + " is not a DepictQA SentencePiece module (missing " + missing +
-                     "). Point " + kModuleEnvVar + " at " + kModuleFileName +
-                     " from this build.");
+    return makeError(path + " is not a DepictQA SentencePiece module (missing " + missing + "). Point " +
+                     kModuleEnvVar + " at " + kModuleFileName + " from this build.");
   }
   if (const int v = abiVersion(); v != kSpmAbiVersion) {
-    return makeError("The SentencePiece module " + path + " has interface version " +
-                     std::to_string(v) + " but this program needs " +
-                     std::to_string(kSpmAbiVersion) +
+    return makeError("The SentencePiece module " + path + " has interface version " + std::to_string(v) +
+                     " but this program needs " + std::to_string(kSpmAbiVersion) +
                      ": it comes from another build. Reinstall or rebuild depictqa_spm.");
   }
   std::shared_ptr<const SpmApi> shared = std::move(api);
@@ -168,10 +165,14 @@ int parseBytePiece(const std::string& piece) {
   for (int i = 3; i < 5; ++i) {
     const char c = piece[static_cast<size_t>(i)];
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return -1;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return -1;
     value = value * 16 + d;
   }
   return value;
@@ -224,12 +225,11 @@ Tokenizer::~Tokenizer() = default;
 
 std::vector<std::string> Tokenizer::moduleSearchPaths() {
   std::vector<std::string> paths;
-  if (const char* env = std::getenv(kModuleEnvVar); env != nullptr && *env != '\0')
-    paths.emplace_back(env);
+  if (const char* env = std::getenv(kModuleEnvVar); env != nullptr && *env != '\0') paths.emplace_back(env);
   const std::string dir = executableDir();
   if (!dir.empty()) {
-    paths.push_back(dir + "/../lib/" + kModuleFileName);          // build tree, prefix/bin
-    paths.push_back(dir + "/" + kModuleFileName);                 // portable folder
+    paths.push_back(dir + "/../lib/" + kModuleFileName);           // build tree, prefix/bin
+    paths.push_back(dir + "/" + kModuleFileName);                  // portable folder
     paths.push_back(dir + "/../lib/depictqa/" + kModuleFileName);  // installed package
   }
 #ifdef DEPICTQA_SPM_MODULE_BUILD_PATH
@@ -243,7 +243,8 @@ Result<std::string> Tokenizer::findModule() {
     if (isRegularFile(env)) return std::string(env);
     return makeError(std::string(kModuleEnvVar) + " is set to " + env +
                      ", which is not a file. Unset it to use the bundled module, or point "
-                     "it at " + kModuleFileName + ".");
+                     "it at " +
+                     kModuleFileName + ".");
   }
   const auto paths = moduleSearchPaths();
   std::string tried;
@@ -251,9 +252,10 @@ Result<std::string> Tokenizer::findModule() {
     if (isRegularFile(p)) return p;
     tried += "\n  " + p;
   }
-  return makeError(std::string("The SentencePiece module ") + kModuleFileName +
-                   " was not found. Looked in:" + tried + "\nBuild the depictqa_spm target, "
-                   "reinstall, or set " + kModuleEnvVar + " to its path.");
+  return makeError(std::string("The SentencePiece module ") + kModuleFileName + " was not found. Looked in:" + tried +
+                   "\nBuild the depictqa_spm target, "
+                   "reinstall, or set " +
+                   kModuleEnvVar + " to its path.");
 }
 
 Result<std::shared_ptr<Tokenizer>> Tokenizer::load(const std::string& modelPath) {
@@ -262,8 +264,7 @@ Result<std::shared_ptr<Tokenizer>> Tokenizer::load(const std::string& modelPath)
   return load(modelPath, module.value());
 }
 
-Result<std::shared_ptr<Tokenizer>> Tokenizer::load(const std::string& modelPath,
-                                                   const std::string& modulePath) {
+Result<std::shared_ptr<Tokenizer>> Tokenizer::load(const std::string& modelPath, const std::string& modulePath) {
   // Check the model first: a missing tokenizer.model is the common mistake and the
   // message should name it rather than the module.
   if (!isRegularFile(modelPath)) {
@@ -314,8 +315,7 @@ Result<std::shared_ptr<Tokenizer>> Tokenizer::load(const std::string& modelPath,
     }
   }
   // Only specials the model really has: a model without BOS keeps "<s>" as text.
-  for (const auto& [text, id] : {std::pair<std::string, int32_t>{"</s>", m.eos},
-                                 {"<s>", m.bos}, {"<unk>", m.unk}}) {
+  for (const auto& [text, id] : {std::pair<std::string, int32_t>{"</s>", m.eos}, {"<s>", m.bos}, {"<unk>", m.unk}}) {
     if (m.valid(id)) m.specials.emplace_back(text, id);
   }
   return std::shared_ptr<Tokenizer>(new Tokenizer(std::move(impl)));
@@ -326,8 +326,7 @@ std::vector<int32_t> Tokenizer::encode(const std::string& text) const {
   // Usually one call: a token covers at least one input byte, plus the dummy prefix;
   // normalisation (NFKC) can expand text, hence the retry.
   std::vector<int32_t> ids(text.size() + 8);
-  int64_t n = impl_->api->encodeIds(impl_->handle, text.data(), text.size(), ids.data(),
-                                    ids.size());
+  int64_t n = impl_->api->encodeIds(impl_->handle, text.data(), text.size(), ids.data(), ids.size());
   if (n < 0) return {};
   if (static_cast<size_t>(n) > ids.size()) {
     ids.resize(static_cast<size_t>(n));
@@ -350,9 +349,7 @@ std::vector<std::string> Tokenizer::encodePieces(const std::string& text) const 
     auto* s = static_cast<Sink*>(user);
     try {
       s->out->emplace_back(piece, len);
-    } catch (...) {
-      s->failed = true;
-    }
+    } catch (...) { s->failed = true; }
   };
   const int64_t n = impl_->api->encodePieces(impl_->handle, text.data(), text.size(), fn, &sink);
   if (n < 0 || sink.failed) return {};
@@ -375,8 +372,7 @@ std::vector<int32_t> Tokenizer::encodeWithSpecials(const std::string& text) cons
     const std::pair<std::string, int32_t>* hit = nullptr;
     for (const auto& sp : impl_->specials) {
       const size_t pos = text.find(sp.first, start);
-      if (pos != std::string::npos && (pos < best || (pos == best && sp.first.size() >
-                                                                          hit->first.size()))) {
+      if (pos != std::string::npos && (pos < best || (pos == best && sp.first.size() > hit->first.size()))) {
         best = pos;
         hit = &sp;
       }

@@ -15,8 +15,7 @@ class Tokenizer {
   // Loads `modelPath` (a SentencePiece .model) with the module found by findModule().
   static Result<std::shared_ptr<Tokenizer>> load(const std::string& modelPath);
   // Same with an explicit module file (tests, tools); the module is never searched for.
-  static Result<std::shared_ptr<Tokenizer>> load(const std::string& modelPath,
-                                                 const std::string& modulePath);
+  static Result<std::shared_ptr<Tokenizer>> load(const std::string& modelPath, const std::string& modulePath);
 
   // Where the SentencePiece module (libdepictqa_spm.so) is looked for, in order:
   // $DEPICTQA_SPM_MODULE (when set and non-empty), next to the running executable
@@ -47,7 +46,7 @@ class Tokenizer {
   // the first token's leading space (the dummy prefix); joining pieceBytes does not,
   // so a stream drops the leading space of its first non-empty text itself.
   std::string pieceBytes(int32_t id) const;
-  std::string idToPiece(int32_t id) const;       // "" for an id out of range
+  std::string idToPiece(int32_t id) const;            // "" for an id out of range
   int32_t pieceToId(const std::string& piece) const;  // unkId() for an unknown piece
 
   int vocabSize() const;

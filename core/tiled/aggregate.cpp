@@ -14,9 +14,8 @@ namespace {
 // Grey-level standard deviation below which a tile counts as smooth (sky, walls, skin).
 constexpr double kSmoothTexture = 12.0;
 
-const char* const kZoneNames[3][3] = {{"top left", "top", "top right"},
-                                      {"left", "centre", "right"},
-                                      {"bottom left", "bottom", "bottom right"}};
+const char* const kZoneNames[3][3] = {
+    {"top left", "top", "top right"}, {"left", "centre", "right"}, {"bottom left", "bottom", "bottom right"}};
 
 std::string percent(double share) { return std::to_string(static_cast<int>(std::lround(100 * share))) + "%"; }
 
@@ -50,12 +49,18 @@ struct SideStory {
 
 std::string distortionPhrase(int aspect) {
   switch (aspect) {
-    case static_cast<int>(data::Aspect::Brightness): return "brightness changes";
-    case static_cast<int>(data::Aspect::Color): return "colour distortion";
-    case static_cast<int>(data::Aspect::Noise): return "noise";
-    case static_cast<int>(data::Aspect::Artifacts): return "compression artifacts";
-    case static_cast<int>(data::Aspect::Blurriness): return "blur";
-    default: return "distortion";
+    case static_cast<int>(data::Aspect::Brightness):
+      return "brightness changes";
+    case static_cast<int>(data::Aspect::Color):
+      return "colour distortion";
+    case static_cast<int>(data::Aspect::Noise):
+      return "noise";
+    case static_cast<int>(data::Aspect::Artifacts):
+      return "compression artifacts";
+    case static_cast<int>(data::Aspect::Blurriness):
+      return "blur";
+    default:
+      return "distortion";
   }
 }
 
@@ -94,13 +99,13 @@ OverallVerdict aggregateTiles(std::vector<TileVerdict>& tiles, const AggregateOp
   return v;
 }
 
-std::string describeWholeImage(const TileGrid& grid, const std::vector<TileVerdict>& tiles,
-                               const OverallVerdict& v, const AggregateOptions& o) {
+std::string describeWholeImage(const TileGrid& grid, const std::vector<TileVerdict>& tiles, const OverallVerdict& v,
+                               const AggregateOptions& o) {
   const int judged = v.tilesA + v.tilesB + v.tilesClose;
   std::string text;
   if (judged == 0)
-    return "Image A and Image B do not differ visibly anywhere in the frame (all " +
-           withThousands(v.tilesSkipped) + " tiles were skipped), so there is nothing to choose between them.";
+    return "Image A and Image B do not differ visibly anywhere in the frame (all " + withThousands(v.tilesSkipped) +
+           " tiles were skipped), so there is nothing to choose between them.";
   char confidence[32];
   std::snprintf(confidence, sizeof confidence, "%.2f", static_cast<double>(v.confidence));
   if (v.winner == '=')
@@ -110,8 +115,7 @@ std::string describeWholeImage(const TileGrid& grid, const std::vector<TileVerdi
   text += "Of " + withThousands(judged) + " compared tiles, A wins " + withThousands(v.tilesA) + " (" +
           percent(double(v.tilesA) / judged) + "), B wins " + withThousands(v.tilesB) + " (" +
           percent(double(v.tilesB) / judged) + ") and " + withThousands(v.tilesClose) + " are too close to call";
-  if (v.tilesSkipped)
-    text += "; " + withThousands(v.tilesSkipped) + " tiles were skipped where A and B do not differ";
+  if (v.tilesSkipped) text += "; " + withThousands(v.tilesSkipped) + " tiles were skipped where A and B do not differ";
   text += ".";
 
   // Zones of a 3x3 split of the frame: who wins each, by weighted mean.
@@ -155,8 +159,10 @@ std::string describeWholeImage(const TileGrid& grid, const std::vector<TileVerdi
     const char other = side == 'A' ? 'B' : 'A';
     text += std::string(" ") + side + " is better in the " + joinWords(story.zones);
     const double smooth = story.weight > 0 ? story.smoothWeight / story.weight : 0;
-    if (smooth >= 0.7) text += " (mostly smooth areas)";
-    else if (smooth <= 0.3) text += " (mostly detailed areas)";
+    if (smooth >= 0.7)
+      text += " (mostly smooth areas)";
+    else if (smooth <= 0.3)
+      text += " (mostly detailed areas)";
     if (!story.loserAspects.empty()) {
       auto top = std::max_element(story.loserAspects.begin(), story.loserAspects.end(),
                                   [](const auto& x, const auto& y) { return x.second < y.second; });
@@ -164,8 +170,7 @@ std::string describeWholeImage(const TileGrid& grid, const std::vector<TileVerdi
     }
     text += ".";
   }
-  if (!split.empty())
-    text += " In the " + joinWords(split) + " the tiles are split or too close to call.";
+  if (!split.empty()) text += " In the " + joinWords(split) + " the tiles are split or too close to call.";
 
   // Smooth versus detailed areas, when they disagree (sky against foliage).
   double smoothA = 0, smoothB = 0, detailA = 0, detailB = 0;
@@ -179,9 +184,8 @@ std::string describeWholeImage(const TileGrid& grid, const std::vector<TileVerdi
     const double smoothShare = std::max(smoothA, smoothB) / (smoothA + smoothB);
     const double detailShare = std::max(detailA, detailB) / (detailA + detailB);
     if (smoothWinner != detailWinner && smoothShare >= 0.6 && detailShare >= 0.6)
-      text += std::string(" In smooth areas ") + smoothWinner + " wins " +
-              percent(smoothShare) + " of the tiles; in detailed areas " + detailWinner + " wins " +
-              percent(detailShare) + ".";
+      text += std::string(" In smooth areas ") + smoothWinner + " wins " + percent(smoothShare) +
+              " of the tiles; in detailed areas " + detailWinner + " wins " + percent(detailShare) + ".";
   }
   if (v.winner != '=' && v.tilesA + v.tilesB > 0 && v.agreement < 0.65f)
     text += " The tiles disagree a lot (only " + percent(v.agreement) +
@@ -189,8 +193,9 @@ std::string describeWholeImage(const TileGrid& grid, const std::vector<TileVerdi
   if (o.preference) {
     text += " Your preference (" + distortionPhrase(static_cast<int>(o.preference->aspect)) +
             (o.preference->weight > 1 ? " matters most" : " is tolerated") + ") was applied to every tile's question";
-    text += v.tilesReweighted ? " and re-weighted " + withThousands(v.tilesReweighted) + " tiles whose worse side shows it."
-                              : "; no tile's worse side was described as showing it, so the weights did not change.";
+    text += v.tilesReweighted
+                ? " and re-weighted " + withThousands(v.tilesReweighted) + " tiles whose worse side shows it."
+                : "; no tile's worse side was described as showing it, so the weights did not change.";
   }
   return text;
 }

@@ -21,17 +21,17 @@ struct TileVerdict {
 };
 
 struct OverallVerdict {
-  char winner = '=';             // 'A', 'B' or '=' (too close / nothing to judge)
-  float probabilityA = 0.5f;     // weighted mean of the tiles' probabilityA
-  float confidence = 0.5f;       // max(probabilityA, 1 - probabilityA): high only when
-                                 // many tiles agree and each is sure
-  float agreement = 0;           // weighted share of decided tiles that side with the winner
+  char winner = '=';          // 'A', 'B' or '=' (too close / nothing to judge)
+  float probabilityA = 0.5f;  // weighted mean of the tiles' probabilityA
+  float confidence = 0.5f;    // max(probabilityA, 1 - probabilityA): high only when
+                              // many tiles agree and each is sure
+  float agreement = 0;        // weighted share of decided tiles that side with the winner
   int tilesA = 0, tilesB = 0, tilesClose = 0, tilesSkipped = 0;
-  int tilesReweighted = 0;       // tiles whose weight the preference changed
+  int tilesReweighted = 0;  // tiles whose weight the preference changed
 };
 
 struct AggregateOptions {
-  float closeStrength = 0.2f;    // a tile with strength below this is "too close to call"
+  float closeStrength = 0.2f;                  // a tile with strength below this is "too close to call"
   std::optional<data::Preference> preference;  // weighs tiles whose loser shows its aspect
 };
 

@@ -73,9 +73,7 @@ Result<TileGrid> planTiles(const cv::Mat& reference, const cv::Mat& a, const cv:
         grid.tiles.push_back(t);
       }
     return grid;
-  } catch (const cv::Exception& e) {
-    return makeError(std::string("cannot tile the images: ") + e.what());
-  }
+  } catch (const cv::Exception& e) { return makeError(std::string("cannot tile the images: ") + e.what()); }
 }
 
 }  // namespace dqa::tiled

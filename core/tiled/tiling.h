@@ -11,10 +11,10 @@ namespace dqa::tiled {
 
 struct Tile {
   int column = 0, row = 0;
-  cv::Rect rect;            // in image pixels; always tileSize x tileSize
-  double difference = 0;    // mean |A - B| over the tile, 8-bit grey levels
-  double texture = 0;       // standard deviation of the reference (or A) in grey levels
-  bool skipped = false;     // A and B do not differ visibly here: nothing to judge
+  cv::Rect rect;          // in image pixels; always tileSize x tileSize
+  double difference = 0;  // mean |A - B| over the tile, 8-bit grey levels
+  double texture = 0;     // standard deviation of the reference (or A) in grey levels
+  bool skipped = false;   // A and B do not differ visibly here: nothing to judge
 };
 
 struct TileGrid {

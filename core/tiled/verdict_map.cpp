@@ -26,8 +26,8 @@ cv::Mat verdictMapRgba(const WholeImageResult& result, int downscale) {
     if (t.winner == 0) continue;
     const cv::Vec3b c = colourOf(t.winner);
     const auto alpha = static_cast<uchar>(std::clamp(255.0 * (0.2 + 0.6 * t.strength), 0.0, 255.0));
-    cv::Rect r(t.tile.rect.x / downscale, t.tile.rect.y / downscale,
-               std::max(1, t.tile.rect.width / downscale), std::max(1, t.tile.rect.height / downscale));
+    cv::Rect r(t.tile.rect.x / downscale, t.tile.rect.y / downscale, std::max(1, t.tile.rect.width / downscale),
+               std::max(1, t.tile.rect.height / downscale));
     r &= cv::Rect(0, 0, w, h);
     map(r).setTo(cv::Scalar(c[0], c[1], c[2], alpha));
   }
@@ -38,8 +38,10 @@ cv::Mat renderVerdictMap(const cv::Mat& background, const WholeImageResult& resu
   const int longest = std::max(result.grid.imageWidth, result.grid.imageHeight);
   const double scale = std::min(1.0, double(maxSide) / std::max(1, longest));
   cv::Mat base;
-  if (background.depth() == CV_16U) background.convertTo(base, CV_8U, 1.0 / 257.0);
-  else base = background;
+  if (background.depth() == CV_16U)
+    background.convertTo(base, CV_8U, 1.0 / 257.0);
+  else
+    base = background;
   cv::Mat canvas;
   cv::resize(base, canvas, cv::Size(), scale, scale, cv::INTER_AREA);
   if (canvas.channels() == 1) cv::cvtColor(canvas, canvas, cv::COLOR_GRAY2RGB);
@@ -60,8 +62,8 @@ cv::Mat renderVerdictMap(const cv::Mat& background, const WholeImageResult& resu
   cv::Mat out(canvas.rows + band, canvas.cols, CV_8UC3, cv::Scalar(32, 32, 32));
   canvas.copyTo(out(cv::Rect(0, 0, canvas.cols, canvas.rows)));
   int x = 8;
-  for (auto [label, colour] : {std::pair{"A better", kColourA}, std::pair{"B better", kColourB},
-                               std::pair{"too close", kColourClose}}) {
+  for (auto [label, colour] :
+       {std::pair{"A better", kColourA}, std::pair{"B better", kColourB}, std::pair{"too close", kColourClose}}) {
     cv::rectangle(out, cv::Rect(x, canvas.rows + 8, 14, 14), cv::Scalar(colour[0], colour[1], colour[2]), cv::FILLED);
     cv::putText(out, label, cv::Point(x + 20, canvas.rows + 20), cv::FONT_HERSHEY_SIMPLEX, 0.45,
                 cv::Scalar(235, 235, 235), 1, cv::LINE_AA);

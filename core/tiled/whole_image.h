@@ -19,20 +19,20 @@ namespace dqa::tiled {
 
 struct WholeImageProgress {
   enum class Stage { Judging, Describing } stage = Stage::Judging;
-  int done = 0, total = 0;        // tiles in this stage
+  int done = 0, total = 0;  // tiles in this stage
   double elapsedMs = 0;
 };
 
 struct WholeImageOptions {
-  int tileSize = 0;               // 0: the model's input size (image_size)
-  double minDifference = 1.0;     // skip tiles where mean |A - B| is below this (grey levels)
+  int tileSize = 0;            // 0: the model's input size (image_size)
+  double minDifference = 1.0;  // skip tiles where mean |A - B| is below this (grey levels)
   int batchSize = 32;
-  bool describe = true;           // describe the worse side of each decided tile
-  int describeTokens = 40;        // per description (the first sentences name the main distortion)
-  std::string question;           // the comparison question (empty: the default)
-  std::string preference;         // applied to every tile's question and to the aggregation
-  float closeStrength = 0.2f;     // see AggregateOptions
-  bool bf16OnCpu = true;          // see BatchOptions (about 2-3x faster where the CPU has bf16)
+  bool describe = true;        // describe the worse side of each decided tile
+  int describeTokens = 40;     // per description (the first sentences name the main distortion)
+  std::string question;        // the comparison question (empty: the default)
+  std::string preference;      // applied to every tile's question and to the aggregation
+  float closeStrength = 0.2f;  // see AggregateOptions
+  bool bf16OnCpu = true;       // see BatchOptions (about 2-3x faster where the CPU has bf16)
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const WholeImageProgress&)> progress;
 };
@@ -41,7 +41,7 @@ struct WholeImageResult {
   TileGrid grid;
   std::vector<TileVerdict> tiles;  // as grid.tiles
   OverallVerdict overall;
-  std::string summary;            // the answer in words
+  std::string summary;  // the answer in words
   bool withReference = false;
   bool preferenceUnderstood = false;  // the preference named an aspect the aggregation can weigh
   double judgeMs = 0, describeMs = 0, totalMs = 0;

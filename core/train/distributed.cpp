@@ -83,9 +83,9 @@ Status rendezvous(c10d::Store& store, const DistributedOptions& o) {
   std::string missing;
   for (int r = 0; r < o.worldSize; ++r)
     if (!store.check({"dqa/rank/" + std::to_string(r)})) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
-  return makeError("only " + std::to_string(store.add("dqa/joined", 0)) + " of WORLD_SIZE=" + ws + " ranks arrived within " +
-                   std::to_string(int(o.timeoutSeconds)) + " s; missing rank(s): " + missing +
-                   ". Start them (same MASTER_ADDR, MASTER_PORT and WORLD_SIZE), or lower WORLD_SIZE");
+  return makeError("only " + std::to_string(store.add("dqa/joined", 0)) + " of WORLD_SIZE=" + ws +
+                   " ranks arrived within " + std::to_string(int(o.timeoutSeconds)) + " s; missing rank(s): " +
+                   missing + ". Start them (same MASTER_ADDR, MASTER_PORT and WORLD_SIZE), or lower WORLD_SIZE");
 }
 
 c10::intrusive_ptr<c10d::ProcessGroup> makeGroup(const c10::intrusive_ptr<c10d::Store>& store,
@@ -139,9 +139,9 @@ std::string messageOf(const std::exception& e) {
 }  // namespace
 
 Result<DistributedOptions> distributedFromEnvironment(DistributedOptions o) {
-  for (auto [name, target] : {std::pair{"RANK", &o.rank}, std::pair{"WORLD_SIZE", &o.worldSize},
-                              std::pair{"LOCAL_RANK", &o.localRank}, std::pair{"LOCAL_WORLD_SIZE", &o.localWorldSize},
-                              std::pair{"MASTER_PORT", &o.masterPort}})
+  for (auto [name, target] :
+       {std::pair{"RANK", &o.rank}, std::pair{"WORLD_SIZE", &o.worldSize}, std::pair{"LOCAL_RANK", &o.localRank},
+        std::pair{"LOCAL_WORLD_SIZE", &o.localWorldSize}, std::pair{"MASTER_PORT", &o.masterPort}})
     if (auto ok = readVariable(name, target); !ok) return ok.error();
   if (const char* a = std::getenv("MASTER_ADDR"); a && *a) o.masterAddress = a;
   return o;
@@ -176,9 +176,9 @@ Result<std::unique_ptr<Communicator>> Communicator::connect(const DistributedOpt
     s->store = c10::make_intrusive<c10d::TCPStore>(o.masterAddress, so);
   } catch (const std::exception& e) {
     if (o.rank == 0)
-      return makeError("rank 0 cannot open the rendezvous store on MASTER_PORT " + std::to_string(o.masterPort) +
-                       " (is the port in use by another program or an earlier run? choose another MASTER_PORT): " +
-                       messageOf(e));
+      return makeError(
+          "rank 0 cannot open the rendezvous store on MASTER_PORT " + std::to_string(o.masterPort) +
+          " (is the port in use by another program or an earlier run? choose another MASTER_PORT): " + messageOf(e));
     return makeError("rank " + std::to_string(o.rank) + " cannot reach rank 0's rendezvous store at " + at +
                      " within " + std::to_string(int(o.timeoutSeconds)) +
                      " s: is rank 0 running, and are MASTER_ADDR and MASTER_PORT the same on every rank? (" +
@@ -259,8 +259,10 @@ std::string Communicator::State::census(const std::string& what, const std::stri
     if (o.rank == 0) std::this_thread::sleep_for(Milliseconds(1000));  // the others read the store too
     if (!ended.empty()) return head + ended + (silent.empty() ? "" : "Not responding: rank " + silent + ".") + cause;
     if (!silent.empty())
-      return head + "rank " + silent + " stopped taking part (it exited, was killed or hangs; its own output says "
-                    "which)" + cause;
+      return head + "rank " + silent +
+             " stopped taking part (it exited, was killed or hangs; its own output says "
+             "which)" +
+             cause;
     return head + "every rank is alive but the collective failed" + cause;
   } catch (const std::exception&) {
     return head + "rank 0 is gone: its rendezvous store at " + o.masterAddress + ":" + std::to_string(o.masterPort) +
@@ -284,8 +286,7 @@ void Communicator::reportFailure(const std::string& message) {
       else
         std::this_thread::sleep_for(Milliseconds(100));
     std::this_thread::sleep_for(Milliseconds(500));  // their census reads the store once more
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
 }
 
 }  // namespace dqa::train

@@ -24,7 +24,7 @@ struct DistributedOptions {
   int localWorldSize = 1;  // ranks on this host (to split the host's cores between them)
   std::string masterAddress = "127.0.0.1";
   int masterPort = 29500;
-  double timeoutSeconds = 300;  // rendezvous and every collective
+  double timeoutSeconds = 300;   // rendezvous and every collective
   std::string backend = "gloo";  // gloo | nccl (CUDA builds)
   bool enabled() const { return worldSize > 1; }
 };

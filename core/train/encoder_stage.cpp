@@ -23,8 +23,8 @@ namespace {
 
 // The four ways an image is judged; stage 1 cycles through them, the no-reference pair
 // (the hardest, and what a no-reference comparison rests on) most often.
-constexpr ViewMode kModes[10] = {{false, true},  {true, true},  {false, true}, {true, false}, {false, false},
-                                 {false, true},  {true, true},  {false, true}, {true, true},  {false, false}};
+constexpr ViewMode kModes[10] = {{false, true}, {true, true}, {false, true}, {true, false}, {false, false},
+                                 {false, true}, {true, true}, {false, true}, {true, true},  {false, false}};
 
 struct Curves {
   std::vector<std::pair<int, double>> train, selection;
@@ -78,7 +78,8 @@ Status EncoderStage::setUp() {
   if (!m) return m.error();
   model_ = m.value();
   if (!model_->hasQualityEncoder())
-    return makeError("'" + o_.initFrom + "' has no quality encoder (vision_config.model_type "
+    return makeError("'" + o_.initFrom +
+                     "' has no quality encoder (vision_config.model_type "
                      "\"depictqa_quality_encoder\"); stage 1 trains only that kind of encoder");
   tokenizer_ = model_->files().tokenizerPath;
   optimizer_ = std::make_unique<AdamW>(0.9, 0.99, 1e-8, o_.weightDecay);
@@ -193,9 +194,10 @@ Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>&
       const auto tSample = std::chrono::steady_clock::now();
       auto examples = stream_->examples(std::uint64_t(step) * 4096, count, sampler);
       // Small photos give smaller patches; one batch holds one size.
-      examples.erase(std::remove_if(examples.begin(), examples.end(),
-                                    [&](const data::TrainingExample& ex) { return ex.a.cols != size || ex.a.rows != size; }),
-                     examples.end());
+      examples.erase(
+          std::remove_if(examples.begin(), examples.end(),
+                         [&](const data::TrainingExample& ex) { return ex.a.cols != size || ex.a.rows != size; }),
+          examples.end());
       const auto tViews = std::chrono::steady_clock::now();
       const QualityBatch batch = buildQualityBatch(cfg, examples, mode, o_.referenceShare);
       if (batch.views() < 2) continue;
@@ -204,7 +206,8 @@ Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>&
       QualityLosses l = qualityLosses(heads, batch, o_.weights);
       l.total.backward();
       const double norm = optimizer_->clipGradients(o_.gradientClip);
-      if (!std::isfinite(norm)) return makeError("training diverged at step " + std::to_string(step) + " (gradient is NaN/Inf); lower --lr");
+      if (!std::isfinite(norm))
+        return makeError("training diverged at step " + std::to_string(step) + " (gradient is NaN/Inf); lower --lr");
       const double lr = scheduledLearningRate(step, o_.steps, o_.warmupSteps, o_.learningRate, o_.minLearningRateRatio);
       optimizer_->step(lr);
       views += batch.views();
@@ -237,15 +240,27 @@ Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>&
                                            running.types + running.aspectScores);
       if (evaluateNow)
         if (auto ok = evaluate(p); !ok) return ok;
-      log << nlohmann::json({{"step", done}, {"lr", lr}, {"views_per_s", p.viewsPerSecond},
-                             {"regression", running.regression}, {"ranking", running.ranking}, {"pair", running.pair},
-                             {"aspects", running.aspects}, {"types", running.types},
-                             {"aspect_scores", running.aspectScores}, {"evaluated", p.evaluated},
-                             {"val_types_fr", p.typesFR}, {"val_types_nr", p.typesNR},
-                             {"val_types_aspects", p.typesAspects}, {"val_fr", p.photosFR}, {"val_nr", p.photosNR},
-                             {"val_aspects", p.photosAspects}, {"selection", p.selection},
-                             {"ms", {{"samples", msSamples / std::max(1, timed)}, {"views", msViews / std::max(1, timed)},
-                                     {"train", msTrain / std::max(1, timed)}}}})
+      log << nlohmann::json({{"step", done},
+                             {"lr", lr},
+                             {"views_per_s", p.viewsPerSecond},
+                             {"regression", running.regression},
+                             {"ranking", running.ranking},
+                             {"pair", running.pair},
+                             {"aspects", running.aspects},
+                             {"types", running.types},
+                             {"aspect_scores", running.aspectScores},
+                             {"evaluated", p.evaluated},
+                             {"val_types_fr", p.typesFR},
+                             {"val_types_nr", p.typesNR},
+                             {"val_types_aspects", p.typesAspects},
+                             {"val_fr", p.photosFR},
+                             {"val_nr", p.photosNR},
+                             {"val_aspects", p.photosAspects},
+                             {"selection", p.selection},
+                             {"ms",
+                              {{"samples", msSamples / std::max(1, timed)},
+                               {"views", msViews / std::max(1, timed)},
+                               {"train", msTrain / std::max(1, timed)}}}})
                  .dump()
           << std::endl;
       if (onProgress) onProgress(p);
@@ -253,13 +268,11 @@ Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>&
       timed = 0;
       if (p.evaluated || done == lastStep) {
         if (auto ok = saveCheckpoint(done); !ok) return ok;
-        drawCurves(o_.outputDirectory + "/loss.png",
-                   "stage 1: summed losses (blue); val_types selection score (red)", curves_.train, curves_.selection);
+        drawCurves(o_.outputDirectory + "/loss.png", "stage 1: summed losses (blue); val_types selection score (red)",
+                   curves_.train, curves_.selection);
       }
     }
-  } catch (const c10::Error& e) {
-    return makeError(std::string("training failed: ") + e.what_without_backtrace());
-  }
+  } catch (const c10::Error& e) { return makeError(std::string("training failed: ") + e.what_without_backtrace()); }
   return finish();
 }
 
@@ -296,7 +309,7 @@ Result<HeadsValidation> validateHeads(const model::MultimodalModel& model, const
   for (auto& [size, examples] : bySize) {
     for (size_t begin = 0; begin < examples.size(); begin += 32) {
       const std::vector<data::TrainingExample> chunk(examples.begin() + long(begin),
-                                               examples.begin() + long(std::min(examples.size(), begin + 32)));
+                                                     examples.begin() + long(std::min(examples.size(), begin + 32)));
       for (ViewMode mode : {ViewMode{true, true}, ViewMode{false, true}}) {
         const QualityBatch b = buildQualityBatch(cfg, chunk, mode, 0.0);
         const model::QualityHeads h = encoder.heads(model::QualityEncoder::pool(encoder.featureMap(b.input)));

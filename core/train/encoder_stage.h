@@ -12,21 +12,23 @@
 #include "core/train/quality_batch.h"
 #include "core/train/sample_stream.h"
 
-namespace dqa::model { class MultimodalModel; }
+namespace dqa::model {
+class MultimodalModel;
+}
 
 namespace dqa::train {
 
 struct EncoderStageOptions {
   StreamOptions stream;
-  std::string initFrom;                // model directory with a quality encoder (its decoder is kept as is)
-  std::string outputDirectory;         // model/ (last), best/ (chosen on val_types), checkpoint/, log.jsonl, loss.png
-  std::string validationShards;        // unseen photos: calibration, and reported
-  std::string validationTypesShards;   // held-out types: chooses the checkpoint
+  std::string initFrom;               // model directory with a quality encoder (its decoder is kept as is)
+  std::string outputDirectory;        // model/ (last), best/ (chosen on val_types), checkpoint/, log.jsonl, loss.png
+  std::string validationShards;       // unseen photos: calibration, and reported
+  std::string validationTypesShards;  // held-out types: chooses the checkpoint
   std::vector<int> patchSizes{64, 96, 128};
   std::vector<double> patchWeights{1, 1, 1};
-  int viewsPerStep = 64;               // views per step at 96 px; scaled by (96 / size)^2
+  int viewsPerStep = 64;  // views per step at 96 px; scaled by (96 / size)^2
   int steps = 3000;
-  int stopAt = 0;                      // 0: steps
+  int stopAt = 0;  // 0: steps
   double learningRate = 1.5e-3;
   double minLearningRateRatio = 0.05;
   int warmupSteps = 50;
@@ -37,19 +39,19 @@ struct EncoderStageOptions {
   int threads = 0;
   int logEvery = 20;
   int evalEvery = 500;
-  int evalPairs = 500;                 // validation pairs per split and mode
+  int evalPairs = 500;  // validation pairs per split and mode
   bool resume = true;
 };
 
 struct EncoderStageProgress {
   int step = 0, steps = 0;
   double learningRate = 0, viewsPerSecond = 0, etaSeconds = 0;
-  QualityLosses losses;                // running averages (total undefined)
+  QualityLosses losses;  // running averages (total undefined)
   bool evaluated = false;
   // Validation on held-out types (and unseen photos): 2AFC of the score on pairs with a
   // clear gap, with and without reference; aspect distorted-or-not accuracy.
   double typesFR = 0, typesNR = 0, typesAspects = 0, photosFR = 0, photosNR = 0, photosAspects = 0;
-  double selection = 0;                // what chooses best/: mean of the three val_types figures
+  double selection = 0;  // what chooses best/: mean of the three val_types figures
 };
 
 Status trainEncoderStage(const EncoderStageOptions& options,

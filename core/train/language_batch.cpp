@@ -29,9 +29,9 @@ bool wordBoundary(const std::string& s, size_t pos) {
 struct Prepared {
   std::vector<text::TokenizedChunk> chunks;
   std::vector<ImageRole> roles;
-  std::vector<int32_t> answer;   // with EOS
-  std::vector<float> weights;    // per answer token
-  int verdictIndex = -1;         // into `answer`
+  std::vector<int32_t> answer;     // with EOS
+  std::vector<float> weights;      // per answer token
+  int verdictIndex = -1;           // into `answer`
   std::vector<int> letterIndices;  // every "Image X" letter, into `answer`
 };
 
@@ -72,7 +72,8 @@ int verdictLetterIndex(const std::vector<int32_t>& ids, const text::VerdictToken
 namespace {
 
 // 1. Text: prompt chunks, answer ids, token weights, where the letters are.
-Result<std::vector<Prepared>> prepareText(const text::Tokenizer& tokenizer, const std::vector<data::TrainingExample>& examples,
+Result<std::vector<Prepared>> prepareText(const text::Tokenizer& tokenizer,
+                                          const std::vector<data::TrainingExample>& examples,
                                           const LanguageBatchOptions& o) {
   std::vector<Prepared> prepared(examples.size());
   for (size_t i = 0; i < examples.size(); ++i) {
@@ -89,8 +90,8 @@ Result<std::vector<Prepared>> prepareText(const text::Tokenizer& tokenizer, cons
     p.verdictIndex = verdictLetterIndex(p.answer, o.verdict, ex.verdictMention);
     // A verdict sentence that names the loser first ("In conclusion, Image A is worse than
     // Image B"): supervised only when asked (its letter is the loser's).
-    const bool namesLoser = p.verdictIndex >= 0 && ex.winner &&
-                            o.verdict.letterOf(p.answer[size_t(p.verdictIndex)]) != ex.winner;
+    const bool namesLoser =
+        p.verdictIndex >= 0 && ex.winner && o.verdict.letterOf(p.answer[size_t(p.verdictIndex)]) != ex.winner;
     if (namesLoser && !o.loserFirstVerdicts) p.verdictIndex = -1;
     p.letterIndices = text::imageLetterIndices(p.answer, o.verdict);
     p.answer.push_back(tokenizer.eosId());
@@ -167,9 +168,9 @@ Result<EncodedBatch> encodeBatchImages(const model::MultimodalModel& model,
 // laid out as a row of one source table (all text embeddings of the batch, then all
 // visual tokens, then a zero row for padding), gathered by gatherEmbeddings.
 struct Layout {
-  LanguageBatch batch;                          // letters, verdicts, counts filled here
-  std::vector<int64_t> textIds;                 // source rows [0, textIds.size())
-  std::vector<at::Tensor> visualParts;          // then these, in order
+  LanguageBatch batch;                  // letters, verdicts, counts filled here
+  std::vector<int64_t> textIds;         // source rows [0, textIds.size())
+  std::vector<at::Tensor> visualParts;  // then these, in order
   int64_t visualRows = 0;
   std::vector<std::vector<int64_t>> sourceRow;  // per position: text row, or -(1 + visual row)
   std::vector<std::vector<int64_t>> labels;
@@ -243,7 +244,7 @@ LanguageBatch gatherEmbeddings(const model::LlamaDecoder& decoder, Layout& L) {
   const at::Tensor text = decoder.embed(at::tensor(L.textIds, at::kLong));  // [textRows, hidden]
   std::vector<at::Tensor> table{text};
   for (const auto& v : L.visualParts) table.push_back(v.to(text.scalar_type()));
-  table.push_back(at::zeros({1, text.size(1)}, text.options()));          // padding
+  table.push_back(at::zeros({1, text.size(1)}, text.options()));  // padding
   const int64_t padRow = textRows + L.visualRows;
   std::vector<int64_t> gather(size_t(B * L.longest), padRow);
   LanguageBatch& batch = L.batch;
@@ -258,10 +259,10 @@ LanguageBatch gatherEmbeddings(const model::LlamaDecoder& decoder, Layout& L) {
     batch.weights[i].narrow(0, 0, T).copy_(at::tensor(L.weights[size_t(i)], at::kFloat));
   }
   // Right padding needs no attention mask: causal attention never looks ahead.
-  batch.embeds = at::cat(table).index_select(0, at::tensor(gather, at::kLong)).view({B, L.longest, -1});  // [B, T, hidden]
+  batch.embeds =
+      at::cat(table).index_select(0, at::tensor(gather, at::kLong)).view({B, L.longest, -1});  // [B, T, hidden]
   return std::move(L.batch);
 }
-
 
 }  // namespace
 
@@ -276,8 +277,8 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
   if (!layout) return layout.error();
   const int64_t positions = model.decoder().config().maxPositions;
   if (layout->longest > positions)
-    return makeError("a training sequence is " + std::to_string(layout->longest) + " tokens long, more than the model's " +
-                     std::to_string(positions) + " positions");
+    return makeError("a training sequence is " + std::to_string(layout->longest) +
+                     " tokens long, more than the model's " + std::to_string(positions) + " positions");
   return gatherEmbeddings(model.decoder(), layout.value());
 }
 

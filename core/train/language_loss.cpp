@@ -13,7 +13,8 @@ at::Tensor twoWayLogits(const at::Tensor& logits, const at::Tensor& rows, int64_
   std::vector<int64_t> flat;
   for (const auto& [row, pos] : positions) flat.push_back(row * T + pos);
   const at::Tensor where = at::searchsorted(rows, at::tensor(flat, at::kLong));
-  return logits.index_select(0, where).index_select(1, at::tensor(std::vector<int64_t>{v.a, v.b}, at::kLong))
+  return logits.index_select(0, where)
+      .index_select(1, at::tensor(std::vector<int64_t>{v.a, v.b}, at::kLong))
       .to(at::kFloat);  // [K, 2]
 }
 
@@ -39,11 +40,12 @@ LossCounts lossCounts(const LanguageBatch& b) {
 // computed only where there is a target (the answer: a quarter of the sequence), which
 // saves most of the vocabulary projection.
 LanguageLosses languageLosses(const model::LlamaDecoder& decoder, const at::Tensor& hidden, const LanguageBatch& b,
-                              const text::VerdictTokens& v, const LanguageLossWeights& weights, const LossCounts* global) {
+                              const text::VerdictTokens& v, const LanguageLossWeights& weights,
+                              const LossCounts* global) {
   LanguageLosses out;
   const int64_t H = hidden.size(2);
-  const at::Tensor labels = b.labels.reshape({-1});                                   // [B*T]
-  const at::Tensor rows = labels.ne(kIgnoreLabel).nonzero().reshape({-1});            // [A]
+  const at::Tensor labels = b.labels.reshape({-1});                                         // [B*T]
+  const at::Tensor rows = labels.ne(kIgnoreLabel).nonzero().reshape({-1});                  // [A]
   const at::Tensor logits = decoder.logits(hidden.reshape({-1, H}).index_select(0, rows));  // [A, V]
   const at::Tensor perToken = at::cross_entropy_loss(logits, labels.index_select(0, rows), {}, at::Reduction::None);
   const at::Tensor w = b.weights.reshape({-1}).index_select(0, rows);

@@ -17,7 +17,7 @@ struct LanguageLossWeights {
 };
 
 struct LanguageLosses {
-  at::Tensor total;  // scalar, with gradient
+  at::Tensor total;                                     // scalar, with gradient
   double lm = 0, verdict = 0, distill = 0, letter = 0;  // each term's value (0 when absent)
 };
 

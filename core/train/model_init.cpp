@@ -25,26 +25,46 @@ std::vector<std::string> typeNames(const ModelShape& s) {
 }
 
 nlohmann::json qualityVisionJson(const ModelShape& s) {
-  return {{"model_type", "depictqa_quality_encoder"}, {"stage_widths", s.stageWidths},
-          {"stage_blocks", s.stageBlocks}, {"input_features", s.qualityInputs},
-          {"max_token_grid", s.maxTokenGrid}, {"head_width", s.headWidth},
-          {"distortion_types", typeNames(s)}, {"image_size", s.imageSize}, {"patch_size", 16},
-          {"hidden_size", s.stageWidths.empty() ? 0 : s.stageWidths.back()}, {"pair_scale", 3.0},
+  return {{"model_type", "depictqa_quality_encoder"},
+          {"stage_widths", s.stageWidths},
+          {"stage_blocks", s.stageBlocks},
+          {"input_features", s.qualityInputs},
+          {"max_token_grid", s.maxTokenGrid},
+          {"head_width", s.headWidth},
+          {"distortion_types", typeNames(s)},
+          {"image_size", s.imageSize},
+          {"patch_size", 16},
+          {"hidden_size", s.stageWidths.empty() ? 0 : s.stageWidths.back()},
+          {"pair_scale", 3.0},
           {"aspect_scores", s.aspectScores}};
 }
 
 std::string modelConfigJsonClip(const ModelShape& s) {
-  nlohmann::json vision = {{"model_type", "clip_vision_model"}, {"hidden_size", s.visionWidth},
-                           {"intermediate_size", s.visionMlp}, {"num_hidden_layers", s.visionLayers},
-                           {"num_attention_heads", s.visionHeads}, {"image_size", s.imageSize},
-                           {"patch_size", s.patchSize}, {"num_channels", channels(s)},
-                           {"hidden_act", "quick_gelu"}, {"layer_norm_eps", 1e-5}};
-  nlohmann::json text = {{"model_type", "llama"}, {"vocab_size", s.vocabSize}, {"hidden_size", s.width},
-                         {"intermediate_size", s.mlp}, {"num_hidden_layers", s.layers},
-                         {"num_attention_heads", s.heads}, {"num_key_value_heads", s.kvHeads},
-                         {"head_dim", s.width / s.heads}, {"max_position_embeddings", s.contextLength},
-                         {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0}, {"bos_token_id", 1},
-                         {"eos_token_id", 2}, {"hidden_act", "silu"}, {"tie_word_embeddings", false}};
+  nlohmann::json vision = {{"model_type", "clip_vision_model"},
+                           {"hidden_size", s.visionWidth},
+                           {"intermediate_size", s.visionMlp},
+                           {"num_hidden_layers", s.visionLayers},
+                           {"num_attention_heads", s.visionHeads},
+                           {"image_size", s.imageSize},
+                           {"patch_size", s.patchSize},
+                           {"num_channels", channels(s)},
+                           {"hidden_act", "quick_gelu"},
+                           {"layer_norm_eps", 1e-5}};
+  nlohmann::json text = {{"model_type", "llama"},
+                         {"vocab_size", s.vocabSize},
+                         {"hidden_size", s.width},
+                         {"intermediate_size", s.mlp},
+                         {"num_hidden_layers", s.layers},
+                         {"num_attention_heads", s.heads},
+                         {"num_key_value_heads", s.kvHeads},
+                         {"head_dim", s.width / s.heads},
+                         {"max_position_embeddings", s.contextLength},
+                         {"rms_norm_eps", 1e-6},
+                         {"rope_theta", 10000.0},
+                         {"bos_token_id", 1},
+                         {"eos_token_id", 2},
+                         {"hidden_act", "silu"},
+                         {"tie_word_embeddings", false}};
   nlohmann::json cfg = {{"architectures", {"LlavaForConditionalGeneration"}},
                         {"model_type", "llava"},
                         {"projector_type", "linear"},

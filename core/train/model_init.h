@@ -17,9 +17,9 @@ struct ModelShape {
   // Quality encoder: widths at 1/4, 1/8, 1/16 and the token width; residual blocks per stage.
   std::vector<int> stageWidths{48, 64, 96, 128};
   std::vector<int> stageBlocks{2, 1, 1, 1};
-  std::vector<std::string> qualityInputs{"image",      "ref_diff",      "ref_absdiff",   "ref_gms",
-                                         "highpass",   "other_diff",    "other_absdiff", "other_gms",
-                                         "flags",      "ref_gradratio", "other_gradratio", "other_highpass"};
+  std::vector<std::string> qualityInputs{"image",    "ref_diff",      "ref_absdiff",     "ref_gms",
+                                         "highpass", "other_diff",    "other_absdiff",   "other_gms",
+                                         "flags",    "ref_gradratio", "other_gradratio", "other_highpass"};
   int maxTokenGrid = 8;
   int headWidth = 128;
   bool aspectScores = true;  // a head for each aspect's own score (preferences weigh them)

@@ -20,7 +20,8 @@ Status saveModelDirectory(model::MultimodalModel& model, const std::string& dir,
   std::vector<at::Tensor> keep;
   for (auto& [name, t] : model.namedParameters()) {
     keep.push_back(t->detach().to(at::kFloat).contiguous());
-    out.push_back({name, io::DType::F32, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().nbytes())});
+    out.push_back(
+        {name, io::DType::F32, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().nbytes())});
   }
   if (auto ok = io::writeSafetensors(dir + "/model.safetensors", out, {{"format", "pt"}}); !ok) return ok;
   auto text = io::readTextFile(model.files().configPath);

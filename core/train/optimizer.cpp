@@ -83,7 +83,8 @@ Status AdamW::load(const std::string& path) {
   for (auto& s : slots_) {
     auto m = store->get(s.name + ".m", at::kFloat, at::kCPU, s.m.sizes().vec());
     auto v = store->get(s.name + ".v", at::kFloat, at::kCPU, s.v.sizes().vec());
-    if (!m || !v) return makeError(path + ": the optimizer state lacks " + s.name + "; delete the checkpoint to start over");
+    if (!m || !v)
+      return makeError(path + ": the optimizer state lacks " + s.name + "; delete the checkpoint to start over");
     s.m.copy_(m.value());
     s.v.copy_(v.value());
   }

@@ -105,7 +105,8 @@ QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector
   for (size_t i : order) {
     sorted.mos.push_back(v.mos[i]);
     sorted.levels.insert(sorted.levels.end(), v.levels.begin() + long(5 * i), v.levels.begin() + long(5 * i + 5));
-    sorted.aspectMos.insert(sorted.aspectMos.end(), v.aspectMos.begin() + long(5 * i), v.aspectMos.begin() + long(5 * i + 5));
+    sorted.aspectMos.insert(sorted.aspectMos.end(), v.aspectMos.begin() + long(5 * i),
+                            v.aspectMos.begin() + long(5 * i + 5));
     sorted.types.push_back(v.types[i]);
   }
   for (auto& f : first) f = rowOf[size_t(f)];
@@ -128,7 +129,7 @@ QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector
 
 QualityLosses qualityLosses(const model::QualityHeads& h, const QualityBatch& b, const QualityLossWeights& w) {
   QualityLosses out;
-  const at::Tensor score = h.score.to(at::kFloat);                    // [V]
+  const at::Tensor score = h.score.to(at::kFloat);  // [V]
   const at::Tensor regression = at::smooth_l1_loss(score, b.mos - 3.0);
   // Every ordered pair of views whose labels differ clearly: [V, V].
   const at::Tensor ds = score.unsqueeze(1) - score.unsqueeze(0);

@@ -17,7 +17,7 @@ namespace dqa::train {
 
 struct ViewMode {
   bool withReference = true;
-  bool withOther = true;   // pairs only; single images are seen alone
+  bool withOther = true;  // pairs only; single images are seen alone
 };
 
 struct QualityBatch {

@@ -27,9 +27,7 @@ Result<data::SplitConfig> splitFromManifest(const std::string& path) {
       s.heldOutTypes = j.at("held_out_types").get<std::vector<int>>();
     }
     return s;
-  } catch (const nlohmann::json::exception& e) {
-    return makeError("'" + path + "' lacks the split: " + e.what());
-  }
+  } catch (const nlohmann::json::exception& e) { return makeError("'" + path + "' lacks the split: " + e.what()); }
 }
 
 SampleStream::~SampleStream() = default;
@@ -53,8 +51,8 @@ Result<std::unique_ptr<SampleStream>> SampleStream::open(const StreamOptions& o)
   return s;
 }
 
-
-std::vector<data::TrainingExample> SampleStream::examples(std::uint64_t first, int count, data::SamplerConfig cfg) const {
+std::vector<data::TrainingExample> SampleStream::examples(std::uint64_t first, int count,
+                                                          data::SamplerConfig cfg) const {
   cfg.types = data::typesForSplit(data::Split::Train, options_.split);
   cfg.seed = data::mixSeed(options_.seed, 0x57ea3);  // a stream of its own, apart from the shards'
   std::vector<data::Sample> samples(size_t(std::max(0, count)));
@@ -73,7 +71,7 @@ std::vector<data::TrainingExample> SampleStream::examples(std::uint64_t first, i
   for (size_t i = 0; i < samples.size(); ++i) {
     if (!made[i]) continue;
     auto ex = data::exampleFromRecord(data::sampleRecord(samples[i], "stream"), samples[i].reference, samples[i].a,
-                                samples[i].b);
+                                      samples[i].b);
     if (ex) out.push_back(std::move(ex.value()));
   }
   return out;

@@ -16,14 +16,14 @@
 namespace dqa::train {
 
 struct StreamOptions {
-  std::string photosDirectory;   // scripts/fetch_photos.sh output
+  std::string photosDirectory;  // scripts/fetch_photos.sh output
   // The photo and type split: must be the one the validation shards were made with
   // (depictqa-datagen writes it into manifest.json; see splitFromManifest).
   data::SplitConfig split;
   std::uint64_t seed = 1;
-  int threads = 2;               // samples are generated in parallel, then training runs
-  int maxPhotos = 0;             // 0: all
-  int syntheticPhotos = 0;       // > 0: synthetic images instead of photos (tests)
+  int threads = 2;          // samples are generated in parallel, then training runs
+  int maxPhotos = 0;        // 0: all
+  int syntheticPhotos = 0;  // > 0: synthetic images instead of photos (tests)
 };
 
 // The split recorded in a depictqa-datagen manifest.json.

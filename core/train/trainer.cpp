@@ -81,8 +81,9 @@ Status Trainer::setUp() {
     // The other ranks get rank 0's weights (syncStart): a model of the same shape in a
     // scratch folder of their own will do, so that no two ranks write one folder.
     init = leader() ? opt_.outputDirectory + "/init"
-                    : scratch = (fs::temp_directory_path() / ("depictqa-train-rank" + std::to_string(rank()) + "-" +
-                                                              std::to_string(::getpid()))).string();
+                    : scratch = (fs::temp_directory_path() /
+                                 ("depictqa-train-rank" + std::to_string(rank()) + "-" + std::to_string(::getpid())))
+                                    .string();
     if (!fs::exists(init + "/config.json")) {
       opt_.shape.vocabSize = tokenizer_->vocabSize();
       if (auto ok = writeInitialModel(opt_.shape, init, opt_.seed); !ok) return ok;
@@ -115,7 +116,8 @@ Status Trainer::setUp() {
   } else if (opt_.mode == "full") {
     named = model_->namedParameters();
   } else {
-    return makeError("unknown training mode '" + opt_.mode + "' (full, decoder, lora; the quality encoder's "
+    return makeError("unknown training mode '" + opt_.mode +
+                     "' (full, decoder, lora; the quality encoder's "
                      "stage is --mode encoder)");
   }
   optimizer_ = std::make_unique<AdamW>(0.9, 0.95, 1e-8, opt_.weightDecay);
@@ -181,7 +183,8 @@ Result<std::vector<data::TrainingExample>> Trainer::examplesForStep(int step) {
   }
   // The mix: a fresh permutation of each source every epoch (data::WeightedMix).
   for (int i = 0; i < opt_.batchSize; ++i) {
-    const uint64_t global = (uint64_t(step) * uint64_t(world()) + uint64_t(rank())) * uint64_t(opt_.batchSize) + uint64_t(i);
+    const uint64_t global =
+        (uint64_t(step) * uint64_t(world()) + uint64_t(rank())) * uint64_t(opt_.batchSize) + uint64_t(i);
     auto ex = mix_->at(global);
     if (!ex) return ex.error();
     out.push_back(std::move(ex.value()));
@@ -196,10 +199,12 @@ Status Trainer::saveCheckpoint(int step) {
   if (opt_.mode == "lora")
     if (auto ok = saveLoraAdapter(staging + "/model"); !ok) return ok;
   if (auto ok = optimizer_->save(staging + "/optimizer.safetensors"); !ok) return ok;
-  std::ofstream(staging + "/state.json")
-      << nlohmann::json({{"step", step}, {"world_size", world()}, {"batch_per_rank", opt_.batchSize},
-                         {"train_curve", trainCurve_}, {"val_curve", valCurve_}})
-             .dump();
+  std::ofstream(staging + "/state.json") << nlohmann::json({{"step", step},
+                                                            {"world_size", world()},
+                                                            {"batch_per_rank", opt_.batchSize},
+                                                            {"train_curve", trainCurve_},
+                                                            {"val_curve", valCurve_}})
+                                                .dump();
   return replaceDirectory(staging, dir);
 }
 
@@ -209,13 +214,18 @@ Status Trainer::saveLoraAdapter(const std::string& dir) {
   std::vector<at::Tensor> keep;
   for (auto& [name, t] : model_->mutableDecoder().loraParameters("base_model.model.language_model.model.")) {
     keep.push_back(t->detach().to(at::kFloat).contiguous());
-    out.push_back({name, io::DType::F32, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().nbytes())});
+    out.push_back(
+        {name, io::DType::F32, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().nbytes())});
   }
   fs::create_directories(dir + "/adapter");
-  if (auto ok = io::writeSafetensors(dir + "/adapter/adapter_model.safetensors", out, {{"format", "pt"}}); !ok) return ok;
+  if (auto ok = io::writeSafetensors(dir + "/adapter/adapter_model.safetensors", out, {{"format", "pt"}}); !ok)
+    return ok;
   std::ofstream(dir + "/adapter/adapter_config.json")
-      << nlohmann::json({{"peft_type", "LORA"}, {"r", opt_.loraRank}, {"lora_alpha", opt_.loraAlpha},
-                         {"target_modules", {"q_proj", "k_proj", "v_proj", "o_proj"}}, {"lora_dropout", 0.0},
+      << nlohmann::json({{"peft_type", "LORA"},
+                         {"r", opt_.loraRank},
+                         {"lora_alpha", opt_.loraAlpha},
+                         {"target_modules", {"q_proj", "k_proj", "v_proj", "o_proj"}},
+                         {"lora_dropout", 0.0},
                          {"bias", "none"}})
              .dump(2);
   return Ok{};
@@ -280,8 +290,8 @@ Status Trainer::evaluate(TrainProgress& p) {
     auto batch = makeLanguageBatch(*model_, *tokenizer_, examples, batchOptions_);
     if (!batch) return batch.error();
     const at::Tensor logits = model_->decoder().logits(model_->decoder().forward(batch->embeds)).to(at::kFloat);
-    const at::Tensor perToken = at::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), batch->labels.reshape({-1}),
-                                                       {}, at::Reduction::None, kIgnoreLabel);
+    const at::Tensor perToken = at::cross_entropy_loss(
+        logits.reshape({-1, logits.size(2)}), batch->labels.reshape({-1}), {}, at::Reduction::None, kIgnoreLabel);
     const at::Tensor mask = (batch->labels.reshape({-1}) != kIgnoreLabel).to(at::kFloat);
     lossSum += (perToken * mask).sum().item<double>();
     weightSum += mask.sum().item<double>();
@@ -291,8 +301,8 @@ Status Trainer::evaluate(TrainProgress& p) {
     letters += int64_t(batch->letterPositions.size());
   }
   if (comm_) {
-    at::Tensor sums = at::tensor({lossSum, weightSum, double(correct), double(judged), double(lettersRight), double(letters)},
-                                 at::kDouble);
+    at::Tensor sums = at::tensor(
+        {lossSum, weightSum, double(correct), double(judged), double(lettersRight), double(letters)}, at::kDouble);
     if (auto ok = comm_->sum({sums}, "summing the validation of step " + std::to_string(p.step)); !ok) return ok;
     const auto v = sums.accessor<double, 1>();
     lossSum = v[0];
@@ -381,8 +391,8 @@ Result<StepOutcome> Trainer::trainStep(int step) {
     const at::Tensor hidden = model_->decoder().forward(batch->embeds);  // [B, T, H]
     const LanguageLossWeights weights{opt_.verdictWeight, model_->hasQualityEncoder() ? opt_.distillWeight : 0.0,
                                       opt_.letterWeight};
-    const LanguageLosses l =
-        languageLosses(model_->decoder(), hidden, batch.value(), batchOptions_.verdict, weights, comm_ ? &counts : nullptr);
+    const LanguageLosses l = languageLosses(model_->decoder(), hidden, batch.value(), batchOptions_.verdict, weights,
+                                            comm_ ? &counts : nullptr);
     tForward = now();
     l.total.backward();
     r = {false, l.total.item<double>(), l.lm, l.verdict, l.distill, l.letter, 0, double(batch->embeds.size(1))};
@@ -395,7 +405,8 @@ Result<StepOutcome> Trainer::trainStep(int step) {
   const double norm = optimizer_->clipGradients(opt_.gradientClip);
   if (!std::isfinite(norm))
     return makeError("training diverged at step " + std::to_string(step) + " (gradient is NaN/Inf); lower --lr");
-  r.learningRate = scheduledLearningRate(step, opt_.steps, opt_.warmupSteps, opt_.learningRate, opt_.minLearningRateRatio);
+  r.learningRate =
+      scheduledLearningRate(step, opt_.steps, opt_.warmupSteps, opt_.learningRate, opt_.minLearningRateRatio);
   optimizer_->step(r.learningRate);
   r.msBatch = ms(tStart, tBatch);
   r.msForward = ms(tCounted, tForward);
@@ -420,12 +431,11 @@ Status Trainer::syncStart(int& firstStep) {
   for (const auto& t : state) numel += t.numel();
   std::ostringstream o;
   o << opt_.mode << ' ' << opt_.steps << ' ' << opt_.stopAt << ' ' << opt_.batchSize << ' ' << opt_.learningRate << ' '
-    << opt_.minLearningRateRatio << ' ' << opt_.warmupSteps << ' ' << opt_.weightDecay << ' ' << opt_.gradientClip << ' '
-    << opt_.verdictWeight << ' ' << opt_.distillWeight << ' ' << opt_.letterWeight << ' ' << opt_.keyWordWeight << ' '
-    << opt_.weighComparatives << opt_.loserFirstVerdicts << opt_.bf16 << ' ' << opt_.preferenceShare << ' '
-    << opt_.seed << ' ' << opt_.evalEvery << ' '
-    << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery << ' ' << opt_.data.splitPath.empty() << ' '
-    << opt_.data.skipMissing << ' ' << opt_.data.maxImageSide;
+    << opt_.minLearningRateRatio << ' ' << opt_.warmupSteps << ' ' << opt_.weightDecay << ' ' << opt_.gradientClip
+    << ' ' << opt_.verdictWeight << ' ' << opt_.distillWeight << ' ' << opt_.letterWeight << ' ' << opt_.keyWordWeight
+    << ' ' << opt_.weighComparatives << opt_.loserFirstVerdicts << opt_.bf16 << ' ' << opt_.preferenceShare << ' '
+    << opt_.seed << ' ' << opt_.evalEvery << ' ' << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery
+    << ' ' << opt_.data.splitPath.empty() << ' ' << opt_.data.skipMissing << ' ' << opt_.data.maxImageSide;
   // The kinds and weights of the sources, not their paths: hosts may keep the data in other folders.
   for (const auto& source : opt_.data.sources) o << ' ' << int(source.kind) << ':' << source.weight;
   for (const auto* v : {&opt_.streamPatchSizes, &opt_.tokenGridChoices})
@@ -437,10 +447,12 @@ Status Trainer::syncStart(int& firstStep) {
   if (auto ok = comm_->broadcast({head}, "sharing the start (step, model shape, options)"); !ok) return ok;
   const auto h = head.accessor<int64_t, 1>();
   if (h[2] != mine[2] || h[3] != mine[3])
-    return makeError("rank " + std::to_string(rank()) + "'s model has " + std::to_string(mine[3]) + " numbers to train, rank 0's " +
-                     std::to_string(h[3]) + ": give every rank the same --init, model shape and --mode");
+    return makeError("rank " + std::to_string(rank()) + "'s model has " + std::to_string(mine[3]) +
+                     " numbers to train, rank 0's " + std::to_string(h[3]) +
+                     ": give every rank the same --init, model shape and --mode");
   if (h[4] != mine[4])
-    return makeError("rank " + std::to_string(rank()) + " was started with other training options than rank 0: give every "
+    return makeError("rank " + std::to_string(rank()) +
+                     " was started with other training options than rank 0: give every "
                      "rank the same arguments (only RANK and LOCAL_RANK differ)");
   firstStep = int(h[0]);
   optimizer_->setSteps(int(h[1]));
@@ -526,13 +538,25 @@ Status Trainer::runSteps(const std::function<void(const TrainProgress&)>& onProg
           if (!e) return e;
         }
         if (leader()) {
-          log << nlohmann::json({{"step", done}, {"loss", p.loss}, {"lm", p.lmLoss}, {"verdict", p.verdictLoss},
-                                 {"distill", p.distillLoss}, {"letter", p.letterLoss}, {"lr", p.learningRate},
-                                 {"samples_per_s", p.samplesPerSecond}, {"world_size", world()},
-                                 {"val_loss", p.valLoss}, {"val_verdict_acc", p.valVerdictAccuracy},
-                                 {"val_letter_acc", p.valLetterAccuracy}, {"evaluated", p.evaluated},
-                                 {"ms", {{"batch", p.batchMs}, {"forward", p.forwardMs}, {"backward", p.backwardMs},
-                                         {"communication", p.communicationMs}, {"optimizer", p.optimizerMs}}},
+          log << nlohmann::json({{"step", done},
+                                 {"loss", p.loss},
+                                 {"lm", p.lmLoss},
+                                 {"verdict", p.verdictLoss},
+                                 {"distill", p.distillLoss},
+                                 {"letter", p.letterLoss},
+                                 {"lr", p.learningRate},
+                                 {"samples_per_s", p.samplesPerSecond},
+                                 {"world_size", world()},
+                                 {"val_loss", p.valLoss},
+                                 {"val_verdict_acc", p.valVerdictAccuracy},
+                                 {"val_letter_acc", p.valLetterAccuracy},
+                                 {"evaluated", p.evaluated},
+                                 {"ms",
+                                  {{"batch", p.batchMs},
+                                   {"forward", p.forwardMs},
+                                   {"backward", p.backwardMs},
+                                   {"communication", p.communicationMs},
+                                   {"optimizer", p.optimizerMs}}},
                                  {"padded_length", p.tokensPerSample}})
                      .dump()
               << std::endl;

@@ -32,8 +32,8 @@
 namespace dqa::train {
 
 struct TrainOptions {
-  data::MixOptions data;          // shards and DepictQA JSON files, mixed by weight (its seed: `seed`)
-  StreamOptions stream;           // used when data.sources is empty
+  data::MixOptions data;  // shards and DepictQA JSON files, mixed by weight (its seed: `seed`)
+  StreamOptions stream;   // used when data.sources is empty
   // Called once at the start with a line per training source (records, weight, share).
   std::function<void(const std::string&)> onNote;
   std::vector<int> streamPatchSizes{64, 96, 128, 192, 256};
@@ -41,36 +41,36 @@ struct TrainOptions {
   // Quality encoder: token-grid limits drawn per image group (see LanguageBatchOptions).
   std::vector<int> tokenGridChoices{8, 8, 8, 6, 4, 2};
   std::string validationDirectory;  // shards used to report progress (may be empty)
-  std::string outputDirectory;    // model/, checkpoint/, loss.png, log.jsonl
-  std::string tokenizerPath;      // SentencePiece model trained on the corpus
-  std::string initFrom;           // existing model directory (else a new model of `shape`)
+  std::string outputDirectory;      // model/, checkpoint/, loss.png, log.jsonl
+  std::string tokenizerPath;        // SentencePiece model trained on the corpus
+  std::string initFrom;             // existing model directory (else a new model of `shape`)
   ModelShape shape;
   std::string mode = "full";
   int loraRank = 16;
   double loraAlpha = 32;
-  int steps = 2000;               // length of the learning-rate schedule
-  int stopAt = 0;                 // stop (with a saved model) after this many steps; 0 = steps
-  int batchSize = 16;             // per rank: a step trains on batchSize x worldSize examples
+  int steps = 2000;    // length of the learning-rate schedule
+  int stopAt = 0;      // stop (with a saved model) after this many steps; 0 = steps
+  int batchSize = 16;  // per rank: a step trains on batchSize x worldSize examples
   double learningRate = 1e-3;
   double minLearningRateRatio = 0.05;
   int warmupSteps = 100;
   double weightDecay = 0.01;
   double gradientClip = 1.0;
-  double verdictWeight = 1.0;     // two-way cross-entropy on the verdict letter
-  double distillWeight = 1.0;     // the verdict letter towards the heads' P (quality models)
-  double letterWeight = 0.0;      // two-way cross-entropy on every "Image A/B" letter
-  double keyWordWeight = 3.0;     // token weight of judgement words (data::keyPhrases) in answers
-  bool weighComparatives = false; // see LanguageBatchOptions
+  double verdictWeight = 1.0;      // two-way cross-entropy on the verdict letter
+  double distillWeight = 1.0;      // the verdict letter towards the heads' P (quality models)
+  double letterWeight = 0.0;       // two-way cross-entropy on every "Image A/B" letter
+  double keyWordWeight = 3.0;      // token weight of judgement words (data::keyPhrases) in answers
+  bool weighComparatives = false;  // see LanguageBatchOptions
   bool loserFirstVerdicts = false;
   double preferenceShare = 0.3;  // of streamed pair samples that carry a preference
-  bool bf16 = false;              // CPU autocast to bfloat16 (only where the CPU has bf16 hardware)
+  bool bf16 = false;             // CPU autocast to bfloat16 (only where the CPU has bf16 hardware)
   int threads = 0;
   uint64_t seed = 1;
   int logEvery = 10;
   int evalEvery = 250;
   int evalExamples = 256;
   int saveEvery = 250;
-  bool resume = true;             // continue from outputDirectory/checkpoint if present
+  bool resume = true;  // continue from outputDirectory/checkpoint if present
   // Data-parallel (worldSize > 1): rank r trains on examples [r*batch, (r+1)*batch) of
   // each step's batchSize*worldSize, gradients are summed over the ranks, rank 0 alone
   // writes checkpoints, logs and the model (docs/distributed.md).
@@ -82,7 +82,7 @@ struct TrainProgress {
   double loss = 0, lmLoss = 0, verdictLoss = 0, distillLoss = 0, letterLoss = 0;
   double samplesPerSecond = 0, etaSeconds = 0, learningRate = 0;
   double batchMs = 0, forwardMs = 0, backwardMs = 0, optimizerMs = 0;  // per step, averaged
-  double communicationMs = 0;     // data-parallel: summing counts and gradients, per step
+  double communicationMs = 0;  // data-parallel: summing counts and gradients, per step
   double tokensPerSample = 0;
   bool evaluated = false;
   double valLoss = 0;             // per answer token

@@ -62,9 +62,10 @@ QStringList writeImagePool(const QTemporaryDir& dir) {
       for (int y = 0; y < size.height(); ++y)
         for (int x = 0; x < size.width(); ++x) {
           auto jitter = [&] { return noise ? int(random.bounded(2 * noise + 1)) - noise : 0; };
-          image.setPixelColor(x, y, QColor(std::clamp(x * 255 / size.width() + jitter(), 0, 255),
-                                           std::clamp(y * 255 / size.height() + jitter(), 0, 255),
-                                           std::clamp(((x / 8 + y / 8) % 2) * 200 + jitter(), 0, 255)));
+          image.setPixelColor(x, y,
+                              QColor(std::clamp(x * 255 / size.width() + jitter(), 0, 255),
+                                     std::clamp(y * 255 / size.height() + jitter(), 0, 255),
+                                     std::clamp(((x / 8 + y / 8) % 2) * 200 + jitter(), 0, 255)));
         }
       const QString path = dir.filePath(QStringLiteral("pool-%1.%2").arg(n).arg(n % 2 ? "png" : "jpg"));
       ++n;
@@ -91,14 +92,14 @@ class TestGuiMonkey : public QObject {
   QRandomGenerator random_{1};
 
   // What the window said, tracked from its signals.
-  quint64 epoch_ = 0;                    // image changes so far
-  std::map<quint64, quint64> askedIn_;   // question id -> epoch it was asked in
-  std::set<quint64> open_;               // asked, not yet ended
+  quint64 epoch_ = 0;                   // image changes so far
+  std::map<quint64, quint64> askedIn_;  // question id -> epoch it was asked in
+  std::set<quint64> open_;              // asked, not yet ended
   quint64 wholeEpoch_ = 0;
   bool wholeOpen_ = false;
   int answersThisEpoch_ = 0;
   QStringList problems_;
-  std::map<QString, int> counts_;        // events by kind, for the log
+  std::map<QString, int> counts_;  // events by kind, for the log
 
   void track(MainWindow& w) {
     connect(&w, &MainWindow::imagesReplaced, this, [this] {
@@ -113,7 +114,9 @@ class TestGuiMonkey : public QObject {
       if (!open_.erase(id)) problems_ << QStringLiteral("answer %1 finished but was not open").arg(id);
       if (askedIn_[id] != epoch_)
         problems_ << QStringLiteral("answer %1 (asked under images #%2) landed under images #%3")
-                         .arg(id).arg(askedIn_[id]).arg(epoch_);
+                         .arg(id)
+                         .arg(askedIn_[id])
+                         .arg(epoch_);
       ++answersThisEpoch_;
     });
     connect(&w, &MainWindow::answerFailed, this, [this](quint64 id, const QString&) { open_.erase(id); });
@@ -124,7 +127,8 @@ class TestGuiMonkey : public QObject {
     connect(&w, &MainWindow::wholeImageFinished, this, [this] {
       if (wholeEpoch_ != epoch_)
         problems_ << QStringLiteral("a whole-image verdict for images #%1 landed under images #%2")
-                         .arg(wholeEpoch_).arg(epoch_);
+                         .arg(wholeEpoch_)
+                         .arg(epoch_);
       wholeOpen_ = false;
     });
     connect(&w, &MainWindow::wholeImageFailed, this, [this] { wholeOpen_ = false; });
@@ -155,9 +159,10 @@ class TestGuiMonkey : public QObject {
   }
 
   void pressSomeKey() {
-    static const int keys[] = {Qt::Key_A, Qt::Key_D, Qt::Key_F, Qt::Key_M, Qt::Key_R, Qt::Key_Space, Qt::Key_Return,
-                               Qt::Key_Escape, Qt::Key_Tab, Qt::Key_Left, Qt::Key_Right, Qt::Key_Up, Qt::Key_Down,
-                               Qt::Key_Plus, Qt::Key_Minus, Qt::Key_0, Qt::Key_1, Qt::Key_Delete, Qt::Key_Backspace};
+    static const int keys[] = {Qt::Key_A,     Qt::Key_D,      Qt::Key_F,      Qt::Key_M,        Qt::Key_R,
+                               Qt::Key_Space, Qt::Key_Return, Qt::Key_Escape, Qt::Key_Tab,      Qt::Key_Left,
+                               Qt::Key_Right, Qt::Key_Up,     Qt::Key_Down,   Qt::Key_Plus,     Qt::Key_Minus,
+                               Qt::Key_0,     Qt::Key_1,      Qt::Key_Delete, Qt::Key_Backspace};
     static const Qt::KeyboardModifiers mods[] = {Qt::NoModifier, Qt::NoModifier, Qt::ShiftModifier,
                                                  Qt::ControlModifier};
     auto widgets = live<QWidget>();
@@ -216,22 +221,30 @@ class TestGuiMonkey : public QObject {
   void clickOnPane() {
     QWidget* canvas = someCanvas();
     if (!canvas) return;
-    if (pick(4) == 0) QTest::mouseDClick(canvas, Qt::LeftButton, Qt::NoModifier, somePointIn(canvas));
-    else QTest::mouseClick(canvas, Qt::LeftButton, Qt::NoModifier, somePointIn(canvas));
+    if (pick(4) == 0)
+      QTest::mouseDClick(canvas, Qt::LeftButton, Qt::NoModifier, somePointIn(canvas));
+    else
+      QTest::mouseClick(canvas, Qt::LeftButton, Qt::NoModifier, somePointIn(canvas));
   }
 
   void changeImages() {
     const int what = pick(10);
-    if (what == 0) window_->clearImage(randomRole());
-    else if (what == 1) window_->setImageData(randomRole(), QByteArray("GIF89a\x01\x00garbage", 15), "junk.gif");
-    else window_->loadImage(randomRole(), pool_[pick(int(pool_.size()))]);
+    if (what == 0)
+      window_->clearImage(randomRole());
+    else if (what == 1)
+      window_->setImageData(randomRole(), QByteArray("GIF89a\x01\x00garbage", 15), "junk.gif");
+    else
+      window_->loadImage(randomRole(), pool_[pick(int(pool_.size()))]);
   }
 
   void askStopWhole() {
     const int what = pick(6);
-    if (what <= 2) window_->ask();
-    else if (what == 3) window_->stop();
-    else if (what == 4) window_->assessWholeImage();
+    if (what <= 2)
+      window_->ask();
+    else if (what == 3)
+      window_->stop();
+    else if (what == 4)
+      window_->assessWholeImage();
     else {  // in quick succession
       window_->ask();
       window_->stop();
@@ -246,9 +259,12 @@ class TestGuiMonkey : public QObject {
 
   void attentionAndOverlays() {
     const int what = pick(3);
-    if (what == 0) window_->showAttention(pick(8), pick(16));
-    else if (what == 1) window_->showWholeAnswerAttention();
-    else window_->setAttentionLayer(pick(6) - 1);
+    if (what == 0)
+      window_->showAttention(pick(8), pick(16));
+    else if (what == 1)
+      window_->showWholeAnswerAttention();
+    else
+      window_->setAttentionLayer(pick(6) - 1);
   }
 
   void oneEvent() {
@@ -258,19 +274,27 @@ class TestGuiMonkey : public QObject {
       void (TestGuiMonkey::*run)();
     };
     static const Kind kinds[] = {
-        {"button", 14, &TestGuiMonkey::clickSomeButton},     {"action", 8, &TestGuiMonkey::triggerSomeAction},
-        {"key", 14, &TestGuiMonkey::pressSomeKey},           {"text", 5, &TestGuiMonkey::typeSomeText},
-        {"combo", 5, &TestGuiMonkey::chooseSomeComboEntry},  {"wheel", 8, &TestGuiMonkey::wheelOnPane},
-        {"drag", 8, &TestGuiMonkey::dragOnPane},             {"click pane", 6, &TestGuiMonkey::clickOnPane},
-        {"images", 12, &TestGuiMonkey::changeImages},        {"ask/stop/whole", 12, &TestGuiMonkey::askStopWhole},
-        {"history", 4, &TestGuiMonkey::pickHistoryRow},      {"attention", 4, &TestGuiMonkey::attentionAndOverlays},
+        {"button", 14, &TestGuiMonkey::clickSomeButton},
+        {"action", 8, &TestGuiMonkey::triggerSomeAction},
+        {"key", 14, &TestGuiMonkey::pressSomeKey},
+        {"text", 5, &TestGuiMonkey::typeSomeText},
+        {"combo", 5, &TestGuiMonkey::chooseSomeComboEntry},
+        {"wheel", 8, &TestGuiMonkey::wheelOnPane},
+        {"drag", 8, &TestGuiMonkey::dragOnPane},
+        {"click pane", 6, &TestGuiMonkey::clickOnPane},
+        {"images", 12, &TestGuiMonkey::changeImages},
+        {"ask/stop/whole", 12, &TestGuiMonkey::askStopWhole},
+        {"history", 4, &TestGuiMonkey::pickHistoryRow},
+        {"attention", 4, &TestGuiMonkey::attentionAndOverlays},
     };
     int total = 0;
     for (const Kind& k : kinds) total += k.weight;
     int r = pick(total + 3);
     if (r >= total) {  // the rarer, heavier ones
-      if (r == total) window_->loadModel(model_);
-      else window_->resize(400 + pick(1200), 300 + pick(800));
+      if (r == total)
+        window_->loadModel(model_);
+      else
+        window_->resize(400 + pick(1200), 300 + pick(800));
       ++counts_[r == total ? QStringLiteral("reload model") : QStringLiteral("resize")];
       return;
     }
@@ -292,11 +316,14 @@ class TestGuiMonkey : public QObject {
   }
 
   void checkAfterBurst(int done) {
-    if (!responsive()) problems_ << QStringLiteral("the window did not process events for 1 s after %1 events").arg(done);
+    if (!responsive())
+      problems_ << QStringLiteral("the window did not process events for 1 s after %1 events").arg(done);
     const int shown = window_->history()->count();
     if (!window_->answering() && shown != answersThisEpoch_)
       problems_ << QStringLiteral("after %1 events the history shows %2 answers, %3 were given for these images")
-                       .arg(done).arg(shown).arg(answersThisEpoch_);
+                       .arg(done)
+                       .arg(shown)
+                       .arg(answersThisEpoch_);
   }
 
  private Q_SLOTS:
@@ -357,8 +384,10 @@ class TestGuiMonkey : public QObject {
     QTimer watchdog;
     connect(&watchdog, &QTimer::timeout, this, [] {
       if (QWidget* modal = QApplication::activeModalWidget()) {
-        if (auto* dialog = qobject_cast<QDialog*>(modal)) dialog->reject();
-        else modal->close();
+        if (auto* dialog = qobject_cast<QDialog*>(modal))
+          dialog->reject();
+        else
+          modal->close();
       }
       if (QWidget* popup = QApplication::activePopupWidget()) popup->close();
     });
@@ -393,8 +422,11 @@ class TestGuiMonkey : public QObject {
     QStringList summary;
     for (const auto& [kind, n] : counts_) summary << QStringLiteral("%1 %2").arg(kind).arg(n);
     qInfo().noquote() << QStringLiteral("monkey: %1 events (seed %2) in %3 s: %4; %5 questions asked")
-                             .arg(events).arg(seed).arg(clock.elapsed() / 1000.0, 0, 'f', 1)
-                             .arg(summary.join(QStringLiteral(", "))).arg(askedIn_.size());
+                             .arg(events)
+                             .arg(seed)
+                             .arg(clock.elapsed() / 1000.0, 0, 'f', 1)
+                             .arg(summary.join(QStringLiteral(", ")))
+                             .arg(askedIn_.size());
     QVERIFY2(problems_.isEmpty(), qPrintable(problems_.join(QStringLiteral("\n"))));
   }
 };

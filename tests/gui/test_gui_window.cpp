@@ -44,9 +44,7 @@ QString makeLongContextFixture(const QTemporaryDir& dir) {
   return target;
 }
 
-QString tokenizerPath() {
-  return QString::fromStdString(dqa::test::fixtureDir("sentencepiece/tiny.model"));
-}
+QString tokenizerPath() { return QString::fromStdString(dqa::test::fixtureDir("sentencepiece/tiny.model")); }
 
 // A textured test picture, with optional noise (so that A and B differ).
 QString writeImage(const QTemporaryDir& dir, const QString& name, int noise, quint32 seed) {
@@ -127,7 +125,11 @@ class TestGuiWindow : public QObject {
     QVERIFY2(a->summary().contains(QStringLiteral("taken as sRGB")), qPrintable(a->summary()));
     QVERIFY(!window_->pane(PaneRole::A)->canvas()->image().isNull());
     // Metrics against the reference arrive from a background computation.
-    QTRY_VERIFY_WITH_TIMEOUT(window_->pane(PaneRole::A)->findChild<QLabel*>(QStringLiteral("metrics1"))->text().contains(QStringLiteral("PSNR")), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(window_->pane(PaneRole::A)
+                                 ->findChild<QLabel*>(QStringLiteral("metrics1"))
+                                 ->text()
+                                 .contains(QStringLiteral("PSNR")),
+                             10000);
   }
 
   void brokenFileIsAMessageNotACrash() {
@@ -166,11 +168,10 @@ class TestGuiWindow : public QObject {
     std::vector<int> indices;
     QString streamed;
     QObject guard;  // the connection dies with this function, even when a check fails
-    connect(window_->modelHost(), &ModelHost::token, &guard,
-                              [&](quint64, int index, const QString& text, float) {
-                                indices.push_back(index);
-                                streamed += text;
-                              });
+    connect(window_->modelHost(), &ModelHost::token, &guard, [&](quint64, int index, const QString& text, float) {
+      indices.push_back(index);
+      streamed += text;
+    });
     QSignalSpy finished(window_.get(), &MainWindow::answerFinished);
     QSignalSpy failed(window_.get(), &MainWindow::answerFailed);
     QVERIFY(window_->ask());
@@ -262,7 +263,8 @@ class TestGuiWindow : public QObject {
     const QRgb c = at(after, inside).rgb() & 0xFFFFFF;
     bool inTable = false;
     for (QRgb t : colormapTable(Colormap::Viridis))
-      if (std::abs(qRed(t) - qRed(c)) <= 2 && std::abs(qGreen(t) - qGreen(c)) <= 2 && std::abs(qBlue(t) - qBlue(c)) <= 2)
+      if (std::abs(qRed(t) - qRed(c)) <= 2 && std::abs(qGreen(t) - qGreen(c)) <= 2 &&
+          std::abs(qBlue(t) - qBlue(c)) <= 2)
         inTable = true;
     QVERIFY(inTable);
     // The whole answer works too, and "hide" clears.
@@ -285,7 +287,8 @@ class TestGuiWindow : public QObject {
     grid[size_t(4 * 8 + 0)] = 100.f;  // a padding cell: must neither show nor set the scale
     grid[size_t(1 * 8 + 2)] = 0.9f;   // the hottest visible cell
     const QRect region(10, 20, 100, 50);
-    const AttentionOverlay overlay = makeAttentionOverlay(grid, g, region, {Colormap::Viridis, Upsampling::Nearest, 1.0});
+    const AttentionOverlay overlay =
+        makeAttentionOverlay(grid, g, region, {Colormap::Viridis, Upsampling::Nearest, 1.0});
     QVERIFY(overlay.valid());
     QCOMPARE(overlay.target, region);
     QCOMPARE(overlay.image.size(), QSize(100, 50));

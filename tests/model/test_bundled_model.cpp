@@ -123,8 +123,8 @@ class BundledModelTest : public QObject {
     QCOMPARE(description.quality.size(), size_t(withReference ? 2 : 1));
 
     const Answer brief = ask(text::Task::Comparison, true, ref, a, b);
-    qInfo("short answer: %s (P(A) %.3f, heads' P(A) %.3f)", brief.generation.text.c_str(),
-          brief.verdict.probabilityA, brief.headProbabilityA);
+    qInfo("short answer: %s (P(A) %.3f, heads' P(A) %.3f)", brief.generation.text.c_str(), brief.verdict.probabilityA,
+          brief.headProbabilityA);
     QVERIFY2(brief.verdict.present, brief.generation.text.c_str());
     QVERIFY(brief.headProbabilityA >= 0);
 
@@ -140,8 +140,7 @@ class BundledModelTest : public QObject {
     // ground, is asserted below. A reasoning that calls the pair too close carries no
     // verdict letter: the engine must not report one (it used to take the letter of the
     // per-aspect comparison before the tie).
-    if (pr.winner == data::Winner::Tie)
-      QVERIFY2(!reasoning.verdict.present && reasoning.verdict.tie, r.c_str());
+    if (pr.winner == data::Winner::Tie) QVERIFY2(!reasoning.verdict.present && reasoning.verdict.tie, r.c_str());
     const char reasoned = pr.winner == data::Winner::A ? 'A' : pr.winner == data::Winner::B ? 'B' : '=';
     if (reasoned != brief.verdict.winner)
       qWarning("known defect: the reasoning's verdict (%c; '=' too close to call) differs from the short answer (%c)",

@@ -20,10 +20,16 @@ namespace {
 QString exe() { return QString::fromStdString(dqa::test::binaryDir() + "/bin/depictqa"); }
 
 QStringList modelArgs() {
-  return {QStringLiteral("--model"), QString::fromStdString(dqa::test::fixtureDir("llava-tiny")),
-          QStringLiteral("--tokenizer"), QString::fromStdString(dqa::test::fixtureDir("sentencepiece") + "/tiny.model"),
-          QStringLiteral("--context-length"), QStringLiteral("2048"), QStringLiteral("--threads"), QStringLiteral("1"),
-          QStringLiteral("--max-new-tokens"), QStringLiteral("6")};
+  return {QStringLiteral("--model"),
+          QString::fromStdString(dqa::test::fixtureDir("llava-tiny")),
+          QStringLiteral("--tokenizer"),
+          QString::fromStdString(dqa::test::fixtureDir("sentencepiece") + "/tiny.model"),
+          QStringLiteral("--context-length"),
+          QStringLiteral("2048"),
+          QStringLiteral("--threads"),
+          QStringLiteral("1"),
+          QStringLiteral("--max-new-tokens"),
+          QStringLiteral("6")};
 }
 
 struct Run {
@@ -87,7 +93,8 @@ class CliBatchTest : public QObject {
   const std::set<std::string> allKeys{"\"r1\"", "\"r2\"", "\"r3\"", "\"r4\"", "\"r5\"", "7", "line 7"};
 
   QStringList batchArgs(const QString& in, const QString& out) const {
-    return QStringList{QStringLiteral("batch"), QStringLiteral("--input"), in, QStringLiteral("--output"), out} + modelArgs();
+    return QStringList{QStringLiteral("batch"), QStringLiteral("--input"), in, QStringLiteral("--output"), out} +
+           modelArgs();
   }
 
  private Q_SLOTS:
@@ -102,8 +109,10 @@ class CliBatchTest : public QObject {
     // Line 7 is not JSON (line 5 is blank); r4's image does not exist; id 7 is a number and its image is broken.
     records = dir.filePath(QStringLiteral("records.jsonl"));
     writeFile(records,
-              "{\"id\": \"r1\", \"image_ref\": \"img/ref.png\", \"image_A\": \"img/a.png\", \"image_B\": \"img/b.png\", \"query\": null}\n"
-              "{\"id\": \"r2\", \"image_ref\": null, \"image_A\": \"img/a.png\", \"image_B\": \"img/b.png\", \"query\": \"Which image is better?\"}\n"
+              "{\"id\": \"r1\", \"image_ref\": \"img/ref.png\", \"image_A\": \"img/a.png\", \"image_B\": "
+              "\"img/b.png\", \"query\": null}\n"
+              "{\"id\": \"r2\", \"image_ref\": null, \"image_A\": \"img/a.png\", \"image_B\": \"img/b.png\", "
+              "\"query\": \"Which image is better?\"}\n"
               "{\"id\": \"r3\", \"image_ref\": \"img/ref.png\", \"image_A\": \"img/a.png\"}\n"
               "{\"id\": \"r4\", \"image_A\": \"img/missing.png\", \"image_B\": \"img/b.png\"}\n"
               "\n"
@@ -199,7 +208,9 @@ class CliBatchTest : public QObject {
     QByteArray text;
     const int n = 12;
     for (int i = 0; i < n; ++i)
-      text += QStringLiteral("{\"id\": \"k%1\", \"image_ref\": \"img/ref.png\", \"image_A\": \"img/a.png\", \"image_B\": \"img/b.png\"}")
+      text += QStringLiteral(
+                  "{\"id\": \"k%1\", \"image_ref\": \"img/ref.png\", \"image_A\": \"img/a.png\", \"image_B\": "
+                  "\"img/b.png\"}")
                   .arg(i)
                   .toUtf8() +
               "\n";
@@ -235,14 +246,17 @@ class CliBatchTest : public QObject {
   void jsonArrayWithImageRootAndWorkers() {
     QTemporaryDir other;
     const QString in = other.filePath(QStringLiteral("test.json")), out = other.filePath(QStringLiteral("r.jsonl"));
-    writeFile(in, "[\n"
-              "  {\"id\": 1, \"image_ref\": \"img/ref.png\", \"image_A\": \"img/a.png\", \"image_B\": \"img/b.png\", \"query\": \"\"},\n"
+    writeFile(in,
+              "[\n"
+              "  {\"id\": 1, \"image_ref\": \"img/ref.png\", \"image_A\": \"img/a.png\", \"image_B\": \"img/b.png\", "
+              "\"query\": \"\"},\n"
               "  {\"id\": 2, \"image_ref\": null, \"image_A\": \"img/a.png\"},\n"
-              "  {\"id\": 3, \"image_A\": \"img/b.png\", \"image_B\": \"img/a.png\", \"task_type\": \"quality_compare_noref\"}\n"
+              "  {\"id\": 3, \"image_A\": \"img/b.png\", \"image_B\": \"img/a.png\", \"task_type\": "
+              "\"quality_compare_noref\"}\n"
               "]");
-    const Run r = runDepictqa(batchArgs(in, out) << QStringLiteral("--image-root") << dir.path()
-                                                 << QStringLiteral("--workers") << QStringLiteral("2")
-                                                 << QStringLiteral("--short"));
+    const Run r =
+        runDepictqa(batchArgs(in, out) << QStringLiteral("--image-root") << dir.path() << QStringLiteral("--workers")
+                                       << QStringLiteral("2") << QStringLiteral("--short"));
     QVERIFY2(r.code == 0, r.err.constData());
     const auto lines = jsonLines(readFile(out));
     QCOMPARE(lines.size(), size_t(3));
@@ -263,9 +277,14 @@ class CliBatchTest : public QObject {
     auto at = [&](const char* name) { return other.filePath(QString::fromLatin1(name)); };
     const Run one = runDepictqa(batchArgs(records, at("one.jsonl")));
     QVERIFY2(one.code == 0, one.err.constData());
-    QVERIFY(runDepictqa(batchArgs(records, at("s0.jsonl")) << "--shard" << "0/2" << "--limit" << "1").code == 0);
+    QVERIFY(runDepictqa(batchArgs(records, at("s0.jsonl")) << "--shard"
+                                                           << "0/2"
+                                                           << "--limit"
+                                                           << "1")
+                .code == 0);
     for (const char* shard : {"0/2", "1/2"}) {
-      const Run r = runDepictqa(batchArgs(records, at(shard[0] == '0' ? "s0.jsonl" : "s1.jsonl")) << "--shard" << shard);
+      const Run r =
+          runDepictqa(batchArgs(records, at(shard[0] == '0' ? "s0.jsonl" : "s1.jsonl")) << "--shard" << shard);
       QVERIFY2(r.code == 0, r.err.constData());
       QVERIFY2(r.err.contains("in shard " + QByteArray(shard)), r.err.constData());
     }
@@ -279,38 +298,47 @@ class CliBatchTest : public QObject {
       for (auto& l : lines) l.erase("timing_ms");
       return lines;
     };
-    const auto a = withoutTimes(jsonLines(readFile(at("one.jsonl")))), b = withoutTimes(jsonLines(readFile(at("merged.jsonl"))));
+    const auto a = withoutTimes(jsonLines(readFile(at("one.jsonl")))),
+               b = withoutTimes(jsonLines(readFile(at("merged.jsonl"))));
     QCOMPARE(b.size(), a.size());
     for (size_t i = 0; i < a.size(); ++i) QVERIFY2(a[i] == b[i], (a[i].dump() + "\n" + b[i].dump()).c_str());
 
     const Run half = runDepictqa({"batch", "merge", "-i", records, "-o", at("half.jsonl"), at("s0.jsonl")});
     QCOMPARE(half.code, 1);
     for (const auto& l : s1)
-      if (!l["id"].is_null()) QVERIFY2(half.err.contains(QByteArray::fromStdString(l["id"].dump())), half.err.constData());
+      if (!l["id"].is_null())
+        QVERIFY2(half.err.contains(QByteArray::fromStdString(l["id"].dump())), half.err.constData());
     QVERIFY2(half.err.contains("have no line in any shard"), half.err.constData());
     QVERIFY(!QFileInfo::exists(at("half.jsonl")));
-    const Run twice = runDepictqa({"batch", "merge", "-o", at("twice.jsonl"), at("s0.jsonl"), at("s1.jsonl"), at("s0.jsonl")});
+    const Run twice =
+        runDepictqa({"batch", "merge", "-o", at("twice.jsonl"), at("s0.jsonl"), at("s1.jsonl"), at("s0.jsonl")});
     QCOMPARE(twice.code, 1);
     QVERIFY2(twice.err.contains("answered by two shards"), twice.err.constData());
-    QCOMPARE(runDepictqa(batchArgs(records, at("x.jsonl")) << "--shard" << "2/2").code, 1);
+    QCOMPARE(runDepictqa(batchArgs(records, at("x.jsonl")) << "--shard"
+                                                           << "2/2")
+                 .code,
+             1);
   }
 
   void usageErrors() {
-    QCOMPARE(runDepictqa({QStringLiteral("batch"), QStringLiteral("--output"), dir.filePath(QStringLiteral("x.jsonl"))}).code == 0,
+    QCOMPARE(runDepictqa({QStringLiteral("batch"), QStringLiteral("--output"), dir.filePath(QStringLiteral("x.jsonl"))})
+                     .code == 0,
              false);  // --input is required
-    const Run missing = runDepictqa(batchArgs(dir.filePath(QStringLiteral("nope.jsonl")), dir.filePath(QStringLiteral("x.jsonl"))));
+    const Run missing =
+        runDepictqa(batchArgs(dir.filePath(QStringLiteral("nope.jsonl")), dir.filePath(QStringLiteral("x.jsonl"))));
     QCOMPARE(missing.code, 1);
     QVERIFY(missing.err.contains("cannot read"));
-    const Run badTask = runDepictqa(batchArgs(records, dir.filePath(QStringLiteral("x.jsonl"))) << QStringLiteral("--task")
-                                                                                              << QStringLiteral("nonsense"));
+    const Run badTask = runDepictqa(batchArgs(records, dir.filePath(QStringLiteral("x.jsonl")))
+                                    << QStringLiteral("--task") << QStringLiteral("nonsense"));
     QCOMPARE(badTask.code, 1);
   }
 
   void singleQuestionModeUnchanged() {
-    const Run r = runDepictqa(QStringList{QStringLiteral("-r"), dir.filePath(QStringLiteral("img/ref.png")), QStringLiteral("-a"),
-                                          dir.filePath(QStringLiteral("img/a.png")), QStringLiteral("-b"),
-                                          dir.filePath(QStringLiteral("img/b.png")), QStringLiteral("--json")} +
-                              modelArgs());
+    const Run r =
+        runDepictqa(QStringList{QStringLiteral("-r"), dir.filePath(QStringLiteral("img/ref.png")), QStringLiteral("-a"),
+                                dir.filePath(QStringLiteral("img/a.png")), QStringLiteral("-b"),
+                                dir.filePath(QStringLiteral("img/b.png")), QStringLiteral("--json")} +
+                    modelArgs());
     QVERIFY2(r.code == 0, r.err.constData());
     const json j = json::parse(r.out.toStdString(), nullptr, false);
     QVERIFY2(!j.is_discarded(), r.out.constData());

@@ -120,10 +120,10 @@ class ConvertTest : public QObject {
     c10::InferenceMode guard;
     auto r = convert::convertDepictQA(options("vision"));
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
-    QCOMPARE(r->visionHeads, 2);       // width 128 / 64, read from nowhere but the rule
+    QCOMPARE(r->visionHeads, 2);  // width 128 / 64, read from nowhere but the rule
     QCOMPARE(r->imageSize, 42);
     QCOMPARE(r->loraRank, 4);
-    QCOMPARE(r->loraModules, 8);       // q/k/v/o x 2 layers
+    QCOMPARE(r->loraModules, 8);  // q/k/v/o x 2 layers
     auto m = model::MultimodalModel::load(r->outputDirectory);
     QVERIFY2(m.ok(), m.ok() ? "" : m.message().c_str());
     const auto& cfg = m.value()->config();
@@ -157,14 +157,22 @@ class ConvertTest : public QObject {
     QTest::addColumn<double>("alpha");
     QTest::addColumn<QString>("dtype");
     QTest::addColumn<QString>("reference");
-    QTest::newRow("bin, adapter at run time") << false << "ckpt.pt" << false << false << 0.0 << "keep" << "logits_lora";
-    QTest::newRow("bin, adapter merged at load") << false << "ckpt.pt" << false << true << 0.0 << "keep" << "logits_lora";
-    QTest::newRow("bin, --merge-lora") << false << "ckpt.pt" << true << false << 0.0 << "keep" << "logits_lora";
-    QTest::newRow("bin, --lora-alpha 8") << false << "ckpt.pt" << false << false << 8.0 << "keep" << "logits_lora_alpha8";
-    QTest::newRow("bin, --merge-lora --lora-alpha 8") << false << "ckpt.pt" << true << false << 8.0 << "keep" << "logits_lora_alpha8";
-    QTest::newRow("f16 shards, adapter") << true << "ckpt.pt" << false << false << 0.0 << "keep" << "logits_lora";
-    QTest::newRow("f16 shards, --merge-lora --dtype f32") << true << "ckpt.pt" << true << false << 0.0 << "f32" << "logits_lora";
-    QTest::newRow("peft lora_A.default names") << false << "ckpt_peft_default.pt" << false << false << 0.0 << "keep" << "logits_lora";
+    QTest::newRow("bin, adapter at run time") << false << "ckpt.pt" << false << false << 0.0 << "keep"
+                                              << "logits_lora";
+    QTest::newRow("bin, adapter merged at load") << false << "ckpt.pt" << false << true << 0.0 << "keep"
+                                                 << "logits_lora";
+    QTest::newRow("bin, --merge-lora") << false << "ckpt.pt" << true << false << 0.0 << "keep"
+                                       << "logits_lora";
+    QTest::newRow("bin, --lora-alpha 8") << false << "ckpt.pt" << false << false << 8.0 << "keep"
+                                         << "logits_lora_alpha8";
+    QTest::newRow("bin, --merge-lora --lora-alpha 8") << false << "ckpt.pt" << true << false << 8.0 << "keep"
+                                                      << "logits_lora_alpha8";
+    QTest::newRow("f16 shards, adapter") << true << "ckpt.pt" << false << false << 0.0 << "keep"
+                                         << "logits_lora";
+    QTest::newRow("f16 shards, --merge-lora --dtype f32") << true << "ckpt.pt" << true << false << 0.0 << "f32"
+                                                          << "logits_lora";
+    QTest::newRow("peft lora_A.default names") << false << "ckpt_peft_default.pt" << false << false << 0.0 << "keep"
+                                               << "logits_lora";
   }
   void logitsMatchReference() {
     QFETCH(bool, safetensorsLlm);
@@ -288,8 +296,13 @@ class ConvertTest : public QObject {
     };
     const int depth = 1000000;
     const std::string deep = std::string("\x80\x02", 2) + std::string(depth, '(') + "]" + std::string(depth, 'l') + ".";
-    const std::string cycle("\x80\x02]q\x00" "h\x00" "a.", 9);  // BINPUT 0, BINGET 0, APPEND
-    const std::string system = std::string("\x80\x02", 2) + "cos\nsystem\n" + std::string("X\x02\x00\x00\x00", 5) + "id\x85R.";
+    const std::string cycle(
+        "\x80\x02]q\x00"
+        "h\x00"
+        "a.",
+        9);  // BINPUT 0, BINGET 0, APPEND
+    const std::string system =
+        std::string("\x80\x02", 2) + "cos\nsystem\n" + std::string("X\x02\x00\x00\x00", 5) + "id\x85R.";
     for (const auto& [name, pickle, expected] :
          {std::tuple{"deep.pt", deep, "holds a list"}, std::tuple{"cycle.pt", cycle, "holds a list"},
           std::tuple{"system.pt", system, "os.system"}}) {
@@ -302,7 +315,8 @@ class ConvertTest : public QObject {
 
   void refusesForeignAndMisshapedTensors() {
     const std::string d = tmp.path().toStdString();
-    auto check = [&](const char* label, const std::function<void(std::vector<std::pair<std::string, at::Tensor>>&)>& edit,
+    auto check = [&](const char* label,
+                     const std::function<void(std::vector<std::pair<std::string, at::Tensor>>&)>& edit,
                      const std::string& expectedText) {
       const std::string path = d + "/delta-" + label + ".pt";
       editedDelta(path, edit);
@@ -328,8 +342,12 @@ class ConvertTest : public QObject {
       auto r = convert::convertDepictQA(o);
       QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
     }
-    check("unknown-key", [&](auto& ts) { ts.emplace_back(q0 + "lora_C.weight", at::zeros({4, 32})); },
-          "neither DepictQA's LoRA");
+    check(
+        "unknown-key",
+        [&](auto& ts) {
+          ts.emplace_back(q0 + "lora_C.weight", at::zeros({4, 32}));
+        },
+        "neither DepictQA's LoRA");
     auto drop = [](std::vector<std::pair<std::string, at::Tensor>>& ts, const std::string& name) {
       for (auto it = ts.begin(); it != ts.end(); ++it)
         if (it->first == name) {
@@ -337,21 +355,49 @@ class ConvertTest : public QObject {
           return;
         }
     };
-    check("no-projector", [&](auto& ts) { drop(ts, "vision_proj.weight"); }, "no vision_proj.weight");
-    check("global-projector", [&](auto& ts) { find(ts, "vision_proj.weight") = at::zeros({32, 16}); },
-          "vision_proj takes 16 inputs");
-    check("bias-shape", [&](auto& ts) { find(ts, "vision_proj.bias") = at::zeros({31}); }, "has shape [31]");
-    check("lora-b-shape", [&](auto& ts) { find(ts, q0 + "lora_B.weight") = at::zeros({32, 5}); },
-          "has shape [32, 5]");
-    check("lora-rank-mix", [&](auto& ts) { find(ts, q0 + "lora_A.weight") = at::zeros({8, 32}); }, "LoRA rank");
-    check("lora-no-b", [&](auto& ts) { drop(ts, q0 + "lora_B.weight"); }, "no B matrix");
-    check("lora-layer-9", [&](auto& ts) {
-      ts.emplace_back("llm.base_model.model.model.layers.9.self_attn.q_proj.lora_A.weight", at::zeros({4, 32}));
-      ts.emplace_back("llm.base_model.model.model.layers.9.self_attn.q_proj.lora_B.weight", at::zeros({32, 4}));
-    }, "layer 9");
-    check("abstractor", [&](auto& ts) { ts.emplace_back("abstractor.query", at::zeros({4, 128})); }, "abstractor");
-    check("integer-weight", [&](auto& ts) { find(ts, "vision_proj.weight") = at::zeros({32, 128}, at::kLong); },
-          "not floating point");
+    check(
+        "no-projector", [&](auto& ts) { drop(ts, "vision_proj.weight"); }, "no vision_proj.weight");
+    check(
+        "global-projector",
+        [&](auto& ts) {
+          find(ts, "vision_proj.weight") = at::zeros({32, 16});
+        },
+        "vision_proj takes 16 inputs");
+    check(
+        "bias-shape", [&](auto& ts) { find(ts, "vision_proj.bias") = at::zeros({31}); }, "has shape [31]");
+    check(
+        "lora-b-shape",
+        [&](auto& ts) {
+          find(ts, q0 + "lora_B.weight") = at::zeros({32, 5});
+        },
+        "has shape [32, 5]");
+    check(
+        "lora-rank-mix",
+        [&](auto& ts) {
+          find(ts, q0 + "lora_A.weight") = at::zeros({8, 32});
+        },
+        "LoRA rank");
+    check(
+        "lora-no-b", [&](auto& ts) { drop(ts, q0 + "lora_B.weight"); }, "no B matrix");
+    check(
+        "lora-layer-9",
+        [&](auto& ts) {
+          ts.emplace_back("llm.base_model.model.model.layers.9.self_attn.q_proj.lora_A.weight", at::zeros({4, 32}));
+          ts.emplace_back("llm.base_model.model.model.layers.9.self_attn.q_proj.lora_B.weight", at::zeros({32, 4}));
+        },
+        "layer 9");
+    check(
+        "abstractor",
+        [&](auto& ts) {
+          ts.emplace_back("abstractor.query", at::zeros({4, 128}));
+        },
+        "abstractor");
+    check(
+        "integer-weight",
+        [&](auto& ts) {
+          find(ts, "vision_proj.weight") = at::zeros({32, 128}, at::kLong);
+        },
+        "not floating point");
   }
 
   void refusesAMismatchedLlm() {
@@ -382,16 +428,21 @@ class ConvertTest : public QObject {
     QVERIFY2(m.find("lack") != std::string::npos && m.find("layers.2.") != std::string::npos, m.c_str());
     m = variant("llm-1-layer", [](auto& c) { c["num_hidden_layers"] = 1; });
     QVERIFY2(m.find("LoRA for layer 1") != std::string::npos, m.c_str());  // the delta is checked first
-    m = variant("llm-extra-tensor", [](auto&) {},
-                [](Tensors& ts) { ts.emplace_back("model.layers.0.mlp.extra_proj.weight", at::zeros({4, 4})); });
+    m = variant(
+        "llm-extra-tensor", [](auto&) {},
+        [](Tensors& ts) {
+          ts.emplace_back("model.layers.0.mlp.extra_proj.weight", at::zeros({4, 4}));
+        });
     QVERIFY2(m.find("does not have") != std::string::npos && m.find("extra_proj") != std::string::npos, m.c_str());
-    m = variant("llm-missing-norm", [](auto&) {}, [](Tensors& ts) {
-      for (auto it = ts.begin(); it != ts.end(); ++it)
-        if (it->first == "model.norm.weight") {
-          ts.erase(it);
-          break;
-        }
-    });
+    m = variant(
+        "llm-missing-norm", [](auto&) {},
+        [](Tensors& ts) {
+          for (auto it = ts.begin(); it != ts.end(); ++it)
+            if (it->first == "model.norm.weight") {
+              ts.erase(it);
+              break;
+            }
+        });
     QVERIFY2(m.find("lack 'model.norm.weight'") != std::string::npos, m.c_str());
     m = variant("llm-wide", [](auto& c) { c["hidden_size"] = 64; });
     QVERIFY2(m.find("has shape") != std::string::npos, m.c_str());
@@ -440,16 +491,25 @@ class ConvertTest : public QObject {
   void commandLine() {
     const QString exe = QString::fromStdString(test::binaryDir() + "/bin/depictqa");
     const QString out = tmp.path() + "/cli";
-    QStringList args = {"convert", "--clip", QString::fromStdString(dataDir() + "/ViT-L-14.pt"),
-                        "--llm", QString::fromStdString(llmBin), "--delta",
-                        QString::fromStdString(dataDir() + "/ckpt.pt"), "-o", out, "--merge-lora", "--quiet"};
+    QStringList args = {"convert",
+                        "--clip",
+                        QString::fromStdString(dataDir() + "/ViT-L-14.pt"),
+                        "--llm",
+                        QString::fromStdString(llmBin),
+                        "--delta",
+                        QString::fromStdString(dataDir() + "/ckpt.pt"),
+                        "-o",
+                        out,
+                        "--merge-lora",
+                        "--quiet"};
     QProcess p;
     p.start(exe, args);
     QVERIFY(p.waitForFinished(120000));
     const QByteArray stdoutText = p.readAllStandardOutput(), stderrText = p.readAllStandardError();
     QVERIFY2(p.exitCode() == 0, stderrText.constData());
-    QVERIFY(stdoutText.contains("visual.transformer.resblocks.N.attn.in_proj_weight -> "
-                                "vision_tower.encoder.layers.N.self_attn.{q,k,v}_proj.weight (x2)"));
+    QVERIFY(
+        stdoutText.contains("visual.transformer.resblocks.N.attn.in_proj_weight -> "
+                            "vision_tower.encoder.layers.N.self_attn.{q,k,v}_proj.weight (x2)"));
     QVERIFY(stdoutText.contains("rotary_emb.inv_freq"));
     QVERIFY(stdoutText.contains("merged into the weights"));
     QVERIFY(stderrText.isEmpty());  // --quiet

@@ -167,7 +167,7 @@ class EngineTest : public QObject {
     for (int t = 15; t < 20; ++t) {
       dec.forward(dec.embed(ids.narrow(1, t, 1)), &cache, &step);
       for (int l = 0; l < 2; ++l) {
-        at::Tensor rowStep = step.probs[size_t(l)][0].select(1, 0);                       // [H, t+1]
+        at::Tensor rowStep = step.probs[size_t(l)][0].select(1, 0);                      // [H, t+1]
         at::Tensor rowFull = full.probs[size_t(l)][0].select(1, t).narrow(1, 0, t + 1);  // [H, t+1]
         QVERIFY(test::maxAbsDiff(rowStep, rowFull) < 1e-6);
       }
@@ -313,9 +313,13 @@ class EngineTest : public QObject {
     out += s.finish();
     QCOMPARE(out, text);
     gen::Utf8Stream bad;
-    QCOMPARE(bad.push("\xFF" "a"), std::string("\xEF\xBF\xBD" "a"));
+    QCOMPARE(bad.push("\xFF"
+                      "a"),
+             std::string("\xEF\xBF\xBD"
+                         "a"));
     QCOMPARE(bad.push("\xE7\x94"), std::string());
-    QCOMPARE(bad.push("b"), std::string("\xEF\xBF\xBD\xEF\xBF\xBD" "b"));
+    QCOMPARE(bad.push("b"), std::string("\xEF\xBF\xBD\xEF\xBF\xBD"
+                                        "b"));
     QCOMPARE(bad.push("\xC3"), std::string());
     QCOMPARE(bad.finish(), std::string("\xEF\xBF\xBD"));
   }

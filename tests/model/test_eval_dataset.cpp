@@ -39,8 +39,10 @@ struct Run {
 };
 
 Run runEval(QStringList args) {
-  args << "--model" << QString::fromStdString(dqa::test::sourceDir() + "/models/default") << "--threads" << "1"
-       << "--bootstrap" << "200";
+  args << "--model" << QString::fromStdString(dqa::test::sourceDir() + "/models/default") << "--threads"
+       << "1"
+       << "--bootstrap"
+       << "200";
   QProcess p;
   p.start(exe(), args);
   Run r;
@@ -59,7 +61,8 @@ cv::Mat referenceImage(int seed, int width) {
   cv::Mat m(height, width, CV_8UC3);
   for (int y = 0; y < m.rows; ++y)
     for (int x = 0; x < m.cols; ++x)
-      m.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(40 + 160 * x / width), uchar(60 + 120 * y / height), uchar(120 + (seed * 30) % 100));
+      m.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(uchar(40 + 160 * x / width), uchar(60 + 120 * y / height), uchar(120 + (seed * 30) % 100));
   for (int k = 0; k < 6; ++k)
     cv::circle(m, {rng.uniform(0, width), rng.uniform(0, height)}, rng.uniform(width / 20, width / 5),
                cv::Scalar(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)), cv::FILLED, cv::LINE_AA);
@@ -147,11 +150,13 @@ class EvalDatasetTest : public QObject {
  private Q_SLOTS:
   void kadidEndToEnd() {
     QTemporaryDir tmp;
-    const fs::path root = fs::path(tmp.path().toStdString()) / "kadid10k", out = fs::path(tmp.path().toStdString()) / "out";
+    const fs::path root = fs::path(tmp.path().toStdString()) / "kadid10k",
+                   out = fs::path(tmp.path().toStdString()) / "out";
     const int n = writeKadidFixture(root, 3);
     QCOMPARE(n, 3 * 5 * 5);
-    const QStringList args = {"--dataset", "kadid10k", "--root", QString::fromStdString(root.string()), "--out",
-                              QString::fromStdString(out.string())};
+    const QStringList args = {"--dataset", "kadid10k",
+                              "--root",    QString::fromStdString(root.string()),
+                              "--out",     QString::fromStdString(out.string())};
     Run r = runEval(args);
     QVERIFY2(r.code == 0, r.err.c_str());
     const auto results = readResults(out / "results.jsonl");
@@ -215,7 +220,8 @@ class EvalDatasetTest : public QObject {
     fs::remove(root / "images" / "I02_10_03.png");
     r = runEval({"--dataset", "kadid10k", "--root", rootArg, "--out", QString::fromStdString((base / "c").string())});
     QCOMPARE(r.code, 1);
-    QVERIFY2(r.err.find("dmos.csv:") != std::string::npos && r.err.find("I02_10_03.png") != std::string::npos, r.err.c_str());
+    QVERIFY2(r.err.find("dmos.csv:") != std::string::npos && r.err.find("I02_10_03.png") != std::string::npos,
+             r.err.c_str());
     r = runEval({"--dataset", "kadid10k", "--root", rootArg, "--out", QString::fromStdString((base / "c").string()),
                  "--skip-missing", "--limit", "3", "--no-classical"});
     QVERIFY2(r.code == 0, r.err.c_str());
@@ -264,9 +270,13 @@ class EvalDatasetTest : public QObject {
   void writeFixtureOnly() {
     const QByteArray dir = qgetenv("DEPICTQA_WRITE_FIXTURE");
     if (dir.isEmpty()) QSKIP("set DEPICTQA_WRITE_FIXTURE=<dir> to write a fixture and keep it");
-    const int refs = qEnvironmentVariableIsSet("DEPICTQA_FIXTURE_REFS") ? qEnvironmentVariableIntValue("DEPICTQA_FIXTURE_REFS") : 4;
-    const int width = qEnvironmentVariableIsSet("DEPICTQA_FIXTURE_WIDTH") ? qEnvironmentVariableIntValue("DEPICTQA_FIXTURE_WIDTH") : 160;
-    QVERIFY(writeKadidFixture(dir.toStdString(), refs, width, qEnvironmentVariableIsSet("DEPICTQA_FIXTURE_ALL_TYPES")) > 0);
+    const int refs =
+        qEnvironmentVariableIsSet("DEPICTQA_FIXTURE_REFS") ? qEnvironmentVariableIntValue("DEPICTQA_FIXTURE_REFS") : 4;
+    const int width = qEnvironmentVariableIsSet("DEPICTQA_FIXTURE_WIDTH")
+                          ? qEnvironmentVariableIntValue("DEPICTQA_FIXTURE_WIDTH")
+                          : 160;
+    QVERIFY(writeKadidFixture(dir.toStdString(), refs, width, qEnvironmentVariableIsSet("DEPICTQA_FIXTURE_ALL_TYPES")) >
+            0);
   }
 };
 

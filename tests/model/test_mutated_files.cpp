@@ -33,8 +33,8 @@
 namespace {
 
 struct Chunk {
-  qsizetype offset = 0;  // first byte of the chunk (its length or marker)
-  qsizetype size = 0;    // whole chunk, header included
+  qsizetype offset = 0;     // first byte of the chunk (its length or marker)
+  qsizetype size = 0;       // whole chunk, header included
   qsizetype lengthAt = -1;  // where its length field is
   int lengthBytes = 0;      // 4 (PNG, big-endian; RIFF, little-endian) or 2 (JPEG, big-endian)
   bool littleEndian = false;
@@ -70,8 +70,8 @@ std::vector<Chunk> jpegSegments(const QByteArray& b) {
     qsizetype end = at + 2 + length;
     if (length < 2 || end > b.size()) break;
     if (marker == 0xDA) {
-      while (end + 1 < b.size() &&
-             !(quint8(b[end]) == 0xFF && quint8(b[end + 1]) != 0 && (quint8(b[end + 1]) < 0xD0 || quint8(b[end + 1]) > 0xD7)))
+      while (end + 1 < b.size() && !(quint8(b[end]) == 0xFF && quint8(b[end + 1]) != 0 &&
+                                     (quint8(b[end + 1]) < 0xD0 || quint8(b[end + 1]) > 0xD7)))
         ++end;
     }
     out.push_back({at, end - at, at + 2, 2, false});
@@ -150,11 +150,14 @@ std::vector<Case> mutationsOf(const QString& label, const QByteArray& original, 
     }
   }
   if (chunks.empty())
-    for (int k = 1; k <= 8; ++k) add(QStringLiteral("cut at %1/8").arg(k - 1), original.left(original.size() * (k - 1) / 8));
-  static const std::pair<const char*, QByteArray> kMagic[] = {
-      {"PNG", QByteArray("\x89PNG\r\n\x1a\n", 8)}, {"JPEG", QByteArray("\xFF\xD8\xFF\xE0", 4)},
-      {"WebP", QByteArray("RIFF\0\0\0\0WEBP", 12)},  {"TIFF", QByteArray("II*\0", 4)},
-      {"BMP", QByteArray("BM")},                      {"GIF", QByteArray("GIF89a")}};
+    for (int k = 1; k <= 8; ++k)
+      add(QStringLiteral("cut at %1/8").arg(k - 1), original.left(original.size() * (k - 1) / 8));
+  static const std::pair<const char*, QByteArray> kMagic[] = {{"PNG", QByteArray("\x89PNG\r\n\x1a\n", 8)},
+                                                              {"JPEG", QByteArray("\xFF\xD8\xFF\xE0", 4)},
+                                                              {"WebP", QByteArray("RIFF\0\0\0\0WEBP", 12)},
+                                                              {"TIFF", QByteArray("II*\0", 4)},
+                                                              {"BMP", QByteArray("BM")},
+                                                              {"GIF", QByteArray("GIF89a")}};
   for (const auto& [format, magic] : kMagic) {
     if (original.startsWith(magic.left(4))) continue;
     QByteArray b = original;
@@ -225,8 +228,7 @@ class TestMutatedFiles : public QObject {
     const QString last = lines.isEmpty() ? QString() : lines.last();
     if (p.exitCode() != 1 || !last.startsWith(QStringLiteral("depictqa: ")))
       return {false, QStringLiteral("exit %1 without a clear error: %2").arg(p.exitCode()).arg(err.right(1000))};
-    if (!last.contains(mustName))
-      return {false, QStringLiteral("the error does not name %1: %2").arg(mustName, last)};
+    if (!last.contains(mustName)) return {false, QStringLiteral("the error does not name %1: %2").arg(mustName, last)};
     ++refused_;
     return {true, {}};
   }
@@ -247,9 +249,18 @@ class TestMutatedFiles : public QObject {
   // The description task: the damaged image alone goes through decoding, preprocessing,
   // both encoders and a few decoder steps (a second image would only add a size check).
   QStringList askArgs(const QString& model, const QString& a) const {
-    return {QStringLiteral("--model"), model, QStringLiteral("--threads"), QStringLiteral("1"),
-            QStringLiteral("--task"), QStringLiteral("description"), QStringLiteral("-a"), a,
-            QStringLiteral("--max-new-tokens"), QStringLiteral("6"), QStringLiteral("--json"), QStringLiteral("--quiet")};
+    return {QStringLiteral("--model"),
+            model,
+            QStringLiteral("--threads"),
+            QStringLiteral("1"),
+            QStringLiteral("--task"),
+            QStringLiteral("description"),
+            QStringLiteral("-a"),
+            a,
+            QStringLiteral("--max-new-tokens"),
+            QStringLiteral("6"),
+            QStringLiteral("--json"),
+            QStringLiteral("--quiet")};
   }
 
   // The real image files this suite damages: name -> bytes.
@@ -262,9 +273,12 @@ class TestMutatedFiles : public QObject {
     if (!shot.empty()) {
       const cv::Mat crop = shot(cv::Rect(0, 0, std::min(shot.cols, 360), std::min(shot.rows, 240))).clone();
       const std::vector<std::pair<const char*, std::vector<int>>> encodings = {
-          {".png", {}}, {".jpg", {cv::IMWRITE_JPEG_QUALITY, 85}},
-          {".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}}, {".webp", {cv::IMWRITE_WEBP_QUALITY, 80}},
-          {".tif", {}}, {".bmp", {}}};
+          {".png", {}},
+          {".jpg", {cv::IMWRITE_JPEG_QUALITY, 85}},
+          {".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}},
+          {".webp", {cv::IMWRITE_WEBP_QUALITY, 80}},
+          {".tif", {}},
+          {".bmp", {}}};
       int i = 0;
       for (const auto& [ext, params] : encodings) {
         std::vector<uchar> bytes;
@@ -275,8 +289,10 @@ class TestMutatedFiles : public QObject {
     }
     const QString photos = qEnvironmentVariable("DEPICTQA_PHOTOS");
     if (!photos.isEmpty()) {
-      QDirIterator it(photos, {QStringLiteral("*.jpg"), QStringLiteral("*.jpeg"), QStringLiteral("*.png"),
-                               QStringLiteral("*.webp")}, QDir::Files, QDirIterator::Subdirectories);
+      QDirIterator it(
+          photos,
+          {QStringLiteral("*.jpg"), QStringLiteral("*.jpeg"), QStringLiteral("*.png"), QStringLiteral("*.webp")},
+          QDir::Files, QDirIterator::Subdirectories);
       for (int n = 0; it.hasNext() && n < 12; ++n) {
         const QString path = it.next();
         if (QFileInfo(path).size() < 8 * 1024 * 1024) out.emplace_back(QFileInfo(path).fileName(), readAll(path));
@@ -291,10 +307,12 @@ class TestMutatedFiles : public QObject {
     // A long run can take an hour: DEPICTQA_CLI and DEPICTQA_MODEL point it at frozen
     // copies, so that rebuilding build/ or retraining models/default meanwhile does not
     // turn cases into "the CLI did not start".
-    const QString cliOverride = qEnvironmentVariable("DEPICTQA_CLI"), modelOverride = qEnvironmentVariable("DEPICTQA_MODEL");
+    const QString cliOverride = qEnvironmentVariable("DEPICTQA_CLI"),
+                  modelOverride = qEnvironmentVariable("DEPICTQA_MODEL");
     cli_ = cliOverride.isEmpty() ? QString::fromStdString(dqa::test::binaryDir() + "/bin/depictqa") : cliOverride;
     QVERIFY2(QFileInfo(cli_).isExecutable(), qPrintable(cli_ + " is not built"));
-    model_ = modelOverride.isEmpty() ? QString::fromStdString(dqa::test::sourceDir() + "/models/default") : modelOverride;
+    model_ =
+        modelOverride.isEmpty() ? QString::fromStdString(dqa::test::sourceDir() + "/models/default") : modelOverride;
     cv::Mat clean(96, 128, CV_8UC3);
     cv::randu(clean, 0, 255);
     cv::GaussianBlur(clean, clean, cv::Size(9, 9), 3);
@@ -321,8 +339,8 @@ class TestMutatedFiles : public QObject {
         if (++cases % 100 == 0) qInfo("%d image cases, %d failures", cases, int(failures_.size()) - before);
       }
     }
-    qInfo("mutated images: %d cases in %.1f s (%d answered, %d refused with a clear error so far), %d failures",
-          cases, clock.elapsed() / 1000.0, answered_, refused_, int(failures_.size()) - before);
+    qInfo("mutated images: %d cases in %.1f s (%d answered, %d refused with a clear error so far), %d failures", cases,
+          clock.elapsed() / 1000.0, answered_, refused_, int(failures_.size()) - before);
     QVERIFY2(failures_.size() == before, qPrintable(failures_.mid(before).join(QLatin1Char('\n'))));
   }
 
@@ -333,8 +351,8 @@ class TestMutatedFiles : public QObject {
     int cases = 0;
     const int before = failures_.size();
     const QString dir = temp_.filePath(QStringLiteral("damaged-model"));
-    for (const QString& damagedFile : {QStringLiteral("config.json"), QStringLiteral("model.safetensors"),
-                                       QStringLiteral("tokenizer.model")}) {
+    for (const QString& damagedFile :
+         {QStringLiteral("config.json"), QStringLiteral("model.safetensors"), QStringLiteral("tokenizer.model")}) {
       const QByteArray original = readAll(model_ + QLatin1Char('/') + damagedFile);
       QVERIFY(!original.isEmpty());
       auto all = mutationsOf(damagedFile, original, rng, longMode() ? 110 : 1);
@@ -353,16 +371,16 @@ class TestMutatedFiles : public QObject {
           b[at] = char(quint8(b[at]) ^ quint8(1u << (rng() % 8)));
           all.push_back({damagedFile + QStringLiteral(": header byte %1 flipped").arg(at), b});
         }
-        for (qsizetype cut : {qsizetype(8), qsizetype(8 + headerLength), qsizetype(8 + headerLength + 1000),
-                              original.size() - 1})
+        for (qsizetype cut :
+             {qsizetype(8), qsizetype(8 + headerLength), qsizetype(8 + headerLength + 1000), original.size() - 1})
           all.push_back({damagedFile + QStringLiteral(": cut at %1").arg(cut), original.left(cut)});
       }
       if (!longMode()) all = sample(std::move(all), 10);
       for (const Case& c : all) {
         QDir(dir).removeRecursively();
         QVERIFY(QDir().mkpath(dir));
-        for (const QString& f : {QStringLiteral("config.json"), QStringLiteral("model.safetensors"),
-                                 QStringLiteral("tokenizer.model")})
+        for (const QString& f :
+             {QStringLiteral("config.json"), QStringLiteral("model.safetensors"), QStringLiteral("tokenizer.model")})
           if (f != damagedFile) QVERIFY(QFile::copy(model_ + QLatin1Char('/') + f, dir + QLatin1Char('/') + f));
         QVERIFY(writeAll(dir + QLatin1Char('/') + damagedFile, c.bytes));
         // A model error names the model directory or the damaged file.

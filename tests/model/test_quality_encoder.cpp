@@ -146,7 +146,8 @@ class QualityEncoderTest : public QObject {
   void tokensQualityTokenFirstThenPooledGrid() {
     c10::InferenceMode guard;
     auto m = load(fixture());
-    const cv::Mat ref = toMat(expected("image.reference")), a = toMat(expected("image.a")), b = toMat(expected("image.b"));
+    const cv::Mat ref = toMat(expected("image.reference")), a = toMat(expected("image.a")),
+                  b = toMat(expected("image.b"));
     model::RoleImages images{{text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}, {text::ImageRole::B, {b}}};
     auto encoded = model::encodeImages(*m, images);
     QVERIFY2(encoded.ok(), encoded.ok() ? "" : encoded.message().c_str());
@@ -180,7 +181,8 @@ class QualityEncoderTest : public QObject {
     auto m = load(fixture());
     const auto& enc = m->qualityEncoder();
     model::QualityView view{expected("image.a"), expected("image.reference"), expected("image.b")};
-    const model::QualityHeads h = enc.heads(model::QualityEncoder::pool(enc.featureMap(model::qualityEncoderInput(enc.config(), view))));
+    const model::QualityHeads h =
+        enc.heads(model::QualityEncoder::pool(enc.featureMap(model::qualityEncoderInput(enc.config(), view))));
     // All weights 1: the product of the aspects' quality fractions.
     const at::Tensor s = h.aspectScores[0];
     double product = 1;
@@ -188,7 +190,8 @@ class QualityEncoderTest : public QObject {
     QVERIFY(std::abs(model::weightedScore(h, {1, 1, 1, 1, 1})[0].item<double>() - (product * 3.6 - 2.0)) < 1e-5);
     // "I can't tolerate noise": the noise aspect counts three times.
     const double noise = std::clamp((s[2].item<double>() + 2.0) / 3.6, 1e-3, 1.0);
-    QVERIFY(std::abs(model::weightedScore(h, {1, 1, 3, 1, 1})[0].item<double>() - (product * noise * noise * 3.6 - 2.0)) < 1e-5);
+    QVERIFY(std::abs(model::weightedScore(h, {1, 1, 3, 1, 1})[0].item<double>() -
+                     (product * noise * noise * 3.6 - 2.0)) < 1e-5);
     // The quality token changes with the preference only through its comparison features.
     const at::Tensor plain = model::qualityTokenFeatures(h, &h, {1, 1, 1, 1, 1});
     const at::Tensor weighted = model::qualityTokenFeatures(h, &h, {1, 1, 3, 1, 1});
@@ -213,16 +216,22 @@ class QualityEncoderTest : public QObject {
     const at::Tensor fb = model::qualityTokenFeatures(hb, &ha, {1, 1, 1, 1, 1}, -1.0).narrow(1, n - pair, pair);
     QVERIFY(std::abs((ha.score - hb.score)[0].item<double>()) > 1e-4);  // the fixture's A and B differ
     QVERIFY(test::maxAbsDiff(fa, fb) < 1e-5);
-    QVERIFY(test::maxAbsDiff(fa, model::qualityTokenFeatures(hb, &ha, {1, 1, 1, 1, 1}, 1.0).narrow(1, n - pair, pair)) > 1e-4);
+    QVERIFY(test::maxAbsDiff(fa, model::qualityTokenFeatures(hb, &ha, {1, 1, 1, 1, 1}, 1.0).narrow(1, n - pair, pair)) >
+            1e-4);
     // Through the engine's path: every spatial token carries its image's quality token.
-    const cv::Mat ref = toMat(expected("image.reference")), a = toMat(expected("image.a")), b = toMat(expected("image.b"));
-    auto encoded = model::encodeImages(*m, {{text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}, {text::ImageRole::B, {b}}});
+    const cv::Mat ref = toMat(expected("image.reference")), a = toMat(expected("image.a")),
+                  b = toMat(expected("image.b"));
+    auto encoded = model::encodeImages(
+        *m, {{text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}, {text::ImageRole::B, {b}}});
     QVERIFY(encoded.ok());
     const auto& ea = encoded->at(text::ImageRole::A);
     const at::Tensor quality = ea.tokens.select(1, 0);  // [1, hidden]
     const at::Tensor grid = model::poolTokenGrid(
-        enc.featureMap(model::qualityEncoderInput(enc.config(), {expected("image.a"), expected("image.reference"), expected("image.b")})), 2);
-    const at::Tensor spatial = m->projector()(grid.flatten(2).transpose(1, 2)) + quality.unsqueeze(1);  // [1, 4, hidden]
+        enc.featureMap(model::qualityEncoderInput(
+            enc.config(), {expected("image.a"), expected("image.reference"), expected("image.b")})),
+        2);
+    const at::Tensor spatial =
+        m->projector()(grid.flatten(2).transpose(1, 2)) + quality.unsqueeze(1);  // [1, 4, hidden]
     QVERIFY(test::maxAbsDiff(ea.tokens.narrow(1, 1, 4), spatial) < 1e-4);
   }
 

@@ -45,8 +45,8 @@ class VisionParity : public QObject {
     auto m = loadModel(test::fixtureDir("clip-vision-tiny"));
     at::Tensor px = test::expectedTensor("clip-vision-tiny", "pixel_values_98");  // [1, 3, 98, 98]
     auto out = m->vision().forward(px);
-    const double d = test::maxAbsDiff(out.lastHidden,
-                                      test::expectedTensor("clip-vision-tiny", "last_hidden_state_98_interp"));
+    const double d =
+        test::maxAbsDiff(out.lastHidden, test::expectedTensor("clip-vision-tiny", "last_hidden_state_98_interp"));
     qInfo("98x98 (7x7 grid) interpolated: %.2e", d);
     QCOMPARE(out.lastHidden.size(1), int64_t(50));
     QVERIFY(d <= 1e-4);
@@ -67,9 +67,9 @@ class VisionParity : public QObject {
     auto m = loadModel(test::fixtureDir("llava-tiny"));
     QVERIFY(m->hasVision() && m->hasDecoder() && m->hasProjector());
     QCOMPARE(m->config().vision.featureLayer, -2);
-    at::Tensor ids = test::expectedTensor("llava-tiny", "input_ids");        // [1, 59]
-    at::Tensor px = test::expectedTensor("llava-tiny", "pixel_values");      // [2, 3, 70, 70]
-    at::Tensor visual = m->imageEmbeddings(px);                              // [2, 25, 64]
+    at::Tensor ids = test::expectedTensor("llava-tiny", "input_ids");    // [1, 59]
+    at::Tensor px = test::expectedTensor("llava-tiny", "pixel_values");  // [2, 3, 70, 70]
+    at::Tensor visual = m->imageEmbeddings(px);                          // [2, 25, 64]
     QCOMPARE(visual.size(1), int64_t(25));
     auto embeds = model::mergeImageTokens(m->decoder(), ids, m->config().imageTokenIndex, visual);
     QVERIFY2(embeds.ok(), embeds.ok() ? "" : embeds.message().c_str());

@@ -38,9 +38,12 @@ SplitScore score(const tiled::WholeImageResult& r, const data::SplitPair& pair) 
   for (const auto& t : r.tiles) {
     const char truth = pair.betterIn(t.tile.rect);
     if (!truth) continue;
-    if (t.winner == 0) ++s.skipped;
-    else if (t.winner == '=') ++s.close;
-    else (t.winner == truth ? s.correct : s.wrong)++;
+    if (t.winner == 0)
+      ++s.skipped;
+    else if (t.winner == '=')
+      ++s.close;
+    else
+      (t.winner == truth ? s.correct : s.wrong)++;
   }
   return s;
 }
@@ -248,7 +251,8 @@ class TestWholeImage : public QObject {
     auto tiny = tiled::assessWholeImage(*engine_, cv::Mat(), small, small, exactOptions());
     QVERIFY(!tiny);
     QVERIFY(tiny.message().find("smaller than one tile") != std::string::npos);
-    auto mismatch = tiled::assessWholeImage(*engine_, cv::Mat(), photo_, photo_(cv::Rect(0, 0, 300, 300)), exactOptions());
+    auto mismatch =
+        tiled::assessWholeImage(*engine_, cv::Mat(), photo_, photo_(cv::Rect(0, 0, 300, 300)), exactOptions());
     QVERIFY(!mismatch);
   }
 };

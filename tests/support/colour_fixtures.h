@@ -30,8 +30,7 @@ inline std::string saveProfile(cmsHPROFILE profile, const std::string& descripti
 }
 
 // An RGB matrix/shaper profile with D65 white and the given primaries and curve.
-inline std::string rgbProfile(const cmsCIExyYTRIPLE& primaries, cmsToneCurve* curve,
-                              const std::string& description) {
+inline std::string rgbProfile(const cmsCIExyYTRIPLE& primaries, cmsToneCurve* curve, const std::string& description) {
   const cmsCIExyY d65{0.3127, 0.3290, 1.0};
   cmsToneCurve* curves[3] = {curve, curve, curve};
   cmsHPROFILE p = cmsCreateRGBProfile(&d65, &primaries, curves);
@@ -46,8 +45,8 @@ inline std::string displayP3Profile() {
 }
 
 inline std::string adobeRgbProfile() {
-  return rgbProfile({{0.64, 0.33, 1}, {0.21, 0.71, 1}, {0.15, 0.06, 1}},
-                    cmsBuildGamma(nullptr, 2.19921875), "Adobe RGB (1998) (test)");
+  return rgbProfile({{0.64, 0.33, 1}, {0.21, 0.71, 1}, {0.15, 0.06, 1}}, cmsBuildGamma(nullptr, 2.19921875),
+                    "Adobe RGB (1998) (test)");
 }
 
 inline std::string greyProfile() {
@@ -65,13 +64,11 @@ inline cv::Mat referenceToSrgb(const cv::Mat& in, const std::string& icc) {
   LcmsProfile srgb(cmsCreate_sRGBProfile(), cmsCloseProfile);
   const bool sixteen = in.depth() == CV_16U;
   const bool grey = in.channels() == 1;
-  const cmsUInt32Number inFormat = grey ? (sixteen ? TYPE_GRAY_16 : TYPE_GRAY_8)
-                                        : (sixteen ? TYPE_RGB_16 : TYPE_RGB_8);
-  cmsHTRANSFORM t = cmsCreateTransform(from.get(), inFormat, srgb.get(),
-                                       sixteen ? TYPE_RGB_16 : TYPE_RGB_8, INTENT_PERCEPTUAL, 0);
+  const cmsUInt32Number inFormat = grey ? (sixteen ? TYPE_GRAY_16 : TYPE_GRAY_8) : (sixteen ? TYPE_RGB_16 : TYPE_RGB_8);
+  cmsHTRANSFORM t =
+      cmsCreateTransform(from.get(), inFormat, srgb.get(), sixteen ? TYPE_RGB_16 : TYPE_RGB_8, INTENT_PERCEPTUAL, 0);
   cv::Mat out(in.size(), sixteen ? CV_16UC3 : CV_8UC3);
-  for (int y = 0; y < in.rows; ++y)
-    cmsDoTransform(t, in.ptr(y), out.ptr(y), cmsUInt32Number(in.cols));
+  for (int y = 0; y < in.rows; ++y) cmsDoTransform(t, in.ptr(y), out.ptr(y), cmsUInt32Number(in.cols));
   cmsDeleteTransform(t);
   return out;
 }

@@ -104,7 +104,7 @@ inline std::string makeCmykJpeg(const unsigned char stored[4]) {
   std::string dcValues;
   for (int s = 0; s < 12; ++s) dcValues += char(s);
   std::string acBits(16, '\0');
-  acBits[0] = 1;   // one code of length 1: EOB
+  acBits[0] = 1;  // one code of length 1: EOB
   out += jpegSegment(0xc4, std::string(1, '\x00') + dcBits + dcValues);
   out += jpegSegment(0xc4, std::string(1, '\x10') + acBits + std::string(1, '\0'));
   std::string sos = std::string(1, 4);

@@ -26,16 +26,15 @@ inline at::Tensor expectedTensor(const std::string& folder, const std::string& k
 
 inline double maxAbsDiff(const at::Tensor& a, const at::Tensor& b) {
   if (a.sizes() != b.sizes()) {
-    qWarning("shape mismatch: %s vs %s", model::shapeString(a.sizes()).c_str(),
-             model::shapeString(b.sizes()).c_str());
+    qWarning("shape mismatch: %s vs %s", model::shapeString(a.sizes()).c_str(), model::shapeString(b.sizes()).c_str());
     return 1e30;
   }
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
 // Copies a model directory into `target`, adding `delta` to one element of `tensorName`.
-inline void writePerturbedCopy(const std::string& sourceDir, const std::string& target,
-                               const std::string& tensorName, float delta) {
+inline void writePerturbedCopy(const std::string& sourceDir, const std::string& target, const std::string& tensorName,
+                               float delta) {
   QDir().mkpath(QString::fromStdString(target));
   for (const char* f : {"config.json", "adapter_config.json", "tokenizer.model"}) {
     QString src = QString::fromStdString(sourceDir + "/" + f);

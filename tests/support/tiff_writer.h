@@ -14,7 +14,7 @@ struct TiffEntry {
   std::uint16_t tag;
   std::uint16_t type;  // 1 BYTE, 2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL, 7 UNDEFINED, 10 SRATIONAL
   std::uint32_t count;
-  std::string bytes;   // the values, little-endian, count * size of type
+  std::string bytes;  // the values, little-endian, count * size of type
 };
 
 inline std::string tiffLe16(unsigned v) { return {char(v & 0xff), char(v >> 8 & 0xff)}; }
@@ -25,15 +25,11 @@ inline TiffEntry tiffShorts(std::uint16_t tag, const std::vector<unsigned>& valu
   for (unsigned v : values) b += tiffLe16(v);
   return {tag, 3, std::uint32_t(values.size()), b};
 }
-inline TiffEntry tiffLong(std::uint16_t tag, std::uint32_t value) {
-  return {tag, 4, 1, tiffLe32(value)};
-}
+inline TiffEntry tiffLong(std::uint16_t tag, std::uint32_t value) { return {tag, 4, 1, tiffLe32(value)}; }
 inline TiffEntry tiffBytes(std::uint16_t tag, std::uint16_t type, const std::string& b) {
   return {tag, type, std::uint32_t(b.size()), b};
 }
-inline TiffEntry tiffAscii(std::uint16_t tag, const std::string& text) {
-  return tiffBytes(tag, 2, text + '\0');
-}
+inline TiffEntry tiffAscii(std::uint16_t tag, const std::string& text) { return tiffBytes(tag, 2, text + '\0'); }
 // (SIGNED) RATIONALs as value * denominator / denominator.
 inline TiffEntry tiffRationals(std::uint16_t tag, bool isSigned, const std::vector<double>& values) {
   std::string b;
@@ -48,8 +44,7 @@ inline TiffEntry tiffRationals(std::uint16_t tag, bool isSigned, const std::vect
 inline std::string writeTiff(std::vector<TiffEntry> entries, const std::string& pixels) {
   entries.push_back(tiffLong(273, 0));  // patched below
   entries.push_back(tiffLong(279, std::uint32_t(pixels.size())));
-  std::sort(entries.begin(), entries.end(),
-            [](const TiffEntry& a, const TiffEntry& b) { return a.tag < b.tag; });
+  std::sort(entries.begin(), entries.end(), [](const TiffEntry& a, const TiffEntry& b) { return a.tag < b.tag; });
   const std::uint32_t ifdSize = std::uint32_t(2 + 12 * entries.size() + 4);
   std::uint32_t extraAt = 8 + ifdSize;
   std::string ifd = tiffLe16(unsigned(entries.size())), extra;

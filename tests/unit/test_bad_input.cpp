@@ -63,17 +63,12 @@ void writeFile(const std::string& path, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-
 // ---- bytes of hand-made images ------------------------------------------------------------
-
-
-
 
 // A PNG whose IHDR declares width x height but whose IDAT holds `idat` (not checked).
 std::string pngHeaderOnly(std::uint32_t width, std::uint32_t height, const std::string& idat) {
   const std::string ihdr = be32(width) + be32(height) + char(8) + char(2) + std::string(3, '\0');
-  return std::string("\x89PNG\r\n\x1a\n", 8) + pngChunk("IHDR", ihdr) + pngChunk("IDAT", idat) +
-         pngChunk("IEND", "");
+  return std::string("\x89PNG\r\n\x1a\n", 8) + pngChunk("IHDR", ihdr) + pngChunk("IDAT", idat) + pngChunk("IEND", "");
 }
 
 cv::Mat noise(int w, int h, int type, unsigned seed) {
@@ -85,18 +80,14 @@ cv::Mat noise(int w, int h, int type, unsigned seed) {
 }
 
 // A TIFF structure for a JPEG APP1 EXIF block: `entries` raw 12-byte IFD entries.
-std::string exifBlock(const std::string& tiffBody) {
-  return std::string("Exif\0\0", 6) + tiffBody;
-}
-std::string exifOrientation(unsigned orientation, std::uint32_t ifdOffset = 8,
-                            unsigned entryCount = 1) {
+std::string exifBlock(const std::string& tiffBody) { return std::string("Exif\0\0", 6) + tiffBody; }
+std::string exifOrientation(unsigned orientation, std::uint32_t ifdOffset = 8, unsigned entryCount = 1) {
   std::string t = "II" + le16(42) + le32(ifdOffset);
   t += le16(entryCount);
   t += le16(0x0112) + le16(3) + le32(1) + le16(orientation) + le16(0);
   t += le32(0);
   return t;
 }
-
 
 // ---- checks -------------------------------------------------------------------------------
 
@@ -121,13 +112,13 @@ bool isClearError(const R& r, const QStringList& needles, QString* why) {
   return true;
 }
 
-#define EXPECT_CLEAR_ERROR(result, needles)                       \
-  do {                                                            \
-    const auto& r_ = (result);                                    \
-    QString why_;                                                 \
-    const bool ok_ = isClearError(r_, (needles), &why_);          \
-    QVERIFY2(ok_, qPrintable(why_));                              \
-    qInfo("%s", r_.message().substr(0, 300).c_str());             \
+#define EXPECT_CLEAR_ERROR(result, needles)              \
+  do {                                                   \
+    const auto& r_ = (result);                           \
+    QString why_;                                        \
+    const bool ok_ = isClearError(r_, (needles), &why_); \
+    QVERIFY2(ok_, qPrintable(why_));                     \
+    qInfo("%s", r_.message().substr(0, 300).c_str());    \
   } while (0)
 
 // ---- model directories ------------------------------------------------------------------------
@@ -192,8 +183,7 @@ struct ModelCase {
   using Mutation = std::function<void(const std::string& dir)>;
   using Target = std::function<std::string(const std::string& dir)>;
   ModelCase(const char* n, QStringList nd, Mutation m, Target t = nullptr, std::string a = {})
-      : name(n), needles(std::move(nd)), mutate(std::move(m)), target(std::move(t)),
-        adapter(std::move(a)) {}
+      : name(n), needles(std::move(nd)), mutate(std::move(m)), target(std::move(t)), adapter(std::move(a)) {}
   const char* name;
   QStringList needles;
   Mutation mutate;
@@ -235,162 +225,183 @@ std::vector<ModelCase> modelCases() {
     return [keep](const std::string& d) { writeFile(modelPath(d), readFile(modelPath(d)).substr(0, keep)); };
   };
   // -- the directory itself
-  c.push_back({"dir-missing", {"does not exist"}, [](const std::string&) {},
+  c.push_back({"dir-missing",
+               {"does not exist"},
+               [](const std::string&) {},
                [](const std::string& d) { return d + "/nowhere"; }});
-  c.push_back({"dir-is-a-file", {"not a directory"}, [](const std::string&) {},
+  c.push_back({"dir-is-a-file",
+               {"not a directory"},
+               [](const std::string&) {},
                [](const std::string& d) { return d + "/config.json"; }});
-  c.push_back({"dir-empty", {"config.json is missing"},
-               [](const std::string& d) { QFile::remove(QString::fromStdString(d + "/config.json"));
-                                          QFile::remove(QString::fromStdString(modelPath(d))); }});
-  c.push_back({"no-weights", {"no *.safetensors"},
-               [](const std::string& d) { QFile::remove(QString::fromStdString(modelPath(d))); }});
-  c.push_back({"pickled-bin-only", {"pickled", "convert", "pytorch_model.bin"},
-               [](const std::string& d) {
+  c.push_back({"dir-empty", {"config.json is missing"}, [](const std::string& d) {
+                 QFile::remove(QString::fromStdString(d + "/config.json"));
+                 QFile::remove(QString::fromStdString(modelPath(d)));
+               }});
+  c.push_back({"no-weights", {"no *.safetensors"}, [](const std::string& d) {
+                 QFile::remove(QString::fromStdString(modelPath(d)));
+               }});
+  c.push_back({"pickled-bin-only", {"pickled", "convert", "pytorch_model.bin"}, [](const std::string& d) {
                  QFile::remove(QString::fromStdString(modelPath(d)));
                  writeFile(d + "/pytorch_model.bin", std::string("\x80\x02}q\x00.", 6));
                }});
-  c.push_back({"pickled-pt-only", {"pickled", "convert"},
-               [](const std::string& d) {
+  c.push_back({"pickled-pt-only", {"pickled", "convert"}, [](const std::string& d) {
                  QFile::remove(QString::fromStdString(modelPath(d)));
                  writeFile(d + "/model.pt", "PK\x03\x04 zip with data.pkl");
                }});
-  c.push_back({"pickled-adapter", {"pickled", "convert", "adapter_model.bin"},
+  c.push_back({"pickled-adapter",
+               {"pickled", "convert", "adapter_model.bin"},
                [](const std::string& d) {
                  QDir().mkpath(QString::fromStdString(d + "/lora"));
                  writeFile(d + "/lora/adapter_config.json", R"({"peft_type":"LORA","r":4,"lora_alpha":8})");
                  writeFile(d + "/lora/adapter_model.bin", std::string("\x80\x02}q\x00.", 6));
                },
-               nullptr, "lora"});
+               nullptr,
+               "lora"});
   // -- safetensors framing
   c.push_back({"st-truncated-data", {"outside the file", "truncated"}, cut(900000)});
   c.push_back({"st-5-bytes", {"too short"}, cut(5)});
   c.push_back({"st-0-bytes", {"too short"}, cut(0)});
-  c.push_back({"st-absurd-header-length", {"absurd"},
-               [](const std::string& d) {
+  c.push_back({"st-absurd-header-length", {"absurd"}, [](const std::string& d) {
                  std::string b = readFile(modelPath(d));
                  for (int i = 0; i < 8; ++i) b[size_t(i)] = '\xff';
                  writeFile(modelPath(d), b);
                }});
-  c.push_back({"st-header-past-eof", {"exceeds the file size"},
-               [](const std::string& d) {
+  c.push_back({"st-header-past-eof", {"exceeds the file size"}, [](const std::string& d) {
                  std::string b = readFile(modelPath(d));
                  const std::uint64_t n = 90ull * 1024 * 1024;  // under the cap, over the file
                  for (int i = 0; i < 8; ++i) b[size_t(i)] = char((n >> (8 * i)) & 0xff);
                  writeFile(modelPath(d), b);
                }});
-  c.push_back({"st-header-not-json", {"not valid JSON"},
-               [](const std::string& d) { writeFile(modelPath(d), rawSafetensors("{\"a\": [1, 2", std::string(16, '\0'))); }});
-  c.push_back({"st-header-array", {"not a JSON object"},
-               [](const std::string& d) { writeFile(modelPath(d), rawSafetensors("[1,2,3]", "")); }});
-  c.push_back({"st-header-invalid-utf8", {"not valid JSON"},
-               [](const std::string& d) { writeFile(modelPath(d), rawSafetensors("{\"\xff\xfe\": {}}", "")); }});
-  c.push_back({"st-offsets-out-of-bounds", {"points outside", kLm},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm]["data_offsets"] = {0, 1ull << 40}; }); }});
-  c.push_back({"st-offsets-reversed", {"points outside", kLm},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm]["data_offsets"] = {131072, 0}; }); }});
-  c.push_back({"st-offsets-overlap", {"overlap"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kEmbed]["data_offsets"] = h[kLm]["data_offsets"]; }); }});
-  c.push_back({"st-offsets-negative", {"malformed data_offsets"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm]["data_offsets"] = {-8, 131064}; }); }});
-  c.push_back({"st-offsets-missing", {"malformed data_offsets"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm].erase("data_offsets"); }); }});
-  c.push_back({"st-size-disagrees-with-shape", {"byte size does not match"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm]["shape"] = {512, 65}; }); }});
-  c.push_back({"st-unknown-dtype", {"unknown dtype"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm]["dtype"] = "F8_E4M3"; }); }});
-  c.push_back({"st-dtype-not-a-string", {"unknown dtype"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm]["dtype"] = 4; }); }});
-  c.push_back({"st-integer-dtype-for-weights", {"floating", kLm},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm]["dtype"] = "I32"; }); }});  // same byte size: only the dtype is wrong
-  c.push_back({"st-negative-dimension", {"negative"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm]["shape"] = {-512, -64}; }); }});
-  c.push_back({"st-rank-9", {"malformed shape"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm]["shape"] = {1, 1, 1, 1, 1, 1, 1, 512, 64}; }); }});
-  c.push_back({"st-overflowing-shape", {"absurd shape"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h[kLm]["shape"] = {1ull << 40, 1ull << 40, 1ull << 40}; }); }});
-  c.push_back({"st-entry-not-object", {"not an object"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) { h["junk"] = 5; }); }});
-  c.push_back({"st-metadata-not-strings", {"__metadata__"},
-               [](const std::string& d) { mutateHeader(d, [](json& h, std::string&) {
-                 h["__metadata__"] = {{"format", 1}}; }); }});
-  c.push_back({"st-is-a-directory", {"not a regular file"},
-               [](const std::string& d) {
+  c.push_back({"st-header-not-json", {"not valid JSON"}, [](const std::string& d) {
+                 writeFile(modelPath(d), rawSafetensors("{\"a\": [1, 2", std::string(16, '\0')));
+               }});
+  c.push_back({"st-header-array", {"not a JSON object"}, [](const std::string& d) {
+                 writeFile(modelPath(d), rawSafetensors("[1,2,3]", ""));
+               }});
+  c.push_back({"st-header-invalid-utf8", {"not valid JSON"}, [](const std::string& d) {
+                 writeFile(modelPath(d), rawSafetensors("{\"\xff\xfe\": {}}", ""));
+               }});
+  c.push_back({"st-offsets-out-of-bounds", {"points outside", kLm}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm]["data_offsets"] = {0, 1ull << 40}; });
+               }});
+  c.push_back({"st-offsets-reversed", {"points outside", kLm}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm]["data_offsets"] = {131072, 0}; });
+               }});
+  c.push_back({"st-offsets-overlap", {"overlap"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kEmbed]["data_offsets"] = h[kLm]["data_offsets"]; });
+               }});
+  c.push_back({"st-offsets-negative", {"malformed data_offsets"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm]["data_offsets"] = {-8, 131064}; });
+               }});
+  c.push_back({"st-offsets-missing", {"malformed data_offsets"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm].erase("data_offsets"); });
+               }});
+  c.push_back({"st-size-disagrees-with-shape", {"byte size does not match"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm]["shape"] = {512, 65}; });
+               }});
+  c.push_back({"st-unknown-dtype", {"unknown dtype"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm]["dtype"] = "F8_E4M3"; });
+               }});
+  c.push_back({"st-dtype-not-a-string", {"unknown dtype"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm]["dtype"] = 4; });
+               }});
+  c.push_back({"st-integer-dtype-for-weights", {"floating", kLm}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm]["dtype"] = "I32"; });
+               }});  // same byte size: only the dtype is wrong
+  c.push_back({"st-negative-dimension", {"negative"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm]["shape"] = {-512, -64}; });
+               }});
+  c.push_back({"st-rank-9", {"malformed shape"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm]["shape"] = {1, 1, 1, 1, 1, 1, 1, 512, 64}; });
+               }});
+  c.push_back({"st-overflowing-shape", {"absurd shape"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h[kLm]["shape"] = {1ull << 40, 1ull << 40, 1ull << 40}; });
+               }});
+  c.push_back({"st-entry-not-object", {"not an object"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h["junk"] = 5; });
+               }});
+  c.push_back({"st-metadata-not-strings", {"__metadata__"}, [](const std::string& d) {
+                 mutateHeader(d, [](json& h, std::string&) { h["__metadata__"] = {{"format", 1}}; });
+               }});
+  c.push_back({"st-is-a-directory", {"not a regular file"}, [](const std::string& d) {
                  QFile::remove(QString::fromStdString(modelPath(d)));
                  QDir().mkpath(QString::fromStdString(modelPath(d)));
                }});
-  c.push_back({"st-is-a-fifo", {"not a regular file"},  // must not block in open()
+  c.push_back({"st-is-a-fifo",
+               {"not a regular file"},  // must not block in open()
                [](const std::string& d) {
                  QFile::remove(QString::fromStdString(modelPath(d)));
                  ::mkfifo(modelPath(d).c_str(), 0600);
                }});
-  c.push_back({"st-is-dev-zero", {"not a regular file"},
-               [](const std::string& d) {
+  c.push_back({"st-is-dev-zero", {"not a regular file"}, [](const std::string& d) {
                  QFile::remove(QString::fromStdString(modelPath(d)));
                  QFile::link("/dev/zero", QString::fromStdString(modelPath(d)));
                }});
   // -- tensors against config.json
-  c.push_back({"shape-disagrees-with-config", {"config.json implies", kEmbed},
-               [](const std::string& d) { mutateConfig(d, [](json& j) { j["text_config"]["vocab_size"] = 600; }); }});
-  c.push_back({"shape-transposed", {"config.json implies", "language_model.model.layers.0.mlp.down_proj.weight"},
-               [](const std::string& d) { mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
-                 findTensor(ts, "language_model.model.layers.0.mlp.down_proj.weight")->shape = {172, 64}; }); }});
-  c.push_back({"config-wants-more-layers", {"missing", "language_model.model.layers.2"},
-               [](const std::string& d) { mutateConfig(d, [](json& j) { j["text_config"]["num_hidden_layers"] = 3; }); }});
-  c.push_back({"missing-tensor", {"missing", kNorm},
-               [](const std::string& d) { mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
-                 ts.erase(std::remove_if(ts.begin(), ts.end(), [](const OwnedTensor& t) { return t.name == kNorm; }), ts.end()); }); }});
-  c.push_back({"extra-tensor", {"not used", "language_model.model.backdoor.weight"},
-               [](const std::string& d) { mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
-                 ts.push_back({"language_model.model.backdoor.weight", io::DType::F32, {4}, std::string(16, '\0')}); }); }});
-  c.push_back({"nan-weight", {"NaN", kNorm},
-               [](const std::string& d) { mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
-                 setFloat(*findTensor(ts, kNorm), 7, std::numeric_limits<float>::quiet_NaN()); }); }});
-  c.push_back({"inf-weight", {"Inf", "vision_tower.embeddings.patch_embedding.weight"},
-               [](const std::string& d) { mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
-                 setFloat(*findTensor(ts, "vision_tower.embeddings.patch_embedding.weight"), 100,
-                          -std::numeric_limits<float>::infinity()); }); }});
-  c.push_back({"nan-in-bf16-weight", {"NaN", kLm},
-               [](const std::string& d) { mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
-                 OwnedTensor& t = *findTensor(ts, kLm);
-                 std::string bf16(t.bytes.size() / 2, '\0');
-                 for (size_t i = 0; i < bf16.size() / 2; ++i) {  // upper halves of the floats
-                   bf16[2 * i] = t.bytes[4 * i + 2];
-                   bf16[2 * i + 1] = t.bytes[4 * i + 3];
-                 }
-                 bf16[10] = '\xc1';  // 0x7fc1: a NaN
-                 bf16[11] = '\x7f';
-                 t.dtype = io::DType::BF16;
-                 t.bytes = bf16; }); }});
-  c.push_back({"tensor-in-two-shards", {"more than one weight file"},
+  c.push_back({"shape-disagrees-with-config", {"config.json implies", kEmbed}, [](const std::string& d) {
+                 mutateConfig(d, [](json& j) { j["text_config"]["vocab_size"] = 600; });
+               }});
+  c.push_back({"shape-transposed",
+               {"config.json implies", "language_model.model.layers.0.mlp.down_proj.weight"},
                [](const std::string& d) {
+                 mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
+                   findTensor(ts, "language_model.model.layers.0.mlp.down_proj.weight")->shape = {172, 64};
+                 });
+               }});
+  c.push_back({"config-wants-more-layers", {"missing", "language_model.model.layers.2"}, [](const std::string& d) {
+                 mutateConfig(d, [](json& j) { j["text_config"]["num_hidden_layers"] = 3; });
+               }});
+  c.push_back({"missing-tensor", {"missing", kNorm}, [](const std::string& d) {
+                 mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
+                   ts.erase(std::remove_if(ts.begin(), ts.end(), [](const OwnedTensor& t) { return t.name == kNorm; }),
+                            ts.end());
+                 });
+               }});
+  c.push_back({"extra-tensor", {"not used", "language_model.model.backdoor.weight"}, [](const std::string& d) {
+                 mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
+                   ts.push_back({"language_model.model.backdoor.weight", io::DType::F32, {4}, std::string(16, '\0')});
+                 });
+               }});
+  c.push_back({"nan-weight", {"NaN", kNorm}, [](const std::string& d) {
+                 mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
+                   setFloat(*findTensor(ts, kNorm), 7, std::numeric_limits<float>::quiet_NaN());
+                 });
+               }});
+  c.push_back({"inf-weight", {"Inf", "vision_tower.embeddings.patch_embedding.weight"}, [](const std::string& d) {
+                 mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
+                   setFloat(*findTensor(ts, "vision_tower.embeddings.patch_embedding.weight"), 100,
+                            -std::numeric_limits<float>::infinity());
+                 });
+               }});
+  c.push_back({"nan-in-bf16-weight", {"NaN", kLm}, [](const std::string& d) {
+                 mutateTensors(d, [](std::vector<OwnedTensor>& ts) {
+                   OwnedTensor& t = *findTensor(ts, kLm);
+                   std::string bf16(t.bytes.size() / 2, '\0');
+                   for (size_t i = 0; i < bf16.size() / 2; ++i) {  // upper halves of the floats
+                     bf16[2 * i] = t.bytes[4 * i + 2];
+                     bf16[2 * i + 1] = t.bytes[4 * i + 3];
+                   }
+                   bf16[10] = '\xc1';  // 0x7fc1: a NaN
+                   bf16[11] = '\x7f';
+                   t.dtype = io::DType::BF16;
+                   t.bytes = bf16;
+                 });
+               }});
+  c.push_back({"tensor-in-two-shards", {"more than one weight file"}, [](const std::string& d) {
                  auto ts = readTensors(modelPath(d));
                  writeTensors(d + "/model-00002-of-00002.safetensors", {*findTensor(ts, kNorm)});
                }});
   // -- sharded index
-  c.push_back({"index-path-traversal", {"plain file name"},
-               [](const std::string& d) {
-                 writeFile(d + "/model.safetensors.index.json",
-                           R"({"weight_map": {"a": "../../etc/passwd"}})");
+  c.push_back({"index-path-traversal", {"plain file name"}, [](const std::string& d) {
+                 writeFile(d + "/model.safetensors.index.json", R"({"weight_map": {"a": "../../etc/passwd"}})");
                }});
-  c.push_back({"index-missing-shard", {"missing", "model-00001-of-00009.safetensors"},
-               [](const std::string& d) {
+  c.push_back({"index-missing-shard", {"missing", "model-00001-of-00009.safetensors"}, [](const std::string& d) {
                  writeFile(d + "/model.safetensors.index.json",
                            R"({"weight_map": {"a": "model-00001-of-00009.safetensors"}})");
                }});
-  c.push_back({"index-damaged", {"damaged"},
-               [](const std::string& d) { writeFile(d + "/model.safetensors.index.json", "{\"weight_map\": 7}"); }});
+  c.push_back({"index-damaged", {"damaged"}, [](const std::string& d) {
+                 writeFile(d + "/model.safetensors.index.json", "{\"weight_map\": 7}");
+               }});
   return c;
 }
 
@@ -442,49 +453,62 @@ std::vector<ConfigCase> configCases() {
                  return s;
                },
                {"hidden_size", "integer"}});
-  c.push_back({"cfg-huge-float", literal(R"({"model_type": "llama", "vocab_size": 1e400})"),
-               {"not a valid JSON object"}});
-  c.push_back({"cfg-huge-integer", patched([](json& j) { j["text_config"]["vocab_size"] = 1e30; }),
-               {"vocab_size", "integer"}});
-  c.push_back({"cfg-int64-max", patched([](json& j) { j["text_config"]["hidden_size"] = INT64_MAX; }),
+  c.push_back(
+      {"cfg-huge-float", literal(R"({"model_type": "llama", "vocab_size": 1e400})"), {"not a valid JSON object"}});
+  c.push_back(
+      {"cfg-huge-integer", patched([](json& j) { j["text_config"]["vocab_size"] = 1e30; }), {"vocab_size", "integer"}});
+  c.push_back({"cfg-int64-max",
+               patched([](json& j) { j["text_config"]["hidden_size"] = INT64_MAX; }),
                {"hidden_size", "range"}});
-  c.push_back({"cfg-uint64-max", patched([](json& j) { j["vision_config"]["patch_size"] = UINT64_MAX; }),
+  c.push_back({"cfg-uint64-max",
+               patched([](json& j) { j["vision_config"]["patch_size"] = UINT64_MAX; }),
                {"patch_size", "18446744073709551615", "range"}});
   // Read as a signed 64-bit number this would wrap to -1, a valid feature layer.
-  c.push_back({"cfg-uint64-max-wraps-to-valid", patched([](json& j) { j["vision_feature_layer"] = UINT64_MAX; }),
+  c.push_back({"cfg-uint64-max-wraps-to-valid",
+               patched([](json& j) { j["vision_feature_layer"] = UINT64_MAX; }),
                {"vision_feature_layer", "18446744073709551615"}});
-  c.push_back({"cfg-string-number", patched([](json& j) { j["text_config"]["hidden_size"] = "64"; }),
+  c.push_back({"cfg-string-number",
+               patched([](json& j) { j["text_config"]["hidden_size"] = "64"; }),
                {"hidden_size", "integer"}});
-  c.push_back({"cfg-fractional-layers", patched([](json& j) { j["text_config"]["num_hidden_layers"] = 2.5; }),
+  c.push_back({"cfg-fractional-layers",
+               patched([](json& j) { j["text_config"]["num_hidden_layers"] = 2.5; }),
                {"num_hidden_layers", "integer"}});
-  c.push_back({"cfg-negative-heads", patched([](json& j) { j["text_config"]["num_attention_heads"] = -4; }),
+  c.push_back({"cfg-negative-heads",
+               patched([](json& j) { j["text_config"]["num_attention_heads"] = -4; }),
                {"num_attention_heads", "range"}});
-  c.push_back({"cfg-zero-patch", patched([](json& j) { j["vision_config"]["patch_size"] = 0; }),
-               {"patch_size", "range"}});
-  c.push_back({"cfg-million-layers", patched([](json& j) { j["vision_config"]["num_hidden_layers"] = 1000000; }),
+  c.push_back(
+      {"cfg-zero-patch", patched([](json& j) { j["vision_config"]["patch_size"] = 0; }), {"patch_size", "range"}});
+  c.push_back({"cfg-million-layers",
+               patched([](json& j) { j["vision_config"]["num_hidden_layers"] = 1000000; }),
                {"num_hidden_layers", "range"}});
-  c.push_back({"cfg-heads-do-not-divide", patched([](json& j) { j["vision_config"]["num_attention_heads"] = 3; }),
+  c.push_back({"cfg-heads-do-not-divide",
+               patched([](json& j) { j["vision_config"]["num_attention_heads"] = 3; }),
                {"divisible"}});
-  c.push_back({"cfg-odd-head-dim", patched([](json& j) { j["text_config"]["head_dim"] = 15; }),
-               {"head_dim"}});
-  c.push_back({"cfg-kv-heads-do-not-divide", patched([](json& j) { j["text_config"]["num_key_value_heads"] = 3; }),
+  c.push_back({"cfg-odd-head-dim", patched([](json& j) { j["text_config"]["head_dim"] = 15; }), {"head_dim"}});
+  c.push_back({"cfg-kv-heads-do-not-divide",
+               patched([](json& j) { j["text_config"]["num_key_value_heads"] = 3; }),
                {"num_key_value_heads"}});
-  c.push_back({"cfg-bos-outside-vocab", patched([](json& j) { j["text_config"]["bos_token_id"] = 100000; }),
+  c.push_back({"cfg-bos-outside-vocab",
+               patched([](json& j) { j["text_config"]["bos_token_id"] = 100000; }),
                {"bos_token_id", "range"}});
-  c.push_back({"cfg-negative-eps", patched([](json& j) { j["text_config"]["rms_norm_eps"] = -1.0; }),
-               {"rms_norm_eps"}});
-  c.push_back({"cfg-feature-layer-out-of-range", patched([](json& j) { j["vision_feature_layer"] = -50; }),
+  c.push_back(
+      {"cfg-negative-eps", patched([](json& j) { j["text_config"]["rms_norm_eps"] = -1.0; }), {"rms_norm_eps"}});
+  c.push_back({"cfg-feature-layer-out-of-range",
+               patched([](json& j) { j["vision_feature_layer"] = -50; }),
                {"vision_feature_layer", "range"}});
-  c.push_back({"cfg-text-config-string", patched([](json& j) { j["text_config"] = "llama"; }),
-               {"text_config"}});
-  c.push_back({"cfg-missing-vision-config", patched([](json& j) { j.erase("vision_config"); }),
-               {"vision_config"}});
-  c.push_back({"cfg-unknown-model-type", patched([](json& j) { j["model_type"] = "gpt2"; j["architectures"] = {"GPT2LMHeadModel"}; }),
+  c.push_back({"cfg-text-config-string", patched([](json& j) { j["text_config"] = "llama"; }), {"text_config"}});
+  c.push_back({"cfg-missing-vision-config", patched([](json& j) { j.erase("vision_config"); }), {"vision_config"}});
+  c.push_back({"cfg-unknown-model-type",
+               patched([](json& j) {
+                 j["model_type"] = "gpt2";
+                 j["architectures"] = {"GPT2LMHeadModel"};
+               }),
                {"gpt2", "supported"}});
-  c.push_back({"cfg-rope-yarn", patched([](json& j) { j["text_config"]["rope_parameters"]["rope_type"] = "yarn"; }),
+  c.push_back({"cfg-rope-yarn",
+               patched([](json& j) { j["text_config"]["rope_parameters"]["rope_type"] = "yarn"; }),
                {"yarn", "not supported"}});
-  c.push_back({"cfg-unknown-activation", patched([](json& j) { j["text_config"]["hidden_act"] = "relu2"; }),
-               {"relu2"}});
+  c.push_back(
+      {"cfg-unknown-activation", patched([](json& j) { j["text_config"]["hidden_act"] = "relu2"; }), {"relu2"}});
   c.push_back({"cfg-invalid-utf8", literal("{\"model_type\": \"ll\xff\xfe\"}"), {"not a valid JSON object"}});
   c.push_back({"cfg-nul-byte", literal(std::string("{\"model_type\": \"llava\"\0}", 25)), {"not a valid JSON object"}});
   c.push_back({"cfg-100MB", literal(""), {"implausibly large"}, true});
@@ -501,7 +525,11 @@ std::vector<TokenizerCase> tokenizerCases() {
   std::vector<TokenizerCase> c;
   c.push_back({"tok-missing", [](const std::string& d) { return d + "/no-such.model"; }, {"not found"}});
   c.push_back({"tok-directory", [](const std::string& d) { return d; }, {"not found"}});
-  c.push_back({"tok-empty", [](const std::string& d) { writeFile(d + "/t.model", ""); return d + "/t.model"; },
+  c.push_back({"tok-empty",
+               [](const std::string& d) {
+                 writeFile(d + "/t.model", "");
+                 return d + "/t.model";
+               },
                {"tokenizer model"}});
   c.push_back({"tok-random-bytes",
                [](const std::string& d) {
@@ -519,12 +547,17 @@ std::vector<TokenizerCase> tokenizerCases() {
                  return d + "/t.model";
                },
                {"tokenizer model"}});
-  c.push_back({"tok-hf-json", [](const std::string& d) {
+  c.push_back({"tok-hf-json",
+               [](const std::string& d) {
                  writeFile(d + "/tokenizer.json", R"({"version": "1.0", "model": {"type": "BPE"}})");
                  return d + "/tokenizer.json";
                },
                {"tokenizer.model is needed"}});
-  c.push_back({"tok-fifo", [](const std::string& d) { ::mkfifo((d + "/t.model").c_str(), 0600); return d + "/t.model"; },
+  c.push_back({"tok-fifo",
+               [](const std::string& d) {
+                 ::mkfifo((d + "/t.model").c_str(), 0600);
+                 return d + "/t.model";
+               },
                {"not found"}});
   return c;
 }
@@ -588,67 +621,134 @@ class BadInputTest : public QObject {
     QTest::addColumn<QString>("file");
     QTest::addColumn<QByteArray>("bytes");  // written to `file` unless file is special
     QTest::addColumn<QString>("expect");
-    QTest::addColumn<QString>("needle");    // error: in the message; ok: "WxH/depth/channels"
+    QTest::addColumn<QString>("needle");  // error: in the message; ok: "WxH/depth/channels"
     auto qb = [](const std::string& s) { return QByteArray(s.data(), qsizetype(s.size())); };
     const std::string png = encode(noise(40, 30, CV_8UC3, 1), ".png");
     const std::string jpg = encode(noise(40, 30, CV_8UC3, 2), ".jpg");
     const std::string bmp = encode(noise(40, 30, CV_8UC3, 3), ".bmp");
 
-    QTest::newRow("img-missing") << "missing.png" << QByteArray() << "error" << "does not exist";
-    QTest::newRow("img-directory") << "@dir" << QByteArray() << "error" << "folder";
-    QTest::newRow("img-fifo") << "@fifo" << QByteArray() << "error" << "not a regular file";
-    QTest::newRow("img-dev-null") << "@devnull" << QByteArray() << "error" << "not a regular file";
-    QTest::newRow("img-empty-path") << "@emptypath" << QByteArray() << "error" << "no file name";
-    QTest::newRow("img-empty") << "empty.png" << QByteArray() << "error" << "empty";
-    QTest::newRow("img-truncated-png") << "cut.png" << qb(png.substr(0, png.size() / 2)) << "error" << "truncated";
-    QTest::newRow("img-png-signature-only") << "sig.png" << qb(png.substr(0, 8)) << "error" << "cut off";
-    QTest::newRow("img-truncated-jpeg") << "cut.jpg" << qb(jpg.substr(0, jpg.size() / 2)) << "error" << "truncated";
-    QTest::newRow("img-jpeg-soi-only") << "soi.jpg" << qb(jpg.substr(0, 3)) << "error" << "truncated";
-    QTest::newRow("img-truncated-bmp") << "cut.bmp" << qb(bmp.substr(0, bmp.size() - 100)) << "error" << "truncated";
-    QTest::newRow("img-text-named-png") << "notes.png" << QByteArray("hello, I am not an image\n") << "error" << "not an image";
-    QTest::newRow("img-elf-named-jpg") << "prog.jpg" << QByteArray("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", 16) << "error" << "not an image";
-    QTest::newRow("img-pdf") << "doc.png" << QByteArray("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n") << "error" << "PDF";
-    QTest::newRow("img-gif") << "anim.gif" << QByteArray("GIF89a\x01\0\x01\0\0\0\0;", 13) << "error" << "GIF";
-    QTest::newRow("img-png-named-jpg") << "really-a-png.jpg" << qb(png) << "ok" << "40x30/8/3";
-    QTest::newRow("img-jpeg-named-txt") << "photo.txt" << qb(jpg) << "ok" << "40x30/8/3";
-    QTest::newRow("img-bomb-png-100k") << "bomb.png" << qb(pngHeaderOnly(100000, 100000, "x")) << "error" << "decompression bomb";
-    QTest::newRow("img-bomb-png-20k") << "large.png" << qb(pngHeaderOnly(20000, 20000, "x")) << "error" << "20000x20000";
-    QTest::newRow("img-bomb-png-4G-wide") << "wide.png" << qb(pngHeaderOnly(0xffffffffu, 1, "x")) << "error" << "decompression bomb";
-    QTest::newRow("img-bomb-ppm") << "bomb.ppm" << QByteArray("P6\n70000 70000\n255\n") << "error" << "decompression bomb";
-    QTest::newRow("img-zero-width-png") << "zero.png" << qb(pngHeaderOnly(0, 10, "x")) << "error" << "empty image";
-    QTest::newRow("img-corrupt-idat") << "idat.png" << qb(pngHeaderOnly(16, 16, std::string(40, '\x5a'))) << "error" << "could not be decoded";
-    QTest::newRow("img-16bit-png") << "deep.png" << qb(encode(noise(33, 17, CV_16UC3, 4), ".png")) << "ok" << "33x17/16/3";
-    QTest::newRow("img-grey-png") << "grey.png" << qb(encode(noise(20, 10, CV_8UC1, 5), ".png")) << "ok" << "20x10/8/1";
-    QTest::newRow("img-grey-16bit-png") << "grey16.png" << qb(encode(noise(20, 10, CV_16UC1, 5), ".png")) << "ok" << "20x10/16/1";
-    QTest::newRow("img-rgba-png") << "alpha.png" << qb(encode(noise(12, 9, CV_8UC4, 6), ".png")) << "ok" << "12x9/8/4";
+    QTest::newRow("img-missing") << "missing.png" << QByteArray() << "error"
+                                 << "does not exist";
+    QTest::newRow("img-directory") << "@dir" << QByteArray() << "error"
+                                   << "folder";
+    QTest::newRow("img-fifo") << "@fifo" << QByteArray() << "error"
+                              << "not a regular file";
+    QTest::newRow("img-dev-null") << "@devnull" << QByteArray() << "error"
+                                  << "not a regular file";
+    QTest::newRow("img-empty-path") << "@emptypath" << QByteArray() << "error"
+                                    << "no file name";
+    QTest::newRow("img-empty") << "empty.png" << QByteArray() << "error"
+                               << "empty";
+    QTest::newRow("img-truncated-png") << "cut.png" << qb(png.substr(0, png.size() / 2)) << "error"
+                                       << "truncated";
+    QTest::newRow("img-png-signature-only") << "sig.png" << qb(png.substr(0, 8)) << "error"
+                                            << "cut off";
+    QTest::newRow("img-truncated-jpeg") << "cut.jpg" << qb(jpg.substr(0, jpg.size() / 2)) << "error"
+                                        << "truncated";
+    QTest::newRow("img-jpeg-soi-only") << "soi.jpg" << qb(jpg.substr(0, 3)) << "error"
+                                       << "truncated";
+    QTest::newRow("img-truncated-bmp") << "cut.bmp" << qb(bmp.substr(0, bmp.size() - 100)) << "error"
+                                       << "truncated";
+    QTest::newRow("img-text-named-png") << "notes.png" << QByteArray("hello, I am not an image\n") << "error"
+                                        << "not an image";
+    QTest::newRow("img-elf-named-jpg") << "prog.jpg"
+                                       << QByteArray(
+                                              "\x7f"
+                                              "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0",
+                                              16)
+                                       << "error"
+                                       << "not an image";
+    QTest::newRow("img-pdf") << "doc.png" << QByteArray("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n") << "error"
+                             << "PDF";
+    QTest::newRow("img-gif") << "anim.gif" << QByteArray("GIF89a\x01\0\x01\0\0\0\0;", 13) << "error"
+                             << "GIF";
+    QTest::newRow("img-png-named-jpg") << "really-a-png.jpg" << qb(png) << "ok"
+                                       << "40x30/8/3";
+    QTest::newRow("img-jpeg-named-txt") << "photo.txt" << qb(jpg) << "ok"
+                                        << "40x30/8/3";
+    QTest::newRow("img-bomb-png-100k") << "bomb.png" << qb(pngHeaderOnly(100000, 100000, "x")) << "error"
+                                       << "decompression bomb";
+    QTest::newRow("img-bomb-png-20k") << "large.png" << qb(pngHeaderOnly(20000, 20000, "x")) << "error"
+                                      << "20000x20000";
+    QTest::newRow("img-bomb-png-4G-wide") << "wide.png" << qb(pngHeaderOnly(0xffffffffu, 1, "x")) << "error"
+                                          << "decompression bomb";
+    QTest::newRow("img-bomb-ppm") << "bomb.ppm" << QByteArray("P6\n70000 70000\n255\n") << "error"
+                                  << "decompression bomb";
+    QTest::newRow("img-zero-width-png") << "zero.png" << qb(pngHeaderOnly(0, 10, "x")) << "error"
+                                        << "empty image";
+    QTest::newRow("img-corrupt-idat") << "idat.png" << qb(pngHeaderOnly(16, 16, std::string(40, '\x5a'))) << "error"
+                                      << "could not be decoded";
+    QTest::newRow("img-16bit-png") << "deep.png" << qb(encode(noise(33, 17, CV_16UC3, 4), ".png")) << "ok"
+                                   << "33x17/16/3";
+    QTest::newRow("img-grey-png") << "grey.png" << qb(encode(noise(20, 10, CV_8UC1, 5), ".png")) << "ok"
+                                  << "20x10/8/1";
+    QTest::newRow("img-grey-16bit-png") << "grey16.png" << qb(encode(noise(20, 10, CV_16UC1, 5), ".png")) << "ok"
+                                        << "20x10/16/1";
+    QTest::newRow("img-rgba-png") << "alpha.png" << qb(encode(noise(12, 9, CV_8UC4, 6), ".png")) << "ok"
+                                  << "12x9/8/4";
     {
       const unsigned char red[4] = {255, 0, 0, 255};
-      QTest::newRow("img-cmyk-jpeg") << "cmyk.jpg" << qb(makeCmykJpeg(red)) << "ok" << "8x8/8/3";
+      QTest::newRow("img-cmyk-jpeg") << "cmyk.jpg" << qb(makeCmykJpeg(red)) << "ok"
+                                     << "8x8/8/3";
     }
-    QTest::newRow("img-exif-orientation-6") << "rot.jpg" << qb(withJpegApp1(jpg, exifBlock(exifOrientation(6)))) << "ok" << "30x40/8/3";
-    QTest::newRow("img-exif-orientation-99") << "odd.jpg" << qb(withJpegApp1(jpg, exifBlock(exifOrientation(99)))) << "ok" << "40x30/8/3";
-    QTest::newRow("img-exif-ifd-past-end") << "ifd.jpg" << qb(withJpegApp1(jpg, exifBlock(exifOrientation(6, 0xfffffff0u)))) << "ok" << "40x30/8/3";
-    QTest::newRow("img-exif-65535-entries") << "many.jpg" << qb(withJpegApp1(jpg, exifBlock(exifOrientation(6, 8, 65535)))) << "ok" << "30x40/8/3";
-    QTest::newRow("img-exif-not-tiff") << "junk.jpg" << qb(withJpegApp1(jpg, exifBlock("XX garbage"))) << "ok" << "40x30/8/3";
-    QTest::newRow("img-1x1-png") << "one.png" << qb(encode(noise(1, 1, CV_8UC3, 7), ".png")) << "ok" << "1x1/8/3";
-    QTest::newRow("img-1x1-jpeg") << "one.jpg" << qb(encode(noise(1, 1, CV_8UC3, 7), ".jpg")) << "ok" << "1x1/8/3";
-    QTest::newRow("img-large-4000x3000") << "large.jpg" << qb(encode(cv::Mat(3000, 4000, CV_8UC3, cv::Scalar(10, 200, 30)), ".jpg")) << "ok" << "4000x3000/8/3";
-    QTest::newRow("img-non-ascii-path") << QString::fromUtf8("Bild-\xc3\xa4\xc3\xb6\xc3\xbc-\xe7\x94\xbb\xe5\x83\x8f-\xf0\x9f\x98\x80.png") << qb(png) << "ok" << "40x30/8/3";
+    QTest::newRow("img-exif-orientation-6") << "rot.jpg" << qb(withJpegApp1(jpg, exifBlock(exifOrientation(6)))) << "ok"
+                                            << "30x40/8/3";
+    QTest::newRow("img-exif-orientation-99")
+        << "odd.jpg" << qb(withJpegApp1(jpg, exifBlock(exifOrientation(99)))) << "ok"
+        << "40x30/8/3";
+    QTest::newRow("img-exif-ifd-past-end")
+        << "ifd.jpg" << qb(withJpegApp1(jpg, exifBlock(exifOrientation(6, 0xfffffff0u)))) << "ok"
+        << "40x30/8/3";
+    QTest::newRow("img-exif-65535-entries")
+        << "many.jpg" << qb(withJpegApp1(jpg, exifBlock(exifOrientation(6, 8, 65535)))) << "ok"
+        << "30x40/8/3";
+    QTest::newRow("img-exif-not-tiff") << "junk.jpg" << qb(withJpegApp1(jpg, exifBlock("XX garbage"))) << "ok"
+                                       << "40x30/8/3";
+    QTest::newRow("img-1x1-png") << "one.png" << qb(encode(noise(1, 1, CV_8UC3, 7), ".png")) << "ok"
+                                 << "1x1/8/3";
+    QTest::newRow("img-1x1-jpeg") << "one.jpg" << qb(encode(noise(1, 1, CV_8UC3, 7), ".jpg")) << "ok"
+                                  << "1x1/8/3";
+    QTest::newRow("img-large-4000x3000") << "large.jpg"
+                                         << qb(encode(cv::Mat(3000, 4000, CV_8UC3, cv::Scalar(10, 200, 30)), ".jpg"))
+                                         << "ok"
+                                         << "4000x3000/8/3";
+    QTest::newRow("img-non-ascii-path")
+        << QString::fromUtf8("Bild-\xc3\xa4\xc3\xb6\xc3\xbc-\xe7\x94\xbb\xe5\x83\x8f-\xf0\x9f\x98\x80.png") << qb(png)
+        << "ok"
+        << "40x30/8/3";
     // Photographers' files: broken colour profiles, HEIF/AVIF and camera RAW that are not
     // what they claim (the full cases: test_image_colour, test_image_heif, test_image_raw).
-    QTest::newRow("img-icc-junk-jpeg") << "junk-icc.jpg" << qb(withJpegIcc(jpg, std::string(300, '\x5a'), 1)) << "error" << "not a valid profile";
-    QTest::newRow("img-icc-missing-chunk-jpeg") << "half-icc.jpg" << qb(withJpegIcc(jpg, std::string(300, '\x5a'), 3, {1, 3})) << "error" << "do not fit together";
-    QTest::newRow("img-icc-bad-zlib-png") << "zlib-icc.png" << qb(png.substr(0, 33) + pngChunk("iCCP", std::string("P3\0\0\x78\x9c\xff\xff", 8)) + png.substr(33)) << "error" << "iCCP";
+    QTest::newRow("img-icc-junk-jpeg") << "junk-icc.jpg" << qb(withJpegIcc(jpg, std::string(300, '\x5a'), 1)) << "error"
+                                       << "not a valid profile";
+    QTest::newRow("img-icc-missing-chunk-jpeg")
+        << "half-icc.jpg" << qb(withJpegIcc(jpg, std::string(300, '\x5a'), 3, {1, 3})) << "error"
+        << "do not fit together";
+    QTest::newRow("img-icc-bad-zlib-png")
+        << "zlib-icc.png"
+        << qb(png.substr(0, 33) + pngChunk("iCCP", std::string("P3\0\0\x78\x9c\xff\xff", 8)) + png.substr(33))
+        << "error"
+        << "iCCP";
     {
-      auto box = [](const std::string& type, const std::string& body) { return be32(std::uint32_t(body.size() + 8)) + type + body; };
+      auto box = [](const std::string& type, const std::string& body) {
+        return be32(std::uint32_t(body.size() + 8)) + type + body;
+      };
       const std::string ftyp = box("ftyp", std::string("heic\0\0\0\0mif1heic", 16));
-      QTest::newRow("img-heic-junk-meta") << "junk.heic" << qb(ftyp + box("meta", std::string(64, '\x33'))) << "error" << "HEIF/HEIC";
-      QTest::newRow("img-heic-ftyp-only") << "ftyp.heic" << qb(ftyp) << "error" << "HEIF/HEIC";
-      QTest::newRow("img-avif-ftyp-only") << "ftyp.avif" << qb(box("ftyp", std::string("avif\0\0\0\0mif1avif", 16))) << "error" << "AVIF";
+      QTest::newRow("img-heic-junk-meta") << "junk.heic" << qb(ftyp + box("meta", std::string(64, '\x33'))) << "error"
+                                          << "HEIF/HEIC";
+      QTest::newRow("img-heic-ftyp-only") << "ftyp.heic" << qb(ftyp) << "error"
+                                          << "HEIF/HEIC";
+      QTest::newRow("img-avif-ftyp-only")
+          << "ftyp.avif" << qb(box("ftyp", std::string("avif\0\0\0\0mif1avif", 16))) << "error"
+          << "AVIF";
     }
-    QTest::newRow("img-nef-junk-after-tiff-magic") << "junk.nef" << qb(std::string("II*\0\x08\0\0\0", 8) + std::string(500, '\x11')) << "error" << "TIFF";
-    QTest::newRow("img-raf-signature-only") << "sig.raf" << QByteArray("FUJIFILMCCD-RAW 0201FF383501") << "error" << "RAW";
-    QTest::newRow("img-non-ascii-missing") << QString::fromUtf8("\xd1\x84\xd0\xbe\xd1\x82\xd0\xbe.png") << QByteArray() << "error" << "does not exist";
+    QTest::newRow("img-nef-junk-after-tiff-magic")
+        << "junk.nef" << qb(std::string("II*\0\x08\0\0\0", 8) + std::string(500, '\x11')) << "error"
+        << "TIFF";
+    QTest::newRow("img-raf-signature-only") << "sig.raf" << QByteArray("FUJIFILMCCD-RAW 0201FF383501") << "error"
+                                            << "RAW";
+    QTest::newRow("img-non-ascii-missing")
+        << QString::fromUtf8("\xd1\x84\xd0\xbe\xd1\x82\xd0\xbe.png") << QByteArray() << "error"
+        << "does not exist";
   }
 
   void images() {
@@ -715,16 +815,40 @@ class BadInputTest : public QObject {
     const cv::Mat a = noise(64, 64, CV_8UC3, 11), b = noise(64, 64, CV_8UC3, 12);
     AskRequest r = comparison(noise(64, 64, CV_8UC3, 10), a, b);
     switch (which) {
-      case 0: r.reference = noise(300, 200, CV_8UC3, 1); r.imageB = noise(50, 90, CV_8UC3, 3); break;
-      case 1: r.reference = noise(1, 1, CV_8UC3, 1); r.imageA = noise(1, 1, CV_8UC3, 2); r.imageB = noise(1, 1, CV_8UC3, 3); break;
-      case 2: r.reference = noise(64, 64, CV_16UC3, 1); r.imageA = noise(64, 48, CV_16UC3, 2); break;
-      case 3: r.imageA = cv::Mat(3000, 4000, CV_8UC3, cv::Scalar(1, 2, 3)); break;
-      case 4: r.imageB = cv::Mat(); break;
-      case 5: r.imageA = noise(64, 64, CV_8UC1, 2); break;
-      case 6: r.imageA = cv::Mat(64, 64, CV_32FC3, cv::Scalar(0.5, 0.5, 0.5)); break;
-      case 7: r.imageB = noise(64, 64, CV_8UC4, 3); break;
-      case 8: r.reference = cv::Mat(); break;
-      case 9: r.imageA = noise(200, 200, CV_8UC3, 4)(cv::Rect(13, 7, 71, 55)); break;
+      case 0:
+        r.reference = noise(300, 200, CV_8UC3, 1);
+        r.imageB = noise(50, 90, CV_8UC3, 3);
+        break;
+      case 1:
+        r.reference = noise(1, 1, CV_8UC3, 1);
+        r.imageA = noise(1, 1, CV_8UC3, 2);
+        r.imageB = noise(1, 1, CV_8UC3, 3);
+        break;
+      case 2:
+        r.reference = noise(64, 64, CV_16UC3, 1);
+        r.imageA = noise(64, 48, CV_16UC3, 2);
+        break;
+      case 3:
+        r.imageA = cv::Mat(3000, 4000, CV_8UC3, cv::Scalar(1, 2, 3));
+        break;
+      case 4:
+        r.imageB = cv::Mat();
+        break;
+      case 5:
+        r.imageA = noise(64, 64, CV_8UC1, 2);
+        break;
+      case 6:
+        r.imageA = cv::Mat(64, 64, CV_32FC3, cv::Scalar(0.5, 0.5, 0.5));
+        break;
+      case 7:
+        r.imageB = noise(64, 64, CV_8UC4, 3);
+        break;
+      case 8:
+        r.reference = cv::Mat();
+        break;
+      case 9:
+        r.imageA = noise(200, 200, CV_8UC3, 4)(cv::Rect(13, 7, 71, 55));
+        break;
     }
     const auto answer = engine_->ask(r);
     if (!needle.isEmpty()) {
@@ -833,8 +957,8 @@ class BadInputTest : public QObject {
       // A directory without a usable tokenizer.model still loads; asking then fails clearly.
       if (e.ok()) {
         QVERIFY(!e.value()->info().hasTokenizer);
-        auto a = e.value()->ask(comparison(noise(64, 64, CV_8UC3, 1), noise(64, 64, CV_8UC3, 2),
-                                           noise(64, 64, CV_8UC3, 3)));
+        auto a =
+            e.value()->ask(comparison(noise(64, 64, CV_8UC3, 1), noise(64, 64, CV_8UC3, 2), noise(64, 64, CV_8UC3, 3)));
         EXPECT_CLEAR_ERROR(a, QStringList{"tokenizer"});
       } else {
         EXPECT_CLEAR_ERROR(e, QStringList{"tokenizer"});

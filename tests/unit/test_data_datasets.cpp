@@ -37,7 +37,8 @@ void writeImage(const fs::path& path, int grey = 128) {
 
 // A .npy file as numpy writes it: magic, version, header padded to 64 bytes, data.
 std::string npyBytes(const std::string& descr, const std::vector<double>& values, int major = 1) {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + std::to_string(values.size()) + ",), }";
+  std::string header =
+      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + std::to_string(values.size()) + ",), }";
   const size_t prefix = major == 1 ? 10 : 12;
   while ((prefix + header.size() + 1) % 64) header += ' ';
   header += '\n';
@@ -295,8 +296,10 @@ class DatasetReadersTest : public QObject {
     QVERIFY2(k.ok(), k.ok() ? "" : k.message().c_str());
     QCOMPARE(k->images[0].score, 3.828571429);
     QVERIFY(k->images[0].reference.empty());
-    writeText(root / "MOS and Image attribute scores.csv",
-              "Image name,MOS,Brightness,Colorfulness,Contrast,Noisiness,Sharpness\n00001.jpg,42.75,45.1,38.2,40,50.3,37.9\n");
+    writeText(
+        root / "MOS and Image attribute scores.csv",
+        "Image "
+        "name,MOS,Brightness,Colorfulness,Contrast,Noisiness,Sharpness\n00001.jpg,42.75,45.1,38.2,40,50.3,37.9\n");
     writeImage(root / "TestImage" / "00001.jpg");
     auto s = data::readDataset("spaq", root.string());
     QVERIFY2(s.ok(), s.ok() ? "" : s.message().c_str());
@@ -307,7 +310,8 @@ class DatasetReadersTest : public QObject {
   void genericCsv() {
     QTemporaryDir tmp;
     const fs::path root = tmp.path().toStdString();
-    writeText(root / "scores.csv", "image,reference,dmos,distortion\nshots/a.png,refs/r.png,12.5,blur\nshots/b.png,refs/r.png,3,\n");
+    writeText(root / "scores.csv",
+              "image,reference,dmos,distortion\nshots/a.png,refs/r.png,12.5,blur\nshots/b.png,refs/r.png,3,\n");
     writeImage(root / "shots" / "a.png");
     writeImage(root / "shots" / "b.png");
     writeImage(root / "refs" / "r.png");
@@ -365,8 +369,9 @@ class DatasetReadersTest : public QObject {
     data::Dataset wrongName = d;
     wrongName.name = "tid2013";
     QVERIFY(!data::applySplit(back.value(), data::SplitSide::Eval, wrongName));
-    writeText(path, "{\"format\": \"depictqa-split/1\", \"dataset\": \"x\", \"seed\": 1, \"eval_fraction\": 0.5, "
-                    "\"train\": [\"a\"], \"eval\": [\"a\"]}");
+    writeText(path,
+              "{\"format\": \"depictqa-split/1\", \"dataset\": \"x\", \"seed\": 1, \"eval_fraction\": 0.5, "
+              "\"train\": [\"a\"], \"eval\": [\"a\"]}");
     QVERIFY(!data::readSplit(path));
   }
 };

@@ -55,14 +55,14 @@ class DepictqaJsonTest : public QObject {
     QVERIFY(contains(r[0].answer, "severe noise"));
     QCOMPARE(r[0].reference, root() + "/images/ref1.png");
     QCOMPARE(r[0].referenceId, std::string("ref1"));
-    QCOMPARE(r[1].id, std::string("7"));                  // a numeric id, as written
+    QCOMPARE(r[1].id, std::string("7"));  // a numeric id, as written
     QVERIFY(!r[1].prompt.withReference && r[1].reference.empty());
-    QCOMPARE(r[1].referenceId, std::string("a2"));        // no reference: the image itself, until linked
+    QCOMPARE(r[1].referenceId, std::string("a2"));  // no reference: the image itself, until linked
     std::vector<data::DepictqaJson> files{json.value()};
     data::linkReferenceIds(files);
     QCOMPARE(files[0].records[1].referenceId, std::string("ref2"));  // record 3 shows a2 with ref2
-    QCOMPARE(int(r[2].prompt.task), int(text::Task::Comparison));  // "Image B": brief
-    QCOMPARE(int(r[3].prompt.task), int(text::Task::Reasoning));   // a paragraph
+    QCOMPARE(int(r[2].prompt.task), int(text::Task::Comparison));    // "Image B": brief
+    QCOMPARE(int(r[3].prompt.task), int(text::Task::Reasoning));     // a paragraph
     QVERIFY(!r[3].prompt.withReference && r[3].reference.empty() && !r[3].b.empty());
     QVERIFY(contains(r[3].source, "train.json: record 3 (id r2)"));
   }
@@ -84,7 +84,7 @@ class DepictqaJsonTest : public QObject {
     auto reasoning = data::loadDepictqaExample(json->records[3], 20);
     QVERIFY(reasoning.ok());
     QCOMPARE(reasoning->winner, 'A');
-    QCOMPARE(reasoning->verdictMention, 2);  // "Overall, Image A is better": the third mention
+    QCOMPARE(reasoning->verdictMention, 2);           // "Overall, Image A is better": the third mention
     QCOMPARE(reasoning->b.size(), cv::Size(20, 20));  // scaled to --max-image-side
   }
 
@@ -106,10 +106,17 @@ class DepictqaJsonTest : public QObject {
     QTest::addColumn<QString>("field");
     QTest::addColumn<QString>("value");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("task type") << "task_type" << "quality_single_B" << "record 1 (id 7): unknown task_type \"quality_single_B\"";
-    QTest::newRow("no answer") << "answer" << "" << "record 1 (id 7): no answer to train on";
-    QTest::newRow("image tag in the query") << "query" << "<Img-A> what?" << "record 1 (id 7): The question contains";
-    QTest::newRow("special token in the answer") << "answer" << "Image A</s> is better."
+    QTest::newRow("task type") << "task_type"
+                               << "quality_single_B"
+                               << "record 1 (id 7): unknown task_type \"quality_single_B\"";
+    QTest::newRow("no answer") << "answer"
+                               << ""
+                               << "record 1 (id 7): no answer to train on";
+    QTest::newRow("image tag in the query") << "query"
+                                            << "<Img-A> what?"
+                                            << "record 1 (id 7): The question contains";
+    QTest::newRow("special token in the answer") << "answer"
+                                                 << "Image A</s> is better."
                                                  << "record 1 (id 7): The answer contains \"</s>\"";
   }
   void badRecordsNameTheirIndex() {
@@ -150,8 +157,9 @@ class DepictqaJsonTest : public QObject {
     // A tokenizer without byte fallback (as some converted checkpoints have) gives <unk>.
     const QString spmTrain = QStandardPaths::findExecutable("spm_train");
     if (spmTrain.isEmpty()) QSKIP("spm_train (Debian package sentencepiece) is not installed");
-    std::ofstream(root() + "/corpus.txt") << "The image shows severe noise and mild blur.\nImage A is better than Image B.\n"
-                                             "Its quality is poor, fair or good; the texture is clear.\n";
+    std::ofstream(root() + "/corpus.txt")
+        << "The image shows severe noise and mild blur.\nImage A is better than Image B.\n"
+           "Its quality is poor, fair or good; the texture is clear.\n";
     QProcess spm;
     spm.start(spmTrain, {QString::fromStdString("--input=" + root() + "/corpus.txt"),
                          QString::fromStdString("--model_prefix=" + root() + "/nofallback"), "--vocab_size=60",
@@ -161,8 +169,10 @@ class DepictqaJsonTest : public QObject {
     QVERIFY2(noFallback.ok(), noFallback.ok() ? "" : noFallback.message().c_str());
     auto unk = data::checkAnswers(json.value(), *noFallback.value(), 0);
     QVERIFY(!unk.ok());
-    QVERIFY2(contains(unk.message(), "unk.json: record 1 (id 7): the answer holds text the model's tokenizer cannot "
-                                     "encode") && contains(unk.message(), "\xe2\x98\x83"),
+    QVERIFY2(contains(unk.message(),
+                      "unk.json: record 1 (id 7): the answer holds text the model's tokenizer cannot "
+                      "encode") &&
+                 contains(unk.message(), "\xe2\x98\x83"),
              unk.message().c_str());
   }
 

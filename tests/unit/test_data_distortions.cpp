@@ -77,7 +77,13 @@ double blockiness(const cv::Mat& rgb) {
   for (int y = 0; y < g.rows; ++y)
     for (int x = 1; x < g.cols; ++x) {
       double d = std::fabs(g.at<double>(y, x) - g.at<double>(y, x - 1));
-      if (x % 8 == 0) { edge += d; ++ne; } else { inner += d; ++ni; }
+      if (x % 8 == 0) {
+        edge += d;
+        ++ne;
+      } else {
+        inner += d;
+        ++ni;
+      }
     }
   return (edge / ne) / (inner / ni + 1e-6);
 }
@@ -89,8 +95,8 @@ cv::Mat at(const cv::Mat& img, int type, double level, int variant = 0, std::uin
 // Checks f(level) is monotone over levels 1..5 (within a relative tolerance) and that
 // level 5 differs from level 1 in the given direction.
 template <class F>
-void checkMonotone(const char* what, int type, F measure, int direction, double tol = 0.02,
-                   int variant = 0, int lastLevel = 5, cv::Mat img = cv::Mat()) {
+void checkMonotone(const char* what, int type, F measure, int direction, double tol = 0.02, int variant = 0,
+                   int lastLevel = 5, cv::Mat img = cv::Mat()) {
   if (img.empty()) img = testImage();
   std::vector<double> v;
   for (int l = 1; l <= 5; ++l) v.push_back(measure(at(img, type, l, variant), img));
@@ -98,11 +104,18 @@ void checkMonotone(const char* what, int type, F measure, int direction, double 
     double a = v[l - 1], b = v[l];
     double slack = tol * std::max(std::fabs(a), std::fabs(b)) + 1e-9;
     if (direction > 0)
-      QVERIFY2(b >= a - slack, qPrintable(QString("%1 type %2: level %3 -> %4: %5 -> %6").arg(what).arg(type).arg(l).arg(l + 1).arg(a).arg(b)));
+      QVERIFY2(
+          b >= a - slack,
+          qPrintable(
+              QString("%1 type %2: level %3 -> %4: %5 -> %6").arg(what).arg(type).arg(l).arg(l + 1).arg(a).arg(b)));
     else
-      QVERIFY2(b <= a + slack, qPrintable(QString("%1 type %2: level %3 -> %4: %5 -> %6").arg(what).arg(type).arg(l).arg(l + 1).arg(a).arg(b)));
+      QVERIFY2(
+          b <= a + slack,
+          qPrintable(
+              QString("%1 type %2: level %3 -> %4: %5 -> %6").arg(what).arg(type).arg(l).arg(l + 1).arg(a).arg(b)));
   }
-  QVERIFY2(direction > 0 ? v[lastLevel - 1] > v[0] : v[lastLevel - 1] < v[0], qPrintable(QString("%1 type %2 no change").arg(what).arg(type)));
+  QVERIFY2(direction > 0 ? v[lastLevel - 1] > v[0] : v[lastLevel - 1] < v[0],
+           qPrintable(QString("%1 type %2 no change").arg(what).arg(type)));
 }
 
 }  // namespace
@@ -113,7 +126,8 @@ class TestDataDistortions : public QObject {
   void blurLowersLaplacianVariance() {
     for (int type : {1, 2, 3})
       for (int v = 0; v < typeInfo(type).numVariants; ++v)
-        checkMonotone("laplacian", type, [](const cv::Mat& d, const cv::Mat&) { return laplacianVariance(d); }, -1, 0.02, v);
+        checkMonotone(
+            "laplacian", type, [](const cv::Mat& d, const cv::Mat&) { return laplacianVariance(d); }, -1, 0.02, v);
     cv::Mat img = testImage();
     QVERIFY(laplacianVariance(at(img, 1, 5)) < 0.5 * laplacianVariance(img));
   }
@@ -121,7 +135,8 @@ class TestDataDistortions : public QObject {
   void noiseRaisesHighFrequencyEnergy() {
     cv::Mat img = testImage();
     for (int type : {11, 12, 13, 14}) {
-      checkMonotone("laplacian", type, [](const cv::Mat& d, const cv::Mat&) { return laplacianVariance(d); }, +1, 0.05);
+      checkMonotone(
+          "laplacian", type, [](const cv::Mat& d, const cv::Mat&) { return laplacianVariance(d); }, +1, 0.05);
       QVERIFY(laplacianVariance(at(img, type, 3)) > laplacianVariance(img));
     }
   }
@@ -130,12 +145,14 @@ class TestDataDistortions : public QObject {
     // Types whose KADID MOS falls monotonically with level move further from the
     // reference at each level.
     for (int type : {4, 5, 9, 10, 15, 19, 24}) {
-      checkMonotone("mse", type, [](const cv::Mat& d, const cv::Mat& r) { return mse(d, r); }, +1, 0.05);
+      checkMonotone(
+          "mse", type, [](const cv::Mat& d, const cv::Mat& r) { return mse(d, r); }, +1, 0.05);
     }
     // Patch and block counts are per KADID-sized (512x384) image: test at that size.
     cv::Mat big = syntheticImage(512, 384, 9);
     for (int type : {20, 23})
-      checkMonotone("mse", type, [](const cv::Mat& d, const cv::Mat& r) { return mse(d, r); }, +1, 0.0, 0, 5, big);
+      checkMonotone(
+          "mse", type, [](const cv::Mat& d, const cv::Mat& r) { return mse(d, r); }, +1, 0.0, 0, 5, big);
   }
 
   void pixelateDuplicatesPixels() {
@@ -152,8 +169,10 @@ class TestDataDistortions : public QObject {
   void brightnessDirections() {
     cv::Mat img = testImage();
     double m0 = meanLevel(img);
-    checkMonotone("mean", 16, [](const cv::Mat& d, const cv::Mat&) { return meanLevel(d); }, +1, 0.0);
-    checkMonotone("mean", 17, [](const cv::Mat& d, const cv::Mat&) { return meanLevel(d); }, -1, 0.0);
+    checkMonotone(
+        "mean", 16, [](const cv::Mat& d, const cv::Mat&) { return meanLevel(d); }, +1, 0.0);
+    checkMonotone(
+        "mean", 17, [](const cv::Mat& d, const cv::Mat&) { return meanLevel(d); }, -1, 0.0);
     QVERIFY(meanLevel(at(img, 16, 1)) > m0);
     QVERIFY(meanLevel(at(img, 17, 1)) < m0);
     // Mean shift: +0.15 at level 1, 0 at level 3, -0.15 at level 5.
@@ -169,9 +188,9 @@ class TestDataDistortions : public QObject {
   void contrastDirections() {
     cv::Mat img = testImage();
     double s0 = lumaStd(img);
-    QVERIFY(lumaStd(at(img, 25, 1)) > s0 * 1.05);   // p = 0.3: more contrast
+    QVERIFY(lumaStd(at(img, 25, 1)) > s0 * 1.05);                  // p = 0.3: more contrast
     QVERIFY(std::fabs(lumaStd(at(img, 25, 3)) - s0) < 0.02 * s0);  // p = 0: unchanged
-    QVERIFY(lumaStd(at(img, 25, 5)) < s0 * 0.9);    // p = -0.6: less contrast
+    QVERIFY(lumaStd(at(img, 25, 5)) < s0 * 0.9);                   // p = -0.6: less contrast
     QVERIFY(lumaStd(at(img, 25, 5)) < lumaStd(at(img, 25, 4)));
   }
 
@@ -179,13 +198,15 @@ class TestDataDistortions : public QObject {
     cv::Mat img = testImage();
     double s0 = saturation(img);
     // HSV scale 0.4, 0.2, 0.1, 0: less and less saturated; 0 gives grey.
-    checkMonotone("saturation", 7, [](const cv::Mat& d, const cv::Mat&) { return saturation(d); }, -1, 0.0, 0, 4);
+    checkMonotone(
+        "saturation", 7, [](const cv::Mat& d, const cv::Mat&) { return saturation(d); }, -1, 0.0, 0, 4);
     QVERIFY(saturation(at(img, 7, 1)) < 0.5 * s0);
     QVERIFY(saturation(at(img, 7, 4)) < 1.0);
     // Level 5 (scale -0.4) turns hues to their complements: further from the reference.
     QVERIFY(mse(at(img, 7, 5), img) > mse(at(img, 7, 4), img));
     // Lab scale 1..9: more and more saturated; level 1 (scale 1) is nearly unchanged.
-    checkMonotone("saturation", 8, [](const cv::Mat& d, const cv::Mat&) { return saturation(d); }, +1, 0.0);
+    checkMonotone(
+        "saturation", 8, [](const cv::Mat& d, const cv::Mat&) { return saturation(d); }, +1, 0.0);
     QVERIFY(std::fabs(saturation(at(img, 8, 1)) - s0) < 0.03 * s0 + 1);
   }
 
@@ -202,11 +223,13 @@ class TestDataDistortions : public QObject {
 
   void quantisationReducesColours() {
     cv::Mat img = testImage();
-    checkMonotone("colours", 6, [](const cv::Mat& d, const cv::Mat&) { return double(uniqueColours(d)); }, -1, 0.0);
+    checkMonotone(
+        "colours", 6, [](const cv::Mat& d, const cv::Mat&) { return double(uniqueColours(d)); }, -1, 0.0);
     QVERIFY(uniqueColours(at(img, 6, 5)) <= 8);  // p = 8 colours
     QVERIFY(uniqueColours(at(img, 6, 1, 0)) <= 64);
     QVERIFY(uniqueColours(at(img, 22, 5)) <= 7 * 7 * 7);
-    checkMonotone("colours", 22, [](const cv::Mat& d, const cv::Mat&) { return double(uniqueColours(d)); }, -1, 0.0);
+    checkMonotone(
+        "colours", 22, [](const cv::Mat& d, const cv::Mat&) { return double(uniqueColours(d)); }, -1, 0.0);
   }
 
   void jpegAddsBlockiness() {
@@ -224,13 +247,15 @@ class TestDataDistortions : public QObject {
       QVERIFY2(e5 > e1, qPrintable(QString("variant %1: %2 %3").arg(v).arg(e1).arg(e5)));
       QVERIFY(laplacianVariance(at(img, 9, 5, v)) < laplacianVariance(img));
     }
-    qInfo("JPEG2000 via OpenCV/OpenJPEG: %s", jpeg2000Available() ? "available" : "unavailable (own wavelet codec used)");
+    qInfo("JPEG2000 via OpenCV/OpenJPEG: %s",
+          jpeg2000Available() ? "available" : "unavailable (own wavelet codec used)");
     if (!jpeg2000Available()) QCOMPARE(resolveVariant(9, 0), 1);
   }
 
   void sharpenRaisesHighFrequencies() {
     for (int v = 0; v < 3; ++v)
-      checkMonotone("laplacian", 24, [](const cv::Mat& d, const cv::Mat&) { return laplacianVariance(d); }, +1, 0.02, v);
+      checkMonotone(
+          "laplacian", 24, [](const cv::Mat& d, const cv::Mat&) { return laplacianVariance(d); }, +1, 0.02, v);
   }
 
   void everyVariantRunsAndChangesTheImage() {
@@ -239,8 +264,10 @@ class TestDataDistortions : public QObject {
       for (int v = 0; v < typeInfo(t).numVariants; ++v) {
         double lv = (t == 18 || t == 25) ? 1.0 : 5.0;  // 18/25 are identity at level 3
         cv::Mat d = at(img, t, lv, v);
-        QVERIFY2(!d.empty() && d.size() == img.size() && d.type() == CV_8UC3, qPrintable(QString("type %1 v %2").arg(t).arg(v)));
-        QVERIFY2(mse(d, img) > 1.0, qPrintable(QString("type %1 variant %2 (%3) unchanged").arg(t).arg(v).arg(variantName(t, v).c_str())));
+        QVERIFY2(!d.empty() && d.size() == img.size() && d.type() == CV_8UC3,
+                 qPrintable(QString("type %1 v %2").arg(t).arg(v)));
+        QVERIFY2(mse(d, img) > 1.0,
+                 qPrintable(QString("type %1 variant %2 (%3) unchanged").arg(t).arg(v).arg(variantName(t, v).c_str())));
       }
   }
 

@@ -149,7 +149,8 @@ class TestDataEngine : public QObject {
         QVERIFY(a.ok());
         QCOMPARE(cv::norm(a.value(), s.a, cv::NORM_INF), 0.0);
         QCOMPARE(rec["images"].contains("B"), s.questionnaire.isPair());
-        QVERIFY(QFile::exists(dir.path() + "/train/" + QString::fromStdString(rec["images"]["A"]["png"].get<std::string>())));
+        QVERIFY(QFile::exists(dir.path() + "/train/" +
+                              QString::fromStdString(rec["images"]["A"]["png"].get<std::string>())));
         // The record's text and questionnaire agree.
         Task t;
         QVERIFY(taskFromName(rec["questionnaire"]["task"].get<std::string>(), &t));

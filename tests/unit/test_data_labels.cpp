@@ -72,7 +72,8 @@ class TestDataLabels : public QObject {
     for (int t = 1; t <= kNumTypes; ++t)
       for (int l = 1; l <= 5; ++l) {
         QCOMPARE(mosAtLevel(t, l), kadidRow(t, l).mos);
-        QVERIFY(std::fabs(paramAtLevel(t, l) - kadidRow(t, l).param) <= 1e-9 * std::max(1.0, std::fabs(kadidRow(t, l).param)));
+        QVERIFY(std::fabs(paramAtLevel(t, l) - kadidRow(t, l).param) <=
+                1e-9 * std::max(1.0, std::fabs(kadidRow(t, l).param)));
         ImageLabel label = labelImage({Distortion{t, double(l), 0, {}}}, {64, 64}, cv::Mat(), cv::Mat());
         QCOMPARE(label.mos, std::max(kMinMos, std::min(kReferenceMos, kadidRow(t, l).mos)));
         QCOMPARE(label.aspectMos[static_cast<int>(typeInfo(t).aspect)], label.mos);

@@ -102,7 +102,8 @@ class TestDataText : public QObject {
     // Reasoning: the last sentence with a verdict cue, counted among all mentions; a note
     // on the choice without the preference is not the verdict.
     VerdictMention m = findVerdictMention(
-        "Image A has severe noise, while Image B shows mild blur. Without this preference, the choice would be Image A. "
+        "Image A has severe noise, while Image B shows mild blur. Without this preference, the choice would be Image "
+        "A. "
         "Overall, Image B is better.");
     QCOMPARE(m.index, 3);
     QCOMPARE(m.letter, 'B');
@@ -120,8 +121,10 @@ class TestDataText : public QObject {
     // before it is not the verdict (the engine showed its letter as one).
     for (size_t pool : {1, 3})  // kVerdictTie, kVerdictPrefTie
       for (const auto& tie : verdictSentencePools()[pool]) {
-        const std::string text = "Image A shows mild noise, while Image B is affected by mild blur. "
-                                 "Image B is a bit better than Image A when it comes to noise. " + tie;
+        const std::string text =
+            "Image A shows mild noise, while Image B is affected by mild blur. "
+            "Image B is a bit better than Image A when it comes to noise. " +
+            tie;
         m = findVerdictMention(text);
         QVERIFY2(m.tie && m.index == -1 && m.winner == 0, text.c_str());
       }
@@ -184,7 +187,8 @@ class TestDataText : public QObject {
   void aspectComparisonsNameTheBetterImageFirst() {
     // "In terms of noise, Image B is much better than Image A": the first letter is the
     // aspect's better image, decided by the images, never a coin the adjective must match.
-    const std::regex comparison(R"((Image [AB]) is [a-z ]*?(better than|superior to|worse than|inferior to) (Image [AB]))");
+    const std::regex comparison(
+        R"((Image [AB]) is [a-z ]*?(better than|superior to|worse than|inferior to) (Image [AB]))");
     int checked = 0;
     for (std::uint64_t s = 7000; s < 9000; ++s) {
       Questionnaire q = randomQuestionnaire(s);

@@ -65,13 +65,56 @@ class DistributedTest : public QObject {
   QString path(const QString& name) const { return dir_.path() + "/" + name; }
 
   QStringList trainArgs(const QString& out, int batch, int steps = kSteps, const QString& saveEvery = "100000") const {
-    return {"--photos", photos_, "--data-manifest", manifest_, "--tokenizer",
-            QString::fromStdString(test::fixtureDir("sentencepiece") + "/tiny.model"), "--out", out, "--mode", "decoder",
-            "--steps", QString::number(steps), "--warmup", "3", "--lr", "3e-3", "--batch", QString::number(batch),
-            "--threads", "1", "--stream-threads", "1", "--log-every", "1", "--eval-every", "100000", "--save-every",
-            saveEvery, "--patch-sizes", "64", "--patch-weights", "1", "--stage-widths", "8,8,8,8", "--stage-blocks",
-            "1,1,1,1", "--head-width", "8", "--width", "16", "--layers", "1", "--heads", "2", "--kv-heads", "2",
-            "--mlp", "32", "--seed", "3"};
+    return {"--photos",
+            photos_,
+            "--data-manifest",
+            manifest_,
+            "--tokenizer",
+            QString::fromStdString(test::fixtureDir("sentencepiece") + "/tiny.model"),
+            "--out",
+            out,
+            "--mode",
+            "decoder",
+            "--steps",
+            QString::number(steps),
+            "--warmup",
+            "3",
+            "--lr",
+            "3e-3",
+            "--batch",
+            QString::number(batch),
+            "--threads",
+            "1",
+            "--stream-threads",
+            "1",
+            "--log-every",
+            "1",
+            "--eval-every",
+            "100000",
+            "--save-every",
+            saveEvery,
+            "--patch-sizes",
+            "64",
+            "--patch-weights",
+            "1",
+            "--stage-widths",
+            "8,8,8,8",
+            "--stage-blocks",
+            "1,1,1,1",
+            "--head-width",
+            "8",
+            "--width",
+            "16",
+            "--layers",
+            "1",
+            "--heads",
+            "2",
+            "--kv-heads",
+            "2",
+            "--mlp",
+            "32",
+            "--seed",
+            "3"};
   }
 
   // Starts rank `rank` of `world` (world 0: no distributed variables at all).
@@ -128,7 +171,8 @@ class DistributedTest : public QObject {
     photos_ = path("photos");
     QVERIFY(QDir().mkpath(photos_));
     for (int i = 0; i < 8; ++i)
-      QVERIFY(cv::imwrite((photos_ + QString("/p%1.png").arg(i)).toStdString(), data::syntheticImage(384, 288, 40 + i)));
+      QVERIFY(
+          cv::imwrite((photos_ + QString("/p%1.png").arg(i)).toStdString(), data::syntheticImage(384, 288, 40 + i)));
     manifest_ = path("manifest.json");
     QFile m(manifest_);
     QVERIFY(m.open(QIODevice::WriteOnly));
@@ -144,7 +188,8 @@ class DistributedTest : public QObject {
     const qint64 oneMs = t.restart();
     runTwoRanks(trainArgs(path("two"), 2));
     if (QTest::currentTestFailed()) return;
-    qInfo("1 rank x batch 4: %lld ms; 2 ranks x batch 2: %lld ms (%d steps, with start-up)", oneMs, t.elapsed(), kSteps);
+    qInfo("1 rank x batch 4: %lld ms; 2 ranks x batch 2: %lld ms (%d steps, with start-up)", oneMs, t.elapsed(),
+          kSteps);
     // Training moved the weights, and both runs moved them alike.
     const double moved = maxDifference(path("one/model"), path("one/init"));
     const double apart = maxDifference(path("one/model"), path("two/model"));
@@ -159,7 +204,8 @@ class DistributedTest : public QObject {
 
   // Stopped by 2 ranks at step 12, finished by 1 rank with the same step batch.
   void resumeOnAnotherWorldSize() {
-    runTwoRanks(trainArgs(path("resumed"), 2, kSteps, "6") << "--stop-at" << "12");
+    runTwoRanks(trainArgs(path("resumed"), 2, kSteps, "6") << "--stop-at"
+                                                           << "12");
     if (QTest::currentTestFailed()) return;
     QFile state(path("resumed/checkpoint/state.json"));
     QVERIFY(state.open(QIODevice::ReadOnly));

@@ -44,9 +44,11 @@ json imageJson(const std::string& noiseLevel, bool local) {
     aspects[a] = {{"level", std::string(a) == "noise" ? noiseLevel : "undistorted"}, {"mos", 4.6}};
   json d = {{"type", kImpulseNoise}, {"aspect", "noise"}, {"mos", 3.1}};
   if (local) d["region"] = {8, 8, 16, 16};
-  json j = {{"mos", noiseLevel == "undistorted" ? 4.7 : 3.1}, {"aspects", aspects},
+  json j = {{"mos", noiseLevel == "undistorted" ? 4.7 : 3.1},
+            {"aspects", aspects},
             {"distortions", noiseLevel == "undistorted" ? json::array() : json::array({d})},
-            {"overall_level", noiseLevel}, {"local", local}};
+            {"overall_level", noiseLevel},
+            {"local", local}};
   if (local) j["region"] = {8, 8, 16, 16};
   return j;
 }
@@ -67,7 +69,8 @@ class EvalMeasuresTest : public QObject {
   }
 
   void descriptionRightAndWrong() {
-    const auto right = eval::scoreDescription(mildNoise(), "The image is slightly noisy. The overall quality is acceptable.");
+    const auto right =
+        eval::scoreDescription(mildNoise(), "The image is slightly noisy. The overall quality is acceptable.");
     QVERIFY(right.setExact);
     QCOMPARE(right.levelRight, std::vector<bool>{true});
     QVERIFY(right.dominantAspect.has_value() && *right.dominantAspect);
@@ -192,16 +195,27 @@ class EvalMeasuresTest : public QObject {
     const int w = 32, h = 32;
     std::vector<unsigned char> pixels(size_t(3 * w * h * 3));
     for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<unsigned char>(i * 7);
-    std::ofstream(base + ".bin", std::ios::binary).write(reinterpret_cast<const char*>(pixels.data()), long(pixels.size()));
+    std::ofstream(base + ".bin", std::ios::binary)
+        .write(reinterpret_cast<const char*>(pixels.data()), long(pixels.size()));
     auto at = [&](int k) { return json{{"offset", k * w * h * 3}, {"width", w}, {"height", h}}; };
-    json pair = {{"id", "p1"}, {"task", "reasoning"}, {"with_reference", true}, {"question", "Which is better?"},
+    json pair = {{"id", "p1"},
+                 {"task", "reasoning"},
+                 {"with_reference", true},
+                 {"question", "Which is better?"},
                  {"answer", "Image A has mild noise. Overall, Image B is better."},
                  {"images", {{"reference", at(0)}, {"A", at(1)}, {"B", at(2)}}},
-                 {"questionnaire", {{"A", imageJson("mild", false)}, {"B", imageJson("undistorted", false)},
-                                    {"winner", "B"}, {"too_close_to_call", false},
-                                    {"preference", {{"winner_without_preference", "B"}, {"flipped", false}}}}}};
-    json description = {{"id", "d1"}, {"task", "description"}, {"with_reference", false}, {"question", "Describe."},
-                        {"answer", "The noise is slight."}, {"images", {{"A", at(1)}}},
+                 {"questionnaire",
+                  {{"A", imageJson("mild", false)},
+                   {"B", imageJson("undistorted", false)},
+                   {"winner", "B"},
+                   {"too_close_to_call", false},
+                   {"preference", {{"winner_without_preference", "B"}, {"flipped", false}}}}}};
+    json description = {{"id", "d1"},
+                        {"task", "description"},
+                        {"with_reference", false},
+                        {"question", "Describe."},
+                        {"answer", "The noise is slight."},
+                        {"images", {{"A", at(1)}}},
                         {"questionnaire", {{"image", imageJson("mild", true)}}}};
     std::ofstream(base + ".jsonl") << pair.dump() << "\n" << description.dump() << "\n";
 

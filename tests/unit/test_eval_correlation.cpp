@@ -24,10 +24,14 @@ double bruteTauB(const std::vector<double>& x, const std::vector<double>& y) {
     for (size_t j = i + 1; j < n; ++j) {
       const double sx = (x[i] > x[j]) - (x[i] < x[j]), sy = (y[i] > y[j]) - (y[i] < y[j]);
       if (sx == 0 && sy == 0) continue;
-      if (sx == 0) ++tx;
-      else if (sy == 0) ++ty;
-      else if (sx == sy) ++c;
-      else ++d;
+      if (sx == 0)
+        ++tx;
+      else if (sy == 0)
+        ++ty;
+      else if (sx == sy)
+        ++c;
+      else
+        ++d;
     }
   return (c - d) / std::sqrt((c + d + tx) * (c + d + ty));
 }
@@ -115,7 +119,8 @@ class CorrelationTest : public QObject {
   }
 
   void bootstrapIsSeeded() {
-    const Correlations a = correlations(kX, kY, 300, 42), b = correlations(kX, kY, 300, 42), c = correlations(kX, kY, 300, 43);
+    const Correlations a = correlations(kX, kY, 300, 42), b = correlations(kX, kY, 300, 42),
+                       c = correlations(kX, kY, 300, 43);
     QCOMPARE(a.srccCi.low, b.srccCi.low);
     QCOMPARE(a.plccCi.high, b.plccCi.high);
     QVERIFY(a.srccCi.low != c.srccCi.low || a.krccCi.low != c.krccCi.low);

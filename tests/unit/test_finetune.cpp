@@ -40,7 +40,8 @@ std::map<std::string, at::Tensor> weightsOf(const std::string& dir, const model:
 
 bool isAttention(const std::string& name) {
   for (const char* p : {"q_proj", "k_proj", "v_proj", "o_proj"})
-    if (name.find(std::string("self_attn.") + p) != std::string::npos && name.find("language_model") != std::string::npos)
+    if (name.find(std::string("self_attn.") + p) != std::string::npos &&
+        name.find("language_model") != std::string::npos)
       return true;
   return false;
 }

@@ -40,9 +40,7 @@ cv::Mat bgr(const cv::Mat& rgb) {
   return out;
 }
 
-double maxDiff(const cv::Mat& a, const cv::Mat& b) {
-  return cv::norm(a, b, cv::NORM_INF);
-}
+double maxDiff(const cv::Mat& a, const cv::Mat& b) { return cv::norm(a, b, cv::NORM_INF); }
 
 dqa::Result<LoadedImage> load(const std::string& bytes, const LoadOptions& options = {}) {
   return decodeImage(bytes, "colour-test", options);
@@ -75,8 +73,7 @@ class TestImageColour : public QObject {
     QVERIFY(maxDiff(r->rgb, rgb) > 20 * unit);
     QVERIFY(r->colour.converted);
     QCOMPARE(r->colour.source, std::string("PNG iCCP"));
-    QCOMPARE(r->colour.profile, std::string(profile == "p3" ? "Display P3 (test)"
-                                                            : "Adobe RGB (1998) (test)"));
+    QCOMPARE(r->colour.profile, std::string(profile == "p3" ? "Display P3 (test)" : "Adobe RGB (1998) (test)"));
     QVERIFY(r->colour.note.find("converted to sRGB") != std::string::npos);
   }
 
@@ -95,8 +92,7 @@ class TestImageColour : public QObject {
     const auto plain = load(jpeg);  // the same JPEG without a profile: decoded pixels
     QVERIFY(plain.ok());
     QCOMPARE(plain->colour.source, std::string("none"));
-    const auto r = load(withJpegIcc(jpeg, icc, chunks, shuffled ? std::vector<int>{3, 1, 2}
-                                                                : std::vector<int>{}));
+    const auto r = load(withJpegIcc(jpeg, icc, chunks, shuffled ? std::vector<int>{3, 1, 2} : std::vector<int>{}));
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
     QCOMPARE(r->colour.source, std::string("JPEG APP2"));
     QVERIFY(r->colour.converted);
@@ -108,13 +104,11 @@ class TestImageColour : public QObject {
     const std::string icc = adobeRgbProfile();
     const cv::Mat rgb = testPixels(CV_8U, 3);
     const std::string pixels(reinterpret_cast<const char*>(rgb.data), rgb.total() * 3);
-    const std::string tiff = writeTiff({tiffLong(256, std::uint32_t(rgb.cols)),
-                                        tiffLong(257, std::uint32_t(rgb.rows)),
-                                        tiffShorts(258, {8, 8, 8}), tiffShorts(259, {1}),
-                                        tiffShorts(262, {2}), tiffShorts(277, {3}),
-                                        tiffLong(278, std::uint32_t(rgb.rows)),
-                                        tiffShorts(284, {1}), tiffBytes(34675, 7, icc)},
-                                       pixels);
+    const std::string tiff =
+        writeTiff({tiffLong(256, std::uint32_t(rgb.cols)), tiffLong(257, std::uint32_t(rgb.rows)),
+                   tiffShorts(258, {8, 8, 8}), tiffShorts(259, {1}), tiffShorts(262, {2}), tiffShorts(277, {3}),
+                   tiffLong(278, std::uint32_t(rgb.rows)), tiffShorts(284, {1}), tiffBytes(34675, 7, icc)},
+                  pixels);
     const auto r = load(tiff);
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
     QCOMPARE(r->colour.source, std::string("TIFF tag 34675"));
@@ -182,7 +176,8 @@ class TestImageColour : public QObject {
       std::string chunk = "P3" + std::string(2, '\0') + std::string("\x78\x9c\xff\xff\xff\xff", 6);
       QTest::newRow("png-bad-zlib") << qb(png.substr(0, 33) + pngChunk("iCCP", chunk) + png.substr(33))
                                     << "iCCP chunk's compressed profile is damaged";
-      QTest::newRow("png-iccp-no-name") << qb(png.substr(0, 33) + pngChunk("iCCP", std::string(3, '\0')) + png.substr(33))
+      QTest::newRow("png-iccp-no-name") << qb(png.substr(0, 33) + pngChunk("iCCP", std::string(3, '\0')) +
+                                              png.substr(33))
                                         << "no valid profile name";
     }
     {

@@ -20,7 +20,7 @@ using namespace dqa::test;
 namespace {
 
 struct Picture {
-  cv::Mat rgb;    // CV_8UC3 or CV_16UC3 holding `bits`-bit values, RGB order
+  cv::Mat rgb;  // CV_8UC3 or CV_16UC3 holding `bits`-bit values, RGB order
   int bits = 8;
   std::string icc;
   int nclxPrimaries = 0;  // 0: no nclx set on the image
@@ -90,8 +90,10 @@ Picture quadrants(int width, int height, int bits) {
   Picture p;
   p.bits = bits;
   p.rgb = cv::Mat(height, width, bits > 8 ? CV_16UC3 : CV_8UC3);
-  const cv::Scalar colours[4] = {{top * 0.8, top * 0.1, top * 0.1}, {top * 0.1, top * 0.7, top * 0.2},
-                                 {top * 0.15, top * 0.2, top * 0.9}, {top * 0.5, top * 0.5, top * 0.5}};
+  const cv::Scalar colours[4] = {{top * 0.8, top * 0.1, top * 0.1},
+                                 {top * 0.1, top * 0.7, top * 0.2},
+                                 {top * 0.15, top * 0.2, top * 0.9},
+                                 {top * 0.5, top * 0.5, top * 0.5}};
   for (int q = 0; q < 4; ++q)
     p.rgb(cv::Rect(q % 2 * width / 2, q / 2 * height / 2, width / 2, height / 2)).setTo(colours[q]);
   return p;
@@ -105,7 +107,8 @@ double worstQuadrantError(const Picture& written, const cv::Mat& loaded) {
   for (int q = 0; q < 4; ++q) {
     const cv::Point c(q % 2 * loaded.cols / 2 + loaded.cols / 4, q / 2 * loaded.rows / 2 + loaded.rows / 4);
     for (int ch = 0; ch < 3; ++ch) {
-      const double w = written.rgb.depth() == CV_16U ? written.rgb.at<cv::Vec3w>(c)[ch] : written.rgb.at<cv::Vec3b>(c)[ch];
+      const double w =
+          written.rgb.depth() == CV_16U ? written.rgb.at<cv::Vec3w>(c)[ch] : written.rgb.at<cv::Vec3b>(c)[ch];
       const double l = loaded.depth() == CV_16U ? loaded.at<cv::Vec3w>(c)[ch] : loaded.at<cv::Vec3b>(c)[ch];
       worst = std::max(worst, std::abs(w * toUnit - l * loadedUnit));
     }
@@ -113,8 +116,8 @@ double worstQuadrantError(const Picture& written, const cv::Mat& loaded) {
   return worst;
 }
 
-#define NEED_ENCODER(format, name)                                                        \
-  if (!heif_have_encoder_for_format(format))                                               \
+#define NEED_ENCODER(format, name)           \
+  if (!heif_have_encoder_for_format(format)) \
     QSKIP("this libheif has no " name " encoder, so no test file can be written here");
 
 }  // namespace
@@ -127,8 +130,10 @@ class TestImageHeif : public QObject {
     QTest::addColumn<int>("codec");
     QTest::addColumn<QString>("file");
     QTest::addColumn<QString>("format");
-    QTest::newRow("heic") << int(heif_compression_HEVC) << "photo.heic" << "HEIF/HEIC";
-    QTest::newRow("avif") << int(heif_compression_AV1) << "photo.avif" << "AVIF";
+    QTest::newRow("heic") << int(heif_compression_HEVC) << "photo.heic"
+                          << "HEIF/HEIC";
+    QTest::newRow("avif") << int(heif_compression_AV1) << "photo.avif"
+                          << "AVIF";
   }
   void eightBit() {
     QFETCH(int, codec);
@@ -169,8 +174,7 @@ class TestImageHeif : public QObject {
     QVERIFY2(error <= 4, qPrintable(QString("off by %1/255").arg(error)));
     // 10-bit precision survives: values are not all multiples of 257 (an 8-bit round trip).
     int notEightBit = 0;
-    for (auto it = r->rgb.begin<cv::Vec3w>(); it != r->rgb.end<cv::Vec3w>(); ++it)
-      notEightBit += (*it)[0] % 257 != 0;
+    for (auto it = r->rgb.begin<cv::Vec3w>(); it != r->rgb.end<cv::Vec3w>(); ++it) notEightBit += (*it)[0] % 257 != 0;
     QVERIFY(notEightBit > 0);
   }
 

@@ -26,8 +26,8 @@
 #endif
 
 using dqa::image::decodeImage;
-using dqa::image::loadImage;
 using dqa::image::LoadedImage;
+using dqa::image::loadImage;
 using dqa::image::LoadOptions;
 using namespace dqa::test;
 
@@ -35,15 +35,12 @@ namespace {
 
 // ---- bytes ------------------------------------------------------------------------------
 
-
-
 void writeFile(const std::string& utf8Path, const std::string& bytes) {
   std::ofstream out(std::filesystem::u8path(utf8Path), std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 // ---- hand-made PNG ----------------------------------------------------------------------
-
 
 std::string zlib(const std::string& raw) {
   // qCompress prefixes the zlib stream with a 4-byte length.
@@ -56,10 +53,9 @@ std::string makePng(std::uint32_t width, std::uint32_t height, int bitDepth, int
                     const std::vector<std::string>& rows, const std::string& extraChunks = {}) {
   std::string raw;
   for (const auto& row : rows) raw += std::string(1, '\0') + row;
-  const std::string ihdr = be32(width) + be32(height) + char(bitDepth) + char(colourType) +
-                           std::string(3, '\0');
-  return std::string("\x89PNG\r\n\x1a\n", 8) + pngChunk("IHDR", ihdr) + extraChunks +
-         pngChunk("IDAT", zlib(raw)) + pngChunk("IEND", "");
+  const std::string ihdr = be32(width) + be32(height) + char(bitDepth) + char(colourType) + std::string(3, '\0');
+  return std::string("\x89PNG\r\n\x1a\n", 8) + pngChunk("IHDR", ihdr) + extraChunks + pngChunk("IDAT", zlib(raw)) +
+         pngChunk("IEND", "");
 }
 
 // ---- EXIF -------------------------------------------------------------------------------
@@ -70,10 +66,10 @@ std::string exifTiff(int orientation, bool bigEndian) {
   auto u32 = [bigEndian](std::uint32_t v) { return bigEndian ? be32(v) : le32(v); };
   std::string t = bigEndian ? std::string("MM") : std::string("II");
   t += u16(42) + u32(8);
-  t += u16(2);                                                 // two entries
+  t += u16(2);                                                   // two entries
   t += u16(0x010f) + u16(2) + u32(4) + std::string("Cam\0", 4);  // Make, ASCII, inline
   t += u16(0x0112) + u16(3) + u32(1) + u16(unsigned(orientation)) + u16(0);
-  t += u32(0);                                                 // no next IFD
+  t += u32(0);  // no next IFD
   return t;
 }
 
@@ -82,13 +78,11 @@ std::string withJpegExif(const std::string& jpeg, int orientation, bool bigEndia
   return withJpegApp1(jpeg, payload);
 }
 
-
 // Other encoders (HDR) assert on parameters they do not know.
 std::vector<int> webpLossless(const QString& ext) {
   if (ext == ".webp") return {cv::IMWRITE_WEBP_QUALITY, 101};
   return {};
 }
-
 
 // ---- checks -----------------------------------------------------------------------------
 
@@ -115,8 +109,7 @@ QString redCorner(const cv::Mat& rgb) {
 }
 
 // An error must name the file and contain `needle` (case-insensitive).
-void expectError(const dqa::Result<LoadedImage>& r, const std::string& name,
-                 const QString& needle) {
+void expectError(const dqa::Result<LoadedImage>& r, const std::string& name, const QString& needle) {
   QVERIFY2(!r.ok(), "expected an error, got an image");
   const QString message = QString::fromStdString(r.message());
   QVERIFY2(message.contains(QString::fromStdString(name)), qPrintable(message));
@@ -185,9 +178,9 @@ class TestImageLoading : public QObject {
 
   void rgbaIsCompositedOverBlack() {
     cv::Mat bgra(2, 3, CV_8UC4);
-    bgra.at<cv::Vec4b>(0, 0) = cv::Vec4b(0, 0, 255, 255);     // opaque red
-    bgra.at<cv::Vec4b>(0, 1) = cv::Vec4b(0, 0, 255, 128);     // half red
-    bgra.at<cv::Vec4b>(0, 2) = cv::Vec4b(255, 255, 255, 0);   // transparent white
+    bgra.at<cv::Vec4b>(0, 0) = cv::Vec4b(0, 0, 255, 255);    // opaque red
+    bgra.at<cv::Vec4b>(0, 1) = cv::Vec4b(0, 0, 255, 128);    // half red
+    bgra.at<cv::Vec4b>(0, 2) = cv::Vec4b(255, 255, 255, 0);  // transparent white
     bgra.row(1).setTo(cv::Scalar(40, 80, 120, 255));
     const auto r = loadImage(saved("rgba.png", encode(bgra, ".png")));
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
@@ -229,8 +222,7 @@ class TestImageLoading : public QObject {
     const char* corners[] = {"TL", "TR", "BR", "BL", "TL", "TR", "BR", "BL"};
     for (bool big : {false, true}) {
       for (int o = 1; o <= 8; ++o) {
-        QTest::addRow("%d-%s", o, big ? "MM" : "II") << o << big << (o >= 5)
-                                                     << QString(corners[o - 1]);
+        QTest::addRow("%d-%s", o, big ? "MM" : "II") << o << big << (o >= 5) << QString(corners[o - 1]);
       }
     }
   }
@@ -266,8 +258,7 @@ class TestImageLoading : public QObject {
     tiff.replace(4, 4, le32(0x7ffffff0u));
     const std::string payload = std::string("Exif\0\0", 6) + tiff;
     const std::string broken =
-        jpeg.substr(0, 2) + "\xff\xe1" + be16(unsigned(payload.size() + 2)) + payload +
-        jpeg.substr(2);
+        jpeg.substr(0, 2) + "\xff\xe1" + be16(unsigned(payload.size() + 2)) + payload + jpeg.substr(2);
     const auto r = decodeImage(broken, "broken-exif.jpg");
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
     QCOMPARE(r->exifOrientation, 1);
@@ -303,14 +294,13 @@ class TestImageLoading : public QObject {
 
   void onePixelImages_data() {
     QTest::addColumn<QString>("ext");
-    for (const char* e : {".png", ".jpg", ".bmp", ".tiff", ".webp", ".ppm"})
-      QTest::newRow(e) << QString(e);
+    for (const char* e : {".png", ".jpg", ".bmp", ".tiff", ".webp", ".ppm"}) QTest::newRow(e) << QString(e);
   }
 
   void onePixelImages() {
     QFETCH(QString, ext);
-    const std::string bytes = encode(cv::Mat(1, 1, CV_8UC3, cv::Scalar(0, 0, 255)),
-                                     ext.toStdString(), webpLossless(ext));
+    const std::string bytes =
+        encode(cv::Mat(1, 1, CV_8UC3, cv::Scalar(0, 0, 255)), ext.toStdString(), webpLossless(ext));
     if (bytes.empty()) QSKIP("this OpenCV cannot write the format");
     const auto r = decodeImage(bytes, "one" + ext.toStdString());
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
@@ -324,18 +314,30 @@ class TestImageLoading : public QObject {
     QTest::addColumn<QString>("format");
     QTest::addColumn<bool>("floating");
     QTest::addColumn<bool>("grey");
-    QTest::newRow("jpeg") << ".jpg" << "JPEG" << false << false;
-    QTest::newRow("bmp") << ".bmp" << "BMP" << false << false;
-    QTest::newRow("tiff") << ".tiff" << "TIFF" << false << false;
-    QTest::newRow("webp") << ".webp" << "WebP" << false << false;
-    QTest::newRow("ppm") << ".ppm" << "PPM" << false << false;
-    QTest::newRow("pgm") << ".pgm" << "PGM" << false << true;
-    QTest::newRow("pam") << ".pam" << "PAM" << false << false;
-    QTest::newRow("sunraster") << ".ras" << "Sun raster" << false << false;
-    QTest::newRow("jpeg2000") << ".jp2" << "JPEG 2000" << false << false;
-    QTest::newRow("pfm") << ".pfm" << "PFM" << true << false;
-    QTest::newRow("hdr") << ".hdr" << "Radiance HDR" << true << false;
-    QTest::newRow("exr") << ".exr" << "OpenEXR" << true << false;
+    QTest::newRow("jpeg") << ".jpg"
+                          << "JPEG" << false << false;
+    QTest::newRow("bmp") << ".bmp"
+                         << "BMP" << false << false;
+    QTest::newRow("tiff") << ".tiff"
+                          << "TIFF" << false << false;
+    QTest::newRow("webp") << ".webp"
+                          << "WebP" << false << false;
+    QTest::newRow("ppm") << ".ppm"
+                         << "PPM" << false << false;
+    QTest::newRow("pgm") << ".pgm"
+                         << "PGM" << false << true;
+    QTest::newRow("pam") << ".pam"
+                         << "PAM" << false << false;
+    QTest::newRow("sunraster") << ".ras"
+                               << "Sun raster" << false << false;
+    QTest::newRow("jpeg2000") << ".jp2"
+                              << "JPEG 2000" << false << false;
+    QTest::newRow("pfm") << ".pfm"
+                         << "PFM" << true << false;
+    QTest::newRow("hdr") << ".hdr"
+                         << "Radiance HDR" << true << false;
+    QTest::newRow("exr") << ".exr"
+                         << "OpenEXR" << true << false;
   }
 
   void otherFormats() {
@@ -351,8 +353,7 @@ class TestImageLoading : public QObject {
     std::string bytes;
     try {
       bytes = encode(bgr, ext.toStdString(), webpLossless(ext));
-    } catch (const cv::Exception&) {
-    }
+    } catch (const cv::Exception&) {}
     if (bytes.empty()) QSKIP("this OpenCV cannot write the format");
     const auto r = loadImage(saved("other" + ext, bytes));
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
@@ -398,14 +399,12 @@ class TestImageLoading : public QObject {
 
   void truncatedFiles_data() {
     QTest::addColumn<QString>("ext");
-    for (const char* e : {".png", ".jpg", ".bmp", ".ppm", ".webp"})
-      QTest::newRow(e) << QString(e);
+    for (const char* e : {".png", ".jpg", ".bmp", ".ppm", ".webp"}) QTest::newRow(e) << QString(e);
   }
 
   void truncatedFiles() {
     QFETCH(QString, ext);
-    const std::string whole = encode(noiseBgr(64, 48, 7), ext.toStdString(),
-                                     {cv::IMWRITE_JPEG_QUALITY, 90});
+    const std::string whole = encode(noiseBgr(64, 48, 7), ext.toStdString(), {cv::IMWRITE_JPEG_QUALITY, 90});
     QVERIFY(!whole.empty());
     QVERIFY(decodeImage(whole, "whole").ok());
     const std::string p = saved("cut" + ext, whole.substr(0, whole.size() / 2));
@@ -444,8 +443,7 @@ class TestImageLoading : public QObject {
     QTest::addColumn<QString>("declared");
     auto qb = [](const std::string& s) { return QByteArray(s.data(), qsizetype(s.size())); };
     // PNG: IHDR claims 100000x100000, a few bytes of data, valid CRCs.
-    QTest::newRow("png") << qb(makePng(100000, 100000, 8, 2, {std::string(30, '\0')}))
-                         << "100000x100000";
+    QTest::newRow("png") << qb(makePng(100000, 100000, 8, 2, {std::string(30, '\0')})) << "100000x100000";
     // JPEG: a real small JPEG whose SOF0 now claims 60000x60000.
     std::string jpeg = encode(noiseBgr(16, 16, 5), ".jpg");
     const std::size_t sof = jpeg.find("\xff\xc0");
@@ -456,13 +454,12 @@ class TestImageLoading : public QObject {
     bmp.replace(18, 8, le32(50000) + le32(50000));
     QTest::newRow("bmp") << qb(bmp) << "50000x50000";
     // WebP (extended header): 16384x16384 canvas.
-    std::string webp = std::string("RIFF") + le32(4 + 18) + "WEBPVP8X" + le32(10) +
-                       std::string(4, '\0') + std::string("\xff\x3f\x00\xff\x3f\x00", 6);
+    std::string webp = std::string("RIFF") + le32(4 + 18) + "WEBPVP8X" + le32(10) + std::string(4, '\0') +
+                       std::string("\xff\x3f\x00\xff\x3f\x00", 6);
     QTest::newRow("webp") << qb(webp) << "16384x16384";
     // TIFF: ImageWidth/ImageLength 100000 as LONGs.
-    std::string tiff = std::string("II*\0", 4) + le32(8) + le16(2) + le16(256) + le16(4) +
-                       le32(1) + le32(100000) + le16(257) + le16(4) + le32(1) +
-                       le32(100000) + le32(0);
+    std::string tiff = std::string("II*\0", 4) + le32(8) + le16(2) + le16(256) + le16(4) + le32(1) + le32(100000) +
+                       le16(257) + le16(4) + le32(1) + le32(100000) + le32(0);
     QTest::newRow("tiff") << qb(tiff) << "100000x100000";
     QTest::newRow("ppm") << qb("P6\n70000 70000\n255\n") << "70000x70000";
   }
@@ -494,8 +491,7 @@ class TestImageLoading : public QObject {
 
   void damagedBytesNeverCrash_data() {
     QTest::addColumn<QString>("ext");
-    for (const char* e : {".png", ".jpg", ".bmp", ".webp", ".tiff", ".ppm"})
-      QTest::newRow(e) << QString(e);
+    for (const char* e : {".png", ".jpg", ".bmp", ".webp", ".tiff", ".ppm"}) QTest::newRow(e) << QString(e);
   }
 
   void damagedBytesNeverCrash() {
@@ -512,8 +508,7 @@ class TestImageLoading : public QObject {
       }
     };
     const QuietStderr quiet;
-    for (std::size_t n = 0; n < whole.size(); n += 1 + whole.size() / 97)
-      check(decodeImage(whole.substr(0, n), "cut"));
+    for (std::size_t n = 0; n < whole.size(); n += 1 + whole.size() / 97) check(decodeImage(whole.substr(0, n), "cut"));
     std::mt19937 rng(99);
     for (int i = 0; i < 150; ++i) {
       std::string bytes = whole;

@@ -8,11 +8,11 @@
 
 #include "core/image/preprocess.h"
 
+using dqa::image::contentSize;
+using dqa::image::patchGrid;
 using dqa::image::preprocess;
 using dqa::image::PreprocessedImage;
 using dqa::image::PreprocessOptions;
-using dqa::image::contentSize;
-using dqa::image::patchGrid;
 
 namespace {
 
@@ -39,8 +39,7 @@ bool paddingIsBlack(const PreprocessedImage& p) {
     const float black = normalised(0.0f, c);
     for (int y = 0; y < p.height; ++y)
       for (int x = 0; x < p.width; ++x)
-        if ((y >= p.contentHeight || x >= p.contentWidth) && !near(at(p, c, y, x), black))
-          return false;
+        if ((y >= p.contentHeight || x >= p.contentWidth) && !near(at(p, c, y, x), black)) return false;
   }
   return true;
 }
@@ -153,8 +152,7 @@ class TestImagePreprocess : public QObject {
     QCOMPARE(a->contentWidth, b->contentWidth);
     QCOMPARE(a->chw.size(), b->chw.size());
     float worst = 0;
-    for (std::size_t i = 0; i < a->chw.size(); ++i)
-      worst = std::max(worst, std::abs(a->chw[i] - b->chw[i]));
+    for (std::size_t i = 0; i < a->chw.size(); ++i) worst = std::max(worst, std::abs(a->chw[i] - b->chw[i]));
     QVERIFY2(worst <= tolerance, qPrintable(QString::number(worst)));
   }
 
@@ -225,8 +223,8 @@ class TestImagePreprocess : public QObject {
   void patchGridPredictsWhatPreprocessProduces() {
     // The token budget of a question is computed without pixels; it must agree with
     // preprocess() for every shape: small (padded), large (downscaled), odd aspect.
-    for (const auto& [w, h] : std::vector<std::pair<int, int>>{{64, 64}, {98, 98}, {400, 300}, {301, 1000},
-                                                                {1000, 3}, {71, 70}, {2000, 1999}})
+    for (const auto& [w, h] : std::vector<std::pair<int, int>>{
+             {64, 64}, {98, 98}, {400, 300}, {301, 1000}, {1000, 3}, {71, 70}, {2000, 1999}})
       for (int maxSide : {70, 210, 294, 672}) {
         PreprocessOptions o;
         o.maxSide = maxSide;

@@ -20,8 +20,7 @@ namespace {
 
 constexpr int kWidth = 64, kHeight = 48;
 // Linear camera (= linear sRGB) values of the four quadrants, of 65535.
-const double kPatches[4][3] = {{0.50, 0.10, 0.05}, {0.10, 0.40, 0.10},
-                               {0.05, 0.10, 0.60}, {0.18, 0.18, 0.18}};
+const double kPatches[4][3] = {{0.50, 0.10, 0.05}, {0.10, 0.40, 0.10}, {0.05, 0.10, 0.60}, {0.18, 0.18, 0.18}};
 
 double srgbEncode(double linear) {
   return linear <= 0.0031308 ? 12.92 * linear : 1.055 * std::pow(linear, 1 / 2.4) - 0.055;
@@ -43,16 +42,26 @@ std::string mosaic() {
 std::string makeDng(const std::string& pixels = mosaic()) {
   // XYZ (D65) to linear sRGB: the camera "is" an sRGB sensor.
   const std::vector<double> xyzToSrgb = {3.2404542, -1.5371385, -0.4985314, -0.9692660, 1.8760108,
-                                         0.0415560, 0.0556434, -0.2040259, 1.0572252};
-  return writeTiff({tiffLong(254, 0), tiffLong(256, kWidth), tiffLong(257, kHeight),
-                    tiffShorts(258, {16}), tiffShorts(259, {1}), tiffShorts(262, {32803}),
-                    tiffAscii(271, "DepictQA"), tiffAscii(272, "Test Sensor"),
-                    tiffShorts(274, {1}), tiffShorts(277, {1}), tiffLong(278, kHeight),
-                    tiffShorts(284, {1}), tiffShorts(33421, {2, 2}),
+                                         0.0415560, 0.0556434,  -0.2040259, 1.0572252};
+  return writeTiff({tiffLong(254, 0),
+                    tiffLong(256, kWidth),
+                    tiffLong(257, kHeight),
+                    tiffShorts(258, {16}),
+                    tiffShorts(259, {1}),
+                    tiffShorts(262, {32803}),
+                    tiffAscii(271, "DepictQA"),
+                    tiffAscii(272, "Test Sensor"),
+                    tiffShorts(274, {1}),
+                    tiffShorts(277, {1}),
+                    tiffLong(278, kHeight),
+                    tiffShorts(284, {1}),
+                    tiffShorts(33421, {2, 2}),
                     tiffBytes(33422, 1, std::string("\0\1\1\2", 4)),
                     tiffBytes(50706, 1, std::string("\1\4\0\0", 4)),
-                    tiffAscii(50708, "DepictQA Test Sensor"), tiffShorts(50717, {65535}),
-                    tiffRationals(50721, true, xyzToSrgb), tiffRationals(50728, false, {1, 1, 1}),
+                    tiffAscii(50708, "DepictQA Test Sensor"),
+                    tiffShorts(50717, {65535}),
+                    tiffRationals(50721, true, xyzToSrgb),
+                    tiffRationals(50728, false, {1, 1, 1}),
                     tiffShorts(50778, {21})},
                    pixels);
 }
@@ -64,8 +73,7 @@ double worstPatchError(const cv::Mat& rgb) {
   for (int q = 0; q < 4; ++q) {
     const cv::Point c((q % 2) * rgb.cols / 2 + rgb.cols / 4, (q / 2) * rgb.rows / 2 + rgb.rows / 4);
     const cv::Vec3w v = rgb.at<cv::Vec3w>(c);
-    for (int ch = 0; ch < 3; ++ch)
-      worst = std::max(worst, std::abs(v[ch] / 257.0 - 255 * srgbEncode(kPatches[q][ch])));
+    for (int ch = 0; ch < 3; ++ch) worst = std::max(worst, std::abs(v[ch] / 257.0 - 255 * srgbEncode(kPatches[q][ch])));
   }
   return worst;
 }
@@ -123,10 +131,10 @@ class TestImageRaw : public QObject {
   // A TIFF named like a RAW that LibRaw does not take is read as the TIFF it is.
   void plainTiffNamedRaw() {
     cv::Mat rgb(10, 12, CV_8UC3, cv::Scalar(10, 20, 30));
-    const std::string tiff = writeTiff({tiffLong(256, 12), tiffLong(257, 10), tiffShorts(258, {8, 8, 8}),
-                                        tiffShorts(259, {1}), tiffShorts(262, {2}), tiffShorts(277, {3}),
-                                        tiffLong(278, 10), tiffShorts(284, {1})},
-                                       std::string(reinterpret_cast<const char*>(rgb.data), rgb.total() * 3));
+    const std::string tiff =
+        writeTiff({tiffLong(256, 12), tiffLong(257, 10), tiffShorts(258, {8, 8, 8}), tiffShorts(259, {1}),
+                   tiffShorts(262, {2}), tiffShorts(277, {3}), tiffLong(278, 10), tiffShorts(284, {1})},
+                  std::string(reinterpret_cast<const char*>(rgb.data), rgb.total() * 3));
     const auto r = decodeImage(tiff, "scan.raw");
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
     QCOMPARE(r->format, std::string("TIFF"));

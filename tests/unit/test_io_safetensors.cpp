@@ -31,7 +31,9 @@ class IoTest : public QObject {
   Q_OBJECT
  private Q_SLOTS:
   void validHeader() {
-    auto h = parse(withHeader(R"({"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"BF16","shape":[4],"data_offsets":[24,32]}})", 32));
+    auto h = parse(withHeader(
+        R"({"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"BF16","shape":[4],"data_offsets":[24,32]}})",
+        32));
     QVERIFY2(h.ok(), h.ok() ? "" : h.message().c_str());
     QCOMPARE(int(h->tensors.size()), 2);
     QCOMPARE(h->tensors.at("w").numel(), int64_t(6));
@@ -41,7 +43,9 @@ class IoTest : public QObject {
 
   void hostileHeaders_data() {
     QTest::addColumn<QByteArray>("bytes");
-    auto add = [](const char* name, const std::string& s) { QTest::newRow(name) << QByteArray(s.data(), int(s.size())); };
+    auto add = [](const char* name, const std::string& s) {
+      QTest::newRow(name) << QByteArray(s.data(), int(s.size()));
+    };
     add("empty", "");
     add("short", "abc");
     std::string absurd(8, '\xff');
@@ -54,8 +58,12 @@ class IoTest : public QObject {
     add("offsets-out-of-bounds", withHeader(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8));
     add("offsets-reversed", withHeader(R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", 8));
     add("size-mismatch", withHeader(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8));
-    add("overlap", withHeader(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12));
-    add("overflowing-shape", withHeader(R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,4]}})", 4));
+    add("overlap",
+        withHeader(
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+            12));
+    add("overflowing-shape",
+        withHeader(R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,4]}})", 4));
     add("missing-offsets", withHeader(R"({"w":{"dtype":"F32","shape":[1]}})", 4));
     add("metadata-not-strings", withHeader(R"({"__metadata__":{"a":1}})"));
     add("entry-not-object", withHeader(R"({"w":5})"));
@@ -72,7 +80,8 @@ class IoTest : public QObject {
     const std::string path = dir.path().toStdString() + "/t.safetensors";
     float a[6] = {1, 2, 3, 4, 5, 6};
     int64_t b[2] = {7, 8};
-    auto ok = io::writeSafetensors(path, {{"a", io::DType::F32, {2, 3}, a, sizeof(a)}, {"b", io::DType::I64, {2}, b, sizeof(b)}});
+    auto ok = io::writeSafetensors(
+        path, {{"a", io::DType::F32, {2, 3}, a, sizeof(a)}, {"b", io::DType::I64, {2}, b, sizeof(b)}});
     QVERIFY(ok.ok());
     auto f = io::SafetensorsFile::open(path);
     QVERIFY(f.ok());
@@ -117,12 +126,17 @@ class IoTest : public QObject {
     QTest::newRow("array") << "[]";
     QTest::newRow("unknown-type") << R"({"model_type":"gpt2"})";
     QTest::newRow("llama-missing-fields") << R"({"model_type":"llama","hidden_size":64})";
-    QTest::newRow("huge-hidden") << R"({"model_type":"llama","vocab_size":10,"hidden_size":99999999,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1})";
-    QTest::newRow("string-number") << R"({"model_type":"llama","vocab_size":"10","hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1})";
-    QTest::newRow("heads-not-divisible") << R"({"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":3})";
-    QTest::newRow("rope-scaling") << R"({"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1,"rope_scaling":{"type":"yarn"}})";
+    QTest::newRow("huge-hidden")
+        << R"({"model_type":"llama","vocab_size":10,"hidden_size":99999999,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1})";
+    QTest::newRow("string-number")
+        << R"({"model_type":"llama","vocab_size":"10","hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1})";
+    QTest::newRow("heads-not-divisible")
+        << R"({"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":3})";
+    QTest::newRow("rope-scaling")
+        << R"({"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1,"rope_scaling":{"type":"yarn"}})";
     QTest::newRow("llava-no-vision") << R"({"model_type":"llava","text_config":{}})";
-    QTest::newRow("bad-act") << R"({"model_type":"clip_vision_model","hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":1,"patch_size":2,"image_size":4,"hidden_act":"relu"})";
+    QTest::newRow("bad-act")
+        << R"({"model_type":"clip_vision_model","hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":1,"patch_size":2,"image_size":4,"hidden_act":"relu"})";
   }
   void hostileConfigs() {
     QFETCH(QString, json);

@@ -45,7 +45,10 @@ std::string dictHoldingItself(int n) {
 // Dictionaries D0..D8, each D(i) holding D(i+1) under n keys: n^8 names, a tree of
 // shared dictionaries without a cycle.
 std::string sharedDictionaries(int n) {
-  std::string p = kProto2 + std::string("}q\x08" "0", 4);  // D8, memo 8
+  std::string p = kProto2 + std::string(
+                                "}q\x08"
+                                "0",
+                                4);  // D8, memo 8
   for (int d = 7; d >= 0; --d) {
     p += "}(";
     for (int i = 0; i < n; ++i) p += std::string("U\x01", 2) + char('a' + i) + "h" + char(d + 1);
@@ -59,7 +62,9 @@ std::string sharedDictionaries(int n) {
 std::string orderedDictCopies(int pairs, int calls) {
   std::string p = kProto2 + "ccollections\nOrderedDict\nq\x01" + "U\x01kK\x01\x86q\x02" + "](";
   for (int i = 0; i < pairs; ++i) p += "h\x02";
-  p += "e\x85q\x03" "0" "](";
+  p += "e\x85q\x03"
+       "0"
+       "](";
   for (int i = 0; i < calls; ++i) p += "h\x01h\x03R";
   return p + "e.";
 }
@@ -121,19 +126,32 @@ class TorchPickleTest : public QObject {
   void refusesHostilePickles_data() {
     QTest::addColumn<QString>("file");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("deep list") << "hostile-deep-list.pkl" << "holds a list";
-    QTest::newRow("list holding itself") << "hostile-cycle.pkl" << "holds a list";
-    QTest::newRow("os.system") << "hostile-os-system.pkl" << "calls the Python function os.system";
-    QTest::newRow("STACK_GLOBAL") << "hostile-stack-global.pkl" << "calls the Python function posix.system";
-    QTest::newRow("BINUNICODE8 2^63") << "hostile-huge-binunicode8.pkl" << "ends in the middle of a value";
-    QTest::newRow("BINUNICODE 4 GB") << "hostile-huge-binunicode.pkl" << "ends in the middle of a value";
-    QTest::newRow("LONG1 of 9 bytes") << "hostile-wide-long1.pkl" << "wider than 64 bits";
-    QTest::newRow("unknown memo") << "hostile-unknown-memo.pkl" << "never stored";
-    QTest::newRow("2^62 elements") << "hostile-huge-storage.pkl" << "impossible size";
-    QTest::newRow("view outside") << "hostile-view-outside.pkl" << "lies outside its storage";
-    QTest::newRow("dict holding itself") << "regression-dict-holds-itself.pkl" << "holds itself";
-    QTest::newRow("dict holding itself, 16-byte key") << "regression-timeout-dict-holds-itself.pkl" << "holds itself";
-    QTest::newRow("OrderedDict copies") << "regression-timeout-ordereddict-copies.pkl" << "implausibly many objects";
+    QTest::newRow("deep list") << "hostile-deep-list.pkl"
+                               << "holds a list";
+    QTest::newRow("list holding itself") << "hostile-cycle.pkl"
+                                         << "holds a list";
+    QTest::newRow("os.system") << "hostile-os-system.pkl"
+                               << "calls the Python function os.system";
+    QTest::newRow("STACK_GLOBAL") << "hostile-stack-global.pkl"
+                                  << "calls the Python function posix.system";
+    QTest::newRow("BINUNICODE8 2^63") << "hostile-huge-binunicode8.pkl"
+                                      << "ends in the middle of a value";
+    QTest::newRow("BINUNICODE 4 GB") << "hostile-huge-binunicode.pkl"
+                                     << "ends in the middle of a value";
+    QTest::newRow("LONG1 of 9 bytes") << "hostile-wide-long1.pkl"
+                                      << "wider than 64 bits";
+    QTest::newRow("unknown memo") << "hostile-unknown-memo.pkl"
+                                  << "never stored";
+    QTest::newRow("2^62 elements") << "hostile-huge-storage.pkl"
+                                   << "impossible size";
+    QTest::newRow("view outside") << "hostile-view-outside.pkl"
+                                  << "lies outside its storage";
+    QTest::newRow("dict holding itself") << "regression-dict-holds-itself.pkl"
+                                         << "holds itself";
+    QTest::newRow("dict holding itself, 16-byte key") << "regression-timeout-dict-holds-itself.pkl"
+                                                      << "holds itself";
+    QTest::newRow("OrderedDict copies") << "regression-timeout-ordereddict-copies.pkl"
+                                        << "implausibly many objects";
   }
   void refusesHostilePickles() {
     QFETCH(QString, file);

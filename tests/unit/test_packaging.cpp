@@ -84,7 +84,8 @@ class PackagingTest : public QObject {
     QVERIFY(text.contains(QStringLiteral(">") + kAppId + QStringLiteral(".desktop</launchable>")));
     if (QStandardPaths::findExecutable(QStringLiteral("appstreamcli")).isEmpty())
       QSKIP("appstreamcli is not installed (Debian: appstream)");
-    const ToolRun r = runTool(QStringLiteral("appstreamcli"), {QStringLiteral("validate"), QStringLiteral("--no-net"), path});
+    const ToolRun r =
+        runTool(QStringLiteral("appstreamcli"), {QStringLiteral("validate"), QStringLiteral("--no-net"), path});
     QVERIFY(r.started);
     // Exit status 0: no errors and no warnings (infos and pedantic notes are allowed).
     QVERIFY2(r.code == 0, qPrintable(r.output));
@@ -115,10 +116,11 @@ class PackagingTest : public QObject {
     // libtorch found has no CUDA (Debian's); a CUDA libtorch is not available here.
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    const ToolRun r = runTool(QStringLiteral("cmake"),
-                              {QStringLiteral("-S"), QString::fromStdString(dqa::test::sourceDir()), QStringLiteral("-B"),
-                               dir.path(), QStringLiteral("-G"), QStringLiteral("Ninja"), QStringLiteral("-DDEPICTQA_CUDA=ON"),
-                               QStringLiteral("-DDEPICTQA_BUILD_GUI=OFF"), QStringLiteral("-DDEPICTQA_BUILD_TESTS=OFF")});
+    const ToolRun r =
+        runTool(QStringLiteral("cmake"),
+                {QStringLiteral("-S"), QString::fromStdString(dqa::test::sourceDir()), QStringLiteral("-B"), dir.path(),
+                 QStringLiteral("-G"), QStringLiteral("Ninja"), QStringLiteral("-DDEPICTQA_CUDA=ON"),
+                 QStringLiteral("-DDEPICTQA_BUILD_GUI=OFF"), QStringLiteral("-DDEPICTQA_BUILD_TESTS=OFF")});
     QVERIFY(r.started);
     QVERIFY2(r.code != 0, qPrintable(r.output));
     QVERIFY2(r.output.contains(QStringLiteral("has no CUDA")) && r.output.contains(QStringLiteral("Torch_DIR")),
@@ -126,7 +128,8 @@ class PackagingTest : public QObject {
   }
 
   void installLayoutMatchesTheCode() {
-    const QString cmake = readText(QString::fromStdString(dqa::test::sourceDir()) + QStringLiteral("/packaging/CMakeLists.txt"));
+    const QString cmake =
+        readText(QString::fromStdString(dqa::test::sourceDir()) + QStringLiteral("/packaging/CMakeLists.txt"));
     QVERIFY(cmake.contains(QStringLiteral("install(TARGETS depictqa_spm LIBRARY DESTINATION lib/depictqa ")));
     QVERIFY(cmake.contains(QStringLiteral("DESTINATION share/depictqa/models/default")));
     const auto modules = dqa::text::Tokenizer::moduleSearchPaths();

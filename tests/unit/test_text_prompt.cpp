@@ -10,11 +10,11 @@
 using namespace dqa::text;
 
 // SYS = S0 + S1 [+ S2] + "\n\n", written out.
-#define SYS_NR                                                                           \
+#define SYS_NR                                                                          \
   "A chat between a curious human and an artificial intelligence assistant. The "       \
   "assistant gives helpful, detailed, and polite answers to the human's questions. As " \
   "an AI assistant, you are performing an image quality assessment task.\n\n"
-#define SYS_FR                                                                           \
+#define SYS_FR                                                                          \
   "A chat between a curious human and an artificial intelligence assistant. The "       \
   "assistant gives helpful, detailed, and polite answers to the human's questions. As " \
   "an AI assistant, you are performing an image quality assessment task. A "            \
@@ -62,112 +62,94 @@ class TestTextPrompt : public QObject {
     QTest::addColumn<QStringList>("chunks");
 
     // --- Description (one assessed image: "<Img>") ---
-    QTest::newRow("description FR")
-        << Task::Description << true << false
-        << QStringList{SYS_FR " </s> Reference Image: <Img-Reference>",
-                       "[IMAGE:Reference]",
-                       "</Img-Reference>\n\n </s> Image: <Img>",
-                       "[IMAGE:Single]",
-                       "</Img>\n\n </s> USER: Describe the quality of the image compared with "
-                       "the reference.\n   ASSISTANT: "};
+    QTest::newRow("description FR") << Task::Description << true << false
+                                    << QStringList{
+                                           SYS_FR " </s> Reference Image: <Img-Reference>", "[IMAGE:Reference]",
+                                           "</Img-Reference>\n\n </s> Image: <Img>", "[IMAGE:Single]",
+                                           "</Img>\n\n </s> USER: Describe the quality of the image compared with "
+                                           "the reference.\n   ASSISTANT: "};
     QTest::newRow("description FR short")
         << Task::Description << true << true
-        << QStringList{SYS_FR " </s> Reference Image: <Img-Reference>",
-                       "[IMAGE:Reference]",
-                       "</Img-Reference>\n\n </s> Image: <Img>",
-                       "[IMAGE:Single]",
+        << QStringList{SYS_FR " </s> Reference Image: <Img-Reference>", "[IMAGE:Reference]",
+                       "</Img-Reference>\n\n </s> Image: <Img>", "[IMAGE:Single]",
                        "</Img>\n\n </s> USER: Describe the quality of the image compared with "
                        "the reference. Answer the question using a single word or phrase.\n"
                        "   ASSISTANT: "};
-    QTest::newRow("description NR")
-        << Task::Description << false << false
-        << QStringList{SYS_NR " </s> Image: <Img>",
-                       "[IMAGE:Single]",
-                       "</Img>\n\n </s> USER: Describe the quality of the image.\n   ASSISTANT: "};
+    QTest::newRow("description NR") << Task::Description << false << false
+                                    << QStringList{
+                                           SYS_NR " </s> Image: <Img>", "[IMAGE:Single]",
+                                           "</Img>\n\n </s> USER: Describe the quality of the image.\n   ASSISTANT: "};
     QTest::newRow("description NR short")
         << Task::Description << false << true
-        << QStringList{SYS_NR " </s> Image: <Img>",
-                       "[IMAGE:Single]",
+        << QStringList{SYS_NR " </s> Image: <Img>", "[IMAGE:Single]",
                        "</Img>\n\n </s> USER: Describe the quality of the image. Answer the "
                        "question using a single word or phrase.\n   ASSISTANT: "};
 
     // --- Comparison ---
-    QTest::newRow("comparison FR")
-        << Task::Comparison << true << false
-        << QStringList{SYS_FR " </s> Reference Image: <Img-Reference>",
-                       "[IMAGE:Reference]",
-                       "</Img-Reference>\n\n </s> Image A: <Img-A>",
-                       "[IMAGE:A]",
-                       "</Img-A>\n\n </s> Image B: <Img-B>",
-                       "[IMAGE:B]",
-                       "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B?\n"
-                       "   ASSISTANT: "};
-    QTest::newRow("comparison FR short")
-        << Task::Comparison << true << true
-        << QStringList{SYS_FR " </s> Reference Image: <Img-Reference>",
-                       "[IMAGE:Reference]",
-                       "</Img-Reference>\n\n </s> Image A: <Img-A>",
-                       "[IMAGE:A]",
-                       "</Img-A>\n\n </s> Image B: <Img-B>",
-                       "[IMAGE:B]",
-                       "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B? "
-                       "Answer the question using a single word or phrase.\n   ASSISTANT: "};
-    QTest::newRow("comparison NR")
-        << Task::Comparison << false << false
-        << QStringList{SYS_NR " </s> Image A: <Img-A>",
-                       "[IMAGE:A]",
-                       "</Img-A>\n\n </s> Image B: <Img-B>",
-                       "[IMAGE:B]",
-                       "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B?\n"
-                       "   ASSISTANT: "};
-    QTest::newRow("comparison NR short")
-        << Task::Comparison << false << true
-        << QStringList{SYS_NR " </s> Image A: <Img-A>",
-                       "[IMAGE:A]",
-                       "</Img-A>\n\n </s> Image B: <Img-B>",
-                       "[IMAGE:B]",
-                       "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B? "
-                       "Answer the question using a single word or phrase.\n   ASSISTANT: "};
+    QTest::newRow("comparison FR") << Task::Comparison << true << false
+                                   << QStringList{SYS_FR " </s> Reference Image: <Img-Reference>",
+                                                  "[IMAGE:Reference]",
+                                                  "</Img-Reference>\n\n </s> Image A: <Img-A>",
+                                                  "[IMAGE:A]",
+                                                  "</Img-A>\n\n </s> Image B: <Img-B>",
+                                                  "[IMAGE:B]",
+                                                  "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B?\n"
+                                                  "   ASSISTANT: "};
+    QTest::newRow("comparison FR short") << Task::Comparison << true << true
+                                         << QStringList{
+                                                SYS_FR " </s> Reference Image: <Img-Reference>",
+                                                "[IMAGE:Reference]",
+                                                "</Img-Reference>\n\n </s> Image A: <Img-A>",
+                                                "[IMAGE:A]",
+                                                "</Img-A>\n\n </s> Image B: <Img-B>",
+                                                "[IMAGE:B]",
+                                                "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B? "
+                                                "Answer the question using a single word or phrase.\n   ASSISTANT: "};
+    QTest::newRow("comparison NR") << Task::Comparison << false << false
+                                   << QStringList{SYS_NR " </s> Image A: <Img-A>", "[IMAGE:A]",
+                                                  "</Img-A>\n\n </s> Image B: <Img-B>", "[IMAGE:B]",
+                                                  "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B?\n"
+                                                  "   ASSISTANT: "};
+    QTest::newRow("comparison NR short") << Task::Comparison << false << true
+                                         << QStringList{
+                                                SYS_NR " </s> Image A: <Img-A>", "[IMAGE:A]",
+                                                "</Img-A>\n\n </s> Image B: <Img-B>", "[IMAGE:B]",
+                                                "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B? "
+                                                "Answer the question using a single word or phrase.\n   ASSISTANT: "};
 
     // --- Reasoning (same images as comparison) ---
-    QTest::newRow("reasoning FR")
-        << Task::Reasoning << true << false
-        << QStringList{SYS_FR " </s> Reference Image: <Img-Reference>",
-                       "[IMAGE:Reference]",
-                       "</Img-Reference>\n\n </s> Image A: <Img-A>",
-                       "[IMAGE:A]",
-                       "</Img-A>\n\n </s> Image B: <Img-B>",
-                       "[IMAGE:B]",
-                       "</Img-B>\n\n </s> USER: Compared with the reference, which image is "
-                       "better, Image A or Image B, and why?\n   ASSISTANT: "};
-    QTest::newRow("reasoning FR short")
-        << Task::Reasoning << true << true
-        << QStringList{SYS_FR " </s> Reference Image: <Img-Reference>",
-                       "[IMAGE:Reference]",
-                       "</Img-Reference>\n\n </s> Image A: <Img-A>",
-                       "[IMAGE:A]",
-                       "</Img-A>\n\n </s> Image B: <Img-B>",
-                       "[IMAGE:B]",
-                       "</Img-B>\n\n </s> USER: Compared with the reference, which image is "
-                       "better, Image A or Image B, and why? Answer the question using a "
-                       "single word or phrase.\n   ASSISTANT: "};
-    QTest::newRow("reasoning NR")
-        << Task::Reasoning << false << false
-        << QStringList{SYS_NR " </s> Image A: <Img-A>",
-                       "[IMAGE:A]",
-                       "</Img-A>\n\n </s> Image B: <Img-B>",
-                       "[IMAGE:B]",
-                       "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B, "
-                       "and why?\n   ASSISTANT: "};
-    QTest::newRow("reasoning NR short")
-        << Task::Reasoning << false << true
-        << QStringList{SYS_NR " </s> Image A: <Img-A>",
-                       "[IMAGE:A]",
-                       "</Img-A>\n\n </s> Image B: <Img-B>",
-                       "[IMAGE:B]",
-                       "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B, "
-                       "and why? Answer the question using a single word or phrase.\n"
-                       "   ASSISTANT: "};
+    QTest::newRow("reasoning FR") << Task::Reasoning << true << false
+                                  << QStringList{SYS_FR " </s> Reference Image: <Img-Reference>",
+                                                 "[IMAGE:Reference]",
+                                                 "</Img-Reference>\n\n </s> Image A: <Img-A>",
+                                                 "[IMAGE:A]",
+                                                 "</Img-A>\n\n </s> Image B: <Img-B>",
+                                                 "[IMAGE:B]",
+                                                 "</Img-B>\n\n </s> USER: Compared with the reference, which image is "
+                                                 "better, Image A or Image B, and why?\n   ASSISTANT: "};
+    QTest::newRow("reasoning FR short") << Task::Reasoning << true << true
+                                        << QStringList{
+                                               SYS_FR " </s> Reference Image: <Img-Reference>",
+                                               "[IMAGE:Reference]",
+                                               "</Img-Reference>\n\n </s> Image A: <Img-A>",
+                                               "[IMAGE:A]",
+                                               "</Img-A>\n\n </s> Image B: <Img-B>",
+                                               "[IMAGE:B]",
+                                               "</Img-B>\n\n </s> USER: Compared with the reference, which image is "
+                                               "better, Image A or Image B, and why? Answer the question using a "
+                                               "single word or phrase.\n   ASSISTANT: "};
+    QTest::newRow("reasoning NR") << Task::Reasoning << false << false
+                                  << QStringList{SYS_NR " </s> Image A: <Img-A>", "[IMAGE:A]",
+                                                 "</Img-A>\n\n </s> Image B: <Img-B>", "[IMAGE:B]",
+                                                 "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B, "
+                                                 "and why?\n   ASSISTANT: "};
+    QTest::newRow("reasoning NR short") << Task::Reasoning << false << true
+                                        << QStringList{
+                                               SYS_NR " </s> Image A: <Img-A>", "[IMAGE:A]",
+                                               "</Img-A>\n\n </s> Image B: <Img-B>", "[IMAGE:B]",
+                                               "</Img-B>\n\n </s> USER: Which image is better, Image A or Image B, "
+                                               "and why? Answer the question using a single word or phrase.\n"
+                                               "   ASSISTANT: "};
   }
   void golden() {
     QFETCH(Task, task);
@@ -224,11 +206,9 @@ class TestTextPrompt : public QObject {
     r.withReference = true;
     r.preference = "  I can't tolerate any noise ";
     Prompt p = build(r);
-    QCOMPARE(p.question,
-             std::string("Which image is better, Image A or Image B? I can't tolerate any noise."));
-    QCOMPARE(p.chunks.back().text,
-             std::string("</Img-B>\n\n </s> USER: Which image is better, Image A or Image B? I "
-                         "can't tolerate any noise.\n   ASSISTANT: "));
+    QCOMPARE(p.question, std::string("Which image is better, Image A or Image B? I can't tolerate any noise."));
+    QCOMPARE(p.chunks.back().text, std::string("</Img-B>\n\n </s> USER: Which image is better, Image A or Image B? I "
+                                               "can't tolerate any noise.\n   ASSISTANT: "));
     // Already a sentence; with the short-answer tail after it.
     r.preference = "Blur bothers me more than color shifts.";
     r.shortAnswer = true;
@@ -246,14 +226,30 @@ class TestTextPrompt : public QObject {
     QTest::addColumn<QString>("question");
     QTest::addColumn<QString>("preference");
     QTest::addColumn<QString>("mentions");
-    QTest::newRow("eos in question") << "Is A better?</s>" << "" << "</s>";
-    QTest::newRow("bos in question") << "<s> Is A better?" << "" << "<s>";
-    QTest::newRow("unk in question") << "what is <unk>" << "" << "<unk>";
-    QTest::newRow("tag in question") << "Is <Img-A> sharp?" << "" << "<Img";
-    QTest::newRow("closing tag") << "after </Img-B> what" << "" << "</Img";
-    QTest::newRow("single tag") << "look at <Img>" << "" << "<Img";
-    QTest::newRow("eos in preference") << "" << "I like </s> noise" << "</s>";
-    QTest::newRow("tag in preference") << "" << "Prefer <Img-Reference>" << "<Img";
+    QTest::newRow("eos in question") << "Is A better?</s>"
+                                     << ""
+                                     << "</s>";
+    QTest::newRow("bos in question") << "<s> Is A better?"
+                                     << ""
+                                     << "<s>";
+    QTest::newRow("unk in question") << "what is <unk>"
+                                     << ""
+                                     << "<unk>";
+    QTest::newRow("tag in question") << "Is <Img-A> sharp?"
+                                     << ""
+                                     << "<Img";
+    QTest::newRow("closing tag") << "after </Img-B> what"
+                                 << ""
+                                 << "</Img";
+    QTest::newRow("single tag") << "look at <Img>"
+                                << ""
+                                << "<Img";
+    QTest::newRow("eos in preference") << ""
+                                       << "I like </s> noise"
+                                       << "</s>";
+    QTest::newRow("tag in preference") << ""
+                                       << "Prefer <Img-Reference>"
+                                       << "<Img";
   }
   void rejectsTemplateBreakingText() {
     QFETCH(QString, question);
@@ -353,10 +349,10 @@ class TestTextPrompt : public QObject {
     QCOMPARE(chunks[5].role, ImageRole::B);
 
     QCOMPARE(chunks[2].ids, concat({tok.encode("</Img-Reference>\n\n "), {2}, tok.encode(" Image A: <Img-A>")}));
-    QCOMPARE(chunks[6].ids,
-             concat({tok.encode("</Img-B>\n\n "), {2},
-                     tok.encode(" USER: Which image is better, Image A or Image B? Answer the "
-                                "question using a single word or phrase.\n   ASSISTANT: ")}));
+    QCOMPARE(chunks[6].ids, concat({tok.encode("</Img-B>\n\n "),
+                                    {2},
+                                    tok.encode(" USER: Which image is better, Image A or Image B? Answer the "
+                                               "question using a single word or phrase.\n   ASSISTANT: ")}));
     // Exactly one EOS per text chunk (the " </s> " separator) and no BOS anywhere.
     for (const auto& c : chunks) {
       if (c.kind != PromptChunk::Kind::Text) continue;

@@ -42,8 +42,10 @@ struct EnvGuard {
   bool had;
   explicit EnvGuard(const char* n) : name(n), old(qgetenv(n)), had(qEnvironmentVariableIsSet(n)) {}
   ~EnvGuard() {
-    if (had) qputenv(name.constData(), old);
-    else qunsetenv(name.constData());
+    if (had)
+      qputenv(name.constData(), old);
+    else
+      qunsetenv(name.constData());
   }
 };
 
@@ -83,8 +85,7 @@ class TestTextTokenizer : public QObject {
   void matchesReference_data() {
     QTest::addColumn<int>("index");
     const auto cases = expectedCases();
-    for (size_t i = 0; i < cases.size(); ++i)
-      QTest::newRow(("case " + std::to_string(i)).c_str()) << int(i);
+    for (size_t i = 0; i < cases.size(); ++i) QTest::newRow(("case " + std::to_string(i)).c_str()) << int(i);
   }
   void matchesReference() {
     QFETCH(int, index);
@@ -123,7 +124,9 @@ class TestTextTokenizer : public QObject {
     QCOMPARE(tok_->pieceBytes(tok_->pieceToId("<0x54>")), std::string("T"));
     QVERIFY(tok_->isByte(tok_->pieceToId("<0x00>")));
     QCOMPARE(tok_->pieceBytes(tok_->pieceToId("<0x00>")), std::string(1, '\0'));
-    QCOMPARE(tok_->pieceBytes(tok_->pieceToId("\xE2\x96\x81" "Image")), std::string(" Image"));
+    QCOMPARE(tok_->pieceBytes(tok_->pieceToId("\xE2\x96\x81"
+                                              "Image")),
+             std::string(" Image"));
     QCOMPARE(tok_->pieceBytes(tok_->bosId()), std::string());
     QCOMPARE(tok_->pieceBytes(tok_->eosId()), std::string());
     QCOMPARE(tok_->pieceBytes(tok_->unkId()), std::string());
@@ -151,10 +154,8 @@ class TestTextTokenizer : public QObject {
 
     QCOMPARE(tok_->encodeWithSpecials("</s>"), std::vector<int32_t>{2});
     QCOMPARE(tok_->encodeWithSpecials("</s></s>"), (std::vector<int32_t>{2, 2}));
-    QCOMPARE(tok_->encodeWithSpecials("<s>x<unk>"),
-             concat({{1}, tok_->encode("x"), {0}}));
-    QCOMPARE(tok_->encodeWithSpecials("blur</s>noise"),
-             concat({tok_->encode("blur"), {2}, tok_->encode("noise")}));
+    QCOMPARE(tok_->encodeWithSpecials("<s>x<unk>"), concat({{1}, tok_->encode("x"), {0}}));
+    QCOMPARE(tok_->encodeWithSpecials("blur</s>noise"), concat({tok_->encode("blur"), {2}, tok_->encode("noise")}));
     // Not quite a special: plain text.
     QCOMPARE(tok_->encodeWithSpecials("</s <s"), tok_->encode("</s <s"));
     QCOMPARE(tok_->encodeWithSpecials(""), std::vector<int32_t>{});
@@ -179,10 +180,8 @@ class TestTextTokenizer : public QObject {
       threads.emplace_back([&] {
         for (int rep = 0; rep < 200; ++rep) {
           for (const auto& c : cases) {
-            if (tok_->encode(c["text"].get<std::string>()) != c["ids"].get<std::vector<int32_t>>())
-              ++mismatches;
-            if (tok_->decode(c["ids"].get<std::vector<int32_t>>()) != c["decoded"].get<std::string>())
-              ++mismatches;
+            if (tok_->encode(c["text"].get<std::string>()) != c["ids"].get<std::vector<int32_t>>()) ++mismatches;
+            if (tok_->decode(c["ids"].get<std::vector<int32_t>>()) != c["decoded"].get<std::string>()) ++mismatches;
           }
         }
       });
@@ -200,8 +199,7 @@ class TestTextTokenizer : public QObject {
   void missingModelFile() {
     auto r = Tokenizer::load("/nonexistent/dir/tokenizer.model");
     QVERIFY(!r.ok());
-    QVERIFY2(r.message().find("/nonexistent/dir/tokenizer.model") != std::string::npos,
-             r.message().c_str());
+    QVERIFY2(r.message().find("/nonexistent/dir/tokenizer.model") != std::string::npos, r.message().c_str());
     QVERIFY2(r.message().find("not found") != std::string::npos, r.message().c_str());
   }
 
@@ -223,8 +221,7 @@ class TestTextTokenizer : public QObject {
     f.close();
     auto r = Tokenizer::load(path.toStdString());
     QVERIFY(!r.ok());
-    QVERIFY2(r.message().find("Could not read the tokenizer model") != std::string::npos,
-             r.message().c_str());
+    QVERIFY2(r.message().find("Could not read the tokenizer model") != std::string::npos, r.message().c_str());
     QVERIFY2(r.message().find(path.toStdString()) != std::string::npos, r.message().c_str());
     qInfo("%s", r.message().c_str());
   }
@@ -232,8 +229,7 @@ class TestTextTokenizer : public QObject {
   void missingModuleExplicitPath() {
     auto r = Tokenizer::load(modelPath(), "/nonexistent/lib/libdepictqa_spm.so");
     QVERIFY(!r.ok());
-    QVERIFY2(r.message().find("/nonexistent/lib/libdepictqa_spm.so") != std::string::npos,
-             r.message().c_str());
+    QVERIFY2(r.message().find("/nonexistent/lib/libdepictqa_spm.so") != std::string::npos, r.message().c_str());
   }
 
   // The module of this process is already loaded (initTestCase); the environment is
@@ -247,8 +243,7 @@ class TestTextTokenizer : public QObject {
     auto r = Tokenizer::load(modelPath());
     QVERIFY(!r.ok());
     QVERIFY2(r.message().find("DEPICTQA_SPM_MODULE") != std::string::npos, r.message().c_str());
-    QVERIFY2(r.message().find("/nonexistent/libdepictqa_spm.so") != std::string::npos,
-             r.message().c_str());
+    QVERIFY2(r.message().find("/nonexistent/libdepictqa_spm.so") != std::string::npos, r.message().c_str());
   }
 
   void goodModuleEnvVariable() {
@@ -285,8 +280,7 @@ class TestTextTokenizer : public QObject {
     f.close();
     auto r = Tokenizer::load(modelPath(), path.toStdString());
     QVERIFY(!r.ok());
-    QVERIFY2(r.message().find("Could not load the SentencePiece module") != std::string::npos,
-             r.message().c_str());
+    QVERIFY2(r.message().find("Could not load the SentencePiece module") != std::string::npos, r.message().c_str());
     qInfo("%s", r.message().c_str());
   }
 };

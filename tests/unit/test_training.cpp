@@ -82,7 +82,9 @@ class TrainingTest : public QObject {
 
   void verdictMention() {
     QCOMPARE(data::verdictMentionIndex("Image B is better.", 'B'), 0);
-    QCOMPARE(data::verdictMentionIndex("Image A has mild noise, while Image B shows severe blur. Overall, Image A is better.", 'A'), 2);
+    QCOMPARE(data::verdictMentionIndex(
+                 "Image A has mild noise, while Image B shows severe blur. Overall, Image A is better.", 'A'),
+             2);
     QCOMPARE(data::verdictMentionIndex("Image A has noise. Overall, Image B is better than Image A.", 'B'), 1);
     // Named first is the loser: supervised too, with the letter written there.
     QCOMPARE(data::verdictMentionIndex("Image A has noise. In conclusion, Image B is worse than Image A.", 'A'), 1);
@@ -168,10 +170,10 @@ class TrainingTest : public QObject {
     QCOMPARE(paired.pairFirst.numel(), int64_t(examples.size()));
     QCOMPARE(paired.input.size(1), int64_t(vc.numChannels));
     // A view's input is what the engine computes for it: A against the reference and B.
-    const at::Tensor engineView = model::qualityEncoderInput(
-        vc, {model::unitPixels(examples[0].a).value().unsqueeze(0),
-             model::unitPixels(examples[0].reference).value().unsqueeze(0),
-             model::unitPixels(examples[0].b).value().unsqueeze(0)});
+    const at::Tensor engineView =
+        model::qualityEncoderInput(vc, {model::unitPixels(examples[0].a).value().unsqueeze(0),
+                                        model::unitPixels(examples[0].reference).value().unsqueeze(0),
+                                        model::unitPixels(examples[0].b).value().unsqueeze(0)});
     QCOMPARE((paired.input[paired.pairFirst[0].item<int64_t>()] - engineView[0]).abs().max().item<double>(), 0.0);
     for (auto& [name, t] : m.value()->mutableQualityEncoder().namedParameters("")) t->requires_grad_(true);
     const auto& enc = m.value()->qualityEncoder();
@@ -185,8 +187,9 @@ class TrainingTest : public QObject {
     // The losses reach every weight of the encoder.
     l.total.backward();
     for (auto& [name, t] : m.value()->mutableQualityEncoder().namedParameters(""))
-      QVERIFY2(!t->grad().defined() || t->grad().abs().sum().item<double>() > 0 || name.find("bias") != std::string::npos,
-               name.c_str());
+      QVERIFY2(
+          !t->grad().defined() || t->grad().abs().sum().item<double>() > 0 || name.find("bias") != std::string::npos,
+          name.c_str());
     const train::QualityBatch alone = train::buildQualityBatch(vc, examples, {false, false}, 0.5);
     QCOMPARE(alone.views(), int64_t(examples.size()));  // no reference views without a reference
     QVERIFY(!alone.pairFirst.defined());
@@ -224,7 +227,8 @@ class TrainingTest : public QObject {
     QVERIFY(!batch->verdictPositions.empty());
     for (size_t k = 0; k < batch->verdictPositions.size(); ++k) {
       const auto& p = batch->verdictPositions[k];
-      QVERIFY(std::find(batch->letterPositions.begin(), batch->letterPositions.end(), p) != batch->letterPositions.end());
+      QVERIFY(std::find(batch->letterPositions.begin(), batch->letterPositions.end(), p) !=
+              batch->letterPositions.end());
       QCOMPARE(batch->verdictLetter[k], examples[size_t(p.first)].winner);
     }
     o.loserFirstVerdicts = true;

@@ -23,7 +23,8 @@ std::vector<fs::path> pairFolders(const std::string& root, const std::string& ma
     return fs::is_directory(p / marker, ec) && fs::is_directory(p / "p0", ec) && fs::is_directory(p / "p1", ec);
   };
   if (holds(root)) out.push_back(root);
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
     if (it->is_directory(ec) && holds(it->path())) out.push_back(it->path());
   std::sort(out.begin(), out.end());
   return out;
@@ -48,7 +49,8 @@ Status readFolder(Dataset& d, const fs::path& folder, const std::string& root, c
     p.a = (folder / "p0" / name).string();
     p.b = (folder / "p1" / name).string();
     p.human = values->front();
-    if (p.human < 0 || p.human > 1) return makeError(j.string() + ": judgement " + std::to_string(p.human) + " is not a share in [0, 1]");
+    if (p.human < 0 || p.human > 1)
+      return makeError(j.string() + ": judgement " + std::to_string(p.human) + " is not a share in [0, 1]");
     p.subset = folder.filename().string();
     p.referenceId = (relative == "." ? std::string() : relative + "/") + j.stem().string();
     p.source = j.string();

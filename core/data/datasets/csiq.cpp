@@ -15,9 +15,9 @@ namespace {
 
 // The sheet's dst_type -> the folder (and, in any case, the tag in the file name).
 const std::map<std::string, std::string>& csiqFolders() {
-  static const std::map<std::string, std::string> m = {{"noise", "awgn"},     {"awgn", "awgn"},   {"jpeg", "jpeg"},
-                                                       {"jpeg 2000", "jpeg2000"}, {"jpeg2000", "jpeg2000"},
-                                                       {"fnoise", "fnoise"},  {"blur", "blur"},   {"contrast", "contrast"}};
+  static const std::map<std::string, std::string> m = {
+      {"noise", "awgn"},        {"awgn", "awgn"},     {"jpeg", "jpeg"}, {"jpeg 2000", "jpeg2000"},
+      {"jpeg2000", "jpeg2000"}, {"fnoise", "fnoise"}, {"blur", "blur"}, {"contrast", "contrast"}};
   return m;
 }
 
@@ -48,7 +48,8 @@ Result<Dataset> readCsiq(const std::string& root, const ReadOptions& options) {
     if (auto e = firstError(score, level)) return *e;
     const auto folder = csiqFolders().find(lower(*type));
     if (folder == csiqFolders().end())
-      return at(index, row.line, "unknown dst_type \"" + *type + "\" (CSIQ has noise, jpeg, jpeg 2000, fnoise, blur, contrast)");
+      return at(index, row.line,
+                "unknown dst_type \"" + *type + "\" (CSIQ has noise, jpeg, jpeg 2000, fnoise, blur, contrast)");
     if (!folders.count(folder->second)) {
       auto f = FolderIndex::open(joinPath(joinPath(root, "dst_imgs"), folder->second));
       if (!f) return at(index, row.line, f.message());

@@ -25,10 +25,10 @@ struct IqaRecord {
 
 // One human-judged pair (BAPPS).
 struct PairRecord {
-  std::string reference;    // 2AFC: the reference patch; JND: empty
-  std::string a, b;         // p0 and p1
-  double human = 0;         // 2AFC: share of people preferring b (p1); JND: share judging a and b the same
-  std::string subset;       // BAPPS's folder: "traditional", "cnn", "superres", ...
+  std::string reference;  // 2AFC: the reference patch; JND: empty
+  std::string a, b;       // p0 and p1
+  double human = 0;       // 2AFC: share of people preferring b (p1); JND: share judging a and b the same
+  std::string subset;     // BAPPS's folder: "traditional", "cnn", "superres", ...
   std::string referenceId;
   std::string source;
 };
@@ -36,15 +36,15 @@ struct PairRecord {
 enum class PairKind { None, TwoAfc, Jnd };
 
 struct Dataset {
-  std::string name;             // as given to readDataset ("kadid10k", ...)
+  std::string name;  // as given to readDataset ("kadid10k", ...)
   std::string root;
-  std::string scoreName;        // "MOS", "DMOS", "ELO"; empty for pair datasets
-  bool higherIsBetter = true;   // false for DMOS: a higher number is a worse image
+  std::string scoreName;               // "MOS", "DMOS", "ELO"; empty for pair datasets
+  bool higherIsBetter = true;          // false for DMOS: a higher number is a worse image
   double scaleLow = 0, scaleHigh = 0;  // the score's published range (for the report)
   std::vector<IqaRecord> images;
   PairKind pairKind = PairKind::None;
   std::vector<PairRecord> pairs;
-  int skippedMissing = 0;       // rows left out with skipMissing
+  int skippedMissing = 0;          // rows left out with skipMissing
   std::vector<std::string> notes;  // what the reader did that a reader of numbers must know
 };
 

@@ -22,9 +22,12 @@ Result<Dataset> readGenericCsv(const std::string& root, const ReadOptions& optio
   int cScore = h.find("score");
   if (cScore < 0) cScore = h.find("mos");
   if (cScore < 0 && (cScore = h.find("dmos")) >= 0) d.higherIsBetter = false;
-  if (cScore < 0) return makeError(index + ": the header needs a score column: score or mos (higher is better) or dmos (lower is better)");
+  if (cScore < 0)
+    return makeError(index +
+                     ": the header needs a score column: score or mos (higher is better) or dmos (lower is better)");
   d.scoreName = d.higherIsBetter ? "MOS" : "DMOS";
-  const int cImage = h.find("image"), cRef = h.find("reference"), cType = h.find("distortion"), cLevel = h.find("level");
+  const int cImage = h.find("image"), cRef = h.find("reference"), cType = h.find("distortion"),
+            cLevel = h.find("level");
   auto resolve = [&](const std::string& p) { return p.empty() || fs::path(p).is_absolute() ? p : joinPath(base, p); };
   double low = 0, high = 0;
   bool first = true;

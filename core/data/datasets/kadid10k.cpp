@@ -20,7 +20,8 @@ Result<Dataset> readKadid10k(const std::string& root, const ReadOptions& options
   d.scaleLow = 1;
   d.scaleHigh = 5;
   const std::string images = joinPath(root, "images");
-  const int cImage = csv->header.find("dist_img"), cRef = csv->header.find("ref_img"), cScore = csv->header.find("dmos");
+  const int cImage = csv->header.find("dist_img"), cRef = csv->header.find("ref_img"),
+            cScore = csv->header.find("dmos");
   for (const CsvRow& row : csv->rows) {
     auto name = csv->field(row, cImage);
     auto ref = csv->field(row, cRef);

@@ -19,7 +19,8 @@ struct LiveFolder {
   const char* name;
   int count;  // images in dmos.mat's order
 };
-constexpr std::array<LiveFolder, 5> kLiveFolders{{{"jp2k", 227}, {"jpeg", 233}, {"wn", 174}, {"gblur", 174}, {"fastfading", 174}}};
+constexpr std::array<LiveFolder, 5> kLiveFolders{
+    {{"jp2k", 227}, {"jpeg", 233}, {"wn", 174}, {"gblur", 174}, {"fastfading", 174}}};
 constexpr int kLiveRows = 982;
 
 struct LiveScores {
@@ -33,7 +34,8 @@ Result<LiveScores> readLiveDmos(const std::string& path) {
   LiveScores s;
   for (const Line& l : lines.value()) {
     const auto f = splitWhitespace(l.text);
-    if (f.size() != 2) return at(path, l.number, "expected \"dmos orgs\", found " + std::to_string(f.size()) + " fields");
+    if (f.size() != 2)
+      return at(path, l.number, "expected \"dmos orgs\", found " + std::to_string(f.size()) + " fields");
     auto dmos = parseNumber(f[0], path, l.number, "the DMOS");
     auto orgs = parseNumber(f[1], path, l.number, "the orgs flag");
     if (auto e = firstError(dmos, orgs)) return *e;

@@ -41,7 +41,8 @@ Result<NpyHeader> parseHeader(const std::string& h, const std::string& name) {
 }  // namespace
 
 Result<std::vector<double>> parseNpy(const std::string& b, const std::string& name) {
-  if (b.size() < 10 || b.compare(0, 6, "\x93NUMPY") != 0) return makeError(name + ": not a .npy file (no \\x93NUMPY magic)");
+  if (b.size() < 10 || b.compare(0, 6, "\x93NUMPY") != 0)
+    return makeError(name + ": not a .npy file (no \\x93NUMPY magic)");
   const int major = static_cast<unsigned char>(b[6]);
   if (major < 1 || major > 3) return makeError(name + ": .npy format version " + std::to_string(major) + " is unknown");
   const int lenBytes = major == 1 ? 2 : 4;
@@ -51,16 +52,18 @@ Result<std::vector<double>> parseNpy(const std::string& b, const std::string& na
   auto h = parseHeader(b.substr(size_t(8 + lenBytes), headerLen), name);
   if (!h) return h.error();
   const bool f4 = h->descr == "<f4", f8 = h->descr == "<f8";
-  if (!f4 && !f8) return makeError(name + ": .npy dtype '" + h->descr + "'; expected little-endian float32 or float64 (<f4, <f8)");
+  if (!f4 && !f8)
+    return makeError(name + ": .npy dtype '" + h->descr + "'; expected little-endian float32 or float64 (<f4, <f8)");
   const size_t width = f4 ? 4 : 8;
   if (b.size() - dataAt < h->count * width)
-    return makeError(name + ": .npy data holds " + std::to_string((b.size() - dataAt) / width) + " values, its shape says " +
-                     std::to_string(h->count));
+    return makeError(name + ": .npy data holds " + std::to_string((b.size() - dataAt) / width) +
+                     " values, its shape says " + std::to_string(h->count));
   std::vector<double> v(h->count);
   for (size_t i = 0; i < v.size(); ++i) {
     // Assemble little-endian bytes explicitly (the host's order does not matter).
     uint64_t bits = 0;
-    for (int k = int(width) - 1; k >= 0; --k) bits = (bits << 8) | static_cast<unsigned char>(b[dataAt + i * width + size_t(k)]);
+    for (int k = int(width) - 1; k >= 0; --k)
+      bits = (bits << 8) | static_cast<unsigned char>(b[dataAt + i * width + size_t(k)]);
     if (f4) {
       float x;
       const uint32_t u = uint32_t(bits);

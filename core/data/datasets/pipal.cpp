@@ -18,7 +18,8 @@ Result<std::map<std::string, std::string>> indexTree(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return makeError(dir + ": no such folder (is --root PIPAL's folder as unpacked?)");
   std::map<std::string, std::string> files;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
     if (it->is_regular_file(ec)) files.emplace(lower(it->path().filename().string()), it->path().string());
   if (ec) return makeError(dir + ": cannot list: " + ec.message());
   return files;
@@ -29,7 +30,8 @@ Result<std::map<std::string, std::string>> indexTree(const std::string& dir) {
 Result<Dataset> readPipal(const std::string& root, const ReadOptions& options) {
   const std::string labels = joinPath(root, "Train_Label");
   std::error_code ec;
-  if (!fs::is_directory(labels, ec)) return makeError(labels + ": no such folder (is --root PIPAL's folder as unpacked?)");
+  if (!fs::is_directory(labels, ec))
+    return makeError(labels + ": no such folder (is --root PIPAL's folder as unpacked?)");
   std::vector<std::string> labelFiles;
   for (const auto& e : fs::directory_iterator(labels, ec))
     if (e.path().extension() == ".txt") labelFiles.push_back(e.path().string());

@@ -26,7 +26,8 @@ Result<Split> makeSplit(const Dataset& dataset, double evalFraction, uint64_t se
   if (!(evalFraction > 0 && evalFraction < 1)) return makeError("the evaluation fraction must lie between 0 and 1");
   std::vector<std::string> ids = referenceIds(dataset);
   if (ids.size() < 2)
-    return makeError(dataset.name + ": only " + std::to_string(ids.size()) + " reference image(s); a split needs two or more");
+    return makeError(dataset.name + ": only " + std::to_string(ids.size()) +
+                     " reference image(s); a split needs two or more");
   std::mt19937_64 rng(seed);
   std::shuffle(ids.begin(), ids.end(), rng);  // from the sorted list: the same seed gives the same split
   const size_t n = ids.size();
@@ -42,7 +43,7 @@ Result<Split> makeSplit(const Dataset& dataset, double evalFraction, uint64_t se
 
 Status writeSplit(const Split& s, const std::string& path) {
   const json j = {{"format", kFormat}, {"dataset", s.dataset}, {"seed", s.seed}, {"eval_fraction", s.evalFraction},
-                  {"train", s.train}, {"eval", s.eval}};
+                  {"train", s.train},  {"eval", s.eval}};
   std::ofstream out(path);
   if (!out) return makeError(path + ": cannot write the split file");
   out << j.dump(1) << "\n";
@@ -64,9 +65,7 @@ Result<Split> readSplit(const std::string& path) {
     s.evalFraction = j.at("eval_fraction").get<double>();
     s.train = j.at("train").get<std::set<std::string>>();
     s.eval = j.at("eval").get<std::set<std::string>>();
-  } catch (const json::exception& e) {
-    return makeError(path + ": " + e.what());
-  }
+  } catch (const json::exception& e) { return makeError(path + ": " + e.what()); }
   for (const auto& id : s.eval)
     if (s.train.count(id)) return makeError(path + ": reference \"" + id + "\" is listed in both train and eval");
   return s;
@@ -78,8 +77,9 @@ Status applySplit(const Split& split, SplitSide side, Dataset& d) {
   const auto& keep = side == SplitSide::Eval ? split.eval : split.train;
   auto check = [&](const std::string& id, const std::string& source) -> Status {
     if (!split.eval.count(id) && !split.train.count(id))
-      return makeError(source + ": reference \"" + id + "\" is in neither side of the split (made from another copy of " +
-                       d.name + "?); make a new split with --write-split");
+      return makeError(source + ": reference \"" + id +
+                       "\" is in neither side of the split (made from another copy of " + d.name +
+                       "?); make a new split with --write-split");
     return Ok{};
   };
   std::vector<IqaRecord> images;

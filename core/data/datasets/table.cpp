@@ -20,7 +20,8 @@ std::string trim(const std::string& s) {
 }
 
 std::string missingMessage(const std::string& role, const std::string& path) {
-  return "names " + role + " " + path + ", which is not on disk (check --root, or pass --skip-missing to leave such rows out)";
+  return "names " + role + " " + path +
+         ", which is not on disk (check --root, or pass --skip-missing to leave such rows out)";
 }
 
 }  // namespace
@@ -111,8 +112,9 @@ Result<int> CsvHeader::require(const std::string& name, const std::string& path,
 
 Result<std::string> CsvFile::field(const CsvRow& row, int column) const {
   if (column < 0 || size_t(column) >= row.fields.size())
-    return at(path, row.line, "the row has " + std::to_string(row.fields.size()) + " fields, the header promised at least " +
-                                  std::to_string(column + 1));
+    return at(path, row.line,
+              "the row has " + std::to_string(row.fields.size()) + " fields, the header promised at least " +
+                  std::to_string(column + 1));
   return row.fields[size_t(column)];
 }
 
@@ -175,7 +177,8 @@ std::string stem(const std::string& path) { return fs::path(path).stem().string(
 
 Status addRecord(Dataset& dataset, IqaRecord record, const ReadOptions& options) {
   std::string missing;
-  if (!fileExists(record.image)) missing = missingMessage("image", record.image);
+  if (!fileExists(record.image))
+    missing = missingMessage("image", record.image);
   else if (!record.reference.empty() && !fileExists(record.reference))
     missing = missingMessage("reference", record.reference);
   if (!missing.empty()) {
@@ -190,7 +193,8 @@ Status addRecord(Dataset& dataset, IqaRecord record, const ReadOptions& options)
 Status addPair(Dataset& dataset, PairRecord pair, const ReadOptions& options) {
   std::string missing;
   for (const auto& [role, path] : {std::pair<const char*, const std::string*>{"reference", &pair.reference},
-                                   {"image p0", &pair.a}, {"image p1", &pair.b}})
+                                   {"image p0", &pair.a},
+                                   {"image p1", &pair.b}})
     if (missing.empty() && !(path->empty() && std::string(role) == "reference") && !fileExists(*path))
       missing = missingMessage(role, *path);
   if (!missing.empty()) {

@@ -12,14 +12,30 @@ namespace dqa::data::datasets {
 namespace {
 
 // TID2013's 24 types; TID2008 has the first 17.
-const char* const kTidTypes[24] = {
-    "additive Gaussian noise", "noise in colour components", "spatially correlated noise", "masked noise",
-    "high-frequency noise", "impulse noise", "quantisation noise", "Gaussian blur", "image denoising",
-    "JPEG compression", "JPEG2000 compression", "JPEG transmission errors", "JPEG2000 transmission errors",
-    "non-eccentricity pattern noise", "local block-wise distortions", "mean shift", "contrast change",
-    "change of colour saturation", "multiplicative Gaussian noise", "comfort noise",
-    "lossy compression of noisy images", "colour quantisation with dither", "chromatic aberrations",
-    "sparse sampling and reconstruction"};
+const char* const kTidTypes[24] = {"additive Gaussian noise",
+                                   "noise in colour components",
+                                   "spatially correlated noise",
+                                   "masked noise",
+                                   "high-frequency noise",
+                                   "impulse noise",
+                                   "quantisation noise",
+                                   "Gaussian blur",
+                                   "image denoising",
+                                   "JPEG compression",
+                                   "JPEG2000 compression",
+                                   "JPEG transmission errors",
+                                   "JPEG2000 transmission errors",
+                                   "non-eccentricity pattern noise",
+                                   "local block-wise distortions",
+                                   "mean shift",
+                                   "contrast change",
+                                   "change of colour saturation",
+                                   "multiplicative Gaussian noise",
+                                   "comfort noise",
+                                   "lossy compression of noisy images",
+                                   "colour quantisation with dither",
+                                   "chromatic aberrations",
+                                   "sparse sampling and reconstruction"};
 
 }  // namespace
 
@@ -39,12 +55,14 @@ Result<Dataset> readTid(const std::string& root, int version, const ReadOptions&
   const int types = version == 2008 ? 17 : 24;
   for (const Line& l : lines.value()) {
     const auto f = splitWhitespace(l.text);
-    if (f.size() != 2) return at(index, l.number, "expected \"MOS name\", found " + std::to_string(f.size()) + " fields");
+    if (f.size() != 2)
+      return at(index, l.number, "expected \"MOS name\", found " + std::to_string(f.size()) + " fields");
     auto score = parseNumber(f[0], index, l.number, "the MOS");
     if (!score) return score.error();
     int refNo = 0, type = 0, level = 0;
     if (std::sscanf(f[1].c_str(), "%*[iI]%d_%d_%d", &refNo, &type, &level) != 3 || type < 1 || type > types)
-      return at(index, l.number, "\"" + f[1] + "\" is not a TID" + std::to_string(version) + " name (i<ref>_<type>_<level>.bmp)");
+      return at(index, l.number,
+                "\"" + f[1] + "\" is not a TID" + std::to_string(version) + " name (i<ref>_<type>_<level>.bmp)");
     char refName[16];
     std::snprintf(refName, sizeof refName, "i%02d.bmp", refNo);
     IqaRecord r;

@@ -103,16 +103,13 @@ DQA_SPM_API dqa_spm* dqa_spm_load(const char* path, char* err, size_t errlen) {
     return h;
   } catch (const std::exception& e) {
     setError(err, errlen, std::string("sentencepiece failed: ") + e.what());
-  } catch (...) {
-    setError(err, errlen, "sentencepiece failed with an unknown error");
-  }
+  } catch (...) { setError(err, errlen, "sentencepiece failed with an unknown error"); }
   return nullptr;
 }
 
 DQA_SPM_API void dqa_spm_free(dqa_spm* h) { delete h; }
 
-DQA_SPM_API int64_t dqa_spm_encode_ids(const dqa_spm* h, const char* text, size_t len,
-                                       int32_t* out, size_t cap) {
+DQA_SPM_API int64_t dqa_spm_encode_ids(const dqa_spm* h, const char* text, size_t len, int32_t* out, size_t cap) {
   if (h == nullptr || (text == nullptr && len > 0)) return -1;
   try {
     std::vector<int> ids;
@@ -122,27 +119,21 @@ DQA_SPM_API int64_t dqa_spm_encode_ids(const dqa_spm* h, const char* text, size_
       for (size_t i = 0; i < n; ++i) out[i] = static_cast<int32_t>(ids[i]);
     }
     return static_cast<int64_t>(ids.size());
-  } catch (...) {
-    return -1;
-  }
+  } catch (...) { return -1; }
 }
 
-DQA_SPM_API int64_t dqa_spm_encode_pieces(const dqa_spm* h, const char* text, size_t len,
-                                          dqa_spm_piece_fn fn, void* user) {
+DQA_SPM_API int64_t dqa_spm_encode_pieces(const dqa_spm* h, const char* text, size_t len, dqa_spm_piece_fn fn,
+                                          void* user) {
   if (h == nullptr || fn == nullptr || (text == nullptr && len > 0)) return -1;
   try {
     std::vector<std::string> pieces;
-    if (!h->sp.Encode(std::string_view(text == nullptr ? "" : text, len), &pieces).ok())
-      return -1;
+    if (!h->sp.Encode(std::string_view(text == nullptr ? "" : text, len), &pieces).ok()) return -1;
     for (const auto& p : pieces) fn(user, p.data(), p.size());
     return static_cast<int64_t>(pieces.size());
-  } catch (...) {
-    return -1;
-  }
+  } catch (...) { return -1; }
 }
 
-DQA_SPM_API int64_t dqa_spm_decode_ids(const dqa_spm* h, const int32_t* ids, size_t n,
-                                       char* out, size_t cap) {
+DQA_SPM_API int64_t dqa_spm_decode_ids(const dqa_spm* h, const int32_t* ids, size_t n, char* out, size_t cap) {
   if (h == nullptr || (ids == nullptr && n > 0)) return -1;
   try {
     std::vector<int> v(n);
@@ -153,27 +144,21 @@ DQA_SPM_API int64_t dqa_spm_decode_ids(const dqa_spm* h, const int32_t* ids, siz
     std::string text;
     if (!h->sp.Decode(v, &text).ok()) return -1;
     return copyOut(text, out, cap);
-  } catch (...) {
-    return -1;
-  }
+  } catch (...) { return -1; }
 }
 
 DQA_SPM_API int64_t dqa_spm_id_to_piece(const dqa_spm* h, int32_t id, char* out, size_t cap) {
   if (h == nullptr || !h->valid(id)) return -1;
   try {
     return copyOut(h->sp.IdToPiece(id), out, cap);
-  } catch (...) {
-    return -1;
-  }
+  } catch (...) { return -1; }
 }
 
 DQA_SPM_API int32_t dqa_spm_piece_to_id(const dqa_spm* h, const char* piece, size_t len) {
   if (h == nullptr) return -1;
   try {
     return h->sp.PieceToId(std::string_view(piece == nullptr ? "" : piece, len));
-  } catch (...) {
-    return h->sp.unk_id();
-  }
+  } catch (...) { return h->sp.unk_id(); }
 }
 
 DQA_SPM_API int32_t dqa_spm_vocab_size(const dqa_spm* h) { return h ? h->size : 0; }
@@ -182,9 +167,7 @@ DQA_SPM_API int32_t dqa_spm_eos_id(const dqa_spm* h) { return h ? h->sp.eos_id()
 DQA_SPM_API int32_t dqa_spm_unk_id(const dqa_spm* h) { return h ? h->sp.unk_id() : -1; }
 DQA_SPM_API int32_t dqa_spm_pad_id(const dqa_spm* h) { return h ? h->sp.pad_id() : -1; }
 
-DQA_SPM_API int dqa_spm_is_byte(const dqa_spm* h, int32_t id) {
-  return h && h->valid(id) && h->sp.IsByte(id) ? 1 : 0;
-}
+DQA_SPM_API int dqa_spm_is_byte(const dqa_spm* h, int32_t id) { return h && h->valid(id) && h->sp.IsByte(id) ? 1 : 0; }
 DQA_SPM_API int dqa_spm_is_control(const dqa_spm* h, int32_t id) {
   return h && h->valid(id) && h->sp.IsControl(id) ? 1 : 0;
 }
