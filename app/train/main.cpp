@@ -176,20 +176,26 @@ int runEncoderStage(const dqa::train::EncoderStageOptions& e) {
   return 0;
 }
 
-int main(int argc, char** argv) {
-  CLI::App app{
-      "Train a DepictQA model: the quality encoder (--mode encoder), then the decoder (--mode decoder), "
-      "or everything / projector + LoRA as in the paper (--mode full / lora)",
-      "depictqa-train"};
+namespace {
+
+// Everything the command line sets beyond the two stages' options.
+struct CommandLine {
   dqa::train::TrainOptions o;
   dqa::train::EncoderStageOptions e;
-  std::string manifest, valTypes, finetune, writeSplit;
+  std::string manifest, valTypes, finetune, writeSplit, corpus;
   std::vector<std::string> trainShards, trainJson;
   double evalFraction = 0.2;
   int streamThreads = 2;
-  app.add_option("--train", trainShards,
+  int corpusSamples = 20000;
+  bool bf16 = false, noBf16 = false, fresh = false;
+};
+
+// What to train on and where the result goes.
+void addDataOptions(CLI::App& app, CommandLine& c) {
+  auto& o = c.o;
+  app.add_option("--train", c.trainShards,
                  "Training shards (a split folder written by depictqa-datagen), DIR or DIR:WEIGHT; repeatable");
-  app.add_option("--train-json", trainJson,
+  app.add_option("--train-json", c.trainJson,
                  "DepictQA training JSON (a list of records), FILE or FILE:WEIGHT; repeatable, mixed with --train by "
                  "weight");
   app.add_option("--image-root", o.data.imageRoot, "Folder the --train-json image paths are relative to");
@@ -200,25 +206,28 @@ int main(int argc, char** argv) {
   app.add_option("--max-image-side", o.data.maxImageSide,
                  "Scale --train-json images down to this longer side (0: as on disk)")
       ->capture_default_str();
-  app.add_option("--write-split", writeSplit,
+  app.add_option("--write-split", c.writeSplit,
                  "Only write a split by reference image of the --train-json records to this file, and exit");
-  app.add_option("--eval-fraction", evalFraction, "--write-split: share of the reference images held out")
+  app.add_option("--eval-fraction", c.evalFraction, "--write-split: share of the reference images held out")
       ->capture_default_str();
-  app.add_option("--finetune", finetune,
+  app.add_option("--finetune", c.finetune,
                  "Fine-tune the --init model, its encoder frozen as in the paper: lora (projector + LoRA on the "
                  "decoder's attention; model/ gets it merged) or full (projector + every decoder weight)");
   app.add_option("--photos", o.stream.photosDirectory,
                  "Stream fresh samples from these photos instead of shards (scripts/fetch_photos.sh)");
-  app.add_option("--data-manifest", manifest,
+  app.add_option("--data-manifest", c.manifest,
                  "manifest.json of the validation shards: the photo/type split the stream must respect");
-  app.add_option("--stream-threads", streamThreads, "Threads that make streamed samples")->capture_default_str();
+  app.add_option("--stream-threads", c.streamThreads, "Threads that make streamed samples")->capture_default_str();
   app.add_option("--val", o.validationDirectory, "Validation shards (photos never seen in training)");
-  app.add_option("--val-types", valTypes,
+  app.add_option("--val-types", c.valTypes,
                  "Validation shards of held-out distortion types (--mode encoder: chooses best/)");
   app.add_option("--tokenizer", o.tokenizerPath, "SentencePiece tokenizer.model");
   app.add_option("--out", o.outputDirectory, "Output folder: model/, checkpoint/, loss.png, log.jsonl");
   app.add_option("--init", o.initFrom, "Start from this model directory (default: a new model)");
   app.add_option("--mode", o.mode, "encoder | decoder | full | lora")->capture_default_str();
+}
+
+void addScheduleOptions(CLI::App& app, dqa::train::TrainOptions& o) {
   app.add_option("--steps", o.steps, "Length of the learning-rate schedule")->capture_default_str();
   app.add_option("--stop-at", o.stopAt, "Stop after this many steps (the schedule still spans --steps)");
   app.add_option("--batch", o.batchSize, "Examples per step (--mode encoder: views per step at 96 px)")
@@ -227,6 +236,12 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", o.warmupSteps)->capture_default_str();
   app.add_option("--weight-decay", o.weightDecay)->capture_default_str();
   app.add_option("--clip", o.gradientClip)->capture_default_str();
+}
+
+// What each stage optimises, and on which samples.
+void addObjectiveOptions(CLI::App& app, CommandLine& c) {
+  auto& o = c.o;
+  auto& e = c.e;
   app.add_option("--verdict-weight", o.verdictWeight,
                  "Weight of the A-vs-B cross-entropy on the verdict letter of comparison and reasoning answers")
       ->capture_default_str();
@@ -258,17 +273,24 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--lora-rank", o.loraRank)->capture_default_str();
   app.add_option("--lora-alpha", o.loraAlpha)->capture_default_str();
-  bool bf16 = false, noBf16 = false, fresh = false;
-  app.add_flag("--bf16", bf16, "CPU bf16 autocast (used only where the CPU has bf16 hardware)");
-  app.add_flag("--no-bf16", noBf16, "Train in float32 (the default)");
-  app.add_flag("--fresh", fresh, "Ignore an existing checkpoint");
+}
+
+// Precision, resuming, threads, seed and how often to log, evaluate and save.
+void addRunOptions(CLI::App& app, CommandLine& c) {
+  auto& o = c.o;
+  app.add_flag("--bf16", c.bf16, "CPU bf16 autocast (used only where the CPU has bf16 hardware)");
+  app.add_flag("--no-bf16", c.noBf16, "Train in float32 (the default)");
+  app.add_flag("--fresh", c.fresh, "Ignore an existing checkpoint");
   app.add_option("--threads", o.threads)->capture_default_str();
   app.add_option("--seed", o.seed)->capture_default_str();
   app.add_option("--log-every", o.logEvery)->capture_default_str();
   app.add_option("--eval-every", o.evalEvery)->capture_default_str();
   app.add_option("--eval-examples", o.evalExamples)->capture_default_str();
   app.add_option("--save-every", o.saveEvery)->capture_default_str();
-  auto& s = o.shape;
+}
+
+// The shape of a new model (ignored with --init).
+void addShapeOptions(CLI::App& app, dqa::train::ModelShape& s) {
   app.add_option("--vision", s.visionKind, "Encoder of a new model: quality | clip")->capture_default_str();
   app.add_option("--stage-widths", s.stageWidths, "Quality encoder widths at 1/4, 1/8, 1/16 and of the tokens")
       ->delimiter(',')
@@ -298,19 +320,17 @@ int main(int argc, char** argv) {
   app.add_option("--kv-heads", s.kvHeads)->capture_default_str();
   app.add_option("--mlp", s.mlp)->capture_default_str();
   app.add_option("--context", s.contextLength)->capture_default_str();
-  std::string corpus;
-  int corpusSamples = 20000;
-  app.add_option("--write-corpus", corpus,
+}
+
+void addCorpusOptions(CLI::App& app, CommandLine& c) {
+  app.add_option("--write-corpus", c.corpus,
                  "Only write the text corpus (of --train shards, or of --corpus-samples streamed samples) for "
                  "spm_train, and exit");
-  app.add_option("--corpus-samples", corpusSamples)->capture_default_str();
-  auto dist = dqa::train::distributedFromEnvironment({});
-  if (!dist) {
-    std::cerr << "depictqa-train: " << dist.message() << "\n";
-    return 2;
-  }
-  o.distributed = dist.value();
-  auto& d = o.distributed;
+  app.add_option("--corpus-samples", c.corpusSamples)->capture_default_str();
+}
+
+// The flags' defaults are torchrun's variables, already read into d.
+void addDistributedOptions(CLI::App& app, dqa::train::DistributedOptions& d) {
   app.add_option("--rank", d.rank, "Data-parallel: this process's rank (default: $RANK, else 0)");
   app.add_option("--world-size", d.worldSize, "Data-parallel: number of ranks (default: $WORLD_SIZE, else 1)");
   app.add_option("--local-rank", d.localRank, "Data-parallel: rank on this host (default: $LOCAL_RANK)");
@@ -323,111 +343,108 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--dist-backend", d.backend, "Data-parallel: gloo (CPU), or nccl in CUDA builds")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-  // Ranks on one host share its cores unless --threads says otherwise.
-  if (d.enabled() && o.threads == 0 && d.localWorldSize > 1)
-    o.threads = std::max(1, int(std::thread::hardware_concurrency()) / d.localWorldSize);
-  if (int rc = addSources(trainShards, trainJson, o.data)) return rc;
-  if (!writeSplit.empty()) return writeJsonSplit(o.data, evalFraction, o.seed, writeSplit);
-  if (int rc = applyFinetune(finetune, app.count("--mode") > 0, o)) return rc;
-  if (!corpus.empty() && !trainShards.empty()) return writeCorpus(o.data.sources.front().path, corpus);
-  o.stream.seed = o.seed;
-  o.stream.threads = streamThreads;
-  if (o.data.sources.empty() || o.mode == "encoder") {
-    if (o.stream.photosDirectory.empty()) {
-      std::cerr << "depictqa-train: give --train SHARDS, --train-json FILE (with --image-root) or --photos DIR (with "
-                   "--data-manifest)\n";
-      return 2;
-    }
-    if (manifest.empty()) {
-      std::cerr << "depictqa-train: --photos needs --data-manifest (the manifest.json of the validation shards), so "
-                   "that no validation photo or held-out type is trained on\n";
-      return 2;
-    }
-    auto split = dqa::train::splitFromManifest(manifest);
-    if (!split) {
-      std::cerr << "depictqa-train: " << split.message() << "\n";
-      return 1;
-    }
-    o.stream.split = split.value();
-  }
-  if (!corpus.empty()) return writeStreamCorpus(o.stream, corpusSamples, corpus);
-  if (o.tokenizerPath.empty() || o.outputDirectory.empty()) {
-    std::cerr << "depictqa-train: --tokenizer and --out are required for training\n";
-    return 2;
-  }
-  o.bf16 = bf16 && !noBf16;
-  o.resume = !fresh;
-  if (o.mode == "encoder" && d.enabled()) {
-    std::cerr << "depictqa-train: --mode encoder runs in one process; data-parallel training is for the language "
-                 "stage (decoder, full, lora)\n";
-    return 2;
-  }
-  if (o.mode == "encoder") {
-    if (o.initFrom.empty()) {
-      o.initFrom = o.outputDirectory + "/init";
-      if (!std::filesystem::exists(o.initFrom + "/config.json")) {
-        auto tok = dqa::text::Tokenizer::load(o.tokenizerPath);
-        if (!tok) {
-          std::cerr << "depictqa-train: " << tok.message() << "\n";
-          return 1;
-        }
-        s.vocabSize = tok.value()->vocabSize();
-        if (auto ok = dqa::train::writeInitialModel(s, o.initFrom, o.seed); !ok) {
-          std::cerr << "depictqa-train: " << ok.message() << "\n";
-          return 1;
-        }
-        std::filesystem::copy_file(o.tokenizerPath, o.initFrom + "/tokenizer.model",
-                                   std::filesystem::copy_options::overwrite_existing);
-      }
-    }
-    e.stream = o.stream;
-    e.initFrom = o.initFrom;
-    e.outputDirectory = o.outputDirectory;
-    e.validationShards = o.validationDirectory;
-    e.validationTypesShards = valTypes;
-    e.patchSizes = o.streamPatchSizes;
-    e.patchWeights = o.streamPatchWeights;
-    e.viewsPerStep = o.batchSize;
-    e.steps = o.steps;
-    e.stopAt = o.stopAt;
-    e.learningRate = o.learningRate;
-    e.warmupSteps = o.warmupSteps;
-    e.weightDecay = o.weightDecay;
-    e.gradientClip = o.gradientClip;
-    e.threads = o.threads;
-    e.logEvery = o.logEvery;
-    e.evalEvery = o.evalEvery;
-    e.resume = o.resume;
-    return runEncoderStage(e);
-  }
+}
 
-  o.onNote = [](const std::string& line) { std::cerr << "depictqa-train: " << line << "\n"; };
-  auto status = dqa::train::train(o, [](const dqa::train::TrainProgress& p) {
-    const int width = 30;
-    const int filled = p.steps ? width * p.step / p.steps : 0;
-    std::string bar(size_t(filled), '#');
-    bar.resize(size_t(width), '.');
-    const int eta = static_cast<int>(p.etaSeconds);
+// Streamed samples (no shards, or the encoder stage) must keep out the validation
+// photos and held-out types the manifest names.
+int applyStreamSplit(CommandLine& c) {
+  auto& o = c.o;
+  if (!o.data.sources.empty() && o.mode != "encoder") return 0;
+  if (o.stream.photosDirectory.empty()) {
+    std::cerr << "depictqa-train: give --train SHARDS, --train-json FILE (with --image-root) or --photos DIR (with "
+                 "--data-manifest)\n";
+    return 2;
+  }
+  if (c.manifest.empty()) {
+    std::cerr << "depictqa-train: --photos needs --data-manifest (the manifest.json of the validation shards), so "
+                 "that no validation photo or held-out type is trained on\n";
+    return 2;
+  }
+  auto split = dqa::train::splitFromManifest(c.manifest);
+  if (!split) {
+    std::cerr << "depictqa-train: " << split.message() << "\n";
+    return 1;
+  }
+  o.stream.split = split.value();
+  return 0;
+}
+
+// Without --init, the encoder stage starts from a new model written to <out>/init
+// (kept, so that a resumed run starts from the same one).
+int writeInitialModelIfNeeded(dqa::train::TrainOptions& o) {
+  if (!o.initFrom.empty()) return 0;
+  o.initFrom = o.outputDirectory + "/init";
+  if (std::filesystem::exists(o.initFrom + "/config.json")) return 0;
+  auto tok = dqa::text::Tokenizer::load(o.tokenizerPath);
+  if (!tok) {
+    std::cerr << "depictqa-train: " << tok.message() << "\n";
+    return 1;
+  }
+  o.shape.vocabSize = tok.value()->vocabSize();
+  if (auto ok = dqa::train::writeInitialModel(o.shape, o.initFrom, o.seed); !ok) {
+    std::cerr << "depictqa-train: " << ok.message() << "\n";
+    return 1;
+  }
+  std::filesystem::copy_file(o.tokenizerPath, o.initFrom + "/tokenizer.model",
+                             std::filesystem::copy_options::overwrite_existing);
+  return 0;
+}
+
+dqa::train::EncoderStageOptions encoderStageOptions(const CommandLine& c) {
+  const auto& o = c.o;
+  dqa::train::EncoderStageOptions e = c.e;  // its loss weights and validation pairs
+  e.stream = o.stream;
+  e.initFrom = o.initFrom;
+  e.outputDirectory = o.outputDirectory;
+  e.validationShards = o.validationDirectory;
+  e.validationTypesShards = c.valTypes;
+  e.patchSizes = o.streamPatchSizes;
+  e.patchWeights = o.streamPatchWeights;
+  e.viewsPerStep = o.batchSize;
+  e.steps = o.steps;
+  e.stopAt = o.stopAt;
+  e.learningRate = o.learningRate;
+  e.warmupSteps = o.warmupSteps;
+  e.weightDecay = o.weightDecay;
+  e.gradientClip = o.gradientClip;
+  e.threads = o.threads;
+  e.logEvery = o.logEvery;
+  e.evalEvery = o.evalEvery;
+  e.resume = o.resume;
+  return e;
+}
+
+void printLanguageProgress(const dqa::train::TrainProgress& p) {
+  const int width = 30;
+  const int filled = p.steps ? width * p.step / p.steps : 0;
+  std::string bar(size_t(filled), '#');
+  bar.resize(size_t(width), '.');
+  const int eta = static_cast<int>(p.etaSeconds);
+  std::fprintf(stderr,
+               "\r[%s] %d/%d loss %.3f (lm %.3f, verdict %.3f, distill %.3f, letter %.3f) lr %.2e %.1f samples/s ETA "
+               "%dh%02dm%02ds ",
+               bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.verdictLoss, p.distillLoss, p.letterLoss,
+               p.learningRate, p.samplesPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
+  if (std::getenv("DEPICTQA_TRAIN_TIMING"))
+    std::fprintf(
+        stderr,
+        "\n  per step: batch %.0f ms, forward %.0f ms, backward %.0f ms, communication %.1f ms, optimizer %.0f "
+        "ms; length %.0f\n",
+        p.batchMs, p.forwardMs, p.backwardMs, p.communicationMs, p.optimizerMs, p.tokensPerSample);
+  if (p.evaluated)
     std::fprintf(stderr,
-                 "\r[%s] %d/%d loss %.3f (lm %.3f, verdict %.3f, distill %.3f, letter %.3f) lr %.2e %.1f samples/s ETA "
-                 "%dh%02dm%02ds ",
-                 bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.verdictLoss, p.distillLoss, p.letterLoss,
-                 p.learningRate, p.samplesPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
-    if (std::getenv("DEPICTQA_TRAIN_TIMING"))
-      std::fprintf(
-          stderr,
-          "\n  per step: batch %.0f ms, forward %.0f ms, backward %.0f ms, communication %.1f ms, optimizer %.0f "
-          "ms; length %.0f\n",
-          p.batchMs, p.forwardMs, p.backwardMs, p.communicationMs, p.optimizerMs, p.tokensPerSample);
-    if (p.evaluated)
-      std::fprintf(stderr,
-                   "\n  validation: loss %.3f per answer token, verdict letter right %.1f%%, every letter right %.1f%%"
-                   " (teacher-forced)\n",
-                   p.valLoss, 100 * p.valVerdictAccuracy, 100 * p.valLetterAccuracy);
-    std::fflush(stderr);
-  });
+                 "\n  validation: loss %.3f per answer token, verdict letter right %.1f%%, every letter right %.1f%%"
+                 " (teacher-forced)\n",
+                 p.valLoss, 100 * p.valVerdictAccuracy, 100 * p.valLetterAccuracy);
+  std::fflush(stderr);
+}
+
+// The decoder, full and lora modes, in one process or as one rank of several.
+int runLanguageStage(dqa::train::TrainOptions& o) {
+  o.onNote = [](const std::string& line) { std::cerr << "depictqa-train: " << line << "\n"; };
+  auto status = dqa::train::train(o, printLanguageProgress);
   std::fprintf(stderr, "\n");
+  const auto& d = o.distributed;
   const std::string who = d.enabled() ? "depictqa-train (rank " + std::to_string(d.rank) + "): " : "depictqa-train: ";
   if (!status) {
     std::cerr << who << status.message() << "\n";
@@ -435,4 +452,56 @@ int main(int argc, char** argv) {
   }
   if (d.rank == 0) std::cerr << who << "model written to " << o.outputDirectory << "/model\n";
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Train a DepictQA model: the quality encoder (--mode encoder), then the decoder (--mode decoder), "
+      "or everything / projector + LoRA as in the paper (--mode full / lora)",
+      "depictqa-train"};
+  CommandLine c;
+  auto& o = c.o;
+  addDataOptions(app, c);
+  addScheduleOptions(app, o);
+  addObjectiveOptions(app, c);
+  addRunOptions(app, c);
+  addShapeOptions(app, o.shape);
+  addCorpusOptions(app, c);
+  auto dist = dqa::train::distributedFromEnvironment({});
+  if (!dist) {
+    std::cerr << "depictqa-train: " << dist.message() << "\n";
+    return 2;
+  }
+  o.distributed = dist.value();
+  auto& d = o.distributed;
+  addDistributedOptions(app, d);
+  CLI11_PARSE(app, argc, argv);
+
+  // Ranks on one host share its cores unless --threads says otherwise.
+  if (d.enabled() && o.threads == 0 && d.localWorldSize > 1)
+    o.threads = std::max(1, int(std::thread::hardware_concurrency()) / d.localWorldSize);
+  if (int rc = addSources(c.trainShards, c.trainJson, o.data)) return rc;
+  if (!c.writeSplit.empty()) return writeJsonSplit(o.data, c.evalFraction, o.seed, c.writeSplit);
+  if (int rc = applyFinetune(c.finetune, app.count("--mode") > 0, o)) return rc;
+  if (!c.corpus.empty() && !c.trainShards.empty()) return writeCorpus(o.data.sources.front().path, c.corpus);
+  o.stream.seed = o.seed;
+  o.stream.threads = c.streamThreads;
+  if (int rc = applyStreamSplit(c)) return rc;
+  if (!c.corpus.empty()) return writeStreamCorpus(o.stream, c.corpusSamples, c.corpus);
+  if (o.tokenizerPath.empty() || o.outputDirectory.empty()) {
+    std::cerr << "depictqa-train: --tokenizer and --out are required for training\n";
+    return 2;
+  }
+  o.bf16 = c.bf16 && !c.noBf16;
+  o.resume = !c.fresh;
+  if (o.mode != "encoder") return runLanguageStage(o);
+  if (d.enabled()) {
+    std::cerr << "depictqa-train: --mode encoder runs in one process; data-parallel training is for the language "
+                 "stage (decoder, full, lora)\n";
+    return 2;
+  }
+  if (int rc = writeInitialModelIfNeeded(o)) return rc;
+  return runEncoderStage(encoderStageOptions(c));
 }
