@@ -1,6 +1,6 @@
-// readStateDictPickle over arbitrary bytes, as the data.pkl record of a torch.save
-// archive. Besides "no crash, no UB, no exception escaping", every accepted dictionary
-// must satisfy what core/convert/torch_archive.cpp relies on before it reads a storage
+// readStateDictPickle and readTorchScriptPickle over arbitrary bytes, as the data.pkl
+// record of a torch.save or TorchScript archive. Besides "no crash, no UB, no exception
+// escaping", every accepted dictionary must satisfy what core/convert/torch_archive.cpp relies on before it reads a storage
 // (checked with __builtin_trap): unique names, a storage for every tensor, sizes and
 // strides of equal rank <= 16, and a view that lies inside its storage.
 #include <cstddef>
@@ -25,14 +25,12 @@ bool insideStorage(const dqa::io::PickleTensor& t) {
   return last < t.storage->numel;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+// A refusal names the file; an accepted dictionary keeps the invariants above.
+void check(const dqa::Result<dqa::io::StateDictPickle>& dict) {
   using namespace dqa::io;
-  auto dict = readStateDictPickle(data, size, "data.pkl");
   if (!dict) {
     if (dict.message().rfind("'data.pkl'", 0) != 0) __builtin_trap();  // names the file
-    return 0;
+    return;
   }
   std::set<std::string> names;
   for (const PickleTensor& t : dict->tensors) {
@@ -42,5 +40,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!insideStorage(t)) __builtin_trap();
     if (storageElementSize(t.storage->type) == 0) __builtin_trap();
   }
+}
+
+}  // namespace
+
+// Both readers on every input: a torch.save state dict, and a TorchScript module tree.
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  check(dqa::io::readStateDictPickle(data, size, "data.pkl"));
+  check(dqa::io::readTorchScriptPickle(data, size, "data.pkl"));
   return 0;
 }

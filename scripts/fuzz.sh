@@ -16,6 +16,7 @@ SECONDS_EACH="${1:-20}"
 shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_safetensors_header fuzz_pickle fuzz_config fuzz_image_decode fuzz_prompt)
+# fuzz_torch_archive (needs libtorch, ~2 min to build) runs only when named.
 CXX_BIN="${CXX:-clang++-14}"
 NICE="${FUZZ_NICE:-10}"
 TIMEOUT="${FUZZ_TIMEOUT:-10}"
@@ -36,6 +37,15 @@ for t in "${TARGETS[@]}"; do
   artifacts="$BUILD/artifacts/$t"
   mkdir -p "$corpus" "$artifacts"
   cp -n "$ROOT/fuzz/seeds/$t/"* "$corpus/" 2>/dev/null || true
+  max_len=65536
+  if [ "$t" = fuzz_torch_archive ]; then
+    # The converter's own fixtures: torch.save files, a Hugging Face pytorch_model.bin and
+    # a TorchScript archive (OpenAI CLIP's layout, 780 KB).
+    for f in "$ROOT"/tests/data/convert/*.pt "$ROOT"/tests/data/convert/vicuna-tiny/pytorch_model.bin; do
+      cp -n "$f" "$corpus/fixture-$(basename "$(dirname "$f")")-$(basename "$f")"
+    done
+    max_len=1048576
+  fi
   log="$BUILD/$t.log"
   echo "== $t: ${SECONDS_EACH}s"
   set +e
@@ -46,7 +56,7 @@ for t in "${TARGETS[@]}"; do
   LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/fuzz/lsan.supp}" \
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
   nice -n "$NICE" "$BUILD/$t" "$corpus" -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" \
-    -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+    -rss_limit_mb=2048 -max_len="$max_len" -print_final_stats=1 \
     -artifact_prefix="$artifacts/" >"$log" 2>&1
   rc=$?
   set -e

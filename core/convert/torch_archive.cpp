@@ -2,7 +2,6 @@
 
 #include <caffe2/serialize/inline_container.h>
 #include <sys/stat.h>
-#include <torch/csrc/jit/serialization/import.h>
 
 #include <cstring>
 #include <fstream>
@@ -51,7 +50,6 @@ std::string lastPart(const std::string& path) {
 struct TorchCheckpoint::Impl {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;  // torch.save
   std::map<std::string, io::PickleTensor> refs;
-  std::map<std::string, at::Tensor> eager;  // TorchScript
 };
 
 TorchCheckpoint::~TorchCheckpoint() = default;
@@ -90,27 +88,9 @@ Result<std::shared_ptr<TorchCheckpoint>> TorchCheckpoint::open(const std::string
     bool script = reader->hasRecord("constants.pkl");
     for (const auto& r : reader->getAllRecords())
       if (r.rfind("code/", 0) == 0) script = true;
-    if (script) {
-      // TorchScript: let libtorch rebuild the module; read its tensors only.
-      reader.reset();
-      torch::jit::Module m = torch::jit::load(path, c10::Device(c10::kCPU));
-      ckpt->torchScript_ = true;
-      auto add = [&](const std::string& name, const at::Tensor& t) {
-        if (ckpt->impl_->eager.count(name)) return;
-        ckpt->impl_->eager[name] = t.detach();
-        ckpt->tensors_.push_back({name, t.scalar_type(), t.sizes().vec()});
-      };
-      for (const auto& p : m.named_parameters(/*recurse=*/true)) add(p.name, p.value);
-      for (const auto& b : m.named_buffers(/*recurse=*/true)) add(b.name, b.value);
-      for (const auto& sub : m.named_modules()) {
-        if (!sub.value.hasattr("num_heads")) continue;
-        c10::IValue v = sub.value.attr("num_heads");
-        if (v.isInt()) ckpt->intAttributes_[sub.name.empty() ? "num_heads" : sub.name + ".num_heads"] = v.toInt();
-      }
-      return ckpt;
-    }
     if (!reader->hasRecord("data.pkl"))
-      return makeError("'" + path + "' is a zip archive but not a torch.save file (no data.pkl)");
+      return makeError("'" + path + "' is a zip archive but not a " +
+                       (script ? "TorchScript archive" : "torch.save file") + " (no data.pkl)");
     if (reader->hasRecord("byteorder")) {
       auto [bo, boSize] = reader->getRecord("byteorder");
       const std::string order(static_cast<const char*>(bo.get()), boSize);
@@ -120,8 +100,19 @@ Result<std::shared_ptr<TorchCheckpoint>> TorchCheckpoint::open(const std::string
     auto [data, size] = reader->getRecord("data.pkl");
     if (size > (size_t(256) << 20))
       return makeError("'" + path + "': data.pkl is implausibly large (" + std::to_string(size) + " bytes)");
-    auto dict = io::readStateDictPickle(static_cast<const uint8_t*>(data.get()), size, path);
+    // TorchScript (torch.jit.save): the module tree's attributes; its code is not compiled.
+    auto dict = script ? io::readTorchScriptPickle(static_cast<const uint8_t*>(data.get()), size, path)
+                       : io::readStateDictPickle(static_cast<const uint8_t*>(data.get()), size, path);
     if (!dict) return dict.error();
+    ckpt->torchScript_ = script;
+    if (script) {
+      // Only the attention's head counts are of use to the converter; the modules' other
+      // attributes ("training", ...) are not reported as skipped entries.
+      for (const auto& [name, value] : dict->integers)
+        if (name == "num_heads" || (name.size() > 10 && name.compare(name.size() - 10, 10, ".num_heads") == 0))
+          ckpt->intAttributes_[name] = value;
+      dict->skipped.clear();
+    }
     ckpt->skipped_ = std::move(dict->skipped);
     for (auto& t : dict->tensors) {
       ckpt->tensors_.push_back({t.name, scalarType(t.storage->type), t.sizes});
@@ -140,7 +131,6 @@ Result<std::shared_ptr<TorchCheckpoint>> TorchCheckpoint::open(const std::string
 
 Result<at::Tensor> TorchCheckpoint::load(const std::string& name) const {
   try {
-    if (auto it = impl_->eager.find(name); it != impl_->eager.end()) return it->second.contiguous();
     auto it = impl_->refs.find(name);
     if (it == impl_->refs.end()) return makeError("'" + path_ + "' has no tensor '" + name + "'");
     const io::PickleTensor& ref = it->second;
@@ -160,6 +150,8 @@ Result<at::Tensor> TorchCheckpoint::load(const std::string& name) const {
   } catch (const c10::Error& e) {
     return makeError("cannot read tensor '" + name + "' from '" + path_ +
                      "' (truncated or damaged file?): " + e.what_without_backtrace());
+  } catch (const std::exception& e) {  // a record whose stated size cannot be allocated
+    return makeError("cannot read tensor '" + name + "' from '" + path_ + "': " + e.what());
   }
 }
 

@@ -9,8 +9,10 @@
 //    other than torch's tensor-rebuild functions, storage types and OrderedDict is
 //    refused, never called. Storages are read one at a time when a tensor is asked for,
 //    so a 10 GB shard is never in memory at once.
-//  - TorchScript (torch.jit.save, e.g. OpenAI's CLIP ViT-L-14.pt): loaded with
-//    torch::jit::load onto the CPU; only its parameters and buffers are read, no method runs.
+//  - TorchScript (torch.jit.save, e.g. OpenAI's CLIP ViT-L-14.pt): its data.pkl (the
+//    module tree) is read by the same pickle machine, each module's attributes as a
+//    dictionary, so tensors get named_parameters()' names; the archive's code/ is neither
+//    compiled nor run (torch::jit::load crashed on a damaged archive: fuzz_torch_archive).
 #include <ATen/ATen.h>
 
 #include <map>
@@ -45,7 +47,7 @@ class TorchCheckpoint {
   const TensorInfo* find(const std::string& name) const;
   // The tensor, contiguous, owning its memory (a storage record is read for each call).
   Result<at::Tensor> load(const std::string& name) const;
-  // Integer attributes of TorchScript submodules, e.g. "visual.transformer.resblocks.0.
+  // The num_heads attributes of TorchScript submodules, e.g. "visual.transformer.resblocks.0.
   // attn.num_heads" (present when the archive was scripted; traced archives drop them).
   const std::map<std::string, int64_t>& intAttributes() const { return intAttributes_; }
   // Entries that are not tensors (e.g. "epoch" in a training checkpoint): skipped.

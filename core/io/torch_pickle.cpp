@@ -21,10 +21,12 @@ struct TensorRef {
 struct PObj;
 using P = std::shared_ptr<PObj>;
 struct PObj {
-  enum class K { None, Bool, Int, Float, Str, Tuple, List, Dict, Global, Storage, Tensor } k = K::None;
+  // Object: an instance of a TorchScript class (__torch__.*), a name and the attribute
+  // dictionary BUILD gave it (in items, as a Dict's).
+  enum class K { None, Bool, Int, Float, Str, Tuple, List, Dict, Global, Storage, Tensor, Object } k = K::None;
   int64_t i = 0;
   double f = 0;
-  std::string s;         // Str; Global: "module.name"
+  std::string s;         // Str; Global and Object: "module.name"
   std::vector<P> items;  // Tuple, List; Dict: key, value, key, value, ...
   std::shared_ptr<const PickleStorage> storage;
   std::shared_ptr<TensorRef> tensor;
@@ -54,6 +56,8 @@ const char* kindName(PObj::K k) {
       return "a storage";
     case PObj::K::Tensor:
       return "a tensor";
+    case PObj::K::Object:
+      return "a TorchScript object";
   }
   return "?";
 }
@@ -65,6 +69,10 @@ constexpr size_t kMaxObjects = size_t(1) << 24;
 // Dictionary items copied by OrderedDict(pairs), which torch.save never writes (it calls
 // OrderedDict() and then SETITEMS). 2^22 still took 14 s under ASan (fuzz_pickle timeout).
 constexpr size_t kMaxCopies = size_t(1) << 14;
+// Attributes copied into TorchScript objects by BUILD: a module's few per object, a
+// scripted LLaMA-7B's some thousands in all; a state dictionary BUILT into object after
+// object is bounded here.
+constexpr size_t kMaxAttributeCopies = size_t(1) << 20;
 // Flattening visits each dictionary once per path to it, so 8 dictionaries each holding
 // the next under 8 keys reach 8^8 names. A real state dict has hundreds to thousands of
 // entries (LLaMA-7B: 32 layers x 9 weights + 3 = 291).
@@ -94,9 +102,12 @@ bool storageType(const std::string& global, PickleStorageType* out) {
 // data is built; the few functions torch.save names (OrderedDict, _rebuild_tensor_v2,
 // _rebuild_parameter) are interpreted here, every other global is an error. The opcodes
 // are split by what they do: values, containers, and the stack / memo / framing ones.
+// With `torchScript`, NEWOBJ of a __torch__ class (what torch.jit.save writes for each
+// module) makes an Object that BUILD fills with its attributes; no class is looked up
+// and nothing from the archive's code/ is compiled or run.
 class Unpickler {
  public:
-  Unpickler(const uint8_t* data, size_t size) : d_(data), n_(size) {}
+  Unpickler(const uint8_t* data, size_t size, bool torchScript) : d_(data), n_(size), torchScript_(torchScript) {}
   // A foreign pickle may nest containers millions deep or make them hold themselves:
   // unlinking every object first makes the release flat (no recursion, no cycles).
   // So the objects run() returns live only as long as the Unpickler.
@@ -247,6 +258,11 @@ class Unpickler {
       case 'b':
         build();
         return true;  // BUILD
+      case 0x81: {    // NEWOBJ
+        P args = pop(), cls = pop();
+        push(newObject(cls, args));
+        return true;
+      }
       case 'Q':
         push(persistent(pop()));
         return true;  // BINPERSID
@@ -418,12 +434,35 @@ class Unpickler {
     items.insert(items.end(), kvs.begin(), kvs.end());
   }
   void build() {  // BUILD: object state
-    pop();
+    P state = pop();
+    const P& target = top();
+    if (target->k == PObj::K::Object) {  // a TorchScript module's attributes
+      if (state->k != PObj::K::Dict)
+        throw PickleError("the TorchScript object " + target->s + " is given " + kindName(state->k) +
+                          " as its attributes, not a dictionary");
+      attributeCopies_ += state->items.size() / 2;
+      if (attributeCopies_ > kMaxAttributeCopies) throw PickleError("the pickle builds implausibly many objects");
+      target->items.insert(target->items.end(), state->items.begin(), state->items.end());
+      return;
+    }
     // An OrderedDict's state is its _metadata (module versions); a tensor's is
     // its Python attributes. Neither matters for the weights.
-    const P& target = top();
     if (target->k != PObj::K::Dict && target->k != PObj::K::Tensor)
       throw PickleError(std::string("BUILD on ") + kindName(target->k));
+  }
+
+  // cls.__new__(cls, *args): in a TorchScript archive, a module of a __torch__ class.
+  P newObject(const P& cls, const P& args) {
+    if (cls->k != PObj::K::Global) throw PickleError(std::string("NEWOBJ of ") + kindName(cls->k));
+    const bool scriptClass = cls->s.rfind("__torch__.", 0) == 0;
+    if (!torchScript_ || !scriptClass)
+      throw PickleError("it creates an instance of the Python class " + cls->s +
+                        ", which is not made here (only the modules of a TorchScript archive are)");
+    if (args->k != PObj::K::Tuple || !args->items.empty())
+      throw PickleError("the TorchScript object " + cls->s + " is created with arguments");
+    P object = make(PObj::K::Object);
+    object->s = cls->s;
+    return object;
   }
 
   // ('storage', torch.HalfStorage, key, location, numel): a tensor's bytes in data/<key>.
@@ -462,6 +501,13 @@ class Unpickler {
     // in Python the function only annotates its first argument.
     if (g == "torch.jit._pickle.restore_type_tag") {
       if (a.empty()) throw PickleError("restore_type_tag without a value");
+      return a[0];
+    }
+    // TorchScript tags typed lists of attributes the same way.
+    if (torchScript_ && (g == "torch.jit._pickle.build_intlist" || g == "torch.jit._pickle.build_floatlist" ||
+                         g == "torch.jit._pickle.build_boollist" || g == "torch.jit._pickle.build_doublelist" ||
+                         g == "torch.jit._pickle.build_tensorlist")) {
+      if (a.empty()) throw PickleError(g + " without a value");
       return a[0];
     }
     if (g == "torch._utils._rebuild_parameter" || g == "torch._utils._rebuild_parameter_with_state") {
@@ -515,12 +561,14 @@ class Unpickler {
 
   const uint8_t* d_;
   size_t n_;
+  const bool torchScript_;
   size_t pos_ = 0;
   std::vector<P> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, P> memo_;
   std::vector<P> all_;  // every object built, for the flat release
   size_t copied_ = 0;   // dictionary items copied by OrderedDict(pairs)
+  size_t attributeCopies_ = 0;
   std::map<std::string, std::shared_ptr<const PickleStorage>> storages_;
 };
 
@@ -546,12 +594,14 @@ P unwrap(const P& root) {
   return root;
 }
 
-// The dictionary's tensors by flattened name, in file order; nested dictionaries are
-// walked iteratively (depth-limited: the file is foreign), everything else is skipped. A
-// dictionary inside itself is refused at once; one shared by several parents is walked
-// once per path to it, within kMaxEntries.
-Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, const std::string& path,
-                                                               std::vector<std::string>* skipped) {
+// The dictionary's tensors by flattened name, in file order; nested dictionaries (and
+// TorchScript objects, their attributes) are walked iteratively, at most `maxDepth` deep
+// (the file is foreign); integers are collected, everything else is skipped. A dictionary
+// inside itself is refused at once; one shared by several parents is walked once per path
+// to it, within kMaxEntries.
+Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, const std::string& path, int maxDepth,
+                                                               StateDictPickle* out) {
+  auto nested = [](const P& v) { return v->k == PObj::K::Dict || v->k == PObj::K::Object; };
   struct Item {
     P value;
     std::string name;
@@ -581,17 +631,18 @@ Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, co
                          " entries or 16 MiB of names (one dictionary shared again and again?); a state "
                          "dict is far smaller, so the file is damaged or not a checkpoint");
       const P& v = kv[i + 1];
-      if (v->k == PObj::K::Dict && (v == it.value || std::count(it.outer.begin(), it.outer.end(), v.get())))
+      if (nested(v) && (v == it.value || std::count(it.outer.begin(), it.outer.end(), v.get())))
         return makeError("'" + path + "': the dictionary '" + name +
                          "' holds itself; a state dict never "
                          "does, so the file is damaged or not a checkpoint");
       if (v->k == PObj::K::Tensor) {
         found.emplace_back(name, *v->tensor);
-      } else if (v->k == PObj::K::Dict && it.depth < 8) {
+      } else if (nested(v) && it.depth < maxDepth) {
         children.push_back({v, name, it.depth + 1, it.outer});
         children.back().outer.push_back(it.value.get());
       } else {
-        skipped->push_back(name + " (" + kindName(v->k) + ")");
+        if (v->k == PObj::K::Int) out->integers.emplace_back(name, v->i);
+        out->skipped.push_back(name + " (" + kindName(v->k) + ")");
       }
     }
     work.insert(work.end(), children.rbegin(), children.rend());  // keep file order
@@ -599,20 +650,30 @@ Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, co
   return found;
 }
 
-// readStateDictPickle without the catch-all.
-Result<StateDictPickle> readStateDict(const uint8_t* data, size_t size, const std::string& path) {
-  Unpickler unpickler(data, size);  // owns every object until the tensors are copied out
+// readStateDictPickle and readTorchScriptPickle without the catch-all.
+Result<StateDictPickle> readStateDict(const uint8_t* data, size_t size, const std::string& path, bool torchScript) {
+  Unpickler unpickler(data, size, torchScript);  // owns every object until the tensors are copied out
   P root;
   try {
     root = unpickler.run();
   } catch (const PickleError& e) {
-    return makeError("'" + path + "' is not a plain dictionary of tensors: " + e.what());
+    return makeError(
+        "'" + path +
+        (torchScript ? "' is not a TorchScript module of tensors: " : "' is not a plain dictionary of tensors: ") +
+        e.what());
   }
-  root = unwrap(root);
-  if (root->k != PObj::K::Dict)
-    return makeError("'" + path + "' holds " + kindName(root->k) + ", not a dictionary of tensors");
+  if (torchScript) {
+    if (root->k != PObj::K::Object)
+      return makeError("'" + path + "' holds " + kindName(root->k) + " where a TorchScript module belongs");
+  } else {
+    root = unwrap(root);
+    if (root->k != PObj::K::Dict)
+      return makeError("'" + path + "' holds " + kindName(root->k) + ", not a dictionary of tensors");
+  }
   StateDictPickle out;
-  auto found = flatten(root, path, &out.skipped);
+  // A module tree nests deeper than a checkpoint's dictionaries (CLIP: visual.transformer.
+  // resblocks.0.attn.out_proj.weight).
+  auto found = flatten(root, path, torchScript ? 16 : 8, &out);
   if (!found) return found.error();
   std::set<std::string> seen;
   for (auto& [name, ref] : found.value()) {
@@ -648,10 +709,16 @@ size_t storageElementSize(PickleStorageType type) {
 
 Result<StateDictPickle> readStateDictPickle(const uint8_t* data, size_t size, const std::string& path) {
   try {
-    return readStateDict(data, size, path);
+    return readStateDict(data, size, path, /*torchScript=*/false);
   } catch (const std::exception& e) {  // out of memory: nothing else throws past the reader
     return makeError("cannot read '" + path + "': " + e.what());
   }
+}
+
+Result<StateDictPickle> readTorchScriptPickle(const uint8_t* data, size_t size, const std::string& path) {
+  try {
+    return readStateDict(data, size, path, /*torchScript=*/true);
+  } catch (const std::exception& e) { return makeError("cannot read '" + path + "': " + e.what()); }
 }
 
 }  // namespace dqa::io

@@ -11,6 +11,8 @@
 #include <QTemporaryDir>
 #include <c10/core/InferenceMode.h>
 #include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/serialization/import.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <nlohmann/json.hpp>
@@ -229,6 +231,72 @@ class ConvertTest : public QObject {
     auto answer = engine.value()->ask(q, {});
     QVERIFY2(answer.ok(), answer.ok() ? "" : answer.message().c_str());
     QCOMPARE(int(answer->generation.ids.size()), 3);
+  }
+
+  // The TorchScript archive is read by our own pickle machine, not torch::jit::load
+  // (which compiles the archive's code and crashed on a damaged one: fuzz_torch_archive).
+  // libtorch's loader, on this trusted fixture, is the reference: the same tensors under
+  // the same names, bit for bit.
+  void torchScriptTensorsMatchLibtorchsLoader() {
+    const std::string clipPath = dataDir() + "/ViT-L-14.pt";
+    auto opened = convert::TorchCheckpoint::open(clipPath);
+    QVERIFY2(opened.ok(), opened.ok() ? "" : opened.message().c_str());
+    const auto& ckpt = *opened.value();
+    QVERIFY(ckpt.torchScript());
+    torch::jit::Module reference = torch::jit::load(clipPath, c10::Device(c10::kCPU));
+    std::map<std::string, at::Tensor> expectedTensors;
+    for (const auto& p : reference.named_parameters(true)) expectedTensors[p.name] = p.value;
+    for (const auto& b : reference.named_buffers(true)) expectedTensors[b.name] = b.value;
+    QCOMPARE(ckpt.tensors().size(), expectedTensors.size());
+    for (const auto& [name, want] : expectedTensors) {
+      const auto* info = ckpt.find(name);
+      QVERIFY2(info, name.c_str());
+      QCOMPARE(info->dtype, want.scalar_type());
+      QCOMPARE(info->shape, want.sizes().vec());
+      auto got = ckpt.load(name);
+      QVERIFY2(got.ok(), got.ok() ? "" : got.message().c_str());
+      QVERIFY2(at::equal(got.value(), want), name.c_str());
+    }
+
+    // The archive's code is never compiled: with a class's source damaged, libtorch's
+    // TorchScript compiler refuses the archive; the tensors still read the same.
+    std::string bytes = readFile(clipPath);
+    const size_t code = bytes.find("class NonDynamicallyQuantizableLinear(Module):");  // a stored record
+    QVERIFY(code != std::string::npos);
+    bytes.replace(code, 5, "#!?!#");
+    const std::string damaged = tmp.path().toStdString() + "/clip-code-damaged.pt";
+    writeFile(damaged, bytes);
+    bool libtorchRefused = false;
+    try {
+      torch::jit::load(damaged, c10::Device(c10::kCPU));
+    } catch (const std::exception&) { libtorchRefused = true; }  // its TorchScript compiler's ErrorReport
+    QVERIFY(libtorchRefused);
+    auto reopened = convert::TorchCheckpoint::open(damaged);
+    QVERIFY2(reopened.ok(), reopened.ok() ? "" : reopened.message().c_str());
+    QCOMPARE(reopened.value()->tensors().size(), expectedTensors.size());
+    auto conv = reopened.value()->load("visual.conv1.weight");
+    QVERIFY(conv.ok() && at::equal(conv.value(), expectedTensors.at("visual.conv1.weight")));
+
+    // A scripted module (not traced) keeps num_heads as an attribute, which the converter
+    // reads for the head count; libtorch writes the archive.
+    torch::jit::Module attention("__torch__.Attention");
+    attention.register_parameter("in_proj_weight", at::arange(12, at::kFloat).reshape({6, 2}), false);
+    attention.register_attribute("num_heads", c10::IntType::get(), c10::IValue(int64_t(3)));
+    torch::jit::Module model("__torch__.Model");
+    model.register_module("attn", attention);
+    model.register_buffer("scale", at::full({2}, 0.5, at::kHalf));
+    const std::string scripted = tmp.path().toStdString() + "/scripted.pt";
+    model.save(scripted);
+    auto mine = convert::TorchCheckpoint::open(scripted);
+    QVERIFY2(mine.ok(), mine.ok() ? "" : mine.message().c_str());
+    QVERIFY(mine.value()->torchScript());
+    QCOMPARE(mine.value()->intAttributes().at("attn.num_heads"), int64_t(3));
+    auto w = mine.value()->load("attn.in_proj_weight");
+    QVERIFY(w.ok() && at::equal(w.value(), at::arange(12, at::kFloat).reshape({6, 2})));
+    auto scale = mine.value()->load("scale");
+    QVERIFY(scale.ok() && scale.value().scalar_type() == at::kHalf &&
+            at::equal(scale.value(), at::full({2}, 0.5, at::kHalf)));
+    QVERIFY(mine.value()->skipped().empty());
   }
 
   void refusesMissingAndDamagedFiles() {

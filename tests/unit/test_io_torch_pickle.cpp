@@ -1,5 +1,5 @@
-// core/io/torch_pickle.h, the restricted unpickler of torch.save's data.pkl, without
-// libtorch: the data.pkl records of real torch.save files (fuzz/seeds/fuzz_pickle/real-*,
+// core/io/torch_pickle.h, the restricted unpickler of torch.save's (and TorchScript's)
+// data.pkl, without libtorch: the data.pkl records of real torch.save files (fuzz/seeds/fuzz_pickle/real-*,
 // made by scripts/make_pickle_seeds.py with PyTorch 1.13) are read with their tensors'
 // views; hostile pickles are refused with a message naming the file and the reason; and
 // the findings stay fixed (regression-* seeds, and bigger versions built here).
@@ -26,6 +26,18 @@ std::string seed(const std::string& name) {
 Result<io::StateDictPickle> read(const std::string& bytes) {
   return io::readStateDictPickle(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "data.pkl");
 }
+
+Result<io::StateDictPickle> readScript(const std::string& bytes) {
+  return io::readTorchScriptPickle(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "data.pkl");
+}
+
+// What torch.jit.save writes for a module: GLOBAL of its __torch__ class, NEWOBJ with no
+// arguments, then BUILD with its attributes (`attributes`: pickle ops ending in SETITEMS'
+// items, i.e. key value key value ...).
+std::string scriptObject(const std::string& cls, const std::string& attributes) {
+  return "c__torch__\n" + cls + "\n)\x81}(" + attributes + "ub";
+}
+std::string shortString(const std::string& s) { return "U" + std::string(1, char(s.size())) + s; }
 
 const io::PickleTensor* find(const io::StateDictPickle& d, const std::string& name) {
   for (const auto& t : d.tensors)
@@ -121,6 +133,62 @@ class TorchPickleTest : public QObject {
     QVERIFY(ckpt.ok());
     QVERIFY(find(*ckpt, "state_dict.1.num_batches_tracked"));
     QVERIFY(std::find(ckpt->skipped.begin(), ckpt->skipped.end(), "epoch (an integer)") != ckpt->skipped.end());
+  }
+
+  // The data.pkl of tests/data/convert/ViT-L-14.pt (OpenAI CLIP's layout, traced): the
+  // module tree read as nested dictionaries, named as named_parameters() names them
+  // (test_convert checks every tensor against torch::jit::load).
+  void readsTorchScriptModules() {
+    const std::string clip = seed("real-torchscript-clip-data.pkl");
+    auto d = readScript(clip);
+    QVERIFY2(d.ok(), d.ok() ? "" : d.message().c_str());
+    QCOMPARE(int(d->tensors.size()), 53);
+    const auto* conv = find(*d, "visual.conv1.weight");
+    QVERIFY(conv);
+    QCOMPARE(int(conv->sizes.size()), 4);
+    QVERIFY(find(*d, "visual.transformer.resblocks.0.attn.out_proj.weight"));
+    QVERIFY(find(*d, "positional_embedding"));
+    QVERIFY(d->integers.empty());  // traced: no num_heads attribute
+    // As a torch.save file it is refused: a class instance is not a dictionary of tensors.
+    auto asSave = read(clip);
+    QVERIFY(!asSave.ok());
+    QVERIFY2(asSave.message().find("instance of the Python class __torch__.CLIP") != std::string::npos,
+             asSave.message().c_str());
+
+    // A scripted module keeps its integer attributes: num_heads of a submodule.
+    const std::string attn =
+        scriptObject("Attention", shortString("num_heads") + "K\x04" + shortString("training") + "\x89");
+    auto scripted = readScript(kProto2 + scriptObject("Model", shortString("attn") + attn) + ".");
+    QVERIFY2(scripted.ok(), scripted.ok() ? "" : scripted.message().c_str());
+    QCOMPARE(int(scripted->integers.size()), 1);
+    QCOMPARE(QString::fromStdString(scripted->integers[0].first), QString("attn.num_heads"));
+    QCOMPARE(scripted->integers[0].second, int64_t(4));
+  }
+
+  void refusesHostileTorchScript_data() {
+    QTest::addColumn<QByteArray>("pickle");
+    QTest::addColumn<QString>("expected");
+    const auto bytes = [](const std::string& s) { return QByteArray(s.data(), int(s.size())); };
+    QTest::newRow("NEWOBJ of os.system") << bytes(kProto2 + "cos\nsystem\n)\x81.")
+                                         << "instance of the Python class os.system";
+    QTest::newRow("NEWOBJ with arguments") << bytes(kProto2 + "c__torch__\nM\n(K\x01t\x81.") << "with arguments";
+    QTest::newRow("attributes not a dict")
+        << bytes(kProto2 + "c__torch__\nM\n)\x81]b.") << "given a list as its attributes";
+    QTest::newRow("root not a module") << bytes(kProto2 + "}.") << "where a TorchScript module belongs";
+    QTest::newRow("module holding itself") << bytes(kProto2 + "c__torch__\nM\n)\x81" + std::string("q\x00", 2) + "}(" +
+                                                    shortString("me") + std::string("h\x00", 2) + "ub.")
+                                           << "holds itself";
+    QTest::newRow("a function inside") << bytes(kProto2 + scriptObject("M", shortString("x") + "cos\nsystem\n)R") + ".")
+                                       << "calls the Python function os.system";
+  }
+  void refusesHostileTorchScript() {
+    QFETCH(QByteArray, pickle);
+    QFETCH(QString, expected);
+    auto d = readScript(pickle.toStdString());
+    QVERIFY(!d.ok());
+    const QString m = QString::fromStdString(d.message());
+    QVERIFY2(m.startsWith("'data.pkl'"), qPrintable(m));
+    QVERIFY2(m.contains(expected), qPrintable(m));
   }
 
   void refusesHostilePickles_data() {
