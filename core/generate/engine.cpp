@@ -220,6 +220,106 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
+namespace {
+
+using EncodedImages = std::map<text::ImageRole, model::EncodedImage>;
+
+// The pixels of every image the prompt names; an error names the one missing.
+Result<model::RoleImages> promptImages(const AskRequest& request, const text::Prompt& prompt) {
+  model::RoleImages images;
+  for (text::ImageRole role : prompt.images()) {
+    const cv::Mat& pixels = imageForRole(request, role);
+    if (pixels.empty())
+      return makeError(std::string("this question needs the ") +
+                       (role == text::ImageRole::Reference ? "reference image"
+                        : role == text::ImageRole::B       ? "image B"
+                                                           : "image A") +
+                       ", which was not given");
+    images[role] = {pixels};
+  }
+  return images;
+}
+
+// The prompt's chunks as the decoder reads them: text ids, and each image's visual tokens
+// where its tag stands. Records each image's geometry and, with heads, its quality.
+std::vector<model::FusionPiece> fusionPieces(const std::vector<text::TokenizedChunk>& chunks,
+                                             const EncodedImages& encoded, const AskRequest& request,
+                                             const io::ModelConfig& cfg, Answer& answer) {
+  std::vector<model::FusionPiece> pieces;
+  for (const auto& chunk : chunks) {
+    model::FusionPiece piece;
+    if (chunk.kind == text::PromptChunk::Kind::Text) {
+      piece.ids = chunk.ids;
+      pieces.push_back(std::move(piece));
+      continue;
+    }
+    const model::EncodedImage& e = encoded.at(chunk.role);
+    piece.visual = e.tokens[0];  // [tokens, hidden]
+    piece.role = chunk.role;
+    piece.gridHeight = e.gridHeight;
+    piece.gridWidth = e.gridWidth;
+    piece.hasClassToken = e.hasClassToken;
+    answer.images.push_back(geometryOf(e, imageForRole(request, chunk.role)));
+    if (e.hasHeads) answer.quality.push_back(imageQuality(e, cfg.vision.distortionTypes));
+    pieces.push_back(std::move(piece));
+  }
+  return pieces;
+}
+
+// P(A better) from the quality heads (-1 without a pair or without heads). With aspect
+// scores the comparison weighs the aspects by the stated preference.
+float headProbabilityA(const text::Prompt& prompt, const EncodedImages& encoded, const io::ModelConfig& cfg) {
+  if (prompt.images().size() <= 1 || !encoded.count(text::ImageRole::A) || !encoded.count(text::ImageRole::B))
+    return -1.f;
+  const auto& a = encoded.at(text::ImageRole::A);
+  const auto& b = encoded.at(text::ImageRole::B);
+  if (!a.hasHeads || !b.hasHeads) return -1.f;
+  const bool weighted = a.preferenceScore.defined() && b.preferenceScore.defined();
+  const double d = weighted ? a.preferenceScore[0].item<double>() - b.preferenceScore[0].item<double>()
+                            : a.score[0].item<double>() - b.score[0].item<double>();
+  return float(1.0 / (1.0 + std::exp(-cfg.vision.pairScale * d)));
+}
+
+// The verdict letter: the A/B token after the "Image" prefix that starts the verdict
+// sentence (the first one of a brief answer; in reasoning, the last sentence's, not the
+// first image the reasoning happens to name). The winner is what that sentence says. A
+// sentence that names the loser first ("In conclusion, Image B is worse than Image A")
+// was announced as one before its letter, so the letter's probabilities are those of
+// each image being the loser: P(A wins) is then B's letter. `watchOffset`: where the two
+// letters are among the watched ids.
+Verdict readVerdict(const gen::GenerationResult& generation, const text::VerdictTokens& tokens, size_t watchOffset) {
+  Verdict verdict;
+  const data::VerdictMention mention = data::findVerdictMention(generation.text);
+  const auto& ids = generation.ids;
+  const std::vector<int> letters = text::imageLetterIndices(ids, tokens);
+  const size_t which = static_cast<size_t>(std::max(mention.index, 0));
+  verdict.tie = mention.tie;
+  if (!mention.tie && which < letters.size()) {
+    const size_t i = static_cast<size_t>(letters[which]);
+    const auto& w = generation.watchedProbabilities[i];
+    const char letter = tokens.letterOf(ids[i]);
+    const bool namesLoser =
+        mention.index >= 0 && mention.letter == letter && mention.winner && mention.winner != letter;
+    const float pA = w[watchOffset], pB = w[watchOffset + 1];
+    verdict.present = true;
+    verdict.winner = namesLoser ? mention.winner : letter;
+    verdict.probabilityA = namesLoser ? pB : pA;
+    verdict.probabilityB = namesLoser ? pA : pB;
+    verdict.confidence = verdict.winner == 'A' ? verdict.probabilityA : verdict.probabilityB;
+    verdict.tokenIndex = static_cast<int>(i);
+  }
+  if (!verdict.present && !mention.tie) {
+    const char w = mention.winner ? mention.winner : parseWinner(generation.text);
+    if (w) {
+      verdict.present = true;
+      verdict.winner = w;
+    }
+  }
+  return verdict;
+}
+
+}  // namespace
+
 Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallbacks& callbacks) {
   Impl& s = *impl_;
   if (auto ok = s.requireMultimodal(); !ok) return ok.error();
@@ -234,55 +334,20 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     const auto chunks = text::tokenizePrompt(answer.prompt, *s.tokenizer);
     model::EncodeOptions encodeOptions = fitContext(request, answer.prompt, chunks, cfg, request.sampling.maxNewTokens);
     encodeOptions.aspectWeights = preferenceAspectWeights(request.prompt.preference);
-    model::RoleImages images;
-    for (text::ImageRole role : answer.prompt.images()) {
-      const cv::Mat& pixels = imageForRole(request, role);
-      if (pixels.empty())
-        return makeError(std::string("this question needs the ") +
-                         (role == text::ImageRole::Reference ? "reference image"
-                          : role == text::ImageRole::B       ? "image B"
-                                                             : "image A") +
-                         ", which was not given");
-      images[role] = {pixels};
-    }
-    auto encoded = model::encodeImages(*s.model, images, encodeOptions);
+    auto images = promptImages(request, answer.prompt);
+    if (!images) return images.error();
+    auto encoded = model::encodeImages(*s.model, images.value(), encodeOptions);
     if (!encoded) return encoded.error();
-    std::vector<model::FusionPiece> pieces;
-    for (const auto& chunk : chunks) {
-      model::FusionPiece piece;
-      if (chunk.kind == text::PromptChunk::Kind::Text) {
-        piece.ids = chunk.ids;
-        pieces.push_back(std::move(piece));
-        continue;
-      }
-      const model::EncodedImage& e = encoded->at(chunk.role);
-      piece.visual = e.tokens[0];  // [tokens, hidden]
-      piece.role = chunk.role;
-      piece.gridHeight = e.gridHeight;
-      piece.gridWidth = e.gridWidth;
-      piece.hasClassToken = e.hasClassToken;
-      answer.images.push_back(geometryOf(e, imageForRole(request, chunk.role)));
-      if (e.hasHeads) answer.quality.push_back(imageQuality(e, cfg.vision.distortionTypes));
-      pieces.push_back(std::move(piece));
-    }
-    if (answer.prompt.images().size() > 1 && encoded->count(text::ImageRole::A) && encoded->count(text::ImageRole::B)) {
-      const auto& a = encoded->at(text::ImageRole::A);
-      const auto& b = encoded->at(text::ImageRole::B);
-      if (a.hasHeads && b.hasHeads) {
-        // With aspect scores the comparison weighs the aspects by the stated preference.
-        const bool weighted = a.preferenceScore.defined() && b.preferenceScore.defined();
-        const double d = weighted ? a.preferenceScore[0].item<double>() - b.preferenceScore[0].item<double>()
-                                  : a.score[0].item<double>() - b.score[0].item<double>();
-        answer.headProbabilityA = float(1.0 / (1.0 + std::exp(-cfg.vision.pairScale * d)));
-      }
-    }
+    const std::vector<model::FusionPiece> pieces = fusionPieces(chunks, encoded.value(), request, cfg, answer);
+    answer.headProbabilityA = headProbabilityA(answer.prompt, encoded.value(), cfg);
     const double visionMs =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tVision).count();
     auto fused = model::fuse(s.model->decoder(), s.tokenizer->bosId(), pieces);
     if (!fused) return fused.error();
+
     gen::GenerationCallbacks cb = callbacks;
     const bool watchVerdict = s.verdict.a >= 0 && request.prompt.task != text::Task::Description;
-    size_t watchOffset = cb.watchIds.size();
+    const size_t watchOffset = cb.watchIds.size();
     if (watchVerdict) {
       cb.watchIds.push_back(s.verdict.a);
       cb.watchIds.push_back(s.verdict.b);
@@ -293,41 +358,7 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     answer.generation = std::move(result.value());
     answer.generation.visionMs = visionMs;
     answer.generation.firstTokenMs += visionMs;  // the user waits for the encoder too
-    if (watchVerdict) {
-      // The verdict letter: the A/B token after the "Image" prefix that starts the verdict
-      // sentence (the first one of a brief answer; in reasoning, the last sentence's, not
-      // the first image the reasoning happens to name). The winner is what that sentence
-      // says. A sentence that names the loser first ("In conclusion, Image B is worse than
-      // Image A") was announced as one before its letter, so the letter's probabilities
-      // are those of each image being the loser: P(A wins) is then B's letter.
-      const data::VerdictMention mention = data::findVerdictMention(answer.generation.text);
-      const auto& ids = answer.generation.ids;
-      const std::vector<int> letters = text::imageLetterIndices(ids, s.verdict);
-      const size_t which = static_cast<size_t>(std::max(mention.index, 0));
-      answer.verdict.tie = mention.tie;
-      if (!mention.tie && which < letters.size()) {
-        const size_t i = static_cast<size_t>(letters[which]);
-        const auto& w = answer.generation.watchedProbabilities[i];
-        const char letter = s.verdict.letterOf(ids[i]);
-        const bool namesLoser =
-            mention.index >= 0 && mention.letter == letter && mention.winner && mention.winner != letter;
-        const float pA = w[watchOffset], pB = w[watchOffset + 1];
-        answer.verdict.present = true;
-        answer.verdict.winner = namesLoser ? mention.winner : letter;
-        answer.verdict.probabilityA = namesLoser ? pB : pA;
-        answer.verdict.probabilityB = namesLoser ? pA : pB;
-        answer.verdict.confidence =
-            answer.verdict.winner == 'A' ? answer.verdict.probabilityA : answer.verdict.probabilityB;
-        answer.verdict.tokenIndex = static_cast<int>(i);
-      }
-      if (!answer.verdict.present && !mention.tie) {
-        const char w = mention.winner ? mention.winner : parseWinner(answer.generation.text);
-        if (w) {
-          answer.verdict.present = true;
-          answer.verdict.winner = w;
-        }
-      }
-    }
+    if (watchVerdict) answer.verdict = readVerdict(answer.generation, s.verdict, watchOffset);
   } catch (const c10::Error& e) {
     return makeError(std::string("answering failed: ") + e.what_without_backtrace());
   } catch (const std::bad_alloc&) {
