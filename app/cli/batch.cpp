@@ -390,77 +390,83 @@ bool parseShard(const std::string& text, int* index, int* count, std::string* er
   return true;
 }
 
-int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, const gen::SamplingParams& sampling,
-             std::atomic<bool>* cancel) {
-  auto fail = [](const std::string& m) {
-    std::cerr << "depictqa batch: " << m << "\n";
-    return 1;
-  };
-  if (options.workers < 1) return fail("--workers must be at least 1");
+namespace {
+
+int batchFailure(const std::string& message) {
+  std::cerr << "depictqa batch: " << message << "\n";
+  return 1;
+}
+
+// What the options ask for that cannot be done, or "".
+std::string checkBatchOptions(const BatchOptions& options) {
+  if (options.workers < 1) return "--workers must be at least 1";
   if (options.shardCount < 1 || options.shardIndex < 0 || options.shardIndex >= options.shardCount)
-    return fail("--shard: the index must be below the count");
-  if (options.task != "auto") {
-    text::Task t;
-    if (!taskFromName(options.task, &t))
-      return fail("unknown --task '" + options.task + "' (auto, description, comparison, reasoning)");
-  }
-  auto records = readRecords(options.input);
-  if (!records) return fail(records.message());
-  std::error_code ec;
-  const fs::path root = options.imageRoot.empty() ? fs::absolute(fs::path(options.input), ec).parent_path()
-                                                  : fs::absolute(fs::path(options.imageRoot), ec);
+    return "--shard: the index must be below the count";
+  text::Task t;
+  if (options.task != "auto" && !taskFromName(options.task, &t))
+    return "unknown --task '" + options.task + "' (auto, description, comparison, reasoning)";
+  return "";
+}
 
-  auto finished = scanOutput(options.output, options.retryErrors);
-  if (!finished) return fail(finished.message());
-
-  // What is left: records of this shard not yet in the output, each key once.
+// The records of this shard not yet in the output, each key once (at most --limit).
+struct Plan {
   std::vector<const Record*> pending;
-  std::set<std::string> seen;
   size_t skipped = 0, duplicates = 0, elsewhere = 0;
-  for (const auto& r : records.value()) {
+};
+
+Plan planRecords(const std::vector<Record>& records, const Finished& finished, const BatchOptions& options) {
+  Plan plan;
+  std::set<std::string> seen;
+  for (const auto& r : records) {
     const std::string key = recordKey(r.id, r.line);
     if (options.shardCount > 1 && shardOf(key, options.shardCount) != options.shardIndex) {
-      ++elsewhere;
+      ++plan.elsewhere;
       continue;
     }
     if (!seen.insert(key).second) {
-      ++duplicates;
+      ++plan.duplicates;
       continue;
     }
-    if (finished->keys.count(key)) {
-      ++skipped;
+    if (finished.keys.count(key)) {
+      ++plan.skipped;
       continue;
     }
-    pending.push_back(&r);
+    plan.pending.push_back(&r);
   }
-  if (options.limit > 0 && pending.size() > static_cast<size_t>(options.limit))
-    pending.resize(static_cast<size_t>(options.limit));
-  if (duplicates)
-    std::cerr << "depictqa batch: warning: " << duplicates
-              << " record(s) repeat an earlier record's id and are skipped (one line per id)\n";
-  if (finished->unreadable)
-    std::cerr << "depictqa batch: warning: " << finished->unreadable << " line(s) of " << options.output
-              << " are not JSON objects and are ignored\n";
-  std::cerr << "depictqa batch: " << records->size() << " record(s) in " << options.input;
-  if (options.shardCount > 1)
-    std::cerr << ", " << records->size() - elsewhere << " in shard " << options.shardIndex << "/" << options.shardCount;
-  std::cerr << ", " << skipped << " already in " << options.output;
-  if (finished->retried) std::cerr << " (" << finished->retried << " with errors, retried)";
-  std::cerr << ", " << pending.size() << " to answer\n";
-  if (pending.empty()) return 0;
+  if (options.limit > 0 && plan.pending.size() > static_cast<size_t>(options.limit))
+    plan.pending.resize(static_cast<size_t>(options.limit));
+  return plan;
+}
 
-  // Engines: one per worker, the CPU threads split between them.
+void reportPlan(const Plan& plan, size_t recordCount, const Finished& finished, const BatchOptions& options) {
+  if (plan.duplicates)
+    std::cerr << "depictqa batch: warning: " << plan.duplicates
+              << " record(s) repeat an earlier record's id and are skipped (one line per id)\n";
+  if (finished.unreadable)
+    std::cerr << "depictqa batch: warning: " << finished.unreadable << " line(s) of " << options.output
+              << " are not JSON objects and are ignored\n";
+  std::cerr << "depictqa batch: " << recordCount << " record(s) in " << options.input;
+  if (options.shardCount > 1)
+    std::cerr << ", " << recordCount - plan.elsewhere << " in shard " << options.shardIndex << "/"
+              << options.shardCount;
+  std::cerr << ", " << plan.skipped << " already in " << options.output;
+  if (finished.retried) std::cerr << " (" << finished.retried << " with errors, retried)";
+  std::cerr << ", " << plan.pending.size() << " to answer\n";
+}
+
+// One engine per worker, the CPU threads split between them. A worker whose engine does
+// not load is dropped with a warning; none loading is an error.
+Result<std::vector<std::unique_ptr<Engine>>> loadEngines(const EngineOptions& engineOptions, int workers) {
   const int totalThreads = engineOptions.threads > 0
                                ? engineOptions.threads
                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  const int workers = std::min<int>(options.workers, static_cast<int>(pending.size()));
   std::vector<std::unique_ptr<Engine>> engines;
   for (int w = 0; w < workers; ++w) {
     EngineOptions eo = engineOptions;
     eo.threads = std::max(1, totalThreads / workers);
     auto engine = Engine::load(eo);
     if (!engine) {
-      if (engines.empty()) return fail(engine.message());
+      if (engines.empty()) return engine.error();
       std::cerr << "depictqa batch: warning: worker " << w + 1 << " could not load the model (" << engine.message()
                 << "); going on with " << engines.size() << "\n";
       break;
@@ -474,20 +480,33 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
     }
     engines.push_back(std::move(engine.value()));
   }
+  return engines;
+}
 
-  std::FILE* out = stdout;
-  if (options.output != "-") {
-    const fs::path parent = fs::path(options.output).parent_path();
-    if (!parent.empty()) fs::create_directories(parent, ec);
-    out = std::fopen(options.output.c_str(), "ab");
-    if (!out) return fail("cannot open " + options.output + " for appending");
-    if (finished->needsNewline) std::fputc('\n', out);
-  }
+// The output file opened for appending (stdout for "-"), its last line completed.
+Result<std::FILE*> openOutput(const BatchOptions& options, const Finished& finished) {
+  if (options.output == "-") return stdout;
+  std::error_code ec;
+  const fs::path parent = fs::path(options.output).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  std::FILE* out = std::fopen(options.output.c_str(), "ab");
+  if (!out) return makeError("cannot open " + options.output + " for appending");
+  if (finished.needsNewline) std::fputc('\n', out);
+  return out;
+}
 
-  std::mutex mu;
-  std::atomic<size_t> next{0};
+struct Answered {
   size_t written = 0, errors = 0;
   bool writeFailed = false;
+};
+
+// The workers take the pending records in turn and append one line each.
+Answered answerPending(const std::vector<std::unique_ptr<Engine>>& engines, const std::vector<const Record*>& pending,
+                       const BatchOptions& options, const fs::path& root, const gen::SamplingParams& sampling,
+                       std::FILE* out, std::atomic<bool>* cancel) {
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  Answered done;
   Progress progress(pending.size(), options.progress);
   auto work = [&](Engine* engine) {
     while (!cancel->load()) {
@@ -501,13 +520,13 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
       // One write per line, flushed at once: a run killed between records leaves only
       // whole lines, and one killed mid-write leaves a tail that the next run cuts off.
       if (std::fwrite(text.data(), 1, text.size(), out) != text.size() || std::fflush(out) != 0) {
-        writeFailed = true;
+        done.writeFailed = true;
         cancel->store(true);
         return;
       }
-      ++written;
-      if (!line["error"].is_null()) ++errors;
-      progress.update(written, errors);
+      ++done.written;
+      if (!line["error"].is_null()) ++done.errors;
+      progress.update(done.written, done.errors);
     }
   };
   if (engines.size() == 1) {
@@ -518,12 +537,37 @@ int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, co
     for (auto& t : threads) t.join();
   }
   progress.finish();
-  if (out != stdout) std::fclose(out);
-  if (writeFailed) return fail("writing " + options.output + " failed (disk full?); rerun to resume");
-  std::cerr << "depictqa batch: " << written << " answered (" << errors << " with errors), " << skipped
+  return done;
+}
+
+}  // namespace
+
+int runBatch(const BatchOptions& options, const EngineOptions& engineOptions, const gen::SamplingParams& sampling,
+             std::atomic<bool>* cancel) {
+  if (const std::string problem = checkBatchOptions(options); !problem.empty()) return batchFailure(problem);
+  auto records = readRecords(options.input);
+  if (!records) return batchFailure(records.message());
+  std::error_code ec;
+  const fs::path root = options.imageRoot.empty() ? fs::absolute(fs::path(options.input), ec).parent_path()
+                                                  : fs::absolute(fs::path(options.imageRoot), ec);
+  auto finished = scanOutput(options.output, options.retryErrors);
+  if (!finished) return batchFailure(finished.message());
+  const Plan plan = planRecords(records.value(), finished.value(), options);
+  reportPlan(plan, records->size(), finished.value(), options);
+  if (plan.pending.empty()) return 0;
+
+  auto engines = loadEngines(engineOptions, std::min<int>(options.workers, static_cast<int>(plan.pending.size())));
+  if (!engines) return batchFailure(engines.message());
+  auto out = openOutput(options, finished.value());
+  if (!out) return batchFailure(out.message());
+  const Answered done = answerPending(engines.value(), plan.pending, options, root, sampling, out.value(), cancel);
+  if (out.value() != stdout) std::fclose(out.value());
+  if (done.writeFailed) return batchFailure("writing " + options.output + " failed (disk full?); rerun to resume");
+  std::cerr << "depictqa batch: " << done.written << " answered (" << done.errors << " with errors), " << plan.skipped
             << " skipped as already done";
-  if (written < pending.size()) {
-    std::cerr << "; interrupted with " << pending.size() - written << " left: run the same command again to resume\n";
+  if (done.written < plan.pending.size()) {
+    std::cerr << "; interrupted with " << plan.pending.size() - done.written
+              << " left: run the same command again to resume\n";
     return 130;
   }
   std::cerr << "\n";
