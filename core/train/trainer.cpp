@@ -37,6 +37,73 @@ struct StepOutcome {
   double msBatch = 0, msForward = 0, msBackward = 0, msCommunication = 0, msOptimizer = 0;
 };
 
+// Exponential moving averages of the step losses for the progress line, and the step
+// times summed since the last one.
+class StepAverages {
+ public:
+  void add(const StepOutcome& r) {
+    sums_.msBatch += r.msBatch;
+    sums_.msForward += r.msForward;
+    sums_.msBackward += r.msBackward;
+    sums_.msCommunication += r.msCommunication;
+    sums_.msOptimizer += r.msOptimizer;
+    sums_.length += r.length;
+    ++timedSteps_;
+    loss_ = loss_ < 0 ? r.total : 0.95 * loss_ + 0.05 * r.total;
+    lm_ = lm_ == 0 ? r.lm : 0.95 * lm_ + 0.05 * r.lm;
+    verdict_ = 0.95 * verdict_ + 0.05 * r.verdict;
+    distill_ = 0.95 * distill_ + 0.05 * r.distill;
+    letter_ = 0.95 * letter_ + 0.05 * r.letter;
+  }
+  // The losses and the mean step times into `p`; the times start again.
+  void report(TrainProgress& p) {
+    p.loss = loss_;
+    p.lmLoss = lm_;
+    p.verdictLoss = verdict_;
+    p.distillLoss = distill_;
+    p.letterLoss = letter_;
+    p.batchMs = sums_.msBatch / timedSteps_;
+    p.forwardMs = sums_.msForward / timedSteps_;
+    p.backwardMs = sums_.msBackward / timedSteps_;
+    p.communicationMs = sums_.msCommunication / timedSteps_;
+    p.optimizerMs = sums_.msOptimizer / timedSteps_;
+    p.tokensPerSample = sums_.length / timedSteps_;
+    sums_ = StepOutcome();
+    timedSteps_ = 0;
+  }
+
+ private:
+  double loss_ = -1, lm_ = 0, verdict_ = 0, distill_ = 0, letter_ = 0;
+  StepOutcome sums_;
+  int timedSteps_ = 0;
+};
+
+// One line of log.jsonl.
+void appendLogLine(std::ofstream& log, const TrainProgress& p, int worldSize) {
+  log << nlohmann::json({{"step", p.step},
+                         {"loss", p.loss},
+                         {"lm", p.lmLoss},
+                         {"verdict", p.verdictLoss},
+                         {"distill", p.distillLoss},
+                         {"letter", p.letterLoss},
+                         {"lr", p.learningRate},
+                         {"samples_per_s", p.samplesPerSecond},
+                         {"world_size", worldSize},
+                         {"val_loss", p.valLoss},
+                         {"val_verdict_acc", p.valVerdictAccuracy},
+                         {"val_letter_acc", p.valLetterAccuracy},
+                         {"evaluated", p.evaluated},
+                         {"ms",
+                          {{"batch", p.batchMs},
+                           {"forward", p.forwardMs},
+                           {"backward", p.backwardMs},
+                           {"communication", p.communicationMs},
+                           {"optimizer", p.optimizerMs}}},
+                         {"padded_length", p.tokensPerSample}})
+             .dump()
+      << std::endl;
+}
+
 class Trainer {
  public:
   explicit Trainer(const TrainOptions& o) : opt_(o) {}
@@ -481,9 +548,7 @@ Status Trainer::runSteps(const std::function<void(const TrainProgress&)>& onProg
   std::ofstream log;
   if (leader()) log.open(opt_.outputDirectory + "/log.jsonl", std::ios::app);
   const auto t0 = std::chrono::steady_clock::now();
-  double emaLoss = -1, emaLm = 0, emaVerdict = 0, emaDistill = 0, emaLetter = 0;
-  StepOutcome sums;  // times and lengths summed since the last log line
-  int timedSteps = 0;
+  StepAverages averages;
   // bf16 autocast only where the CPU multiplies bf16 in hardware; elsewhere it is emulated
   // and slower than float32.
   const bool bf16 = opt_.bf16 && cpuHasFastBf16();
@@ -495,42 +560,19 @@ Status Trainer::runSteps(const std::function<void(const TrainProgress&)>& onProg
       auto r = trainStep(step);
       if (!r) return r.error();
       if (r->skipped) continue;
-      sums.msBatch += r->msBatch;
-      sums.msForward += r->msForward;
-      sums.msBackward += r->msBackward;
-      sums.msCommunication += r->msCommunication;
-      sums.msOptimizer += r->msOptimizer;
-      sums.length += r->length;
-      ++timedSteps;
-      emaLoss = emaLoss < 0 ? r->total : 0.95 * emaLoss + 0.05 * r->total;
-      emaLm = emaLm == 0 ? r->lm : 0.95 * emaLm + 0.05 * r->lm;
-      emaVerdict = 0.95 * emaVerdict + 0.05 * r->verdict;
-      emaDistill = 0.95 * emaDistill + 0.05 * r->distill;
-      emaLetter = 0.95 * emaLetter + 0.05 * r->letter;
+      averages.add(r.value());
       const int done = step + 1;
       const bool evaluateNow = done % opt_.evalEvery == 0 || done == lastStep;
       if (done % opt_.logEvery == 0 || evaluateNow) {
         TrainProgress p;
         p.step = done;
         p.steps = opt_.steps;
-        p.loss = emaLoss;
-        p.lmLoss = emaLm;
-        p.verdictLoss = emaVerdict;
-        p.distillLoss = emaDistill;
-        p.letterLoss = emaLetter;
         p.learningRate = r->learningRate;
+        averages.report(p);
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         p.samplesPerSecond = double(done - firstStep) * opt_.batchSize * world() / s;
         p.etaSeconds = (lastStep - done) * opt_.batchSize * world() / std::max(1e-9, p.samplesPerSecond);
-        trainCurve_.emplace_back(done, emaLm);
-        p.batchMs = sums.msBatch / timedSteps;
-        p.forwardMs = sums.msForward / timedSteps;
-        p.backwardMs = sums.msBackward / timedSteps;
-        p.communicationMs = sums.msCommunication / timedSteps;
-        p.optimizerMs = sums.msOptimizer / timedSteps;
-        p.tokensPerSample = sums.length / timedSteps;
-        sums = StepOutcome();
-        timedSteps = 0;
+        trainCurve_.emplace_back(done, p.lmLoss);
         if (evaluateNow) {
           at::autocast::set_cpu_enabled(false);
           auto e = evaluate(p);
@@ -538,28 +580,7 @@ Status Trainer::runSteps(const std::function<void(const TrainProgress&)>& onProg
           if (!e) return e;
         }
         if (leader()) {
-          log << nlohmann::json({{"step", done},
-                                 {"loss", p.loss},
-                                 {"lm", p.lmLoss},
-                                 {"verdict", p.verdictLoss},
-                                 {"distill", p.distillLoss},
-                                 {"letter", p.letterLoss},
-                                 {"lr", p.learningRate},
-                                 {"samples_per_s", p.samplesPerSecond},
-                                 {"world_size", world()},
-                                 {"val_loss", p.valLoss},
-                                 {"val_verdict_acc", p.valVerdictAccuracy},
-                                 {"val_letter_acc", p.valLetterAccuracy},
-                                 {"evaluated", p.evaluated},
-                                 {"ms",
-                                  {{"batch", p.batchMs},
-                                   {"forward", p.forwardMs},
-                                   {"backward", p.backwardMs},
-                                   {"communication", p.communicationMs},
-                                   {"optimizer", p.optimizerMs}}},
-                                 {"padded_length", p.tokensPerSample}})
-                     .dump()
-              << std::endl;
+          appendLogLine(log, p, world());
           if (onProgress) onProgress(p);
         }
       }
