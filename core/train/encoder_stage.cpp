@@ -47,6 +47,57 @@ int pickPatchSize(const EncoderStageOptions& o, std::uint64_t seed) {
   return o.patchSizes.back();
 }
 
+// Exponential moving averages of the stage's losses.
+struct RunningLosses {
+  QualityLosses value;
+  bool started = false;
+  void add(const QualityLosses& l) {
+    auto ema = [&](double& r, double v) { r = started ? 0.95 * r + 0.05 * v : v; };
+    ema(value.regression, l.regression);
+    ema(value.ranking, l.ranking);
+    ema(value.pair, l.pair);
+    ema(value.aspects, l.aspects);
+    ema(value.types, l.types);
+    ema(value.aspectScores, l.aspectScores);
+    started = true;
+  }
+  double sum() const {
+    return value.regression + value.ranking + value.pair + value.aspects + value.types + value.aspectScores;
+  }
+};
+
+// Mean milliseconds per step since the last log line: streaming, views, training.
+struct StepTimes {
+  double samples = 0, views = 0, train = 0;
+  int steps = 0;
+};
+
+// One line of log.jsonl.
+void appendLogLine(std::ofstream& log, const EncoderStageProgress& p, const QualityLosses& running,
+                   const StepTimes& t) {
+  const int n = std::max(1, t.steps);
+  log << nlohmann::json({{"step", p.step},
+                         {"lr", p.learningRate},
+                         {"views_per_s", p.viewsPerSecond},
+                         {"regression", running.regression},
+                         {"ranking", running.ranking},
+                         {"pair", running.pair},
+                         {"aspects", running.aspects},
+                         {"types", running.types},
+                         {"aspect_scores", running.aspectScores},
+                         {"evaluated", p.evaluated},
+                         {"val_types_fr", p.typesFR},
+                         {"val_types_nr", p.typesNR},
+                         {"val_types_aspects", p.typesAspects},
+                         {"val_fr", p.photosFR},
+                         {"val_nr", p.photosNR},
+                         {"val_aspects", p.photosAspects},
+                         {"selection", p.selection},
+                         {"ms", {{"samples", t.samples / n}, {"views", t.views / n}, {"train", t.train / n}}}})
+             .dump()
+      << std::endl;
+}
+
 class EncoderStage {
  public:
   explicit EncoderStage(const EncoderStageOptions& o) : o_(o) {}
@@ -54,6 +105,10 @@ class EncoderStage {
 
  private:
   Status setUp();
+  // The step's batch: one patch size and one view mode, streamed (its times added to the two ms).
+  QualityBatch sampleBatch(int step, data::SamplerConfig& sampler, double& msSamples, double& msViews);
+  // One optimiser step on the batch at learning rate lr; its losses.
+  Result<QualityLosses> trainOn(const QualityBatch& batch, int step, double lr);
   Status evaluate(EncoderStageProgress& p);
   Status saveCheckpoint(int step);
   Result<int> loadCheckpoint();
@@ -165,66 +220,69 @@ Status EncoderStage::finish() {
   return Ok{};
 }
 
+QualityBatch EncoderStage::sampleBatch(int step, data::SamplerConfig& sampler, double& msSamples, double& msViews) {
+  const std::uint64_t stepSeed = data::mixSeed(o_.stream.seed ^ 0x1e4c0de, std::uint64_t(step));
+  const int size = pickPatchSize(o_, stepSeed);
+  const ViewMode mode = kModes[step % 10];
+  const double perExample = (mode.withOther ? 2.0 : 1.0) + (mode.withReference ? o_.referenceShare : 0.0);
+  const int count = std::max(4, int(o_.viewsPerStep * (96.0 / size) * (96.0 / size) / perExample + 0.5));
+  sampler.patchSizes = {size};
+  const auto tSample = std::chrono::steady_clock::now();
+  auto examples = stream_->examples(std::uint64_t(step) * 4096, count, sampler);
+  // Small photos give smaller patches; one batch holds one size.
+  examples.erase(
+      std::remove_if(examples.begin(), examples.end(),
+                     [&](const data::TrainingExample& ex) { return ex.a.cols != size || ex.a.rows != size; }),
+      examples.end());
+  const auto tViews = std::chrono::steady_clock::now();
+  QualityBatch batch = buildQualityBatch(model_->config().vision, examples, mode, o_.referenceShare);
+  const auto tEnd = std::chrono::steady_clock::now();
+  msSamples += std::chrono::duration<double, std::milli>(tViews - tSample).count();
+  msViews += std::chrono::duration<double, std::milli>(tEnd - tViews).count();
+  return batch;
+}
+
+Result<QualityLosses> EncoderStage::trainOn(const QualityBatch& batch, int step, double lr) {
+  model::QualityEncoder& encoder = model_->mutableQualityEncoder();
+  const model::QualityHeads heads = encoder.heads(model::QualityEncoder::pool(encoder.featureMap(batch.input)));
+  QualityLosses l = qualityLosses(heads, batch, o_.weights);
+  l.total.backward();
+  const double norm = optimizer_->clipGradients(o_.gradientClip);
+  if (!std::isfinite(norm))
+    return makeError("training diverged at step " + std::to_string(step) + " (gradient is NaN/Inf); lower --lr");
+  optimizer_->step(lr);
+  return l;
+}
+
 Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>& onProgress) {
   configureRuntime(o_.threads);
   if (auto ok = setUp(); !ok) return ok;
   auto resumed = loadCheckpoint();
   if (!resumed) return resumed.error();
-  const auto& cfg = model_->config().vision;
-  model::QualityEncoder& encoder = model_->mutableQualityEncoder();
   std::ofstream log(o_.outputDirectory + "/log.jsonl", std::ios::app);
   const int lastStep = o_.stopAt > 0 ? std::min(o_.stopAt, o_.steps) : o_.steps;
   const auto t0 = std::chrono::steady_clock::now();
   int64_t views = 0;
   const int firstStep = resumed.value();
-  QualityLosses running;
-  bool haveRunning = false;
-  double msSamples = 0, msViews = 0, msTrain = 0;
-  int timed = 0;
+  RunningLosses running;
+  StepTimes times;
   data::SamplerConfig sampler;
   sampler.taskShare = {0.2, 0.8, 0.0};  // pairs give two views and the pair loss
   try {
     for (int step = firstStep; step < lastStep; ++step) {
-      const std::uint64_t stepSeed = data::mixSeed(o_.stream.seed ^ 0x1e4c0de, std::uint64_t(step));
-      const int size = pickPatchSize(o_, stepSeed);
-      const ViewMode mode = kModes[step % 10];
-      const double perExample = (mode.withOther ? 2.0 : 1.0) + (mode.withReference ? o_.referenceShare : 0.0);
-      const int count = std::max(4, int(o_.viewsPerStep * (96.0 / size) * (96.0 / size) / perExample + 0.5));
-      sampler.patchSizes = {size};
-      const auto tSample = std::chrono::steady_clock::now();
-      auto examples = stream_->examples(std::uint64_t(step) * 4096, count, sampler);
-      // Small photos give smaller patches; one batch holds one size.
-      examples.erase(
-          std::remove_if(examples.begin(), examples.end(),
-                         [&](const data::TrainingExample& ex) { return ex.a.cols != size || ex.a.rows != size; }),
-          examples.end());
-      const auto tViews = std::chrono::steady_clock::now();
-      const QualityBatch batch = buildQualityBatch(cfg, examples, mode, o_.referenceShare);
+      double msSamples = 0, msViews = 0;  // counted for the steps that train
+      const QualityBatch batch = sampleBatch(step, sampler, msSamples, msViews);
       if (batch.views() < 2) continue;
-      const auto tForward = std::chrono::steady_clock::now();
-      const model::QualityHeads heads = encoder.heads(model::QualityEncoder::pool(encoder.featureMap(batch.input)));
-      QualityLosses l = qualityLosses(heads, batch, o_.weights);
-      l.total.backward();
-      const double norm = optimizer_->clipGradients(o_.gradientClip);
-      if (!std::isfinite(norm))
-        return makeError("training diverged at step " + std::to_string(step) + " (gradient is NaN/Inf); lower --lr");
+      const auto tTrain = std::chrono::steady_clock::now();
       const double lr = scheduledLearningRate(step, o_.steps, o_.warmupSteps, o_.learningRate, o_.minLearningRateRatio);
-      optimizer_->step(lr);
+      auto l = trainOn(batch, step, lr);
+      if (!l) return l.error();
       views += batch.views();
-      const auto tEnd = std::chrono::steady_clock::now();
-      auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-      msSamples += ms(tSample, tViews);
-      msViews += ms(tViews, tForward);
-      msTrain += ms(tForward, tEnd);
-      ++timed;
-      auto ema = [&](double& r, double v) { r = haveRunning ? 0.95 * r + 0.05 * v : v; };
-      ema(running.regression, l.regression);
-      ema(running.ranking, l.ranking);
-      ema(running.pair, l.pair);
-      ema(running.aspects, l.aspects);
-      ema(running.types, l.types);
-      ema(running.aspectScores, l.aspectScores);
-      haveRunning = true;
+      times.samples += msSamples;
+      times.views += msViews;
+      times.train += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tTrain).count();
+      ++times.steps;
+      running.add(l.value());
       const int done = step + 1;
       const bool evaluateNow = done % o_.evalEvery == 0 || done == lastStep;
       if (done % o_.logEvery != 0 && !evaluateNow) continue;
@@ -232,40 +290,16 @@ Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>&
       p.step = done;
       p.steps = o_.steps;
       p.learningRate = lr;
-      p.losses = running;
+      p.losses = running.value;
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       p.viewsPerSecond = double(views) / std::max(1e-9, secs);
       p.etaSeconds = secs / std::max(1, done - firstStep) * (lastStep - done);
-      curves_.train.emplace_back(done, running.regression + running.ranking + running.pair + running.aspects +
-                                           running.types + running.aspectScores);
+      curves_.train.emplace_back(done, running.sum());
       if (evaluateNow)
         if (auto ok = evaluate(p); !ok) return ok;
-      log << nlohmann::json({{"step", done},
-                             {"lr", lr},
-                             {"views_per_s", p.viewsPerSecond},
-                             {"regression", running.regression},
-                             {"ranking", running.ranking},
-                             {"pair", running.pair},
-                             {"aspects", running.aspects},
-                             {"types", running.types},
-                             {"aspect_scores", running.aspectScores},
-                             {"evaluated", p.evaluated},
-                             {"val_types_fr", p.typesFR},
-                             {"val_types_nr", p.typesNR},
-                             {"val_types_aspects", p.typesAspects},
-                             {"val_fr", p.photosFR},
-                             {"val_nr", p.photosNR},
-                             {"val_aspects", p.photosAspects},
-                             {"selection", p.selection},
-                             {"ms",
-                              {{"samples", msSamples / std::max(1, timed)},
-                               {"views", msViews / std::max(1, timed)},
-                               {"train", msTrain / std::max(1, timed)}}}})
-                 .dump()
-          << std::endl;
+      appendLogLine(log, p, running.value, times);
       if (onProgress) onProgress(p);
-      msSamples = msViews = msTrain = 0;
-      timed = 0;
+      times = StepTimes();
       if (p.evaluated || done == lastStep) {
         if (auto ok = saveCheckpoint(done); !ok) return ok;
         drawCurves(o_.outputDirectory + "/loss.png", "stage 1: summed losses (blue); val_types selection score (red)",
