@@ -38,6 +38,7 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   cp -n "$ROOT/fuzz/seeds/$t/"* "$corpus/" 2>/dev/null || true
   max_len=65536
+  asan_extra=""
   if [ "$t" = fuzz_torch_archive ]; then
     # The converter's own fixtures: torch.save files, a Hugging Face pytorch_model.bin and
     # a TorchScript archive (OpenAI CLIP's layout, 780 KB).
@@ -45,6 +46,9 @@ for t in "${TARGETS[@]}"; do
       cp -n "$f" "$corpus/fixture-$(basename "$(dirname "$f")")-$(basename "$f")"
     done
     max_len=1048576
+    # libtorch has no frame pointers: unwind fully so that fuzz/lsan.supp can name the
+    # leak inside its zip reader.
+    asan_extra=":fast_unwind_on_malloc=0"
   fi
   log="$BUILD/$t.log"
   echo "== $t: ${SECONDS_EACH}s"
@@ -52,7 +56,7 @@ for t in "${TARGETS[@]}"; do
   # -rss_limit_mb: the image target decodes up to 4 MP; anything above 2 GB is a finding.
   # -timeout: one input taking >10 s is a hang. It is wall-clock time: at nice 10 on cores
   # busy with builds, an input needing 0.2 s of CPU has taken 15 s (raise FUZZ_TIMEOUT there).
-  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}" \
+  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1$asan_extra}" \
   LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/fuzz/lsan.supp}" \
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
   nice -n "$NICE" "$BUILD/$t" "$corpus" -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" \

@@ -299,6 +299,28 @@ class ConvertTest : public QObject {
     QVERIFY(mine.value()->skipped().empty());
   }
 
+  // fuzz_torch_archive's findings (fuzz/seeds/fuzz_torch_archive/regression-*): a
+  // TorchScript archive that crashed torch::jit::load, and a damaged zip directory. Each
+  // ends in tensors or in an error that names the file.
+  void fuzzFindingsEndInAClearError() {
+    for (const char* name : {"regression-jit-load-segv.pt", "regression-leak-zip-reader.pt"}) {
+      const std::string path = test::sourceDir() + "/fuzz/seeds/fuzz_torch_archive/" + name;
+      auto opened = convert::TorchCheckpoint::open(path);
+      if (!opened) {
+        QVERIFY2(opened.message().find(path) != std::string::npos, opened.message().c_str());
+        continue;
+      }
+      int refused = 0;
+      for (const auto& info : opened.value()->tensors()) {
+        auto t = opened.value()->load(info.name);
+        if (t) continue;
+        ++refused;
+        QVERIFY2(t.message().find(path) != std::string::npos, t.message().c_str());
+      }
+      qInfo("%s: opened, %d of %zu tensors refused", name, refused, opened.value()->tensors().size());
+    }
+  }
+
   void refusesMissingAndDamagedFiles() {
     const std::string d = tmp.path().toStdString();
     auto o = options("refused");
