@@ -37,3 +37,17 @@ $G --a $I/fruits_noise.png --b $I/fruits_blur.jpg --task comparison --short --as
 $G --reference $I/fruits.jpg --a $I/fruits_noise.png --b $I/fruits_blur.jpg --difference --screenshot $S/difference-view.png
 $G --reference $I/fruits.jpg --a $I/split_a.png --b $I/split_b.png --whole --screenshot $S/whole-image-map.png
 $G --reference $I/fruits.jpg --a $I/split_a.png --b $I/split_b.png --whole --tile 2,3 --attention whole --screenshot $S/whole-image-tile.png
+# Colour management and HEIF (issue 17): Little CMS's jpgicc (liblcms2-utils) converts the
+# photo to Adobe RGB (1998) and ProPhoto RGB and embeds the profile (colord-data's
+# profiles); libheif's heif-enc (libheif-examples) writes HEIC and AVIF.
+for tool in jpgicc heif-enc; do
+  command -v $tool >/dev/null || { echo "make-screenshots.sh: $tool missing: apt-get install liblcms2-utils colord-data libheif-examples" >&2; exit 2; }
+done
+P=/usr/share/color/icc/colord
+[ -f "$W/fruits-adobergb.jpg" ] || jpgicc -t1 -q95 -e -o$P/AdobeRGB1998.icc "$W/fruits.jpg" "$W/fruits-adobergb.jpg" >/dev/null
+[ -f "$W/fruits-prophoto.jpg" ] || jpgicc -t1 -q95 -e -o$P/ProPhotoRGB.icc "$W/fruits.jpg" "$W/fruits-prophoto.jpg" >/dev/null
+[ -f "$W/fruits.png" ] || /usr/bin/python3 -c "import cv2, sys; cv2.imwrite(sys.argv[2], cv2.imread(sys.argv[1]))" "$W/fruits.jpg" "$W/fruits.png"
+[ -f "$W/fruits.heic" ] || heif-enc -q 30 "$W/fruits.png" -o "$W/fruits.heic" >/dev/null
+[ -f "$W/fruits.avif" ] || heif-enc -A -q 20 "$W/fruits.png" -o "$W/fruits.avif" >/dev/null
+$G --size 1600x900 --reference $I/fruits.jpg --a $I/fruits-adobergb.jpg --b $I/fruits-prophoto.jpg --task comparison --ask --region whole --screenshot $S/colour-profiles.png
+$G --size 1600x900 --reference $I/fruits.jpg --a $I/fruits.heic --b $I/fruits.avif --task reasoning --ask --region whole --screenshot $S/heif-avif.png
