@@ -59,6 +59,7 @@ QString PaneImage::summary() const {
                      .arg(channels);
   if (fileBytes >= 0) text += QStringLiteral(", %1 KiB").arg((fileBytes + 1023) / 1024);
   if (!colour.isEmpty()) text += QStringLiteral(" · ") + colour;
+  if (developing) text += QStringLiteral(" · half-size preview, developing the full RAW…");
   return text;
 }
 
@@ -98,6 +99,7 @@ LoadOutcome finish(dqa::image::LoadedImage&& loaded, const QString& path, qint64
   image.colour = QString::fromStdString(loaded.colour.note);
   image.fileBytes = bytes;
   image.histogram = histogramOf(image.preview);
+  image.developing = loaded.halfSizeRaw;
   LoadOutcome out;
   out.image = std::move(image);
   return out;
@@ -105,8 +107,10 @@ LoadOutcome finish(dqa::image::LoadedImage&& loaded, const QString& path, qint64
 
 }  // namespace
 
-LoadOutcome loadPaneImage(const QString& path) {
-  auto loaded = dqa::image::loadImage(path.toStdString());
+LoadOutcome loadPaneImage(const QString& path, bool rawPreview) {
+  dqa::image::LoadOptions options;
+  options.rawHalfSize = rawPreview;
+  auto loaded = dqa::image::loadImage(path.toStdString(), options);
   if (!loaded) return {std::nullopt, QString::fromStdString(loaded.message())};
   return finish(std::move(loaded.value()), path, QFileInfo(path).size());
 }

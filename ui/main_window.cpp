@@ -127,6 +127,11 @@ MainWindow::~MainWindow() {
   // worker thread, which ends at the next token.
   if (host_) host_->stop();
   metricsWatcher_.waitForFinished();
+  for (auto& developer : developers_)
+    if (developer) {
+      developer->disconnect(this);
+      developer->waitForFinished();
+    }
   host_.reset();
 }
 
@@ -151,18 +156,59 @@ const PaneImage* MainWindow::image(PaneRole role) const {
 }
 
 bool MainWindow::loadImage(PaneRole role, const QString& path) {
-  LoadOutcome outcome = loadPaneImage(path);
+  LoadOutcome outcome = loadPaneImage(path, /*rawPreview=*/true);
   if (!outcome.image) {
     showMessage(
         tr("%1: could not open %2 — %3").arg(paneRoleName(role), QDir::toNativeSeparators(path), outcome.error));
     return false;
   }
+  ++paneGeneration_[size_t(role)];
   images_[size_t(role)] = std::move(outcome.image);
   settings_->setImageFolder(QFileInfo(path).absolutePath());
   settings_->addRecentImage(role, QFileInfo(path).absoluteFilePath());
   rebuildRecentMenu();
   imagesChanged();
+  if (images_[size_t(role)]->developing) developInBackground(role, path);
   return true;
+}
+
+bool MainWindow::developing() const {
+  for (PaneRole role : kRoles)
+    if (images_[size_t(role)] && images_[size_t(role)]->developing) return true;
+  return false;
+}
+
+void MainWindow::developInBackground(PaneRole role, const QString& path) {
+  auto& watcher = developers_[size_t(role)];
+  if (!watcher) watcher = std::make_unique<QFutureWatcher<LoadOutcome>>();
+  watcher->disconnect(this);
+  const quint64 generation = paneGeneration_[size_t(role)];
+  connect(watcher.get(), &QFutureWatcher<LoadOutcome>::finished, this,
+          [this, role, generation] { onDeveloped(role, generation); });
+  watcher->setFuture(QtConcurrent::run([path] { return loadPaneImage(path); }));
+  statusBar()->showMessage(tr("Developing %1 in full…").arg(QFileInfo(path).fileName()));
+}
+
+void MainWindow::onDeveloped(PaneRole role, quint64 generation) {
+  auto& watcher = developers_[size_t(role)];
+  if (!watcher || watcher->future().resultCount() == 0) return;
+  LoadOutcome outcome = watcher->result();
+  auto& shown = images_[size_t(role)];
+  // The pane changed since (another image, cleared): this development is not wanted.
+  if (generation != paneGeneration_[size_t(role)] || !shown || !shown->developing) return;
+  statusBar()->clearMessage();
+  if (!outcome.image) {
+    shown->developing = false;
+    showMessage(tr("%1: the full development of %2 failed (%3); the half-size preview stays.")
+                    .arg(paneRoleName(role), QDir::toNativeSeparators(shown->path), outcome.error));
+    refreshPane(role);
+    updateAskState();
+    Q_EMIT imageDeveloped(role);
+    return;
+  }
+  shown = std::move(outcome.image);
+  imagesChanged();
+  Q_EMIT imageDeveloped(role);
 }
 
 bool MainWindow::setImageData(PaneRole role, const QByteArray& bytes, const QString& name) {
@@ -171,6 +217,7 @@ bool MainWindow::setImageData(PaneRole role, const QByteArray& bytes, const QStr
     showMessage(tr("%1: %2").arg(paneRoleName(role), outcome.error));
     return false;
   }
+  ++paneGeneration_[size_t(role)];
   images_[size_t(role)] = std::move(outcome.image);
   imagesChanged();
   return true;
@@ -182,12 +229,14 @@ bool MainWindow::setImageFromQImage(PaneRole role, const QImage& image, const QS
     showMessage(tr("%1: %2").arg(paneRoleName(role), outcome.error));
     return false;
   }
+  ++paneGeneration_[size_t(role)];
   images_[size_t(role)] = std::move(outcome.image);
   imagesChanged();
   return true;
 }
 
 void MainWindow::clearImage(PaneRole role) {
+  ++paneGeneration_[size_t(role)];
   images_[size_t(role)].reset();
   imagesChanged();
 }

@@ -47,8 +47,11 @@ class MainWindow : public QMainWindow {
   explicit MainWindow(const WindowOptions& options = {}, QWidget* parent = nullptr);
   ~MainWindow() override;
 
-  // Loading images; false (and a message in the window) on failure.
+  // Loading images; false (and a message in the window) on failure. A camera RAW shows a
+  // half-size preview at once and is developed in full in the background (imageDeveloped
+  // then); asking waits for it.
   bool loadImage(PaneRole role, const QString& path);
+  bool developing() const;  // a camera RAW's full development is still running
   bool setImageData(PaneRole role, const QByteArray& bytes, const QString& name);
   bool setImageFromQImage(PaneRole role, const QImage& image, const QString& name);
   void clearImage(PaneRole role);
@@ -109,7 +112,10 @@ class MainWindow : public QMainWindow {
  Q_SIGNALS:
   void modelLoaded();
   void modelFailed(const QString& message);
-  void imagesReplaced();           // any pane's image loaded, replaced or cleared
+  void imagesReplaced();  // any pane's image loaded, replaced or cleared
+  // A camera RAW's full development ended: it replaced the preview, or failed (the message
+  // bar says why and the preview stays).
+  void imageDeveloped(dqa::ui::PaneRole role);
   void questionAsked(quint64 id);  // then answerFinished or answerFailed with the same id
   void wholeImageStarted();        // then wholeImageFinished or wholeImageFailed
   void answerFinished(quint64 id);
@@ -147,6 +153,8 @@ class MainWindow : public QMainWindow {
   void refreshPane(PaneRole role);
   void refreshAllPanes();
   void imagesChanged();
+  void developInBackground(PaneRole role, const QString& path);
+  void onDeveloped(PaneRole role, quint64 generation);
   // A running answer or whole-image assessment that no longer applies: stopped, forgotten,
   // and answerFailed / wholeImageFailed say why.
   void setAsideRunningAnswer(const QString& why);
@@ -224,6 +232,10 @@ class MainWindow : public QMainWindow {
   std::pair<int, int> attentionTokens_{0, 0};
   QFutureWatcher<std::array<QualityMetrics, 2>> metricsWatcher_;
   quint64 metricsGeneration_ = 0;
+  // Full developments of camera RAW files shown as half-size previews, one per pane; a
+  // result whose pane has since changed is dropped.
+  std::array<std::unique_ptr<QFutureWatcher<LoadOutcome>>, kPaneCount> developers_;
+  std::array<quint64, kPaneCount> paneGeneration_{};
 };
 
 // Resources live in the static library; call once before using them.

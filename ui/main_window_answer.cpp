@@ -28,6 +28,8 @@ void MainWindow::updateAskState() {
     why = host_->loading() ? tr("Loading the model…") : tr("No model loaded (Model ▸ Open model directory…).");
   else if (!image(PaneRole::A))
     why = tr("Load Image A.");
+  else if (developing())
+    why = tr("Developing the camera RAW file in full…");
   else if (task != dqa::text::Task::Description && !image(PaneRole::B))
     why = tr("This task compares two images: load Image B (or pick the description task).");
   asking_->setAskEnabled(why.isEmpty(), why);

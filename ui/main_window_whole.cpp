@@ -32,6 +32,7 @@ QString MainWindow::wholeImageUnavailableReason() const {
   const PaneImage* a = image(PaneRole::A);
   const PaneImage* b = image(PaneRole::B);
   if (!a || !b) return tr("Whole-image mode compares Image A with Image B: load both.");
+  if (developing()) return tr("Developing the camera RAW file in full…");
   if (a->width() != b->width() || a->height() != b->height())
     return tr("Image A and Image B must have the same size for a tile-by-tile comparison.");
   const PaneImage* ref = image(PaneRole::Reference);

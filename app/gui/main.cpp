@@ -154,12 +154,22 @@ void connectScriptedRun(MainWindow& window, const QCommandLineParser& parser, co
   auto screenshotIfAsked = [&window, shotPath] {
     if (!shotPath.isEmpty()) takeScreenshotSoon(window, shotPath);
   };
-  QObject::connect(&window, &MainWindow::modelLoaded, &window, [&window, wantAsk, wantWhole, screenshotIfAsked] {
+  auto act = [&window, wantAsk, wantWhole, screenshotIfAsked] {
     if (wantWhole) {
       if (!window.assessWholeImage()) screenshotIfAsked();
     } else if (!wantAsk || !window.ask()) {
       screenshotIfAsked();
     }
+  };
+  // A camera RAW is shown at half size first: the run acts on the full development.
+  QObject::connect(&window, &MainWindow::modelLoaded, &window, [&window, act] {
+    if (!window.developing()) return act();
+    auto* once = new QObject(&window);
+    QObject::connect(&window, &MainWindow::imageDeveloped, once, [&window, act, once] {
+      if (window.developing()) return;
+      once->deleteLater();
+      act();
+    });
   });
   QObject::connect(&window, &MainWindow::wholeImageFinished, &window, [&window, wantTile, tile, screenshotIfAsked] {
     const auto* result = window.wholeImageResult();

@@ -273,7 +273,9 @@ Result<LoadedImage> decodeChecked(const std::string& bytes, const std::string& n
                 "Copy the file from the camera or card again.");
   }
   if (!decoded) return decoded.error();
-  return canonical(std::move(*decoded), name, kind, options);
+  auto image = canonical(std::move(*decoded), name, kind, options);
+  if (image && format == Format::CameraRaw) image->halfSizeRaw = options.rawHalfSize;
+  return image;
 }
 
 }  // namespace

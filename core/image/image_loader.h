@@ -31,17 +31,18 @@ struct LoadedImage {
   cv::Mat rgb;  // CV_8UC3 or CV_16UC3, RGB order, EXIF orientation applied,
                 // alpha composited over black
   std::string path;
-  std::string format;       // "PNG", "JPEG", ... (from the file's magic bytes)
-  int sourceChannels = 0;   // as decoded: 1 grey, 3 colour, 4 with alpha (OpenCV decodes
-                            // grey+alpha PNGs to 4 channels)
-  int bitDepth = 8;         // of `rgb`: 8 or 16 (float sources such as EXR/HDR/PFM are
-                            // clamped to [0,1] and stored as 16 bit; 10/12-bit HEIF/AVIF
-                            // and camera RAW as 16 bit)
-  int sourceBits = 8;       // bits per sample in the file where known (10 for a 10-bit
-                            // AVIF), else bitDepth
-  int exifOrientation = 1;  // 1..8 as read from the file (JPEG APP1, PNG eXIf); already
-                            // applied to `rgb`
-  ColourInfo colour;        // the profile found and whether `rgb` was converted to sRGB
+  std::string format;        // "PNG", "JPEG", ... (from the file's magic bytes)
+  int sourceChannels = 0;    // as decoded: 1 grey, 3 colour, 4 with alpha (OpenCV decodes
+                             // grey+alpha PNGs to 4 channels)
+  int bitDepth = 8;          // of `rgb`: 8 or 16 (float sources such as EXR/HDR/PFM are
+                             // clamped to [0,1] and stored as 16 bit; 10/12-bit HEIF/AVIF
+                             // and camera RAW as 16 bit)
+  int sourceBits = 8;        // bits per sample in the file where known (10 for a 10-bit
+                             // AVIF), else bitDepth
+  int exifOrientation = 1;   // 1..8 as read from the file (JPEG APP1, PNG eXIf); already
+                             // applied to `rgb`
+  ColourInfo colour;         // the profile found and whether `rgb` was converted to sRGB
+  bool halfSizeRaw = false;  // a camera RAW developed at half size (LoadOptions::rawHalfSize)
   int width() const { return rgb.cols; }
   int height() const { return rgb.rows; }
 };

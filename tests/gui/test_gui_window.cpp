@@ -18,6 +18,7 @@
 #include <QTest>
 #include <QTextEdit>
 
+#include "dng_fixture.h"
 #include "test_support.h"
 #include "ui/main_window.h"
 
@@ -145,6 +146,42 @@ class TestGuiWindow : public QObject {
     QVERIFY(window_->image(PaneRole::B));
     QVERIFY(!window_->loadImage(PaneRole::B, temp_.filePath(QStringLiteral("missing.png"))));
     QVERIFY(!window_->setImageData(PaneRole::B, QByteArray("garbage"), QStringLiteral("clipboard")));
+  }
+
+  // A camera RAW opens as a half-size preview at once; the full development replaces it
+  // in the background, and asking waits for it. A development whose pane has changed
+  // since is dropped.
+  void cameraRawShowsAPreviewThenTheFullDevelopment() {
+    const QString dngPath = temp_.filePath(QStringLiteral("sensor.dng"));
+    {
+      const std::string dng = dqa::test::makeDng(320, 240);
+      QFile f(dngPath);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(dng.data(), qint64(dng.size()));
+    }
+    QSignalSpy developed(window_.get(), &MainWindow::imageDeveloped);
+    QVERIFY(window_->loadImage(PaneRole::A, dngPath));
+    const PaneImage* preview = window_->image(PaneRole::A);
+    QVERIFY(preview && preview->developing);
+    QCOMPARE(preview->width(), 160);
+    QVERIFY2(preview->summary().contains(QStringLiteral("developing the full RAW")), qPrintable(preview->summary()));
+    QVERIFY(window_->developing());
+    QVERIFY(!window_->ask());  // waits for the full development
+    QVERIFY(developed.wait(30000));
+    const PaneImage* full = window_->image(PaneRole::A);
+    QVERIFY(full && !full->developing);
+    QCOMPARE(full->width(), 320);
+    QCOMPARE(full->height(), 240);
+    QVERIFY(!window_->developing());
+
+    // Replaced while developing: the development is dropped, the new image stays.
+    developed.clear();
+    QVERIFY(window_->loadImage(PaneRole::A, dngPath));
+    QVERIFY(window_->loadImage(PaneRole::A, imageA_));
+    QVERIFY(!developed.wait(1500));
+    QCOMPARE(window_->image(PaneRole::A)->width(), 160);
+    QCOMPARE(window_->image(PaneRole::A)->format, QStringLiteral("PNG"));
+    QVERIFY(!window_->developing());
   }
 
   void eachTaskStreamsTheCoresAnswerInOrder_data() {

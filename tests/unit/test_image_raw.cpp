@@ -1,4 +1,4 @@
-// Camera RAW through LibRaw, on a minimal DNG written here (tiff_writer.h): a Bayer
+// Camera RAW through LibRaw, on a minimal DNG written here (dng_fixture.h): a Bayer
 // (RGGB) sensor of flat colour patches whose ColorMatrix1 makes the camera's colours
 // linear sRGB and whose as-shot white is neutral, so the developed pixels must be the
 // written values with the sRGB curve applied; the half-size preview path; and clear
@@ -11,7 +11,7 @@
 #include <string>
 
 #include "core/image/image_loader.h"
-#include "tiff_writer.h"
+#include "dng_fixture.h"
 
 using namespace dqa::image;
 using namespace dqa::test;
@@ -19,52 +19,14 @@ using namespace dqa::test;
 namespace {
 
 constexpr int kWidth = 64, kHeight = 48;
-// Linear camera (= linear sRGB) values of the four quadrants, of 65535.
-const double kPatches[4][3] = {{0.50, 0.10, 0.05}, {0.10, 0.40, 0.10}, {0.05, 0.10, 0.60}, {0.18, 0.18, 0.18}};
+const auto& kPatches = kDngPatches;
 
 double srgbEncode(double linear) {
   return linear <= 0.0031308 ? 12.92 * linear : 1.055 * std::pow(linear, 1 / 2.4) - 0.055;
 }
 
-int quadrant(int x, int y) { return (y >= kHeight / 2) * 2 + (x >= kWidth / 2); }
-
-// The RGGB mosaic of the patches, 16-bit little-endian samples.
-std::string mosaic() {
-  std::string pixels;
-  for (int y = 0; y < kHeight; ++y)
-    for (int x = 0; x < kWidth; ++x) {
-      const int channel = (y % 2 == 0) ? (x % 2 == 0 ? 0 : 1) : (x % 2 == 0 ? 1 : 2);
-      pixels += tiffLe16(unsigned(std::lround(kPatches[quadrant(x, y)][channel] * 65535)));
-    }
-  return pixels;
-}
-
-std::string makeDng(const std::string& pixels = mosaic()) {
-  // XYZ (D65) to linear sRGB: the camera "is" an sRGB sensor.
-  const std::vector<double> xyzToSrgb = {3.2404542, -1.5371385, -0.4985314, -0.9692660, 1.8760108,
-                                         0.0415560, 0.0556434,  -0.2040259, 1.0572252};
-  return writeTiff({tiffLong(254, 0),
-                    tiffLong(256, kWidth),
-                    tiffLong(257, kHeight),
-                    tiffShorts(258, {16}),
-                    tiffShorts(259, {1}),
-                    tiffShorts(262, {32803}),
-                    tiffAscii(271, "DepictQA"),
-                    tiffAscii(272, "Test Sensor"),
-                    tiffShorts(274, {1}),
-                    tiffShorts(277, {1}),
-                    tiffLong(278, kHeight),
-                    tiffShorts(284, {1}),
-                    tiffShorts(33421, {2, 2}),
-                    tiffBytes(33422, 1, std::string("\0\1\1\2", 4)),
-                    tiffBytes(50706, 1, std::string("\1\4\0\0", 4)),
-                    tiffAscii(50708, "DepictQA Test Sensor"),
-                    tiffShorts(50717, {65535}),
-                    tiffRationals(50721, true, xyzToSrgb),
-                    tiffRationals(50728, false, {1, 1, 1}),
-                    tiffShorts(50778, {21})},
-                   pixels);
-}
+std::string mosaic() { return dngMosaic(kWidth, kHeight); }
+std::string makeDng(const std::string& pixels = mosaic()) { return dqa::test::makeDng(kWidth, kHeight, pixels); }
 
 // The largest difference, in 1/255 steps, between each patch's centre as developed and
 // the sRGB encoding of the value written.
