@@ -59,6 +59,7 @@ QString PaneImage::summary() const {
                      .arg(channels);
   if (fileBytes >= 0) text += QStringLiteral(", %1 KiB").arg((fileBytes + 1023) / 1024);
   if (!colour.isEmpty()) text += QStringLiteral(" · ") + colour;
+  if (!capture.empty()) text += QStringLiteral(" · ") + QString::fromStdString(capture.summary());
   if (developing) text += QStringLiteral(" · half-size preview, developing the full RAW…");
   return text;
 }
@@ -100,6 +101,7 @@ LoadOutcome finish(dqa::image::LoadedImage&& loaded, const QString& path, qint64
   image.fileBytes = bytes;
   image.histogram = histogramOf(image.preview);
   image.developing = loaded.halfSizeRaw;
+  image.capture = loaded.capture;
   LoadOutcome out;
   out.image = std::move(image);
   return out;

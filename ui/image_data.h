@@ -13,6 +13,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "core/image/capture_info.h"
+
 namespace dqa::ui {
 
 enum class PaneRole { Reference = 0, A = 1, B = 2 };
@@ -33,6 +35,7 @@ struct PaneImage {
   QString colour;                             // the loader's colour note: the profile found and whether the
                                               // pixels were converted to sRGB, or "taken as sRGB"
   std::array<std::vector<int>, 3> histogram;  // 256 bins per channel (R, G, B)
+  dqa::image::CaptureInfo capture;            // camera settings the file states (EXIF, LibRaw)
   bool developing = false;                    // a camera RAW at half size, shown while its full development runs
 
   bool empty() const { return rgb.empty(); }

@@ -258,6 +258,13 @@ void MainWindow::imagesChanged() {
   refreshAllPanes();
   updateMetrics();
   updateAskState();
+  const PaneImage* a = image(PaneRole::A);
+  const PaneImage* b = image(PaneRole::B);
+  if (a && b && a->width() == b->width() && a->height() == b->height() && a->capture.sameCaptureAs(b->capture))
+    statusBar()->showMessage(tr("Image A and Image B are one capture (%1, same size): two developments or exports "
+                                "of one frame, a fit for Whole image.")
+                                 .arg(QString::fromStdString(a->capture.captureTime)),
+                             20000);
   Q_EMIT imagesReplaced();
 }
 

@@ -10,6 +10,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <tuple>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include "convert.h"
 #include "whole.h"
 #include "app/common/model_flags.h"
+#include "app/common/image_json.h"
 #include "app/common/quality_json.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
@@ -266,7 +269,8 @@ struct ConvertCommand {
   }
 };
 
-void printJson(const dqa::Answer& answer, const dqa::ModelInfo& info, const std::string& taskName) {
+void printJson(const dqa::Answer& answer, const dqa::ModelInfo& info, const std::string& taskName,
+               const nlohmann::ordered_json& inputs) {
   const auto& g = answer.generation;
   const auto& v = answer.verdict;
   nlohmann::json out = {{"model", info.directory},
@@ -291,6 +295,7 @@ void printJson(const dqa::Answer& answer, const dqa::ModelInfo& info, const std:
   else if (v.tie)
     out["verdict"] = {{"winner", nullptr}, {"too_close_to_call", true}};
   if (!answer.quality.empty()) out["quality"] = dqa::app::qualityJson(answer);
+  out["inputs"] = inputs;
   std::cout << out.dump(1) << "\n";
 }
 
@@ -322,12 +327,15 @@ int askOnce(const AskFlags& flags, const dqa::app::ModelFlags& model) {
   request.prompt.question = flags.question;
   request.prompt.preference = flags.preference;
   request.sampling = flags.sampling();
-  for (auto [path, target] : {std::pair{&flags.reference, &request.reference},
-                              std::pair{&flags.imageA, &request.imageA}, std::pair{&flags.imageB, &request.imageB}}) {
+  nlohmann::ordered_json inputs = nlohmann::ordered_json::object();  // for --json
+  for (auto [role, path, target] :
+       {std::tuple{"reference", &flags.reference, &request.reference}, std::tuple{"A", &flags.imageA, &request.imageA},
+        std::tuple{"B", &flags.imageB, &request.imageB}}) {
     if (path->empty()) continue;
     auto img = dqa::image::loadImage(*path);
     if (!img) return fail(img.message());
     *target = img->rgb;
+    inputs[role] = dqa::app::loadedImageJson(*path, img.value());
   }
   if (request.imageA.empty()) return fail("give at least image A (-a FILE); see --help");
   if (task != dqa::text::Task::Description && request.imageB.empty())
@@ -351,7 +359,7 @@ int askOnce(const AskFlags& flags, const dqa::app::ModelFlags& model) {
   auto answer = engine.value()->ask(request, callbacks);
   if (!answer) return fail(answer.message());
   if (flags.json) {
-    printJson(answer.value(), info, flags.taskName);
+    printJson(answer.value(), info, flags.taskName, inputs);
   } else {
     std::cout << "\n";
     if (!flags.quiet) printSummary(answer.value(), info);

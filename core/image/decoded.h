@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/common/result.h"
+#include "core/image/capture_info.h"
 #include "core/image/icc.h"
 
 namespace dqa::image {
@@ -22,6 +23,7 @@ struct Decoded {
   std::optional<Result<std::string>> icc;
   std::string iccSource;
   std::optional<ColourInfo> colour;
+  CaptureInfo capture;  // camera settings, where the file states them
 };
 
 }  // namespace dqa::image

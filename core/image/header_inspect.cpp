@@ -65,7 +65,11 @@ Header inspectPng(const Bytes& b) {
     const std::size_t length = b.be32(pos);
     if (length > 0x7fffffffu || !b.has(pos, 12 + length)) break;
     const Bytes data = b.sub(pos + 8, length);
-    if (b.startsWith(pos + 4, "eXIf", 4)) h.orientation = exifOrientation(data);
+    if (b.startsWith(pos + 4, "eXIf", 4)) {
+      h.orientation = exifOrientation(data);
+      h.exifOffset = pos + 8;
+      h.exifSize = data.size();
+    }
     if (b.startsWith(pos + 4, "iCCP", 4) && !h.pngIccp) h.pngIccp = text(data);
     if (b.startsWith(pos + 4, "IEND", 4)) return h;
     pos += 12 + length;
@@ -128,6 +132,8 @@ Header inspectJpeg(const Bytes& b) {
     } else if (marker == 0xe1 && !exifSeen && segment.startsWith(0, "Exif\0\0", 6)) {
       exifSeen = true;  // only the first EXIF block counts, as in other readers
       h.orientation = exifOrientation(segment.sub(6, segment.size() - 6));
+      h.exifOffset = body + 6;
+      h.exifSize = segment.size() - 6;
     } else if (marker == 0xe2 && segment.startsWith(0, "ICC_PROFILE\0", 12)) {
       h.jpegIcc.push_back(text(segment.sub(12, segment.size() - 12)));
     } else if (marker == 0xda) {  // start of scan: compressed data follows
@@ -171,6 +177,7 @@ Header inspectBmp(const Bytes& b) {
 
 Header inspectTiff(const Bytes& b, bool big) {
   Header h;
+  if (!big) h.exifSize = b.size();  // the file is the TIFF structure EXIF uses
   const Endian e{b, b.startsWith(0, "II", 2)};
   // Classic TIFF: 4-byte offsets, 2-byte entry count, 12-byte entries. BigTIFF: 8, 8, 20.
   const std::size_t ifdOffset = big ? e.u64(8) : e.u32(4);
@@ -239,35 +246,44 @@ Header inspectWebP(const Bytes& b) {
 }
 
 // Netpbm family: whitespace-separated ASCII numbers after the magic, '#' comments.
+// Netpbm header numbers read exactly as OpenCV's decoder reads them (grfmt_pxm.cpp,
+// ReadNumber), so that the size checked here is the size OpenCV allocates: the byte that
+// ends a number is consumed with it (so "8888#12" is 8888 then 12, not a comment), a '#'
+// that starts a token skips to the end of its line, and anything else is an error. A
+// fuzzed PPM whose comment the two read differently made OpenCV allocate 4.7 GB past the
+// size guard.
 class TokenReader {
  public:
   TokenReader(Bytes b, std::size_t pos) : b_(b), pos_(pos) {}
   std::optional<long long> number() {
-    skipSpaceAndComments();
+    int code = next();
+    while (!isDigit(code)) {
+      if (code == '#') {
+        do code = next();
+        while (code != '\n' && code != '\r' && code >= 0);
+        code = next();
+      } else if (code >= 0 && isSpace(std::uint8_t(code))) {
+        while (code >= 0 && isSpace(std::uint8_t(code))) code = next();
+      } else {
+        return std::nullopt;  // end of file, or a byte OpenCV refuses too
+      }
+    }
     long long value = 0;
     std::size_t digits = 0;
-    while (b_.has(pos_, 1) && b_.u8(pos_) >= '0' && b_.u8(pos_) <= '9' && digits < 12) {
-      value = value * 10 + (b_.u8(pos_) - '0');
-      ++pos_;
-      ++digits;
-    }
-    if (digits == 0) return std::nullopt;
+    do {
+      if (++digits > 10) return std::nullopt;  // OpenCV refuses values past INT_MAX
+      value = value * 10 + (code - '0');
+      code = next();
+    } while (isDigit(code));
+    if (value > 0x7fffffffLL) return std::nullopt;
     return value;
   }
+  // Just past the byte that ended the last number.
   std::size_t position() const { return pos_; }
 
  private:
-  void skipSpaceAndComments() {
-    while (b_.has(pos_, 1)) {
-      if (b_.u8(pos_) == '#') {
-        while (b_.has(pos_, 1) && b_.u8(pos_) != '\n') ++pos_;
-      } else if (isSpace(b_.u8(pos_))) {
-        ++pos_;
-      } else {
-        break;
-      }
-    }
-  }
+  static bool isDigit(int code) { return code >= '0' && code <= '9'; }
+  int next() { return b_.has(pos_, 1) ? b_.u8(pos_++) : -1; }
   Bytes b_;
   std::size_t pos_;
 };
@@ -292,7 +308,7 @@ Header inspectNetpbm(const Bytes& b) {
     const double sampleBytes = *maxValue > 255 ? 2 : 1;
     rasterBytes = double(h.width) * double(h.height) * sampleBytes * (kind == '6' ? 3 : 1);
   }
-  const double available = double(b.size()) - double(tokens.position()) - 1;
+  const double available = double(b.size()) - double(tokens.position());
   if (rasterBytes >= 0 && rasterBytes > available)
     h.damage = "the pixel data is shorter than its header says: the file is truncated";
   return h;

@@ -75,6 +75,9 @@ struct Header {
   std::vector<std::string> jpegIcc;
   std::optional<std::string> icc;
   const char* iccSource = "";
+  // Where the EXIF TIFF structure lies in the file (JPEG APP1, PNG eXIf, or a TIFF file
+  // itself); size 0: none.
+  std::size_t exifOffset = 0, exifSize = 0;
 };
 
 enum class Format {

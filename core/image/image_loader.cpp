@@ -198,6 +198,8 @@ Result<Decoded> decodeWithOpenCv(const Bytes& b, const std::string& name, Format
   }
   d.orientation = header.orientation;
   takeProfile(header, d);
+  if (header.exifSize > 0 && b.has(header.exifOffset, header.exifSize))
+    d.capture = readExifCapture(b.data() + header.exifOffset, header.exifSize);
   return d;
 }
 
@@ -233,6 +235,7 @@ Result<LoadedImage> canonical(Decoded&& d, const std::string& name, const std::s
   image.sourceBits = d.sourceBits ? d.sourceBits : image.bitDepth;
   image.exifOrientation = d.orientation;
   image.colour = std::move(*colour);
+  image.capture = std::move(d.capture);
   return image;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/common/result.h"
+#include "core/image/capture_info.h"
 #include "core/image/icc.h"
 
 namespace dqa::image {
@@ -43,6 +44,7 @@ struct LoadedImage {
                              // applied to `rgb`
   ColourInfo colour;         // the profile found and whether `rgb` was converted to sRGB
   bool halfSizeRaw = false;  // a camera RAW developed at half size (LoadOptions::rawHalfSize)
+  CaptureInfo capture;       // camera, lens, exposure, ISO, focal length, capture time (EXIF, LibRaw)
   int width() const { return rgb.cols; }
   int height() const { return rgb.rows; }
 };

@@ -4,6 +4,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <ctime>
 #include <memory>
 
 #include "core/image/load_error.h"
@@ -28,6 +30,30 @@ void setRecipe(libraw_output_params_t& p, bool halfSize) {
   p.gamm[0] = 1 / 2.4;  // the sRGB curve: power 1/2.4 with a linear toe of slope 12.92
   p.gamm[1] = 12.92;
   p.half_size = halfSize ? 1 : 0;
+}
+
+// What LibRaw read of the capture (its own EXIF/makernote parsing): 0 and "" where the
+// file does not say.
+CaptureInfo captureOf(const LibRaw& raw) {
+  const auto& d = raw.imgdata;
+  CaptureInfo c;
+  c.make = d.idata.make;
+  c.model = d.idata.model;
+  c.lens = d.lens.Lens;
+  if (d.other.shutter > 0 && std::isfinite(d.other.shutter)) c.exposureSeconds = d.other.shutter;
+  if (d.other.aperture > 0 && std::isfinite(d.other.aperture)) c.fNumber = d.other.aperture;
+  if (d.other.iso_speed > 0 && d.other.iso_speed < 1e7f) c.iso = int(d.other.iso_speed + 0.5f);
+  if (d.other.focal_len > 0 && std::isfinite(d.other.focal_len)) c.focalLengthMm = d.other.focal_len;
+  if (d.other.timestamp > 0) {
+    // LibRaw turned the file's local time into time_t with mktime; localtime undoes it.
+    std::tm local{};
+    const std::time_t t = d.other.timestamp;
+    if (localtime_r(&t, &local)) {
+      char buf[32];
+      if (std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local)) c.captureTime = buf;
+    }
+  }
+  return c;
 }
 
 std::string cameraName(const libraw_iparams_t& id) {
@@ -102,6 +128,7 @@ Result<Decoded> decodeRaw(const std::string& bytes, const std::string& name, lon
       "balance, no auto-brightening" +
       std::string(halfSize ? ", half size)" : ")");
   out.colour = colour;
+  out.capture = captureOf(*raw);
   return out;
 }
 

@@ -165,6 +165,8 @@ class TestGuiWindow : public QObject {
     QVERIFY(preview && preview->developing);
     QCOMPARE(preview->width(), 160);
     QVERIFY2(preview->summary().contains(QStringLiteral("developing the full RAW")), qPrintable(preview->summary()));
+    // The camera the file names (LibRaw's reading), under the pane.
+    QVERIFY2(preview->summary().contains(QStringLiteral("DepictQA Test Sensor")), qPrintable(preview->summary()));
     QVERIFY(window_->developing());
     QVERIFY(!window_->ask());  // waits for the full development
     QVERIFY(developed.wait(30000));

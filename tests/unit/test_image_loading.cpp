@@ -25,6 +25,7 @@
 #include <unistd.h>
 #endif
 
+using dqa::image::CaptureInfo;
 using dqa::image::decodeImage;
 using dqa::image::LoadedImage;
 using dqa::image::loadImage;
@@ -71,6 +72,41 @@ std::string exifTiff(int orientation, bool bigEndian) {
   t += u16(0x0112) + u16(3) + u32(1) + u16(unsigned(orientation)) + u16(0);
   t += u32(0);  // no next IFD
   return t;
+}
+
+// EXIF as cameras write it: IFD0 (Make, Model, DateTime, a pointer to the Exif IFD) and
+// the Exif IFD (exposure 1/250 s, f/8, ISO 200, DateTimeOriginal, 50 mm, a lens), values
+// longer than 4 bytes stored after the IFDs.
+std::string cameraExifTiff(bool bigEndian) {
+  auto u16 = [bigEndian](unsigned v) { return bigEndian ? be16(v) : le16(v); };
+  auto u32 = [bigEndian](std::uint32_t v) { return bigEndian ? be32(v) : le32(v); };
+  const std::string make("Canon\0", 6), model("Canon EOS R5\0", 13), date("2024:05:01 09:00:00\0", 20),
+      original("2024:05:01 14:03:22\0", 20), lens("RF24-105mm F4 L IS USM\0", 23);
+  const std::uint32_t ifd0 = 8, ifd0Size = 2 + 4 * 12 + 4, exif = ifd0 + ifd0Size, exifSize = 2 + 6 * 12 + 4;
+  std::uint32_t data = exif + exifSize;  // where the next out-of-line value goes
+  std::string values;
+  auto outOfLine = [&](const std::string& bytes) {
+    const std::uint32_t at = data + std::uint32_t(values.size());
+    values += bytes;
+    return u32(at);
+  };
+  auto rational = [&](std::uint32_t num, std::uint32_t den) { return outOfLine(u32(num) + u32(den)); };
+  std::string t = (bigEndian ? std::string("MM") : std::string("II")) + u16(42) + u32(ifd0);
+  t += u16(4);
+  t += u16(0x010f) + u16(2) + u32(6) + outOfLine(make);
+  t += u16(0x0110) + u16(2) + u32(13) + outOfLine(model);
+  t += u16(0x0132) + u16(2) + u32(20) + outOfLine(date);
+  t += u16(0x8769) + u16(4) + u32(1) + u32(exif);
+  t += u32(0);
+  t += u16(6);
+  t += u16(0x829a) + u16(5) + u32(1) + rational(1, 250);
+  t += u16(0x829d) + u16(5) + u32(1) + rational(80, 10);
+  t += u16(0x8827) + u16(3) + u32(1) + u16(200) + u16(0);
+  t += u16(0x9003) + u16(2) + u32(20) + outOfLine(original);
+  t += u16(0x920a) + u16(5) + u32(1) + rational(50, 1);
+  t += u16(0xa434) + u16(2) + u32(23) + outOfLine(lens);
+  t += u32(0);
+  return t + values;
 }
 
 std::string withJpegExif(const std::string& jpeg, int orientation, bool bigEndian) {
@@ -263,6 +299,50 @@ class TestImageLoading : public QObject {
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
     QCOMPARE(r->exifOrientation, 1);
     QCOMPARE(r->width(), 40);
+  }
+
+  void cameraSettingsFromExif_data() {
+    QTest::addColumn<bool>("bigEndian");
+    QTest::addColumn<bool>("png");
+    QTest::newRow("jpeg-le") << false << false;
+    QTest::newRow("jpeg-be") << true << false;
+    QTest::newRow("png-exif") << true << true;
+  }
+  void cameraSettingsFromExif() {
+    QFETCH(bool, bigEndian);
+    QFETCH(bool, png);
+    const std::string tiff = cameraExifTiff(bigEndian);
+    const std::string row = {char(255), 0, 0, 0, 0, char(255)};
+    const std::string file = png ? makePng(2, 1, 8, 2, {row}, pngChunk("eXIf", tiff))
+                                 : withJpegApp1(encode(cornerMarkerBgr(), ".jpg"), std::string("Exif\0\0", 6) + tiff);
+    const auto r = decodeImage(file, png ? "camera.png" : "camera.jpg");
+    QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+    const CaptureInfo& c = r->capture;
+    QCOMPARE(QString::fromStdString(c.make), QString("Canon"));
+    QCOMPARE(QString::fromStdString(c.model), QString("Canon EOS R5"));
+    QCOMPARE(QString::fromStdString(c.lens), QString("RF24-105mm F4 L IS USM"));
+    QCOMPARE(c.exposureSeconds, 1.0 / 250);
+    QCOMPARE(c.fNumber, 8.0);
+    QCOMPARE(c.iso, 200);
+    QCOMPARE(c.focalLengthMm, 50.0);
+    QCOMPARE(QString::fromStdString(c.captureTime), QString("2024-05-01 14:03:22"));  // DateTimeOriginal wins
+    QCOMPARE(QString::fromStdString(c.summary()),
+             QString("Canon EOS R5 · RF24-105mm F4 L IS USM · 1/250 s · f/8 · ISO 200 · 50 mm · 2024-05-01 14:03:22"));
+    QVERIFY(c.sameCaptureAs(c));
+  }
+
+  void damagedExifLeavesTheSettingsOut() {
+    // Every way of pointing past the end: each field is dropped, the image loads.
+    const std::string jpeg = encode(cornerMarkerBgr(), ".jpg");
+    const std::string whole = cameraExifTiff(false);
+    for (size_t cut = 0; cut < whole.size(); cut += 3) {
+      const auto r = decodeImage(withJpegApp1(jpeg, std::string("Exif\0\0", 6) + whole.substr(0, cut)), "cut.jpg");
+      QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+      QCOMPARE(r->width(), 40);
+    }
+    // No EXIF: nothing stated.
+    const auto plain = decodeImage(jpeg, "plain.jpg");
+    QVERIFY(plain.ok() && plain->capture.empty() && plain->capture.summary().empty());
   }
 
   void pngExifOrientation() {

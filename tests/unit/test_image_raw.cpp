@@ -58,6 +58,15 @@ class TestImageRaw : public QObject {
     QVERIFY2(error <= 2.0, qPrintable(QString("off by %1/255").arg(error)));
   }
 
+  void cameraSettingsFromLibRaw() {
+    const auto r = decodeImage(makeDng(), "sensor.dng");
+    QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+    QCOMPARE(QString::fromStdString(r->capture.make), QString("DepictQA"));
+    QCOMPARE(QString::fromStdString(r->capture.model), QString("Test Sensor"));
+    QVERIFY2(QString::fromStdString(r->capture.summary()).startsWith("DepictQA Test Sensor"),
+             r->capture.summary().c_str());
+  }
+
   void halfSizePreview() {
     LoadOptions preview;
     preview.rawHalfSize = true;
