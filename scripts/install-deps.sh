@@ -4,7 +4,8 @@
 # libopenblas0-openmp replaces the reference BLAS (30x faster matmul), xvfb/xauth let
 # the GUI run without a display; libgloo-dev holds the gloo headers that libtorch's
 # ProcessGroupGloo.hpp includes (data-parallel training, docs/distributed.md); Little
-# CMS, libheif and LibRaw read colour profiles, HEIC/AVIF and camera RAW (core/image).
+# CMS, libheif and LibRaw read colour profiles, HEIC/AVIF and camera RAW (core/image);
+# clang-format-14 checks that the C++ follows .clang-format (CTest format_check).
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -16,6 +17,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   xvfb xauth
   desktop-file-utils appstream
+  clang-format-14 git
 )
 missing=()
 for p in "${packages[@]}"; do
