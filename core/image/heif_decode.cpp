@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "core/image/load_error.h"
 #include "core/image/nclx.h"
@@ -35,6 +36,21 @@ int codePoint(const Enum& field) {
 
 // The profile the file declares: ICC if it has one (a file may carry both), else nclx,
 // else none (taken as sRGB).
+// The primary image's EXIF item: a 4-byte big-endian offset to the TIFF header, then the
+// TIFF structure. A block that is missing, too large or malformed leaves the settings out.
+CaptureInfo readCapture(const heif_image_handle* handle) {
+  heif_item_id id = 0;
+  if (heif_image_handle_get_list_of_metadata_block_IDs(handle, "Exif", &id, 1) < 1) return {};
+  const std::size_t size = heif_image_handle_get_metadata_size(handle, id);
+  if (size < 8 || size > (std::size_t(1) << 20)) return {};
+  std::vector<unsigned char> block(size);
+  if (heif_image_handle_get_metadata(handle, id, block.data()).code != heif_error_Ok) return {};
+  const std::size_t offset =
+      std::size_t(block[0]) << 24 | std::size_t(block[1]) << 16 | std::size_t(block[2]) << 8 | block[3];
+  if (offset > size - 4) return {};
+  return readExifCapture(block.data() + 4 + offset, size - 4 - offset);
+}
+
 void readColour(const heif_image_handle* handle, Decoded& out) {
   const std::size_t iccSize = heif_image_handle_get_raw_color_profile_size(handle);
   if (iccSize > 0) {
@@ -134,6 +150,7 @@ Result<Decoded> decodeHeif(const std::string& bytes, const std::string& name, co
   if (out.pixels.empty()) return loadError(name, "libheif returned no pixels for its " + kind + " image", kTodo);
   out.sourceBits = bits;
   readColour(handle.get(), out);
+  out.capture = readCapture(handle.get());
   return out;
 }
 

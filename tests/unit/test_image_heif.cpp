@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "colour_fixtures.h"
+#include "exif_fixture.h"
 #include "core/image/image_loader.h"
 
 using namespace dqa::image;
@@ -24,6 +25,7 @@ struct Picture {
   int bits = 8;
   std::string icc;
   int nclxPrimaries = 0;  // 0: no nclx set on the image
+  std::string exif;       // a TIFF structure for the image's EXIF item ("" for none)
 };
 
 heif_error appendBytes(heif_context*, const void* data, size_t size, void* userdata) {
@@ -72,6 +74,8 @@ std::string encodeHeif(heif_compression_format format, const std::vector<Picture
       heif_image_handle* handle = nullptr;
       ok = ok && heif_context_encode_image(context, image, encoder, options, &handle).code == heif_error_Ok;
       if (ok) heif_context_set_primary_image(context, handle);
+      if (ok && !p.exif.empty())
+        ok = heif_context_add_exif_metadata(context, handle, p.exif.data(), int(p.exif.size())).code == heif_error_Ok;
       heif_image_handle_release(handle);
       heif_image_release(image);
     }
@@ -233,6 +237,19 @@ class TestImageHeif : public QObject {
     const auto big = decodeImage(file, "big.heic", small);
     QVERIFY(!big.ok());
     QVERIFY2(big.message().find("decompression bombs") != std::string::npos, big.message().c_str());
+  }
+
+  // The primary image's EXIF item (what phones write): the camera settings come through.
+  void cameraSettingsFromTheExifItem() {
+    Picture p = quadrants(64, 48, 8);
+    p.exif = dqa::test::cameraExifTiff(true);
+    const std::string heic = encodeHeif(heif_compression_HEVC, {p});
+    QVERIFY(!heic.empty());
+    const auto r = dqa::image::decodeImage(heic, "phone.heic");
+    QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+    QCOMPARE(QString::fromStdString(r->capture.model), QString("Canon EOS R5"));
+    QCOMPARE(r->capture.iso, 200);
+    QCOMPARE(QString::fromStdString(r->capture.captureTime), QString("2024-05-01 14:03:22"));
   }
 };
 
