@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/image/load_error.h"
@@ -143,6 +144,17 @@ Result<Decoded> decodeHeif(const std::string& bytes, const std::string& name, co
                          " image data could not be decoded (it is damaged, "
                          "cut off, or uses a codec this libheif lacks)" +
                          why(e),
+                     kTodo);
+  // The coded image may not be the size the file declares (its ispe box), which is what
+  // the size guard checked: fuzz_image_decode found a 609-byte HEIC declaring 16x16 whose
+  // data decodes to more than 4 MP. Such a file is damaged; nothing of it goes further.
+  const int decodedWidth = heif_image_get_width(image.get(), heif_channel_interleaved);
+  const int decodedHeight = heif_image_get_height(image.get(), heif_channel_interleaved);
+  if (decodedWidth != width || decodedHeight != height)
+    return loadError(name,
+                     "its " + kind + " image data decodes to " + std::to_string(decodedWidth) + "x" +
+                         std::to_string(decodedHeight) + " pixels, not the " + std::to_string(width) + "x" +
+                         std::to_string(height) + " its header declares: the file is damaged",
                      kTodo);
   const int bits = deep ? heif_image_get_bits_per_pixel_range(image.get(), heif_channel_interleaved) : 8;
   Decoded out;

@@ -8,11 +8,14 @@
 #include <libheif/heif.h>
 #include <opencv2/core.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "colour_fixtures.h"
 #include "exif_fixture.h"
+#include "test_support.h"
 #include "core/image/image_loader.h"
 
 using namespace dqa::image;
@@ -250,6 +253,20 @@ class TestImageHeif : public QObject {
     QCOMPARE(QString::fromStdString(r->capture.model), QString("Canon EOS R5"));
     QCOMPARE(r->capture.iso, 200);
     QCOMPARE(QString::fromStdString(r->capture.captureTime), QString("2024-05-01 14:03:22"));
+  }
+
+  // fuzz_image_decode's finding: a 609-byte HEIC declaring 16x16 whose data decodes to more
+  // than 4 MP got past the size guard. It is refused as damaged now.
+  void imageLargerThanDeclaredIsRefused() {
+    std::ifstream in(
+        dqa::test::sourceDir() + "/fuzz/seeds/fuzz_image_decode/regression-heic-decodes-larger-than-declared.heic",
+        std::ios::binary);
+    QVERIFY(in);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const auto r = dqa::image::decodeImage(bytes, "odd.heic");
+    QVERIFY(!r.ok());
+    qInfo("%s", r.message().c_str());
+    QVERIFY2(r.message().find("its header declares") != std::string::npos, r.message().c_str());
   }
 };
 
