@@ -162,7 +162,6 @@ bool MainWindow::loadImage(PaneRole role, const QString& path) {
         tr("%1: could not open %2 — %3").arg(paneRoleName(role), QDir::toNativeSeparators(path), outcome.error));
     return false;
   }
-  ++paneGeneration_[size_t(role)];
   images_[size_t(role)] = std::move(outcome.image);
   settings_->setImageFolder(QFileInfo(path).absolutePath());
   settings_->addRecentImage(role, QFileInfo(path).absoluteFilePath());
@@ -182,20 +181,19 @@ void MainWindow::developInBackground(PaneRole role, const QString& path) {
   auto& watcher = developers_[size_t(role)];
   if (!watcher) watcher = std::make_unique<QFutureWatcher<LoadOutcome>>();
   watcher->disconnect(this);
-  const quint64 generation = paneGeneration_[size_t(role)];
-  connect(watcher.get(), &QFutureWatcher<LoadOutcome>::finished, this,
-          [this, role, generation] { onDeveloped(role, generation); });
+  connect(watcher.get(), &QFutureWatcher<LoadOutcome>::finished, this, [this, role, path] { onDeveloped(role, path); });
   watcher->setFuture(QtConcurrent::run([path] { return loadPaneImage(path); }));
   statusBar()->showMessage(tr("Developing %1 in full…").arg(QFileInfo(path).fileName()));
 }
 
-void MainWindow::onDeveloped(PaneRole role, quint64 generation) {
+void MainWindow::onDeveloped(PaneRole role, const QString& path) {
   auto& watcher = developers_[size_t(role)];
   if (!watcher || watcher->future().resultCount() == 0) return;
   LoadOutcome outcome = watcher->result();
   auto& shown = images_[size_t(role)];
-  // The pane changed since (another image, cleared): this development is not wanted.
-  if (generation != paneGeneration_[size_t(role)] || !shown || !shown->developing) return;
+  // The pane changed since (another image, cleared): this development is not wanted. A
+  // second load of the same file restarted the watcher, so its result is the newest.
+  if (!shown || !shown->developing || shown->path != path) return;
   statusBar()->clearMessage();
   if (!outcome.image) {
     shown->developing = false;
@@ -217,7 +215,6 @@ bool MainWindow::setImageData(PaneRole role, const QByteArray& bytes, const QStr
     showMessage(tr("%1: %2").arg(paneRoleName(role), outcome.error));
     return false;
   }
-  ++paneGeneration_[size_t(role)];
   images_[size_t(role)] = std::move(outcome.image);
   imagesChanged();
   return true;
@@ -229,14 +226,12 @@ bool MainWindow::setImageFromQImage(PaneRole role, const QImage& image, const QS
     showMessage(tr("%1: %2").arg(paneRoleName(role), outcome.error));
     return false;
   }
-  ++paneGeneration_[size_t(role)];
   images_[size_t(role)] = std::move(outcome.image);
   imagesChanged();
   return true;
 }
 
 void MainWindow::clearImage(PaneRole role) {
-  ++paneGeneration_[size_t(role)];
   images_[size_t(role)].reset();
   imagesChanged();
 }

@@ -154,7 +154,7 @@ class MainWindow : public QMainWindow {
   void refreshAllPanes();
   void imagesChanged();
   void developInBackground(PaneRole role, const QString& path);
-  void onDeveloped(PaneRole role, quint64 generation);
+  void onDeveloped(PaneRole role, const QString& path);
   // A running answer or whole-image assessment that no longer applies: stopped, forgotten,
   // and answerFailed / wholeImageFailed say why.
   void setAsideRunningAnswer(const QString& why);
@@ -233,9 +233,8 @@ class MainWindow : public QMainWindow {
   QFutureWatcher<std::array<QualityMetrics, 2>> metricsWatcher_;
   quint64 metricsGeneration_ = 0;
   // Full developments of camera RAW files shown as half-size previews, one per pane; a
-  // result whose pane has since changed is dropped.
+  // result whose pane no longer shows that file's preview is dropped.
   std::array<std::unique_ptr<QFutureWatcher<LoadOutcome>>, kPaneCount> developers_;
-  std::array<quint64, kPaneCount> paneGeneration_{};
 };
 
 // Resources live in the static library; call once before using them.

@@ -35,8 +35,6 @@ int codePoint(const Enum& field) {
   return value > 0xffff ? -1 : int(value);
 }
 
-// The profile the file declares: ICC if it has one (a file may carry both), else nclx,
-// else none (taken as sRGB).
 // The primary image's EXIF item: a 4-byte big-endian offset to the TIFF header, then the
 // TIFF structure. A block that is missing, too large or malformed leaves the settings out.
 CaptureInfo readCapture(const heif_image_handle* handle) {
@@ -52,6 +50,8 @@ CaptureInfo readCapture(const heif_image_handle* handle) {
   return readExifCapture(block.data() + 4 + offset, size - 4 - offset);
 }
 
+// The profile the file declares: ICC if it has one (a file may carry both), else nclx,
+// else none (taken as sRGB).
 void readColour(const heif_image_handle* handle, Decoded& out) {
   const std::size_t iccSize = heif_image_handle_get_raw_color_profile_size(handle);
   if (iccSize > 0) {

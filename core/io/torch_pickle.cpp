@@ -650,7 +650,7 @@ Result<std::vector<std::pair<std::string, TensorRef>>> flatten(const P& root, co
   return found;
 }
 
-// readStateDictPickle and readTorchScriptPickle without the catch-all.
+// Both readers; readCatchingAll (below) turns an escaping exception into an error.
 Result<StateDictPickle> readStateDict(const uint8_t* data, size_t size, const std::string& path, bool torchScript) {
   Unpickler unpickler(data, size, torchScript);  // owns every object until the tensors are copied out
   P root;
@@ -685,6 +685,14 @@ Result<StateDictPickle> readStateDict(const uint8_t* data, size_t size, const st
   return out;
 }
 
+Result<StateDictPickle> readCatchingAll(const uint8_t* data, size_t size, const std::string& path, bool torchScript) {
+  try {
+    return readStateDict(data, size, path, torchScript);
+  } catch (const std::exception& e) {  // out of memory: nothing else throws past the reader
+    return makeError("cannot read '" + path + "': " + e.what());
+  }
+}
+
 }  // namespace
 
 size_t storageElementSize(PickleStorageType type) {
@@ -708,17 +716,11 @@ size_t storageElementSize(PickleStorageType type) {
 }
 
 Result<StateDictPickle> readStateDictPickle(const uint8_t* data, size_t size, const std::string& path) {
-  try {
-    return readStateDict(data, size, path, /*torchScript=*/false);
-  } catch (const std::exception& e) {  // out of memory: nothing else throws past the reader
-    return makeError("cannot read '" + path + "': " + e.what());
-  }
+  return readCatchingAll(data, size, path, /*torchScript=*/false);
 }
 
 Result<StateDictPickle> readTorchScriptPickle(const uint8_t* data, size_t size, const std::string& path) {
-  try {
-    return readStateDict(data, size, path, /*torchScript=*/true);
-  } catch (const std::exception& e) { return makeError("cannot read '" + path + "': " + e.what()); }
+  return readCatchingAll(data, size, path, /*torchScript=*/true);
 }
 
 }  // namespace dqa::io
