@@ -60,6 +60,10 @@ double combineMos(const std::vector<DistortionLabel>& ds, const std::array<doubl
   return mosFromFraction(std::exp(logq));
 }
 
+double weightedMos(const ImageLabel& label, const std::array<double, kNumAspects>& w) {
+  return kReferenceMos - label.visibility * (kReferenceMos - combineMos(label.distortions, w));
+}
+
 Severity severityOf(double mos) {
   if (mos >= thresholds().undistortedMin) return Severity::Undistorted;
   if (mos < thresholds().severeBelow) return Severity::Severe;

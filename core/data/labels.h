@@ -92,6 +92,10 @@ double mosFromFraction(double q);
 // counts less than the first). A local one first has its drop scaled by area^0.5.
 double combineMos(const std::vector<DistortionLabel>& ds);
 double combineMos(const std::vector<DistortionLabel>& ds, const std::array<double, kNumAspects>& aspectWeights);
+// The image's MOS with its aspects weighed by a preference: the weighted combination
+// seen through the label's visibility, as `mos` is (with every weight 1 it is `mos`), so
+// that a distortion the content hides stays hidden when a preference is stated.
+double weightedMos(const ImageLabel& label, const std::array<double, kNumAspects>& aspectWeights);
 
 Severity severityOf(double mos);
 Quality qualityOf(double mos);

@@ -51,7 +51,7 @@ Questionnaire makePair(Task task, const ImageLabel& a, const ImageLabel& b, bool
     q.hasPreference = true;
     q.preference = *preference;
     auto w = preferenceWeights(*preference);
-    q.winner = winnerOf(combineMos(a.distortions, w), combineMos(b.distortions, w));
+    q.winner = winnerOf(weightedMos(a, w), weightedMos(b, w));
     q.preferenceFlipped = q.winner != q.winnerWithoutPreference;
   }
   return q;

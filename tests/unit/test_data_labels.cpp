@@ -168,6 +168,25 @@ class TestDataLabels : public QObject {
     QCOMPARE(j["winner"].get<std::string>(), std::string("B"));
     QCOMPARE(j["preference"]["flipped"].get<bool>(), true);
   }
+
+  // A distortion the content hides (visibility 0: the image looks pristine) stays hidden
+  // when a preference is stated; the preference verdict used to drop the visibility, so
+  // that a preference about an aspect neither image shows "flipped" the verdict.
+  void preferenceKeepsWhatTheContentHides() {
+    ImageLabel visible = labelImage({Distortion{11, 2, 0, {}}}, {64, 64}, cv::Mat(), cv::Mat());  // mild noise
+    ImageLabel hidden = labelImage({Distortion{7, 4, 0, {}}}, {64, 64}, cv::Mat(), cv::Mat());    // strong colour
+    hidden.visibility = 0.0;
+    hidden.mos = kReferenceMos;  // as labelImage computes it for a visibility of 0
+    const std::array<double, kNumAspects> plain{1, 1, 1, 1, 1};
+    QVERIFY(std::abs(weightedMos(visible, plain) - visible.mos) < 1e-9);
+    QCOMPARE(weightedMos(hidden, plain), kReferenceMos);
+    Questionnaire q = makePair(Task::Comparison, visible, hidden, true);
+    QCOMPARE(q.winner, Winner::B);
+    Preference tolerantOfBlur{Aspect::Blurriness, 0.3, "I don't mind some blur."};
+    Questionnaire qp = makePair(Task::Comparison, visible, hidden, true, &tolerantOfBlur);
+    QCOMPARE(qp.winner, Winner::B);  // the old verdict: A, "flipped" by a preference about blur
+    QVERIFY(!qp.preferenceFlipped);
+  }
 };
 
 QTEST_APPLESS_MAIN(TestDataLabels)
