@@ -207,7 +207,13 @@ QString AnswerView::headsSummary(const dqa::Answer& a) {
   }
   QString text = tr("Encoder's measurement — ") + parts.join(QStringLiteral(" · "));
   if (a.headProbabilityA >= 0) {
-    text += tr(" · P(A better) %1%").arg(a.headProbabilityA * 100.0, 0, 'f', 0);
+    const QString percent = QString::number(a.headProbabilityA * 100.0, 'f', 0);
+    if (a.headProbabilityWeighsPreference)
+      text += tr(" · P(A better, weighing your preference) %1%").arg(percent);
+    else if (a.preferenceStated)
+      text += tr(" · P(A better, not weighing your preference) %1%").arg(percent);
+    else
+      text += tr(" · P(A better) %1%").arg(percent);
     const char heads = a.headProbabilityA >= 0.5f ? 'A' : 'B';
     if (a.verdict.present && a.verdict.winner != heads)
       text += tr(" — the written verdict disagrees with this measurement");

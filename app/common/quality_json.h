@@ -28,7 +28,10 @@ inline nlohmann::ordered_json qualityJson(const Answer& answer) {
   }
   nlohmann::ordered_json out;
   out["images"] = images;
-  if (answer.headProbabilityA >= 0) out["p_a_heads"] = std::round(answer.headProbabilityA * 1000) / 1000;
+  if (answer.headProbabilityA >= 0) {
+    out["p_a_heads"] = std::round(answer.headProbabilityA * 1000) / 1000;
+    if (answer.preferenceStated) out["p_a_heads_weighs_preference"] = answer.headProbabilityWeighsPreference;
+  }
   return out;
 }
 

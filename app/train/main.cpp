@@ -154,16 +154,20 @@ int runEncoderStage(const dqa::train::EncoderStageOptions& e) {
     const int eta = static_cast<int>(p.etaSeconds);
     std::fprintf(
         stderr,
-        "\r%d/%d  score %.3f rank %.3f pair %.3f aspects %.3f types %.3f aspect scores %.3f  lr %.2e  %.0f views/s  "
-        "ETA %dh%02dm%02ds ",
+        "\r%d/%d  score %.3f rank %.3f pair %.3f aspects %.3f types %.3f aspect scores %.3f preference %.3f  lr %.2e  "
+        "%.0f views/s  ETA %dh%02dm%02ds ",
         p.step, p.steps, p.losses.regression, p.losses.ranking, p.losses.pair, p.losses.aspects, p.losses.types,
-        p.losses.aspectScores, p.learningRate, p.viewsPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
+        p.losses.aspectScores, p.losses.preference, p.learningRate, p.viewsPerSecond, eta / 3600, eta / 60 % 60,
+        eta % 60);
     if (p.evaluated)
       std::fprintf(stderr,
                    "\n  validation 2AFC (heads): held-out types FR %.1f%% NR %.1f%%, aspects %.1f%%; unseen photos FR "
                    "%.1f%% NR %.1f%%, aspects %.1f%%; selection %.4f\n",
                    100 * p.typesFR, 100 * p.typesNR, 100 * p.typesAspects, 100 * p.photosFR, 100 * p.photosNR,
                    100 * p.photosAspects, p.selection);
+    if (p.evaluated && (p.typesPreference >= 0 || p.photosPreference >= 0))
+      std::fprintf(stderr, "  flipped-preference pairs (heads): held-out types %.1f%%, unseen photos %.1f%%\n",
+                   100 * p.typesPreference, 100 * p.photosPreference);
     std::fflush(stderr);
   });
   std::fprintf(stderr, "\n");
@@ -271,6 +275,18 @@ void addObjectiveOptions(CLI::App& app, CommandLine& c) {
       ->capture_default_str();
   app.add_option("--type-weight", e.weights.types, "--mode encoder: weight of the distortion-type loss")
       ->capture_default_str();
+  app.add_option("--aspect-score-weight", e.weights.aspectScores,
+                 "--mode encoder: weight of the per-aspect score loss (models with aspect scores)")
+      ->capture_default_str();
+  app.add_option("--preference-rank-weight", e.weights.preference,
+                 "--mode encoder: weight of ranking each pair's aspect scores under stated preferences")
+      ->capture_default_str();
+  app.add_flag("--add-aspect-scores", e.addAspectScores,
+               "--mode encoder: add a per-aspect score head to an --init model without one (the projector's "
+               "quality-token inputs widened with zero weights, so answers are unchanged until trained)");
+  app.add_option("--train-only", e.trainOnly,
+                 "--mode encoder: train only the weights whose names start with this, e.g. "
+                 "vision_tower.heads.aspect_scores (default: all of the encoder)");
   app.add_option("--lora-rank", o.loraRank)->capture_default_str();
   app.add_option("--lora-alpha", o.loraAlpha)->capture_default_str();
 }

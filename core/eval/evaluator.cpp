@@ -17,7 +17,7 @@ using nlohmann::json;
 // Every count the report shows.
 struct Tally {
   Rate modelFR, modelNR, psnr, ssim, gmsd, brisque, preference, consistency;
-  Rate headsFR, headsNR, headsAgree, dominantAspect, dominantKind, headsAspectBinary;
+  Rate headsFR, headsNR, headsAgree, headsPreference, dominantAspect, dominantKind, headsAspectBinary;
   Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner, pointing;
   double pointingChanceSum = 0;  // share of cells a random pick would hit, summed
   int64_t confusions = 0, confusionOpportunities = 0;
@@ -124,6 +124,8 @@ Status Run::preferenceCase(const data::TrainingExample& ex) {
   auto a = ask(ex, text::Task::Comparison, true, true);
   if (!a) return a.error();
   t.preference.add(a->verdict.present && a->verdict.winner == ex.winner);
+  // With aspect scores the heads weigh the stated preference too (engine.h: headProbabilityA).
+  if (a->headProbabilityA >= 0) t.headsPreference.add((a->headProbabilityA >= 0.5f ? 'A' : 'B') == ex.winner);
   return Ok{};
 }
 
@@ -199,6 +201,7 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
             {"consistency_with_short_answer", rateJson(t.consistency)},
             {"examples", t.reasoningExamples}}},
           {"preference_adherence_on_flipped_pairs", rateJson(t.preference)},
+          {"heads_preference_adherence_on_flipped_pairs", rateJson(t.headsPreference)},
           {"attention_pointing_game_local_distortions", rateJson(t.pointing)},
           {"attention_pointing_game_chance",
            t.pointing.total ? json(t.pointingChanceSum / double(t.pointing.total)) : json(nullptr)},
@@ -241,6 +244,7 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   row("reasoning: winner", t.reasonWinner);
   row("reasoning vs short answer agree", t.consistency);
   row("preference adherence (pairs the preference flips)", t.preference);
+  if (t.headsPreference.total > 0) row("preference adherence, the encoder's heads (same pairs)", t.headsPreference);
   row("attention pointing game (local distortions)", t.pointing);
   md += "| pointing game chance level (random cell) | " +
         (t.pointing.total ? pct(t.pointingChanceSum / double(t.pointing.total)) : std::string("n/a")) + " | |\n";

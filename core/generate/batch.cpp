@@ -313,9 +313,8 @@ Result<std::vector<Engine::RegionJudgement>> Engine::judgeRegions(
         eb.aspectScores = hb.aspectScores.to(at::kFloat).cpu();
       }
       RegionJudgement j;
-      const double d = ha.aspectScores.defined()
-                           ? (model::weightedScore(ha, weights) - model::weightedScore(hb, weights)).item<double>()
-                           : ea.score[0].item<double>() - eb.score[0].item<double>();
+      const double d =
+          (model::preferenceWeighedScore(ha, weights) - model::preferenceWeighedScore(hb, weights)).item<double>();
       j.probabilityA = float(1.0 / (1.0 + std::exp(-cfg.pairScale * d)));
       j.a = imageQuality(ea, cfg.distortionTypes);
       j.b = imageQuality(eb, cfg.distortionTypes);

@@ -327,6 +327,7 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
   if (!prompt) return prompt.error();
   Answer answer;
   answer.prompt = prompt.value();
+  answer.preferenceStated = !request.prompt.preference.empty();
   const auto& cfg = s.model->config();
   try {
     c10::InferenceMode guard;
@@ -340,6 +341,8 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     if (!encoded) return encoded.error();
     const std::vector<model::FusionPiece> pieces = fusionPieces(chunks, encoded.value(), request, cfg, answer);
     answer.headProbabilityA = headProbabilityA(answer.prompt, encoded.value(), cfg);
+    answer.headProbabilityWeighsPreference =
+        answer.headProbabilityA >= 0 && encoded->at(text::ImageRole::A).preferenceScore.defined();
     const double visionMs =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tVision).count();
     auto fused = model::fuse(s.model->decoder(), s.tokenizer->bosId(), pieces);

@@ -105,6 +105,10 @@ struct Answer {
   // Comparisons on quality-head models: P(A better) from the heads' scores, calibrated
   // on validation pairs (-1 otherwise). The decoder's verdict is trained towards it.
   float headProbabilityA = -1.f;
+  // It weighs the prompt's stated preference (models with aspect scores, a preference
+  // data::parsePreference reads); false: the plain comparison, whatever was stated.
+  bool headProbabilityWeighsPreference = false;
+  bool preferenceStated = false;  // the request carried a preference
 };
 
 // One small question among many (whole-image mode): crops of the same size for every

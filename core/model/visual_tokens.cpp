@@ -136,12 +136,21 @@ at::Tensor weightedScore(const QualityHeads& h, const std::array<double, 5>& w) 
   return (fraction.log() * weights).sum(1).exp() * 3.6 - 2.0;  // [N]
 }
 
+bool statesPreference(const std::array<double, 5>& w) {
+  return std::any_of(w.begin(), w.end(), [](double x) { return x != 1.0; });
+}
+
+at::Tensor preferenceWeighedScore(const QualityHeads& h, const std::array<double, 5>& w) {
+  if (!h.aspectScores.defined() || !statesPreference(w)) return h.score;
+  return h.score + weightedScore(h, w) - weightedScore(h, {1, 1, 1, 1, 1});  // [N]
+}
+
 at::Tensor qualityTokenFeatures(const QualityHeads& self, const QualityHeads* other,
                                 const std::array<double, 5>& aspectWeights, double pairSign) {
   const at::Tensor aspects = self.aspects.softmax(-1);  // [N, 5, 3]
   const int64_t N = self.score.size(0);
   const bool scores = self.aspectScores.defined();
-  const bool preference = std::any_of(aspectWeights.begin(), aspectWeights.end(), [](double w) { return w != 1.0; });
+  const bool preference = statesPreference(aspectWeights);
   at::Tensor pair;
   if (other) {
     // Expected severity (0 undistorted .. 2 severe) per aspect, self minus other.
@@ -263,7 +272,8 @@ Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& m
     e.types = r.heads.types.detach().to(at::kFloat).cpu();
     if (r.heads.aspectScores.defined()) {
       e.aspectScores = r.heads.aspectScores.detach().to(at::kFloat).cpu();
-      e.preferenceScore = weightedScore(r.heads, o.aspectWeights).detach().to(at::kFloat).cpu();
+      if (statesPreference(o.aspectWeights))
+        e.preferenceScore = preferenceWeighedScore(r.heads, o.aspectWeights).detach().to(at::kFloat).cpu();
     }
     out[role] = e;
   }

@@ -41,8 +41,10 @@ struct EncodedImage {
   // severity logits [N, 5, 3], type logits [N, T]), float32 on the CPU.
   bool hasHeads = false;
   at::Tensor score, aspects, types;
-  at::Tensor aspectScores;     // [N, 5] (models with aspect scores; else undefined)
-  at::Tensor preferenceScore;  // [N] the score with the options' aspect weights (same models)
+  at::Tensor aspectScores;  // [N, 5] (models with aspect scores; else undefined)
+  // [N] preferenceWeighedScore with the options' aspect weights (models with aspect
+  // scores, when the options state a preference; else undefined)
+  at::Tensor preferenceScore;
 };
 
 struct EncodeOptions {
@@ -98,5 +100,12 @@ int64_t qualityTokenFeatureCount(const io::VisionConfig& config);
 // each aspect's quality fraction (its score head) raised to its weight, multiplied, as
 // data::combineMos does with a preference. [N]; needs aspect scores.
 at::Tensor weightedScore(const QualityHeads& heads, const std::array<double, 5>& aspectWeights);
+
+// The score head's value moved by what a stated preference changes: score +
+// weightedScore(weights) - weightedScore(all 1). The overall level stays the score head's
+// (trained on human scores, calibrated by pair_scale); the aspect scores only say how a
+// preference shifts it. Without aspect scores, or with every weight 1: the score. [N]
+at::Tensor preferenceWeighedScore(const QualityHeads& heads, const std::array<double, 5>& aspectWeights);
+bool statesPreference(const std::array<double, 5>& aspectWeights);  // some weight is not 1
 
 }  // namespace dqa::model

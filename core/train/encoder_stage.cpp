@@ -12,8 +12,10 @@
 
 #include "core/data/distortions.h"
 #include "core/generate/engine.h"
+#include "core/generate/engine_impl.h"
 #include "core/model/multimodal.h"
 #include "core/model/visual_tokens.h"
+#include "core/train/model_init.h"
 #include "core/train/model_io.h"
 #include "core/train/optimizer.h"
 
@@ -59,10 +61,12 @@ struct RunningLosses {
     ema(value.aspects, l.aspects);
     ema(value.types, l.types);
     ema(value.aspectScores, l.aspectScores);
+    ema(value.preference, l.preference);
     started = true;
   }
   double sum() const {
-    return value.regression + value.ranking + value.pair + value.aspects + value.types + value.aspectScores;
+    return value.regression + value.ranking + value.pair + value.aspects + value.types + value.aspectScores +
+           value.preference;
   }
 };
 
@@ -85,6 +89,7 @@ void appendLogLine(std::ofstream& log, const EncoderStageProgress& p, const Qual
                          {"aspects", running.aspects},
                          {"types", running.types},
                          {"aspect_scores", running.aspectScores},
+                         {"preference", running.preference},
                          {"evaluated", p.evaluated},
                          {"val_types_fr", p.typesFR},
                          {"val_types_nr", p.typesNR},
@@ -92,6 +97,8 @@ void appendLogLine(std::ofstream& log, const EncoderStageProgress& p, const Qual
                          {"val_fr", p.photosFR},
                          {"val_nr", p.photosNR},
                          {"val_aspects", p.photosAspects},
+                         {"val_types_preference", p.typesPreference},
+                         {"val_preference", p.photosPreference},
                          {"selection", p.selection},
                          {"ms", {{"samples", t.samples / n}, {"views", t.views / n}, {"train", t.train / n}}}})
              .dump()
@@ -129,7 +136,18 @@ Status EncoderStage::setUp() {
   stream_ = std::move(stream.value());
   const std::string ckpt = o_.outputDirectory + "/checkpoint/model";
   const bool resuming = o_.resume && fs::exists(ckpt + "/config.json");
-  auto m = model::MultimodalModel::load(resuming ? ckpt : o_.initFrom, {});
+  std::string from = o_.initFrom;
+  if (!resuming && o_.addAspectScores) {
+    auto config = io::readTextFile(o_.initFrom + "/config.json");
+    if (!config) return config.error();
+    const auto j = nlohmann::json::parse(config.value(), nullptr, false);
+    if (j.is_discarded()) return makeError(o_.initFrom + "/config.json is not valid JSON");
+    if (!j.value("vision_config", nlohmann::json::object()).value("aspect_scores", false)) {
+      from = o_.outputDirectory + "/init";
+      if (auto ok = addAspectScoreHead(o_.initFrom, from, o_.stream.seed); !ok) return ok;
+    }
+  }
+  auto m = model::MultimodalModel::load(resuming ? ckpt : from, {});
   if (!m) return m.error();
   model_ = m.value();
   if (!model_->hasQualityEncoder())
@@ -139,7 +157,11 @@ Status EncoderStage::setUp() {
   tokenizer_ = model_->files().tokenizerPath;
   optimizer_ = std::make_unique<AdamW>(0.9, 0.99, 1e-8, o_.weightDecay);
   for (auto& [name, t] : model_->mutableQualityEncoder().namedParameters("vision_tower."))
-    optimizer_->add(name, t, t->dim() >= 2);
+    if (name.rfind(o_.trainOnly, 0) == 0) optimizer_->add(name, t, t->dim() >= 2);
+  if (optimizer_->parameters().empty())
+    return makeError("--train-only '" + o_.trainOnly +
+                     "' names none of the encoder's weights (they start with "
+                     "\"vision_tower.\", e.g. \"vision_tower.heads.aspect_scores\")");
   return Ok{};
 }
 
@@ -176,6 +198,7 @@ Status EncoderStage::evaluate(EncoderStageProgress& p) {
     p.typesFR = v->fr;
     p.typesNR = v->nr;
     p.typesAspects = v->aspects;
+    p.typesPreference = v->preference;
     p.selection = (v->fr + v->nr + v->aspects) / 3.0;
   }
   if (!o_.validationShards.empty()) {
@@ -184,6 +207,7 @@ Status EncoderStage::evaluate(EncoderStageProgress& p) {
     p.photosFR = v->fr;
     p.photosNR = v->nr;
     p.photosAspects = v->aspects;
+    p.photosPreference = v->preference;
     if (o_.validationTypesShards.empty()) p.selection = (v->fr + v->nr + v->aspects) / 3.0;
   }
   curves_.selection.emplace_back(p.step, p.selection);
@@ -244,7 +268,14 @@ QualityBatch EncoderStage::sampleBatch(int step, data::SamplerConfig& sampler, d
 
 Result<QualityLosses> EncoderStage::trainOn(const QualityBatch& batch, int step, double lr) {
   model::QualityEncoder& encoder = model_->mutableQualityEncoder();
-  const model::QualityHeads heads = encoder.heads(model::QualityEncoder::pool(encoder.featureMap(batch.input)));
+  at::Tensor pooled;  // [V, 2D]
+  if (o_.trainOnly.rfind("vision_tower.heads.", 0) == 0) {
+    at::NoGradGuard frozen;  // only heads learn: the encoder's backward pass is not needed
+    pooled = model::QualityEncoder::pool(encoder.featureMap(batch.input));
+  } else {
+    pooled = model::QualityEncoder::pool(encoder.featureMap(batch.input));
+  }
+  const model::QualityHeads heads = encoder.heads(pooled);
   QualityLosses l = qualityLosses(heads, batch, o_.weights);
   l.total.backward();
   const double norm = optimizer_->clipGradients(o_.gradientClip);
@@ -318,6 +349,49 @@ Status trainEncoderStage(const EncoderStageOptions& options,
   return stage.run(onProgress);
 }
 
+namespace {
+
+// HeadsValidation::preference: pairs whose preference flips the verdict, grouped by patch
+// size and reference mode (one batch shares both); the winner is the preferred image.
+Status validatePreference(const model::MultimodalModel& model, const data::ShardDataset& ds, int maxPairs,
+                          HeadsValidation& v) {
+  const auto& cfg = model.config().vision;
+  const model::QualityEncoder& encoder = model.qualityEncoder();
+  std::map<std::pair<int, bool>, std::vector<data::TrainingExample>> groups;
+  int pairs = 0;
+  for (size_t i = 0; i < ds.size() && pairs < maxPairs; ++i) {
+    const auto& q = ds.record(i).at("questionnaire");
+    if (!q.contains("preference") || !q.at("preference").value("flipped", false)) continue;
+    auto ex = ds.get(i);
+    if (!ex) return ex.error();
+    if (ex->a.cols % 16 || ex->a.rows % 16 || (ex->winner != 'A' && ex->winner != 'B')) continue;
+    const bool withReference = !ex->reference.empty() && ex->prompt.withReference;
+    groups[{ex->a.cols * 100000 + ex->a.rows, withReference}].push_back(std::move(ex.value()));
+    ++pairs;
+  }
+  int64_t hits = 0;
+  for (auto& [key, examples] : groups) {
+    for (size_t begin = 0; begin < examples.size(); begin += 32) {
+      const std::vector<data::TrainingExample> chunk(examples.begin() + long(begin),
+                                                     examples.begin() + long(std::min(examples.size(), begin + 32)));
+      const QualityBatch b = buildQualityBatch(cfg, chunk, ViewMode{key.second, true}, 0.0);
+      const model::QualityHeads h = encoder.heads(model::QualityEncoder::pool(encoder.featureMap(b.input)));
+      for (size_t k = 0; k < chunk.size(); ++k) {
+        const int64_t first = b.pairFirst[int64_t(k)].item<int64_t>(),
+                      second = b.pairSecond[int64_t(k)].item<int64_t>();
+        const at::Tensor score = model::preferenceWeighedScore(h, preferenceAspectWeights(chunk[k].prompt.preference));
+        const double d = score[first].item<double>() - score[second].item<double>();
+        hits += (d > 0) == (chunk[k].winner == 'A');
+      }
+    }
+  }
+  v.preferencePairs = pairs;
+  v.preference = pairs ? double(hits) / pairs : -1;
+  return Ok{};
+}
+
+}  // namespace
+
 Result<HeadsValidation> validateHeads(const model::MultimodalModel& model, const std::string& shards, int maxPairs) {
   if (!model.hasQualityEncoder()) return makeError("the model has no quality heads to validate");
   auto ds = data::ShardDataset::open(shards);
@@ -367,6 +441,7 @@ Result<HeadsValidation> validateHeads(const model::MultimodalModel& model, const
   v.nr = pairs ? double(nr) / pairs : 0;
   v.aspects = aspectTotal ? double(aspectHits) / double(aspectTotal) : 0;
   v.types = typeTotal ? double(typeHits) / double(typeTotal) : 0;
+  if (auto ok = validatePreference(model, ds.value(), maxPairs, v); !ok) return ok.error();
   return v;
 }
 

@@ -20,7 +20,12 @@ namespace dqa::train {
 
 struct EncoderStageOptions {
   StreamOptions stream;
-  std::string initFrom;               // model directory with a quality encoder (its decoder is kept as is)
+  std::string initFrom;  // model directory with a quality encoder (its decoder is kept as is)
+  // initFrom lacks the per-aspect score head: add it (addAspectScoreHead) into <out>/init.
+  bool addAspectScores = false;
+  // Train only the parameters whose names start with this ("": the whole encoder and
+  // heads). Under "vision_tower.heads." the encoder runs without gradients.
+  std::string trainOnly;
   std::string outputDirectory;        // model/ (last), best/ (chosen on val_types), checkpoint/, log.jsonl, loss.png
   std::string validationShards;       // unseen photos: calibration, and reported
   std::string validationTypesShards;  // held-out types: chooses the checkpoint
@@ -51,6 +56,8 @@ struct EncoderStageProgress {
   // Validation on held-out types (and unseen photos): 2AFC of the score on pairs with a
   // clear gap, with and without reference; aspect distorted-or-not accuracy.
   double typesFR = 0, typesNR = 0, typesAspects = 0, photosFR = 0, photosNR = 0, photosAspects = 0;
+  // The heads' verdict on pairs whose stated preference flips the verdict (-1: none).
+  double typesPreference = -1, photosPreference = -1;
   double selection = 0;  // what chooses best/: mean of the three val_types figures
 };
 
@@ -61,6 +68,11 @@ Status trainEncoderStage(const EncoderStageOptions& options,
 struct HeadsValidation {
   double fr = 0, nr = 0, aspects = 0, types = 0;
   int pairs = 0;
+  // Pairs whose stated preference flips the verdict, each seen in its own reference mode:
+  // how often the heads pick the preferred image (the score weighed by the preference
+  // with aspect scores, the plain score without; -1 when the split has none).
+  double preference = -1;
+  int preferencePairs = 0;
   std::vector<std::pair<double, double>> scoreDifferenceAndTruth;  // (score A - score B, 1/0), both modes
 };
 Result<HeadsValidation> validateHeads(const model::MultimodalModel& model, const std::string& shards, int maxPairs);

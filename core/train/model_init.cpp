@@ -10,6 +10,7 @@
 
 #include "core/data/kadid.h"
 #include "core/io/safetensors.h"
+#include "core/model/multimodal.h"
 #include "core/model/quality_encoder.h"
 #include "core/model/visual_tokens.h"
 
@@ -194,6 +195,63 @@ Status writeInitialModel(const ModelShape& s, const std::string& dir, uint64_t s
   std::ofstream cfg(dir + "/config.json");
   cfg << modelConfigJson(s) << "\n";
   if (!cfg) return makeError("cannot write '" + dir + "/config.json'");
+  return Ok{};
+}
+
+Status addAspectScoreHead(const std::string& from, const std::string& directory, uint64_t seed) {
+  auto loaded = model::MultimodalModel::load(from, {});
+  if (!loaded) return loaded.error();
+  model::MultimodalModel& m = *loaded.value();
+  const io::VisionConfig& vision = m.config().vision;
+  if (!m.hasQualityEncoder() || !m.hasProjector() || !m.projector().hasQualityToken())
+    return makeError("'" + from +
+                     "' has no quality encoder with a quality token; only such a model takes an "
+                     "aspect-score head");
+  if (vision.aspectScores) return makeError("'" + from + "' already has an aspect-score head");
+  io::VisionConfig grown = vision;
+  grown.aspectScores = true;
+  // Quality-token features (visual_tokens.cpp): [hidden, score, aspects, types, pair]
+  // become [hidden, score, aspects, types, aspect scores (5), pair, weighted pair (3)].
+  const int64_t before = int64_t(vision.headWidth) + 1 + 15 + int64_t(vision.distortionTypes.size());
+  const int64_t oldCount = model::qualityTokenFeatureCount(vision), newCount = model::qualityTokenFeatureCount(grown);
+  const int64_t addedInside = 5, addedAtEnd = newCount - oldCount - addedInside;
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (auto& [name, t] : m.namedParameters()) {
+    at::Tensor w = t->detach().to(at::kFloat);
+    if (name == "multi_modal_projector.quality_token.weight") {
+      if (w.dim() != 2 || w.size(1) != oldCount)
+        return makeError("'" + from + "': the quality-token linear has " + std::to_string(w.size(-1)) +
+                         " inputs where the config implies " + std::to_string(oldCount));
+      const int64_t width = w.size(0);  // [width, oldCount] -> [width, newCount]
+      w = at::cat({w.narrow(1, 0, before), at::zeros({width, addedInside}), w.narrow(1, before, oldCount - before),
+                   at::zeros({width, addedAtEnd})},
+                  1);
+    }
+    tensors.emplace_back(name, w.contiguous());
+  }
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  tensors.emplace_back("vision_tower.heads.aspect_scores.weight",
+                       at::empty({5, int64_t(vision.headWidth)}, at::kFloat).normal_(0.0, 0.01, gen));
+  // Most aspects of most images are undistorted (label 4.6, i.e. 1.6 after the - 3).
+  tensors.emplace_back("vision_tower.heads.aspect_scores.bias", at::full({5}, 1.5, at::kFloat));
+
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec) return makeError("cannot create '" + directory + "': " + ec.message());
+  std::vector<io::TensorToWrite> out;
+  for (auto& [name, tensor] : tensors)
+    out.push_back({name, io::DType::F32, tensor.sizes().vec(), tensor.data_ptr(), size_t(tensor.nbytes())});
+  if (auto ok = io::writeSafetensors(directory + "/model.safetensors", out, {{"format", "pt"}}); !ok) return ok;
+  auto text = io::readTextFile(m.files().configPath);
+  if (!text) return text.error();
+  auto config = nlohmann::json::parse(text.value(), nullptr, false);
+  if (config.is_discarded()) return makeError(m.files().configPath + " is not valid JSON");
+  config["vision_config"]["aspect_scores"] = true;
+  std::ofstream(directory + "/config.json") << config.dump(2) << "\n";
+  if (!m.files().tokenizerPath.empty() && std::filesystem::exists(m.files().tokenizerPath))
+    std::filesystem::copy_file(m.files().tokenizerPath, directory + "/tokenizer.model",
+                               std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) return makeError("cannot copy the tokenizer into '" + directory + "': " + ec.message());
   return Ok{};
 }
 

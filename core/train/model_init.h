@@ -42,4 +42,10 @@ std::string modelConfigJson(const ModelShape& shape);
 // Writes config.json and model.safetensors with fresh weights into `directory`.
 Status writeInitialModel(const ModelShape& shape, const std::string& directory, uint64_t seed);
 
+// Copies the quality-encoder model in `from` to `directory` with a per-aspect score head
+// added (config aspect_scores: fresh weights) and the projector's quality-token linear
+// widened for the features that head adds, their columns zero: the copy answers exactly
+// as the original until the new head and columns are trained.
+Status addAspectScoreHead(const std::string& from, const std::string& directory, uint64_t seed);
+
 }  // namespace dqa::train

@@ -127,6 +127,31 @@ QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector
   return b;
 }
 
+namespace {
+
+// QualityLossWeights::preference: per pair and preference, the weighted score
+// (model::weightedScore) of the aspect scores ranked as the labels' aspect scores rank it.
+at::Tensor preferenceRanking(const at::Tensor& aspectScores, const QualityBatch& b, const QualityLossWeights& w) {
+  at::Tensor weights = at::ones({10, 5});  // [preference, aspect]
+  for (int64_t a = 0; a < 5; ++a) {
+    weights[a][a] = 3.0;      // data::kIntolerantWeight
+    weights[5 + a][a] = 0.3;  // data::kTolerantWeight
+  }
+  // log quality fraction of each aspect, (MOS - 1) / 3.6 as data::qualityFraction: [V, 5]
+  auto logFraction = [](const at::Tensor& mosMinus3) { return ((mosMinus3 + 2.0) / 3.6).clamp(1e-3, 1.0).log(); };
+  auto weighted = [&](const at::Tensor& mosMinus3) {
+    return logFraction(mosMinus3).matmul(weights.t()).exp() * 3.6;  // [V, 10]
+  };
+  const at::Tensor predicted = weighted(aspectScores), labelled = weighted(b.aspectMos - 3.0);
+  const at::Tensor dp = predicted.index_select(0, b.pairFirst) - predicted.index_select(0, b.pairSecond);  // [P, 10]
+  const at::Tensor dl = labelled.index_select(0, b.pairFirst) - labelled.index_select(0, b.pairSecond);
+  const at::Tensor clear = dl.abs() >= w.rankGap;
+  if (!clear.any().item<bool>()) return at::zeros({});
+  return at::softplus(-dp.masked_select(clear) * dl.masked_select(clear).sign() * w.scoreScale).mean();
+}
+
+}  // namespace
+
 QualityLosses qualityLosses(const model::QualityHeads& h, const QualityBatch& b, const QualityLossWeights& w) {
   QualityLosses out;
   const at::Tensor score = h.score.to(at::kFloat);  // [V]
@@ -150,6 +175,11 @@ QualityLosses qualityLosses(const model::QualityHeads& h, const QualityBatch& b,
     const at::Tensor aspectScores = at::smooth_l1_loss(h.aspectScores.to(at::kFloat), b.aspectMos - 3.0);
     out.total = out.total + w.aspectScores * aspectScores;
     out.aspectScores = aspectScores.item<double>();
+    if (w.preference > 0 && b.pairFirst.defined()) {
+      const at::Tensor preference = preferenceRanking(h.aspectScores.to(at::kFloat), b, w);
+      out.total = out.total + w.preference * preference;
+      out.preference = preference.item<double>();
+    }
   }
   out.regression = regression.item<double>();
   out.ranking = ranking.item<double>();

@@ -43,13 +43,17 @@ QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector
 
 struct QualityLossWeights {
   double regression = 1, ranking = 1, pair = 1, aspects = 1, types = 1, aspectScores = 1;
+  // Ranking of the A and B views of each pair under each of ten stated preferences (every
+  // aspect weighed 3 or 0.3), from the aspect scores; what the heads' verdict on a
+  // question with a preference rests on (models with aspect scores; 0: off).
+  double preference = 0;
   double scoreScale = 3.0;  // logits = scale x score difference (the pair scale before calibration)
   double rankGap = 0.3;     // score labels closer than this are not ranked (KADID's content spread)
 };
 
 struct QualityLosses {
   at::Tensor total;
-  double regression = 0, ranking = 0, pair = 0, aspects = 0, types = 0, aspectScores = 0;
+  double regression = 0, ranking = 0, pair = 0, aspects = 0, types = 0, aspectScores = 0, preference = 0;
 };
 
 QualityLosses qualityLosses(const model::QualityHeads& heads, const QualityBatch& batch, const QualityLossWeights& w);

@@ -192,6 +192,11 @@ class QualityEncoderTest : public QObject {
     const double noise = std::clamp((s[2].item<double>() + 2.0) / 3.6, 1e-3, 1.0);
     QVERIFY(std::abs(model::weightedScore(h, {1, 1, 3, 1, 1})[0].item<double>() -
                      (product * noise * noise * 3.6 - 2.0)) < 1e-5);
+    // The verdict's score: the score head's, moved by what the preference changes.
+    QVERIFY(test::maxAbsDiff(model::preferenceWeighedScore(h, {1, 1, 1, 1, 1}), h.score) == 0);
+    const double moved = h.score[0].item<double>() + model::weightedScore(h, {1, 1, 3, 1, 1})[0].item<double>() -
+                         model::weightedScore(h, {1, 1, 1, 1, 1})[0].item<double>();
+    QVERIFY(std::abs(model::preferenceWeighedScore(h, {1, 1, 3, 1, 1})[0].item<double>() - moved) < 1e-5);
     // The quality token changes with the preference only through its comparison features.
     const at::Tensor plain = model::qualityTokenFeatures(h, &h, {1, 1, 1, 1, 1});
     const at::Tensor weighted = model::qualityTokenFeatures(h, &h, {1, 1, 3, 1, 1});

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "core/data/photos.h"
 #include "core/model/multimodal.h"
@@ -193,6 +195,55 @@ class TrainingTest : public QObject {
     const train::QualityBatch alone = train::buildQualityBatch(vc, examples, {false, false}, 0.5);
     QCOMPARE(alone.views(), int64_t(examples.size()));  // no reference views without a reference
     QVERIFY(!alone.pairFirst.defined());
+  }
+
+  // A per-aspect score head added to a model without one (models/train-default.sh's
+  // stage 1b): until it and its quality-token columns are trained, the model's visual
+  // tokens (what the decoder reads) are exactly the original's, with or without a
+  // preference; zero columns put anywhere else would shift the old features and change them.
+  void aspectScoreHeadJoinsWithoutChangingTheTokens() {
+    QTemporaryDir dir;
+    const std::string plain = dir.path().toStdString() + "/plain", grown = dir.path().toStdString() + "/grown";
+    train::ModelShape shape = tinyShape(300);
+    shape.aspectScores = false;
+    QVERIFY(train::writeInitialModel(shape, plain, 1).ok());
+    const auto added = train::addAspectScoreHead(plain, grown, 7);
+    QVERIFY2(added.ok(), added.ok() ? "" : added.message().c_str());
+    const auto again = train::addAspectScoreHead(grown, dir.path().toStdString() + "/twice", 7);
+    QVERIFY(!again.ok());
+    QVERIFY2(again.message().find("already has an aspect-score head") != std::string::npos, again.message().c_str());
+    auto before = model::MultimodalModel::load(plain, {});
+    auto after = model::MultimodalModel::load(grown, {});
+    QVERIFY2(after.ok(), after.ok() ? "" : after.message().c_str());
+    QVERIFY(!before.value()->config().vision.aspectScores);
+    QVERIFY(after.value()->config().vision.aspectScores);
+
+    cv::RNG rng(3);
+    cv::Mat ref(64, 64, CV_8UC3), a, b;
+    rng.fill(ref, cv::RNG::UNIFORM, 0, 255);
+    cv::GaussianBlur(ref, a, {5, 5}, 1.5);
+    cv::Mat noise(64, 64, CV_8UC3);
+    rng.fill(noise, cv::RNG::NORMAL, 0, 20);
+    cv::add(ref, noise, b);
+    const model::RoleImages images{
+        {text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}, {text::ImageRole::B, {b}}};
+    model::EncodeOptions intolerantOfNoise;
+    intolerantOfNoise.aspectWeights = {1, 1, 3, 1, 1};
+    for (const model::EncodeOptions& o : {model::EncodeOptions{}, intolerantOfNoise}) {
+      auto x = model::encodeImages(*before.value(), images, o);
+      auto y = model::encodeImages(*after.value(), images, o);
+      QVERIFY(x.ok() && y.ok());
+      for (const auto& [role, e] : x.value()) {
+        QVERIFY(y->at(role).aspectScores.defined());
+        const double d = (e.tokens - y->at(role).tokens).abs().max().item<double>();
+        QVERIFY2(d < 1e-6, QByteArray::number(d).constData());
+      }
+    }
+    // The new head is trained from here: its scores already differ between the images.
+    auto y = model::encodeImages(*after.value(), images, intolerantOfNoise);
+    QVERIFY(
+        (y->at(text::ImageRole::A).aspectScores - y->at(text::ImageRole::B).aspectScores).abs().max().item<double>() >
+        0);
   }
 
   void languageBatchSupervisesEveryLetter() {
