@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Recipe of the bundled default model (models/default): reproduces it from nothing but
 # Debian packages, with the project's own tools. Deterministic for a given seed on the
-# same libtorch build and thread count; about 2 h 15 min on 2 cores (stage 4: 13 min, measured).
+# same libtorch build and thread count; about 2 h 45 min on 2 cores (stage 4: 13 min,
+# stage 5: 12 min, stage 6: 15 min, measured).
 #
 #   models/train-default.sh [WORK_DIR]        (default ~/.cache/depictqa/train-default)
 #
@@ -15,7 +16,10 @@
 # (stage 2's verdict loss had made every letter the winner's); stage 4, a short
 # continuation on reasoning verdicts that say which way they point before the image
 # ("Overall, the better image is Image B") and per-aspect comparisons that name the
-# better image first; evaluation; copy to models/default.
+# better image first; stage 5, a per-aspect score head added to the frozen encoder and
+# trained alone (the quality token's new inputs start at zero), so that the heads weigh a
+# stated preference; stage 6, a short decoder continuation with more preference questions
+# that reads the preference-weighted comparison; evaluation; copy to models/default.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${DEPICTQA_BUILD_DIR:-$root/build}/bin"
@@ -28,17 +32,19 @@ STAGE1_STEPS=${STAGE1_STEPS:-4000}
 STAGE2_STEPS=${STAGE2_STEPS:-2200}
 STAGE3_STEPS=${STAGE3_STEPS:-600}
 STAGE4_STEPS=${STAGE4_STEPS:-600}
+STAGE5_STEPS=${STAGE5_STEPS:-1500}
+STAGE6_STEPS=${STAGE6_STEPS:-600}
 
 # Model shape (config.json of the new model; stage 2 starts from stage 1's directory).
-# The shipped model has no per-aspect score head (--aspect-scores false): the head is built and
-# tested, but the run that would train it did not fit this release's time (docs/model.md).
+# Stage 1 has no per-aspect score head (--aspect-scores false): the shipped encoder was trained
+# before the head existed; stage 5 adds it on the frozen encoder (docs/model.md).
 shape=(--vision quality --stage-widths 48,64,96,128 --stage-blocks 2,1,1,1 --max-token-grid 8 --head-width 128
        --aspect-scores false
        --image-size 96 --width 192 --layers 3 --heads 4 --kv-heads 4 --mlp 512 --context 1024 --seed 1)
 
 "$root/scripts/fetch_photos.sh" "$work/photos"
 [[ -f shards/manifest.json ]] || "$bin/depictqa-datagen" --photos "$work/photos" -o shards -n 0 \
-    --val 6000 --val-types 6000 -j "$(nproc)" --patch-sizes 64,96,128,192,256 --seed 1
+    --val 8000 --val-types 8000 -j "$(nproc)" --patch-sizes 64,96,128,192,256 --seed 1
 stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-threads "$THREADS")
 [[ -f tok.model ]] || {
   "$bin/depictqa-train" "${stream[@]}" --seed 1 --write-corpus corpus.txt --corpus-samples 30000
@@ -72,8 +78,22 @@ stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-th
   --letter-weight 1 --loser-first-verdicts \
   --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 4
+# Stage 5: a per-aspect score head on the frozen encoder (added to stage 4's model; only
+# it trains): each aspect's score, and the A/B ranking under ten stated preferences.
+"$bin/depictqa-train" --mode encoder --init stage4/model --add-aspect-scores \
+  --train-only vision_tower.heads.aspect_scores --preference-rank-weight 1 "${stream[@]}" --val shards/val \
+  --val-types shards/val_types --tokenizer tok.model --out stage5 --steps "$STAGE5_STEPS" --batch 64 --lr 5e-3 \
+  --warmup 20 --patch-sizes 64,96,128 --patch-weights 1,1,1 --eval-every 500 --eval-pairs 400 --log-every 50 \
+  --threads "$THREADS" --seed 1
+# Stage 6: the decoder reads the preference-weighted comparison: the stage-4 losses, half
+# of the pair questions with a stated preference, distilled towards the weighted heads.
+"$bin/depictqa-train" --mode decoder --init stage5/model "${stream[@]}" --val shards/val --tokenizer tok.model \
+  --out stage6 --steps "$STAGE6_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
+  --letter-weight 1 --loser-first-verdicts --preference-share 0.5 \
+  --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
+  --save-every 250 --threads "$THREADS" --seed 6
 rm -rf "$root/models/default"
-cp -r stage4/model "$root/models/default"
+cp -r stage6/model "$root/models/default"
 if [[ "${SKIP_EVAL:-0}" != 1 ]]; then
   "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val --out eval-val --reasoning 600 --label "validation: unseen photos"
   "$bin/depictqa-eval" --model "$root/models/default" --shards shards/val_types --out eval-types --reasoning 600 --label "unseen distortion types"
