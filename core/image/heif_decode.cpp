@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/image/heif_canvas.h"
 #include "core/image/load_error.h"
 #include "core/image/nclx.h"
 
@@ -129,6 +130,8 @@ Result<Decoded> decodeHeif(const std::string& bytes, const std::string& name, co
   const int width = heif_image_handle_get_width(handle.get());
   const int height = heif_image_handle_get_height(handle.get());
   if (auto error = checkDeclaredSize(name, kind, width, height, maxPixels)) return *error;
+  if (auto problem = heifCanvasProblem(Bytes(bytes), maxPixels))
+    return loadError(name, *problem, "Re-export the image, or convert it to PNG or JPEG.");
 
   const int lumaBits = heif_image_handle_get_luma_bits_per_pixel(handle.get());
   const bool alpha = heif_image_handle_has_alpha_channel(handle.get()) != 0;
@@ -145,9 +148,10 @@ Result<Decoded> decodeHeif(const std::string& bytes, const std::string& name, co
                          "cut off, or uses a codec this libheif lacks)" +
                          why(e),
                      kTodo);
-  // The coded image may not be the size the file declares (its ispe box), which is what
-  // the size guard checked: fuzz_image_decode found a 609-byte HEIC declaring 16x16 whose
-  // data decodes to more than 4 MP. Such a file is damaged; nothing of it goes further.
+  // The decoded image may still not be the size the file declares (its ispe box), which
+  // is what the size guard checked: a coded item's bitstream can say otherwise (the
+  // canvases of grids and overlays were checked above). Such a file is damaged; nothing
+  // of it goes further.
   const int decodedWidth = heif_image_get_width(image.get(), heif_channel_interleaved);
   const int decodedHeight = heif_image_get_height(image.get(), heif_channel_interleaved);
   if (decodedWidth != width || decodedHeight != height)

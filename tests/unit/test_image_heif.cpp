@@ -268,6 +268,41 @@ class TestImageHeif : public QObject {
     qInfo("%s", r.message().c_str());
     QVERIFY2(r.message().find("its header declares") != std::string::npos, r.message().c_str());
   }
+
+  // fuzz_image_decode's finding: Debian's libheif 1.15 dies with SIGSEGV on a grid (the
+  // 608-byte reproducer) or an overlay (scripts/make_heif_canvas_seeds.py) declared 16x16
+  // whose own data asks for a 30255x12545 canvas; heif-convert does too. The canvas is
+  // read from the file's boxes and checked before libheif decodes anything. A grid whose
+  // canvas is its declared size still decodes.
+  void derivedImageCanvasIsCheckedBeforeDecoding_data() {
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QString>("refusal");  // empty: it decodes to 16x16
+    QTest::newRow("grid, 16-bit fields") << "regression-heic-grid-canvas-crashes-libheif.heic"
+                                         << "its grid image asks for a 30255x12545-pixel canvas, not the 16x16 its "
+                                            "header declares: the file is damaged";
+    QTest::newRow("overlay, 32-bit fields")
+        << "heic-overlay-canvas-32bit-larger-than-declared.heic"
+        << "its overlay image asks for a 30255x12545-pixel canvas, not the 16x16 its header declares";
+    QTest::newRow("grid, canvas as declared") << "heic-grid-canvas-equals-declared.heic"
+                                              << "";
+  }
+  void derivedImageCanvasIsCheckedBeforeDecoding() {
+    QFETCH(QString, file);
+    QFETCH(QString, refusal);
+    std::ifstream in(dqa::test::sourceDir() + "/fuzz/seeds/fuzz_image_decode/" + file.toStdString(), std::ios::binary);
+    QVERIFY(in);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const auto r = dqa::image::decodeImage(bytes, "derived.heic");
+    if (refusal.isEmpty()) {
+      QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+      QCOMPARE(r->rgb.cols, 16);
+      QCOMPARE(r->rgb.rows, 16);
+      return;
+    }
+    QVERIFY(!r.ok());
+    qInfo("%s", r.message().c_str());
+    QVERIFY2(r.message().find(refusal.toStdString()) != std::string::npos, r.message().c_str());
+  }
 };
 
 QTEST_APPLESS_MAIN(TestImageHeif)

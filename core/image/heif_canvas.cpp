@@ -1,0 +1,248 @@
+// The canvas check of HEIF derived images (heif_canvas.h): a small, bounds-checked reader
+// of the ISO base media file format boxes that say which items are grids or overlays,
+// where their data lies (iloc, idat) and which declared size (ispe) each has (ipco, ipma).
+// ISO/IEC 14496-12 (boxes, iloc) and ISO/IEC 23008-12 (items, grid, iovl, ispe).
+#include "core/image/heif_canvas.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <vector>
+
+namespace dqa::image {
+namespace {
+
+struct Box {
+  std::uint32_t type = 0;
+  std::size_t body = 0;  // first byte after the header
+  std::size_t end = 0;   // one past the last byte
+};
+
+constexpr std::uint32_t fourcc(const char (&c)[5]) {
+  return std::uint32_t(std::uint8_t(c[0])) << 24 | std::uint32_t(std::uint8_t(c[1])) << 16 |
+         std::uint32_t(std::uint8_t(c[2])) << 8 | std::uint8_t(c[3]);
+}
+
+// The boxes in [begin, end), in order. Stops at the first header that does not fit: what
+// follows a broken box cannot be located.
+std::vector<Box> children(const Bytes& b, std::size_t begin, std::size_t end) {
+  std::vector<Box> boxes;
+  std::size_t at = begin;
+  while (at < end && end - at >= 8) {
+    std::uint64_t size = b.be32(at);
+    std::size_t header = 8;
+    if (size == 1) {
+      if (end - at < 16) break;
+      size = b.be64(at + 8);
+      header = 16;
+    } else if (size == 0) {
+      size = end - at;  // to the end of the enclosing box
+    }
+    if (size < header || size > end - at) break;
+    boxes.push_back({b.be32(at + 4), at + header, at + std::size_t(size)});
+    at += std::size_t(size);
+  }
+  return boxes;
+}
+
+// Reads big-endian fields of 0, 2, 4 or 8 bytes in sequence, remembering whether any lay
+// outside [.., end).
+struct Reader {
+  const Bytes& b;
+  std::size_t at;
+  std::size_t end;
+  bool ok = true;
+
+  std::uint64_t field(unsigned bytes) {
+    if (bytes == 0) return 0;
+    if (at > end || end - at < bytes) {
+      ok = false;
+      return 0;
+    }
+    const std::uint64_t v = bytes == 1 ? b.u8(at) : bytes == 2 ? b.be16(at) : bytes == 4 ? b.be32(at) : b.be64(at);
+    at += bytes;
+    return v;
+  }
+};
+
+struct Extent {
+  std::uint64_t offset = 0, length = 0;
+};
+
+struct Location {
+  unsigned constructionMethod = 0;  // 0: file offsets, 1: inside idat, 2: another item
+  std::vector<Extent> extents;
+};
+
+struct Size {
+  std::uint64_t width = 0, height = 0;
+};
+
+struct Items {
+  std::map<std::uint32_t, std::uint32_t> type;  // item id -> item type (iinf/infe)
+  std::map<std::uint32_t, Location> location;   // item id -> where its data lies (iloc)
+  std::map<std::uint32_t, Size> declared;       // item id -> its ispe (ipco + ipma)
+  Box idat;
+  bool hasIdat = false;
+};
+
+void readItemTypes(const Bytes& b, const Box& iinf, Items& items) {
+  const unsigned version = b.u8(iinf.body);
+  const std::size_t first = iinf.body + 4 + (version == 0 ? 2 : 4);
+  for (const Box& infe : children(b, first, iinf.end)) {
+    if (infe.type != fourcc("infe")) continue;
+    const unsigned v = b.u8(infe.body);
+    if (v < 2) continue;  // versions 0 and 1 describe files, not images
+    Reader r{b, infe.body + 4, infe.end};
+    const auto id = std::uint32_t(r.field(v == 2 ? 2 : 4));
+    r.field(2);  // item_protection_index
+    const auto type = std::uint32_t(r.field(4));
+    if (r.ok) items.type[id] = type;
+  }
+}
+
+void readLocations(const Bytes& b, const Box& iloc, Items& items) {
+  const unsigned version = b.u8(iloc.body);
+  if (version > 2) return;
+  Reader r{b, iloc.body + 4, iloc.end};
+  const auto sizes = unsigned(r.field(2));
+  const unsigned offsetSize = sizes >> 12 & 15, lengthSize = sizes >> 8 & 15, baseOffsetSize = sizes >> 4 & 15;
+  const unsigned indexSize = version == 0 ? 0 : sizes & 15;
+  for (unsigned s : {offsetSize, lengthSize, baseOffsetSize, indexSize})
+    if (s != 0 && s != 4 && s != 8) return;
+  const std::uint64_t count = r.field(version < 2 ? 2 : 4);
+  for (std::uint64_t i = 0; i < count && r.ok; ++i) {
+    const auto id = std::uint32_t(r.field(version < 2 ? 2 : 4));
+    Location location;
+    if (version > 0) location.constructionMethod = unsigned(r.field(2) & 15);
+    r.field(2);  // data_reference_index
+    const std::uint64_t base = r.field(baseOffsetSize);
+    const std::uint64_t extents = r.field(2);
+    for (std::uint64_t e = 0; e < extents && r.ok; ++e) {
+      r.field(indexSize);
+      const std::uint64_t offset = r.field(offsetSize);
+      const std::uint64_t length = r.field(lengthSize);
+      if (offset > UINT64_MAX - base) return;
+      location.extents.push_back({base + offset, length});
+    }
+    if (r.ok) items.location[id] = location;
+  }
+}
+
+void readDeclaredSizes(const Bytes& b, const Box& iprp, Items& items) {
+  std::vector<std::optional<Size>> properties;  // ipco's boxes in order; ipma counts from 1
+  for (const Box& box : children(b, iprp.body, iprp.end)) {
+    if (box.type != fourcc("ipco")) continue;
+    for (const Box& property : children(b, box.body, box.end)) {
+      std::optional<Size> size;
+      if (property.type == fourcc("ispe") && b.has(property.body, 12) && property.end - property.body >= 12)
+        size = Size{b.be32(property.body + 4), b.be32(property.body + 8)};
+      properties.push_back(size);
+    }
+  }
+  for (const Box& ipma : children(b, iprp.body, iprp.end)) {
+    if (ipma.type != fourcc("ipma")) continue;
+    const unsigned version = b.u8(ipma.body);
+    const bool wideIndex = (b.u8(ipma.body + 3) & 1) != 0;
+    Reader r{b, ipma.body + 4, ipma.end};
+    const std::uint64_t count = r.field(4);
+    for (std::uint64_t i = 0; i < count && r.ok; ++i) {
+      const auto id = std::uint32_t(r.field(version < 1 ? 2 : 4));
+      const std::uint64_t associations = r.field(1);
+      for (std::uint64_t a = 0; a < associations && r.ok; ++a) {
+        const std::uint64_t index = wideIndex ? r.field(2) & 0x7fff : r.field(1) & 0x7f;
+        if (r.ok && index >= 1 && index <= properties.size() && properties[index - 1])
+          items.declared[id] = *properties[index - 1];
+      }
+    }
+  }
+}
+
+Items readItems(const Bytes& b) {
+  Items items;
+  for (const Box& top : children(b, 0, b.size())) {
+    if (top.type != fourcc("meta")) continue;
+    for (const Box& box : children(b, top.body + 4, top.end)) {  // meta is a full box
+      if (box.type == fourcc("iinf")) readItemTypes(b, box, items);
+      if (box.type == fourcc("iloc")) readLocations(b, box, items);
+      if (box.type == fourcc("iprp")) readDeclaredSizes(b, box, items);
+      if (box.type == fourcc("idat")) {
+        items.idat = box;
+        items.hasIdat = true;
+      }
+    }
+    break;  // libheif reads the first meta box only
+  }
+  return items;
+}
+
+// The first `want` bytes of an item's data (its extents joined), or fewer where the data
+// is shorter or lies outside the file.
+std::string itemData(const Bytes& b, const Items& items, const Location& location, std::size_t want) {
+  std::string data;
+  for (const Extent& e : location.extents) {
+    std::uint64_t start = e.offset, length = e.length;
+    std::size_t limit = b.size();
+    if (location.constructionMethod == 1) {
+      if (!items.hasIdat || e.offset > items.idat.end - items.idat.body) break;
+      start = items.idat.body + e.offset;
+      limit = items.idat.end;
+    } else if (location.constructionMethod != 0) {
+      break;
+    }
+    if (start >= limit) break;
+    // Length 0 means "to the end" (of the file, or of idat).
+    const std::uint64_t available = limit - start;
+    const std::uint64_t n = std::min<std::uint64_t>({length == 0 ? available : length, available, want - data.size()});
+    data.append(reinterpret_cast<const char*>(b.data() + start), std::size_t(n));
+    if (data.size() >= want) break;
+  }
+  return data;
+}
+
+// A grid's or an overlay's canvas (output_width, output_height): 16-bit fields, or 32-bit
+// where bit 0 of the flags byte is set; an overlay first gives four 16-bit fill values.
+std::optional<Size> canvas(std::uint32_t type, const std::string& data) {
+  const Bytes d(data);
+  if (d.size() < 2) return std::nullopt;
+  const unsigned field = (d.u8(1) & 1) ? 4 : 2;
+  const std::size_t at = type == fourcc("grid") ? 4 : 10;
+  if (!d.has(at, 2 * field)) return std::nullopt;
+  if (field == 2) return Size{d.be16(at), d.be16(at + 2)};
+  return Size{d.be32(at), d.be32(at + 4)};
+}
+
+std::string megapixels(long long pixels) {
+  char text[48];
+  std::snprintf(text, sizeof text, "%.1f", double(pixels) / 1e6);
+  return text;
+}
+
+std::string dims(const Size& s) { return std::to_string(s.width) + "x" + std::to_string(s.height); }
+
+}  // namespace
+
+std::optional<std::string> heifCanvasProblem(const Bytes& file, long long maxPixels) {
+  const Items items = readItems(file);
+  for (const auto& [id, type] : items.type) {
+    if (type != fourcc("grid") && type != fourcc("iovl")) continue;
+    const auto location = items.location.find(id);
+    if (location == items.location.end()) continue;  // libheif refuses an item without data
+    const std::optional<Size> size = canvas(type, itemData(file, items, location->second, 18));
+    if (!size) continue;  // too short: libheif refuses it
+    const std::string what = std::string("its ") + (type == fourcc("grid") ? "grid" : "overlay") +
+                             " image asks for a " + dims(*size) + "-pixel canvas";
+    const auto declared = items.declared.find(id);
+    if (declared != items.declared.end() &&
+        (declared->second.width != size->width || declared->second.height != size->height))
+      return what + ", not the " + dims(declared->second) + " its header declares: the file is damaged";
+    // Without a declared size the canvas still has to pass the size guard by itself.
+    if (size->width == 0 || size->height == 0 || size->width > std::uint64_t(maxPixels) / size->height)
+      return what + ", more than the limit of " + megapixels(maxPixels) +
+             " megapixels that guards against decompression bombs";
+  }
+  return std::nullopt;
+}
+
+}  // namespace dqa::image
