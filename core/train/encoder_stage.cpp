@@ -136,19 +136,14 @@ Status EncoderStage::setUp() {
   stream_ = std::move(stream.value());
   const std::string ckpt = o_.outputDirectory + "/checkpoint/model";
   const bool resuming = o_.resume && fs::exists(ckpt + "/config.json");
-  std::string from = o_.initFrom;
-  if (!resuming && o_.addAspectScores) {
-    auto config = io::readTextFile(o_.initFrom + "/config.json");
-    if (!config) return config.error();
-    const auto j = nlohmann::json::parse(config.value(), nullptr, false);
-    if (j.is_discarded()) return makeError(o_.initFrom + "/config.json is not valid JSON");
-    if (!j.value("vision_config", nlohmann::json::object()).value("aspect_scores", false)) {
-      from = o_.outputDirectory + "/init";
-      if (auto ok = addAspectScoreHead(o_.initFrom, from, o_.stream.seed); !ok) return ok;
-    }
-  }
-  auto m = model::MultimodalModel::load(resuming ? ckpt : from, {});
+  auto m = model::MultimodalModel::load(resuming ? ckpt : o_.initFrom, {});
   if (!m) return m.error();
+  if (!resuming && o_.addAspectScores && !m.value()->config().vision.aspectScores) {
+    const std::string grown = o_.outputDirectory + "/init";
+    if (auto ok = addAspectScoreHead(o_.initFrom, grown, o_.stream.seed); !ok) return ok;
+    m = model::MultimodalModel::load(grown, {});
+    if (!m) return m.error();
+  }
   model_ = m.value();
   if (!model_->hasQualityEncoder())
     return makeError("'" + o_.initFrom +
@@ -351,6 +346,23 @@ Status trainEncoderStage(const EncoderStageOptions& options,
 
 namespace {
 
+// Calls visit(key, chunk) on each group's examples in chunks of at most 32 (one
+// QualityBatch each: a group shares what a batch must share, e.g. the patch size).
+template <class Key, class Visit>
+void forEachChunk(const std::map<Key, std::vector<data::TrainingExample>>& groups, Visit visit) {
+  constexpr size_t kChunk = 32;
+  for (const auto& [key, examples] : groups)
+    for (size_t begin = 0; begin < examples.size(); begin += kChunk) {
+      const std::vector<data::TrainingExample> chunk(
+          examples.begin() + long(begin), examples.begin() + long(std::min(examples.size(), begin + kChunk)));
+      visit(key, chunk);
+    }
+}
+
+model::QualityHeads headsOf(const model::QualityEncoder& encoder, const QualityBatch& b) {
+  return encoder.heads(model::QualityEncoder::pool(encoder.featureMap(b.input)));
+}
+
 // HeadsValidation::preference: pairs whose preference flips the verdict, grouped by patch
 // size and reference mode (one batch shares both); the winner is the preferred image.
 Status validatePreference(const model::MultimodalModel& model, const data::ShardDataset& ds, int maxPairs,
@@ -370,21 +382,16 @@ Status validatePreference(const model::MultimodalModel& model, const data::Shard
     ++pairs;
   }
   int64_t hits = 0;
-  for (auto& [key, examples] : groups) {
-    for (size_t begin = 0; begin < examples.size(); begin += 32) {
-      const std::vector<data::TrainingExample> chunk(examples.begin() + long(begin),
-                                                     examples.begin() + long(std::min(examples.size(), begin + 32)));
-      const QualityBatch b = buildQualityBatch(cfg, chunk, ViewMode{key.second, true}, 0.0);
-      const model::QualityHeads h = encoder.heads(model::QualityEncoder::pool(encoder.featureMap(b.input)));
-      for (size_t k = 0; k < chunk.size(); ++k) {
-        const int64_t first = b.pairFirst[int64_t(k)].item<int64_t>(),
-                      second = b.pairSecond[int64_t(k)].item<int64_t>();
-        const at::Tensor score = model::preferenceWeighedScore(h, preferenceAspectWeights(chunk[k].prompt.preference));
-        const double d = score[first].item<double>() - score[second].item<double>();
-        hits += (d > 0) == (chunk[k].winner == 'A');
-      }
+  forEachChunk(groups, [&](const std::pair<int, bool>& key, const std::vector<data::TrainingExample>& chunk) {
+    const QualityBatch b = buildQualityBatch(cfg, chunk, ViewMode{key.second, true}, 0.0);
+    const model::QualityHeads h = headsOf(encoder, b);
+    for (size_t k = 0; k < chunk.size(); ++k) {
+      const int64_t first = b.pairFirst[int64_t(k)].item<int64_t>(), second = b.pairSecond[int64_t(k)].item<int64_t>();
+      const at::Tensor score = model::preferenceWeighedScore(h, preferenceAspectWeights(chunk[k].prompt.preference));
+      const double d = score[first].item<double>() - score[second].item<double>();
+      hits += (d > 0) == (chunk[k].winner == 'A');
     }
-  }
+  });
   v.preferencePairs = pairs;
   v.preference = pairs ? double(hits) / pairs : -1;
   return Ok{};
@@ -414,29 +421,25 @@ Result<HeadsValidation> validateHeads(const model::MultimodalModel& model, const
   HeadsValidation v;
   v.pairs = pairs;
   int64_t fr = 0, nr = 0, aspectHits = 0, aspectTotal = 0, typeHits = 0, typeTotal = 0;
-  for (auto& [size, examples] : bySize) {
-    for (size_t begin = 0; begin < examples.size(); begin += 32) {
-      const std::vector<data::TrainingExample> chunk(examples.begin() + long(begin),
-                                                     examples.begin() + long(std::min(examples.size(), begin + 32)));
-      for (ViewMode mode : {ViewMode{true, true}, ViewMode{false, true}}) {
-        const QualityBatch b = buildQualityBatch(cfg, chunk, mode, 0.0);
-        const model::QualityHeads h = encoder.heads(model::QualityEncoder::pool(encoder.featureMap(b.input)));
-        const at::Tensor d = h.score.index_select(0, b.pairFirst) - h.score.index_select(0, b.pairSecond);  // [P]
-        for (int64_t k = 0; k < d.size(0); ++k) {
-          const bool aBetter = b.pairTarget[k].item<float>() > 0.5f;
-          const bool said = d[k].item<float>() > 0;
-          (mode.withReference ? fr : nr) += said == aBetter;
-          v.scoreDifferenceAndTruth.emplace_back(d[k].item<double>(), aBetter ? 1.0 : 0.0);
-        }
-        const at::Tensor predicted = h.aspects.argmax(-1);  // [V, 5]
-        aspectHits += ((predicted > 0) == (b.levels > 0)).sum().item<int64_t>();
-        aspectTotal += b.levels.numel();
-        const at::Tensor distorted = b.types > 0;
-        typeHits += (h.types.argmax(-1).eq(b.types) & distorted).sum().item<int64_t>();
-        typeTotal += distorted.sum().item<int64_t>();
+  forEachChunk(bySize, [&](int, const std::vector<data::TrainingExample>& chunk) {
+    for (ViewMode mode : {ViewMode{true, true}, ViewMode{false, true}}) {
+      const QualityBatch b = buildQualityBatch(cfg, chunk, mode, 0.0);
+      const model::QualityHeads h = headsOf(encoder, b);
+      const at::Tensor d = h.score.index_select(0, b.pairFirst) - h.score.index_select(0, b.pairSecond);  // [P]
+      for (int64_t k = 0; k < d.size(0); ++k) {
+        const bool aBetter = b.pairTarget[k].item<float>() > 0.5f;
+        const bool said = d[k].item<float>() > 0;
+        (mode.withReference ? fr : nr) += said == aBetter;
+        v.scoreDifferenceAndTruth.emplace_back(d[k].item<double>(), aBetter ? 1.0 : 0.0);
       }
+      const at::Tensor predicted = h.aspects.argmax(-1);  // [V, 5]
+      aspectHits += ((predicted > 0) == (b.levels > 0)).sum().item<int64_t>();
+      aspectTotal += b.levels.numel();
+      const at::Tensor distorted = b.types > 0;
+      typeHits += (h.types.argmax(-1).eq(b.types) & distorted).sum().item<int64_t>();
+      typeTotal += distorted.sum().item<int64_t>();
     }
-  }
+  });
   v.fr = pairs ? double(fr) / pairs : 0;
   v.nr = pairs ? double(nr) / pairs : 0;
   v.aspects = aspectTotal ? double(aspectHits) / double(aspectTotal) : 0;

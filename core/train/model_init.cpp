@@ -13,6 +13,7 @@
 #include "core/model/multimodal.h"
 #include "core/model/quality_encoder.h"
 #include "core/model/visual_tokens.h"
+#include "core/train/model_io.h"
 
 namespace dqa::train {
 namespace {
@@ -235,24 +236,9 @@ Status addAspectScoreHead(const std::string& from, const std::string& directory,
   // Most aspects of most images are undistorted (label 4.6, i.e. 1.6 after the - 3).
   tensors.emplace_back("vision_tower.heads.aspect_scores.bias", at::full({5}, 1.5, at::kFloat));
 
-  std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
-  if (ec) return makeError("cannot create '" + directory + "': " + ec.message());
-  std::vector<io::TensorToWrite> out;
-  for (auto& [name, tensor] : tensors)
-    out.push_back({name, io::DType::F32, tensor.sizes().vec(), tensor.data_ptr(), size_t(tensor.nbytes())});
-  if (auto ok = io::writeSafetensors(directory + "/model.safetensors", out, {{"format", "pt"}}); !ok) return ok;
-  auto text = io::readTextFile(m.files().configPath);
-  if (!text) return text.error();
-  auto config = nlohmann::json::parse(text.value(), nullptr, false);
-  if (config.is_discarded()) return makeError(m.files().configPath + " is not valid JSON");
-  config["vision_config"]["aspect_scores"] = true;
-  std::ofstream(directory + "/config.json") << config.dump(2) << "\n";
-  if (!m.files().tokenizerPath.empty() && std::filesystem::exists(m.files().tokenizerPath))
-    std::filesystem::copy_file(m.files().tokenizerPath, directory + "/tokenizer.model",
-                               std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) return makeError("cannot copy the tokenizer into '" + directory + "': " + ec.message());
-  return Ok{};
+  const std::string tokenizer = m.files().tokenizerPath;
+  return writeModelDirectory(tensors, m.files().configPath, {{"aspect_scores", true}},
+                             std::filesystem::exists(tokenizer) ? tokenizer : "", directory);
 }
 
 }  // namespace dqa::train

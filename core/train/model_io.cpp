@@ -11,29 +11,39 @@
 namespace dqa::train {
 namespace fs = std::filesystem;
 
-Status saveModelDirectory(model::MultimodalModel& model, const std::string& dir, const std::string& tokenizerPath,
-                          const nlohmann::json& visionChanges) {
+Status writeModelDirectory(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                           const std::string& configPath, const nlohmann::json& visionChanges,
+                           const std::string& tokenizerPath, const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return makeError("cannot create '" + dir + "': " + ec.message());
   std::vector<io::TensorToWrite> out;
-  std::vector<at::Tensor> keep;
-  for (auto& [name, t] : model.namedParameters()) {
-    keep.push_back(t->detach().to(at::kFloat).contiguous());
+  std::vector<at::Tensor> keep;  // the float32 copies `out` points into
+  for (const auto& [name, t] : tensors) {
+    keep.push_back(t.detach().to(at::kFloat).contiguous());
     out.push_back(
         {name, io::DType::F32, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().nbytes())});
   }
   if (auto ok = io::writeSafetensors(dir + "/model.safetensors", out, {{"format", "pt"}}); !ok) return ok;
-  auto text = io::readTextFile(model.files().configPath);
+  auto text = io::readTextFile(configPath);
   if (!text) return text.error();
   auto config = nlohmann::json::parse(text.value(), nullptr, false);
-  if (config.is_discarded()) return makeError(model.files().configPath + " is not valid JSON");
+  if (config.is_discarded()) return makeError(configPath + " is not valid JSON");
   for (auto it = visionChanges.begin(); it != visionChanges.end(); ++it) config["vision_config"][it.key()] = it.value();
-  std::ofstream(dir + "/config.json") << config.dump(2) << "\n";
+  std::ofstream configOut(dir + "/config.json");
+  configOut << config.dump(2) << "\n";
+  if (!configOut) return makeError("cannot write '" + dir + "/config.json'");
   if (!tokenizerPath.empty() && fs::absolute(tokenizerPath) != fs::absolute(dir + "/tokenizer.model"))
     fs::copy_file(tokenizerPath, dir + "/tokenizer.model", fs::copy_options::overwrite_existing, ec);
   if (ec) return makeError("cannot copy the tokenizer into '" + dir + "': " + ec.message());
   return Ok{};
+}
+
+Status saveModelDirectory(model::MultimodalModel& model, const std::string& dir, const std::string& tokenizerPath,
+                          const nlohmann::json& visionChanges) {
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (auto& [name, t] : model.namedParameters()) tensors.emplace_back(name, *t);
+  return writeModelDirectory(tensors, model.files().configPath, visionChanges, tokenizerPath, dir);
 }
 
 Status replaceDirectory(const std::string& staging, const std::string& directory) {

@@ -12,6 +12,14 @@
 
 namespace dqa::train {
 
+// Writes `tensors` as float32 model.safetensors, the config.json at `configPath` with
+// `visionConfigChanges` set in its vision_config, and a copy of the tokenizer (none when
+// `tokenizerPath` is empty or already the directory's own).
+Status writeModelDirectory(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                           const std::string& configPath, const nlohmann::json& visionConfigChanges,
+                           const std::string& tokenizerPath, const std::string& directory);
+
+// The model's weights through writeModelDirectory, with its own config.json.
 // `visionConfigChanges`: fields to set in config.json's vision_config (e.g. pair_scale).
 Status saveModelDirectory(model::MultimodalModel& model, const std::string& directory, const std::string& tokenizerPath,
                           const nlohmann::json& visionConfigChanges = nlohmann::json::object());

@@ -2,6 +2,7 @@
 
 #include "core/data/kadid.h"
 #include "core/data/labels.h"
+#include "core/data/textgen.h"
 #include "core/model/quality_input.h"
 #include "core/model/visual_tokens.h"
 
@@ -134,8 +135,8 @@ namespace {
 at::Tensor preferenceRanking(const at::Tensor& aspectScores, const QualityBatch& b, const QualityLossWeights& w) {
   at::Tensor weights = at::ones({10, 5});  // [preference, aspect]
   for (int64_t a = 0; a < 5; ++a) {
-    weights[a][a] = 3.0;      // data::kIntolerantWeight
-    weights[5 + a][a] = 0.3;  // data::kTolerantWeight
+    weights[a][a] = data::kIntolerantWeight;
+    weights[5 + a][a] = data::kTolerantWeight;
   }
   // log quality fraction of each aspect, (MOS - 1) / 3.6 as data::qualityFraction: [V, 5]
   auto logFraction = [](const at::Tensor& mosMinus3) { return ((mosMinus3 + 2.0) / 3.6).clamp(1e-3, 1.0).log(); };
