@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include <opencv2/imgproc.hpp>
@@ -76,18 +77,28 @@ QImage toQImage(const cv::Mat& rgb) {
   return view.copy();  // detach from the Mat's buffer
 }
 
-namespace {
-
-std::array<std::vector<int>, 3> histogramOf(const QImage& preview) {
+std::array<std::vector<int>, 3> histogramOf(const cv::Mat& rgb) {
   std::array<std::vector<int>, 3> bins;
   for (auto& b : bins) b.assign(256, 0);
-  for (int y = 0; y < preview.height(); ++y) {
-    const uchar* line = preview.constScanLine(y);
-    for (int x = 0; x < preview.width(); ++x)
-      for (int c = 0; c < 3; ++c) ++bins[size_t(c)][line[3 * x + c]];
+  if (rgb.empty() || rgb.channels() != 3) return bins;
+  // 16-bit data in 256 equal bins of 256 values each (the top byte), not through the
+  // rounded 8-bit preview, whose first and last bins are half as wide as the others.
+  const bool deep = rgb.depth() == CV_16U;
+  for (int y = 0; y < rgb.rows; ++y) {
+    if (deep) {
+      const auto* line = rgb.ptr<std::uint16_t>(y);
+      for (int x = 0; x < rgb.cols; ++x)
+        for (int c = 0; c < 3; ++c) ++bins[size_t(c)][line[3 * x + c] >> 8];
+    } else {
+      const auto* line = rgb.ptr<std::uint8_t>(y);
+      for (int x = 0; x < rgb.cols; ++x)
+        for (int c = 0; c < 3; ++c) ++bins[size_t(c)][line[3 * x + c]];
+    }
   }
   return bins;
 }
+
+namespace {
 
 LoadOutcome finish(dqa::image::LoadedImage&& loaded, const QString& path, qint64 bytes) {
   PaneImage image;
@@ -99,7 +110,7 @@ LoadOutcome finish(dqa::image::LoadedImage&& loaded, const QString& path, qint64
   image.sourceChannels = loaded.sourceChannels;
   image.colour = QString::fromStdString(loaded.colour.note);
   image.fileBytes = bytes;
-  image.histogram = histogramOf(image.preview);
+  image.histogram = histogramOf(image.rgb);
   image.developing = loaded.halfSizeRaw;
   image.capture = loaded.capture;
   LoadOutcome out;
@@ -215,10 +226,12 @@ QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference) {
     m.note = QStringLiteral("sizes differ");
     return m;
   }
+  // On the 8-bit scale (0..255, so that PSNR's peak and SSIM's constants apply) but in
+  // float: 16-bit data is not rounded to 8 bits, so two developments that differ by less
+  // than an 8-bit step still differ here.
   cv::Mat a, r;
-  const double scale = image.depth() == CV_16U ? 1.0 / 257.0 : 1.0;
-  image.convertTo(a, CV_8U, scale);
-  reference.convertTo(r, CV_8U, reference.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
+  image.convertTo(a, CV_32F, image.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
+  reference.convertTo(r, CV_32F, reference.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
   try {
     // Per-channel values from OpenCV, reported as their mean over R, G, B.
     const cv::Scalar psnr = cv::quality::QualityPSNR::compute(r, a, cv::noArray());

@@ -58,6 +58,10 @@ LoadOutcome paneImageFromQImage(const QImage& image, const QString& nameForMessa
 
 QImage toQImage(const cv::Mat& rgb);  // any depth RGB -> 8-bit QImage (deep copy)
 
+// 256 bins per channel (R, G, B) of CV_8UC3 or CV_16UC3 data; 16-bit values fall in bin
+// value / 256.
+std::array<std::vector<int>, 3> histogramOf(const cv::Mat& rgb);
+
 // |image - reference| per pixel, amplified so that faint differences show; images of
 // different sizes are compared after resizing `image` to the reference size.
 QImage differenceImage(const PaneImage& image, const PaneImage& reference);
@@ -75,7 +79,8 @@ struct QualityMetrics {
   double psnr = 0, ssim = 0, gmsd = 0;
 };
 // PSNR (dB, higher better), SSIM (mean over channels, higher better) and GMSD (lower
-// better) of `image` against `reference`, with OpenCV's quality module.
+// better) of `image` against `reference`, with OpenCV's quality module, on the decoded
+// data at its own depth (16-bit data is not rounded to 8 bits first).
 QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference);
 
 }  // namespace dqa::ui
