@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/image/exif_reader.h"
+
 namespace dqa::image {
 namespace {
 
@@ -20,28 +22,16 @@ std::string text(const Bytes& b) { return std::string(reinterpret_cast<const cha
 // a broken tag must not stop the image from loading.
 
 int exifOrientation(const Bytes& tiff) {
-  if (!tiff.has(0, 8)) return 1;
-  bool little = false;
-  if (tiff.startsWith(0, "II", 2))
-    little = true;
-  else if (!tiff.startsWith(0, "MM", 2))
-    return 1;
-  const Endian e{tiff, little};
-  if (e.u16(2) != 42) return 1;
-  const std::size_t ifd = e.u32(4);
-  if (!tiff.has(ifd, 2)) return 1;
-  const std::size_t count = e.u16(ifd);
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::size_t entry = ifd + 2 + 12 * i;
-    if (!tiff.has(entry, 12)) return 1;
-    if (e.u16(entry) != 0x0112) continue;
-    const std::uint32_t type = e.u16(entry + 2);
-    if (e.u32(entry + 4) < 1) return 1;
-    // The standard says SHORT; some writers use LONG. The value sits in the entry.
-    const std::uint32_t value = type == 3 ? e.u16(entry + 8) : type == 4 ? e.u32(entry + 8) : 0;
-    return value >= 1 && value <= 8 ? int(value) : 1;
-  }
-  return 1;
+  const ExifReader r(tiff);
+  if (!r.valid()) return 1;
+  int orientation = 0;  // 0: no Orientation entry yet
+  r.forEach(r.firstIfd(), [&](std::uint32_t tag, const ExifEntry& e) {
+    if (tag != 0x0112 || orientation != 0) return;
+    // The standard says SHORT; some writers use LONG.
+    const std::uint32_t value = r.integer(e);
+    orientation = value >= 1 && value <= 8 ? int(value) : 1;
+  });
+  return orientation == 0 ? 1 : orientation;
 }
 
 namespace {
