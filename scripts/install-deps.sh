@@ -13,7 +13,7 @@ packages=(
   qt6-base-dev qt6-base-dev-tools
   libsentencepiece-dev sentencepiece
   libopencv-dev libopencv-contrib-dev opencv-data
-  liblcms2-dev libheif-dev libraw-dev zlib1g-dev
+  liblcms2-dev libheif-dev libraw-dev zlib1g-dev libxcb1-dev
   nlohmann-json3-dev libcli11-dev
   xvfb xauth
   desktop-file-utils appstream

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ui/display_colour.h"
+
 namespace dqa::ui {
 
 ImageCanvas::ImageCanvas(SharedViewport* viewport, QWidget* parent) : QWidget(parent), viewport_(viewport) {
@@ -20,7 +22,25 @@ ImageCanvas::ImageCanvas(SharedViewport* viewport, QWidget* parent) : QWidget(pa
 
 void ImageCanvas::setImage(const QImage& image) {
   image_ = image;
+  shown_ = image;
+  if (display_.isValid() && !image.isNull()) {
+    auto cached = std::find_if(converted_.begin(), converted_.end(),
+                               [&](const QPair<qint64, QImage>& c) { return c.first == image.cacheKey(); });
+    if (cached != converted_.end()) {
+      shown_ = cached->second;
+    } else {
+      shown_ = toDisplay(image, display_);
+      converted_.prepend({image.cacheKey(), shown_});
+      while (converted_.size() > 2) converted_.removeLast();
+    }
+  }
   update();
+}
+
+void ImageCanvas::setDisplayColourSpace(const QColorSpace& display) {
+  display_ = display;
+  converted_.clear();
+  setImage(image_);
 }
 
 void ImageCanvas::setPlaceholder(const QString& text) {
@@ -83,7 +103,7 @@ void ImageCanvas::paintEvent(QPaintEvent*) {
   const QRectF target(imageToWidget({0, 0}), imageToWidget(QPointF(image_.width(), image_.height())));
   // Magnified pixels stay sharp (a loupe shows pixels); reduced views are smoothed.
   painter.setRenderHint(QPainter::SmoothPixmapTransform, scale() < 1.0);
-  painter.drawImage(target, image_);
+  painter.drawImage(target, shown_);
 
   if (overlay_.valid()) {
     const QRectF where(imageToWidget(overlay_.target.topLeft()),

@@ -3,6 +3,7 @@
 // region of interest on top. Mouse: drag pans, wheel zooms about the cursor,
 // Shift+drag selects a region, a click (no drag) reports the image point,
 // double-click toggles fit / 100 %.
+#include <QColorSpace>
 #include <QImage>
 #include <QPointer>
 #include <QWidget>
@@ -17,8 +18,12 @@ class ImageCanvas : public QWidget {
  public:
   explicit ImageCanvas(SharedViewport* viewport, QWidget* parent = nullptr);
 
-  void setImage(const QImage& image);  // what to paint (may be a difference view)
+  void setImage(const QImage& image);  // what to paint, sRGB (may be a difference view)
   const QImage& image() const { return image_; }
+  // The display's colour space (display_colour.h): images are painted converted to it.
+  // Invalid (the default): the display is taken as sRGB and images are painted as given.
+  void setDisplayColourSpace(const QColorSpace& display);
+  const QImage& shownImage() const { return shown_; }  // image() as sent to the display
   void setPlaceholder(const QString& text);
   void setOverlay(const AttentionOverlay& overlay);
   void clearOverlay();
@@ -53,6 +58,10 @@ class ImageCanvas : public QWidget {
 
   QPointer<SharedViewport> viewport_;
   QImage image_;
+  QColorSpace display_;
+  QImage shown_;
+  // The last two conversions by the source's cacheKey: flicker alternates two images.
+  QList<QPair<qint64, QImage>> converted_;
   QString placeholder_;
   AttentionOverlay overlay_;
   bool smoothOverlay_ = false;

@@ -58,6 +58,7 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
   setWindowTitle(tr("DepictQA — image quality in words"));
   setWindowIcon(appIcon());
   host_ = std::make_unique<ModelHost>();
+  display_ = detectDisplayColour();
   buildLayout();
   buildMenus();
 

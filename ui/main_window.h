@@ -16,6 +16,7 @@
 #include "ui/asking_panel.h"
 #include "ui/attention_controls.h"
 #include "ui/attention_overlay.h"
+#include "ui/display_colour.h"
 #include "ui/image_data.h"
 #include "ui/image_pane.h"
 #include "ui/message_bar.h"
@@ -202,6 +203,8 @@ class MainWindow : public QMainWindow {
   MessageBar* messageBar_ = nullptr;
   QLabel* modelLabel_ = nullptr;
   QLabel* stallLabel_ = nullptr;
+  QLabel* displayLabel_ = nullptr;  // the display's colour profile (display_colour.h)
+  DisplayColour display_;
   QProgressBar* progress_ = nullptr;
   QSplitter* vertical_ = nullptr;
   QSplitter* bottom_ = nullptr;

@@ -53,6 +53,7 @@ QWidget* MainWindow::buildPanes(QWidget* parent) {
   panesLayout->setContentsMargins(0, 0, 0, 0);
   for (PaneRole role : kRoles) {
     auto* pane = new ImagePane(role, &viewport_, panesWidget);
+    pane->canvas()->setDisplayColourSpace(display_.space);
     panes_[size_t(role)] = pane;
     panesLayout->addWidget(pane, 1);
     connect(pane, &ImagePane::openRequested, this, &MainWindow::openImageDialog);
@@ -130,7 +131,12 @@ void MainWindow::buildStatusBar() {
   progress_ = new QProgressBar(this);
   progress_->setMaximumWidth(160);
   progress_->setVisible(false);
+  displayLabel_ = new QLabel(
+      display_.space.isValid() ? tr("Display: %1").arg(display_.space.description()) : tr("Display: sRGB"), this);
+  displayLabel_->setObjectName(QStringLiteral("displayLabel"));
+  displayLabel_->setToolTip(display_.description);
   statusBar()->addWidget(modelLabel_, 1);
+  statusBar()->addPermanentWidget(displayLabel_);
   statusBar()->addPermanentWidget(stallLabel_);
   statusBar()->addPermanentWidget(progress_);
 }

@@ -1,0 +1,28 @@
+#pragma once
+// The colour space the screen shows pixels in, so that the panes can show each image as
+// it looks (the loader has already converted every file to sRGB, the working space).
+#include <QColorSpace>
+#include <QImage>
+#include <QString>
+
+namespace dqa::ui {
+
+struct DisplayColour {
+  QColorSpace space;    // invalid: the display is taken as sRGB and nothing is converted
+  QString description;  // for the status bar: "Display: <profile> (from <source>)…"
+};
+
+// In order: the ICC profile file named by $DEPICTQA_DISPLAY_PROFILE; the profile the X11
+// session publishes on the root window (_ICC_PROFILE, set by colord, GNOME and KDE);
+// else sRGB. A profile Qt cannot use (not an RGB matrix/shaper or table profile,
+// damaged) is reported and sRGB used. Call from the GUI thread.
+DisplayColour detectDisplayColour();
+
+// `icc` as the display's profile; `source` says where it came from.
+DisplayColour displayColourFromIcc(const QByteArray& icc, const QString& source);
+
+// An sRGB image as the display must be sent it (a copy converted to the display's space),
+// or the image itself when there is no display space or it is sRGB.
+QImage toDisplay(const QImage& srgb, const QColorSpace& display);
+
+}  // namespace dqa::ui
