@@ -1,11 +1,14 @@
 // depictqa-bench-images: how long the loader takes on given files (best of N), full and
 // RAW half-size; --make-fixtures DIR first writes 24 MP test files there (sRGB and
 // Display P3 JPEG, 16-bit PNG with and without a P3 profile, a Bayer DNG) made as the
-// unit tests make theirs. A development tool: not installed.
+// unit tests make theirs; --dng-from PHOTO OUT writes a photo as a Bayer DNG (for the
+// screenshots). A development tool: not installed.
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -37,6 +40,31 @@ std::string bayerDng(const cv::Mat& rgb) {
        tiffShorts(277, {1}), tiffLong(278, std::uint32_t(rgb.rows)), tiffShorts(33421, {2, 2}),
        tiffBytes(33422, 1, std::string("\0\1\1\2", 4)), tiffBytes(50706, 1, std::string("\1\4\0\0", 4)),
        tiffAscii(50708, "DepictQA Bench"), tiffShorts(50717, {65535}), tiffRationals(50721, true, xyzToSrgb),
+       tiffRationals(50728, false, {1, 1, 1})},
+      px);
+}
+
+// A photo as a camera's RAW file: its sRGB pixels linearised (the sensor's values are
+// linear light) and mosaicked, so that LibRaw's development gives the photo back.
+std::string photoAsDng(const cv::Mat& bgr) {
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  std::string px;
+  px.reserve(rgb.total() * 2);
+  for (int y = 0; y < rgb.rows; ++y)
+    for (int x = 0; x < rgb.cols; ++x) {
+      const double v = rgb.at<cv::Vec3b>(y, x)[(y % 2) + (x % 2)] / 255.0;
+      const double lin = v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4);
+      px += tiffLe16(unsigned(std::lround(lin * 65535)));
+    }
+  const std::vector<double> xyzToSrgb = {3.2404542, -1.5371385, -0.4985314, -0.9692660, 1.8760108,
+                                         0.0415560, 0.0556434,  -0.2040259, 1.0572252};
+  return writeTiff(
+      {tiffLong(256, std::uint32_t(rgb.cols)), tiffLong(257, std::uint32_t(rgb.rows)), tiffShorts(258, {16}),
+       tiffShorts(259, {1}), tiffShorts(262, {32803}), tiffAscii(271, "DepictQA"), tiffAscii(272, "Photo as DNG"),
+       tiffShorts(277, {1}), tiffLong(278, std::uint32_t(rgb.rows)), tiffShorts(33421, {2, 2}),
+       tiffBytes(33422, 1, std::string("\0\1\1\2", 4)), tiffBytes(50706, 1, std::string("\1\4\0\0", 4)),
+       tiffAscii(50708, "DepictQA Photo as DNG"), tiffShorts(50717, {65535}), tiffRationals(50721, true, xyzToSrgb),
        tiffRationals(50728, false, {1, 1, 1})},
       px);
 }
@@ -88,6 +116,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--dng-from" && i + 2 < argc) {
+      const cv::Mat photo = cv::imread(argv[i + 1], cv::IMREAD_COLOR);
+      if (photo.empty()) {
+        std::fprintf(stderr, "depictqa-bench-images: cannot read %s\n", argv[i + 1]);
+        return 1;
+      }
+      put(argv[i + 2], photoAsDng(photo));
+      return 0;
+    }
     if (arg == "--make-fixtures" && i + 1 < argc) {
       const auto made = makeFixtures(argv[++i]);
       files.insert(files.end(), made.begin(), made.end());
@@ -96,7 +133,9 @@ int main(int argc, char** argv) {
     }
   }
   if (files.empty()) {
-    std::fprintf(stderr, "usage: depictqa-bench-images [--make-fixtures DIR] [FILE...]\n");
+    std::fprintf(stderr,
+                 "usage: depictqa-bench-images [--make-fixtures DIR] [FILE...]\n"
+                 "       depictqa-bench-images --dng-from PHOTO OUT.dng   (a photo as a Bayer DNG)\n");
     return 2;
   }
   for (const std::string& f : files)

@@ -51,3 +51,7 @@ P=/usr/share/color/icc/colord
 [ -f "$W/fruits.avif" ] || heif-enc -A -q 20 "$W/fruits.png" -o "$W/fruits.avif" >/dev/null
 $G --size 1600x900 --reference $I/fruits.jpg --a $I/fruits-adobergb.jpg --b $I/fruits-prophoto.jpg --task comparison --ask --region whole --screenshot $S/colour-profiles.png
 $G --size 1600x900 --reference $I/fruits.jpg --a $I/fruits.heic --b $I/fruits.avif --task reasoning --ask --region whole --screenshot $S/heif-avif.png
+# A camera RAW beside a phone's HEIC (issue 17): the photo written as a Bayer DNG
+# (linearised sRGB as the sensor's values) by depictqa-bench-images, developed by LibRaw.
+[ -f "$W/fruits.dng" ] || "$BUILD/bin/depictqa-bench-images" --dng-from "$W/fruits.jpg" "$W/fruits.dng"
+$G --size 1600x900 --reference $I/fruits.jpg --a $I/fruits.dng --b $I/fruits.heic --task comparison --ask --region whole --screenshot $S/raw-heic.png
