@@ -16,10 +16,11 @@
 
 namespace dqa::image {
 
-// What is wrong with the file's derived-image canvases, as a phrase for a load error
-// ("its grid image asks for a 30255x12545-pixel canvas, ..."), or nullopt when every
-// canvas equals its image's declared size and fits in maxPixels. A box structure too
-// damaged to read is left to libheif, which refuses it.
+// What is wrong with the file's derived images, as a phrase for a load error ("its grid
+// image asks for a 30255x12545-pixel canvas, ..."), or nullopt when every canvas equals
+// its image's declared size and fits in maxPixels and no image is built from itself
+// (a 'dimg' reference loop, which libheif 1.15 follows for seconds and gigabytes). A box
+// structure too damaged to read is left to libheif, which refuses it.
 std::optional<std::string> heifCanvasProblem(const Bytes& file, long long maxPixels);
 
 }  // namespace dqa::image
