@@ -11,6 +11,10 @@ primary image is a 1x1 'grid' declared 16x16 (its ispe) whose own data asks for 
       with 32-bit canvas fields (flags bit 0): 30255x12545 against 16x16, refused;
   heic-grid-canvas-equals-declared.heic  the grid's canvas set to its declared 16x16: the
       canvas check lets it through to libheif.
+From a later finding (regression-heic-iden-of-unknown-item-type.heic, 627 bytes: an
+'iden' image of an item of type 'hvc2', on which libheif 1.15 aborts):
+  heic-iden-of-missing-item.heic  the item made 'hvc1' and the 'dimg' reference pointed
+      at item 7, which the file does not have (libheif aborts the same way).
 Only the standard library; the boxes are rebuilt with their sizes and the coded item's
 file offset (iloc) recomputed.
 """
@@ -80,6 +84,15 @@ def main():
         with open(os.path.join(SEEDS, name), "wb") as f:
             f.write(rebuild(finding, kind, payload))
         print("wrote", name)
+    iden = bytearray(open(os.path.join(SEEDS, "regression-heic-iden-of-unknown-item-type.heic"), "rb").read())
+    at = iden.index(b"hvc2")
+    iden[at:at + 4] = b"hvc1"
+    at = iden.index(b"dimg")
+    assert iden[at + 4:at + 10] == bytes.fromhex("000200010001")  # from 2, one input: 1
+    iden[at + 8:at + 10] = b"\x00\x07"
+    with open(os.path.join(SEEDS, "heic-iden-of-missing-item.heic"), "wb") as f:
+        f.write(iden)
+    print("wrote heic-iden-of-missing-item.heic")
 
 
 if __name__ == "__main__":

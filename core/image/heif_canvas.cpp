@@ -264,6 +264,26 @@ std::string megapixels(long long pixels) {
   return text;
 }
 
+bool isDerived(std::uint32_t type) {
+  return type == fourcc("grid") || type == fourcc("iden") || type == fourcc("iovl");
+}
+
+// The item types libheif 1.15 makes images of. A derived image whose input is anything
+// else (or no item at all) trips an assertion inside it (`imginfo`, heif_context.cc):
+// the whole program aborts.
+bool libheifImageType(std::uint32_t type) {
+  return isDerived(type) || type == fourcc("hvc1") || type == fourcc("av01") || type == fourcc("vvc1");
+}
+
+std::string typeName(std::uint32_t type) {
+  std::string name;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    const char c = char(type >> shift & 0xff);
+    name += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  return name;
+}
+
 std::string dims(const Size& s) { return std::to_string(s.width) + "x" + std::to_string(s.height); }
 
 }  // namespace
@@ -273,6 +293,19 @@ std::optional<std::string> heifCanvasProblem(const Bytes& file, long long maxPix
   if (const auto item = itemInALoop(items))
     return "its derived image " + std::to_string(*item) +
            " is built from itself (directly or through other images): the file is damaged";
+  for (const auto& [id, inputs] : items.inputs) {
+    const auto type = items.type.find(id);
+    if (type == items.type.end() || !isDerived(type->second)) continue;
+    for (const std::uint32_t input : inputs) {
+      const auto inputType = items.type.find(input);
+      if (inputType == items.type.end())
+        return "its derived image " + std::to_string(id) + " is built from item " + std::to_string(input) +
+               ", which the file does not have: the file is damaged";
+      if (!libheifImageType(inputType->second))
+        return "its derived image " + std::to_string(id) + " is built from item " + std::to_string(input) +
+               " of type '" + typeName(inputType->second) + "', which is not an image libheif decodes";
+    }
+  }
   for (const auto& [id, type] : items.type) {
     if (type != fourcc("grid") && type != fourcc("iovl")) continue;
     const auto location = items.location.find(id);

@@ -1,6 +1,6 @@
 #pragma once
-// Internal to core/image (heif_decode.cpp): the canvas sizes of a HEIF file's derived
-// images, read from the file's boxes before libheif decodes anything.
+// Internal to core/image (heif_decode.cpp): a HEIF file's derived images (their canvas
+// sizes and inputs), read from the file's boxes before libheif decodes anything.
 //
 // A 'grid' (tiles, what phones write) or an 'iovl' (overlay) image carries its canvas
 // size in its own item data, separate from its declared size (its ispe property), which
@@ -18,9 +18,11 @@ namespace dqa::image {
 
 // What is wrong with the file's derived images, as a phrase for a load error ("its grid
 // image asks for a 30255x12545-pixel canvas, ..."), or nullopt when every canvas equals
-// its image's declared size and fits in maxPixels and no image is built from itself
-// (a 'dimg' reference loop, which libheif 1.15 follows for seconds and gigabytes). A box
-// structure too damaged to read is left to libheif, which refuses it.
+// its image's declared size and fits in maxPixels, no image is built from itself (a
+// 'dimg' reference loop, which libheif 1.15 follows for seconds and gigabytes), and every
+// derived image's inputs are items of a type libheif 1.15 makes images of (any other
+// input aborts the process inside libheif). A box structure too damaged to read is left
+// to libheif, which refuses it.
 std::optional<std::string> heifCanvasProblem(const Bytes& file, long long maxPixels);
 
 }  // namespace dqa::image

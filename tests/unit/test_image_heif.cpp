@@ -290,6 +290,15 @@ class TestImageHeif : public QObject {
     QTest::newRow("grid built from itself")
         << "regression-heic-grid-built-from-itself.heic"
         << "its derived image 2 is built from itself (directly or through other images): the file is damaged";
+    // The next finding (627 bytes): an 'iden' image of an item of unknown type ('hvc2');
+    // libheif 1.15 aborts the process on an assertion (`imginfo`). Its variant names an
+    // item the file does not have, which aborts the same way.
+    QTest::newRow("identity of an unknown item type")
+        << "regression-heic-iden-of-unknown-item-type.heic"
+        << "its derived image 2 is built from item 1 of type 'hvc2', which is not an image libheif decodes";
+    QTest::newRow("identity of a missing item")
+        << "heic-iden-of-missing-item.heic"
+        << "its derived image 2 is built from item 7, which the file does not have: the file is damaged";
   }
   void derivedImagesAreCheckedBeforeDecoding() {
     QFETCH(QString, file);
