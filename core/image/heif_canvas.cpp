@@ -24,9 +24,22 @@ constexpr std::uint32_t fourcc(const char (&c)[5]) {
          std::uint32_t(std::uint8_t(c[2])) << 8 | std::uint8_t(c[3]);
 }
 
+std::string typeName(std::uint32_t type) {
+  std::string name;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    const char c = char(type >> shift & 0xff);
+    name += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  return name;
+}
+
 // The boxes in [begin, end), in order. Stops at the first header that does not fit: what
-// follows a broken box cannot be located.
-std::vector<Box> children(const Bytes& b, std::size_t begin, std::size_t end) {
+// follows a broken box cannot be located. Inside the meta box (where `damage` is given)
+// that is damage: libheif reads such a box anyway (fuzz_image_decode: a 'dimg' box
+// declaring 242 bytes inside a 26-byte 'iref' still took effect), so what it reads
+// there would go unchecked.
+std::vector<Box> children(const Bytes& b, std::size_t begin, std::size_t end, std::uint32_t parent = 0,
+                          std::string* damage = nullptr) {
   std::vector<Box> boxes;
   std::size_t at = begin;
   while (at < end && end - at >= 8) {
@@ -43,6 +56,8 @@ std::vector<Box> children(const Bytes& b, std::size_t begin, std::size_t end) {
     boxes.push_back({b.be32(at + 4), at + header, at + std::size_t(size)});
     at += std::size_t(size);
   }
+  if (damage && damage->empty() && at != end)
+    *damage = "a box inside its '" + typeName(parent) + "' box runs past the end of it";
   return boxes;
 }
 
@@ -86,12 +101,13 @@ struct Items {
   std::map<std::uint32_t, std::vector<std::uint32_t>> inputs;  // item id -> its 'dimg' inputs (iref)
   Box idat;
   bool hasIdat = false;
+  std::string damage;  // the first structural damage found inside meta, if any
 };
 
 void readItemTypes(const Bytes& b, const Box& iinf, Items& items) {
   const unsigned version = b.u8(iinf.body);
   const std::size_t first = iinf.body + 4 + (version == 0 ? 2 : 4);
-  for (const Box& infe : children(b, first, iinf.end)) {
+  for (const Box& infe : children(b, first, iinf.end, fourcc("iinf"), &items.damage)) {
     if (infe.type != fourcc("infe")) continue;
     const unsigned v = b.u8(infe.body);
     if (v < 2) continue;  // versions 0 and 1 describe files, not images
@@ -133,9 +149,9 @@ void readLocations(const Bytes& b, const Box& iloc, Items& items) {
 
 void readDeclaredSizes(const Bytes& b, const Box& iprp, Items& items) {
   std::vector<std::optional<Size>> properties;  // ipco's boxes in order; ipma counts from 1
-  for (const Box& box : children(b, iprp.body, iprp.end)) {
+  for (const Box& box : children(b, iprp.body, iprp.end, fourcc("iprp"), &items.damage)) {
     if (box.type != fourcc("ipco")) continue;
-    for (const Box& property : children(b, box.body, box.end)) {
+    for (const Box& property : children(b, box.body, box.end, fourcc("ipco"), &items.damage)) {
       std::optional<Size> size;
       if (property.type == fourcc("ispe") && b.has(property.body, 12) && property.end - property.body >= 12)
         size = Size{b.be32(property.body + 4), b.be32(property.body + 8)};
@@ -162,7 +178,7 @@ void readDeclaredSizes(const Bytes& b, const Box& iprp, Items& items) {
 
 void readDerivations(const Bytes& b, const Box& iref, Items& items) {
   const unsigned idSize = b.u8(iref.body) == 0 ? 2 : 4;
-  for (const Box& reference : children(b, iref.body + 4, iref.end)) {
+  for (const Box& reference : children(b, iref.body + 4, iref.end, fourcc("iref"), &items.damage)) {
     if (reference.type != fourcc("dimg")) continue;
     Reader r{b, reference.body, reference.end};
     const auto from = std::uint32_t(r.field(idSize));
@@ -171,6 +187,7 @@ void readDerivations(const Bytes& b, const Box& iref, Items& items) {
       const auto to = std::uint32_t(r.field(idSize));
       if (r.ok) items.inputs[from].push_back(to);
     }
+    if (!r.ok && items.damage.empty()) items.damage = "a 'dimg' reference list runs past the end of its box";
   }
 }
 
@@ -207,7 +224,7 @@ Items readItems(const Bytes& b) {
   Items items;
   for (const Box& top : children(b, 0, b.size())) {
     if (top.type != fourcc("meta")) continue;
-    for (const Box& box : children(b, top.body + 4, top.end)) {  // meta is a full box
+    for (const Box& box : children(b, top.body + 4, top.end, fourcc("meta"), &items.damage)) {  // a full box
       if (box.type == fourcc("iinf")) readItemTypes(b, box, items);
       if (box.type == fourcc("iloc")) readLocations(b, box, items);
       if (box.type == fourcc("iprp")) readDeclaredSizes(b, box, items);
@@ -275,21 +292,13 @@ bool libheifImageType(std::uint32_t type) {
   return isDerived(type) || type == fourcc("hvc1") || type == fourcc("av01") || type == fourcc("vvc1");
 }
 
-std::string typeName(std::uint32_t type) {
-  std::string name;
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    const char c = char(type >> shift & 0xff);
-    name += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  return name;
-}
-
 std::string dims(const Size& s) { return std::to_string(s.width) + "x" + std::to_string(s.height); }
 
 }  // namespace
 
 std::optional<std::string> heifCanvasProblem(const Bytes& file, long long maxPixels) {
   const Items items = readItems(file);
+  if (!items.damage.empty()) return "its HEIF box structure is damaged (" + items.damage + ")";
   if (const auto item = itemInALoop(items))
     return "its derived image " + std::to_string(*item) +
            " is built from itself (directly or through other images): the file is damaged";
