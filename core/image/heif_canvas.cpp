@@ -1,14 +1,16 @@
-// The canvas check of HEIF derived images (heif_canvas.h): a small, bounds-checked reader
-// of the ISO base media file format boxes that say which items are grids or overlays,
-// where their data lies (iloc, idat) and which declared size (ispe) each has (ipco, ipma).
+// The checks of HEIF derived images (heif_canvas.h): a small, bounds-checked reader of
+// the ISO base media file format boxes that say which items are grids, identities or
+// overlays (iinf), where their data lies (iloc, idat), which declared size (ispe) each
+// has (ipco, ipma) and which items each is built from (iref 'dimg').
 // ISO/IEC 14496-12 (boxes, iloc) and ISO/IEC 23008-12 (items, grid, iovl, ispe).
 #include "core/image/heif_canvas.h"
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <map>
 #include <vector>
+
+#include "core/image/load_error.h"
 
 namespace dqa::image {
 namespace {
@@ -149,7 +151,9 @@ void readLocations(const Bytes& b, const Box& iloc, Items& items) {
 
 void readDeclaredSizes(const Bytes& b, const Box& iprp, Items& items) {
   std::vector<std::optional<Size>> properties;  // ipco's boxes in order; ipma counts from 1
+  std::vector<Box> associations;                // the ipma boxes, read once all of ipco is known
   for (const Box& box : children(b, iprp.body, iprp.end, fourcc("iprp"), &items.damage)) {
+    if (box.type == fourcc("ipma")) associations.push_back(box);
     if (box.type != fourcc("ipco")) continue;
     for (const Box& property : children(b, box.body, box.end, fourcc("ipco"), &items.damage)) {
       std::optional<Size> size;
@@ -158,8 +162,7 @@ void readDeclaredSizes(const Bytes& b, const Box& iprp, Items& items) {
       properties.push_back(size);
     }
   }
-  for (const Box& ipma : children(b, iprp.body, iprp.end)) {
-    if (ipma.type != fourcc("ipma")) continue;
+  for (const Box& ipma : associations) {
     const unsigned version = b.u8(ipma.body);
     const bool wideIndex = (b.u8(ipma.body + 3) & 1) != 0;
     Reader r{b, ipma.body + 4, ipma.end};
@@ -275,12 +278,6 @@ std::optional<Size> canvas(std::uint32_t type, const std::string& data) {
   return Size{d.be32(at), d.be32(at + 4)};
 }
 
-std::string megapixels(long long pixels) {
-  char text[48];
-  std::snprintf(text, sizeof text, "%.1f", double(pixels) / 1e6);
-  return text;
-}
-
 bool isDerived(std::uint32_t type) {
   return type == fourcc("grid") || type == fourcc("iden") || type == fourcc("iovl");
 }
@@ -329,7 +326,7 @@ std::optional<std::string> heifCanvasProblem(const Bytes& file, long long maxPix
       return what + ", not the " + dims(declared->second) + " its header declares: the file is damaged";
     // Without a declared size the canvas still has to pass the size guard by itself.
     if (size->width == 0 || size->height == 0 || size->width > std::uint64_t(maxPixels) / size->height)
-      return what + ", more than the limit of " + megapixels(maxPixels) +
+      return what + ", more than the limit of " + megapixels(double(maxPixels)) +
              " megapixels that guards against decompression bombs";
   }
   return std::nullopt;

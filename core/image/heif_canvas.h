@@ -21,8 +21,9 @@ namespace dqa::image {
 // its image's declared size and fits in maxPixels, no image is built from itself (a
 // 'dimg' reference loop, which libheif 1.15 follows for seconds and gigabytes), and every
 // derived image's inputs are items of a type libheif 1.15 makes images of (any other
-// input aborts the process inside libheif). A box structure too damaged to read is left
-// to libheif, which refuses it.
+// input aborts the process inside libheif). Inside the meta box a box that runs past its
+// parent is damage too (libheif reads it anyway); damage elsewhere (a cut-off mdat) is
+// left to libheif, which refuses it.
 std::optional<std::string> heifCanvasProblem(const Bytes& file, long long maxPixels);
 
 }  // namespace dqa::image

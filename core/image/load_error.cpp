@@ -3,15 +3,12 @@
 #include <cstdio>
 
 namespace dqa::image {
-namespace {
 
 std::string megapixels(double pixels) {
   char text[48];
   std::snprintf(text, sizeof text, "%.1f", pixels / 1e6);
   return text;
 }
-
-}  // namespace
 
 Error loadError(const std::string& name, const std::string& what, const std::string& todo) {
   return makeError("Cannot load image '" + name + "': " + what + ". " + todo);

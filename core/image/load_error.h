@@ -8,6 +8,10 @@
 
 namespace dqa::image {
 
+// A pixel count in megapixels with one decimal ("250.0"), as the size guard's messages
+// give it.
+std::string megapixels(double pixels);
+
 // "Cannot load image 'name': what. todo"
 Error loadError(const std::string& name, const std::string& what, const std::string& todo);
 
