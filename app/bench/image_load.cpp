@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "colour_fixtures.h"
+#include "dng_fixture.h"
 #include "core/image/image_loader.h"
 #include "tiff_writer.h"
 
@@ -26,22 +27,20 @@ void put(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
 }
 
-std::string bayerDng(const cv::Mat& rgb) {
+// The mosaic (RGGB, 16-bit little-endian samples) of an RGB image's 8-bit values,
+// each mapped to a sensor value by `sample`.
+template <class Sample>
+std::string rggbMosaic(const cv::Mat& rgb, Sample sample) {
   std::string px;
   px.reserve(rgb.total() * 2);
   for (int y = 0; y < rgb.rows; ++y)
-    for (int x = 0; x < rgb.cols; ++x)  // RGGB; camera = linear sRGB (see test_image_raw)
-      px += tiffLe16(unsigned(rgb.at<cv::Vec3b>(y, x)[(y % 2) + (x % 2)]) * 200);
-  const std::vector<double> xyzToSrgb = {3.2404542, -1.5371385, -0.4985314, -0.9692660, 1.8760108,
-                                         0.0415560, 0.0556434,  -0.2040259, 1.0572252};
-  return writeTiff(
-      {tiffLong(256, std::uint32_t(rgb.cols)), tiffLong(257, std::uint32_t(rgb.rows)), tiffShorts(258, {16}),
-       tiffShorts(259, {1}), tiffShorts(262, {32803}), tiffAscii(271, "DepictQA"), tiffAscii(272, "Bench"),
-       tiffShorts(277, {1}), tiffLong(278, std::uint32_t(rgb.rows)), tiffShorts(33421, {2, 2}),
-       tiffBytes(33422, 1, std::string("\0\1\1\2", 4)), tiffBytes(50706, 1, std::string("\1\4\0\0", 4)),
-       tiffAscii(50708, "DepictQA Bench"), tiffShorts(50717, {65535}), tiffRationals(50721, true, xyzToSrgb),
-       tiffRationals(50728, false, {1, 1, 1})},
-      px);
+    for (int x = 0; x < rgb.cols; ++x) px += tiffLe16(sample(rgb.at<cv::Vec3b>(y, x)[(y % 2) + (x % 2)]));
+  return px;
+}
+
+std::string bayerDng(const cv::Mat& rgb) {
+  // camera = linear sRGB (see test_image_raw); the 8-bit values taken as linear
+  return makeDng(rgb.cols, rgb.rows, rggbMosaic(rgb, [](unsigned v) { return v * 200; }), "Bench");
 }
 
 // A photo as a camera's RAW file: its sRGB pixels linearised (the sensor's values are
@@ -49,24 +48,12 @@ std::string bayerDng(const cv::Mat& rgb) {
 std::string photoAsDng(const cv::Mat& bgr) {
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  std::string px;
-  px.reserve(rgb.total() * 2);
-  for (int y = 0; y < rgb.rows; ++y)
-    for (int x = 0; x < rgb.cols; ++x) {
-      const double v = rgb.at<cv::Vec3b>(y, x)[(y % 2) + (x % 2)] / 255.0;
-      const double lin = v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4);
-      px += tiffLe16(unsigned(std::lround(lin * 65535)));
-    }
-  const std::vector<double> xyzToSrgb = {3.2404542, -1.5371385, -0.4985314, -0.9692660, 1.8760108,
-                                         0.0415560, 0.0556434,  -0.2040259, 1.0572252};
-  return writeTiff(
-      {tiffLong(256, std::uint32_t(rgb.cols)), tiffLong(257, std::uint32_t(rgb.rows)), tiffShorts(258, {16}),
-       tiffShorts(259, {1}), tiffShorts(262, {32803}), tiffAscii(271, "DepictQA"), tiffAscii(272, "Photo as DNG"),
-       tiffShorts(277, {1}), tiffLong(278, std::uint32_t(rgb.rows)), tiffShorts(33421, {2, 2}),
-       tiffBytes(33422, 1, std::string("\0\1\1\2", 4)), tiffBytes(50706, 1, std::string("\1\4\0\0", 4)),
-       tiffAscii(50708, "DepictQA Photo as DNG"), tiffShorts(50717, {65535}), tiffRationals(50721, true, xyzToSrgb),
-       tiffRationals(50728, false, {1, 1, 1})},
-      px);
+  const std::string px = rggbMosaic(rgb, [](unsigned encoded) {
+    const double v = encoded / 255.0;
+    const double lin = v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4);
+    return unsigned(std::lround(lin * 65535));
+  });
+  return makeDng(rgb.cols, rgb.rows, px, "Photo as DNG");
 }
 
 std::vector<std::string> makeFixtures(const std::string& dir) {

@@ -28,8 +28,9 @@ inline std::string dngMosaic(int width, int height) {
   return pixels;
 }
 
-// The DNG file of `pixels` (a mosaic of width x height samples).
-inline std::string makeDng(int width, int height, const std::string& pixels) {
+// The DNG file of `pixels` (a mosaic of width x height samples); `model` names the
+// camera (Model, and UniqueCameraModel after "DepictQA ").
+inline std::string makeDng(int width, int height, const std::string& pixels, const std::string& model = "Test Sensor") {
   // XYZ (D65) to linear sRGB: the camera "is" an sRGB sensor.
   const std::vector<double> xyzToSrgb = {3.2404542, -1.5371385, -0.4985314, -0.9692660, 1.8760108,
                                          0.0415560, 0.0556434,  -0.2040259, 1.0572252};
@@ -40,7 +41,7 @@ inline std::string makeDng(int width, int height, const std::string& pixels) {
                     tiffShorts(259, {1}),
                     tiffShorts(262, {32803}),
                     tiffAscii(271, "DepictQA"),
-                    tiffAscii(272, "Test Sensor"),
+                    tiffAscii(272, model),
                     tiffShorts(274, {1}),
                     tiffShorts(277, {1}),
                     tiffLong(278, unsigned(height)),
@@ -48,7 +49,7 @@ inline std::string makeDng(int width, int height, const std::string& pixels) {
                     tiffShorts(33421, {2, 2}),
                     tiffBytes(33422, 1, std::string("\0\1\1\2", 4)),
                     tiffBytes(50706, 1, std::string("\1\4\0\0", 4)),
-                    tiffAscii(50708, "DepictQA Test Sensor"),
+                    tiffAscii(50708, "DepictQA " + model),
                     tiffShorts(50717, {65535}),
                     tiffRationals(50721, true, xyzToSrgb),
                     tiffRationals(50728, false, {1, 1, 1}),
