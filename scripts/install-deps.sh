@@ -4,7 +4,8 @@
 # libopenblas0-openmp replaces the reference BLAS (30x faster matmul), xvfb/xauth let
 # the GUI run without a display; libgloo-dev holds the gloo headers that libtorch's
 # ProcessGroupGloo.hpp includes (data-parallel training, docs/distributed.md); Little
-# CMS, libheif and LibRaw read colour profiles, HEIC/AVIF and camera RAW (core/image);
+# CMS, libheif and LibRaw read colour profiles, HEIC/AVIF and camera RAW (core/image;
+# libavif only writes the 10-bit AVIF test fixture);
 # clang-format-14 checks that the C++ follows .clang-format (CTest format_check).
 set -euo pipefail
 packages=(
@@ -13,7 +14,7 @@ packages=(
   qt6-base-dev qt6-base-dev-tools
   libsentencepiece-dev sentencepiece
   libopencv-dev libopencv-contrib-dev opencv-data
-  liblcms2-dev libheif-dev libraw-dev zlib1g-dev libxcb1-dev
+  liblcms2-dev libheif-dev libraw-dev zlib1g-dev libxcb1-dev libavif-dev
   nlohmann-json3-dev libcli11-dev
   xvfb xauth
   desktop-file-utils appstream

@@ -1,10 +1,12 @@
 // HEIC and AVIF through libheif: files written here by libheif's own encoders (x265,
-// aom; each case skips with the reason when the encoder is missing), decoded by the
-// loader: 8-bit HEIC and AVIF, 10-bit HEIC kept at 16 bits, the primary of several images, an
+// aom; each case skips with the reason when the encoder is missing) and 10-bit AVIF by
+// libavif (libheif's aom plugin asserts on 10-bit input), decoded by the loader: 8-bit
+// HEIC and AVIF, 10-bit HEIC and AVIF kept at 16 bits, the primary of several images, an
 // ICC or nclx Display P3 profile converted to sRGB, and clear errors for a cut-off file
 // or one over the pixel limit.
 #include <QtTest/QtTest>
 
+#include <avif/avif.h>
 #include <libheif/heif.h>
 #include <opencv2/core.hpp>
 
@@ -127,6 +129,48 @@ double worstQuadrantError(const Picture& written, const cv::Mat& loaded) {
   if (!heif_have_encoder_for_format(format)) \
     QSKIP("this libheif has no " name " encoder, so no test file can be written here");
 
+// A lossless 10-bit AVIF written by libavif with aom: identity matrix, full range, so
+// every 10-bit value of `rgb10` (CV_16UC3, values 0..1023) is stored exactly. `primaries`
+// is the nclx colour primaries code (1 sRGB/BT.709, 12 Display P3), sRGB transfer.
+std::string encodeAvif10(const cv::Mat& rgb10, int primaries) {
+  std::unique_ptr<avifImage, void (*)(avifImage*)> image(
+      avifImageCreate(rgb10.cols, rgb10.rows, 10, AVIF_PIXEL_FORMAT_YUV444), avifImageDestroy);
+  image->colorPrimaries = avifColorPrimaries(primaries);
+  image->transferCharacteristics = AVIF_TRANSFER_CHARACTERISTICS_SRGB;
+  image->matrixCoefficients = AVIF_MATRIX_COEFFICIENTS_IDENTITY;
+  image->yuvRange = AVIF_RANGE_FULL;
+  avifRGBImage rgb;
+  avifRGBImageSetDefaults(&rgb, image.get());
+  rgb.format = AVIF_RGB_FORMAT_RGB;
+  rgb.depth = 10;
+  avifRGBImageAllocatePixels(&rgb);
+  for (int y = 0; y < rgb10.rows; ++y)
+    std::memcpy(rgb.pixels + std::size_t(y) * rgb.rowBytes, rgb10.ptr(y), rgb10.cols * 6);
+  const bool converted = avifImageRGBToYUV(image.get(), &rgb) == AVIF_RESULT_OK;
+  avifRGBImageFreePixels(&rgb);
+  if (!converted) return {};
+  std::unique_ptr<avifEncoder, void (*)(avifEncoder*)> encoder(avifEncoderCreate(), avifEncoderDestroy);
+  encoder->codecChoice = AVIF_CODEC_CHOICE_AOM;
+  encoder->minQuantizer = encoder->maxQuantizer = AVIF_QUANTIZER_LOSSLESS;
+  encoder->speed = 9;
+  avifRWData out = AVIF_DATA_EMPTY;
+  if (avifEncoderWrite(encoder.get(), image.get(), &out) != AVIF_RESULT_OK) return {};
+  std::string bytes(reinterpret_cast<const char*>(out.data), out.size);
+  avifRWDataFree(&out);
+  return bytes;
+}
+
+// 64x48 10-bit pixels, every channel a different ramp, so most values are not multiples
+// of 4 (an 8-bit source scaled up would be).
+cv::Mat tenBitRamps() {
+  cv::Mat m(48, 64, CV_16UC3);
+  for (int y = 0; y < m.rows; ++y)
+    for (int x = 0; x < m.cols; ++x)
+      m.at<cv::Vec3w>(y, x) = cv::Vec3w(std::uint16_t((x * 16 + y) % 1024), std::uint16_t((y * 21 + x * 3) % 1024),
+                                        std::uint16_t((x * 7 + y * 11 + 5) % 1024));
+  return m;
+}
+
 }  // namespace
 
 class TestImageHeif : public QObject {
@@ -164,9 +208,7 @@ class TestImageHeif : public QObject {
     QVERIFY(!r->colour.converted);  // no colour box, or sRGB: nothing to convert
   }
 
-  // 10-bit through HEVC Main 10: this Debian's aom encoder asserts when libheif hands
-  // it 10-bit input, so the AVIF case above stays 8-bit (decoding 10-bit AVIF takes
-  // the same path: libheif returns RRGGBB for either codec, but no 10-bit AVIF is tested here).
+  // 10-bit through HEVC Main 10 (libheif's x265 plugin).
   void heic10bit() {
     NEED_ENCODER(heif_compression_HEVC, "HEVC (x265)");
     Picture p = quadrants(64, 32, 10);
@@ -183,6 +225,34 @@ class TestImageHeif : public QObject {
     int notEightBit = 0;
     for (auto it = r->rgb.begin<cv::Vec3w>(); it != r->rgb.end<cv::Vec3w>(); ++it) notEightBit += (*it)[0] % 257 != 0;
     QVERIFY(notEightBit > 0);
+  }
+
+  // 10-bit AVIF, lossless: the decoded 16-bit pixels are the written 10-bit values
+  // scaled (v * 65535 / 1023), none squeezed through 8 bits; with Display P3 primaries in
+  // its nclx box the same pixels come out converted like Little CMS converts them.
+  void avif10bit() {
+    if (!avifCodecName(AVIF_CODEC_CHOICE_AOM, AVIF_CODEC_FLAG_CAN_ENCODE))
+      QSKIP("this libavif has no aom encoder, so no 10-bit AVIF can be written here");
+    const cv::Mat written = tenBitRamps();
+    const std::string srgbFile = encodeAvif10(written, 1);
+    QVERIFY(!srgbFile.empty());
+    const auto r = decodeImage(srgbFile, "deep.avif");
+    QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+    QCOMPARE(QString::fromStdString(r->format), QString("AVIF"));
+    QCOMPARE(r->sourceBits, 10);
+    QCOMPARE(r->bitDepth, 16);
+    QVERIFY(!r->colour.converted);
+    cv::Mat expected;
+    written.convertTo(expected, CV_16UC3, 65535.0 / 1023.0);
+    QCOMPARE(cv::norm(r->rgb, expected, cv::NORM_INF), 0.0);
+
+    const auto p3 = decodeImage(encodeAvif10(written, 12), "p3-deep.avif");
+    QVERIFY2(p3.ok(), p3.ok() ? "" : p3.message().c_str());
+    QVERIFY(p3->colour.converted);
+    QCOMPARE(p3->bitDepth, 16);
+    const double worst = cv::norm(p3->rgb, referenceToSrgb(expected, displayP3Profile()), cv::NORM_INF);
+    QVERIFY2(worst <= 257, qPrintable(QString("off by %1/65535").arg(worst)));
+    QVERIFY(cv::norm(p3->rgb, expected, cv::NORM_INF) > 10 * 257);
   }
 
   void primaryOfSeveralImages() {
