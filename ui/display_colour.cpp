@@ -73,11 +73,26 @@ DisplayColour detectDisplayColour() {
   return srgbDisplay(QStringLiteral("the session publishes no display profile"));
 }
 
-QImage toDisplay(const QImage& srgb, const QColorSpace& display) {
-  if (srgb.isNull() || !display.isValid()) return srgb;
-  QImage copy = srgb;
-  copy.setColorSpace(QColorSpace::SRgb);
-  return copy.convertedToColorSpace(display);
+QImage toDisplay(const QImage& image, const QColorSpace& display) {
+  if (image.isNull()) return image;
+  const QColorSpace from = image.colorSpace().isValid() ? image.colorSpace() : QColorSpace(QColorSpace::SRgb);
+  const QColorSpace to = display.isValid() ? display : QColorSpace(QColorSpace::SRgb);
+  if (from == to) return image;
+  QImage copy = image;
+  copy.setColorSpace(from);
+  return copy.convertedToColorSpace(to);
+}
+
+QColorSpace qtColourSpace(dqa::WorkingSpace space) {
+  switch (space) {
+    case dqa::WorkingSpace::DisplayP3:
+      return QColorSpace(QColorSpace::DisplayP3);
+    case dqa::WorkingSpace::AdobeRgb:
+      return QColorSpace(QColorSpace::AdobeRgb);
+    case dqa::WorkingSpace::Srgb:
+      break;
+  }
+  return QColorSpace(QColorSpace::SRgb);
 }
 
 }  // namespace dqa::ui

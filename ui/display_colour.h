@@ -1,9 +1,12 @@
 #pragma once
 // The colour space the screen shows pixels in, so that the panes can show each image as
-// it looks (the loader has already converted every file to sRGB, the working space).
+// it looks (the loader has already converted every file to the model's working space,
+// sRGB unless its config.json names another).
 #include <QColorSpace>
 #include <QImage>
 #include <QString>
+
+#include "core/common/working_space.h"
 
 namespace dqa::ui {
 
@@ -21,8 +24,12 @@ DisplayColour detectDisplayColour();
 // `icc` as the display's profile; `source` says where it came from.
 DisplayColour displayColourFromIcc(const QByteArray& icc, const QString& source);
 
-// An sRGB image as the display must be sent it (a copy converted to the display's space),
-// or the image itself when there is no display space or it is sRGB.
-QImage toDisplay(const QImage& srgb, const QColorSpace& display);
+// An image as the display must be sent it: a copy converted from the image's colour space
+// (QImage::colorSpace(); sRGB when it has none) to the display's (sRGB when invalid), or
+// the image itself when the two are the same.
+QImage toDisplay(const QImage& image, const QColorSpace& display);
+
+// The model's working space as Qt names it (for a preview's QImage::setColorSpace).
+QColorSpace qtColourSpace(dqa::WorkingSpace space);
 
 }  // namespace dqa::ui

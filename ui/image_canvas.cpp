@@ -23,7 +23,10 @@ ImageCanvas::ImageCanvas(SharedViewport* viewport, QWidget* parent) : QWidget(pa
 void ImageCanvas::setImage(const QImage& image) {
   image_ = image;
   shown_ = image;
-  if (display_.isValid() && !image.isNull()) {
+  // Converted when the display or the image is not sRGB (an image in a model's wider
+  // working space is converted for an sRGB screen too).
+  const bool srgbImage = !image.colorSpace().isValid() || image.colorSpace() == QColorSpace(QColorSpace::SRgb);
+  if (!image.isNull() && (display_.isValid() || !srgbImage)) {
     auto cached = std::find_if(converted_.begin(), converted_.end(),
                                [&](const QPair<qint64, QImage>& c) { return c.first == image.cacheKey(); });
     if (cached != converted_.end()) {

@@ -12,6 +12,7 @@
 #include <opencv2/quality.hpp>
 
 #include "core/image/image_loader.h"
+#include "ui/display_colour.h"
 
 namespace dqa::ui {
 
@@ -103,7 +104,9 @@ namespace {
 LoadOutcome finish(dqa::image::LoadedImage&& loaded, const QString& path, qint64 bytes) {
   PaneImage image;
   image.rgb = std::move(loaded.rgb);
+  image.space = loaded.colour.space;
   image.preview = toQImage(image.rgb);
+  image.preview.setColorSpace(qtColourSpace(image.space));  // toDisplay converts from it
   image.path = path;
   image.format = QString::fromStdString(loaded.format);
   image.bitDepth = loaded.bitDepth;
@@ -120,28 +123,33 @@ LoadOutcome finish(dqa::image::LoadedImage&& loaded, const QString& path, qint64
 
 }  // namespace
 
-LoadOutcome loadPaneImage(const QString& path, bool rawPreview) {
+LoadOutcome loadPaneImage(const QString& path, bool rawPreview, dqa::WorkingSpace space) {
   dqa::image::LoadOptions options;
   options.rawHalfSize = rawPreview;
+  options.workingSpace = space;
   auto loaded = dqa::image::loadImage(path.toStdString(), options);
   if (!loaded) return {std::nullopt, QString::fromStdString(loaded.message())};
   return finish(std::move(loaded.value()), path, QFileInfo(path).size());
 }
 
-LoadOutcome decodePaneImage(const QByteArray& bytes, const QString& nameForMessages) {
-  auto loaded = dqa::image::decodeImage(bytes.toStdString(), nameForMessages.toStdString());
+LoadOutcome decodePaneImage(const QByteArray& bytes, const QString& nameForMessages, dqa::WorkingSpace space) {
+  dqa::image::LoadOptions options;
+  options.workingSpace = space;
+  auto loaded = dqa::image::decodeImage(bytes.toStdString(), nameForMessages.toStdString(), options);
   if (!loaded) return {std::nullopt, QString::fromStdString(loaded.message())};
-  return finish(std::move(loaded.value()), nameForMessages, bytes.size());
+  LoadOutcome out = finish(std::move(loaded.value()), nameForMessages, bytes.size());
+  if (out.image) out.image->encoded = bytes;
+  return out;
 }
 
-LoadOutcome paneImageFromQImage(const QImage& image, const QString& nameForMessages) {
+LoadOutcome paneImageFromQImage(const QImage& image, const QString& nameForMessages, dqa::WorkingSpace space) {
   if (image.isNull()) return {std::nullopt, QStringLiteral("%1 holds no image.").arg(nameForMessages)};
   // Go through PNG bytes so that pasted images take the same path as files.
   QByteArray png;
   QBuffer buffer(&png);
   buffer.open(QIODevice::WriteOnly);
   image.convertToFormat(QImage::Format_RGB888).save(&buffer, "PNG");
-  auto out = decodePaneImage(png, nameForMessages);
+  auto out = decodePaneImage(png, nameForMessages, space);
   if (out.image) out.image->fileBytes = -1;
   return out;
 }

@@ -13,6 +13,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "core/common/working_space.h"
 #include "core/image/capture_info.h"
 
 namespace dqa::ui {
@@ -32,8 +33,11 @@ struct PaneImage {
   int bitDepth = 8;
   int sourceChannels = 3;
   qint64 fileBytes = -1;
-  QString colour;                             // the loader's colour note: the profile found and whether the
-                                              // pixels were converted to sRGB, or "taken as sRGB"
+  QString colour;                                     // the loader's colour note: the profile found and whether the
+                                                      // pixels were converted to the working space, or "taken as sRGB"
+  dqa::WorkingSpace space = dqa::WorkingSpace::Srgb;  // the colour space `rgb` and `preview` are in
+  QByteArray encoded;  // the bytes a pasted or dropped image was decoded from (empty for a file),
+                       // kept to decode it again when another model's working space is chosen
   std::array<std::vector<int>, 3> histogram;  // 256 bins per channel (R, G, B)
   dqa::image::CaptureInfo capture;            // camera settings the file states (EXIF, LibRaw)
   bool developing = false;                    // a camera RAW at half size, shown while its full development runs
@@ -52,9 +56,13 @@ struct LoadOutcome {
 };
 // With rawPreview a camera RAW is developed at half size (~5x faster) and marked
 // `developing`: the window shows it at once and develops the full image in the background.
-LoadOutcome loadPaneImage(const QString& path, bool rawPreview = false);
-LoadOutcome decodePaneImage(const QByteArray& bytes, const QString& nameForMessages);
-LoadOutcome paneImageFromQImage(const QImage& image, const QString& nameForMessages);
+// `space` is the model's working space (ModelInfo::workingSpace): every image is converted to it.
+LoadOutcome loadPaneImage(const QString& path, bool rawPreview = false,
+                          dqa::WorkingSpace space = dqa::WorkingSpace::Srgb);
+LoadOutcome decodePaneImage(const QByteArray& bytes, const QString& nameForMessages,
+                            dqa::WorkingSpace space = dqa::WorkingSpace::Srgb);
+LoadOutcome paneImageFromQImage(const QImage& image, const QString& nameForMessages,
+                                dqa::WorkingSpace space = dqa::WorkingSpace::Srgb);
 
 QImage toQImage(const cv::Mat& rgb);  // any depth RGB -> 8-bit QImage (deep copy)
 

@@ -71,6 +71,7 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
   connect(host_.get(), &ModelHost::loaded, this, [this](const dqa::ModelInfo& info, const QString& warning) {
     progress_->setVisible(false);
     modelImageSize_ = info.imageSize;
+    if (info.workingSpace != workingSpace_) convertImagesTo(info.workingSpace);
     modelLabel_->setText(tr("Model: %1 (%2, %3 M parameters, %4 decoder layers, loaded in %5 ms)")
                              .arg(QFileInfo(QString::fromStdString(info.directory)).fileName(),
                                   QString::fromStdString(info.architecture))
@@ -157,7 +158,7 @@ const PaneImage* MainWindow::image(PaneRole role) const {
 }
 
 bool MainWindow::loadImage(PaneRole role, const QString& path) {
-  LoadOutcome outcome = loadPaneImage(path, /*rawPreview=*/true);
+  LoadOutcome outcome = loadPaneImage(path, /*rawPreview=*/true, workingSpace_);
   if (!outcome.image) {
     showMessage(
         tr("%1: could not open %2 — %3").arg(paneRoleName(role), QDir::toNativeSeparators(path), outcome.error));
@@ -183,7 +184,7 @@ void MainWindow::developInBackground(PaneRole role, const QString& path) {
   if (!watcher) watcher = std::make_unique<QFutureWatcher<LoadOutcome>>();
   watcher->disconnect(this);
   connect(watcher.get(), &QFutureWatcher<LoadOutcome>::finished, this, [this, role, path] { onDeveloped(role, path); });
-  watcher->setFuture(QtConcurrent::run([path] { return loadPaneImage(path); }));
+  watcher->setFuture(QtConcurrent::run([path, space = workingSpace_] { return loadPaneImage(path, false, space); }));
   statusBar()->showMessage(tr("Developing %1 in full…").arg(QFileInfo(path).fileName()));
 }
 
@@ -210,8 +211,36 @@ void MainWindow::onDeveloped(PaneRole role, const QString& path) {
   Q_EMIT imageDeveloped(role);
 }
 
+void MainWindow::convertImagesTo(dqa::WorkingSpace space) {
+  workingSpace_ = space;
+  QStringList failed;
+  for (PaneRole role : kRoles) {
+    auto& shown = images_[size_t(role)];
+    if (!shown) continue;
+    const QString path = shown->path;
+    const qint64 fileBytes = shown->fileBytes;
+    LoadOutcome outcome = shown->encoded.isEmpty() ? loadPaneImage(path, /*rawPreview=*/true, space)
+                                                   : decodePaneImage(shown->encoded, path, space);
+    if (!outcome.image) {  // the file changed or went away since: keep what is shown
+      failed << tr("%1 (%2)").arg(paneRoleName(role), outcome.error);
+      continue;
+    }
+    outcome.image->fileBytes = fileBytes;
+    shown = std::move(outcome.image);
+    if (shown->developing) developInBackground(role, path);
+  }
+  imagesChanged();
+  const QString name = QString::fromStdString(dqa::workingSpaceName(space));
+  if (failed.isEmpty())
+    statusBar()->showMessage(tr("Images converted to %1, the model's working space.").arg(name), 10000);
+  else
+    showMessage(tr("The model works in %1, but these images could not be read again to convert them, so they "
+                   "are still in their old colour space; open them again: %2")
+                    .arg(name, failed.join(QStringLiteral("; "))));
+}
+
 bool MainWindow::setImageData(PaneRole role, const QByteArray& bytes, const QString& name) {
-  LoadOutcome outcome = decodePaneImage(bytes, name);
+  LoadOutcome outcome = decodePaneImage(bytes, name, workingSpace_);
   if (!outcome.image) {
     showMessage(tr("%1: %2").arg(paneRoleName(role), outcome.error));
     return false;
@@ -222,7 +251,7 @@ bool MainWindow::setImageData(PaneRole role, const QByteArray& bytes, const QStr
 }
 
 bool MainWindow::setImageFromQImage(PaneRole role, const QImage& image, const QString& name) {
-  LoadOutcome outcome = paneImageFromQImage(image, name);
+  LoadOutcome outcome = paneImageFromQImage(image, name, workingSpace_);
   if (!outcome.image) {
     showMessage(tr("%1: %2").arg(paneRoleName(role), outcome.error));
     return false;

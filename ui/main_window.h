@@ -155,6 +155,9 @@ class MainWindow : public QMainWindow {
   void refreshAllPanes();
   void imagesChanged();
   void developInBackground(PaneRole role, const QString& path);
+  // Another model's working space: every image decoded again into it (from its file, or
+  // the bytes it was pasted as), so colours outside the old space are not lost to clipping.
+  void convertImagesTo(dqa::WorkingSpace space);
   void onDeveloped(PaneRole role, const QString& path);
   // A running answer or whole-image assessment that no longer applies: stopped, forgotten,
   // and answerFailed / wholeImageFailed say why.
@@ -220,7 +223,8 @@ class MainWindow : public QMainWindow {
   bool regionEnabled_ = true;
   bool regionIsAutomatic_ = true;
   int modelImageSize_ = 0;
-  int maxNewTokens_ = 400;  // DepictQA's generation limit
+  dqa::WorkingSpace workingSpace_ = dqa::WorkingSpace::Srgb;  // the loaded model's (config.json)
+  int maxNewTokens_ = 400;                                    // DepictQA's generation limit
   QString modelDirectory_, tokenizerPath_;
   int contextLength_ = 0;
   std::optional<AskContext> pending_;

@@ -280,7 +280,9 @@ ojson answerRecord(Engine* engine, const Record& r, const BatchOptions& options,
        {std::tuple{&job->reference, &request.reference, "image_ref"},
         std::tuple{&job->imageA, &request.imageA, "image_A"}, std::tuple{&job->imageB, &request.imageB, "image_B"}}) {
     if (path->empty()) continue;
-    auto img = image::loadImage(*path);
+    image::LoadOptions loadOptions;
+    loadOptions.workingSpace = engine->info().workingSpace;
+    auto img = image::loadImage(*path, loadOptions);
     if (!img) return finish(std::string(name) + ": " + img.message());
     *target = img->rgb;
   }

@@ -22,6 +22,7 @@
 #include "whole.h"
 #include "app/common/model_flags.h"
 #include "app/common/image_json.h"
+#include "core/io/model_config.h"
 #include "app/common/quality_json.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
@@ -332,7 +333,9 @@ int askOnce(const AskFlags& flags, const dqa::app::ModelFlags& model) {
        {std::tuple{"reference", &flags.reference, &request.reference}, std::tuple{"A", &flags.imageA, &request.imageA},
         std::tuple{"B", &flags.imageB, &request.imageB}}) {
     if (path->empty()) continue;
-    auto img = dqa::image::loadImage(*path);
+    dqa::image::LoadOptions options;
+    options.workingSpace = dqa::io::workingSpaceOfModel(located->modelDirectory);
+    auto img = dqa::image::loadImage(*path, options);
     if (!img) return fail(img.message());
     *target = img->rgb;
     inputs[role] = dqa::app::loadedImageJson(*path, img.value());

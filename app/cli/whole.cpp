@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "core/image/image_loader.h"
+#include "core/io/model_config.h"
 #include "core/tiled/verdict_map.h"
 #include "core/tiled/whole_image.h"
 
@@ -64,9 +65,11 @@ nlohmann::json toJson(const tiled::WholeImageResult& r) {
 int runWhole(const WholeOptions& o, const EngineOptions& engineOptions, const std::atomic<bool>* cancel) {
   cv::Mat images[3];
   const std::string* paths[3] = {&o.reference, &o.imageA, &o.imageB};
+  image::LoadOptions loadOptions;
+  loadOptions.workingSpace = io::workingSpaceOfModel(engineOptions.modelDirectory);
   for (int i = 0; i < 3; ++i) {
     if (paths[i]->empty()) continue;
-    auto img = image::loadImage(*paths[i]);
+    auto img = image::loadImage(*paths[i], loadOptions);
     if (!img) return fail(img.message());
     images[i] = img->rgb;
   }

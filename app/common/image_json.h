@@ -30,6 +30,7 @@ inline nlohmann::ordered_json loadedImageJson(const std::string& path, const ima
   j["format"] = img.format;
   j["bit_depth"] = img.bitDepth;
   j["colour"] = img.colour.note;
+  j["colour_space"] = workingSpaceName(img.colour.space);  // the model's working space
   if (!img.capture.empty()) j["capture"] = captureJson(img.capture);
   return j;
 }

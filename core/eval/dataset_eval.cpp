@@ -35,9 +35,11 @@ std::string itemKey(const data::Dataset& d, int i, const std::string& root) {
   return relativeTo(r.image, root) + "|" + relativeTo(r.reference, root);
 }
 
-Result<cv::Mat> load(const std::string& path) {
+Result<cv::Mat> loadAt(const std::string& path, WorkingSpace space) {
   if (path.empty()) return cv::Mat();
-  auto l = image::loadImage(path);
+  image::LoadOptions options;
+  options.workingSpace = space;
+  auto l = image::loadImage(path, options);
   if (!l) return l.error();
   if (l->rgb.depth() == CV_8U) return l->rgb;
   cv::Mat eight;
@@ -51,6 +53,7 @@ json number(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
 class Scorer {
  public:
   Scorer(Engine& engine, bool classical) : engine_(engine), classical_(classical) {}
+  WorkingSpace workingSpace() const { return engine_.info().workingSpace; }
 
   Status score(const cv::Mat& reference, const cv::Mat& image, const std::string& suffix, json& out) {
     const auto t0 = Clock::now();
@@ -121,6 +124,7 @@ Status scoreItem(Scorer& scorer, const data::Dataset& d, int i, json& j) {
   const bool pairs = !d.pairs.empty();
   const std::string& source = pairs ? d.pairs[size_t(i)].source : d.images[size_t(i)].source;
   Status s = Ok{};
+  const auto load = [space = scorer.workingSpace()](const std::string& path) { return loadAt(path, space); };
   if (!pairs) {
     const auto& r = d.images[size_t(i)];
     auto ref = load(r.reference);

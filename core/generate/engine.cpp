@@ -202,6 +202,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
     info.earlyFusion = cfg.visionEarlyFusion;
     info.qualityHeads = impl->model->hasQualityEncoder();
     info.visionKind = impl->model->hasQualityEncoder() ? "quality_encoder" : impl->model->hasClipVision() ? "clip" : "";
+    info.workingSpace = cfg.workingSpace;
     info.hasTokenizer = impl->tokenizer != nullptr;
     info.warning = runtime.warning;
     if (impl->tokenizer) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/common/result.h"
+#include "core/common/working_space.h"
 #include "core/generate/types.h"
 #include "core/text/prompt.h"
 
@@ -44,6 +45,9 @@ struct ModelInfo {
   bool earlyFusion = false;   // the encoder sees (image, image - reference)
   bool qualityHeads = false;  // the encoder judges each image itself (ImageQuality)
   std::string visionKind;     // "clip" or "quality_encoder"
+  // The colour space images must be in (config.json "working_colour_space"): pass it to
+  // image::LoadOptions::workingSpace.
+  WorkingSpace workingSpace = WorkingSpace::Srgb;
   double loadMs = 0;
   std::string warning;  // e.g. the slow reference BLAS is active
 };

@@ -1,6 +1,7 @@
 #pragma once
 // What a decoder (OpenCV, libheif, LibRaw) hands back to the loader, which then makes
-// the canonical image: 8/16-bit RGB, alpha composited, orientation applied, sRGB.
+// the canonical image: 8/16-bit RGB, alpha composited, orientation applied, in the
+// working space (sRGB unless the model names another).
 #include <opencv2/core.hpp>
 
 #include <optional>

@@ -89,6 +89,41 @@ void run(void* transform, const cv::Mat& in, cv::Mat& out) {
   });
 }
 
+// The working space as an lcms2 profile: sRGB is lcms2's own; Display P3 and Adobe RGB
+// (1998) from their published primaries and D65 white with the sRGB curve and gamma
+// 563/256 respectively.
+Profile workingProfile(Lcms& lcms, WorkingSpace space) {
+  if (space == WorkingSpace::Srgb) return Profile(cmsCreate_sRGBProfileTHR(lcms.context));
+  const cmsCIExyY d65{0.3127, 0.3290, 1.0};
+  const cmsCIExyYTRIPLE p3{{0.680, 0.320, 1}, {0.265, 0.690, 1}, {0.150, 0.060, 1}};
+  const cmsCIExyYTRIPLE adobe{{0.64, 0.33, 1}, {0.21, 0.71, 1}, {0.15, 0.06, 1}};
+  const double srgbCurve[5] = {2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045};
+  cmsToneCurve* curve = space == WorkingSpace::DisplayP3 ? cmsBuildParametricToneCurve(lcms.context, 4, srgbCurve)
+                                                         : cmsBuildGamma(lcms.context, 563.0 / 256.0);
+  if (!curve) return Profile(nullptr);
+  cmsToneCurve* curves[3] = {curve, curve, curve};
+  Profile profile(cmsCreateRGBProfileTHR(lcms.context, &d65, space == WorkingSpace::DisplayP3 ? &p3 : &adobe, curves));
+  cmsFreeToneCurve(curve);
+  return profile;
+}
+
+// `input` (RGB or grey, `inFormat`) through `from` -> the working space into `rgb`.
+Status transformInto(Lcms& lcms, void* from, const cv::Mat& input, cmsUInt32Number inFormat, cv::Mat& rgb,
+                     WorkingSpace to, const std::string& profileName) {
+  Profile target = workingProfile(lcms, to);
+  if (!target) return makeError("Little CMS could not create the " + workingSpaceName(to) + " profile" + lcms.why());
+  const bool sixteen = rgb.depth() == CV_16U;
+  Transform transform(cmsCreateTransformTHR(lcms.context, from, inFormat, target.get(),
+                                            sixteen ? TYPE_RGB_16 : TYPE_RGB_8, INTENT_PERCEPTUAL, cmsFLAGS_NOCACHE));
+  if (!transform)
+    return makeError("its embedded ICC profile '" + profileName + "' cannot be used to convert the image to " +
+                     workingSpaceName(to) + lcms.why());
+  cv::Mat out(rgb.size(), rgb.type());
+  run(transform.get(), input, out);
+  rgb = out;
+  return Ok{};
+}
+
 bool isGrey(const cv::Mat& rgb) {
   std::vector<cv::Mat> planes;
   cv::split(rgb, planes);
@@ -104,7 +139,8 @@ ColourInfo assumedSrgb() {
   return info;
 }
 
-Result<ColourInfo> convertIccToSrgb(cv::Mat& rgb, const std::string& icc, const std::string& source) {
+Result<ColourInfo> convertIccToWorkingSpace(cv::Mat& rgb, const std::string& icc, const std::string& source,
+                                            WorkingSpace to) {
   if (rgb.type() != CV_8UC3 && rgb.type() != CV_16UC3)
     return makeError("colour conversion needs 8- or 16-bit RGB pixels");
   Lcms lcms;
@@ -130,21 +166,27 @@ Result<ColourInfo> convertIccToSrgb(cv::Mat& rgb, const std::string& icc, const 
     cv::extractChannel(rgb, input, 0);
     inFormat = sixteen ? TYPE_GRAY_16 : TYPE_GRAY_8;
   }
+  if (auto done = transformInto(lcms, profile->get(), input, inFormat, rgb, to, info.profile); !done)
+    return done.error();
+  info.converted = true;
+  info.space = to;
+  info.note = info.profile + " (profile from " + source + "), converted to " + workingSpaceName(to);
+  return info;
+}
+
+Status convertSrgbToWorkingSpace(cv::Mat& rgb, ColourInfo& info, WorkingSpace to) {
+  if (to == info.space) return Ok{};
+  if (rgb.type() != CV_8UC3 && rgb.type() != CV_16UC3)
+    return makeError("colour conversion needs 8- or 16-bit RGB pixels");
+  Lcms lcms;
+  if (!lcms.context) return makeError("Little CMS could not start");
   Profile srgb(cmsCreate_sRGBProfileTHR(lcms.context));
   if (!srgb) return makeError("Little CMS could not create the sRGB profile" + lcms.why());
-  Transform transform(cmsCreateTransformTHR(lcms.context, profile->get(), inFormat, srgb.get(),
-                                            sixteen ? TYPE_RGB_16 : TYPE_RGB_8, INTENT_PERCEPTUAL, cmsFLAGS_NOCACHE));
-  if (!transform)
-    return makeError("its embedded ICC profile '" + info.profile +
-                     "' cannot be used to "
-                     "convert the image to sRGB" +
-                     lcms.why());
-  cv::Mat out(rgb.size(), rgb.type());
-  run(transform.get(), input, out);
-  rgb = out;
-  info.converted = true;
-  info.note = info.profile + " (profile from " + source + "), converted to sRGB";
-  return info;
+  const cmsUInt32Number format = rgb.depth() == CV_16U ? TYPE_RGB_16 : TYPE_RGB_8;
+  if (auto done = transformInto(lcms, srgb.get(), rgb, format, rgb, to, "sRGB"); !done) return done;
+  info.space = to;
+  info.note += "; converted from sRGB to " + workingSpaceName(to);
+  return Ok{};
 }
 
 }  // namespace dqa::image

@@ -158,13 +158,13 @@ void takeProfile(const Header& h, Decoded& d) {
   }
 }
 
-// The file's profile applied (to sRGB), or none found (taken as sRGB). A broken profile
-// fails the load unless options.brokenProfile says to take the pixels as sRGB.
-Result<ColourInfo> manageColour(const std::string& name, const Decoded& d, cv::Mat& rgb, const LoadOptions& options) {
+// The file's profile applied (to the working space), or none found (taken as sRGB). A
+// broken profile fails the load unless options.brokenProfile says to take the pixels as sRGB.
+Result<ColourInfo> applyProfile(const std::string& name, const Decoded& d, cv::Mat& rgb, const LoadOptions& options) {
   if (d.colour) return *d.colour;
   if (!d.icc) return assumedSrgb();
-  Result<ColourInfo> info =
-      *d.icc ? convertIccToSrgb(rgb, d.icc->value(), d.iccSource) : Result<ColourInfo>(d.icc->error());
+  Result<ColourInfo> info = *d.icc ? convertIccToWorkingSpace(rgb, d.icc->value(), d.iccSource, options.workingSpace)
+                                   : Result<ColourInfo>(d.icc->error());
   if (info) return info;
   if (options.brokenProfile == BrokenProfile::AssumeSrgb) {
     ColourInfo fallback = assumedSrgb();
@@ -178,6 +178,16 @@ Result<ColourInfo> manageColour(const std::string& name, const Decoded& d, cv::M
   return fail(name, info.message(),
               "Re-save the image with a valid colour profile (or "
               "without one, to have it read as sRGB).");
+}
+
+// Then pixels still in sRGB (no profile, sRGB nclx, RAW developed to sRGB) go on to the
+// working space when it is not sRGB.
+Result<ColourInfo> manageColour(const std::string& name, const Decoded& d, cv::Mat& rgb, const LoadOptions& options) {
+  auto info = applyProfile(name, d, rgb, options);
+  if (!info) return info;
+  if (auto converted = convertSrgbToWorkingSpace(rgb, *info, options.workingSpace); !converted)
+    return fail(name, converted.message(), "Check that Little CMS (liblcms2) is installed correctly.");
+  return info;
 }
 
 Result<Decoded> decodeWithOpenCv(const Bytes& b, const std::string& name, Format format, const LoadOptions& options) {
@@ -216,7 +226,7 @@ Result<Decoded> decodeAny(const std::string& bytes, const std::string& name, For
   }
 }
 
-// From a decoder's output to the canonical image: 8/16-bit RGB, sRGB, upright.
+// From a decoder's output to the canonical image: 8/16-bit RGB, the working space, upright.
 Result<LoadedImage> canonical(Decoded&& d, const std::string& name, const std::string& kind,
                               const LoadOptions& options) {
   auto integer = toIntegerDepth(d.pixels, name);

@@ -26,6 +26,8 @@ struct LoadOptions {
   BrokenProfile brokenProfile = BrokenProfile::Fail;
   // Camera RAW: develop at half size (no demosaicing; ~4x faster) for a quick preview.
   bool rawHalfSize = false;
+  // The colour space every image is converted to: the model's (ModelInfo::workingSpace).
+  WorkingSpace workingSpace = WorkingSpace::Srgb;
 };
 
 struct LoadedImage {
@@ -42,7 +44,7 @@ struct LoadedImage {
                              // AVIF), else bitDepth
   int exifOrientation = 1;   // 1..8 as read from the file (JPEG APP1, PNG eXIf); already
                              // applied to `rgb`
-  ColourInfo colour;         // the profile found and whether `rgb` was converted to sRGB
+  ColourInfo colour;         // the profile found, whether `rgb` was converted, and its space
   bool halfSizeRaw = false;  // a camera RAW developed at half size (LoadOptions::rawHalfSize)
   CaptureInfo capture;       // camera, lens, exposure, ISO, focal length, capture time (EXIF, LibRaw)
   int width() const { return rgb.cols; }

@@ -1,6 +1,6 @@
 #pragma once
 // The colour a HEIF/AVIF file declares with an nclx box (ITU-T H.273 code points)
-// instead of an ICC profile: turned into an ICC profile for the sRGB conversion.
+// instead of an ICC profile: turned into an ICC profile for the working-space conversion.
 #include <string>
 
 namespace dqa::image {
@@ -16,7 +16,7 @@ struct Nclx {
 struct NclxProfile {
   std::string description;  // e.g. "Display P3 primaries, sRGB transfer (nclx)"
   bool isSrgb = false;      // sRGB already (or unspecified): nothing to convert
-  std::string icc;          // otherwise an ICC profile for convertIccToSrgb...
+  std::string icc;          // otherwise an ICC profile for convertIccToWorkingSpace...
   std::string unsupported;  // ...or why none can be made (HDR transfer functions)
 };
 

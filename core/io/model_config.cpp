@@ -235,6 +235,12 @@ Result<ModelConfig> parseModelConfig(const std::string& text) {
   if (j.is_discarded() || !j.is_object()) return makeError("config.json is not a valid JSON object");
   ModelConfig cfg;
   cfg.modelType = readString(j, "model_type", "");
+  if (auto w = j.find("working_colour_space"); w != j.end()) {
+    if (!w->is_string()) return makeError("working_colour_space must be a colour space's name, such as \"sRGB\"");
+    auto space = parseWorkingSpace(w->get<std::string>());
+    if (!space) return space.error();
+    cfg.workingSpace = space.value();
+  }
   std::string arch;
   if (auto a = j.find("architectures"); a != j.end() && a->is_array() && !a->empty() && (*a)[0].is_string())
     arch = (*a)[0].get<std::string>();
@@ -316,6 +322,11 @@ Result<ModelConfig> loadModelConfig(const std::string& path) {
   auto cfg = parseModelConfig(text.value());
   if (!cfg) return makeError(path + ": " + cfg.message());
   return cfg;
+}
+
+WorkingSpace workingSpaceOfModel(const std::string& modelDirectory) {
+  auto cfg = loadModelConfig(modelDirectory + "/config.json");
+  return cfg ? cfg->workingSpace : WorkingSpace::Srgb;
 }
 
 Result<LoraConfig> parseLoraConfig(const std::string& text) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/common/result.h"
+#include "core/common/working_space.h"
 
 namespace dqa::io {
 
@@ -114,6 +115,9 @@ struct ModelConfig {
   // "vision_input_features" (default: image, difference). Off for CLIP checkpoints.
   bool visionEarlyFusion = false;
   std::vector<VisionInputFeature> visionInputFeatures{VisionInputFeature::Image};
+  // "working_colour_space": the colour space images are converted to before the model
+  // sees them (the one it was trained in); sRGB when absent.
+  WorkingSpace workingSpace = WorkingSpace::Srgb;
 };
 
 // "image", "difference", "abs_difference", "highpass_magnitude" -> the enum.
@@ -128,6 +132,10 @@ struct LoraConfig {
 
 Result<ModelConfig> parseModelConfig(const std::string& jsonText);
 Result<ModelConfig> loadModelConfig(const std::string& path);
+// The working space <modelDirectory>/config.json names, read without loading the model
+// (so images can be loaded, and their errors shown, before a slow model load). sRGB when
+// the config cannot be read: loading the model then reports why.
+WorkingSpace workingSpaceOfModel(const std::string& modelDirectory);
 Result<LoraConfig> parseLoraConfig(const std::string& jsonText);
 Result<LoraConfig> loadLoraConfig(const std::string& path);
 

@@ -78,7 +78,9 @@ std::string modelConfigJsonClip(const ModelShape& s) {
                         {"image_token_index", -1},
                         {"vision_config", vision},
                         {"text_config", text},
-                        {"dtype", "float32"}};
+                        {"dtype", "float32"},
+                        // The data engine's photos are loaded as sRGB (core/image).
+                        {"working_colour_space", "sRGB"}};
   return cfg.dump(2);
 }
 

@@ -1,18 +1,24 @@
 // The panes show each image in the display's colour space (issue 17, "Colour
 // management"): the loader gives sRGB; the canvas converts it to the display's profile
 // (here a Display P3 profile named by $DEPICTQA_DISPLAY_PROFILE) and the status bar names
-// the profile. Checked against Little CMS's own sRGB -> P3 transform.
+// the profile. Checked against Little CMS's own sRGB -> P3 transform. A model whose
+// config.json names Display P3 as its working space gets the panes' images converted to
+// it when it loads, and they still look the same on the screen.
+#include <QFile>
 #include <QLabel>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include <lcms2.h>
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "colour_fixtures.h"
+#include "test_support.h"
 #include "ui/display_colour.h"
 #include "ui/main_window.h"
 
@@ -117,6 +123,55 @@ class TestGuiDisplayColour : public QObject {
     QCOMPARE(plainLabel->text(), QStringLiteral("Display: sRGB"));
     QVERIFY(plain.loadImage(PaneRole::A, imagePath));
     QCOMPARE(plain.pane(PaneRole::A)->canvas()->shownImage(), plain.pane(PaneRole::A)->canvas()->image());
+  }
+
+  // The bundled model copied with "working_colour_space": "Display P3": an sRGB image
+  // loaded before the model is decoded again into P3 when the model loads (as Little CMS
+  // converts it), the pane says so, and on the (sRGB) screen it looks as before.
+  void modelsWorkingSpaceConvertsThePanes() {
+    QVERIFY(temp_.isValid());
+    const QString modelDir = temp_.filePath(QStringLiteral("p3-model"));
+    QVERIFY(QDir().mkpath(modelDir));
+    const QString bundled = QStringLiteral(DEPICTQA_SOURCE_DIR "/models/default/");
+    for (const char* name : {"model.safetensors", "tokenizer.model"})
+      QVERIFY(QFile::copy(bundled + name, modelDir + "/" + name));
+    QFile in(bundled + "config.json");
+    QVERIFY(in.open(QIODevice::ReadOnly));
+    nlohmann::json config = nlohmann::json::parse(in.readAll().toStdString());
+    config["working_colour_space"] = "Display P3";
+    QFile out(modelDir + "/config.json");
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write(QByteArray::fromStdString(config.dump(2)));
+    out.close();
+
+    const QString imagePath = temp_.filePath(QStringLiteral("swatches-p3.png"));
+    QVERIFY(swatches().save(imagePath));
+    WindowOptions options;
+    options.settingsFile = temp_.filePath(QStringLiteral("settings-p3.ini"));
+    options.persistSettings = false;
+    MainWindow window(options);
+    QVERIFY(window.loadImage(PaneRole::A, imagePath));
+    QVERIFY(window.image(PaneRole::A)->space == dqa::WorkingSpace::Srgb);
+    QSignalSpy loaded(&window, &MainWindow::modelLoaded);
+    QSignalSpy failed(&window, &MainWindow::modelFailed);
+    window.loadModel(modelDir);
+    QVERIFY(QTest::qWaitFor([&] { return loaded.count() + failed.count() > 0; }, 60000));
+    QCOMPARE(failed.count(), 0);
+
+    const PaneImage* image = window.image(PaneRole::A);
+    QVERIFY(image);
+    QVERIFY(image->space == dqa::WorkingSpace::DisplayP3);
+    QVERIFY2(image->colour.contains(QStringLiteral("converted from sRGB to Display P3")), qPrintable(image->colour));
+    const QImage p3 = lcmsFromSrgb(swatches(), dqa::test::displayP3Profile());
+    QVERIFY(maxDifference(image->preview, p3) <= 1);
+    QVERIFY(maxDifference(image->preview, swatches()) > 20);  // the pixels did change
+    // Painted for the sRGB screen, the P3 pixels look like the original swatches (3/255:
+    // two 8-bit roundings, sRGB -> P3 in the loader and P3 -> sRGB in Qt).
+    QVERIFY(maxDifference(window.pane(PaneRole::A)->canvas()->shownImage(), swatches()) <= 3);
+    // An image loaded now goes straight to P3.
+    QVERIFY(window.loadImage(PaneRole::B, imagePath));
+    QVERIFY(window.image(PaneRole::B)->space == dqa::WorkingSpace::DisplayP3);
+    QVERIFY(maxDifference(window.image(PaneRole::B)->preview, p3) <= 1);
   }
 };
 

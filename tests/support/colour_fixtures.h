@@ -49,6 +49,9 @@ inline std::string adobeRgbProfile() {
                     "Adobe RGB (1998) (test)");
 }
 
+// lcms2's sRGB profile as bytes (the source of a conversion from sRGB in a test).
+inline std::string srgbProfile() { return saveProfile(cmsCreate_sRGBProfile(), "sRGB (lcms2)"); }
+
 inline std::string greyProfile() {
   const cmsCIExyY d65{0.3127, 0.3290, 1.0};
   cmsToneCurve* curve = cmsBuildGamma(nullptr, 1.8);
@@ -58,10 +61,12 @@ inline std::string greyProfile() {
 }
 
 // lcms2's own conversion of RGB (8 or 16 bit) or single-channel grey pixels from `icc`
-// to sRGB, perceptual intent: what the loader must reproduce.
-inline cv::Mat referenceToSrgb(const cv::Mat& in, const std::string& icc) {
+// to `toIcc` (sRGB when empty), perceptual intent: what the loader must reproduce.
+inline cv::Mat referenceToSrgb(const cv::Mat& in, const std::string& icc, const std::string& toIcc = "") {
   LcmsProfile from(cmsOpenProfileFromMem(icc.data(), cmsUInt32Number(icc.size())), cmsCloseProfile);
-  LcmsProfile srgb(cmsCreate_sRGBProfile(), cmsCloseProfile);
+  LcmsProfile srgb(
+      toIcc.empty() ? cmsCreate_sRGBProfile() : cmsOpenProfileFromMem(toIcc.data(), cmsUInt32Number(toIcc.size())),
+      cmsCloseProfile);
   const bool sixteen = in.depth() == CV_16U;
   const bool grey = in.channels() == 1;
   const cmsUInt32Number inFormat = grey ? (sixteen ? TYPE_GRAY_16 : TYPE_GRAY_8) : (sixteen ? TYPE_RGB_16 : TYPE_RGB_8);

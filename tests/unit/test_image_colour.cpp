@@ -3,7 +3,8 @@
 // Little CMS here are converted to sRGB exactly as lcms2's own transform does (within
 // 1/255); a file without a profile is taken as sRGB and says so; broken profiles give a
 // clear error or, when asked, the stated sRGB fallback. HEIF nclx code points become
-// profiles too.
+// profiles too. A model whose config.json names another working space (Display P3, Adobe
+// RGB) gets its images converted to that space instead, profiled or not.
 #include <QtTest/QtTest>
 
 #include <opencv2/imgproc.hpp>
@@ -75,6 +76,60 @@ class TestImageColour : public QObject {
     QCOMPARE(r->colour.source, std::string("PNG iCCP"));
     QCOMPARE(r->colour.profile, std::string(profile == "p3" ? "Display P3 (test)" : "Adobe RGB (1998) (test)"));
     QVERIFY(r->colour.note.find("converted to sRGB") != std::string::npos);
+  }
+
+  // Working space Display P3 or Adobe RGB: a profiled file goes straight from its profile
+  // to that space, a file without one from sRGB; both as lcms2 converts them.
+  void otherWorkingSpaces_data() {
+    QTest::addColumn<int>("space");
+    QTest::addColumn<int>("depth");
+    QTest::newRow("Display P3, 8-bit") << int(dqa::WorkingSpace::DisplayP3) << int(CV_8U);
+    QTest::newRow("Display P3, 16-bit") << int(dqa::WorkingSpace::DisplayP3) << int(CV_16U);
+    QTest::newRow("Adobe RGB, 8-bit") << int(dqa::WorkingSpace::AdobeRgb) << int(CV_8U);
+  }
+  void otherWorkingSpaces() {
+    QFETCH(int, space);
+    QFETCH(int, depth);
+    const auto working = dqa::WorkingSpace(space);
+    const bool p3 = working == dqa::WorkingSpace::DisplayP3;
+    const std::string workingIcc = p3 ? displayP3Profile() : adobeRgbProfile();
+    const std::string otherIcc = p3 ? adobeRgbProfile() : displayP3Profile();
+    const cv::Mat rgb = testPixels(depth, 3);
+    const double unit = depth == CV_16U ? 257.0 : 1.0;
+    LoadOptions options;
+    options.workingSpace = working;
+
+    const auto profiled = load(withPngIccp(encode(bgr(rgb), ".png"), otherIcc), options);
+    QVERIFY2(profiled.ok(), profiled.ok() ? "" : profiled.message().c_str());
+    QVERIFY(maxDiff(profiled->rgb, referenceToSrgb(rgb, otherIcc, workingIcc)) <= 1.0 * unit);
+    QVERIFY(profiled->colour.converted);
+    QVERIFY(profiled->colour.space == working);
+    QVERIFY(profiled->colour.note.find("converted to " + dqa::workingSpaceName(working)) != std::string::npos);
+
+    const auto plain = load(encode(bgr(rgb), ".png"), options);
+    QVERIFY2(plain.ok(), plain.ok() ? "" : plain.message().c_str());
+    QVERIFY(maxDiff(plain->rgb, referenceToSrgb(rgb, srgbProfile(), workingIcc)) <= 1.0 * unit);
+    QVERIFY(maxDiff(plain->rgb, rgb) > 20 * unit);  // sRGB pixels moved into the wider space
+    QVERIFY(plain->colour.space == working);
+    QVERIFY(plain->colour.note.find("taken as sRGB; converted from sRGB to " + dqa::workingSpaceName(working)) !=
+            std::string::npos);
+  }
+
+  // What a wider working space is for: a Display P3 file's pure green lies outside sRGB.
+  // Loaded for an sRGB model it is clipped; for a Display P3 model it arrives unchanged.
+  void wideGamutColoursSurviveInAWideWorkingSpace() {
+    cv::Mat green(8, 8, CV_16UC3, cv::Scalar(0, 65535, 0));
+    const std::string png = withPngIccp(encode(bgr(green), ".png"), displayP3Profile());
+    LoadOptions p3;
+    p3.workingSpace = dqa::WorkingSpace::DisplayP3;
+    const auto kept = load(png, p3);
+    const auto clipped = load(png);
+    QVERIFY(kept.ok() && clipped.ok());
+    QVERIFY2(maxDiff(kept->rgb, green) <= 257, qPrintable(QString::number(maxDiff(kept->rgb, green))));
+    // In sRGB that green needs negative red and blue: both clip at 0, and the result,
+    // converted back to P3, is no longer pure green.
+    const cv::Mat backToP3 = referenceToSrgb(clipped->rgb, srgbProfile(), displayP3Profile());
+    QVERIFY(maxDiff(backToP3, green) > 20 * 257);
   }
 
   void jpegWithMultiChunkProfile_data() {
@@ -229,7 +284,7 @@ class TestImageColour : public QObject {
     QVERIFY(made.description.find("Display P3") != std::string::npos);
     cv::Mat viaNclx = testPixels(CV_8U, 8);
     const cv::Mat reference = referenceToSrgb(viaNclx, displayP3Profile());
-    const auto info = convertIccToSrgb(viaNclx, made.icc, "HEIF nclx");
+    const auto info = convertIccToWorkingSpace(viaNclx, made.icc, "HEIF nclx");
     QVERIFY(info.ok() && info->converted);
     QVERIFY(maxDiff(viaNclx, reference) <= 1.0);
   }

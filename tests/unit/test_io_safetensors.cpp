@@ -28,9 +28,7 @@ Result<io::SafetensorsHeader> parse(const std::string& bytes) {
 }  // namespace
 
 class IoTest : public QObject {
-  Q_OBJECT
- private Q_SLOTS:
-  void validHeader() {
+  Q_OBJECT private Q_SLOTS : void validHeader() {
     auto h = parse(withHeader(
         R"({"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"BF16","shape":[4],"data_offsets":[24,32]}})",
         32));
@@ -143,6 +141,39 @@ class IoTest : public QObject {
     auto c = io::parseModelConfig(json.toStdString());
     QVERIFY(!c.ok());
     QVERIFY(!c.message().empty());
+  }
+
+  // config.json's working_colour_space: sRGB when absent, names read loosely, anything
+  // else refused with the list of spaces the loader converts to.
+  void workingColourSpace() {
+    const std::string llama =
+        R"("model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1)";
+    const auto withSpace = [&](const std::string& value) {
+      return io::parseModelConfig("{" + llama + ",\"working_colour_space\":" + value + "}");
+    };
+    auto plain = io::parseModelConfig("{" + llama + "}");
+    QVERIFY(plain.ok());
+    QVERIFY(plain->workingSpace == WorkingSpace::Srgb);
+    for (const char* name : {"\"Display P3\"", "\"display-p3\"", "\"DISPLAY_P3\""}) {
+      auto c = withSpace(name);
+      QVERIFY2(c.ok(), name);
+      QVERIFY(c->workingSpace == WorkingSpace::DisplayP3);
+    }
+    auto adobe = withSpace("\"Adobe RGB (1998)\"");
+    QVERIFY(adobe.ok() && adobe->workingSpace == WorkingSpace::AdobeRgb);
+    auto unknown = withSpace("\"ProPhoto RGB\"");
+    QVERIFY(!unknown.ok());
+    QVERIFY2(unknown.message().find("\"ProPhoto RGB\"") != std::string::npos &&
+                 unknown.message().find("\"Display P3\"") != std::string::npos,
+             unknown.message().c_str());
+    QVERIFY(!withSpace("3").ok());
+    // Read without loading the model; sRGB where there is no readable config.
+    QVERIFY(io::workingSpaceOfModel(test::fixtureDir("llava-tiny")) == WorkingSpace::Srgb);
+    QVERIFY(io::workingSpaceOfModel("/nonexistent") == WorkingSpace::Srgb);
+    // The bundled model states the space it was trained in, not only by default.
+    auto bundled = io::readTextFile(DEPICTQA_SOURCE_DIR "/models/default/config.json");
+    QVERIFY(bundled.ok());
+    QVERIFY(bundled->find("\"working_colour_space\": \"sRGB\"") != std::string::npos);
   }
 
   void modelDirectoryDiscovery() {
