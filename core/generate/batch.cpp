@@ -279,9 +279,12 @@ Result<std::vector<Engine::RegionJudgement>> Engine::judgeRegions(
     if (a->sizes() != b->sizes() || (ref->defined() && ref->sizes() != a->sizes()))
       return makeError("the images must have the same size to be compared region by region");
     // One feature map per side, each image seen against the reference and the other one.
-    const at::Tensor mapA = model::qualityFeatureMap(encoder, {a.value(), ref.value(), b.value()}, {});  // [1, D, h, w]
+    // Both in one pass over the tiles, sharing the per-image input work.
+    const std::vector<at::Tensor> maps = model::qualityFeatureMaps(
+        encoder, {{a.value(), ref.value(), b.value()}, {b.value(), ref.value(), a.value()}}, {});
     if (cancel && cancel->load()) return makeError("cancelled");
-    const at::Tensor mapB = model::qualityFeatureMap(encoder, {b.value(), ref.value(), a.value()}, {});
+    const at::Tensor& mapA = maps[0];  // [1, D, h, w]
+    const at::Tensor& mapB = maps[1];
     const int64_t h = mapA.size(2), w = mapA.size(3);
     constexpr int S = model::QualityEncoder::kStride;
     const std::array<double, 5> weights = preferenceAspectWeights(preference);

@@ -68,7 +68,7 @@ class QualityEncoder {
 
  private:
   io::VisionConfig config_;
-  Conv2d stem_;                      // 1x1 after space-to-depth
+  Conv2d stem_;                      // 1x1 after 4x4 space-to-depth (run as a 4x4 stride-4 conv)
   std::vector<Conv2d> transitions_;  // into stages 1, 2 (3x3 stride 2) and 3 (1x1)
   std::vector<std::vector<ResidualBlock>> stages_;
   Linear headHidden_, headScore_, headAspects_, headTypes_, headAspectScores_;

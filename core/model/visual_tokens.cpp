@@ -95,17 +95,50 @@ at::Tensor poolTokenGrid(const at::Tensor& map, int maxGrid, int* factor) {
   return at::avg_pool2d(map, {k, k}, {k, k}, {0, 0}, /*ceil_mode=*/true, /*count_include_pad=*/false);
 }
 
+namespace {
+
+// Each view's input for one crop, computed with one cache, encoded as one batch and split
+// back: {[N_k, D, h, w]} per view (the views may hold different batch sizes N_k).
+std::vector<at::Tensor> encodeViews(const QualityEncoder& encoder, const std::vector<QualityView>& views) {
+  QualityInputCache cache;
+  const at::Tensor& x = views[0].image;  // [N, 3, H, W]
+  int64_t total = 0;
+  for (const auto& v : views) total += v.image.size(0);
+  at::Tensor inputs =
+      at::empty({total, qualityEncoderInputChannels(encoder.config()), x.size(2), x.size(3)}, x.options());
+  int64_t first = 0;
+  for (const auto& v : views) {
+    writeQualityEncoderInput(encoder.config(), v, &cache, inputs.narrow(0, first, v.image.size(0)));
+    first += v.image.size(0);
+  }
+  const at::Tensor maps = encoder.featureMap(inputs);  // [sum N_k, D, H/16, W/16]
+  std::vector<at::Tensor> out;
+  first = 0;
+  for (const auto& v : views) {
+    out.push_back(maps.narrow(0, first, v.image.size(0)));
+    first += v.image.size(0);
+  }
+  return out;
+}
+
+}  // namespace
+
 at::Tensor qualityFeatureMap(const QualityEncoder& encoder, const QualityView& view, const EncodeOptions& o) {
+  return qualityFeatureMaps(encoder, {view}, o)[0];
+}
+
+std::vector<at::Tensor> qualityFeatureMaps(const QualityEncoder& encoder, const std::vector<QualityView>& views,
+                                           const EncodeOptions& o) {
   constexpr int S = QualityEncoder::kStride;
   auto padded = [](const at::Tensor& t) { return t.defined() ? padReplicate(t, S) : t; };
-  const QualityView whole{padded(view.image), padded(view.reference), padded(view.other)};
-  const int64_t H = whole.image.size(2), W = whole.image.size(3);
+  std::vector<QualityView> whole;
+  for (const auto& v : views) whole.push_back({padded(v.image), padded(v.reference), padded(v.other)});
+  const int64_t H = whole[0].image.size(2), W = whole[0].image.size(3);
   const int64_t side = std::max<int64_t>(S, o.tileSide / S * S), margin = std::max<int64_t>(0, o.tileMargin / S * S);
-  if (H <= side + 2 * margin && W <= side + 2 * margin)
-    return encoder.featureMap(qualityEncoderInput(encoder.config(), whole));  // [N, D, H/16, W/16]
+  if (H <= side + 2 * margin && W <= side + 2 * margin) return encodeViews(encoder, whole);  // {[N, D, H/16, W/16]}
   // Overlapping tiles: each computes its core with `margin` pixels of context, so the
   // result matches the whole-image computation away from the image borders.
-  at::Tensor out;
+  std::vector<at::Tensor> out(views.size());
   for (int64_t y = 0; y < H; y += side) {
     for (int64_t x = 0; x < W; x += side) {
       const int64_t y0 = std::max<int64_t>(0, y - margin), x0 = std::max<int64_t>(0, x - margin);
@@ -113,13 +146,18 @@ at::Tensor qualityFeatureMap(const QualityEncoder& encoder, const QualityView& v
       auto crop = [&](const at::Tensor& t) {
         return t.defined() ? t.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0) : t;
       };
-      const at::Tensor f = encoder.featureMap(
-          qualityEncoderInput(encoder.config(), {crop(whole.image), crop(whole.reference), crop(whole.other)}));
-      if (!out.defined()) out = at::empty({f.size(0), f.size(1), H / S, W / S}, f.options());
+      std::vector<QualityView> crops;
+      for (const auto& v : whole) crops.push_back({crop(v.image), crop(v.reference), crop(v.other)});
+      const std::vector<at::Tensor> maps = encodeViews(encoder, crops);
       const int64_t coreH = std::min(side, H - y) / S, coreW = std::min(side, W - x) / S;
-      out.narrow(2, y / S, coreH)
-          .narrow(3, x / S, coreW)
-          .copy_(f.narrow(2, (y - y0) / S, coreH).narrow(3, (x - x0) / S, coreW));
+      for (size_t k = 0; k < maps.size(); ++k) {
+        const at::Tensor& f = maps[k];  // [N, D, (y1-y0)/16, (x1-x0)/16]
+        if (!out[k].defined()) out[k] = at::empty({f.size(0), f.size(1), H / S, W / S}, f.options());
+        out[k]
+            .narrow(2, y / S, coreH)
+            .narrow(3, x / S, coreW)
+            .copy_(f.narrow(2, (y - y0) / S, coreH).narrow(3, (x - x0) / S, coreW));
+      }
     }
   }
   return out;
@@ -229,15 +267,22 @@ Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& m
     return it == pixels.end() ? at::Tensor() : it->second;
   };
   const at::Tensor reference = find(ImageRole::Reference);
-  std::map<ImageRole, QualityRun> runs;
+  std::vector<QualityView> views;
   for (const auto& [role, x] : pixels) {
     QualityView view;
     view.image = x;
     view.reference = reference;  // the reference's own view: identical to itself
     if (role == ImageRole::A) view.other = find(ImageRole::B);
     if (role == ImageRole::B) view.other = find(ImageRole::A);
-    QualityRun& r = runs[role];
-    r.map = qualityFeatureMap(encoder, view, o);  // [N, D, h, w]
+    views.push_back(view);
+  }
+  // All views together: A, B and the reference share their per-image input work.
+  const std::vector<at::Tensor> maps = qualityFeatureMaps(encoder, views, o);
+  std::map<ImageRole, QualityRun> runs;
+  size_t k = 0;
+  for (const auto& entry : pixels) {
+    QualityRun& r = runs[entry.first];
+    r.map = maps[k++];  // [N, D, h, w]
     r.heads = encoder.heads(QualityEncoder::pool(r.map));
   }
   std::map<ImageRole, EncodedImage> out;

@@ -77,6 +77,11 @@ int64_t visualTokenCount(const io::ModelConfig& config, int cols, int rows, cons
 // image is larger than one tile: [N, D, ceil(H/16), ceil(W/16)] (input padded by
 // replication to multiples of 16).
 at::Tensor qualityFeatureMap(const QualityEncoder& encoder, const QualityView& view, const EncodeOptions& options);
+// The same for several views of images of one size (A against B and B against A), tile by
+// tile together: their per-image input work is shared and the encoder runs on them as
+// one batch. One map per view, in order.
+std::vector<at::Tensor> qualityFeatureMaps(const QualityEncoder& encoder, const std::vector<QualityView>& views,
+                                           const EncodeOptions& options);
 
 // [N, D, h, w] -> [N, D, ceil(h/k), ceil(w/k)] with k the smallest factor that brings
 // both sides to at most maxGrid (average over the cells each token covers). `factor`

@@ -143,6 +143,32 @@ class QualityEncoderTest : public QObject {
     QVERIFY(d <= 1e-3);
   }
 
+  // A against B and B against A computed together (shared per-image work, one batch,
+  // tiled and not) give each view's own map: a cache mix-up (A's pyramid used for B)
+  // or a batch split in the wrong place would show.
+  void viewsTogetherMatchEachAlone() {
+    c10::InferenceMode guard;
+    auto m = load(fixture());
+    at::Generator gen = at::detail::createCPUGenerator(7);
+    const at::Tensor ref = at::rand({1, 3, 200, 264}, gen);
+    const at::Tensor a = (ref + 0.05 * at::randn({1, 3, 200, 264}, gen)).clamp(0, 1);
+    const at::Tensor b = at::avg_pool2d(at::replication_pad2d(ref, {2, 2, 2, 2}), {5, 5}, {1, 1});  // blurred
+    const model::QualityView viewA{a, ref, b}, viewB{b, ref, a};
+    model::EncodeOptions tiled;
+    tiled.tileSide = 64;
+    tiled.tileMargin = 128;
+    for (const model::EncodeOptions& o : {model::EncodeOptions{}, tiled}) {
+      const auto& enc = m->qualityEncoder();
+      const std::vector<at::Tensor> both = model::qualityFeatureMaps(enc, {viewA, viewB}, o);
+      QCOMPARE(int(both.size()), 2);
+      const at::Tensor aloneA = model::qualityFeatureMap(enc, viewA, o),
+                       aloneB = model::qualityFeatureMap(enc, viewB, o);
+      QVERIFY(test::maxAbsDiff(both[0], aloneA) <= 1e-5);
+      QVERIFY(test::maxAbsDiff(both[1], aloneB) <= 1e-5);
+      QVERIFY(test::maxAbsDiff(aloneA, aloneB) > 1e-2);  // the two views do differ
+    }
+  }
+
   void tokensQualityTokenFirstThenPooledGrid() {
     c10::InferenceMode guard;
     auto m = load(fixture());
