@@ -4,12 +4,16 @@
 // add up to the core's answer, Stop works mid-answer, a selected word's attention is
 // drawn exactly over the region the model saw, switching models and closing the
 // window mid-answer are clean.
+#include <QApplication>
 #include <QDir>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
 #include <QLabel>
 #include <QListWidget>
+#include <QMimeData>
 #include <QPainter>
 #include <QPushButton>
 #include <QRandomGenerator>
@@ -17,8 +21,10 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTextEdit>
+#include <QUrl>
 
 #include "dng_fixture.h"
+#include "heif_fixture.h"
 #include "test_support.h"
 #include "ui/main_window.h"
 
@@ -62,6 +68,28 @@ QString writeImage(const QTemporaryDir& dir, const QString& name, int noise, qui
   const QString path = dir.filePath(name);
   image.save(path);
   return path;
+}
+
+bool writeBytes(const QString& path, const std::string& bytes) {
+  QFile f(path);
+  return f.open(QIODevice::WriteOnly) && f.write(bytes.data(), qint64(bytes.size())) == qint64(bytes.size());
+}
+
+// A drag entering `target` and dropped in its middle, as the window system delivers it.
+bool drop(QWidget* target, const QMimeData* mime) {
+  const QPoint middle(target->width() / 2, target->height() / 2);
+  QDragEnterEvent enter(middle, Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(target, &enter);
+  if (!enter.isAccepted()) return false;
+  QDropEvent dropped(QPointF(middle), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(target, &dropped);
+  return dropped.isAccepted();
+}
+
+bool dropFile(QWidget* target, const QString& path) {
+  QMimeData mime;
+  mime.setUrls({QUrl::fromLocalFile(path)});
+  return drop(target, &mime);
 }
 
 }  // namespace
@@ -184,6 +212,50 @@ class TestGuiWindow : public QObject {
     QCOMPARE(window_->image(PaneRole::A)->width(), 160);
     QCOMPARE(window_->image(PaneRole::A)->format, QStringLiteral("PNG"));
     QVERIFY(!window_->developing());
+  }
+
+  // A photographer's first move: files dropped from the file manager. A camera RAW and a
+  // phone's HEIC dropped on the panes open like any file (the RAW develops in the
+  // background); a dropped broken file says why and keeps the pane's image; a picture
+  // dragged out of a browser (image data, no file) opens too.
+  void droppedRawHeicAndPicturesOpen() {
+    const QString dngPath = temp_.filePath(QStringLiteral("dropped.dng"));
+    const QString heicPath = temp_.filePath(QStringLiteral("dropped.heic"));
+    const QString brokenPath = temp_.filePath(QStringLiteral("dropped-broken.heic"));
+    dqa::test::HeifPicture picture;
+    picture.rgb = cv::Mat(96, 128, CV_8UC3, cv::Scalar(200, 120, 40));
+    const std::string heic = dqa::test::encodeHeif(heif_compression_HEVC, {picture});
+    if (heic.empty()) QSKIP("libheif has no HEVC encoder here (libheif-plugin-x265 missing)");
+    QVERIFY(writeBytes(dngPath, dqa::test::makeDng(320, 240)));
+    QVERIFY(writeBytes(heicPath, heic));
+    QVERIFY(writeBytes(brokenPath, heic.substr(0, heic.size() / 2)));
+
+    QSignalSpy developed(window_.get(), &MainWindow::imageDeveloped);
+    QVERIFY(dropFile(window_->pane(PaneRole::A), dngPath));
+    QVERIFY(dropFile(window_->pane(PaneRole::B), heicPath));
+    QVERIFY(developed.wait(30000));
+    const PaneImage* raw = window_->image(PaneRole::A);
+    QVERIFY(raw && !raw->developing);
+    QCOMPARE(raw->width(), 320);
+    QVERIFY2(raw->format.startsWith(QStringLiteral("DNG")), qPrintable(raw->format));
+    const PaneImage* phone = window_->image(PaneRole::B);
+    QVERIFY(phone);
+    QCOMPARE(phone->width(), 128);
+    QCOMPARE(phone->format, QStringLiteral("HEIF/HEIC"));
+    QVERIFY(!window_->pane(PaneRole::B)->canvas()->image().isNull());
+
+    QVERIFY(dropFile(window_->pane(PaneRole::B), brokenPath));
+    QVERIFY2(window_->messageText().contains(QStringLiteral("dropped-broken.heic")),
+             qPrintable(window_->messageText()));
+    QCOMPARE(window_->image(PaneRole::B)->format, QStringLiteral("HEIF/HEIC"));
+
+    QImage browserPicture(64, 48, QImage::Format_RGB888);
+    browserPicture.fill(QColor(10, 200, 90));
+    auto mime = std::make_unique<QMimeData>();
+    mime->setImageData(browserPicture);
+    QVERIFY(drop(window_->pane(PaneRole::B), mime.get()));
+    QCOMPARE(window_->image(PaneRole::B)->width(), 64);
+    loadAll(*window_);
   }
 
   void eachTaskStreamsTheCoresAnswerInOrder_data() {

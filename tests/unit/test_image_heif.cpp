@@ -17,6 +17,7 @@
 
 #include "colour_fixtures.h"
 #include "exif_fixture.h"
+#include "heif_fixture.h"
 #include "test_support.h"
 #include "core/image/image_loader.h"
 
@@ -25,78 +26,10 @@ using namespace dqa::test;
 
 namespace {
 
-struct Picture {
-  cv::Mat rgb;  // CV_8UC3 or CV_16UC3 holding `bits`-bit values, RGB order
-  int bits = 8;
-  std::string icc;
-  int nclxPrimaries = 0;  // 0: no nclx set on the image
-  std::string exif;       // a TIFF structure for the image's EXIF item ("" for none)
-};
-
-heif_error appendBytes(heif_context*, const void* data, size_t size, void* userdata) {
-  static_cast<std::string*>(userdata)->append(static_cast<const char*>(data), size);
-  return heif_error{heif_error_Ok, heif_suberror_Unspecified, "ok"};
-}
-
-heif_image* toHeifImage(const Picture& p) {
-  heif_image* image = nullptr;
-  const bool deep = p.bits > 8;
-  heif_image_create(p.rgb.cols, p.rgb.rows, heif_colorspace_RGB,
-                    deep ? heif_chroma_interleaved_RRGGBB_LE : heif_chroma_interleaved_RGB, &image);
-  heif_image_add_plane(image, heif_channel_interleaved, p.rgb.cols, p.rgb.rows, p.bits);
-  int stride = 0;
-  std::uint8_t* plane = heif_image_get_plane(image, heif_channel_interleaved, &stride);
-  const std::size_t rowBytes = p.rgb.cols * p.rgb.elemSize();
-  for (int y = 0; y < p.rgb.rows; ++y) std::memcpy(plane + std::size_t(y) * stride, p.rgb.ptr(y), rowBytes);
-  if (!p.icc.empty()) heif_image_set_raw_color_profile(image, "prof", p.icc.data(), p.icc.size());
-  if (p.nclxPrimaries) {
-    heif_color_profile_nclx* nclx = heif_nclx_color_profile_alloc();
-    heif_nclx_color_profile_set_color_primaries(nclx, std::uint16_t(p.nclxPrimaries));
-    nclx->transfer_characteristics = heif_transfer_characteristic_IEC_61966_2_1;
-    nclx->matrix_coefficients = heif_matrix_coefficients_ITU_R_BT_601_6;
-    nclx->full_range_flag = 1;
-    heif_image_set_nclx_color_profile(image, nclx);
-    heif_nclx_color_profile_free(nclx);
-  }
-  return image;
-}
-
-// The file's bytes; the last picture is the primary image. Empty when encoding failed.
-std::string encodeHeif(heif_compression_format format, const std::vector<Picture>& pictures) {
-  heif_context* context = heif_context_alloc();
-  heif_encoder* encoder = nullptr;
-  std::string out;
-  if (heif_context_get_encoder_for_format(context, format, &encoder).code == heif_error_Ok) {
-    heif_encoder_set_lossy_quality(encoder, 95);
-    // 4:2:0, the layout of cameras' and phones' files.
-    heif_encoder_set_parameter_string(encoder, "chroma", "420");
-    // libheif leaves the nclx box out by default (a macOS workaround); we want it written.
-    heif_encoding_options* options = heif_encoding_options_alloc();
-    options->macOS_compatibility_workaround_no_nclx_profile = 0;
-    bool ok = true;
-    for (const Picture& p : pictures) {
-      heif_image* image = toHeifImage(p);
-      heif_image_handle* handle = nullptr;
-      ok = ok && heif_context_encode_image(context, image, encoder, options, &handle).code == heif_error_Ok;
-      if (ok) heif_context_set_primary_image(context, handle);
-      if (ok && !p.exif.empty())
-        ok = heif_context_add_exif_metadata(context, handle, p.exif.data(), int(p.exif.size())).code == heif_error_Ok;
-      heif_image_handle_release(handle);
-      heif_image_release(image);
-    }
-    heif_encoding_options_free(options);
-    heif_writer writer{1, &appendBytes};
-    if (!ok || heif_context_write(context, &writer, &out).code != heif_error_Ok) out.clear();
-    heif_encoder_release(encoder);
-  }
-  heif_context_free(context);
-  return out;
-}
-
 // Four flat quadrants: red, green, blue, grey, in `bits`-bit values.
-Picture quadrants(int width, int height, int bits) {
+HeifPicture quadrants(int width, int height, int bits) {
   const double top = (1 << bits) - 1;
-  Picture p;
+  HeifPicture p;
   p.bits = bits;
   p.rgb = cv::Mat(height, width, bits > 8 ? CV_16UC3 : CV_8UC3);
   const cv::Scalar colours[4] = {{top * 0.8, top * 0.1, top * 0.1},
@@ -109,7 +42,7 @@ Picture quadrants(int width, int height, int bits) {
 }
 
 // The written value at each quadrant's centre against the loaded one, in 1/255 steps.
-double worstQuadrantError(const Picture& written, const cv::Mat& loaded) {
+double worstQuadrantError(const HeifPicture& written, const cv::Mat& loaded) {
   const double toUnit = 255.0 / ((1 << written.bits) - 1);
   const double loadedUnit = loaded.depth() == CV_16U ? 255.0 / 65535 : 1.0;
   double worst = 0;
@@ -193,7 +126,7 @@ class TestImageHeif : public QObject {
     const auto compression = heif_compression_format(codec);
     if (!heif_have_encoder_for_format(compression))
       QSKIP(qPrintable("this libheif has no " + format + " encoder, so no test file can be written here"));
-    const Picture p = quadrants(64, 48, 8);
+    const HeifPicture p = quadrants(64, 48, 8);
     const std::string bytes = encodeHeif(compression, {p});
     QVERIFY(!bytes.empty());
     const auto r = decodeImage(bytes, file.toStdString());
@@ -211,7 +144,7 @@ class TestImageHeif : public QObject {
   // 10-bit through HEVC Main 10 (libheif's x265 plugin).
   void heic10bit() {
     NEED_ENCODER(heif_compression_HEVC, "HEVC (x265)");
-    Picture p = quadrants(64, 32, 10);
+    HeifPicture p = quadrants(64, 32, 10);
     p.nclxPrimaries = 1;
     const std::string file = encodeHeif(heif_compression_HEVC, {p});
     if (file.empty()) QSKIP("this x265 cannot encode 10-bit (Main 10), so no 10-bit file can be written");
@@ -267,8 +200,8 @@ class TestImageHeif : public QObject {
 
   void iccProfileConverted() {
     NEED_ENCODER(heif_compression_HEVC, "HEVC (x265)");
-    Picture plain = quadrants(64, 48, 8);
-    Picture withIcc = plain;
+    HeifPicture plain = quadrants(64, 48, 8);
+    HeifPicture withIcc = plain;
     withIcc.icc = displayP3Profile();
     const auto a = decodeImage(encodeHeif(heif_compression_HEVC, {plain}), "plain.heic");
     const auto b = decodeImage(encodeHeif(heif_compression_HEVC, {withIcc}), "p3.heic");
@@ -283,7 +216,7 @@ class TestImageHeif : public QObject {
 
   void nclxDisplayP3Converted() {
     NEED_ENCODER(heif_compression_HEVC, "HEVC (x265)");
-    Picture p = quadrants(64, 48, 8);
+    HeifPicture p = quadrants(64, 48, 8);
     p.nclxPrimaries = 12;  // Display P3, sRGB transfer
     const auto r = decodeImage(encodeHeif(heif_compression_HEVC, {p}), "p3-nclx.heic");
     QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
@@ -314,7 +247,7 @@ class TestImageHeif : public QObject {
 
   // The primary image's EXIF item (what phones write): the camera settings come through.
   void cameraSettingsFromTheExifItem() {
-    Picture p = quadrants(64, 48, 8);
+    HeifPicture p = quadrants(64, 48, 8);
     p.exif = dqa::test::cameraExifTiff(true);
     const std::string heic = encodeHeif(heif_compression_HEVC, {p});
     QVERIFY(!heic.empty());
@@ -343,7 +276,7 @@ class TestImageHeif : public QObject {
   // 608-byte reproducer) or an overlay (scripts/make_heif_canvas_seeds.py) declared 16x16
   // whose own data asks for a 30255x12545 canvas; heif-convert does too. The canvas is
   // read from the file's boxes and checked before libheif decodes anything. A grid whose
-  // canvas is its declared size still decodes.
+  // canvas is its declared size passes the check and reaches libheif.
   void derivedImagesAreCheckedBeforeDecoding_data() {
     QTest::addColumn<QString>("file");
     QTest::addColumn<QString>("refusal");  // empty: it decodes to 16x16
@@ -384,7 +317,14 @@ class TestImageHeif : public QObject {
     const std::string bytes((std::istreambuf_iterator<char>(in)), {});
     const auto r = dqa::image::decodeImage(bytes, "derived.heic");
     if (refusal.isEmpty()) {
-      QVERIFY2(r.ok(), r.ok() ? "" : r.message().c_str());
+      // The canvas check lets it through. Debian's libheif 1.15.1-1+deb12u1 decodes it;
+      // the security update deb12u2 refuses the fuzzer-made tile itself ("Decoded image
+      // does not have the bit depth signaled in the file"): either is libheif's call.
+      if (!r.ok()) {
+        QVERIFY2(r.message().find("(libheif: ") != std::string::npos, r.message().c_str());
+        QVERIFY2(r.message().find("canvas") == std::string::npos, r.message().c_str());
+        return;
+      }
       QCOMPARE(r->rgb.cols, 16);
       QCOMPARE(r->rgb.rows, 16);
       return;
