@@ -3,6 +3,15 @@
 #include <QElapsedTimer>
 
 namespace dqa::ui {
+namespace {
+
+// The core keeps freed tensors for reuse within a job (dqa::configureRuntime); between
+// a user's jobs that memory goes back to the system.
+struct FreedMemoryRelease {
+  ~FreedMemoryRelease() { dqa::releaseFreedMemory(); }
+};
+
+}  // namespace
 
 ModelWorker::ModelWorker() = default;
 ModelWorker::~ModelWorker() = default;  // the engine goes with the worker, on its thread
@@ -45,6 +54,7 @@ void ModelWorker::ask(const AskJob& job) {
     Q_EMIT token(id, event.index, QString::fromStdString(event.text), event.probability);
     return !(cancel && cancel->load());
   };
+  const FreedMemoryRelease release;
   try {
     auto answer = engine_->ask(job.request, callbacks);
     if (!answer) {
@@ -77,6 +87,7 @@ void ModelWorker::assessWhole(const WholeJob& job) {
     sinceReport.restart();
     Q_EMIT wholeProgress(id, static_cast<int>(p.stage), p.done, p.total, p.elapsedMs);
   };
+  const FreedMemoryRelease release;
   try {
     auto result = dqa::tiled::assessWholeImage(*engine_, job.reference, job.imageA, job.imageB, options);
     if (!result) {

@@ -187,7 +187,14 @@ struct RuntimeReport {
   double matmulGflops = 0;  // 384x384 float32 matmul, a rough figure
   std::string warning;
 };
+// Also keeps freed large tensors in the process for reuse (glibc: no mmap per tensor),
+// which makes large jobs much faster and keeps their peak memory until
+// releaseFreedMemory().
 RuntimeReport configureRuntime(int threads = 0);
+
+// Gives the memory freed by finished jobs back to the system (glibc's malloc_trim). The
+// window calls it when a job ends; any thread may, at any time.
+void releaseFreedMemory();
 
 // Whether this CPU multiplies bfloat16 in hardware (avx512_bf16 or AMX): oneDNN's bf16
 // matmuls are then ~4x faster than float32 (shared/ENVIRONMENT.md: 918 vs 234 GFLOP/s).

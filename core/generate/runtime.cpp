@@ -1,9 +1,16 @@
-// libtorch's CPU runtime: thread count and a check for the slow reference BLAS.
+// libtorch's CPU runtime: thread count, the allocator's policy for large tensors and a
+// check for the slow reference BLAS.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -26,7 +33,32 @@ std::string loadedBlas() {
   return found;
 }
 
+// Tensors of tens to hundreds of MB (a 24 MP verdict map's tiles, a batch's activations)
+// are over glibc's mmap threshold: each is mapped afresh and unmapped when freed, and the
+// kernel zeroes every page again on first touch. Kept in the heap, they are reused:
+// depictqa-bench-whole's 24 MP map spent 16.5 of its 51 CPU seconds in the kernel, 1.3
+// this way (docs/whole-image.md). The price is memory kept after a large job until
+// releaseFreedMemory() or the end of the process. A user's own GLIBC_TUNABLES for malloc
+// are left as they are.
+void keepLargeAllocationsForReuse() {
+#if defined(__GLIBC__)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char* tunables = std::getenv("GLIBC_TUNABLES");
+    if (tunables && std::strstr(tunables, "glibc.malloc.")) return;
+    mallopt(M_MMAP_MAX, 0);         // large blocks come from the heap too
+    mallopt(M_TRIM_THRESHOLD, -1);  // and stay there when freed (mallopt(3): -1 never trims)
+  });
+#endif
+}
+
 }  // namespace
+
+void releaseFreedMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 bool cpuHasFastBf16() {
   static const bool has = [] {
@@ -48,6 +80,7 @@ RuntimeReport configureRuntime(int threads) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   report.threads = threads > 0 ? threads : cores;
   at::set_num_threads(report.threads);
+  keepLargeAllocationsForReuse();
   // Denormal floats (tiny Adam moments, attention tails) are ~100x slower on x86;
   // flushing them to zero changes no result that matters and keeps steps fast.
   at::globalContext().setFlushDenormal(true);
