@@ -9,6 +9,7 @@
 #include "core/data/kadid.h"
 #include "core/data/parser.h"
 #include "core/data/textgen.h"
+#include "core/image/banded_quality.h"
 
 namespace dqa::eval {
 namespace {
@@ -45,10 +46,10 @@ ClassicalChoice classicalChoice(const cv::Mat& reference, const cv::Mat& a, cons
   try {
     if (!reference.empty()) {
       using namespace cv::quality;
-      c.psnr = pick(channelMean(QualityPSNR::compute(reference, a, cv::noArray())),
-                    channelMean(QualityPSNR::compute(reference, b, cv::noArray())), true);
-      c.ssim = pick(channelMean(QualitySSIM::compute(reference, a, cv::noArray())),
-                    channelMean(QualitySSIM::compute(reference, b, cv::noArray())), true);
+      c.psnr = pick(channelMean(dqa::image::bandedPsnr(reference, a)),
+                    channelMean(dqa::image::bandedPsnr(reference, b)), true);
+      c.ssim = pick(channelMean(dqa::image::bandedSsim(reference, a)),
+                    channelMean(dqa::image::bandedSsim(reference, b)), true);
       c.gmsd = pick(channelMean(QualityGMSD::compute(reference, a, cv::noArray())),
                     channelMean(QualityGMSD::compute(reference, b, cv::noArray())), false);
     } else if (brisqueAvailable()) {
@@ -65,9 +66,9 @@ ClassicalScores classicalScores(const cv::Mat& reference, const cv::Mat& image) 
   try {
     if (!reference.empty()) {
       using namespace cv::quality;
-      c.psnr = channelMean(QualityPSNR::compute(reference, image, cv::noArray()));
+      c.psnr = channelMean(dqa::image::bandedPsnr(reference, image));
       if (!std::isfinite(c.psnr)) c.psnr = kIdenticalPsnr;
-      c.ssim = channelMean(QualitySSIM::compute(reference, image, cv::noArray()));
+      c.ssim = channelMean(dqa::image::bandedSsim(reference, image));
       c.gmsd = channelMean(QualityGMSD::compute(reference, image, cv::noArray()));
     } else if (brisqueAvailable()) {
       cv::Mat bgr;
