@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/datagen/contact_sheet.h"
 #include "core/data/distortions.h"
 #include "core/data/photos.h"
 #include "core/data/sampler.h"
@@ -141,128 +142,6 @@ bool runSplit(Split split, std::int64_t count, const std::vector<Photo>& photos,
   return true;
 }
 
-cv::Mat tile(const cv::Mat& rgb, int size) {
-  cv::Mat t;
-  cv::resize(rgb, t, {size, size}, 0, 0, cv::INTER_NEAREST);
-  return t;
-}
-
-void putLines(cv::Mat& canvas, cv::Point at, const std::vector<std::string>& lines, double scale = 0.85) {
-  for (size_t i = 0; i < lines.size(); ++i)
-    cv::putText(canvas, lines[i], at + cv::Point(0, static_cast<int>(12 + 13 * i)), cv::FONT_HERSHEY_PLAIN, scale,
-                cv::Scalar(20, 20, 20), 1, cv::LINE_AA);
-}
-
-// Contact sheet: one row per KADID type (reference, levels 1, 3, 5 and a random variant at
-// a continuous level), then rows of combined and local distortions.
-bool writeContactSheet(const std::string& path, const std::vector<Photo>& photos, std::uint64_t seed) {
-  const int T = 112, pad = 20, textH = 72, labelW = 150;
-  const int cols = 5, rowsTypes = kNumTypes, rowsExtra = 3;
-  const int rowH = T + textH + pad;
-  cv::Mat canvas(pad + (rowsTypes + rowsExtra) * rowH + 30, labelW + cols * (T + pad) + pad, CV_8UC3,
-                 cv::Scalar(250, 250, 250));
-  cv::putText(canvas, "DepictQA data engine: KADID-10k types at levels 1/3/5 + a random variant, labels from KADID MOS",
-              {pad, 20}, cv::FONT_HERSHEY_PLAIN, 0.95, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-  cv::RNG rng(seed);
-  auto pickPatch = [&](int r) {
-    const Photo& p = photos[static_cast<size_t>(r) % photos.size()];
-    int need = T + 32;
-    int x = p.rgb.cols > need ? rng.uniform(0, p.rgb.cols - need) : 0;
-    int y = p.rgb.rows > need ? rng.uniform(0, p.rgb.rows - need) : 0;
-    cv::Rect rr(x, y, std::min(need, p.rgb.cols), std::min(need, p.rgb.rows));
-    return p.rgb(rr).clone();
-  };
-  auto place = [&](int row, int col, const cv::Mat& img, const std::vector<std::string>& lines) {
-    int x = labelW + pad + col * (T + pad), y = 30 + row * rowH;
-    cv::Mat t = tile(img, T), bgr;
-    cv::cvtColor(t, bgr, cv::COLOR_RGB2BGR);
-    bgr.copyTo(canvas(cv::Rect(x, y, T, T)));
-    putLines(canvas, {x, y + T}, lines, 0.75);
-  };
-  auto crop = [&](const cv::Mat& padded) {
-    return padded(cv::Rect(16, 16, padded.cols - 32, padded.rows - 32)).clone();
-  };
-  auto labelLines = [&](const std::vector<Distortion>& ds, const cv::Mat& ref, const cv::Mat& out) {
-    ImageLabel l = labelImage(ds, ref.size(), ref, out);
-    std::vector<std::string> lines;
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "MOS %.2f %s", l.mos, qualityName(l.quality));
-    lines.push_back(buf);
-    std::string asp;
-    for (int a = 0; a < kNumAspects; ++a)
-      if (l.aspectLevel[a] != Severity::Undistorted)
-        asp += std::string(asp.empty() ? "" : ",") + std::string(aspectName(static_cast<Aspect>(a))).substr(0, 4) +
-               ":" + std::string(severityName(l.aspectLevel[a])).substr(0, 4);
-    if (asp.size() > 20) {
-      size_t cut = asp.rfind(',', 20);
-      lines.push_back(asp.substr(0, cut));
-      lines.push_back(asp.substr(cut + 1));
-    } else {
-      lines.push_back(asp.empty() ? "undistorted" : asp);
-    }
-    std::string tex = textureName(l.texture);
-    lines.push_back("tex: " + (tex == "barely identifiable" ? std::string("barely ident.") : tex));
-    return lines;
-  };
-  for (int t = 1; t <= kNumTypes; ++t) {
-    int row = t - 1;
-    cv::Mat padded = pickPatch(t * 7);
-    cv::Mat ref = crop(padded);
-    const auto& info = typeInfo(t);
-    int y = 30 + row * rowH;
-    putLines(canvas, {pad, y + 10},
-             {std::to_string(t) + " " + info.title, std::string("aspect: ") + aspectName(info.aspect),
-              std::to_string(info.numVariants) + " variants"},
-             0.8);
-    place(row, 0, ref, {"reference", "MOS 4.60"});
-    int col = 1;
-    for (double lv : {1.0, 3.0, 5.0}) {
-      Distortion d{t, lv, 0, {}};
-      cv::Mat out = crop(applyDistortion(padded, d, mixSeed(seed, t * 10 + col)));
-      auto lines = labelLines({d}, ref, out);
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "L%.0f p=%g", lv, d.param());
-      lines.insert(lines.begin(), buf);
-      place(row, col++, out, lines);
-    }
-    Distortion d{t, rng.uniform(1.0, 5.0), rng.uniform(0, info.numVariants), {}};
-    cv::Mat out = crop(applyDistortion(padded, d, mixSeed(seed, t * 10 + 9)));
-    auto lines = labelLines({d}, ref, out);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "L%.2f %s", d.level, variantName(t, d.variant).substr(0, 16).c_str());
-    lines.insert(lines.begin(), buf);
-    place(row, col, out, lines);
-  }
-  // Combined and local distortions.
-  SamplerConfig cfg;
-  for (int r = 0; r < rowsExtra; ++r) {
-    int row = rowsTypes + r;
-    int y = 30 + row * rowH;
-    putLines(canvas, {pad, y + 10},
-             {r < 2 ? "combined (2-3)" : "local (region)", r < 2 ? "fractions multiply" : "drop x area^0.5"}, 0.8);
-    for (int c = 0; c < cols; ++c) {
-      cv::Mat padded = pickPatch(r * 11 + c * 3 + 1);
-      cv::Mat ref = crop(padded);
-      std::vector<Distortion> ds = randomDistortions(rng, cfg, r < 2 ? 2 + (c % 2) : 1, ref.size());
-      if (r == 2) {
-        ds[0].region = cv::Rect(16 + 10, 16 + 10, ref.cols / 2, ref.rows / 2);
-        ds[0].level = std::max(ds[0].level, 3.5);
-      }
-      cv::Mat out = crop(applyDistortions(padded, ds, mixSeed(seed, 999 + r * 10 + c)));
-      std::vector<Distortion> labelDs = ds;
-      for (auto& d : labelDs)
-        if (!d.region.empty()) d.region -= cv::Point(16, 16);
-      auto lines = labelLines(labelDs, ref, out);
-      std::string names;
-      for (auto& d : ds) names += std::string(names.empty() ? "" : "+") + std::to_string(d.type);
-      lines.insert(lines.begin(), "types " + names);
-      place(row, c, out, lines);
-    }
-  }
-  std::vector<int> params = {cv::IMWRITE_PNG_COMPRESSION, 9};
-  return cv::imwrite(path, canvas, params);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -298,6 +177,10 @@ int main(int argc, char** argv) {
   app.add_option("--shard-size", shardSize, "samples per shard")->capture_default_str();
   app.add_option("--max-photos", maxPhotos, "use at most N photos (0 = all)");
   app.add_flag("--png", png, "also write PNG copies of every patch");
+  bool photographic = false;
+  app.add_flag("--photographic-variants", photographic,
+               "also draw the photographic variants (chromatic aberration, demosaiced sensor noise, chroma blotches, "
+               "denoiser smearing, wide halos)");
   app.add_option("--contact-sheet", contactSheet, "write a contact sheet PNG of all types and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -330,7 +213,7 @@ int main(int argc, char** argv) {
                photos.size() - nVal, jpeg2000Available() ? "OpenJPEG via OpenCV" : "unavailable, own wavelet codec");
 
   if (!contactSheet.empty()) {
-    if (!writeContactSheet(contactSheet, photos, seed)) {
+    if (!dqa::datagen::writeContactSheet(contactSheet, photos, seed)) {
       std::fprintf(stderr, "error: cannot write %s\n", contactSheet.c_str());
       return 1;
     }
@@ -344,6 +227,7 @@ int main(int argc, char** argv) {
   cfg.preferenceShare = prefShare;
   cfg.localShare = localShare;
   cfg.fullReferenceShare = frShare;
+  cfg.photographicVariants = photographic;
   auto ts = parseIntList(taskShares);
   if (ts.size() == 3) cfg.taskShare = {double(ts[0]), double(ts[1]), double(ts[2])};
 
@@ -354,6 +238,7 @@ int main(int argc, char** argv) {
       {"held_out_types", sc.heldOutTypes},
       {"split", {{"val_fraction", sc.valFraction}, {"seed", sc.seed}, {"held_out_types", sc.heldOutTypes}}},
       {"patch_sizes", cfg.patchSizes},
+      {"photographic_variants", photographic},
       {"jpeg2000", jpeg2000Available() ? "openjpeg" : "own_wavelet"},
       {"threads", threads},
       {"format", "shard-NNNNN.bin (raw RGB uint8 HWC) + shard-NNNNN.jsonl"}};

@@ -222,6 +222,9 @@ void addDataOptions(CLI::App& app, CommandLine& c) {
   app.add_option("--data-manifest", c.manifest,
                  "manifest.json of the validation shards: the photo/type split the stream must respect");
   app.add_option("--stream-threads", c.streamThreads, "Threads that make streamed samples")->capture_default_str();
+  app.add_flag("--photographic-variants", o.stream.photographicVariants,
+               "Streamed samples also draw the photographic variants (lateral chromatic aberration, demosaiced "
+               "sensor noise, chroma blotches, denoiser smearing, wide halos; docs/data-engine.md)");
   app.add_option("--val", o.validationDirectory, "Validation shards (photos never seen in training)");
   app.add_option("--val-types", c.valTypes,
                  "Validation shards of held-out distortion types (--mode encoder: chooses best/)");

@@ -1,6 +1,7 @@
 #include "core/data/distortions.h"
 
 #include "core/data/distortion_ops.h"
+#include "core/data/photographic_distortions.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -457,7 +458,43 @@ Mat contrastChange(const Mat& img, double p, int variant) {
   return applyLut(img, curve);
 }
 
+// The photographic variants, numbered after a type's KADID variants.
+Mat applyPhotographic(const Mat& img, int type, double p, cv::RNG& rng) {
+  switch (type) {
+    case 5:
+      return photographic::lateralChromaticAberration(img, p);
+    case 11:
+      return photographic::demosaicedSensorNoise(img, p, rng);
+    case 12:
+      return photographic::chromaBlotches(img, p, rng);
+    case 15:
+      return photographic::nonLocalMeansSmearing(img, p, rng);
+    case 24:
+      return photographic::wideHalos(img, p);
+    default:
+      return img.clone();
+  }
+}
+
+const char* photographicVariantName(int type) {
+  switch (type) {
+    case 5:
+      return "lateral_chromatic_aberration";
+    case 11:
+      return "demosaiced_sensor_noise";
+    case 12:
+      return "chroma_blotches";
+    case 15:
+      return "nonlocal_means_smearing";
+    case 24:
+      return "wide_halos";
+    default:
+      return "";
+  }
+}
+
 Mat applyType(const Mat& img, int type, double p, int variant, cv::RNG& rng) {
+  if (variant >= typeInfo(type).numVariants) return applyPhotographic(img, type, p, rng);
   switch (type) {
     case 1:
       return gaussianBlur(img, p, variant, rng);
@@ -565,13 +602,16 @@ bool jpeg2000Available() {
 
 int resolveVariant(int type, int variant) {
   const auto& info = typeInfo(type);
-  variant = std::clamp(variant, 0, info.numVariants - 1);
+  variant = std::clamp(variant, 0, info.numVariants + photographicVariantCount(type) - 1);
   if (type == 9 && variant == 0 && !jpeg2000Available()) variant = 1;
   return variant;
 }
 
 std::string variantName(int type, int variant) {
-  return kVariantNames[std::clamp(type, 1, kNumTypes) - 1][resolveVariant(type, variant)];
+  type = std::clamp(type, 1, kNumTypes);
+  variant = resolveVariant(type, variant);
+  if (variant >= typeInfo(type).numVariants) return photographicVariantName(type);
+  return kVariantNames[type - 1][variant];
 }
 
 cv::Mat applyDistortion(const cv::Mat& rgb, const Distortion& d, std::uint64_t seed) {

@@ -25,6 +25,13 @@ struct Distortion {
   double mos() const { return mosAtLevel(type, level); }
 };
 
+// Photographic variants: distortions photographers meet that KADID's generators do not
+// make (lateral chromatic aberration, demosaiced sensor noise, chroma blotches, denoiser
+// smearing, wide sharpening halos), each an extra variant of the KADID type it is a kind
+// of, numbered after that type's `numVariants`; 0 for most types. The sampler draws them
+// only with SamplerConfig::photographicVariants.
+int photographicVariantCount(int type);
+
 // A human-readable name of a variant ("opencv_jpeg_420", "disk", ...).
 std::string variantName(int type, int variant);
 

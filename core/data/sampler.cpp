@@ -85,7 +85,8 @@ std::vector<Distortion> randomDistortions(cv::RNG& rng, const SamplerConfig& con
     }
     used.push_back(typeInfo(d.type).aspect);
     d.level = randomLevel(rng, config);
-    d.variant = rng.uniform(0, typeInfo(d.type).numVariants);
+    const int photographic = config.photographicVariants ? photographicVariantCount(d.type) : 0;
+    d.variant = rng.uniform(0, typeInfo(d.type).numVariants + photographic);
     out.push_back(d);
   }
   if (!out.empty() && rng.uniform(0.0, 1.0) < config.localShare)

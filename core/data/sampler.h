@@ -28,6 +28,9 @@ struct SamplerConfig {
   std::array<double, 4> countWeights = {0.04, 0.64, 0.26, 0.06};
   double sameTypePairShare = 0.35;  // pairs with one type at two levels (fine-grained, ties)
   double subLevelShare = 0.1;       // levels in [0,1): blends towards the undistorted image
+  // Also draw the photographic variants (distortions.h). Off in the shipped recipe; while
+  // off, every sample is the same bytes as before the variants existed.
+  bool photographicVariants = false;
   TextOptions text;
 };
 

@@ -55,6 +55,7 @@ std::vector<data::TrainingExample> SampleStream::examples(std::uint64_t first, i
                                                           data::SamplerConfig cfg) const {
   cfg.types = data::typesForSplit(data::Split::Train, options_.split);
   cfg.seed = data::mixSeed(options_.seed, 0x57ea3);  // a stream of its own, apart from the shards'
+  cfg.photographicVariants = options_.photographicVariants;
   std::vector<data::Sample> samples(size_t(std::max(0, count)));
   std::vector<char> made(samples.size(), 0);
   std::atomic<int> next{0};

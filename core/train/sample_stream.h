@@ -24,6 +24,9 @@ struct StreamOptions {
   int threads = 2;          // samples are generated in parallel, then training runs
   int maxPhotos = 0;        // 0: all
   int syntheticPhotos = 0;  // > 0: synthetic images instead of photos (tests)
+  // Draw the data engine's photographic variants too (data::SamplerConfig); off in the
+  // shipped recipe.
+  bool photographicVariants = false;
 };
 
 // The split recorded in a depictqa-datagen manifest.json.

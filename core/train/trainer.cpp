@@ -508,6 +508,7 @@ Status Trainer::syncStart(int& firstStep) {
   for (const auto* v : {&opt_.streamPatchSizes, &opt_.tokenGridChoices})
     for (int x : *v) o << ' ' << x;
   for (double w : opt_.streamPatchWeights) o << ' ' << w;
+  if (opt_.stream.photographicVariants) o << " photographic";  // absent before the option existed
   const int64_t fingerprint = int64_t(std::hash<std::string>()(o.str()) >> 1);
   const std::vector<int64_t> mine{firstStep, optimizer_->steps(), int64_t(state.size()), numel, fingerprint};
   at::Tensor head = at::tensor(mine, at::kLong);

@@ -10,6 +10,7 @@
 
 #include "core/data/distortions.h"
 #include "core/data/photos.h"
+#include "core/data/sampler.h"
 
 using namespace dqa::data;
 
@@ -261,7 +262,7 @@ class TestDataDistortions : public QObject {
   void everyVariantRunsAndChangesTheImage() {
     cv::Mat img = testImage(96);
     for (int t = 1; t <= kNumTypes; ++t)
-      for (int v = 0; v < typeInfo(t).numVariants; ++v) {
+      for (int v = 0; v < typeInfo(t).numVariants + photographicVariantCount(t); ++v) {
         double lv = (t == 18 || t == 25) ? 1.0 : 5.0;  // 18/25 are identity at level 3
         cv::Mat d = at(img, t, lv, v);
         QVERIFY2(!d.empty() && d.size() == img.size() && d.type() == CV_8UC3,
@@ -271,10 +272,96 @@ class TestDataDistortions : public QObject {
       }
   }
 
+  // The photographic variants: named, stronger with the level (error against the
+  // reference), doing what they say, and drawn by the sampler only when asked for.
+  void photographicVariantsGrowWithTheLevel() {
+    const cv::Mat img = testImage(128);
+    int count = 0;
+    for (int t = 1; t <= kNumTypes; ++t)
+      for (int k = 0; k < photographicVariantCount(t); ++k) {
+        const int v = typeInfo(t).numVariants + k;
+        QVERIFY(!variantName(t, v).empty());
+        QCOMPARE(resolveVariant(t, v), v);
+        checkMonotone(
+            "mse", t, [](const cv::Mat& d, const cv::Mat& r) { return mse(d, r); }, +1, 0.02, v);
+        ++count;
+      }
+    QCOMPARE(count, 5);
+    QCOMPARE(variantName(5, 3), std::string("lateral_chromatic_aberration"));
+    // Beyond the last variant: clamped to it, as for the KADID variants.
+    QCOMPARE(resolveVariant(11, 99), typeInfo(11).numVariants);
+    QCOMPARE(resolveVariant(1, 99), typeInfo(1).numVariants - 1);
+  }
+
+  // Red moves outwards against green by about p * r / (half diagonal): ~0 at the centre,
+  // most of p at the corners (the channels matched on a random texture).
+  void chromaticAberrationGrowsTowardsTheCorners() {
+    cv::Mat noise(160, 160, CV_32F), grey;
+    cv::RNG rng(9);
+    rng.fill(noise, cv::RNG::UNIFORM, 0.0, 255.0);
+    cv::GaussianBlur(noise, noise, {0, 0}, 2.0);
+    noise.convertTo(grey, CV_8U);
+    cv::Mat img;
+    cv::cvtColor(grey, img, cv::COLOR_GRAY2RGB);
+    const Distortion d{5, 3.0, typeInfo(5).numVariants, {}};  // 6 px: phase correlation stays reliable
+    const cv::Mat out = applyDistortion(img, d, 1);
+    std::vector<cv::Mat> ch;
+    cv::split(out, ch);
+    // The shift of green that best matches red on a block (SSD over a 0.25-px grid).
+    auto shift = [&](const cv::Rect& r) {
+      cv::Mat red, green;
+      ch[0].convertTo(red, CV_32F);
+      ch[1].convertTo(green, CV_32F);
+      double best = 1e30, bestShift = 0;
+      for (double dy = -8; dy <= 8; dy += 0.25)
+        for (double dx = -8; dx <= 8; dx += 0.25) {
+          const cv::Mat m = (cv::Mat_<double>(2, 3) << 1, 0, dx, 0, 1, dy);
+          cv::Mat moved;
+          cv::warpAffine(green, moved, m, green.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT);
+          const double ssd = cv::norm(moved(r), red(r), cv::NORM_L2SQR);
+          if (ssd < best) best = ssd, bestShift = std::hypot(dx, dy);
+        }
+      return bestShift;
+    };
+    const double halfDiagonal = 0.5 * std::hypot(160.0, 160.0);
+    const double cornerR = std::hypot(80.0 - 24.0, 80.0 - 24.0);  // the corner block's centre
+    const double expected = d.param() * cornerR / halfDiagonal;
+    const double centre = shift({64, 64, 32, 32}), corner = shift({8, 8, 32, 32});
+    QVERIFY2(centre < 1.0, qPrintable(QString::number(centre)));
+    QVERIFY2(corner > 0.6 * expected && corner < 1.4 * expected,
+             qPrintable(QString("corner %1, expected %2").arg(corner).arg(expected)));
+  }
+
+  void chromaBlotchesLeaveLuminance() {
+    const cv::Mat img = testImage(128);
+    const cv::Mat d = at(img, 12, 5.0, typeInfo(12).numVariants);
+    cv::Mat yImg, yD, cImg, cD;
+    cv::cvtColor(img, yImg, cv::COLOR_RGB2GRAY);
+    cv::cvtColor(d, yD, cv::COLOR_RGB2GRAY);
+    // Luma moves only by rounding and clipping; the colour moves a lot.
+    QVERIFY2(mse(yD, yImg) < 0.1 * mse(d, img), qPrintable(QString("%1 / %2").arg(mse(yD, yImg)).arg(mse(d, img))));
+  }
+
+  void samplerDrawsPhotographicVariantsOnlyWhenAsked() {
+    for (bool photographic : {false, true}) {
+      SamplerConfig cfg;
+      cfg.photographicVariants = photographic;
+      cv::RNG rng(5);
+      int drawn = 0;
+      for (int i = 0; i < 3000; ++i)
+        for (const Distortion& d : randomDistortions(rng, cfg, 1, {64, 64}))
+          drawn += d.variant >= typeInfo(d.type).numVariants;
+      if (photographic)
+        QVERIFY2(drawn > 60, qPrintable(QString::number(drawn)));  // 5 of 25 types, 1 of 4 variants: ~5%
+      else
+        QCOMPARE(drawn, 0);
+    }
+  }
+
   void deterministicBySeed() {
     cv::Mat img = testImage(96);
     for (int t = 1; t <= kNumTypes; ++t) {
-      Distortion d{t, 3.7, typeInfo(t).numVariants - 1, {}};
+      Distortion d{t, 3.7, typeInfo(t).numVariants + photographicVariantCount(t) - 1, {}};
       cv::Mat a = applyDistortion(img, d, 1234), b = applyDistortion(img, d, 1234);
       QVERIFY2(cv::norm(a, b, cv::NORM_INF) == 0, qPrintable(QString("type %1").arg(t)));
     }

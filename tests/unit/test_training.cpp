@@ -82,6 +82,28 @@ class TrainingTest : public QObject {
         for (int held : data::SplitConfig{}.heldOutTypes) QVERIFY(t->type != held);
   }
 
+  // --photographic-variants reaches the stream: the same samples, except where a drawn
+  // variant is now a photographic one (the draws of everything else do not move).
+  void streamDrawsPhotographicVariantsWhenAsked() {
+    train::StreamOptions withVariants = syntheticStream(2);
+    withVariants.photographicVariants = true;
+    auto plain = train::SampleStream::open(syntheticStream(2));
+    auto photographic = train::SampleStream::open(withVariants);
+    QVERIFY(plain.ok() && photographic.ok());
+    data::SamplerConfig cfg;
+    cfg.patchSizes = {64};
+    const auto a = plain.value()->examples(0, 120, cfg);
+    const auto b = photographic.value()->examples(0, 120, cfg);
+    QCOMPARE(a.size(), b.size());
+    int differ = 0, sameType = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      differ += cv::norm(a[i].a, b[i].a, cv::NORM_INF) > 0;
+      sameType += a[i].truthA.type == b[i].truthA.type;
+    }
+    QVERIFY2(differ > 0 && differ < int(a.size()) / 2, qPrintable(QString::number(differ)));
+    QCOMPARE(sameType, int(a.size()));
+  }
+
   void verdictMention() {
     QCOMPARE(data::verdictMentionIndex("Image B is better.", 'B'), 0);
     QCOMPARE(data::verdictMentionIndex(
