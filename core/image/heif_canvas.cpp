@@ -10,6 +10,7 @@
 #include <map>
 #include <vector>
 
+#include "core/image/hevc_size.h"
 #include "core/image/load_error.h"
 
 namespace dqa::image {
@@ -100,6 +101,7 @@ struct Items {
   std::map<std::uint32_t, std::uint32_t> type;                 // item id -> item type (iinf/infe)
   std::map<std::uint32_t, Location> location;                  // item id -> where its data lies (iloc)
   std::map<std::uint32_t, Size> declared;                      // item id -> its ispe (ipco + ipma)
+  std::map<std::uint32_t, Size> coded;                         // item id -> its hvcC's SPS size
   std::map<std::uint32_t, std::vector<std::uint32_t>> inputs;  // item id -> its 'dimg' inputs (iref)
   Box idat;
   bool hasIdat = false;
@@ -149,16 +151,24 @@ void readLocations(const Bytes& b, const Box& iloc, Items& items) {
   }
 }
 
+// The sizes a property states: declared (ispe) or coded (an HEVC configuration's SPS).
+struct SizeProperty {
+  std::optional<Size> declared, coded;
+};
+
 void readDeclaredSizes(const Bytes& b, const Box& iprp, Items& items) {
-  std::vector<std::optional<Size>> properties;  // ipco's boxes in order; ipma counts from 1
-  std::vector<Box> associations;                // the ipma boxes, read once all of ipco is known
+  std::vector<SizeProperty> properties;  // ipco's boxes in order; ipma counts from 1
+  std::vector<Box> associations;         // the ipma boxes, read once all of ipco is known
   for (const Box& box : children(b, iprp.body, iprp.end, fourcc("iprp"), &items.damage)) {
     if (box.type == fourcc("ipma")) associations.push_back(box);
     if (box.type != fourcc("ipco")) continue;
     for (const Box& property : children(b, box.body, box.end, fourcc("ipco"), &items.damage)) {
-      std::optional<Size> size;
+      SizeProperty size;
       if (property.type == fourcc("ispe") && b.has(property.body, 12) && property.end - property.body >= 12)
-        size = Size{b.be32(property.body + 4), b.be32(property.body + 8)};
+        size.declared = Size{b.be32(property.body + 4), b.be32(property.body + 8)};
+      if (property.type == fourcc("hvcC"))
+        if (const auto coded = hevcCodedSize(b, property.body, property.end))
+          size.coded = Size{coded->width, coded->height};
       properties.push_back(size);
     }
   }
@@ -172,8 +182,9 @@ void readDeclaredSizes(const Bytes& b, const Box& iprp, Items& items) {
       const std::uint64_t associations = r.field(1);
       for (std::uint64_t a = 0; a < associations && r.ok; ++a) {
         const std::uint64_t index = wideIndex ? r.field(2) & 0x7fff : r.field(1) & 0x7f;
-        if (r.ok && index >= 1 && index <= properties.size() && properties[index - 1])
-          items.declared[id] = *properties[index - 1];
+        if (!r.ok || index < 1 || index > properties.size()) continue;
+        if (properties[index - 1].declared) items.declared[id] = *properties[index - 1].declared;
+        if (properties[index - 1].coded) items.coded[id] = *properties[index - 1].coded;
       }
     }
   }
@@ -291,6 +302,24 @@ bool libheifImageType(std::uint32_t type) {
 
 std::string dims(const Size& s) { return std::to_string(s.width) + "x" + std::to_string(s.height); }
 
+// An HEVC image whose SPS codes more than its declared size (beyond the padding to whole
+// coding blocks) or than the pixel limit: libheif's decoder would allocate that first.
+std::optional<std::string> codedSizeProblem(const Items& items, long long maxPixels) {
+  constexpr std::uint64_t kPadding = 64;  // the largest HEVC coding tree block
+  for (const auto& [id, coded] : items.coded) {
+    const std::string what = "its HEVC image data is coded at " + dims(coded) + " pixels";
+    if (coded.width == 0 || coded.height == 0) return what + ": the file is damaged";
+    const auto declared = items.declared.find(id);
+    if (declared != items.declared.end() &&
+        (coded.width > declared->second.width + kPadding || coded.height > declared->second.height + kPadding))
+      return what + ", not the " + dims(declared->second) + " its header declares: the file is damaged";
+    if (coded.width > std::uint64_t(maxPixels) / coded.height)
+      return what + ", more than the limit of " + megapixels(double(maxPixels)) +
+             " megapixels that guards against decompression bombs";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> heifCanvasProblem(const Bytes& file, long long maxPixels) {
@@ -312,6 +341,7 @@ std::optional<std::string> heifCanvasProblem(const Bytes& file, long long maxPix
                " of type '" + typeName(inputType->second) + "', which is not an image libheif decodes";
     }
   }
+  if (const auto problem = codedSizeProblem(items, maxPixels)) return problem;
   for (const auto& [id, type] : items.type) {
     if (type != fourcc("grid") && type != fourcc("iovl")) continue;
     const auto location = items.location.find(id);

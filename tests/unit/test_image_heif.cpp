@@ -272,6 +272,26 @@ class TestImageHeif : public QObject {
     QVERIFY2(r.message().find("its header declares") != std::string::npos, r.message().c_str());
   }
 
+  // The size an HEVC image's own SPS codes is read from its hvcC before decoding: a real
+  // x265-written 256x192 HEIC whose declared size (ispe) is edited to 16x16 is refused
+  // before libheif allocates anything, naming the coded size; the untouched file decodes.
+  // (Up to 64 px more than declared is allowed: encoders pad to whole coding blocks.)
+  void hevcCodedSizeIsCheckedBeforeDecoding() {
+    const HeifPicture p = quadrants(256, 192, 8);
+    std::string bytes = encodeHeif(heif_compression_HEVC, {p});
+    if (bytes.empty()) QSKIP("this libheif has no HEVC encoder, so no test file can be written here");
+    QVERIFY(dqa::image::decodeImage(bytes, "coded.heic").ok());
+    const std::size_t ispe = bytes.find("ispe");
+    QVERIFY(ispe != std::string::npos);
+    const std::string sixteen("\0\0\0\x10\0\0\0\x10", 8);
+    bytes.replace(ispe + 8, 8, sixteen);  // after the type: version and flags, then width, height
+    const auto r = dqa::image::decodeImage(bytes, "coded.heic");
+    QVERIFY(!r.ok());
+    QVERIFY2(r.message().find("its HEVC image data is coded at 256x192 pixels, not the 16x16 its header declares") !=
+                 std::string::npos,
+             r.message().c_str());
+  }
+
   // fuzz_image_decode's finding: Debian's libheif 1.15 dies with SIGSEGV on a grid (the
   // 608-byte reproducer) or an overlay (scripts/make_heif_canvas_seeds.py) declared 16x16
   // whose own data asks for a 30255x12545 canvas; heif-convert does too. The canvas is
