@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 
 #include "core/model/multimodal.h"
 #include "core/model/vision_input.h"
@@ -130,7 +131,15 @@ at::Tensor qualityFeatureMap(const QualityEncoder& encoder, const QualityView& v
 std::vector<at::Tensor> qualityFeatureMaps(const QualityEncoder& encoder, const std::vector<QualityView>& views,
                                            const EncodeOptions& o) {
   constexpr int S = QualityEncoder::kStride;
-  auto padded = [](const at::Tensor& t) { return t.defined() ? padReplicate(t, S) : t; };
+  // One padded copy per image, however many views hold it (A is B's other image, the
+  // reference is in every view): the input cache then recognises it across views.
+  std::map<const c10::TensorImpl*, at::Tensor> paddedCopies;
+  auto padded = [&](const at::Tensor& t) {
+    if (!t.defined()) return t;
+    auto [it, added] = paddedCopies.try_emplace(t.unsafeGetTensorImpl());
+    if (added) it->second = padReplicate(t, S);
+    return it->second;
+  };
   std::vector<QualityView> whole;
   for (const auto& v : views) whole.push_back({padded(v.image), padded(v.reference), padded(v.other)});
   const int64_t H = whole[0].image.size(2), W = whole[0].image.size(3);
