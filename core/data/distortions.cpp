@@ -458,43 +458,9 @@ Mat contrastChange(const Mat& img, double p, int variant) {
   return applyLut(img, curve);
 }
 
-// The photographic variants, numbered after a type's KADID variants.
-Mat applyPhotographic(const Mat& img, int type, double p, cv::RNG& rng) {
-  switch (type) {
-    case 5:
-      return photographic::lateralChromaticAberration(img, p);
-    case 11:
-      return photographic::demosaicedSensorNoise(img, p, rng);
-    case 12:
-      return photographic::chromaBlotches(img, p, rng);
-    case 15:
-      return photographic::nonLocalMeansSmearing(img, p, rng);
-    case 24:
-      return photographic::wideHalos(img, p);
-    default:
-      return img.clone();
-  }
-}
-
-const char* photographicVariantName(int type) {
-  switch (type) {
-    case 5:
-      return "lateral_chromatic_aberration";
-    case 11:
-      return "demosaiced_sensor_noise";
-    case 12:
-      return "chroma_blotches";
-    case 15:
-      return "nonlocal_means_smearing";
-    case 24:
-      return "wide_halos";
-    default:
-      return "";
-  }
-}
-
 Mat applyType(const Mat& img, int type, double p, int variant, cv::RNG& rng) {
-  if (variant >= typeInfo(type).numVariants) return applyPhotographic(img, type, p, rng);
+  // The photographic variants are numbered after a type's KADID variants.
+  if (variant >= typeInfo(type).numVariants) return applyPhotographicVariant(img, type, p, rng);
   switch (type) {
     case 1:
       return gaussianBlur(img, p, variant, rng);

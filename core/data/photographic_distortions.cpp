@@ -14,19 +14,6 @@ namespace dqa::data {
 
 using namespace ops;
 
-int photographicVariantCount(int type) {
-  switch (type) {
-    case 5:
-    case 11:
-    case 12:
-    case 15:
-    case 24:
-      return 1;
-    default:
-      return 0;
-  }
-}
-
 namespace photographic {
 namespace {
 
@@ -125,4 +112,43 @@ Mat wideHalos(const Mat& rgb8, double amount) {
 }
 
 }  // namespace photographic
+
+namespace {
+
+// The one list of photographic variants: each type's (one) variant, its name and maker.
+struct PhotographicVariant {
+  int type;
+  const char* name;
+  Mat (*apply)(const Mat& rgb8, double p, cv::RNG& rng);
+};
+
+const PhotographicVariant kPhotographicVariants[] = {
+    {5, "lateral_chromatic_aberration",
+     [](const Mat& rgb8, double p, cv::RNG&) { return photographic::lateralChromaticAberration(rgb8, p); }},
+    {11, "demosaiced_sensor_noise", photographic::demosaicedSensorNoise},
+    {12, "chroma_blotches", photographic::chromaBlotches},
+    {15, "nonlocal_means_smearing", photographic::nonLocalMeansSmearing},
+    {24, "wide_halos", [](const Mat& rgb8, double p, cv::RNG&) { return photographic::wideHalos(rgb8, p); }},
+};
+
+const PhotographicVariant* photographicVariantOf(int type) {
+  for (const auto& v : kPhotographicVariants)
+    if (v.type == type) return &v;
+  return nullptr;
+}
+
+}  // namespace
+
+int photographicVariantCount(int type) { return photographicVariantOf(type) ? 1 : 0; }
+
+const char* photographicVariantName(int type) {
+  const PhotographicVariant* v = photographicVariantOf(type);
+  return v ? v->name : "";
+}
+
+Mat applyPhotographicVariant(const Mat& rgb8, int type, double p, cv::RNG& rng) {
+  const PhotographicVariant* v = photographicVariantOf(type);
+  return v ? v->apply(rgb8, p, rng) : rgb8.clone();
+}
+
 }  // namespace dqa::data

@@ -8,6 +8,12 @@
 
 namespace dqa::data {
 
+// The type's photographic variant (its name; the image with it applied at parameter p),
+// for a type with one (photographicVariantCount in distortions.h); "" and a copy of the
+// image otherwise.
+const char* photographicVariantName(int type);
+cv::Mat applyPhotographicVariant(const cv::Mat& rgb8, int type, double p, cv::RNG& rng);
+
 namespace photographic {
 
 // Type 5: lateral chromatic aberration. Red magnified and blue shrunk about the centre,
