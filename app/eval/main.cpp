@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
   app.add_option("--pairs", o.maxPairs)->capture_default_str();
   app.add_option("--descriptions", o.maxDescriptions)->capture_default_str();
   app.add_option("--reasoning", o.maxReasoning)->capture_default_str();
-  app.add_option("--preference", o.maxPreference)->capture_default_str();
+  app.add_option("--preference", o.maxPreference,
+                 "Pairs with a stated preference: this many that it flips and as many that it does not")
+      ->capture_default_str();
   app.add_option("--pointing", o.maxPointing, "Local-distortion descriptions for the pointing game")
       ->capture_default_str();
   app.add_option("--max-new-tokens", o.maxNewTokens)->capture_default_str();

@@ -18,11 +18,15 @@ using nlohmann::json;
 struct Tally {
   Rate modelFR, modelNR, psnr, ssim, gmsd, brisque, preference, consistency;
   Rate headsFR, headsNR, headsAgree, headsPreference, dominantAspect, dominantKind, headsAspectBinary;
+  // Pairs whose stated preference leaves the verdict as it was: a model that answers the
+  // preference alone (picks the image without the aspect the user cannot tolerate) would
+  // score well on the flipped pairs and fail here.
+  Rate preferenceKept, headsPreferenceKept;
   Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner, pointing;
   double pointingChanceSum = 0;  // share of cells a random pick would hit, summed
   int64_t confusions = 0, confusionOpportunities = 0;
   std::vector<std::pair<double, bool>> calibration;  // (confidence of the verdict, right)
-  int pairs = 0, descriptions = 0, reasonings = 0, preferences = 0, pointings = 0;
+  int pairs = 0, descriptions = 0, reasonings = 0, preferences = 0, preferencesKept = 0, pointings = 0;
   json failures = json::array();
   json reasoningExamples = json::array();  // the first answers, as written, beside the truth
 };
@@ -40,7 +44,7 @@ class Run {
   Status reasoning(const data::TrainingExample& ex);
   bool done() const {
     return t.pairs >= o_.maxPairs && t.descriptions >= o_.maxDescriptions && t.reasonings >= o_.maxReasoning &&
-           t.preferences >= o_.maxPreference && t.pointings >= o_.maxPointing;
+           t.preferences >= o_.maxPreference && t.preferencesKept >= o_.maxPreference && t.pointings >= o_.maxPointing;
   }
   Tally t;
 
@@ -120,12 +124,14 @@ Status Run::pointingCase(const data::TrainingExample& ex) {
 }
 
 Status Run::preferenceCase(const data::TrainingExample& ex) {
-  ++t.preferences;
+  const bool flipped = ex.preferenceFlipped;
+  ++(flipped ? t.preferences : t.preferencesKept);
   auto a = ask(ex, text::Task::Comparison, true, true);
   if (!a) return a.error();
-  t.preference.add(a->verdict.present && a->verdict.winner == ex.winner);
+  (flipped ? t.preference : t.preferenceKept).add(a->verdict.present && a->verdict.winner == ex.winner);
   // With aspect scores the heads weigh the stated preference too (engine.h: headProbabilityA).
-  if (a->headProbabilityA >= 0) t.headsPreference.add((a->headProbabilityA >= 0.5f ? 'A' : 'B') == ex.winner);
+  if (a->headProbabilityA >= 0)
+    (flipped ? t.headsPreference : t.headsPreferenceKept).add((a->headProbabilityA >= 0.5f ? 'A' : 'B') == ex.winner);
   return Ok{};
 }
 
@@ -202,6 +208,8 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
             {"examples", t.reasoningExamples}}},
           {"preference_adherence_on_flipped_pairs", rateJson(t.preference)},
           {"heads_preference_adherence_on_flipped_pairs", rateJson(t.headsPreference)},
+          {"verdict_on_preference_pairs_not_flipped", rateJson(t.preferenceKept)},
+          {"heads_verdict_on_preference_pairs_not_flipped", rateJson(t.headsPreferenceKept)},
           {"attention_pointing_game_local_distortions", rateJson(t.pointing)},
           {"attention_pointing_game_chance",
            t.pointing.total ? json(t.pointingChanceSum / double(t.pointing.total)) : json(nullptr)},
@@ -245,6 +253,8 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   row("reasoning vs short answer agree", t.consistency);
   row("preference adherence (pairs the preference flips)", t.preference);
   if (t.headsPreference.total > 0) row("preference adherence, the encoder's heads (same pairs)", t.headsPreference);
+  row("verdict right on pairs with a preference that does not flip it", t.preferenceKept);
+  if (t.headsPreferenceKept.total > 0) row("the same, the encoder's heads (same pairs)", t.headsPreferenceKept);
   row("attention pointing game (local distortions)", t.pointing);
   md += "| pointing game chance level (random cell) | " +
         (t.pointing.total ? pct(t.pointingChanceSum / double(t.pointing.total)) : std::string("n/a")) + " | |\n";
@@ -279,7 +289,8 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
     if (isPair && !tie && !ex.hasPreference && t.pairs < o.maxPairs) s = run.pair(ex);
     if (s && !isPair && t.pointings < o.maxPointing && ex.truthA.local && ex.truthA.localAspect >= 0)
       s = run.pointingCase(ex);
-    if (s && isPair && ex.hasPreference && ex.preferenceFlipped && !tie && t.preferences < o.maxPreference)
+    if (s && isPair && ex.hasPreference && !tie &&
+        (ex.preferenceFlipped ? t.preferences : t.preferencesKept) < o.maxPreference)
       s = run.preferenceCase(ex);
     if (s && !isPair && t.descriptions < o.maxDescriptions) s = run.description(ex);
     if (s && ex.prompt.task == text::Task::Reasoning && !ex.hasPreference && t.reasonings < o.maxReasoning)

@@ -92,7 +92,8 @@ at::Tensor poolTokenGrid(const at::Tensor& map, int maxGrid, int* factor = nullp
 // image compares with `other` (score difference, per-aspect expected-severity
 // difference, a flag; with aspect scores also the difference of the aspect-combined
 // score, plain and weighted by the preference, and whether one was stated; zeros
-// without an other image): [N, qualityTokenFeatureCount]. `pairSign` orients the
+// without an other image): [N, qualityTokenFeatureCount]. With aspect scores and a stated
+// preference the score difference is that of preferenceWeighedScore. `pairSign` orients the
 // differences: +1 gives self − other, −1 other − self. The engine passes +1 for A and −1
 // for B, so both images' tokens carry "A minus B" and a decoder that averages over all
 // visual tokens (as attention does before it has learned where to look) still sees which

@@ -229,6 +229,22 @@ class QualityEncoderTest : public QObject {
     QCOMPARE(plain.size(1), model::qualityTokenFeatureCount(enc.config()));
     QCOMPARE(weighted[0][plain.size(1) - 1].item<double>(), 1.0);  // "a preference was stated"
     QCOMPARE(plain[0][plain.size(1) - 1].item<double>(), 0.0);
+    // Against another image, the first comparison feature (the one the verdict follows) is
+    // the preference-weighed score difference (x8), the plain one without a preference.
+    model::QualityView otherView{expected("image.b"), expected("image.reference"), expected("image.a")};
+    const model::QualityHeads o =
+        enc.heads(model::QualityEncoder::pool(enc.featureMap(model::qualityEncoderInput(enc.config(), otherView))));
+    const int64_t first = plain.size(1) - 10;  // the comparison features with aspect scores
+    const std::array<double, 5> noiseWeights{1, 1, 3, 1, 1};
+    const double plainDifference = (h.score - o.score)[0].item<double>();
+    const double weighedDifference =
+        (model::preferenceWeighedScore(h, noiseWeights) - model::preferenceWeighedScore(o, noiseWeights))[0]
+            .item<double>();
+    QVERIFY(std::abs(plainDifference - weighedDifference) > 1e-4);  // the preference changes the comparison
+    const at::Tensor vsPlain = model::qualityTokenFeatures(h, &o, {1, 1, 1, 1, 1});
+    const at::Tensor vsWeighed = model::qualityTokenFeatures(h, &o, noiseWeights);
+    QVERIFY(std::abs(vsPlain[0][first].item<double>() - 8 * plainDifference) < 1e-4);
+    QVERIFY(std::abs(vsWeighed[0][first].item<double>() - 8 * weighedDifference) < 1e-4);
   }
 
   void bothImagesTokensSayAMinusB() {
