@@ -21,7 +21,7 @@ struct Tally {
   // Pairs whose stated preference leaves the verdict as it was: a model that answers the
   // preference alone (picks the image without the aspect the user cannot tolerate) would
   // score well on the flipped pairs and fail here.
-  Rate preferenceKept, headsPreferenceKept;
+  Rate preferenceKept, headsPreferenceKept, headsDominantAspect;
   Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner, pointing;
   double pointingChanceSum = 0;  // share of cells a random pick would hit, summed
   int64_t confusions = 0, confusionOpportunities = 0;
@@ -145,8 +145,10 @@ Status Run::description(const data::TrainingExample& ex) {
   for (bool right : s.levelRight) t.levelAcc.add(right);
   if (s.dominantAspect) t.dominantAspect.add(*s.dominantAspect);
   if (s.dominantKind) t.dominantKind.add(*s.dominantKind);
-  if (!a->quality.empty())
+  if (!a->quality.empty()) {
     for (bool right : headsAspectRight(ex.truthA, a->quality.back())) t.headsAspectBinary.add(right);
+    if (const auto d = headsDominantAspect(ex.truthA, a->quality.back())) t.headsDominantAspect.add(*d);
+  }
   return Ok{};
 }
 
@@ -198,7 +200,8 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
             {"level_on_distorted_aspects", rateJson(t.levelAcc)},
             {"dominant_distortion_aspect", rateJson(t.dominantAspect)},
             {"dominant_distortion_kind_named", rateJson(t.dominantKind)},
-            {"heads_aspect_binary", rateJson(t.headsAspectBinary)}}},
+            {"heads_aspect_binary", rateJson(t.headsAspectBinary)},
+            {"heads_dominant_distortion_aspect", rateJson(t.headsDominantAspect)}}},
           {"reasoning",
            {{"per_aspect_level", rateJson(t.reasonLevels)},
             {"winner", rateJson(t.reasonWinner)},
@@ -248,6 +251,8 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   row("description: dominant distortion's aspect named, as the most severe", t.dominantAspect);
   row("description: dominant distortion's kind named (e.g. \"motion blur\")", t.dominantKind);
   if (t.headsAspectBinary.total > 0) row("heads: per-aspect distorted / not (same descriptions)", t.headsAspectBinary);
+  if (t.headsDominantAspect.total > 0)
+    row("heads: dominant distortion's aspect the most severe (same descriptions)", t.headsDominantAspect);
   row("reasoning: per-aspect levels of A and B", t.reasonLevels);
   row("reasoning: winner", t.reasonWinner);
   row("reasoning vs short answer agree", t.consistency);

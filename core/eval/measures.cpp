@@ -113,6 +113,11 @@ std::array<bool, 5> headsAspectRight(const data::ImageTruth& truth, const ImageQ
   return right;
 }
 
+std::optional<bool> headsDominantAspect(const data::ImageTruth& truth, const ImageQuality& heads) {
+  if (!truth.distorted || truth.type <= 0) return std::nullopt;
+  return heads.worstAspect() == int(data::typeInfo(truth.type).aspect);
+}
+
 ReasoningScore scoreReasoning(const data::ImageTruth& a, const data::ImageTruth& b, const std::string& text) {
   const data::ParsedAnswer parsed = data::parseAnswer(data::Task::Reasoning, text);
   ReasoningScore s;

@@ -58,6 +58,10 @@ DescriptionScore scoreDescription(const data::ImageTruth& truth, const std::stri
 
 // The encoder heads' distorted-or-not per aspect against the truth.
 std::array<bool, 5> headsAspectRight(const data::ImageTruth& truth, const ImageQuality& heads);
+// The heads' version of DescriptionScore::dominantAspect: the dominant distortion's aspect
+// is the one with the highest expected severity (ImageQuality::worstAspect). Empty where
+// the truth has no dominant distortion.
+std::optional<bool> headsDominantAspect(const data::ImageTruth& truth, const ImageQuality& heads);
 
 // A reasoning about a pair.
 struct ReasoningScore {

@@ -99,6 +99,16 @@ class EvalMeasuresTest : public QObject {
     QVERIFY(right[0]);
   }
 
+  void headsDominantAspectIsTheirWorst() {
+    ImageQuality q;
+    for (auto& p : q.aspects) p = {0.9f, 0.05f, 0.05f};
+    q.aspects[size_t(kNoise)] = {0.2f, 0.7f, 0.1f};
+    QCOMPARE(eval::headsDominantAspect(mildNoise(), q), std::optional<bool>(true));
+    q.aspects[0] = {0.0f, 0.2f, 0.8f};  // brightness looks worse than the noise
+    QCOMPARE(eval::headsDominantAspect(mildNoise(), q), std::optional<bool>(false));
+    QVERIFY(!eval::headsDominantAspect(clean(), q).has_value());  // nothing dominates a clean image
+  }
+
   void reasoningConfusionAndWinner() {
     const auto good = eval::scoreReasoning(mildNoise(), clean(),
                                            "Image A has mild noise. Image B shows no visible distortion. "
