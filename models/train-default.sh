@@ -53,19 +53,22 @@ stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-th
     --normalization_rule_name=identity --remove_extra_whitespaces=false --split_digits=true \
     --input_sentence_size=2000000 --shuffle_input_sentence=true --minloglevel=2
 }
+# A stage whose model directory is complete is not run again (an interrupted recipe
+# resumes at the stage it was in; delete a stage's folder to run it again).
+finished() { [[ -f "$1/model/config.json" ]]; }
 # Stage 1: the quality encoder and its heads on human scores, every comparison mode.
-"$bin/depictqa-train" --mode encoder "${stream[@]}" --val shards/val --val-types shards/val_types \
+finished stage1 || "$bin/depictqa-train" --mode encoder "${stream[@]}" --val shards/val --val-types shards/val_types \
   --tokenizer tok.model --out stage1 --steps "$STAGE1_STEPS" --batch 64 --lr 1.5e-3 --warmup 50 \
   --patch-sizes 64,96,128 --patch-weights 1,1,1 --eval-every 500 --eval-pairs 400 --log-every 20 \
   --threads "$THREADS" "${shape[@]}"
 # Stage 2: projector and decoder on the three tasks, the encoder frozen.
-"$bin/depictqa-train" --mode decoder --init stage1/best "${stream[@]}" --val shards/val --tokenizer tok.model \
+finished stage2 || "$bin/depictqa-train" --mode decoder --init stage1/best "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage2 --steps "$STAGE2_STEPS" --batch 16 --lr 1e-3 --warmup 100 --verdict-weight 2 --distill-weight 1 \
   --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 1
 # Stage 3: the letter of every "Image A"/"Image B" (two-way cross-entropy), verdict
 # sentences of both orientations, lower learning rate.
-"$bin/depictqa-train" --mode decoder --init stage2/model "${stream[@]}" --val shards/val --tokenizer tok.model \
+finished stage3 || "$bin/depictqa-train" --mode decoder --init stage2/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage3 --steps "$STAGE3_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 0.5 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts \
   --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
@@ -73,21 +76,21 @@ stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-th
 # Stage 4: the data engine's verdict sentences now announce their orientation before
 # the image ("the worse image is Image A") and its per-aspect comparisons name the better
 # image first; the verdict loss at full weight on them.
-"$bin/depictqa-train" --mode decoder --init stage3/model "${stream[@]}" --val shards/val --tokenizer tok.model \
+finished stage4 || "$bin/depictqa-train" --mode decoder --init stage3/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage4 --steps "$STAGE4_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts \
   --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 4
 # Stage 5: a per-aspect score head on the frozen encoder (added to stage 4's model; only
 # it trains): each aspect's score, and the A/B ranking under ten stated preferences.
-"$bin/depictqa-train" --mode encoder --init stage4/model --add-aspect-scores \
+finished stage5 || "$bin/depictqa-train" --mode encoder --init stage4/model --add-aspect-scores \
   --train-only vision_tower.heads.aspect_scores --preference-rank-weight 1 "${stream[@]}" --val shards/val \
   --val-types shards/val_types --tokenizer tok.model --out stage5 --steps "$STAGE5_STEPS" --batch 64 --lr 5e-3 \
   --warmup 20 --patch-sizes 64,96,128 --patch-weights 1,1,1 --eval-every 500 --eval-pairs 400 --log-every 50 \
   --threads "$THREADS" --seed 1
 # Stage 6: the decoder reads the preference-weighted comparison: the stage-4 losses, half
 # of the pair questions with a stated preference, distilled towards the weighted heads.
-"$bin/depictqa-train" --mode decoder --init stage5/model "${stream[@]}" --val shards/val --tokenizer tok.model \
+finished stage6 || "$bin/depictqa-train" --mode decoder --init stage5/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage6 --steps "$STAGE6_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts --preference-share 0.5 \
   --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
