@@ -284,9 +284,11 @@ void addObjectiveOptions(CLI::App& app, CommandLine& c) {
   app.add_option("--preference-rank-weight", e.weights.preference,
                  "--mode encoder: weight of ranking each pair's aspect scores under stated preferences")
       ->capture_default_str();
-  app.add_flag("--add-aspect-scores", e.addAspectScores,
-               "--mode encoder: add a per-aspect score head to an --init model without one (the projector's "
-               "quality-token inputs widened with zero weights, so answers are unchanged until trained)");
+  app.add_flag(
+      "--add-aspect-scores", e.addAspectScores,
+      "--mode encoder: add a per-aspect score head to an --init model without one (the projector's "
+      "quality-token inputs widened with zero weights, so answers without a stated preference are unchanged until "
+      "trained)");
   app.add_option("--train-only", e.trainOnly,
                  "--mode encoder: train only the weights whose names start with this, e.g. "
                  "vision_tower.heads.aspect_scores (default: all of the encoder)");
