@@ -21,7 +21,8 @@ struct Tally {
   // Pairs whose stated preference leaves the verdict as it was: a model that answers the
   // preference alone (picks the image without the aspect the user cannot tolerate) would
   // score well on the flipped pairs and fail here.
-  Rate preferenceKept, headsPreferenceKept, headsDominantAspect;
+  Rate preferenceKept, headsPreferenceKept;
+  Rate headsDominantAspect;
   Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner, pointing;
   double pointingChanceSum = 0;  // share of cells a random pick would hit, summed
   int64_t confusions = 0, confusionOpportunities = 0;
@@ -126,12 +127,13 @@ Status Run::pointingCase(const data::TrainingExample& ex) {
 Status Run::preferenceCase(const data::TrainingExample& ex) {
   const bool flipped = ex.preferenceFlipped;
   ++(flipped ? t.preferences : t.preferencesKept);
+  Rate& written = flipped ? t.preference : t.preferenceKept;
+  Rate& heads = flipped ? t.headsPreference : t.headsPreferenceKept;
   auto a = ask(ex, text::Task::Comparison, true, true);
   if (!a) return a.error();
-  (flipped ? t.preference : t.preferenceKept).add(a->verdict.present && a->verdict.winner == ex.winner);
+  written.add(a->verdict.present && a->verdict.winner == ex.winner);
   // With aspect scores the heads weigh the stated preference too (engine.h: headProbabilityA).
-  if (a->headProbabilityA >= 0)
-    (flipped ? t.headsPreference : t.headsPreferenceKept).add((a->headProbabilityA >= 0.5f ? 'A' : 'B') == ex.winner);
+  if (a->headProbabilityA >= 0) heads.add((a->headProbabilityA >= 0.5f ? 'A' : 'B') == ex.winner);
   return Ok{};
 }
 

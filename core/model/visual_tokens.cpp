@@ -215,9 +215,9 @@ at::Tensor qualityTokenFeatures(const QualityHeads& self, const QualityHeads* ot
     // for the decoder to learn the extra features below (on flipped validation pairs the
     // written verdict followed the preference 52.9% of the time with the plain difference
     // here, 73.5% with this; docs/model.md, "Preferences").
-    const at::Tensor scoreDifference = preference && scores ? preferenceWeighedScore(self, aspectWeights) -
-                                                                  preferenceWeighedScore(*other, aspectWeights)
-                                                            : self.score - other->score;  // [N]
+    // (preferenceWeighedScore is the score itself without aspect scores or a preference.)
+    const at::Tensor scoreDifference =
+        preferenceWeighedScore(self, aspectWeights) - preferenceWeighedScore(*other, aspectWeights);  // [N]
     std::vector<at::Tensor> parts{(g * scoreDifference).unsqueeze(1), g * (mine - theirs),
                                   at::ones({N, 1}, aspects.options())};
     if (scores) {

@@ -261,8 +261,7 @@ class TrainingTest : public QObject {
         // With a stated preference the verdict's feature of A and B is the heads'
         // preference-weighed score difference (visual_tokens.h), which the new head moves
         // at once; everything else stays as it was.
-        const bool weighed =
-            o.aspectWeights != model::EncodeOptions{}.aspectWeights && role != text::ImageRole::Reference;
+        const bool weighed = model::statesPreference(o.aspectWeights) && role != text::ImageRole::Reference;
         if (weighed)
           QVERIFY2(d > 1e-6, QByteArray::number(d).constData());
         else
