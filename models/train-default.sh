@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Recipe of the bundled default model (models/default): reproduces it from nothing but
 # Debian packages, with the project's own tools. Deterministic for a given seed on the
-# same libtorch build and thread count; about 2 h 45 min on 2 cores (stage 4: 13 min,
-# stage 5: 12 min, stage 6: 15 min, measured).
+# same libtorch build and thread count; 74-80 min on 2 cores of an Intel Xeon with
+# avx512_bf16 (two runs, 2026-12-04/05), about 2 h 45 min on an AMD EPYC without bf16
+# before the speed work of 2026-12-04 (docs/model.md, "Recipe time").
 #
 #   models/train-default.sh [WORK_DIR]        (default ~/.cache/depictqa/train-default)
 #

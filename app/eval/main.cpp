@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--pointing", o.maxPointing, "Local-distortion descriptions for the pointing game")
       ->capture_default_str();
+  app.add_option("--pointing-layers", o.pointingLayers,
+                 "Decoder layers (0-based) whose attention the pointing game reads (default: every layer)")
+      ->delimiter(',');
   app.add_option("--max-new-tokens", o.maxNewTokens)->capture_default_str();
   app.add_option("--limit", d.limit, "Datasets: score at most N items, in the index's order (0: all)")
       ->capture_default_str();

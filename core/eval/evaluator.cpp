@@ -104,6 +104,7 @@ Status Run::pointingCase(const data::TrainingExample& ex) {
   r.imageA = ex.a;
   r.sampling.maxNewTokens = o_.maxNewTokens;
   r.attention.capture = true;
+  r.attention.layers = o_.pointingLayers;
   auto a = engine_.ask(r);
   if (!a) return a.error();
   const auto& g = a->generation;
@@ -216,6 +217,7 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
           {"verdict_on_preference_pairs_not_flipped", rateJson(t.preferenceKept)},
           {"heads_verdict_on_preference_pairs_not_flipped", rateJson(t.headsPreferenceKept)},
           {"attention_pointing_game_local_distortions", rateJson(t.pointing)},
+          {"attention_pointing_game_layers", o.pointingLayers.empty() ? json("all") : json(o.pointingLayers)},
           {"attention_pointing_game_chance",
            t.pointing.total ? json(t.pointingChanceSum / double(t.pointing.total)) : json(nullptr)},
           {"calibration", {{"ece", t.calibration.empty() ? json(nullptr) : json(ece)}, {"n", t.calibration.size()}}},
@@ -262,7 +264,11 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   if (t.headsPreference.total > 0) row("preference adherence, the encoder's heads (same pairs)", t.headsPreference);
   row("verdict right on pairs with a preference that does not flip it", t.preferenceKept);
   if (t.headsPreferenceKept.total > 0) row("the same, the encoder's heads (same pairs)", t.headsPreferenceKept);
-  row("attention pointing game (local distortions)", t.pointing);
+  std::string layers;
+  for (int l : o.pointingLayers)
+    layers += (layers.empty() ? (o.pointingLayers.size() > 1 ? ", decoder layers " : ", decoder layer ") : " + ") +
+              std::to_string(l);
+  row("attention pointing game (local distortions" + layers + ")", t.pointing);
   md += "| pointing game chance level (random cell) | " +
         (t.pointing.total ? pct(t.pointingChanceSum / double(t.pointing.total)) : std::string("n/a")) + " | |\n";
   md += "| A/B confusion rate (reasoning) | " +

@@ -5,6 +5,7 @@
 // confusion, reasoning/short-answer consistency, preference adherence, confidence
 // calibration (ECE). Writes JSON, a Markdown table and PNG plots.
 #include <string>
+#include <vector>
 
 #include "core/common/result.h"
 #include "core/generate/engine.h"
@@ -23,6 +24,9 @@ struct EvalOptions {
   int maxPreference = 150;
   int maxPointing = 120;  // local distortions: attention pointing game
   int maxNewTokens = 160;
+  // Decoder layers whose attention the pointing game reads (empty: the mean of every
+  // layer, as the window shows it).
+  std::vector<int> pointingLayers;
 };
 
 // Runs every measurement with `engine`; returns the Markdown table (also written).

@@ -1,0 +1,87 @@
+// depictqa-eval's measurement on a small split written by the data engine, with the
+// bundled model: the report names the decoder layers its pointing game read, and a layer
+// the decoder does not have is an error that says so (not a silent empty row).
+#include <QtTest/QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "core/data/photos.h"
+#include "core/data/sampler.h"
+#include "core/data/shards.h"
+#include "core/eval/evaluator.h"
+#include "core/generate/engine.h"
+#include "test_support.h"
+
+using namespace dqa;
+
+class TestEvaluator : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_;
+  std::unique_ptr<Engine> engine_;
+
+  std::string split() const { return dir_.path().toStdString() + "/val"; }
+
+  // Only the pointing game (and `pairs` short answers), reading `layers`.
+  eval::EvalOptions pointingOnly(const std::string& out, std::vector<int> layers, int pairs) const {
+    eval::EvalOptions o;
+    o.shards = split();
+    o.outputDirectory = dir_.path().toStdString() + "/" + out;
+    o.maxPairs = pairs;
+    o.maxDescriptions = o.maxReasoning = o.maxPreference = 0;
+    o.maxPointing = 2;
+    o.maxNewTokens = 48;
+    o.pointingLayers = std::move(layers);
+    return o;
+  }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(dir_.isValid());
+    EngineOptions o;
+    o.modelDirectory = test::sourceDir() + "/models/default";
+    o.threads = 1;
+    auto e = Engine::load(o);
+    QVERIFY2(e.ok(), e.ok() ? "" : e.error().message.c_str());
+    engine_ = std::move(e.value());
+    // A handful of local-distortion descriptions (the pointing game's cases) and pairs.
+    auto photos = data::syntheticPhotos(3, 160, 128, data::SplitConfig{}, 5);
+    std::vector<const data::Photo*> pool = {&photos[0], &photos[1], &photos[2]};
+    data::SamplerConfig cfg;
+    cfg.localShare = 1.0;
+    data::ShardWriter w(split(), 16, true);
+    QVERIFY(w.open().ok());
+    for (std::uint64_t i = 0; i < 24; ++i) {
+      data::Sample s;
+      QVERIFY(data::generateSample(pool, cfg, i, &s));
+      QVERIFY(w.write(s, "val").ok());
+    }
+    QVERIFY(w.close().ok());
+  }
+
+  void reportNamesThePointingLayers() {
+    const eval::EvalOptions o = pointingOnly("layer2", {2}, 2);
+    auto md = eval::evaluate(*engine_, o);
+    QVERIFY2(md.ok(), md.ok() ? "" : md.error().message.c_str());
+    QVERIFY2(md.value().find("attention pointing game (local distortions, decoder layer 2)") != std::string::npos,
+             md.value().c_str());
+    std::ifstream in(o.outputDirectory + "/report.json");
+    const auto report = nlohmann::json::parse(in, nullptr, false);
+    QVERIFY(!report.is_discarded());
+    QCOMPARE(report.value("attention_pointing_game_layers", nlohmann::json()), nlohmann::json::array({2}));
+    // The cases were there to read: the row is not empty.
+    QVERIFY(report["attention_pointing_game_local_distortions"]["n"].get<int>() > 0);
+  }
+
+  void aLayerTheDecoderLacksIsAnError() {
+    const eval::EvalOptions o = pointingOnly("layer7", {7}, 0);
+    auto md = eval::evaluate(*engine_, o);
+    QVERIFY(!md.ok());
+    QVERIFY2(md.error().message.find("attention layer 7 does not exist (the decoder has 3)") != std::string::npos,
+             md.error().message.c_str());
+  }
+};
+
+QTEST_GUILESS_MAIN(TestEvaluator)
+#include "test_evaluator.moc"
