@@ -67,6 +67,13 @@ finished stage2 || "$bin/depictqa-train" --mode decoder --init stage1/best "${st
   --out stage2 --steps "$STAGE2_STEPS" --batch 16 --lr 1e-3 --warmup 100 --verdict-weight 2 --distill-weight 1 \
   --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 1
+# Whether stage 2's attention maps point at local distortions (nothing trains them; a run
+# can come out at chance: docs/model.md, "Attention maps"); 20 s, reported, not enforced.
+[[ -f stage2/pointing/report.md ]] || {
+  "$bin/depictqa-eval" --model stage2/model --shards shards/val --out stage2/pointing --pairs 0 --descriptions 0 \
+    --reasoning 0 --preference 0 --pointing 120 --threads "$THREADS" >/dev/null
+  grep -h "pointing game" stage2/pointing/report.md
+}
 # Stage 3: the letter of every "Image A"/"Image B" (two-way cross-entropy), verdict
 # sentences of both orientations, lower learning rate.
 finished stage3 || "$bin/depictqa-train" --mode decoder --init stage2/model "${stream[@]}" --val shards/val --tokenizer tok.model \
