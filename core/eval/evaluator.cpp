@@ -264,10 +264,10 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   if (t.headsPreference.total > 0) row("preference adherence, the encoder's heads (same pairs)", t.headsPreference);
   row("verdict right on pairs with a preference that does not flip it", t.preferenceKept);
   if (t.headsPreferenceKept.total > 0) row("the same, the encoder's heads (same pairs)", t.headsPreferenceKept);
+  // The layers read, where --pointing-layers chose them (otherwise the mean of all).
   std::string layers;
-  for (int l : o.pointingLayers)
-    layers += (layers.empty() ? (o.pointingLayers.size() > 1 ? ", decoder layers " : ", decoder layer ") : " + ") +
-              std::to_string(l);
+  for (int l : o.pointingLayers) layers += (layers.empty() ? "" : " + ") + std::to_string(l);
+  if (!layers.empty()) layers = (o.pointingLayers.size() > 1 ? ", decoder layers " : ", decoder layer ") + layers;
   row("attention pointing game (local distortions" + layers + ")", t.pointing);
   md += "| pointing game chance level (random cell) | " +
         (t.pointing.total ? pct(t.pointingChanceSum / double(t.pointing.total)) : std::string("n/a")) + " | |\n";
