@@ -268,6 +268,15 @@ void addObjectiveOptions(CLI::App& app, CommandLine& c) {
       ->capture_default_str();
   app.add_option("--key-weight", o.keyWordWeight, "Token weight of judgement words (levels, kinds, quality)")
       ->capture_default_str();
+  app.add_option("--attention-weight", o.attentionWeight,
+                 "Weight of the attention loss: the words naming a local distortion's aspect in a description "
+                 "attend to its region (every layer, every head; 0: off)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--local-share", o.localShare,
+                 "Streamed samples: share of distorted images whose distortion is confined to a region")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--patch-sizes", o.streamPatchSizes, "Streamed patch sizes")->delimiter(',')->capture_default_str();
   app.add_option("--patch-weights", o.streamPatchWeights, "Their shares")->delimiter(',')->capture_default_str();
   app.add_option("--eval-pairs", e.evalPairs, "--mode encoder: validation pairs per split")->capture_default_str();
@@ -442,10 +451,10 @@ void printLanguageProgress(const dqa::train::TrainProgress& p) {
   bar.resize(size_t(width), '.');
   const int eta = static_cast<int>(p.etaSeconds);
   std::fprintf(stderr,
-               "\r[%s] %d/%d loss %.3f (lm %.3f, verdict %.3f, distill %.3f, letter %.3f) lr %.2e %.1f samples/s ETA "
-               "%dh%02dm%02ds ",
+               "\r[%s] %d/%d loss %.3f (lm %.3f, verdict %.3f, distill %.3f, letter %.3f, attention %.3f) lr %.2e "
+               "%.1f samples/s ETA %dh%02dm%02ds ",
                bar.c_str(), p.step, p.steps, p.loss, p.lmLoss, p.verdictLoss, p.distillLoss, p.letterLoss,
-               p.learningRate, p.samplesPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
+               p.attentionLoss, p.learningRate, p.samplesPerSecond, eta / 3600, eta / 60 % 60, eta % 60);
   if (std::getenv("DEPICTQA_TRAIN_TIMING"))
     std::fprintf(
         stderr,

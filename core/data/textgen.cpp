@@ -554,6 +554,20 @@ std::vector<std::string> kindNouns(int type) {
   return v;
 }
 
+std::vector<std::pair<size_t, size_t>> aspectWordRanges(int aspect, const std::string& text) {
+  static const std::vector<std::string> stems[5] = {{"bright", "dark", "exposure", "contrast"},
+                                                    {"colo"},
+                                                    {"nois", "grain", "speck"},
+                                                    {"artifact", "block", "compression", "pixel"},
+                                                    {"blur", "sharp", "soft", "focus"}};
+  std::vector<std::pair<size_t, size_t>> ranges;
+  if (aspect < 0 || aspect >= 5) return ranges;
+  for (const auto& w : stems[aspect])
+    for (size_t pos = text.find(w); pos != std::string::npos; pos = text.find(w, pos + 1))
+      ranges.emplace_back(pos, pos + w.size());
+  return ranges;
+}
+
 const std::vector<std::string>& keyPhrases() {
   static const std::vector<std::string> phrases = [] {
     std::vector<std::string> v;

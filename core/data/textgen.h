@@ -4,6 +4,7 @@
 // variety that a model cannot memorise one template. parser.h reads the answers back.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/data/questionnaire.h"
@@ -48,6 +49,11 @@ const std::vector<std::string>& comparativePhrases();
 // The nouns the texts use for one KADID type's distortion ("motion blur", "blur from
 // camera motion", ...; brightness/contrast directions included for 18 and 25).
 std::vector<std::string> kindNouns(int type);
+// Byte ranges [begin, end) of the words that name an aspect (data::Aspect as int) in a
+// text: the word stems the texts use for it ("nois", "grain", "speck" for noise; "blur",
+// "sharp", "soft", "focus" for blurriness, ...). The pointing game and the trainer's
+// attention loss take the attention of these words. Empty for an aspect outside 0..4.
+std::vector<std::pair<size_t, size_t>> aspectWordRanges(int aspect, const std::string& text);
 // Weight used for intolerant / tolerant preferences.
 constexpr double kIntolerantWeight = 3.0;
 constexpr double kTolerantWeight = 0.3;

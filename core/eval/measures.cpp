@@ -141,18 +141,10 @@ ReasoningScore scoreReasoning(const data::ImageTruth& a, const data::ImageTruth&
 
 std::vector<int> tokensNamingAspect(int aspect, const std::string& text,
                                     const std::vector<std::pair<int, int>>& spans) {
-  // Word stems the texts use for each aspect (data::Aspect order).
-  static const std::vector<std::string> stems[5] = {{"bright", "dark", "exposure", "contrast"},
-                                                    {"colo"},
-                                                    {"nois", "grain", "speck"},
-                                                    {"artifact", "block", "compression", "pixel"},
-                                                    {"blur", "sharp", "soft", "focus"}};
   std::vector<int> tokens;
-  if (aspect < 0 || aspect >= 5) return tokens;
-  for (const auto& w : stems[aspect])
-    for (size_t pos = text.find(w); pos != std::string::npos; pos = text.find(w, pos + 1))
-      for (size_t t = 0; t < spans.size(); ++t)
-        if (spans[t].first < int(pos + w.size()) && spans[t].second > int(pos)) tokens.push_back(int(t));
+  for (const auto& [begin, end] : data::aspectWordRanges(aspect, text))
+    for (size_t t = 0; t < spans.size(); ++t)
+      if (spans[t].first < int(end) && spans[t].second > int(begin)) tokens.push_back(int(t));
   std::sort(tokens.begin(), tokens.end());
   tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
   return tokens;

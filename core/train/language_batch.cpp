@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "core/data/distortions.h"
@@ -33,7 +34,21 @@ struct Prepared {
   std::vector<float> weights;      // per answer token
   int verdictIndex = -1;           // into `answer`
   std::vector<int> letterIndices;  // every "Image X" letter, into `answer`
+  std::vector<int> aspectTokens;   // a local distortion's aspect words, into `answer`
 };
+
+// Byte span [begin, end) of each token of an answer's encoding in the answer: the pieces
+// join to " " + answer (SentencePiece's dummy prefix), so the first begins at -1.
+std::vector<std::pair<long, long>> tokenByteSpans(const text::Tokenizer& tokenizer, const std::vector<int32_t>& ids) {
+  std::vector<std::pair<long, long>> spans;
+  long offset = -1;
+  for (int32_t id : ids) {
+    const long begin = offset;
+    offset += long(tokenizer.pieceBytes(id).size());
+    spans.emplace_back(begin, offset);
+  }
+  return spans;
+}
 
 }  // namespace
 
@@ -52,15 +67,26 @@ std::vector<float> answerTokenWeights(const text::Tokenizer& tokenizer, const st
   find(data::keyPhrases());
   if (comparatives) find(data::comparativePhrases());
   if (ranges.empty()) return w;
-  // Token byte offsets: the pieces join to " " + answer (SentencePiece's dummy prefix).
-  long offset = -1;
-  for (size_t t = 0; t < ids.size(); ++t) {
-    const long begin = offset;
-    offset += long(tokenizer.pieceBytes(ids[t]).size());
+  const auto spans = tokenByteSpans(tokenizer, ids);
+  for (size_t t = 0; t < ids.size(); ++t)
     for (const auto& [a, b] : ranges)
-      if (begin < long(b) && offset > long(a)) w[t] = float(keyWeight);
-  }
+      if (spans[t].first < long(b) && spans[t].second > long(a)) w[t] = float(keyWeight);
   return w;
+}
+
+std::vector<int> aspectWordTokens(const text::Tokenizer& tokenizer, const std::string& answer,
+                                  const std::vector<int32_t>& ids, int aspect) {
+  std::vector<int> tokens;
+  const auto ranges = data::aspectWordRanges(aspect, answer);
+  if (ranges.empty()) return tokens;
+  const auto spans = tokenByteSpans(tokenizer, ids);
+  for (size_t t = 0; t < ids.size(); ++t)
+    for (const auto& [a, b] : ranges)
+      if (spans[t].first < long(b) && spans[t].second > long(a)) {
+        tokens.push_back(int(t));
+        break;
+      }
+  return tokens;
 }
 
 int verdictLetterIndex(const std::vector<int32_t>& ids, const text::VerdictTokens& v, int mention) {
@@ -94,6 +120,10 @@ Result<std::vector<Prepared>> prepareText(const text::Tokenizer& tokenizer,
         p.verdictIndex >= 0 && ex.winner && o.verdict.letterOf(p.answer[size_t(p.verdictIndex)]) != ex.winner;
     if (namesLoser && !o.loserFirstVerdicts) p.verdictIndex = -1;
     p.letterIndices = text::imageLetterIndices(p.answer, o.verdict);
+    const data::ImageTruth& t = ex.truthA;
+    if (ex.prompt.task == text::Task::Description && t.local && t.localAspect >= 0 && t.region[2] > 0 &&
+        t.region[3] > 0)
+      p.aspectTokens = aspectWordTokens(tokenizer, ex.answer, p.answer, t.localAspect);
     p.answer.push_back(tokenizer.eosId());
     p.weights.push_back(1.f);
   }
@@ -102,8 +132,14 @@ Result<std::vector<Prepared>> prepareText(const text::Tokenizer& tokenizer,
 
 // What the images give each example: its visual tokens per role, and the heads'
 // probability that the winner is better (-1: no target).
+struct CellGrid {
+  int height = 0, width = 0, cellSize = 0;
+  bool classToken = false;  // the first token is not a cell
+  double scale = 1.0;       // encoder pixels per source pixel
+};
 struct EncodedBatch {
   std::vector<std::map<ImageRole, at::Tensor>> visual;  // [tokens, hidden] per role
+  std::vector<std::map<ImageRole, CellGrid>> grids;
   std::vector<float> headTrust;
 };
 
@@ -128,6 +164,7 @@ Result<EncodedBatch> encodeBatchImages(const model::MultimodalModel& model,
         .push_back(i);
   EncodedBatch out;
   out.visual.resize(examples.size());
+  out.grids.resize(examples.size());
   out.headTrust.assign(examples.size(), -1.f);
   for (const auto& [key, members] : groups) {
     model::RoleImages images;
@@ -145,7 +182,10 @@ Result<EncodedBatch> encodeBatchImages(const model::MultimodalModel& model,
     if (!encoded) return makeError("record " + examples[members.front()].id + ": " + encoded.message());
     for (size_t k = 0; k < members.size(); ++k) {
       const size_t i = members[k];
-      for (const auto& [role, e] : encoded.value()) out.visual[i][role] = e.tokens[int64_t(k)];
+      for (const auto& [role, e] : encoded.value()) {
+        out.visual[i][role] = e.tokens[int64_t(k)];
+        out.grids[i][role] = {e.gridHeight, e.gridWidth, e.cellSize, e.hasClassToken, e.scale};
+      }
       const auto a = encoded->find(ImageRole::A), b = encoded->find(ImageRole::B);
       const auto& ex = examples[i];
       // The heads' P(winner better): with aspect scores the preference is weighed in as
@@ -178,6 +218,27 @@ struct Layout {
   int64_t longest = 0;
 };
 
+// The cells of a grid that overlap a local distortion's region (as eval::pointingGame
+// decides a hit); none when every cell or no cell does (nothing to learn).
+std::optional<LanguageBatch::AttentionTarget> attentionTarget(const data::ImageTruth& truth, const CellGrid& grid,
+                                                              int64_t imageStart) {
+  if (grid.width <= 0 || grid.height <= 0 || grid.cellSize <= 0) return std::nullopt;
+  const double x0 = truth.region[0] * grid.scale, y0 = truth.region[1] * grid.scale;
+  const double x1 = x0 + truth.region[2] * grid.scale, y1 = y0 + truth.region[3] * grid.scale;
+  LanguageBatch::AttentionTarget t;
+  t.firstCell = imageStart + (grid.classToken ? 1 : 0);
+  t.cells = int64_t(grid.width) * grid.height;
+  int inside = 0;
+  for (int64_t cell = 0; cell < t.cells; ++cell) {
+    const double px = double(cell % grid.width) * grid.cellSize, py = double(cell / grid.width) * grid.cellSize;
+    const bool in = px < x1 && px + grid.cellSize > x0 && py < y1 && py + grid.cellSize > y0;
+    t.inside.push_back(in ? 1.f : 0.f);
+    inside += in;
+  }
+  if (inside == 0 || inside == t.cells) return std::nullopt;
+  return t;
+}
+
 Result<Layout> layoutSequences(const model::MultimodalModel& model, const text::Tokenizer& tokenizer,
                                const std::vector<data::TrainingExample>& examples,
                                const std::vector<Prepared>& prepared, const EncodedBatch& encoded,
@@ -202,11 +263,13 @@ Result<Layout> layoutSequences(const model::MultimodalModel& model, const text::
       return Ok{};
     };
     if (auto ok = addText({tokenizer.bosId()}); !ok) return ok.error();
+    int64_t assessedStart = -1;  // the last image's first token: the assessed image of a description
     for (const auto& c : p.chunks) {
       if (c.kind == text::PromptChunk::Kind::Text) {
         if (auto ok = addText(c.ids); !ok) return ok.error();
         continue;
       }
+      if (c.role == p.roles.back()) assessedStart = int64_t(rows.size());
       const at::Tensor& v = encoded.visual[i].at(c.role);  // [tokens, hidden]
       for (int64_t k = 0; k < v.size(0); ++k) rows.push_back(-(1 + L.visualRows + k));
       L.visualRows += v.size(0);
@@ -231,6 +294,12 @@ Result<Layout> layoutSequences(const model::MultimodalModel& model, const text::
       batch.letterPositions.emplace_back(int64_t(i), promptLength - 1 + k);
       batch.letterWritten.push_back(o.verdict.letterOf(p.answer[size_t(k)]));
     }
+    if (!p.aspectTokens.empty() && assessedStart >= 0)
+      if (auto target = attentionTarget(examples[i].truthA, encoded.grids[i].at(p.roles.back()), assessedStart)) {
+        target->row = int64_t(i);
+        for (int k : p.aspectTokens) target->queries.push_back(promptLength - 1 + k);
+        batch.attentionTargets.push_back(std::move(*target));
+      }
     batch.answerTokens += int64_t(p.answer.size());
     L.longest = std::max(L.longest, T);
   }

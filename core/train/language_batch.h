@@ -32,6 +32,19 @@ struct LanguageBatch {
   // part of what the decoder must get right: "Image B is better than Image A".
   std::vector<std::pair<int64_t, int64_t>> letterPositions;
   std::vector<char> letterWritten;
+  // Where the words naming a local distortion's aspect should look: descriptions of an
+  // image whose distortion is confined to a region (the pointing game's cases). The
+  // positions whose logits predict those words (their attention rows, as the engine
+  // records a generated token's map), the image's grid cells in the sequence, and which
+  // of them overlap the region. Only targets with cells both inside and outside.
+  struct AttentionTarget {
+    int64_t row = 0;
+    std::vector<int64_t> queries;
+    int64_t firstCell = 0;      // sequence position of the image's first grid cell
+    int64_t cells = 0;          // gridHeight * gridWidth
+    std::vector<float> inside;  // [cells] 1 where the cell overlaps the region, else 0
+  };
+  std::vector<AttentionTarget> attentionTargets;
   int64_t answerTokens = 0;
 };
 
@@ -60,6 +73,11 @@ Result<LanguageBatch> makeLanguageBatch(const model::MultimodalModel& model, con
 // answer's encoding.
 std::vector<float> answerTokenWeights(const text::Tokenizer& tokenizer, const std::string& answer,
                                       const std::vector<int32_t>& ids, double keyWeight, bool comparatives = false);
+
+// Indices into `ids` (an answer's encoding) of the tokens that overlap a word naming
+// `aspect` (data::aspectWordRanges).
+std::vector<int> aspectWordTokens(const text::Tokenizer& tokenizer, const std::string& answer,
+                                  const std::vector<int32_t>& ids, int aspect);
 
 // Index into `ids` of the letter of the `mention`-th "Image A"/"Image B" (-1 if absent).
 int verdictLetterIndex(const std::vector<int32_t>& ids, const text::VerdictTokens& verdict, int mention);

@@ -33,6 +33,7 @@ LossCounts lossCounts(const LanguageBatch& b) {
   c.letters = double(b.letterPositions.size());
   c.verdicts = double(b.verdictPositions.size());
   for (float t : b.verdictTarget) c.distilled += t >= 0;
+  c.attentionTargets = double(b.attentionTargets.size());
   return c;
 }
 
@@ -85,6 +86,22 @@ LanguageLosses languageLosses(const model::LlamaDecoder& decoder, const at::Tens
     out.distill = distill.item<double>();
   }
   return out;
+}
+
+at::Tensor attentionLoss(const std::vector<at::Tensor>& probs, const LanguageBatch& b, const LossCounts* global) {
+  if (b.attentionTargets.empty() || probs.empty()) return at::Tensor();
+  at::Tensor mean = probs.front().mean(1);                                   // [B, T, S]
+  for (size_t l = 1; l < probs.size(); ++l) mean = mean + probs[l].mean(1);  // (the 1/L cancels in the share)
+  std::vector<at::Tensor> perTarget;
+  for (const auto& t : b.attentionTargets) {
+    const at::Tensor rows = mean[t.row].index_select(0, at::tensor(t.queries, at::kLong));  // [Q, S]
+    const at::Tensor cells = rows.narrow(1, t.firstCell, t.cells).to(at::kFloat);           // [Q, C]
+    const at::Tensor inside = at::tensor(t.inside, at::kFloat);                             // [C]
+    const at::Tensor share = (cells * inside).sum(1) / cells.sum(1).clamp_min(1e-12);       // [Q]
+    perTarget.push_back(-share.clamp_min(1e-6).log().mean());
+  }
+  const at::Tensor sum = at::stack(perTarget).sum();
+  return sum / (global ? std::max(global->attentionTargets, 1.0) : double(perTarget.size()));
 }
 
 }  // namespace dqa::train

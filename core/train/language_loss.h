@@ -6,6 +6,8 @@
 //    distilled towards the quality heads' (quality-encoder models).
 #include <ATen/ATen.h>
 
+#include <vector>
+
 #include "core/model/llama.h"
 #include "core/text/prompt.h"
 #include "core/train/language_batch.h"
@@ -27,6 +29,7 @@ struct LanguageLosses {
 struct LossCounts {
   double answerWeight = 0;  // sum of the answer tokens' weights
   double letters = 0, verdicts = 0, distilled = 0;
+  double attentionTargets = 0;
 };
 LossCounts lossCounts(const LanguageBatch& batch);
 
@@ -35,5 +38,14 @@ LossCounts lossCounts(const LanguageBatch& batch);
 LanguageLosses languageLosses(const model::LlamaDecoder& decoder, const at::Tensor& hidden, const LanguageBatch& batch,
                               const text::VerdictTokens& verdict, const LanguageLossWeights& weights,
                               const LossCounts* global = nullptr);
+
+// The attention loss: for each of the batch's attention targets, the attention of its
+// query rows over the image's cells, averaged over `probs`' layers and heads, should
+// fall inside the local distortion's region: the mean over targets of -log(the share
+// inside), averaged over the target's words. `probs`: per layer [B, H, T, S] (an
+// AttentionCapture of the forward that made the batch's hidden states). Undefined
+// without targets. `global` as for languageLosses.
+at::Tensor attentionLoss(const std::vector<at::Tensor>& probs, const LanguageBatch& batch,
+                         const LossCounts* global = nullptr);
 
 }  // namespace dqa::train

@@ -33,7 +33,7 @@ namespace {
 // there was nothing to train on (the stream could make no example on any rank).
 struct StepOutcome {
   bool skipped = false;
-  double total = 0, lm = 0, verdict = 0, distill = 0, letter = 0, learningRate = 0, length = 0;
+  double total = 0, lm = 0, verdict = 0, distill = 0, letter = 0, attention = 0, learningRate = 0, length = 0;
   double msBatch = 0, msForward = 0, msBackward = 0, msCommunication = 0, msOptimizer = 0;
 };
 
@@ -54,6 +54,7 @@ class StepAverages {
     verdict_ = 0.95 * verdict_ + 0.05 * r.verdict;
     distill_ = 0.95 * distill_ + 0.05 * r.distill;
     letter_ = 0.95 * letter_ + 0.05 * r.letter;
+    attention_ = 0.95 * attention_ + 0.05 * r.attention;
   }
   // The losses and the mean step times into `p`; the times start again.
   void report(TrainProgress& p) {
@@ -62,6 +63,7 @@ class StepAverages {
     p.verdictLoss = verdict_;
     p.distillLoss = distill_;
     p.letterLoss = letter_;
+    p.attentionLoss = attention_;
     p.batchMs = sums_.msBatch / timedSteps_;
     p.forwardMs = sums_.msForward / timedSteps_;
     p.backwardMs = sums_.msBackward / timedSteps_;
@@ -73,7 +75,7 @@ class StepAverages {
   }
 
  private:
-  double loss_ = -1, lm_ = 0, verdict_ = 0, distill_ = 0, letter_ = 0;
+  double loss_ = -1, lm_ = 0, verdict_ = 0, distill_ = 0, letter_ = 0, attention_ = 0;
   StepOutcome sums_;
   int timedSteps_ = 0;
 };
@@ -86,6 +88,7 @@ void appendLogLine(std::ofstream& log, const TrainProgress& p, int worldSize) {
                          {"verdict", p.verdictLoss},
                          {"distill", p.distillLoss},
                          {"letter", p.letterLoss},
+                         {"attention", p.attentionLoss},
                          {"lr", p.learningRate},
                          {"samples_per_s", p.samplesPerSecond},
                          {"world_size", worldSize},
@@ -244,6 +247,7 @@ Result<std::vector<data::TrainingExample>> Trainer::examplesForStep(int step) {
     data::SamplerConfig sampler;
     sampler.patchSizes = {size};
     sampler.preferenceShare = opt_.preferenceShare;
+    sampler.localShare = opt_.localShare;
     out = stream_->examples(std::uint64_t(step) * 4096 + std::uint64_t(rank()) * std::uint64_t(opt_.batchSize),
                             opt_.batchSize, sampler);
     return out;
@@ -389,11 +393,12 @@ Status Trainer::evaluate(TrainProgress& p) {
 
 // Sums the loss counts and the example count of this step over the ranks.
 Status Trainer::sumCounts(LossCounts& c, double& examples, int step) {
-  at::Tensor t = at::tensor({c.answerWeight, c.letters, c.verdicts, c.distilled, examples}, at::kDouble);
+  at::Tensor t =
+      at::tensor({c.answerWeight, c.letters, c.verdicts, c.distilled, c.attentionTargets, examples}, at::kDouble);
   if (auto ok = comm_->sum({t}, "summing the batch sizes of step " + std::to_string(step + 1)); !ok) return ok;
   const auto v = t.accessor<double, 1>();
-  c = {v[0], v[1], v[2], v[3]};
-  examples = v[4];
+  c = {v[0], v[1], v[2], v[3], v[4]};
+  examples = v[5];
   return Ok{};
 }
 
@@ -403,7 +408,8 @@ Status Trainer::sumCounts(LossCounts& c, double& examples, int step) {
 Status Trainer::sumGradients(StepOutcome& r, int step) {
   const std::vector<at::Tensor*> params = optimizer_->parameters();
   const int64_t n = int64_t(params.size());
-  at::Tensor extras = at::zeros({n + 5}, at::kDouble);
+  constexpr int64_t kTerms = 6;
+  at::Tensor extras = at::zeros({n + kTerms}, at::kDouble);
   auto e = extras.accessor<double, 1>();
   std::vector<at::Tensor> tensors;
   for (int64_t i = 0; i < n; ++i) {
@@ -414,8 +420,8 @@ Status Trainer::sumGradients(StepOutcome& r, int step) {
       p.mutable_grad() = at::zeros_like(p);
     tensors.push_back(p.grad());
   }
-  const double terms[5] = {r.total, r.lm, r.verdict, r.distill, r.letter};
-  for (int64_t k = 0; k < 5; ++k) e[n + k] = terms[k];
+  const double terms[kTerms] = {r.total, r.lm, r.verdict, r.distill, r.letter, r.attention};
+  for (int64_t k = 0; k < kTerms; ++k) e[n + k] = terms[k];
   tensors.push_back(extras);
   if (auto ok = comm_->sum(tensors, "summing the gradients of step " + std::to_string(step + 1)); !ok) return ok;
   for (int64_t i = 0; i < n; ++i)
@@ -425,6 +431,7 @@ Status Trainer::sumGradients(StepOutcome& r, int step) {
   r.verdict = e[n + 2];
   r.distill = e[n + 3];
   r.letter = e[n + 4];
+  r.attention = e[n + 5];
   return Ok{};
 }
 
@@ -455,14 +462,26 @@ Result<StepOutcome> Trainer::trainStep(int step) {
   if (r.skipped) return r;
   auto tForward = tCounted;
   if (batch) {
-    const at::Tensor hidden = model_->decoder().forward(batch->embeds);  // [B, T, H]
+    // The attention loss reads every layer's attention probabilities (the pointing game's maps).
+    model::AttentionCapture capture;
+    const bool pointing = opt_.attentionWeight > 0 && !batch->attentionTargets.empty();
+    if (pointing)
+      for (int l = 0; l < model_->decoder().config().numLayers; ++l) capture.layers.insert(l);
+    const at::Tensor hidden = model_->decoder().forward(batch->embeds, nullptr, pointing ? &capture : nullptr);
     const LanguageLossWeights weights{opt_.verdictWeight, model_->hasQualityEncoder() ? opt_.distillWeight : 0.0,
                                       opt_.letterWeight};
-    const LanguageLosses l = languageLosses(model_->decoder(), hidden, batch.value(), batchOptions_.verdict, weights,
-                                            comm_ ? &counts : nullptr);
+    LanguageLosses l = languageLosses(model_->decoder(), hidden, batch.value(), batchOptions_.verdict, weights,
+                                      comm_ ? &counts : nullptr);
+    double attention = 0;
+    if (pointing) {
+      const at::Tensor a = attentionLoss(capture.probs, batch.value(), comm_ ? &counts : nullptr);
+      l.total = l.total + opt_.attentionWeight * a;
+      attention = a.item<double>();
+    }
     tForward = now();
     l.total.backward();
-    r = {false, l.total.item<double>(), l.lm, l.verdict, l.distill, l.letter, 0, double(batch->embeds.size(1))};
+    r = {false, l.total.item<double>(),       l.lm, l.verdict, l.distill, l.letter, attention,
+         0,     double(batch->embeds.size(1))};
   }
   at::autocast::clear_cache();
   const auto tSumming = now();
@@ -501,8 +520,9 @@ Status Trainer::syncStart(int& firstStep) {
     << opt_.minLearningRateRatio << ' ' << opt_.warmupSteps << ' ' << opt_.weightDecay << ' ' << opt_.gradientClip
     << ' ' << opt_.verdictWeight << ' ' << opt_.distillWeight << ' ' << opt_.letterWeight << ' ' << opt_.keyWordWeight
     << ' ' << opt_.weighComparatives << opt_.loserFirstVerdicts << opt_.bf16 << ' ' << opt_.preferenceShare << ' '
-    << opt_.seed << ' ' << opt_.evalEvery << ' ' << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery
-    << ' ' << opt_.data.splitPath.empty() << ' ' << opt_.data.skipMissing << ' ' << opt_.data.maxImageSide;
+    << opt_.attentionWeight << ' ' << opt_.localShare << ' ' << opt_.seed << ' ' << opt_.evalEvery << ' '
+    << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery << ' ' << opt_.data.splitPath.empty() << ' '
+    << opt_.data.skipMissing << ' ' << opt_.data.maxImageSide;
   // The kinds and weights of the sources, not their paths: hosts may keep the data in other folders.
   for (const auto& source : opt_.data.sources) o << ' ' << int(source.kind) << ':' << source.weight;
   for (const auto* v : {&opt_.streamPatchSizes, &opt_.tokenGridChoices})

@@ -8,7 +8,9 @@
 //    calibrated pairwise probability (so the decoder's confidence means what it says);
 //  - a two-way cross-entropy on the letter of every "Image A"/"Image B" of an answer, so
 //    that the verdict losses cannot make every letter the winner's;
-//  - extra weight on the words that carry a judgement (levels, distortion kinds, quality).
+//  - extra weight on the words that carry a judgement (levels, distortion kinds, quality);
+//  - optionally, the attention of the words that name a local distortion's aspect towards
+//    its region (language_loss.h: attentionLoss), so that the maps the window draws point.
 // Examples come from a weighted mix of the data engine's shards and DepictQA's training
 // JSON (data::TrainingMix), or are streamed fresh from photos. AdamW,
 // warm-up + cosine decay, gradient clipping, optional CPU bf16 autocast, resumable
@@ -60,6 +62,8 @@ struct TrainOptions {
   double distillWeight = 1.0;      // the verdict letter towards the heads' P (quality models)
   double letterWeight = 0.0;       // two-way cross-entropy on every "Image A/B" letter
   double keyWordWeight = 3.0;      // token weight of judgement words (data::keyPhrases) in answers
+  double attentionWeight = 0.0;    // the attention loss (0: off, and no attention is captured)
+  double localShare = 0.12;        // streamed: of distorted images, those with a local distortion
   bool weighComparatives = false;  // see LanguageBatchOptions
   bool loserFirstVerdicts = false;
   double preferenceShare = 0.3;  // of streamed pair samples that carry a preference
@@ -79,7 +83,7 @@ struct TrainOptions {
 
 struct TrainProgress {
   int step = 0, steps = 0;
-  double loss = 0, lmLoss = 0, verdictLoss = 0, distillLoss = 0, letterLoss = 0;
+  double loss = 0, lmLoss = 0, verdictLoss = 0, distillLoss = 0, letterLoss = 0, attentionLoss = 0;
   double samplesPerSecond = 0, etaSeconds = 0, learningRate = 0;
   double batchMs = 0, forwardMs = 0, backwardMs = 0, optimizerMs = 0;  // per step, averaged
   double communicationMs = 0;  // data-parallel: summing counts and gradients, per step

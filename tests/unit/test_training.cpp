@@ -13,6 +13,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/data/photos.h"
+#include "core/data/textgen.h"
+#include "core/model/llama.h"
 #include "core/model/multimodal.h"
 #include "core/model/quality_encoder.h"
 #include "core/model/quality_input.h"
@@ -45,6 +47,13 @@ train::StreamOptions syntheticStream(int threads) {
 std::string tokenizerPath() { return test::fixtureDir("sentencepiece") + "/tiny.model"; }
 
 train::ModelShape tinyShape(int vocabSize) { return test::tinyModelShape(vocabSize); }
+
+// A freshly initialised tiny model in `dir` for the tokenizer's vocabulary.
+Result<std::shared_ptr<model::MultimodalModel>> freshTinyModel(const QTemporaryDir& dir, const text::Tokenizer& tok) {
+  if (auto ok = train::writeInitialModel(tinyShape(tok.vocabSize()), dir.path().toStdString(), 1); !ok)
+    return ok.error();
+  return model::MultimodalModel::load(dir.path().toStdString(), {});
+}
 
 }  // namespace
 
@@ -281,8 +290,7 @@ class TrainingTest : public QObject {
     const auto v = text::verdictTokens(*tok.value());
     if (v.a < 0) QSKIP("this tokenizer cannot tell Image A from Image B");
     QTemporaryDir dir;
-    QVERIFY(train::writeInitialModel(tinyShape(tok.value()->vocabSize()), dir.path().toStdString(), 1).ok());
-    auto m = model::MultimodalModel::load(dir.path().toStdString(), {});
+    auto m = freshTinyModel(dir, *tok.value());
     QVERIFY2(m.ok(), m.ok() ? "" : m.message().c_str());
     auto s = train::SampleStream::open(syntheticStream(2));
     data::SamplerConfig cfg;
@@ -326,6 +334,85 @@ class TrainingTest : public QObject {
     QCOMPARE(with.lm, without.lm);
   }
 
+  // Descriptions of an image whose distortion is confined to a region: the words that
+  // name its aspect get an attention target over the image's cells, and the loss is
+  // small when their attention is inside the region, large when it is outside.
+  void attentionTargetsPointAtTheRegion() {
+    auto tok = text::Tokenizer::load(tokenizerPath());
+    QVERIFY(tok.ok());
+    QTemporaryDir dir;
+    auto m = freshTinyModel(dir, *tok.value());
+    QVERIFY2(m.ok(), m.ok() ? "" : m.message().c_str());
+    auto s = train::SampleStream::open(syntheticStream(2));
+    data::SamplerConfig cfg;
+    cfg.patchSizes = {96};
+    cfg.taskShare = {1.0, 0.0, 0.0};  // descriptions
+    cfg.localShare = 1.0;
+    const auto examples = s.value()->examples(0, 12, cfg);
+    train::LanguageBatchOptions o;
+    o.verdict = text::verdictTokens(*tok.value());
+    auto batch = train::makeLanguageBatch(*m.value(), *tok.value(), examples, o);
+    QVERIFY2(batch.ok(), batch.ok() ? "" : batch.message().c_str());
+    const auto& targets = batch->attentionTargets;
+    QVERIFY2(targets.size() >= 4, QByteArray::number(int(targets.size())));
+    for (const auto& t : targets) {
+      const auto& ex = examples[size_t(t.row)];
+      QVERIFY(ex.truthA.local);
+      // Each query predicts a token of a word that names the local distortion's aspect.
+      std::string words;
+      for (int64_t q : t.queries) {
+        QVERIFY(q > t.firstCell + t.cells);  // in the answer, after the image
+        words += tok.value()->pieceBytes(int32_t(batch->labels[t.row][q].item<int64_t>()));
+      }
+      bool named = false;
+      for (const auto& [b, e] : data::aspectWordRanges(ex.truthA.localAspect, ex.answer))
+        named = named || words.find(ex.answer.substr(b, 3)) != std::string::npos;
+      QVERIFY2(named, (words + " | " + ex.answer).c_str());
+      // 96 px at 16 px per cell: a 6 x 6 grid (the model's limit is 8); the inside cells
+      // are those the region overlaps.
+      QCOMPARE(t.cells, int64_t(36));
+      const int* r = ex.truthA.region;
+      for (int64_t c = 0; c < t.cells; ++c) {
+        const int x = int(c % 6) * 16, y = int(c / 6) * 16;
+        const bool in = x < r[0] + r[2] && x + 16 > r[0] && y < r[1] + r[3] && y + 16 > r[1];
+        QCOMPARE(t.inside[size_t(c)], in ? 1.f : 0.f);
+      }
+    }
+    // Attention probabilities put all on the region, then all outside it.
+    const int64_t B = batch->embeds.size(0), T = batch->embeds.size(1);
+    auto allOn = [&](bool inside) {
+      at::Tensor p = at::zeros({B, 2, T, T});
+      for (const auto& t : targets)
+        for (int64_t q : t.queries)
+          for (int64_t c = 0; c < t.cells; ++c)
+            if ((t.inside[size_t(c)] > 0) == inside) p[t.row].select(1, q).select(1, t.firstCell + c).fill_(1.0);
+      return std::vector<at::Tensor>{p, p};
+    };
+    const double onRegion = train::attentionLoss(allOn(true), batch.value()).item<double>();
+    const double offRegion = train::attentionLoss(allOn(false), batch.value()).item<double>();
+    QVERIFY2(onRegion < 1e-5, QByteArray::number(onRegion));
+    QVERIFY2(offRegion > 10, QByteArray::number(offRegion));
+    // On the tiny model's real attention: finite, with a gradient into the decoder.
+    at::Tensor* q = nullptr;
+    for (auto& [name, t] : m.value()->mutableDecoder().namedParameters("", "lm_head.weight"))
+      if (name == "layers.0.self_attn.q_proj.weight") q = t;
+    QVERIFY(q);
+    q->requires_grad_(true);
+    model::AttentionCapture capture;
+    capture.layers = {0};
+    m.value()->decoder().forward(batch->embeds, nullptr, &capture);
+    const at::Tensor loss = train::attentionLoss(capture.probs, batch.value());
+    QVERIFY(std::isfinite(loss.item<double>()) && loss.item<double>() > 0);
+    loss.backward();
+    QVERIFY(q->grad().defined() && q->grad().abs().max().item<double>() > 0);
+    // Comparisons have no targets; nor does a description without a local distortion.
+    cfg.localShare = 0.0;
+    auto plain = train::makeLanguageBatch(*m.value(), *tok.value(), s.value()->examples(0, 6, cfg), o);
+    QVERIFY(plain.ok());
+    QVERIFY(plain->attentionTargets.empty());
+    QVERIFY(!train::attentionLoss(allOn(true), plain.value()).defined());
+  }
+
   // Data-parallel: with the counts summed over both halves, the halves' losses (and
   // their gradients) add up to the whole batch's, whatever each half's share of tokens.
   void lossSharesAddUpToTheWholeBatch() {
@@ -334,9 +421,8 @@ class TrainingTest : public QObject {
     const auto v = text::verdictTokens(*tok.value());
     if (v.a < 0) QSKIP("this tokenizer cannot tell Image A from Image B");
     QTemporaryDir dir;
-    QVERIFY(train::writeInitialModel(tinyShape(tok.value()->vocabSize()), dir.path().toStdString(), 1).ok());
-    auto m = model::MultimodalModel::load(dir.path().toStdString(), {});
-    QVERIFY(m.ok());
+    auto m = freshTinyModel(dir, *tok.value());
+    QVERIFY2(m.ok(), m.ok() ? "" : m.message().c_str());
     auto s = train::SampleStream::open(syntheticStream(2));
     data::SamplerConfig cfg;
     cfg.patchSizes = {64};
