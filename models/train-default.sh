@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
 # Recipe of the bundled default model (models/default): reproduces it from nothing but
 # Debian packages, with the project's own tools. Deterministic for a given seed on the
-# same libtorch build and thread count; 74-80 min on 2 cores of an Intel Xeon with
-# avx512_bf16 (two runs, 2026-12-04/05), about 2 h 45 min on an AMD EPYC without bf16
-# before the speed work of 2026-12-04 (docs/model.md, "Recipe time").
+# same libtorch build and thread count. The shipped model is one run of this script
+# (2026-12-05, 2 cores of an AMD EPYC with avx512_bf16, float32 throughout: 78.6 min;
+# docs/model.md, "Recipe time").
 #
 #   models/train-default.sh [WORK_DIR]        (default ~/.cache/depictqa/train-default)
 #
 # Steps: fetch photos (apt-get download); validation shards on held-out photos and
 # held-out distortion types (depictqa-datagen; training samples are made on the fly);
 # a SentencePiece tokenizer on a streamed text corpus; stage 1, the quality encoder and
-# its heads on fresh samples (the checkpoint chosen on held-out types, the pair scale
-# calibrated on held-out photos); stage 2, the projector and decoder on fresh samples with
-# the encoder frozen (verdict loss on every verdict, distilled towards the heads);
-# stage 3, a short continuation of stage 2 that supervises the letter of every "Image A/B"
-# (stage 2's verdict loss had made every letter the winner's); stage 4, a short
-# continuation on reasoning verdicts that say which way they point before the image
-# ("Overall, the better image is Image B") and per-aspect comparisons that name the
-# better image first; stage 5, a per-aspect score head added to the frozen encoder and
-# trained alone (the quality token's new inputs start at zero), so that the heads weigh a
-# stated preference; stage 6, a short decoder continuation with more preference questions
-# that reads the preference-weighted comparison; evaluation; copy to models/default.
+# its heads (score, per-aspect severity and score, distortion type) on fresh samples,
+# with the A/B ranking of each pair's aspect scores under stated preferences (the pair
+# scale calibrated on held-out photos); stage 2, the projector and decoder on fresh
+# samples with the encoder frozen (verdict loss on every verdict, distilled towards the
+# heads), and an attention loss that makes the words naming a local distortion's aspect
+# attend to its region (the maps the window draws; without it a run can come out
+# pointing at chance); stage 3, a short continuation of stage 2 that supervises the
+# letter of every "Image A/B" (stage 2's verdict loss had made every letter the
+# winner's); stage 4, a short continuation on reasoning verdicts that say which way they
+# point before the image ("Overall, the better image is Image B") and per-aspect
+# comparisons that name the better image first; stage 5, the per-aspect score head
+# refined alone on the frozen encoder; stage 6, a short decoder continuation with more
+# preference questions that reads the preference-weighted comparison; evaluation; copy
+# to models/default. Every decoder stage keeps the attention loss.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${DEPICTQA_BUILD_DIR:-$root/build}/bin"
@@ -35,12 +38,13 @@ STAGE3_STEPS=${STAGE3_STEPS:-600}
 STAGE4_STEPS=${STAGE4_STEPS:-600}
 STAGE5_STEPS=${STAGE5_STEPS:-1500}
 STAGE6_STEPS=${STAGE6_STEPS:-600}
+# The attention loss of the decoder stages, on samples of which 30% of the distorted
+# images carry a local distortion (12% in the validation shards).
+attention=(--attention-weight 1 --local-share 0.3)
 
 # Model shape (config.json of the new model; stage 2 starts from stage 1's directory).
-# Stage 1 has no per-aspect score head (--aspect-scores false): the shipped encoder was trained
-# before the head existed; stage 5 adds it on the frozen encoder (docs/model.md).
 shape=(--vision quality --stage-widths 48,64,96,128 --stage-blocks 2,1,1,1 --max-token-grid 8 --head-width 128
-       --aspect-scores false
+       --aspect-scores true
        --image-size 96 --width 192 --layers 3 --heads 4 --kv-heads 4 --mlp 512 --context 1024 --seed 1)
 
 "$root/scripts/fetch_photos.sh" "$work/photos"
@@ -57,18 +61,20 @@ stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-th
 # A stage whose model directory is complete is not run again (an interrupted recipe
 # resumes at the stage it was in; delete a stage's folder to run it again).
 finished() { [[ -f "$1/model/config.json" ]]; }
-# Stage 1: the quality encoder and its heads on human scores, every comparison mode.
+# Stage 1: the quality encoder and its heads on human scores, every comparison mode, and
+# the aspect scores' ranking under stated preferences.
 finished stage1 || "$bin/depictqa-train" --mode encoder "${stream[@]}" --val shards/val --val-types shards/val_types \
   --tokenizer tok.model --out stage1 --steps "$STAGE1_STEPS" --batch 64 --lr 1.5e-3 --warmup 50 \
   --patch-sizes 64,96,128 --patch-weights 1,1,1 --eval-every 500 --eval-pairs 400 --log-every 20 \
-  --threads "$THREADS" "${shape[@]}"
-# Stage 2: projector and decoder on the three tasks, the encoder frozen.
-finished stage2 || "$bin/depictqa-train" --mode decoder --init stage1/best "${stream[@]}" --val shards/val --tokenizer tok.model \
+  --preference-rank-weight 1 --threads "$THREADS" "${shape[@]}"
+# Stage 2: projector and decoder on the three tasks, the encoder frozen (stage 1's last
+# step: the checkpoint chosen on 400 held-out-type pairs is noisy, docs/model.md).
+finished stage2 || "$bin/depictqa-train" --mode decoder --init stage1/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage2 --steps "$STAGE2_STEPS" --batch 16 --lr 1e-3 --warmup 100 --verdict-weight 2 --distill-weight 1 \
-  --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
+  --key-weight 3 "${attention[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 1
-# Whether stage 2's attention maps point at local distortions (nothing trains them; a run
-# can come out at chance: docs/model.md, "Attention maps"); 20 s, reported, not enforced.
+# Whether stage 2's attention maps point at local distortions (before the attention loss
+# a run could come out at chance: docs/model.md, "Attention maps"); 20 s, reported.
 [[ -f stage2/pointing/report.md ]] || {
   "$bin/depictqa-eval" --model stage2/model --shards shards/val --out stage2/pointing --pairs 0 --descriptions 0 \
     --reasoning 0 --preference 0 --pointing 120 --threads "$THREADS" >/dev/null
@@ -79,7 +85,7 @@ finished stage2 || "$bin/depictqa-train" --mode decoder --init stage1/best "${st
 finished stage3 || "$bin/depictqa-train" --mode decoder --init stage2/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage3 --steps "$STAGE3_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 0.5 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts \
-  --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
+  --key-weight 3 "${attention[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 3
 # Stage 4: the data engine's verdict sentences now announce their orientation before
 # the image ("the worse image is Image A") and its per-aspect comparisons name the better
@@ -87,11 +93,11 @@ finished stage3 || "$bin/depictqa-train" --mode decoder --init stage2/model "${s
 finished stage4 || "$bin/depictqa-train" --mode decoder --init stage3/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage4 --steps "$STAGE4_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts \
-  --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
+  --key-weight 3 "${attention[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 4
-# Stage 5: a per-aspect score head on the frozen encoder (added to stage 4's model; only
-# it trains): each aspect's score, and the A/B ranking under ten stated preferences.
-finished stage5 || "$bin/depictqa-train" --mode encoder --init stage4/model --add-aspect-scores \
+# Stage 5: the per-aspect score head refined on the frozen encoder (only it trains):
+# each aspect's score, and the A/B ranking under ten stated preferences.
+finished stage5 || "$bin/depictqa-train" --mode encoder --init stage4/model \
   --train-only vision_tower.heads.aspect_scores --preference-rank-weight 1 "${stream[@]}" --val shards/val \
   --val-types shards/val_types --tokenizer tok.model --out stage5 --steps "$STAGE5_STEPS" --batch 64 --lr 5e-3 \
   --warmup 20 --patch-sizes 64,96,128 --patch-weights 1,1,1 --eval-every 500 --eval-pairs 400 --log-every 50 \
@@ -101,7 +107,7 @@ finished stage5 || "$bin/depictqa-train" --mode encoder --init stage4/model --ad
 finished stage6 || "$bin/depictqa-train" --mode decoder --init stage5/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage6 --steps "$STAGE6_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts --preference-share 0.5 \
-  --key-weight 3 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
+  --key-weight 3 "${attention[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 6
 rm -rf "$root/models/default"
 cp -r stage6/model "$root/models/default"
