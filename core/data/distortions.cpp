@@ -573,6 +573,13 @@ int resolveVariant(int type, int variant) {
   return variant;
 }
 
+bool cellOverlapsRegion(int cell, int gridWidth, int cellSize, const int region[4], double scale) {
+  const double x0 = region[0] * scale, y0 = region[1] * scale;
+  const double x1 = x0 + region[2] * scale, y1 = y0 + region[3] * scale;
+  const double px = double(cell % gridWidth) * cellSize, py = double(cell / gridWidth) * cellSize;
+  return px < x1 && px + cellSize > x0 && py < y1 && py + cellSize > y0;
+}
+
 std::string variantName(int type, int variant) {
   type = std::clamp(type, 1, kNumTypes);
   variant = resolveVariant(type, variant);

@@ -47,6 +47,12 @@ cv::Mat applyDistortion(const cv::Mat& rgb, const Distortion& d, std::uint64_t s
 // Applies several in order, each with its own derived seed.
 cv::Mat applyDistortions(const cv::Mat& rgb, const std::vector<Distortion>& ds, std::uint64_t seed);
 
+// Whether square grid cell `cell` (row-major, `gridWidth` cells per row, `cellSize`
+// pixels a side) overlaps a local distortion's region (x, y, w, h in source pixels) seen
+// at `scale` grid pixels per source pixel: a hit of the pointing game, and an inside
+// cell of the trainer's attention target.
+bool cellOverlapsRegion(int cell, int gridWidth, int cellSize, const int region[4], double scale);
+
 // Seeds derived from a base seed and a stream index (splitmix64); used everywhere so
 // that every random choice is a pure function of (global seed, sample index, purpose).
 std::uint64_t mixSeed(std::uint64_t seed, std::uint64_t stream);

@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/quality.hpp>
 
+#include "core/data/distortions.h"
 #include "core/data/kadid.h"
 #include "core/data/parser.h"
 #include "core/data/textgen.h"
@@ -156,12 +157,7 @@ std::optional<PointingResult> pointingGame(const std::vector<float>& attention, 
     return std::nullopt;
   // The region in the encoder's input pixels (the image may have been downscaled).
   const double scale = double(g.contentWidth) / std::max(1, g.sourceWidth);
-  const double x0 = region[0] * scale, y0 = region[1] * scale;
-  const double x1 = x0 + region[2] * scale, y1 = y0 + region[3] * scale;
-  auto overlaps = [&](int cell) {
-    const double px = (cell % g.gridWidth) * g.patchSize, py = (cell / g.gridWidth) * g.patchSize;
-    return px < x1 && px + g.patchSize > x0 && py < y1 && py + g.patchSize > y0;
-  };
+  auto overlaps = [&](int cell) { return data::cellOverlapsRegion(cell, g.gridWidth, g.patchSize, region, scale); };
   int best = -1, cells = 0, inside = 0;
   for (int c = 0; c < g.gridWidth * g.gridHeight; ++c) {
     // Only cells over the image itself count (padding is not part of the photo).

@@ -130,13 +130,14 @@ Result<std::vector<Prepared>> prepareText(const text::Tokenizer& tokenizer,
   return prepared;
 }
 
-// What the images give each example: its visual tokens per role, and the heads'
-// probability that the winner is better (-1: no target).
+// Where an image's grid cells lie over its pixels.
 struct CellGrid {
   int height = 0, width = 0, cellSize = 0;
   bool classToken = false;  // the first token is not a cell
   double scale = 1.0;       // encoder pixels per source pixel
 };
+// What the images give each example: its visual tokens and cell grid per role, and the
+// heads' probability that the winner is better (-1: no target).
 struct EncodedBatch {
   std::vector<std::map<ImageRole, at::Tensor>> visual;  // [tokens, hidden] per role
   std::vector<std::map<ImageRole, CellGrid>> grids;
@@ -223,15 +224,12 @@ struct Layout {
 std::optional<LanguageBatch::AttentionTarget> attentionTarget(const data::ImageTruth& truth, const CellGrid& grid,
                                                               int64_t imageStart) {
   if (grid.width <= 0 || grid.height <= 0 || grid.cellSize <= 0) return std::nullopt;
-  const double x0 = truth.region[0] * grid.scale, y0 = truth.region[1] * grid.scale;
-  const double x1 = x0 + truth.region[2] * grid.scale, y1 = y0 + truth.region[3] * grid.scale;
   LanguageBatch::AttentionTarget t;
   t.firstCell = imageStart + (grid.classToken ? 1 : 0);
   t.cells = int64_t(grid.width) * grid.height;
   int inside = 0;
   for (int64_t cell = 0; cell < t.cells; ++cell) {
-    const double px = double(cell % grid.width) * grid.cellSize, py = double(cell / grid.width) * grid.cellSize;
-    const bool in = px < x1 && px + grid.cellSize > x0 && py < y1 && py + grid.cellSize > y0;
+    const bool in = data::cellOverlapsRegion(int(cell), grid.width, grid.cellSize, truth.region, grid.scale);
     t.inside.push_back(in ? 1.f : 0.f);
     inside += in;
   }
