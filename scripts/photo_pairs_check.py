@@ -11,8 +11,14 @@ verdicts against the ground truth, with PSNR's 2AFC on the same pairs beside the
     depictqa batch -i OUT_DIR/records.jsonl -o OUT_DIR/answers.jsonl --short
     scripts/photo_pairs_check.py score OUT_DIR
 
+`write --task reasoning` asks for reasonings instead (run batch without --short), with
+the app's default question unless `--query` gives one; `score` then also counts the
+answers that speak of a preference nobody stated ("You said that what you care about
+most is noise"), as depictqa-eval does.
+
 Pairs the labels call too close to call are left out (there is no right answer).
 """
+import re
 import argparse, json, os, sys
 import numpy as np
 import cv2
@@ -54,7 +60,7 @@ def write(a):
                 paths[role] = os.path.join("images", f"{r['id']}-{role}.png")
                 cv2.imwrite(os.path.join(a.out, paths[role]), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
             records.append({"id": r["id"], "image_ref": paths["reference"], "image_A": paths["A"],
-                            "image_B": paths["B"], "task": "comparison"})
+                            "image_B": paths["B"], "task": a.task, **({"query": a.query} if a.query else {})})
             truth[r["id"]] = {"winner": q["winner"], "psnr_a": psnr(pixels["A"], pixels["reference"]),
                               "psnr_b": psnr(pixels["B"], pixels["reference"]),
                               "size": [r["images"]["A"]["width"], r["images"]["A"]["height"]]}
@@ -69,6 +75,10 @@ def write(a):
     print(f"{len(records)} pairs written to {a.out}/records.jsonl")
 
 
+# The openings of the data engine's preference sentences (data::acknowledgesPreference).
+PREFERENCE_CUES = re.compile(r"\b(you mentioned|you said|your preference|this preference)\b", re.I)
+
+
 def score(a):
     truth = json.load(open(os.path.join(a.out, "truth.json")))
     answered = {}
@@ -77,6 +87,7 @@ def score(a):
         answered[str(r["id"])] = r
     n = right = undecided = errors = psnr_right = 0
     confidences = []
+    invented = reasonings = 0
     for rid, t in truth.items():
         r = answered.get(rid)
         if r is None:
@@ -86,6 +97,9 @@ def score(a):
         if r.get("error"):
             errors += 1
             continue
+        if r.get("task") == "reasoning":
+            reasonings += 1
+            invented += bool(PREFERENCE_CUES.search(r.get("text") or ""))
         verdict = r.get("answer")
         if verdict not in ("Image A", "Image B"):
             undecided += 1
@@ -95,6 +109,8 @@ def score(a):
             confidences.append((r["confidence"], verdict[-1] == t["winner"]))
     print(f"pairs {n}: model right {100.0 * right / max(n, 1):.1f}%, undecided {undecided}, errors {errors}; "
           f"PSNR right {100.0 * psnr_right / max(n, 1):.1f}% on the same pairs")
+    if reasonings:
+        print(f"reasonings speaking of a preference nobody stated: {invented} of {reasonings}")
     if confidences:
         c = np.array(confidences, dtype=np.float64)
         print(f"mean confidence {c[:, 0].mean():.3f}, accuracy of answered {c[:, 1].mean():.3f}")
@@ -108,6 +124,8 @@ def main():
     w.add_argument("out")
     w.add_argument("--min-side", type=int, default=256)
     w.add_argument("--limit", type=int, default=0)
+    w.add_argument("--task", choices=("comparison", "reasoning"), default="comparison")
+    w.add_argument("--query", default="", help="the question of every record (default: the app's)")
     s = sub.add_parser("score")
     s.add_argument("out")
     a = ap.parse_args()

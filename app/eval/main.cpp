@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
   app.add_option("--pointing-layers", o.pointingLayers,
                  "Decoder layers (0-based) whose attention the pointing game reads (default: every layer)")
       ->delimiter(',');
+  app.add_option("--question-checks", o.maxQuestionChecks,
+                 "Reasonings asked again with the app's default question and an unseen wording")
+      ->capture_default_str();
   app.add_option("--max-new-tokens", o.maxNewTokens)->capture_default_str();
   app.add_option("--limit", d.limit, "Datasets: score at most N items, in the index's order (0: all)")
       ->capture_default_str();

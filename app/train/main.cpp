@@ -266,6 +266,11 @@ void addObjectiveOptions(CLI::App& app, CommandLine& c) {
                  "Streamed samples: share of pair questions that carry a stated preference")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  app.add_option("--question-variety", o.questionVariety,
+                 "Streamed samples: share of questions worded beyond the fixed pools (openings, wordings, the "
+                 "app's default question), so that an unfamiliar wording is not read as a stated preference")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--key-weight", o.keyWordWeight, "Token weight of judgement words (levels, kinds, quality)")
       ->capture_default_str();
   app.add_option("--attention-weight", o.attentionWeight,

@@ -146,6 +146,9 @@ const std::vector<std::string> kVerdictCues = {
     "thus",    "in the end", "your preference",       "in summary",    "to conclude"};
 const std::vector<std::string> kIgnoreCues = {"you mentioned", "you said", "without this preference",
                                               "without your preference"};
+// Openings of textgen's preference sentences (kPrefAck, kVerdictPref, kFlipNote).
+const std::vector<std::string> kPreferenceCues = {"you mentioned", "you said", "your preference", "this preference",
+                                                  "without your preference"};
 const std::vector<std::string> kTieCues = {"too close to call", "similar quality", "about the same",    "comparable",
                                            "no clear winner",   "equally",         "neither",           "cannot tell",
                                            "can't tell",        "on par",          "too small to call", "tie"};
@@ -481,6 +484,13 @@ std::optional<Preference> parsePreference(const std::string& sentence) {
                              "can live with", "not a problem", "doesn't matter", "does not matter"});
   p.weight = tolerant ? kTolerantWeight : kIntolerantWeight;
   return p;
+}
+
+bool acknowledgesPreference(const std::string& answer) {
+  const std::string text = lower(answer);
+  for (const auto& cue : kPreferenceCues)
+    if (contains(text, cue)) return true;
+  return false;
 }
 
 }  // namespace dqa::data

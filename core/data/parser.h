@@ -62,4 +62,10 @@ VerdictMention findVerdictMention(const std::string& answer);
 // nullopt when no aspect is named.
 std::optional<Preference> parsePreference(const std::string& sentence);
 
+// Whether an answer speaks of a preference the user stated ("You mentioned that you care
+// a lot about noise.", "Given your preference, ...", "Without this preference, ..."): the
+// data engine writes such sentences only when the question states one, so in an answer to
+// a question without one they are invented.
+bool acknowledgesPreference(const std::string& answer);
+
 }  // namespace dqa::data

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/data/distortions.h"
+#include "core/data/question_variety.h"
 
 namespace dqa::data {
 
@@ -594,6 +595,9 @@ TextSample generateText(const Questionnaire& q, std::uint64_t seed, const TextOp
   Rng rng{mixSeed(seed, 0x7e47)};
   TextSample t;
   t.question = rng.pick(questionPool(q.task, q.withReference));
+  // Its own stream: the answer is the same whichever wording the question gets.
+  if (Rng wording{mixSeed(seed, 0x9a11)}; o.questionVariety > 0 && wording.chance(o.questionVariety))
+    t.question = variedQuestion(q.task, q.withReference, wording.next());
   if (q.hasPreference) t.preference = q.preference.text;
   switch (q.task) {
     case Task::Description:

@@ -24,6 +24,9 @@ struct TextSample {
 
 struct TextOptions {
   double shortAnswerShare = 0.5;  // of comparison samples with a winner
+  // Share of samples whose question is variedQuestion's (question_variety.h) instead of
+  // the task's pool; 0 leaves every text as it was (no extra random draw).
+  double questionVariety = 0;
 };
 
 TextSample generateText(const Questionnaire& q, std::uint64_t seed, const TextOptions& o = {});

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/data/parser.h"
 #include "core/data/shard_dataset.h"
 #include "core/eval/measures.h"
 #include "core/eval/plots.h"
@@ -24,6 +25,11 @@ struct Tally {
   Rate preferenceKept, headsPreferenceKept;
   Rate headsDominantAspect;
   Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner, pointing;
+  // Reasonings to questions without a preference that speak of one ("You said that what
+  // you care about most is noise."): every such answer is wrong about what the user said.
+  Rate inventedPreference, inventedPreferenceDefault, inventedPreferenceUnseen;
+  Rate reasonWinnerDefault, reasonWinnerUnseen;  // the same winner row, other wordings
+  int questionChecks = 0;
   double pointingChanceSum = 0;  // share of cells a random pick would hit, summed
   int64_t confusions = 0, confusionOpportunities = 0;
   std::vector<std::pair<double, bool>> calibration;  // (confidence of the verdict, right)
@@ -34,6 +40,17 @@ struct Tally {
 
 constexpr size_t kReasoningExamples = 12;
 
+// Reasoning questions in no wording the data engine writes (textgen's pools,
+// data::variedQuestion), as a user might type them; none names an aspect.
+const char* const kUnseenReasoningQuestions[] = {
+    "Why is one of these images better than the other?",
+    "Which of these would a photographer prefer, and for what reasons?",
+    "I can only keep one of these. Which, and why?",
+    "Which looks more professional? Explain.",
+    "Can you tell me which image is of higher quality and explain what you see?",
+    "Which picture came out better, and what is your reasoning?",
+};
+
 class Run {
  public:
   Run(Engine& engine, const EvalOptions& o) : engine_(engine), o_(o) {}
@@ -43,6 +60,7 @@ class Run {
   Status preferenceCase(const data::TrainingExample& ex);
   Status description(const data::TrainingExample& ex);
   Status reasoning(const data::TrainingExample& ex);
+  Status otherWordings(const data::TrainingExample& ex);
   bool done() const {
     return t.pairs >= o_.maxPairs && t.descriptions >= o_.maxDescriptions && t.reasonings >= o_.maxReasoning &&
            t.preferences >= o_.maxPreference && t.preferencesKept >= o_.maxPreference && t.pointings >= o_.maxPointing;
@@ -51,11 +69,16 @@ class Run {
 
  private:
   Result<Answer> ask(const data::TrainingExample& ex, text::Task task, bool shortAnswer, bool withPreference) {
+    return ask(ex, task, shortAnswer, withPreference, task == ex.prompt.task && !shortAnswer ? ex.prompt.question : "");
+  }
+  // `question` empty: the app's default question for the task.
+  Result<Answer> ask(const data::TrainingExample& ex, text::Task task, bool shortAnswer, bool withPreference,
+                     const std::string& question) {
     AskRequest r;
     r.prompt.task = task;
     r.prompt.withReference = ex.prompt.withReference;
     r.prompt.shortAnswer = shortAnswer;
-    r.prompt.question = task == ex.prompt.task && !shortAnswer ? ex.prompt.question : "";
+    r.prompt.question = question;
     r.prompt.preference = withPreference ? ex.prompt.preference : "";
     r.reference = ex.reference;
     r.imageA = ex.a;
@@ -160,6 +183,9 @@ Status Run::reasoning(const data::TrainingExample& ex) {
   auto a = ask(ex, text::Task::Reasoning, false, false);
   if (!a) return a.error();
   const ReasoningScore s = scoreReasoning(ex.truthA, ex.truthB, a->generation.text);
+  t.inventedPreference.add(data::acknowledgesPreference(a->generation.text));
+  if (t.questionChecks < o_.maxQuestionChecks)
+    if (Status st = otherWordings(ex); !st) return st;
   for (bool right : s.levelRight) t.reasonLevels.add(right);
   t.confusionOpportunities += s.confusionOpportunities;
   t.confusions += s.confusions;
@@ -175,6 +201,23 @@ Status Run::reasoning(const data::TrainingExample& ex) {
                                    {"reasoning_winner", s.winner ? std::string(1, s.winner) : "none"},
                                    {"short_answer", brief->generation.text},
                                    {"reasoning", a->generation.text}});
+  return Ok{};
+}
+
+// The same reasoning asked with the app's default question and with an unseen wording.
+Status Run::otherWordings(const data::TrainingExample& ex) {
+  const std::string unseen = kUnseenReasoningQuestions[size_t(t.questionChecks) % std::size(kUnseenReasoningQuestions)];
+  ++t.questionChecks;
+  for (const std::string& question : {std::string(), unseen}) {
+    auto a = ask(ex, text::Task::Reasoning, false, false, question);
+    if (!a) return a.error();
+    const bool isDefault = question.empty();
+    (isDefault ? t.inventedPreferenceDefault : t.inventedPreferenceUnseen)
+        .add(data::acknowledgesPreference(a->generation.text));
+    if (!ex.tooCloseToCall)
+      (isDefault ? t.reasonWinnerDefault : t.reasonWinnerUnseen)
+          .add(scoreReasoning(ex.truthA, ex.truthB, a->generation.text).winner == ex.winner);
+  }
   return Ok{};
 }
 
@@ -211,6 +254,11 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
             {"ab_confusion_rate", confusion},
             {"ab_confusion_opportunities", t.confusionOpportunities},
             {"consistency_with_short_answer", rateJson(t.consistency)},
+            {"acknowledges_unstated_preference", rateJson(t.inventedPreference)},
+            {"acknowledges_unstated_preference_default_question", rateJson(t.inventedPreferenceDefault)},
+            {"acknowledges_unstated_preference_unseen_wording", rateJson(t.inventedPreferenceUnseen)},
+            {"winner_default_question", rateJson(t.reasonWinnerDefault)},
+            {"winner_unseen_wording", rateJson(t.reasonWinnerUnseen)},
             {"examples", t.reasoningExamples}}},
           {"preference_adherence_on_flipped_pairs", rateJson(t.preference)},
           {"heads_preference_adherence_on_flipped_pairs", rateJson(t.headsPreference)},
@@ -260,6 +308,13 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   row("reasoning: per-aspect levels of A and B", t.reasonLevels);
   row("reasoning: winner", t.reasonWinner);
   row("reasoning vs short answer agree", t.consistency);
+  row("reasoning speaks of a preference nobody stated (lower is better)", t.inventedPreference);
+  if (t.questionChecks > 0) {
+    row("the same, asked with the app's default question", t.inventedPreferenceDefault);
+    row("the same, asked in wordings no training template writes", t.inventedPreferenceUnseen);
+    row("reasoning: winner, the app's default question", t.reasonWinnerDefault);
+    row("reasoning: winner, wordings no training template writes", t.reasonWinnerUnseen);
+  }
   row("preference adherence (pairs the preference flips)", t.preference);
   if (t.headsPreference.total > 0) row("preference adherence, the encoder's heads (same pairs)", t.headsPreference);
   row("verdict right on pairs with a preference that does not flip it", t.preferenceKept);

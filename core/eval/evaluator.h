@@ -23,6 +23,9 @@ struct EvalOptions {
   int maxReasoning = 200;
   int maxPreference = 150;
   int maxPointing = 120;  // local distortions: attention pointing game
+  // Reasonings asked twice more, with the app's default question and with a wording no
+  // training template writes (preferences nobody stated; the winner).
+  int maxQuestionChecks = 200;
   int maxNewTokens = 160;
   // Decoder layers whose attention the pointing game reads (empty: the mean of every
   // layer, as the window shows it).

@@ -247,6 +247,7 @@ Result<std::vector<data::TrainingExample>> Trainer::examplesForStep(int step) {
     data::SamplerConfig sampler;
     sampler.patchSizes = {size};
     sampler.preferenceShare = opt_.preferenceShare;
+    sampler.text.questionVariety = opt_.questionVariety;
     sampler.localShare = opt_.localShare;
     out = stream_->examples(std::uint64_t(step) * 4096 + std::uint64_t(rank()) * std::uint64_t(opt_.batchSize),
                             opt_.batchSize, sampler);
@@ -523,6 +524,8 @@ Status Trainer::syncStart(int& firstStep) {
     << opt_.attentionWeight << ' ' << opt_.localShare << ' ' << opt_.seed << ' ' << opt_.evalEvery << ' '
     << opt_.evalExamples << ' ' << opt_.logEvery << ' ' << opt_.saveEvery << ' ' << opt_.data.splitPath.empty() << ' '
     << opt_.data.skipMissing << ' ' << opt_.data.maxImageSide;
+  // Only when used, so that checkpoints written before the option existed still resume.
+  if (opt_.questionVariety > 0) o << " qv" << opt_.questionVariety;
   // The kinds and weights of the sources, not their paths: hosts may keep the data in other folders.
   for (const auto& source : opt_.data.sources) o << ' ' << int(source.kind) << ':' << source.weight;
   for (const auto* v : {&opt_.streamPatchSizes, &opt_.tokenGridChoices})

@@ -67,6 +67,7 @@ struct TrainOptions {
   bool weighComparatives = false;  // see LanguageBatchOptions
   bool loserFirstVerdicts = false;
   double preferenceShare = 0.3;  // of streamed pair samples that carry a preference
+  double questionVariety = 0;    // streamed: share of questions worded beyond the pools
   bool bf16 = false;             // CPU autocast to bfloat16 (only where the CPU has bf16 hardware)
   int threads = 0;
   uint64_t seed = 1;

@@ -74,6 +74,26 @@ class TestEvaluator : public QObject {
     QVERIFY(report["attention_pointing_game_local_distortions"]["n"].get<int>() > 0);
   }
 
+  // Reasonings asked again with the app's default question and an unseen wording, both
+  // counted for preferences nobody stated; only the first --question-checks of them.
+  void reasoningsAreAskedInOtherWordings() {
+    eval::EvalOptions o = pointingOnly("wordings", {}, 0);
+    o.maxPointing = 0;
+    o.maxReasoning = 4;
+    o.maxQuestionChecks = 1;
+    auto md = eval::evaluate(*engine_, o);
+    QVERIFY2(md.ok(), md.ok() ? "" : md.error().message.c_str());
+    std::ifstream in(o.outputDirectory + "/report.json");
+    const auto report = nlohmann::json::parse(in, nullptr, false);
+    QVERIFY(!report.is_discarded());
+    const auto& r = report["reasoning"];
+    const int asked = r["acknowledges_unstated_preference"]["n"].get<int>();
+    QVERIFY2(asked > 0, "the split has reasonings without a preference");
+    QCOMPARE(r["acknowledges_unstated_preference_default_question"]["n"].get<int>(), 1);
+    QCOMPARE(r["acknowledges_unstated_preference_unseen_wording"]["n"].get<int>(), 1);
+    QVERIFY(md.value().find("the same, asked with the app's default question") != std::string::npos);
+  }
+
   void aLayerTheDecoderLacksIsAnError() {
     const eval::EvalOptions o = pointingOnly("layer7", {7}, 0);
     auto md = eval::evaluate(*engine_, o);

@@ -9,8 +9,10 @@
 #include <set>
 
 #include "core/data/parser.h"
+#include "core/data/question_variety.h"
 #include "core/data/sampler.h"
 #include "core/data/textgen.h"
+#include "core/text/prompt.h"
 
 using namespace dqa::data;
 
@@ -243,6 +245,64 @@ class TestDataText : public QObject {
       }
       QCOMPARE(t.promptQuestion.rfind(q.preference.text, 0), size_t(0));
     }
+  }
+
+  void variedQuestionsAreWordedWidelyAndNameNoAspect() {
+    for (Task task : {Task::Description, Task::Comparison, Task::Reasoning})
+      for (bool fr : {false, true}) {
+        const std::string standard = dqa::text::defaultQuestion(static_cast<dqa::text::Task>(task), fr);
+        std::set<std::string> distinct;
+        int standardCount = 0, namingReference = 0;
+        const int n = 400;
+        for (std::uint64_t s = 0; s < n; ++s) {
+          const std::string q = variedQuestion(task, fr, s);
+          QCOMPARE(variedQuestion(task, fr, s), q);
+          QVERIFY2(!q.empty() && std::isupper(static_cast<unsigned char>(q[0])), q.c_str());
+          QVERIFY2(q.back() == '?' || q.back() == '.', q.c_str());
+          // A wording that named an aspect would read as a stated preference.
+          QVERIFY2(!parsePreference(q).has_value(), q.c_str());
+          distinct.insert(q);
+          standardCount += q == standard;
+          const bool names = q.find("reference") != std::string::npos || q.find("original") != std::string::npos;
+          namingReference += names;
+          if (!fr) QVERIFY2(!names, q.c_str());
+        }
+        QVERIFY2(distinct.size() >= 60, std::to_string(distinct.size()).c_str());
+        QVERIFY(standardCount > n / 8 && standardCount < n / 2);  // a quarter are the app's question
+        if (fr) QVERIFY(namingReference > n / 2);
+      }
+  }
+
+  void questionVarietyChangesOnlyTheQuestion() {
+    TextOptions varied;
+    varied.questionVariety = 0.5;
+    int changed = 0;
+    for (std::uint64_t s = 0; s < 300; ++s) {
+      Questionnaire q = randomQuestionnaire(s);
+      const TextSample plain = generateText(q, s), other = generateText(q, s, varied);
+      QCOMPARE(other.answer, plain.answer);
+      QCOMPARE(other.preference, plain.preference);
+      const auto& pool = questionPool(q.task, q.withReference);
+      QVERIFY(std::find(pool.begin(), pool.end(), plain.question) != pool.end());
+      changed += other.question != plain.question;
+    }
+    QVERIFY(changed > 100 && changed < 200);
+  }
+
+  void answersSpeakOfAPreferenceOnlyWhenOneIsStated() {
+    int withPreference = 0, without = 0;
+    for (std::uint64_t s = 0; s < 1500; ++s) {
+      Questionnaire q = randomQuestionnaire(s);
+      if (q.task != Task::Reasoning) continue;
+      const TextSample t = generateText(q, s);
+      QVERIFY2(acknowledgesPreference(t.answer) == q.hasPreference, t.answer.c_str());
+      ++(q.hasPreference ? withPreference : without);
+    }
+    QVERIFY(withPreference >= 50 && without >= 200);
+    for (const auto& pool : verdictSentencePools())
+      for (const auto& sentence : pool)
+        QCOMPARE(acknowledgesPreference(sentence), sentence.find("preference") != std::string::npos);
+    QVERIFY(!acknowledgesPreference("Overall, I prefer Image B."));
   }
 
   void preferenceSentencesReadBackToTheirAspectAndWeight() {
