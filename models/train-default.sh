@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Recipe of the bundled default model (models/default): reproduces it from nothing but
 # Debian packages, with the project's own tools. Deterministic for a given seed on the
-# same libtorch build and thread count. The shipped model is one run of this script
-# (2026-12-05, 2 cores of an AMD EPYC with avx512_bf16, float32 throughout: 78.6 min;
-# docs/model.md, "Recipe time").
+# same libtorch build and thread count. The shipped model is this script's stages 2-6 run
+# at once on the stage 1 of a whole run of it (stage 1's command has not changed since;
+# 2026-12-05, 2 cores of an AMD EPYC with avx512_bf16, float32 throughout: 78.6 min for
+# the whole run; docs/model.md, "Recipe time").
 #
 #   models/train-default.sh [WORK_DIR]        (default ~/.cache/depictqa/train-default)
 #
@@ -41,6 +42,11 @@ STAGE6_STEPS=${STAGE6_STEPS:-600}
 # The attention loss of the decoder stages, on samples of which 30% of the distorted
 # images carry a local distortion (12% in the validation shards).
 attention=(--attention-weight 1 --local-share 0.3)
+# Questions worded beyond the fixed pools in a share of the decoder stages' samples (a
+# quarter of them the app's default question): trained on the pools alone, the decoder
+# took any other wording for a stated preference ("You said that what you care about
+# most is noise" on every reasoning asked with the app's default question).
+wording=(--question-variety 0.3)
 
 # Model shape (config.json of the new model; stage 2 starts from stage 1's directory).
 shape=(--vision quality --stage-widths 48,64,96,128 --stage-blocks 2,1,1,1 --max-token-grid 8 --head-width 128
@@ -71,7 +77,7 @@ finished stage1 || "$bin/depictqa-train" --mode encoder "${stream[@]}" --val sha
 # step: the checkpoint chosen on 400 held-out-type pairs is noisy, docs/model.md).
 finished stage2 || "$bin/depictqa-train" --mode decoder --init stage1/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage2 --steps "$STAGE2_STEPS" --batch 16 --lr 1e-3 --warmup 100 --verdict-weight 2 --distill-weight 1 \
-  --key-weight 3 "${attention[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
+  --key-weight 3 "${attention[@]}" "${wording[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 1
 # Whether stage 2's attention maps point at local distortions (before the attention loss
 # a run could come out at chance: docs/model.md, "Attention maps"); 20 s, reported.
@@ -85,7 +91,7 @@ finished stage2 || "$bin/depictqa-train" --mode decoder --init stage1/model "${s
 finished stage3 || "$bin/depictqa-train" --mode decoder --init stage2/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage3 --steps "$STAGE3_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 0.5 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts \
-  --key-weight 3 "${attention[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
+  --key-weight 3 "${attention[@]}" "${wording[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 3
 # Stage 4: the data engine's verdict sentences now announce their orientation before
 # the image ("the worse image is Image A") and its per-aspect comparisons name the better
@@ -93,7 +99,7 @@ finished stage3 || "$bin/depictqa-train" --mode decoder --init stage2/model "${s
 finished stage4 || "$bin/depictqa-train" --mode decoder --init stage3/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage4 --steps "$STAGE4_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts \
-  --key-weight 3 "${attention[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
+  --key-weight 3 "${attention[@]}" "${wording[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 4
 # Stage 5: the per-aspect score head refined on the frozen encoder (only it trains):
 # each aspect's score, and the A/B ranking under ten stated preferences.
@@ -103,11 +109,12 @@ finished stage5 || "$bin/depictqa-train" --mode encoder --init stage4/model \
   --warmup 20 --patch-sizes 64,96,128 --patch-weights 1,1,1 --eval-every 500 --eval-pairs 400 --log-every 50 \
   --threads "$THREADS" --seed 1
 # Stage 6: the decoder reads the preference-weighted comparison: the stage-4 losses, half
-# of the pair questions with a stated preference, distilled towards the weighted heads.
+# of the pair questions with a stated preference, distilled towards the weighted heads,
+# and half of the questions worded beyond the pools.
 finished stage6 || "$bin/depictqa-train" --mode decoder --init stage5/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage6 --steps "$STAGE6_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts --preference-share 0.5 \
-  --key-weight 3 "${attention[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
+  --key-weight 3 "${attention[@]}" --question-variety 0.5 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 6
 rm -rf "$root/models/default"
 cp -r stage6/model "$root/models/default"

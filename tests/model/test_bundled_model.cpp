@@ -137,6 +137,9 @@ class BundledModelTest : public QObject {
     QVERIFY2(longestRepeat(r) <= 2, r.c_str());
     const data::ParsedAnswer pr = data::parseAnswer(data::Task::Reasoning, r);
     QVERIFY2(pr.hasWinner, r.c_str());  // a verdict: a winner, or "too close to call"
+    // The app's default question states no preference; the model of 2026-12-05 answered it
+    // with "You said that what you care about most is ..." at every size.
+    QVERIFY2(!data::acknowledgesPreference(r), r.c_str());
     // The issue asks that the reasoning's verdict agree with the short answer (>= 90%). The
     // shipped model does so 94.8% of the time on validation (docs/model.md), not always,
     // so the agreement is reported here, not asserted; the short answer, which the heads
