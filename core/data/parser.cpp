@@ -146,9 +146,9 @@ const std::vector<std::string> kVerdictCues = {
     "thus",    "in the end", "your preference",       "in summary",    "to conclude"};
 const std::vector<std::string> kIgnoreCues = {"you mentioned", "you said", "without this preference",
                                               "without your preference"};
-// Openings of textgen's preference sentences (kPrefAck, kVerdictPref, kFlipNote).
-const std::vector<std::string> kPreferenceCues = {"you mentioned", "you said", "your preference", "this preference",
-                                                  "without your preference"};
+// Openings of textgen's preference sentences (kPrefAck, kVerdictPref, kFlipNote; "your
+// preference" also covers "without your preference").
+const std::vector<std::string> kPreferenceCues = {"you mentioned", "you said", "your preference", "this preference"};
 const std::vector<std::string> kTieCues = {"too close to call", "similar quality", "about the same",    "comparable",
                                            "no clear winner",   "equally",         "neither",           "cannot tell",
                                            "can't tell",        "on par",          "too small to call", "tie"};

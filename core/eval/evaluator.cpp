@@ -27,9 +27,12 @@ struct Tally {
   Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner, pointing;
   // Reasonings to questions without a preference that speak of one ("You said that what
   // you care about most is noise."): every such answer is wrong about what the user said.
-  Rate inventedPreference, inventedPreferenceDefault, inventedPreferenceUnseen;
-  Rate reasonWinnerDefault, reasonWinnerUnseen;  // the same winner row, other wordings
-  int questionChecks = 0;
+  Rate inventedPreference;
+  // The same reasonings asked again in another wording: that rate and the winner row.
+  struct Wording {
+    Rate inventedPreference, winner;
+  };
+  Wording defaultQuestion, unseenWording;
   double pointingChanceSum = 0;  // share of cells a random pick would hit, summed
   int64_t confusions = 0, confusionOpportunities = 0;
   std::vector<std::pair<double, bool>> calibration;  // (confidence of the verdict, right)
@@ -184,7 +187,7 @@ Status Run::reasoning(const data::TrainingExample& ex) {
   if (!a) return a.error();
   const ReasoningScore s = scoreReasoning(ex.truthA, ex.truthB, a->generation.text);
   t.inventedPreference.add(data::acknowledgesPreference(a->generation.text));
-  if (t.questionChecks < o_.maxQuestionChecks)
+  if (t.defaultQuestion.inventedPreference.total < o_.maxQuestionChecks)
     if (Status st = otherWordings(ex); !st) return st;
   for (bool right : s.levelRight) t.reasonLevels.add(right);
   t.confusionOpportunities += s.confusionOpportunities;
@@ -206,17 +209,14 @@ Status Run::reasoning(const data::TrainingExample& ex) {
 
 // The same reasoning asked with the app's default question and with an unseen wording.
 Status Run::otherWordings(const data::TrainingExample& ex) {
-  const std::string unseen = kUnseenReasoningQuestions[size_t(t.questionChecks) % std::size(kUnseenReasoningQuestions)];
-  ++t.questionChecks;
-  for (const std::string& question : {std::string(), unseen}) {
+  const size_t checked = size_t(t.defaultQuestion.inventedPreference.total);
+  const std::string unseen = kUnseenReasoningQuestions[checked % std::size(kUnseenReasoningQuestions)];
+  for (auto [question, rates] : {std::pair{std::string(), &t.defaultQuestion}, std::pair{unseen, &t.unseenWording}}) {
     auto a = ask(ex, text::Task::Reasoning, false, false, question);
     if (!a) return a.error();
-    const bool isDefault = question.empty();
-    (isDefault ? t.inventedPreferenceDefault : t.inventedPreferenceUnseen)
-        .add(data::acknowledgesPreference(a->generation.text));
+    rates->inventedPreference.add(data::acknowledgesPreference(a->generation.text));
     if (!ex.tooCloseToCall)
-      (isDefault ? t.reasonWinnerDefault : t.reasonWinnerUnseen)
-          .add(scoreReasoning(ex.truthA, ex.truthB, a->generation.text).winner == ex.winner);
+      rates->winner.add(scoreReasoning(ex.truthA, ex.truthB, a->generation.text).winner == ex.winner);
   }
   return Ok{};
 }
@@ -255,10 +255,10 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
             {"ab_confusion_opportunities", t.confusionOpportunities},
             {"consistency_with_short_answer", rateJson(t.consistency)},
             {"acknowledges_unstated_preference", rateJson(t.inventedPreference)},
-            {"acknowledges_unstated_preference_default_question", rateJson(t.inventedPreferenceDefault)},
-            {"acknowledges_unstated_preference_unseen_wording", rateJson(t.inventedPreferenceUnseen)},
-            {"winner_default_question", rateJson(t.reasonWinnerDefault)},
-            {"winner_unseen_wording", rateJson(t.reasonWinnerUnseen)},
+            {"acknowledges_unstated_preference_default_question", rateJson(t.defaultQuestion.inventedPreference)},
+            {"acknowledges_unstated_preference_unseen_wording", rateJson(t.unseenWording.inventedPreference)},
+            {"winner_default_question", rateJson(t.defaultQuestion.winner)},
+            {"winner_unseen_wording", rateJson(t.unseenWording.winner)},
             {"examples", t.reasoningExamples}}},
           {"preference_adherence_on_flipped_pairs", rateJson(t.preference)},
           {"heads_preference_adherence_on_flipped_pairs", rateJson(t.headsPreference)},
@@ -309,11 +309,11 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   row("reasoning: winner", t.reasonWinner);
   row("reasoning vs short answer agree", t.consistency);
   row("reasoning speaks of a preference nobody stated (lower is better)", t.inventedPreference);
-  if (t.questionChecks > 0) {
-    row("the same, asked with the app's default question", t.inventedPreferenceDefault);
-    row("the same, asked in wordings no training template writes", t.inventedPreferenceUnseen);
-    row("reasoning: winner, the app's default question", t.reasonWinnerDefault);
-    row("reasoning: winner, wordings no training template writes", t.reasonWinnerUnseen);
+  if (t.defaultQuestion.inventedPreference.total > 0) {
+    row("the same, asked with the app's default question", t.defaultQuestion.inventedPreference);
+    row("the same, asked in wordings no training template writes", t.unseenWording.inventedPreference);
+    row("reasoning: winner, the app's default question", t.defaultQuestion.winner);
+    row("reasoning: winner, wordings no training template writes", t.unseenWording.winner);
   }
   row("preference adherence (pairs the preference flips)", t.preference);
   if (t.headsPreference.total > 0) row("preference adherence, the encoder's heads (same pairs)", t.headsPreference);
