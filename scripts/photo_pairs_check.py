@@ -78,6 +78,30 @@ def write(a):
 # The openings of the data engine's preference sentences (data::acknowledgesPreference).
 PREFERENCE_CUES = re.compile(r"\b(you mentioned|you said|your preference|this preference)\b", re.I)
 
+# The data engine's per-aspect comparison sentences ("Regarding blur, Image B is much better
+# than Image A", "Image B is a little superior to Image A when it comes to noise"): aspect
+# noun -> aspect (data::parseAnswer reads the same; textgen writes each aspect at most once).
+ASPECT_NOUNS = {"brightness": 0, "exposure": 0, "colour accuracy": 1, "color fidelity": 1, "colour": 1,
+                "noise level": 2, "noise": 2, "artifact level": 3, "artifacts": 3,
+                "sharpness": 4, "blur": 4, "focus": 4}
+_NOUN = "(" + "|".join(ASPECT_NOUNS) + ")"
+COMPARISONS = [
+    (re.compile(r"(?:In terms of|Regarding|As for) " + _NOUN + r", Image ([AB]) is [a-z ]+? (?:better than|superior to)"), 1, 2),
+    (re.compile(r"Image ([AB]) is [a-z ]+? (?:better than|superior to) Image [AB] when it comes to " + _NOUN), 2, 1),
+]
+
+
+def aspect_comparisons(text):
+    """(aspect, better image) of each comparison sentence, in order."""
+    out = []
+    for sentence in re.split(r"(?<=\.) ", text):
+        for pattern, noun, letter in COMPARISONS:
+            m = pattern.match(sentence)
+            if m:
+                out.append((ASPECT_NOUNS[m.group(noun)], m.group(letter)))
+                break
+    return out
+
 
 def score(a):
     truth = json.load(open(os.path.join(a.out, "truth.json")))
@@ -87,7 +111,7 @@ def score(a):
         answered[str(r["id"])] = r
     n = right = undecided = errors = psnr_right = 0
     confidences = []
-    invented = reasonings = 0
+    invented = reasonings = repeated = contradicted = 0
     for rid, t in truth.items():
         r = answered.get(rid)
         if r is None:
@@ -100,6 +124,12 @@ def score(a):
         if r.get("task") == "reasoning":
             reasonings += 1
             invented += bool(PREFERENCE_CUES.search(r.get("text") or ""))
+            comparisons = aspect_comparisons(r.get("text") or "")
+            said = {}
+            for aspect, better in comparisons:
+                said.setdefault(aspect, set()).add(better)
+            repeated += len(comparisons) > len(said)
+            contradicted += any(len(b) > 1 for b in said.values())
         verdict = r.get("answer")
         if verdict not in ("Image A", "Image B"):
             undecided += 1
@@ -111,6 +141,8 @@ def score(a):
           f"PSNR right {100.0 * psnr_right / max(n, 1):.1f}% on the same pairs")
     if reasonings:
         print(f"reasonings speaking of a preference nobody stated: {invented} of {reasonings}")
+        print(f"reasonings comparing one aspect twice: {repeated} of {reasonings}, "
+              f"giving one aspect to both images: {contradicted} of {reasonings}")
     if confidences:
         c = np.array(confidences, dtype=np.float64)
         print(f"mean confidence {c[:, 0].mean():.3f}, accuracy of answered {c[:, 1].mean():.3f}")

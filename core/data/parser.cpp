@@ -378,7 +378,15 @@ ParsedAnswer parseAnswer(Task task, const std::string& answer) {
         int vsA = (mentions.front() == 0 ? rel : -rel) * mag;  // A relative to B
         c = static_cast<Cmp>(vsA);
       }
-      for (auto& h : hits(sentence, aspectLexicon())) p.aspectCmp[h.second] = c;
+      std::array<bool, kNumAspects> named{};
+      for (auto& h : hits(sentence, aspectLexicon())) named[size_t(h.second)] = true;
+      for (int a = 0; a < kNumAspects; ++a) {
+        if (!named[size_t(a)]) continue;
+        const int before = static_cast<int>(p.aspectCmp[size_t(a)]), now = static_cast<int>(c);
+        if (p.aspectCmpCount[size_t(a)] > 0 && before * now < 0) p.aspectCmpContradicted[size_t(a)] = true;
+        ++p.aspectCmpCount[size_t(a)];
+        p.aspectCmp[size_t(a)] = c;
+      }
       continue;
     }
     int current = task == Task::Description ? 0 : (mentions.empty() ? -1 : mentions.front());

@@ -27,7 +27,12 @@ struct ParsedAnswer {
   Texture texture = Texture::Identifiable;
   bool hasQuality = false;
   Quality quality = Quality::Excellent;
-  std::array<Cmp, kNumAspects> aspectCmp{};  // unmentioned = similar
+  std::array<Cmp, kNumAspects> aspectCmp{};  // unmentioned = similar; the last sentence's
+  // Reasoning: how many sentences compare each aspect (textgen writes at most one), and
+  // whether two of them give it to different images ("In terms of blur, Image A is
+  // better" ... "Regarding blur, Image B is better").
+  std::array<int, kNumAspects> aspectCmpCount{};
+  std::array<bool, kNumAspects> aspectCmpContradicted{};
   bool hasWinner = false;
   Winner winner = Winner::Tie;
 };

@@ -27,7 +27,7 @@ struct Tally {
   Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner, pointing;
   // Reasonings to questions without a preference that speak of one ("You said that what
   // you care about most is noise."): every such answer is wrong about what the user said.
-  Rate inventedPreference;
+  Rate inventedPreference, repeatedComparison, contradiction;
   // The same reasonings asked again in another wording: that rate and the winner row.
   struct Wording {
     Rate inventedPreference, winner;
@@ -187,6 +187,8 @@ Status Run::reasoning(const data::TrainingExample& ex) {
   if (!a) return a.error();
   const ReasoningScore s = scoreReasoning(ex.truthA, ex.truthB, a->generation.text);
   t.inventedPreference.add(data::acknowledgesPreference(a->generation.text));
+  t.repeatedComparison.add(s.repeatsComparison);
+  t.contradiction.add(s.contradictsItself);
   if (t.defaultQuestion.inventedPreference.total < o_.maxQuestionChecks)
     if (Status st = otherWordings(ex); !st) return st;
   for (bool right : s.levelRight) t.reasonLevels.add(right);
@@ -255,6 +257,8 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
             {"ab_confusion_opportunities", t.confusionOpportunities},
             {"consistency_with_short_answer", rateJson(t.consistency)},
             {"acknowledges_unstated_preference", rateJson(t.inventedPreference)},
+            {"compares_an_aspect_twice", rateJson(t.repeatedComparison)},
+            {"gives_an_aspect_to_both_images", rateJson(t.contradiction)},
             {"acknowledges_unstated_preference_default_question", rateJson(t.defaultQuestion.inventedPreference)},
             {"acknowledges_unstated_preference_unseen_wording", rateJson(t.unseenWording.inventedPreference)},
             {"winner_default_question", rateJson(t.defaultQuestion.winner)},
@@ -308,6 +312,8 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   row("reasoning: per-aspect levels of A and B", t.reasonLevels);
   row("reasoning: winner", t.reasonWinner);
   row("reasoning vs short answer agree", t.consistency);
+  row("reasoning compares one aspect in two sentences (lower is better)", t.repeatedComparison);
+  row("reasoning gives one aspect to A in one sentence and to B in another (lower is better)", t.contradiction);
   row("reasoning speaks of a preference nobody stated (lower is better)", t.inventedPreference);
   if (t.defaultQuestion.inventedPreference.total > 0) {
     row("the same, asked with the app's default question", t.defaultQuestion.inventedPreference);

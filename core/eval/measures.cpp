@@ -137,6 +137,10 @@ ReasoningScore scoreReasoning(const data::ImageTruth& a, const data::ImageTruth&
     }
   }
   if (parsed.hasWinner && parsed.winner != data::Winner::Tie) s.winner = parsed.winner == data::Winner::A ? 'A' : 'B';
+  for (int k = 0; k < 5; ++k) {
+    s.repeatsComparison = s.repeatsComparison || parsed.aspectCmpCount[size_t(k)] > 1;
+    s.contradictsItself = s.contradictsItself || parsed.aspectCmpContradicted[size_t(k)];
+  }
   return s;
 }
 

@@ -69,6 +69,8 @@ struct ReasoningScore {
   int confusionOpportunities = 0;     // aspects distorted in exactly one image
   int confusions = 0;                 // ... said of the other image instead
   char winner = 0;                    // the verdict read from the text: 'A', 'B', 0 (none or a tie)
+  bool repeatsComparison = false;     // an aspect compared in more than one sentence
+  bool contradictsItself = false;     // ... and given to A in one, to B in another
 };
 ReasoningScore scoreReasoning(const data::ImageTruth& a, const data::ImageTruth& b, const std::string& text);
 

@@ -126,6 +126,26 @@ class EvalMeasuresTest : public QObject {
     QCOMPARE(eval::scoreReasoning(clean(), clean(), "Both look the same.").winner, char(0));
   }
 
+  void reasoningThatComparesAnAspectTwice() {
+    const auto once = eval::scoreReasoning(mildNoise(), clean(),
+                                           "Image A has mild noise. Image B shows no visible distortion. In terms "
+                                           "of noise, Image B is a little better than Image A. Overall, the better "
+                                           "image is Image B.");
+    QVERIFY(!once.repeatsComparison && !once.contradictsItself);
+    const auto repeated = eval::scoreReasoning(mildNoise(), clean(),
+                                               "Image A has mild noise. Image B shows no visible distortion. In terms "
+                                               "of noise, Image B is a little better than Image A. Regarding noise "
+                                               "level, Image B is slightly better than Image A. Overall, the better "
+                                               "image is Image B.");
+    QVERIFY(repeated.repeatsComparison && !repeated.contradictsItself);
+    const auto contradicted = eval::scoreReasoning(mildNoise(), clean(),
+                                                   "Image A has mild noise. Image B shows no visible distortion. In "
+                                                   "terms of noise, Image B is a little better than Image A. As for "
+                                                   "noise, Image A is much superior to Image B. Overall, the better "
+                                                   "image is Image B.");
+    QVERIFY(contradicted.repeatsComparison && contradicted.contradictsItself);
+  }
+
   void tokensThatNameTheAspect() {
     const std::string text = "Slight noise, sharp.";
     const std::vector<std::pair<int, int>> spans = {{0, 6}, {6, 12}, {12, 13}, {13, 19}, {19, 20}, {20, 21}};
