@@ -212,6 +212,40 @@ class TestDataText : public QObject {
     QVERIFY(checked > 500);
   }
 
+  void reasoningsCompareEachAspectOnce() {
+    // depictqa-eval counts model reasonings that compare an aspect twice or give it to both
+    // images: the training texts never do.
+    int compared = 0;
+    for (std::uint64_t s = 7000; s < 9000; ++s) {
+      Questionnaire q = randomQuestionnaire(s);
+      if (q.task != Task::Reasoning) continue;
+      const std::string text = generateText(q, s).answer;
+      const ParsedAnswer p = parseAnswer(Task::Reasoning, text);
+      for (int a = 0; a < kNumAspects; ++a) {
+        QVERIFY2(p.aspectCmpCount[size_t(a)] <= 1, text.c_str());
+        QVERIFY(!p.aspectCmpContradicted[size_t(a)]);
+        compared += p.aspectCmpCount[size_t(a)];
+      }
+    }
+    QVERIFY(compared > 500);
+  }
+
+  void parserCountsAnAspectComparedTwice() {
+    const ParsedAnswer p = parseAnswer(Task::Reasoning,
+                                       "Image A shows extreme defocus blur. Image B has mild noise. "
+                                       "In terms of blur, Image B is much better than Image A. Regarding noise, "
+                                       "Image A is a little better than Image B. As for focus, Image A is clearly "
+                                       "superior to Image B. Regarding noise level, Image A is slightly better than "
+                                       "Image B. Overall, the better image is Image B.");
+    const int blur = static_cast<int>(Aspect::Blurriness), noise = static_cast<int>(Aspect::Noise);
+    QCOMPARE(p.aspectCmpCount[size_t(blur)], 2);
+    QVERIFY(p.aspectCmpContradicted[size_t(blur)]);  // B, then A
+    QCOMPARE(p.aspectCmpCount[size_t(noise)], 2);
+    QVERIFY(!p.aspectCmpContradicted[size_t(noise)]);  // A both times
+    QCOMPARE(p.aspectCmpCount[0], 0);
+    QCOMPARE(p.winner, Winner::B);
+  }
+
   void halfOfComparisonsCarryTheShortAnswerTail() {
     int withWinner = 0, tail = 0;
     for (std::uint64_t s = 0; s < 4000; ++s) {
