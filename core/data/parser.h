@@ -27,7 +27,8 @@ struct ParsedAnswer {
   Texture texture = Texture::Identifiable;
   bool hasQuality = false;
   Quality quality = Quality::Excellent;
-  std::array<Cmp, kNumAspects> aspectCmp{};  // unmentioned = similar; the last sentence's
+  // Unmentioned = similar; an aspect compared in several sentences keeps the last one's.
+  std::array<Cmp, kNumAspects> aspectCmp{};
   // Reasoning: how many sentences compare each aspect (textgen writes at most one), and
   // whether two of them give it to different images ("In terms of blur, Image A is
   // better" ... "Regarding blur, Image B is better").

@@ -127,6 +127,8 @@ ReasoningScore scoreReasoning(const data::ImageTruth& a, const data::ImageTruth&
     const int saidA = int(parsed.levelsA[size_t(k)]), saidB = int(parsed.levelsB[size_t(k)]);
     s.levelRight[size_t(k)] = saidA == ta;
     s.levelRight[size_t(5 + k)] = saidB == tb;
+    s.repeatsComparison = s.repeatsComparison || parsed.aspectCmpCount[size_t(k)] > 1;
+    s.contradictsItself = s.contradictsItself || parsed.aspectCmpContradicted[size_t(k)];
     // A distortion only one image has, said of the other one instead.
     const bool onlyA = isDistorted(ta) && !isDistorted(tb);
     const bool onlyB = isDistorted(tb) && !isDistorted(ta);
@@ -137,10 +139,6 @@ ReasoningScore scoreReasoning(const data::ImageTruth& a, const data::ImageTruth&
     }
   }
   if (parsed.hasWinner && parsed.winner != data::Winner::Tie) s.winner = parsed.winner == data::Winner::A ? 'A' : 'B';
-  for (int k = 0; k < 5; ++k) {
-    s.repeatsComparison = s.repeatsComparison || parsed.aspectCmpCount[size_t(k)] > 1;
-    s.contradictsItself = s.contradictsItself || parsed.aspectCmpContradicted[size_t(k)];
-  }
   return s;
 }
 
