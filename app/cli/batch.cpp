@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/common/quality_json.h"
+#include "app/common/reading_json.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -313,6 +314,7 @@ ojson answerRecord(Engine* engine, const Record& r, const BatchOptions& options,
     }
   }
   if (!answer->quality.empty()) out["quality"] = app::qualityJson(answer.value());
+  out["reading"] = app::readingJson(job->task, g.text, answer->preferenceStated);
   out["stop"] = gen::stopReasonName(g.stop);
   out["tokens"] = g.ids.size();
   out["prompt_tokens"] = g.promptTokens;

@@ -24,6 +24,7 @@
 #include "app/common/image_json.h"
 #include "core/io/model_config.h"
 #include "app/common/quality_json.h"
+#include "app/common/reading_json.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
 #include "core/io/model_dir.h"
@@ -270,12 +271,12 @@ struct ConvertCommand {
   }
 };
 
-void printJson(const dqa::Answer& answer, const dqa::ModelInfo& info, const std::string& taskName,
+void printJson(const dqa::Answer& answer, const dqa::ModelInfo& info, dqa::text::Task task,
                const nlohmann::ordered_json& inputs) {
   const auto& g = answer.generation;
   const auto& v = answer.verdict;
   nlohmann::json out = {{"model", info.directory},
-                        {"task", taskName},
+                        {"task", dqa::text::taskName(task)},
                         {"question", answer.prompt.question},
                         {"answer", g.text},
                         {"stop", dqa::gen::stopReasonName(g.stop)},
@@ -296,6 +297,7 @@ void printJson(const dqa::Answer& answer, const dqa::ModelInfo& info, const std:
   else if (v.tie)
     out["verdict"] = {{"winner", nullptr}, {"too_close_to_call", true}};
   if (!answer.quality.empty()) out["quality"] = dqa::app::qualityJson(answer);
+  out["reading"] = dqa::app::readingJson(task, g.text, answer.preferenceStated);
   out["inputs"] = inputs;
   std::cout << out.dump(1) << "\n";
 }
@@ -362,7 +364,7 @@ int askOnce(const AskFlags& flags, const dqa::app::ModelFlags& model) {
   auto answer = engine.value()->ask(request, callbacks);
   if (!answer) return fail(answer.message());
   if (flags.json) {
-    printJson(answer.value(), info, flags.taskName, inputs);
+    printJson(answer.value(), info, task, inputs);
   } else {
     std::cout << "\n";
     if (!flags.quiet) printSummary(answer.value(), info);

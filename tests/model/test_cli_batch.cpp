@@ -161,6 +161,8 @@ class CliBatchTest : public QObject {
       QVERIFY(l["timing_ms"]["total"].get<double>() > 0);
       QVERIFY(l["timing_ms"].contains("first_token"));
       QVERIFY(l["answer"].is_null() || l["answer"] == "Image A" || l["answer"] == "Image B");
+      // What the evaluation's parser reads in the text (its cases: test_data_reading_json).
+      QVERIFY2(l["reading"].is_object(), l.dump().c_str());
       if (!l["confidence"].is_null()) {
         const double c = l["confidence"].get<double>();
         QVERIFY(c >= 0 && c <= 1);
@@ -170,6 +172,10 @@ class CliBatchTest : public QObject {
     QCOMPARE(byKey["\"r3\""]["task"].get<std::string>(), std::string("description"));
     QVERIFY(byKey["\"r3\""]["answer"].is_null());
     QCOMPARE(byKey["\"r5\""]["task"].get<std::string>(), std::string("reasoning"));
+    QVERIFY(byKey["\"r5\""]["reading"]["compares_an_aspect_twice"].is_array());
+    QVERIFY(byKey["\"r5\""]["reading"]["speaks_of_a_preference_nobody_stated"].is_boolean());
+    QVERIFY(byKey["\"r1\""]["reading"].contains("winner"));
+    QVERIFY(!byKey["\"r3\""]["reading"].contains("winner"));
     QCOMPARE(byKey["\"r2\""]["query"].get<std::string>(), std::string("Which image is better?"));
     // The input's fields come back as given (relative paths).
     QCOMPARE(byKey["\"r1\""]["image_A"].get<std::string>(), std::string("img/a.png"));
@@ -178,6 +184,7 @@ class CliBatchTest : public QObject {
     QVERIFY(missing["error"].is_string());
     QVERIFY2(missing["error"].get<std::string>().find("image_A") != std::string::npos, missing.dump().c_str());
     QVERIFY(missing["text"].is_null());
+    QVERIFY(!missing.contains("reading"));
     const json& unreadable = byKey["line 7"];
     QVERIFY(unreadable["id"].is_null());
     QCOMPARE(unreadable["line"].get<int>(), 7);
@@ -345,6 +352,7 @@ class CliBatchTest : public QObject {
     QCOMPARE(j["task"].get<std::string>(), std::string("comparison"));
     QVERIFY(j["answer"].is_string());
     QVERIFY(j["tokens"].get<int>() <= 6);
+    QVERIFY2(j["reading"].contains("winner"), r.out.constData());
   }
 };
 
