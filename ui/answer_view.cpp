@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/data/parser.h"
+
 namespace dqa::ui {
 
 namespace {
@@ -62,6 +64,14 @@ AnswerView::AnswerView(QWidget* parent) : QWidget(parent) {
       tr("What the model's image encoder measured before the words were written: a predicted "
          "mean opinion score (1 very annoying .. 5 imperceptible), the worst aspect and the likeliest "
          "kind of distortion. The written verdict is trained to agree with it."));
+  cautions_ = new QLabel(this);
+  cautions_->setObjectName(QStringLiteral("answerCautions"));
+  cautions_->setVisible(false);
+  cautions_->setWordWrap(true);
+  cautions_->setStyleSheet(QStringLiteral("background:#f3d36b;color:black;padding:4px;"));
+  cautions_->setToolTip(
+      tr("The model's words disagree with each other or with the question. The verdict is the "
+         "letter the model gave at its closing sentence; the encoder's figures are what it measured."));
   stats_ = new QLabel(this);
   stats_->setObjectName(QStringLiteral("answerStats"));
   auto* layout = new QVBoxLayout(this);
@@ -70,6 +80,7 @@ AnswerView::AnswerView(QWidget* parent) : QWidget(parent) {
   layout->addWidget(text_, 1);
   layout->addWidget(verdict_);
   layout->addWidget(heads_);
+  layout->addWidget(cautions_);
   layout->addWidget(stats_);
   connect(text_, &QTextEdit::selectionChanged, this, [this] {
     const QTextCursor cursor = text_->textCursor();
@@ -94,6 +105,7 @@ void AnswerView::clear() {
   heading_->clear();
   verdict_->setVisible(false);
   heads_->setVisible(false);
+  cautions_->setVisible(false);
   stats_->clear();
 }
 
@@ -185,6 +197,28 @@ void AnswerView::finish(const AnswerPtr& answer, double longestStallMs) {
   }
   heads_->setText(headsSummary(answer->answer));
   heads_->setVisible(!heads_->text().isEmpty());
+  cautions_->setText(cautions(answer->answer));
+  cautions_->setVisible(!cautions_->text().isEmpty());
+}
+
+QString AnswerView::cautions(const dqa::Answer& a) {
+  const auto roles = a.prompt.images();
+  if (std::find(roles.begin(), roles.end(), dqa::text::ImageRole::B) == roles.end()) return {};
+  static const char* const aspects[] = {"brightness", "colour", "noise", "artifacts", "blur"};
+  const std::string& text = a.generation.text;
+  const dqa::data::ParsedAnswer parsed = dqa::data::parseAnswer(dqa::data::Task::Reasoning, text);
+  QStringList contradicted;
+  for (int i = 0; i < dqa::data::kNumAspects; ++i)
+    if (parsed.aspectCmpContradicted[size_t(i)]) contradicted << QLatin1String(aspects[i]);
+  QStringList lines;
+  if (!contradicted.isEmpty())
+    lines << tr("Read with care: the answer gives %1 to Image A in one sentence and to Image B in another.")
+                 .arg(contradicted.join(tr(" and ")));
+  if (!a.preferenceStated && dqa::data::acknowledgesPreference(text))
+    lines << tr(
+        "Read with care: the answer speaks of a preference, but none was stated (the Preference box is "
+        "empty); that part of the answer is the model's invention.");
+  return lines.join(QLatin1Char('\n'));
 }
 
 QString AnswerView::headsSummary(const dqa::Answer& a) {

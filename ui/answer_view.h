@@ -25,6 +25,10 @@ class AnswerView : public QWidget {
   void finish(const AnswerPtr& answer, double longestStallMs);
   // "Encoder's measurement — Image A: score 3.4 of 5, mild noise · ..." ("" without heads).
   static QString headsSummary(const dqa::Answer& answer);
+  // Where a comparison's or reasoning's own words undermine it, read back by the
+  // evaluation's parser: an aspect given to Image A in one sentence and to Image B in
+  // another, or a preference spoken of that the question did not state. Empty if none.
+  static QString cautions(const dqa::Answer& answer);
   void showAnswer(const AnswerPtr& answer, const QString& heading);  // from history
   void showFailure(const QString& message);
   // Text that is not one streamed answer (the whole-image summary): no token spans.
@@ -39,6 +43,7 @@ class AnswerView : public QWidget {
   QTextEdit* textEdit() const { return text_; }
   QLabel* verdictLabel() const { return verdict_; }
   QLabel* headsLabel() const { return heads_; }
+  QLabel* cautionsLabel() const { return cautions_; }
   AnswerPtr answer() const { return answer_; }
 
   // Token range [first, last) whose text overlaps characters [from, to) of the answer.
@@ -62,7 +67,8 @@ class AnswerView : public QWidget {
   QLabel* heading_;
   QTextEdit* text_;
   QLabel* verdict_;
-  QLabel* heads_;  // the quality encoder's own judgement (models with heads)
+  QLabel* heads_;     // the quality encoder's own judgement (models with heads)
+  QLabel* cautions_;  // cautions(): the answer contradicts itself or the question
   QLabel* stats_;
   QString streamed_;
   int streamedTokens_ = 0;
