@@ -296,6 +296,8 @@ bool MainWindow::exportReport(const QString& path) {
                  .arg(answer.verdict.confidence * 100, 0, 'f', 1);
   else if (answer.verdict.tie)
     facts << tr("Verdict: too close to call (the answer names no winner)");
+  if (const QString cautions = AnswerView::cautions(answer); !cautions.isEmpty())
+    facts << cautions.split(QLatin1Char('\n'));
   for (PaneRole role : {PaneRole::A, PaneRole::B})
     if (!metricsText_[size_t(role)].isEmpty())
       facts << paneRoleName(role) + QStringLiteral(" ") + metricsText_[size_t(role)];
