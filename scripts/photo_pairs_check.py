@@ -14,11 +14,11 @@ verdicts against the ground truth, with PSNR's 2AFC on the same pairs beside the
 `write --task reasoning` asks for reasonings instead (run batch without --short), with
 the app's default question unless `--query` gives one; `score` then also counts the
 answers that speak of a preference nobody stated ("You said that what you care about
-most is noise"), as depictqa-eval does.
+most is noise"), compare one aspect twice, or give one aspect to both images, as
+depictqa-eval does: it reads each answer's "reading", depictqa's own parser's.
 
 Pairs the labels call too close to call are left out (there is no right answer).
 """
-import re
 import argparse, json, os, sys
 import numpy as np
 import cv2
@@ -75,34 +75,6 @@ def write(a):
     print(f"{len(records)} pairs written to {a.out}/records.jsonl")
 
 
-# The openings of the data engine's preference sentences (data::acknowledgesPreference).
-PREFERENCE_CUES = re.compile(r"\b(you mentioned|you said|your preference|this preference)\b", re.I)
-
-# The data engine's per-aspect comparison sentences ("Regarding blur, Image B is much better
-# than Image A", "Image B is a little superior to Image A when it comes to noise"): aspect
-# noun -> aspect (data::parseAnswer reads the same; textgen writes each aspect at most once).
-ASPECT_NOUNS = {"brightness": 0, "exposure": 0, "colour accuracy": 1, "color fidelity": 1, "colour": 1,
-                "noise level": 2, "noise": 2, "artifact level": 3, "artifacts": 3,
-                "sharpness": 4, "blur": 4, "focus": 4}
-_NOUN = "(" + "|".join(ASPECT_NOUNS) + ")"
-COMPARISONS = [
-    (re.compile(r"(?:In terms of|Regarding|As for) " + _NOUN + r", Image ([AB]) is [a-z ]+? (?:better than|superior to)"), 1, 2),
-    (re.compile(r"Image ([AB]) is [a-z ]+? (?:better than|superior to) Image [AB] when it comes to " + _NOUN), 2, 1),
-]
-
-
-def aspect_comparisons(text):
-    """(aspect, better image) of each comparison sentence, in order."""
-    out = []
-    for sentence in re.split(r"(?<=\.) ", text):
-        for pattern, noun, letter in COMPARISONS:
-            m = pattern.match(sentence)
-            if m:
-                out.append((ASPECT_NOUNS[m.group(noun)], m.group(letter)))
-                break
-    return out
-
-
 def score(a):
     truth = json.load(open(os.path.join(a.out, "truth.json")))
     answered = {}
@@ -122,14 +94,16 @@ def score(a):
             errors += 1
             continue
         if r.get("task") == "reasoning":
+            # What depictqa's own parser read in the answer (data::parseAnswer, the one the
+            # evaluation scores with).
+            reading = r.get("reading")
+            if reading is None:
+                sys.exit(f"{rid}: the answer has no \"reading\"; answer the records again with a depictqa "
+                         "that writes it (2026-12-05 or later)")
             reasonings += 1
-            invented += bool(PREFERENCE_CUES.search(r.get("text") or ""))
-            comparisons = aspect_comparisons(r.get("text") or "")
-            said = {}
-            for aspect, better in comparisons:
-                said.setdefault(aspect, set()).add(better)
-            repeated += len(comparisons) > len(said)
-            contradicted += any(len(b) > 1 for b in said.values())
+            invented += bool(reading.get("speaks_of_a_preference_nobody_stated"))
+            repeated += bool(reading["compares_an_aspect_twice"])
+            contradicted += bool(reading["gives_an_aspect_to_both_images"])
         verdict = r.get("answer")
         if verdict not in ("Image A", "Image B"):
             undecided += 1
