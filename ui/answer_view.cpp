@@ -205,16 +205,14 @@ QString AnswerView::cautions(const dqa::Answer& a) {
   const auto roles = a.prompt.images();
   if (std::find(roles.begin(), roles.end(), dqa::text::ImageRole::B) == roles.end()) return {};
   static const char* const aspects[] = {"brightness", "colour", "noise", "artifacts", "blur"};
-  const std::string& text = a.generation.text;
-  const dqa::data::ParsedAnswer parsed = dqa::data::parseAnswer(dqa::data::Task::Reasoning, text);
+  const dqa::data::AnswerCautions cautions = dqa::data::answerCautions(a.generation.text, a.preferenceStated);
   QStringList contradicted;
-  for (int i = 0; i < dqa::data::kNumAspects; ++i)
-    if (parsed.aspectCmpContradicted[size_t(i)]) contradicted << QLatin1String(aspects[i]);
+  for (dqa::data::Aspect aspect : cautions.givenToBothImages) contradicted << QLatin1String(aspects[int(aspect)]);
   QStringList lines;
   if (!contradicted.isEmpty())
     lines << tr("Read with care: the answer gives %1 to Image A in one sentence and to Image B in another.")
                  .arg(contradicted.join(tr(" and ")));
-  if (!a.preferenceStated && dqa::data::acknowledgesPreference(text))
+  if (cautions.speaksOfUnstatedPreference)
     lines << tr(
         "Read with care: the answer speaks of a preference, but none was stated (the Preference box is "
         "empty); that part of the answer is the model's invention.");

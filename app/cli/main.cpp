@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <tuple>
 
 #include <atomic>
@@ -25,6 +26,7 @@
 #include "core/io/model_config.h"
 #include "app/common/quality_json.h"
 #include "app/common/reading_json.h"
+#include "core/data/parser.h"
 #include "core/generate/engine.h"
 #include "core/image/image_loader.h"
 #include "core/io/model_dir.h"
@@ -308,6 +310,16 @@ void printSummary(const dqa::Answer& answer, const dqa::ModelInfo& info) {
   const auto& v = answer.verdict;
   if (v.present) std::cerr << "verdict: Image " << v.winner << " (confidence " << v.confidence << ")\n";
   if (v.tie) std::cerr << "verdict: too close to call (the answer names no winner)\n";
+  if (const auto roles = answer.prompt.images();
+      std::find(roles.begin(), roles.end(), dqa::text::ImageRole::B) != roles.end()) {
+    const auto cautions = dqa::data::answerCautions(g.text, answer.preferenceStated);
+    for (dqa::data::Aspect aspect : cautions.givenToBothImages)
+      std::cerr << "read with care: the answer gives " << dqa::data::aspectName(aspect)
+                << " to Image A in one sentence and to Image B in another\n";
+    if (cautions.speaksOfUnstatedPreference)
+      std::cerr << "read with care: the answer speaks of a preference, but none was stated (-p); that part is the "
+                   "model's invention\n";
+  }
   for (const auto& q : answer.quality)
     std::cerr << dqa::text::imageRoleName(q.role) << ": predicted MOS " << q.mos << " of 5, dominant distortion "
               << q.dominantType << " (" << int(q.dominantTypeProbability * 100 + 0.5) << "%)\n";

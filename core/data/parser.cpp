@@ -501,4 +501,13 @@ bool acknowledgesPreference(const std::string& answer) {
   return false;
 }
 
+AnswerCautions answerCautions(const std::string& answer, bool preferenceStated) {
+  AnswerCautions cautions;
+  const ParsedAnswer parsed = parseAnswer(Task::Reasoning, answer);
+  for (int i = 0; i < kNumAspects; ++i)
+    if (parsed.aspectCmpContradicted[size_t(i)]) cautions.givenToBothImages.push_back(static_cast<Aspect>(i));
+  cautions.speaksOfUnstatedPreference = !preferenceStated && acknowledgesPreference(answer);
+  return cautions;
+}
+
 }  // namespace dqa::data

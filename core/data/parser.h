@@ -14,6 +14,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/data/questionnaire.h"
 
@@ -73,5 +74,15 @@ std::optional<Preference> parsePreference(const std::string& sentence);
 // data engine writes such sentences only when the question states one, so in an answer to
 // a question without one they are invented.
 bool acknowledgesPreference(const std::string& answer);
+
+// What a reader of a comparison or reasoning should be warned of, where the answer's own
+// words undermine it: the aspects it gives to Image A in one sentence and to Image B in
+// another, and a preference it speaks of when `preferenceStated` is false.
+struct AnswerCautions {
+  std::vector<Aspect> givenToBothImages;
+  bool speaksOfUnstatedPreference = false;
+  bool any() const { return !givenToBothImages.empty() || speaksOfUnstatedPreference; }
+};
+AnswerCautions answerCautions(const std::string& answer, bool preferenceStated);
 
 }  // namespace dqa::data

@@ -246,6 +246,19 @@ class TestDataText : public QObject {
     QCOMPARE(p.winner, Winner::B);
   }
 
+  void cautionsNameContradictionsAndUnstatedPreferences() {
+    const std::string answer =
+        "In terms of blur, Image B is much better than Image A. As for focus, Image A is clearly superior to Image "
+        "B. You mentioned that you care a lot about noise. Given your preference, the better image is Image B.";
+    const AnswerCautions unstated = answerCautions(answer, false);
+    QCOMPARE(unstated.givenToBothImages, std::vector<Aspect>{Aspect::Blurriness});
+    QVERIFY(unstated.speaksOfUnstatedPreference);
+    QVERIFY(unstated.any());
+    QVERIFY(!answerCautions(answer, true).speaksOfUnstatedPreference);
+    QVERIFY(
+        !answerCautions("Regarding noise, Image A is better than Image B. Overall, I prefer Image A.", false).any());
+  }
+
   void halfOfComparisonsCarryTheShortAnswerTail() {
     int withWinner = 0, tail = 0;
     for (std::uint64_t s = 0; s < 4000; ++s) {
