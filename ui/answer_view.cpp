@@ -17,6 +17,9 @@ namespace dqa::ui {
 
 namespace {
 
+// The aspects as the panel words them, in data::Aspect order.
+const char* const kAspectWords[] = {"brightness", "colour", "noise", "artifacts", "blur"};
+
 // Byte offsets inside UTF-8 text -> positions inside the QString (UTF-16) of it.
 std::vector<int> utf16PositionOfEachByte(const std::string& utf8) {
   std::vector<int> position(utf8.size() + 1, 0);
@@ -204,10 +207,9 @@ void AnswerView::finish(const AnswerPtr& answer, double longestStallMs) {
 QString AnswerView::cautions(const dqa::Answer& a) {
   const auto roles = a.prompt.images();
   if (std::find(roles.begin(), roles.end(), dqa::text::ImageRole::B) == roles.end()) return {};
-  static const char* const aspects[] = {"brightness", "colour", "noise", "artifacts", "blur"};
   const dqa::data::AnswerCautions cautions = dqa::data::answerCautions(a.generation.text, a.preferenceStated);
   QStringList contradicted;
-  for (dqa::data::Aspect aspect : cautions.givenToBothImages) contradicted << QLatin1String(aspects[int(aspect)]);
+  for (dqa::data::Aspect aspect : cautions.givenToBothImages) contradicted << QLatin1String(kAspectWords[int(aspect)]);
   QStringList lines;
   if (!contradicted.isEmpty())
     lines << tr("Read with care: the answer gives %1 to Image A in one sentence and to Image B in another.")
@@ -221,7 +223,6 @@ QString AnswerView::cautions(const dqa::Answer& a) {
 
 QString AnswerView::headsSummary(const dqa::Answer& a) {
   if (a.quality.empty()) return {};
-  static const char* const aspects[] = {"brightness", "colour", "noise", "artifacts", "blur"};
   QStringList parts;
   for (const auto& q : a.quality) {
     if (q.role == dqa::text::ImageRole::Reference) continue;
@@ -229,7 +230,7 @@ QString AnswerView::headsSummary(const dqa::Answer& a) {
     QString what = tr("no clear distortion");
     if (worst >= 0) {
       const auto& p = q.aspects[size_t(worst)];
-      what = (p[2] > p[1] ? tr("severe %1") : tr("mild %1")).arg(QLatin1String(aspects[worst]));
+      what = (p[2] > p[1] ? tr("severe %1") : tr("mild %1")).arg(QLatin1String(kAspectWords[worst]));
       if (q.dominantType != "none")
         what += tr(" (likeliest: %1)")
                     .arg(QString::fromStdString(q.dominantType).replace(QLatin1Char('_'), QLatin1Char(' ')));
