@@ -23,6 +23,7 @@
 #include "core/data/example_source.h"
 #include "core/data/shard_dataset.h"
 #include "core/train/encoder_stage.h"
+#include "core/train/model_average.h"
 #include "core/train/sample_stream.h"
 #include "core/train/trainer.h"
 
@@ -187,7 +188,7 @@ struct CommandLine {
   dqa::train::TrainOptions o;
   dqa::train::EncoderStageOptions e;
   std::string manifest, valTypes, finetune, writeSplit, corpus;
-  std::vector<std::string> trainShards, trainJson;
+  std::vector<std::string> trainShards, trainJson, averageModels;
   double evalFraction = 0.2;
   int streamThreads = 2;
   int corpusSamples = 20000;
@@ -322,6 +323,10 @@ void addRunOptions(CLI::App& app, CommandLine& c) {
   app.add_option("--eval-every", o.evalEvery)->capture_default_str();
   app.add_option("--eval-examples", o.evalExamples)->capture_default_str();
   app.add_option("--save-every", o.saveEvery)->capture_default_str();
+  app.add_option("--average-models", c.averageModels,
+                 "Write to <out>/model the mean of these model directories' weights (runs of one stage from the "
+                 "same starting point with different seeds; comma-separated) and exit")
+      ->delimiter(',');
 }
 
 // The shape of a new model (ignored with --init).
@@ -489,6 +494,20 @@ int runLanguageStage(dqa::train::TrainOptions& o) {
   return 0;
 }
 
+// The recipe's last stage, run with several seeds, averaged into one model.
+int averageModels(const std::vector<std::string>& directories, const std::string& out) {
+  if (out.empty()) {
+    std::cerr << "depictqa-train: --average-models needs --out (the average is written to <out>/model)\n";
+    return 2;
+  }
+  if (auto ok = dqa::train::averageModelDirectories(directories, out + "/model"); !ok) {
+    std::cerr << "depictqa-train: " << ok.message() << "\n";
+    return 1;
+  }
+  std::cerr << "depictqa-train: the mean of " << directories.size() << " models written to " << out << "/model\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -517,6 +536,7 @@ int main(int argc, char** argv) {
   // Ranks on one host share its cores unless --threads says otherwise.
   if (d.enabled() && o.threads == 0 && d.localWorldSize > 1)
     o.threads = std::max(1, int(std::thread::hardware_concurrency()) / d.localWorldSize);
+  if (!c.averageModels.empty()) return averageModels(c.averageModels, o.outputDirectory);
   if (int rc = addSources(c.trainShards, c.trainJson, o.data)) return rc;
   if (!c.writeSplit.empty()) return writeJsonSplit(o.data, c.evalFraction, o.seed, c.writeSplit);
   if (int rc = applyFinetune(c.finetune, app.count("--mode") > 0, o)) return rc;

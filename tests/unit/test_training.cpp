@@ -13,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/data/photos.h"
+#include "core/io/safetensors.h"
 #include "core/data/textgen.h"
 #include "core/model/llama.h"
 #include "core/model/multimodal.h"
@@ -24,6 +25,7 @@
 #include "core/train/encoder_stage.h"
 #include "core/train/language_batch.h"
 #include "core/train/language_loss.h"
+#include "core/train/model_average.h"
 #include "core/train/model_init.h"
 #include "core/train/optimizer.h"
 #include "core/train/quality_batch.h"
@@ -497,6 +499,59 @@ class TrainingTest : public QObject {
     const double k = train::fitPairScale(pairs);
     qInfo("fitted pair scale %.3f (truth 2)", k);
     QVERIFY(std::abs(k - 2.0) < 0.15);
+  }
+  // Two runs of one model averaged weight by weight; a model of another shape, a lone
+  // directory or another tokenizer are refused with a message naming what differs.
+  void averagedModelIsTheMeanOfItsRuns() {
+    auto tok = text::Tokenizer::load(tokenizerPath());
+    QVERIFY2(tok.ok(), tok.ok() ? "" : tok.message().c_str());
+    QTemporaryDir root;
+    const std::string base = root.path().toStdString();
+    auto model = [&](const std::string& name, uint64_t seed, int vocab) {
+      const std::string dir = base + "/" + name;
+      QVERIFY(train::writeInitialModel(tinyShape(vocab), dir, seed).ok());
+      QVERIFY(QFile::copy(QString::fromStdString(tokenizerPath()), QString::fromStdString(dir + "/tokenizer.model")));
+    };
+    model("one", 1, tok.value()->vocabSize());
+    model("two", 2, tok.value()->vocabSize());
+    model("wider", 1, tok.value()->vocabSize() + 8);
+    auto status = train::averageModelDirectories({base + "/one", base + "/two"}, base + "/mean");
+    QVERIFY2(status.ok(), status.ok() ? "" : status.message().c_str());
+    auto one = io::SafetensorsFile::open(base + "/one/model.safetensors");
+    auto two = io::SafetensorsFile::open(base + "/two/model.safetensors");
+    auto mean = io::SafetensorsFile::open(base + "/mean/model.safetensors");
+    QVERIFY(one.ok() && two.ok() && mean.ok());
+    QCOMPARE(mean.value()->tensors().size(), one.value()->tensors().size());
+    int differing = 0;
+    for (const auto& [name, entry] : one.value()->tensors()) {
+      const auto* m = mean.value()->find(name);
+      const auto* t = two.value()->find(name);
+      QVERIFY2(m && t, name.c_str());
+      QCOMPARE(m->shape, entry.shape);
+      const auto a = at::from_blob(const_cast<void*>(one.value()->data(entry)), entry.shape, at::kFloat);
+      const auto b = at::from_blob(const_cast<void*>(two.value()->data(*t)), t->shape, at::kFloat);
+      const auto c = at::from_blob(const_cast<void*>(mean.value()->data(*m)), m->shape, at::kFloat);
+      QVERIFY2(at::allclose(c, (a + b) / 2, 1e-6, 1e-7), name.c_str());
+      differing += !at::equal(a, b);
+    }
+    QVERIFY(differing > 10);  // the two runs really differ, so the check above means something
+    auto model2 = model::MultimodalModel::load(base + "/mean", {});
+    QVERIFY2(model2.ok(), model2.ok() ? "" : model2.message().c_str());
+
+    auto shapes = train::averageModelDirectories({base + "/one", base + "/wider"}, base + "/bad");
+    QVERIFY(!shapes.ok());
+    QVERIFY2(shapes.message().find("wider/config.json differs") != std::string::npos, shapes.message().c_str());
+    auto lone = train::averageModelDirectories({base + "/one"}, base + "/bad");
+    QVERIFY(!lone.ok());
+    QVERIFY2(lone.message().find("two or more") != std::string::npos, lone.message().c_str());
+    QFile other(QString::fromStdString(base + "/two/tokenizer.model"));
+    QVERIFY(other.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    other.write("another tokenizer");
+    other.close();
+    auto tokenizers = train::averageModelDirectories({base + "/one", base + "/two"}, base + "/bad");
+    QVERIFY(!tokenizers.ok());
+    QVERIFY2(tokenizers.message().find("different tokenizers") != std::string::npos, tokenizers.message().c_str());
+    QVERIFY(!QFileInfo::exists(QString::fromStdString(base + "/bad")));
   }
 };
 
