@@ -88,9 +88,13 @@ Status averageModelDirectories(const std::vector<std::string>& directories, cons
   if (directories.size() < 2)
     return makeError("averaging needs two or more model directories, got " + std::to_string(directories.size()));
   std::error_code ec;
-  for (const auto& d : directories)
-    if (fs::exists(outDirectory, ec) && fs::equivalent(d, outDirectory, ec))
+  for (size_t i = 0; i < directories.size(); ++i) {
+    if (fs::exists(outDirectory, ec) && fs::equivalent(directories[i], outDirectory, ec))
       return makeError("the output directory " + outDirectory + " is one of the models being averaged");
+    for (size_t j = 0; j < i; ++j)
+      if (fs::equivalent(directories[i], directories[j], ec))
+        return makeError(directories[i] + " is given twice; average runs that differ (e.g. in --seed)");
+  }
   if (auto same = checkSameModel(directories); !same) return same;
   std::vector<std::shared_ptr<io::SafetensorsFile>> files;
   for (const auto& d : directories) {

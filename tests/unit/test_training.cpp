@@ -541,6 +541,9 @@ class TrainingTest : public QObject {
     auto shapes = train::averageModelDirectories({base + "/one", base + "/wider"}, base + "/bad");
     QVERIFY(!shapes.ok());
     QVERIFY2(shapes.message().find("wider/config.json differs") != std::string::npos, shapes.message().c_str());
+    auto twice = train::averageModelDirectories({base + "/one", base + "/one"}, base + "/bad");
+    QVERIFY2(!twice.ok() && twice.message().find("given twice") != std::string::npos,
+             twice.ok() ? "" : twice.message().c_str());
     auto lone = train::averageModelDirectories({base + "/one"}, base + "/bad");
     QVERIFY(!lone.ok());
     QVERIFY2(lone.message().find("two or more") != std::string::npos, lone.message().c_str());
