@@ -9,6 +9,7 @@
 
 #include "core/io/model_config.h"
 #include "core/io/safetensors.h"
+#include "core/model/weights.h"
 #include "core/train/model_io.h"
 
 namespace dqa::train {
@@ -48,12 +49,6 @@ Status checkSameModel(const std::vector<std::string>& directories) {
   return Ok{};
 }
 
-std::string shapeText(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // The mean of each tensor of the first file over all files, in the first file's order.
 Result<std::vector<std::pair<std::string, at::Tensor>>> meanTensors(
     const std::vector<std::shared_ptr<io::SafetensorsFile>>& files) {
@@ -72,8 +67,8 @@ Result<std::vector<std::pair<std::string, at::Tensor>>> meanTensors(
         return makeError(file->path() + ": '" + name + "' is " + io::dtypeName(e->dtype) +
                          "; only float32 model directories (as depictqa-train writes them) can be averaged");
       if (e->shape != entry.shape)
-        return makeError(file->path() + ": '" + name + "' has shape " + shapeText(e->shape) + " but " +
-                         shapeText(entry.shape) + " in " + first.path());
+        return makeError(file->path() + ": '" + name + "' has shape " + model::shapeString(e->shape) + " but " +
+                         model::shapeString(entry.shape) + " in " + first.path());
       // The mapping outlives this use; from_blob only reads it here.
       sum += at::from_blob(const_cast<void*>(file->data(*e)), e->shape, at::kFloat).to(at::kDouble);
     }
@@ -99,7 +94,7 @@ Status averageModelDirectories(const std::vector<std::string>& directories, cons
   std::vector<std::shared_ptr<io::SafetensorsFile>> files;
   for (const auto& d : directories) {
     auto file = io::SafetensorsFile::open(d + "/model.safetensors");
-    if (!file) return makeError(d + "/model.safetensors: " + file.message());
+    if (!file) return file.error();  // the reader's message names the file
     files.push_back(file.value());
   }
   try {

@@ -500,8 +500,9 @@ class TrainingTest : public QObject {
     qInfo("fitted pair scale %.3f (truth 2)", k);
     QVERIFY(std::abs(k - 2.0) < 0.15);
   }
-  // Two runs of one model averaged weight by weight; a model of another shape, a lone
-  // directory or another tokenizer are refused with a message naming what differs.
+  // Two runs of one model averaged weight by weight; a model of another shape, a
+  // directory given twice, a lone directory or another tokenizer are refused with a
+  // message naming what differs.
   void averagedModelIsTheMeanOfItsRuns() {
     auto tok = text::Tokenizer::load(tokenizerPath());
     QVERIFY2(tok.ok(), tok.ok() ? "" : tok.message().c_str());
