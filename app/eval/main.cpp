@@ -88,6 +88,9 @@ int main(int argc, char** argv) {
                  "Reasonings asked again with the app's default question and an unseen wording")
       ->capture_default_str();
   app.add_option("--max-new-tokens", o.maxNewTokens)->capture_default_str();
+  app.add_flag(
+      "--unguarded-comparisons", [&](int64_t) { o.guardComparisons = false; },
+      "Decode as the model chooses: do not hold a reasoning's comparisons to each described aspect once");
   app.add_option("--limit", d.limit, "Datasets: score at most N items, in the index's order (0: all)")
       ->capture_default_str();
   app.add_flag("--skip-missing", d.skipMissing,

@@ -555,15 +555,19 @@ std::vector<std::string> kindNouns(int type) {
   return v;
 }
 
+const std::vector<std::string>& aspectStems(int aspect) {
+  static const std::vector<std::string> stems[kNumAspects] = {{"bright", "dark", "exposure", "contrast"},
+                                                              {"colo"},
+                                                              {"nois", "grain", "speck"},
+                                                              {"artifact", "block", "compression", "pixel"},
+                                                              {"blur", "sharp", "soft", "focus"}};
+  static const std::vector<std::string> none;
+  return aspect < 0 || aspect >= kNumAspects ? none : stems[aspect];
+}
+
 std::vector<std::pair<size_t, size_t>> aspectWordRanges(int aspect, const std::string& text) {
-  static const std::vector<std::string> stems[5] = {{"bright", "dark", "exposure", "contrast"},
-                                                    {"colo"},
-                                                    {"nois", "grain", "speck"},
-                                                    {"artifact", "block", "compression", "pixel"},
-                                                    {"blur", "sharp", "soft", "focus"}};
   std::vector<std::pair<size_t, size_t>> ranges;
-  if (aspect < 0 || aspect >= 5) return ranges;
-  for (const auto& w : stems[aspect])
+  for (const auto& w : aspectStems(aspect))
     for (size_t pos = text.find(w); pos != std::string::npos; pos = text.find(w, pos + 1))
       ranges.emplace_back(pos, pos + w.size());
   return ranges;

@@ -52,10 +52,13 @@ const std::vector<std::string>& comparativePhrases();
 // The nouns the texts use for one KADID type's distortion ("motion blur", "blur from
 // camera motion", ...; brightness/contrast directions included for 18 and 25).
 std::vector<std::string> kindNouns(int type);
-// Byte ranges [begin, end) of the words that name an aspect (data::Aspect as int) in a
-// text: the word stems the texts use for it ("nois", "grain", "speck" for noise; "blur",
-// "sharp", "soft", "focus" for blurriness, ...). The pointing game and the trainer's
-// attention loss take the attention of these words. Empty for an aspect outside 0..4.
+// The word stems the texts use for an aspect (data::Aspect as int): "nois", "grain",
+// "speck" for noise; "blur", "sharp", "soft", "focus" for blurriness, ... Empty for an
+// aspect outside 0..4.
+const std::vector<std::string>& aspectStems(int aspect);
+// Byte ranges [begin, end) of the words that name an aspect in a text (its aspectStems).
+// The pointing game and the trainer's attention loss take the attention of these words.
+// Empty for an aspect outside 0..4.
 std::vector<std::pair<size_t, size_t>> aspectWordRanges(int aspect, const std::string& text);
 // Weight used for intolerant / tolerant preferences.
 constexpr double kIntolerantWeight = 3.0;

@@ -28,6 +28,8 @@ struct Tally {
   // Reasonings to questions without a preference that speak of one ("You said that what
   // you care about most is noise."): every such answer is wrong about what the user said.
   Rate inventedPreference, repeatedComparison, contradiction;
+  Rate steered;            // reasonings in which the comparison guard left out the decoder's first choice
+  Rate aspectComparisons;  // each aspect a reasoning compares: the direction right
   // The same reasonings asked again in another wording: that rate and the winner row.
   struct Wording {
     Rate inventedPreference, winner;
@@ -87,6 +89,7 @@ class Run {
     r.imageA = ex.a;
     if (task != text::Task::Description) r.imageB = ex.b;
     r.sampling.maxNewTokens = shortAnswer ? 8 : o_.maxNewTokens;
+    r.sampling.guardComparisons = o_.guardComparisons;
     return engine_.ask(r);
   }
 
@@ -129,6 +132,7 @@ Status Run::pointingCase(const data::TrainingExample& ex) {
   r.reference = ex.reference;
   r.imageA = ex.a;
   r.sampling.maxNewTokens = o_.maxNewTokens;
+  r.sampling.guardComparisons = o_.guardComparisons;
   r.attention.capture = true;
   r.attention.layers = o_.pointingLayers;
   auto a = engine_.ask(r);
@@ -189,6 +193,8 @@ Status Run::reasoning(const data::TrainingExample& ex) {
   t.inventedPreference.add(data::acknowledgesPreference(a->generation.text));
   t.repeatedComparison.add(s.repeatsComparison);
   t.contradiction.add(s.contradictsItself);
+  t.steered.add(a->generation.steeredTokens > 0);
+  for (int k = 0; k < s.aspectsCompared; ++k) t.aspectComparisons.add(k < s.comparisonsRight);
   if (t.defaultQuestion.inventedPreference.total < o_.maxQuestionChecks)
     if (Status st = otherWordings(ex); !st) return st;
   for (bool right : s.levelRight) t.reasonLevels.add(right);
@@ -257,8 +263,11 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
             {"ab_confusion_opportunities", t.confusionOpportunities},
             {"consistency_with_short_answer", rateJson(t.consistency)},
             {"acknowledges_unstated_preference", rateJson(t.inventedPreference)},
+            {"aspect_comparisons_right", rateJson(t.aspectComparisons)},
             {"compares_an_aspect_twice", rateJson(t.repeatedComparison)},
             {"gives_an_aspect_to_both_images", rateJson(t.contradiction)},
+            {"comparisons_guarded", o.guardComparisons},
+            {"guard_left_out_the_first_choice", rateJson(t.steered)},
             {"acknowledges_unstated_preference_default_question", rateJson(t.defaultQuestion.inventedPreference)},
             {"acknowledges_unstated_preference_unseen_wording", rateJson(t.unseenWording.inventedPreference)},
             {"winner_default_question", rateJson(t.defaultQuestion.winner)},
@@ -286,6 +295,9 @@ std::string pct(double v) {
 std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, const EvalOptions& o) {
   std::string md = "## " + o.label + "\n\n";
   md += "Model: `" + info.directory + "`; shards: `" + o.shards + "`.\n\n";
+  md += o.guardComparisons ? "Decoding as in the app: a reasoning's comparisons keep the training texts' grammar "
+                             "(each described aspect compared once; gen::SamplingParams::guardComparisons).\n\n"
+                           : "Decoding: the decoder's own choices (--unguarded-comparisons).\n\n";
   md += "| measure | value | n |\n| --- | --- | --- |\n";
   auto row = [&](const std::string& name, const Rate& r) {
     md += "| " + name + " | " + pct(r.value()) + " | " + std::to_string(r.total) + " |\n";
@@ -312,8 +324,10 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   row("reasoning: per-aspect levels of A and B", t.reasonLevels);
   row("reasoning: winner", t.reasonWinner);
   row("reasoning vs short answer agree", t.consistency);
+  row("reasoning: aspects compared, the direction right (better / worse / comparable)", t.aspectComparisons);
   row("reasoning compares one aspect in two sentences (lower is better)", t.repeatedComparison);
   row("reasoning gives one aspect to A in one sentence and to B in another (lower is better)", t.contradiction);
+  if (o.guardComparisons) row("reasoning: the guard left out the decoder's first choice (answers)", t.steered);
   row("reasoning speaks of a preference nobody stated (lower is better)", t.inventedPreference);
   if (t.defaultQuestion.inventedPreference.total > 0) {
     row("the same, asked with the app's default question", t.defaultQuestion.inventedPreference);

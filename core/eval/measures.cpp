@@ -8,6 +8,7 @@
 
 #include "core/data/distortions.h"
 #include "core/data/kadid.h"
+#include "core/data/labels.h"
 #include "core/data/parser.h"
 #include "core/data/textgen.h"
 #include "core/image/banded_quality.h"
@@ -129,6 +130,12 @@ ReasoningScore scoreReasoning(const data::ImageTruth& a, const data::ImageTruth&
     s.levelRight[size_t(5 + k)] = saidB == tb;
     s.repeatsComparison = s.repeatsComparison || parsed.aspectCmpCount[size_t(k)] > 1;
     s.contradictsItself = s.contradictsItself || parsed.aspectCmpContradicted[size_t(k)];
+    if (parsed.aspectCmpCount[size_t(k)] > 0) {
+      const auto sign = [](data::Cmp c) { return int(c) > 0 ? 1 : int(c) < 0 ? -1 : 0; };
+      ++s.aspectsCompared;
+      s.comparisonsRight +=
+          sign(parsed.aspectCmp[size_t(k)]) == sign(data::compareMos(a.aspectMos[size_t(k)], b.aspectMos[size_t(k)]));
+    }
     // A distortion only one image has, said of the other one instead.
     const bool onlyA = isDistorted(ta) && !isDistorted(tb);
     const bool onlyB = isDistorted(tb) && !isDistorted(ta);

@@ -71,6 +71,10 @@ struct ReasoningScore {
   char winner = 0;                    // the verdict read from the text: 'A', 'B', 0 (none or a tie)
   bool repeatsComparison = false;     // an aspect compared in more than one sentence
   bool contradictsItself = false;     // ... and given to A in one, to B in another
+  // Aspects the answer compares, and how many of them go the way the aspects' own score
+  // labels do (better, worse or comparable; the last sentence's reading where several
+  // compare one aspect).
+  int aspectsCompared = 0, comparisonsRight = 0;
 };
 ReasoningScore scoreReasoning(const data::ImageTruth& a, const data::ImageTruth& b, const std::string& text);
 

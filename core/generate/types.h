@@ -20,6 +20,10 @@ struct SamplingParams {
   float topP = 1.f;
   uint64_t seed = 0;
   bool ignoreEos = false;  // benchmarks: never stop at EOS, time exactly maxNewTokens
+  // Keep a reasoning's per-aspect comparisons to the training texts' grammar: each aspect
+  // the answer describes as distorted compared once, no other (core/data/
+  // comparison_guard.h); false: the decoder's own choice at every step.
+  bool guardComparisons = true;
 };
 
 struct AttentionOptions {
@@ -70,6 +74,7 @@ struct GenerationResult {
   std::vector<std::vector<float>> watchedProbabilities;  // [step][watchIds]
   std::string text;
   StopReason stop = StopReason::EndOfSequence;
+  int steeredTokens = 0;  // steps where guardComparisons left out the decoder's first choice
   int64_t promptTokens = 0;
   double visionMs = 0, prefillMs = 0, firstTokenMs = 0, decodeMs = 0;
   double tokensPerSecond() const;

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <set>
 
+#include "core/data/comparison_guard.h"
 #include "core/data/parser.h"
 #include "core/data/question_variety.h"
 #include "core/data/sampler.h"
@@ -230,6 +231,26 @@ class TestDataText : public QObject {
     QVERIFY(compared > 500);
   }
 
+  void reasoningsCompareOnlyAspectsTheyDescribeAsDistorted() {
+    // The decoding guard (core/data/comparison_guard.h) holds a model's reasoning to the
+    // training texts' grammar: a comparison names an aspect the answer has described as
+    // distorted in one image or both (and, reasoningsCompareEachAspectOnce, once).
+    int compared = 0;
+    for (std::uint64_t s = 9000; s < 11000; ++s) {
+      Questionnaire q = randomQuestionnaire(s);
+      if (q.task != Task::Reasoning) continue;
+      const std::string text = generateText(q, s).answer;
+      const ParsedAnswer p = parseAnswer(Task::Reasoning, text);
+      for (int a = 0; a < kNumAspects; ++a) {
+        if (p.aspectCmpCount[size_t(a)] == 0) continue;
+        ++compared;
+        QVERIFY2(p.levelsA[size_t(a)] != Severity::Undistorted || p.levelsB[size_t(a)] != Severity::Undistorted,
+                 text.c_str());
+      }
+    }
+    QVERIFY(compared > 500);
+  }
+
   void parserCountsAnAspectComparedTwice() {
     const ParsedAnswer p = parseAnswer(Task::Reasoning,
                                        "Image A shows extreme defocus blur. Image B has mild noise. "
@@ -244,6 +265,58 @@ class TestDataText : public QObject {
     QVERIFY(!p.aspectCmpContradicted[size_t(noise)]);  // A both times
     QCOMPARE(p.aspectCmpCount[0], 0);
     QCOMPARE(p.winner, Winner::B);
+  }
+
+  void comparisonGuardKeepsTheTrainingGrammar() {
+    // Blur and noise described, blur compared: noise may be compared, blur not again,
+    // colour (never described) not at all.
+    const std::string blurCompared =
+        "Image A has severe blur, while Image B has mild noise. In terms of blur, Image B is much better than Image "
+        "A. ";
+    ComparisonGuard guard = readAnswerSoFar(blurCompared + "Regarding");
+    QVERIFY(guard.inSlot && !guard.comparisonsDone);
+    QVERIFY(guard.compared[size_t(Aspect::Blurriness)] && guard.described[size_t(Aspect::Blurriness)]);
+    QVERIFY(guard.mayCompare(int(Aspect::Noise)));
+    QVERIFY(!guard.mayCompare(int(Aspect::Blurriness)) && !guard.mayCompare(int(Aspect::Color)));
+    for (const char* barred : {" blur", " focus", " sharp", " Sharpness", " blu", " colour", " brightness", " bl"})
+      QVERIFY2(leavesComparisonGrammar(guard, barred), barred);
+    // Noise, only a space, a piece that may still name noise ("s" of "speck"), a word that
+    // names no aspect.
+    for (const char* kept : {" noise", " grain", " ", " s", "", " the"})
+      QVERIFY2(!leavesComparisonGrammar(guard, kept), kept);
+    // The aspect-last templates open the slot at their end; a word already begun is read.
+    QVERIFY(readAnswerSoFar(blurCompared + "Image A is slightly better than Image B when it comes to").inSlot);
+    guard = readAnswerSoFar(blurCompared + "As for s");  // sharpness or speckle
+    QVERIFY(guard.inSlot);
+    QCOMPARE(guard.written, std::string("s"));
+    QVERIFY(leavesComparisonGrammar(guard, "harp"));
+    QVERIFY(!leavesComparisonGrammar(guard, "peck"));
+    // Too late to choose: every continuation of a word that already names blur is kept.
+    guard = readAnswerSoFar(blurCompared + "As for blurr");
+    QVERIFY(guard.inSlot);
+    QVERIFY(!leavesComparisonGrammar(guard, "iness"));
+    // Not in a slot: no cue, an aspect already named, or the first sentence.
+    QVERIFY(!readAnswerSoFar(blurCompared + "Image A").inSlot);
+    QVERIFY(!readAnswerSoFar(blurCompared + "Regarding noise,").inSlot);
+    QVERIFY(!readAnswerSoFar(blurCompared + "Regarding colour accuracy").inSlot);
+    QVERIFY(!leavesComparisonGrammar(readAnswerSoFar(blurCompared + "Regarding colour accuracy"), " and"));
+    // Before any comparison every described aspect may be compared, no other.
+    guard = readAnswerSoFar("Image A has severe blur, while Image B has mild noise. In terms of");
+    QVERIFY(guard.inSlot);
+    QVERIFY(!leavesComparisonGrammar(guard, " blur") && !leavesComparisonGrammar(guard, " noise"));
+    QVERIFY(leavesComparisonGrammar(guard, " colour"));
+    // With noise compared too, the next sentence goes on to the verdict: it may not open
+    // like a comparison ("In", "Regarding", "As", "Image").
+    guard = readAnswerSoFar(blurCompared + "As for noise, Image A is slightly better than Image B.");
+    QVERIFY(guard.comparisonsDone && !guard.inSlot);
+    for (const char* opener : {" In", " Regarding", " As", " Image", " I", " Im"})
+      QVERIFY2(leavesComparisonGrammar(guard, opener), opener);
+    for (const char* other : {" Overall", " Given", " Inter", " ", ""})
+      QVERIFY2(!leavesComparisonGrammar(guard, other), other);
+    // While one described aspect is left, and before any comparison, sentences open freely.
+    QVERIFY(!readAnswerSoFar(blurCompared).comparisonsDone);
+    QVERIFY(!readAnswerSoFar("Image A has severe blur, while Image B has mild noise.").comparisonsDone);
+    QVERIFY(!leavesComparisonGrammar(readAnswerSoFar(blurCompared), " Image"));
   }
 
   void cautionsNameContradictionsAndUnstatedPreferences() {

@@ -1,0 +1,161 @@
+#include "core/data/comparison_guard.h"
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+#include "core/data/parser.h"
+#include "core/data/textgen.h"
+
+namespace dqa::data {
+
+namespace {
+
+// The cues of textgen's comparison sentences, after which the aspect is named.
+const std::vector<std::string> kSlotCues = {"in terms of", "regarding", "as for", "when it comes to"};
+// The first words of textgen's comparison sentences.
+const std::vector<std::string> kComparisonOpeners = {"in", "regarding", "as", "image"};
+
+bool isWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '\''; }
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string withoutLeadingSpaces(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+bool startsWith(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+// `text` is `word`, a start of it, or `word` followed by a non-word character.
+bool fitsWord(const std::string& text, const std::string& word) {
+  if (startsWith(word, text)) return true;
+  return startsWith(text, word) && !isWordChar(text[word.size()]);
+}
+
+// Whether `text` (slot text, lower case) names the aspect or could still become a word
+// that does.
+bool fitsAspect(const std::string& text, int aspect) {
+  for (const auto& stem : aspectStems(aspect))
+    if (startsWith(text, stem) || startsWith(stem, text)) return true;
+  return false;
+}
+
+// Whether `text` fits an aspect that may not be compared and none that may.
+bool fitsOnlyBarredAspects(const ComparisonGuard& guard, const std::string& text) {
+  if (text.empty()) return false;
+  bool barred = false;
+  for (int a = 0; a < kNumAspects; ++a) {
+    if (!fitsAspect(text, a)) continue;
+    if (guard.mayCompare(a)) return false;
+    barred = true;
+  }
+  return barred;
+}
+
+// Where the last sentence of `text` begins: after the last ". ", "! ", "? " or newline.
+size_t lastSentenceStart(const std::string& text) {
+  for (size_t i = text.size(); i > 0; --i) {
+    const char c = text[i - 1];
+    if (c == '\n') return i;
+    if ((c == '.' || c == '!' || c == '?') && i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
+      return i;
+  }
+  return 0;
+}
+
+// Whether the text ends a sentence, so that the next token opens one.
+bool endsASentence(const std::string& text) {
+  size_t end = text.size();
+  while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  return end > 0 && (text[end - 1] == '.' || text[end - 1] == '!' || text[end - 1] == '?');
+}
+
+// The text after the last whole-word cue of `sentence` (lower case); false when no cue
+// occurs.
+bool textAfterLastCue(const std::string& sentence, std::string* after) {
+  size_t best = std::string::npos, bestEnd = 0;
+  for (const auto& cue : kSlotCues) {
+    for (size_t pos = sentence.find(cue); pos != std::string::npos; pos = sentence.find(cue, pos + 1)) {
+      const size_t end = pos + cue.size();
+      const bool left = pos == 0 || !isWordChar(sentence[pos - 1]);
+      const bool right = end >= sentence.size() || !isWordChar(sentence[end]);
+      if (left && right && (best == std::string::npos || pos > best)) {
+        best = pos;
+        bestEnd = end;
+      }
+    }
+  }
+  if (best == std::string::npos) return false;
+  *after = sentence.substr(bestEnd);
+  return true;
+}
+
+// Whether the slot's text is still being written as an aspect's word: nothing yet, part
+// of a stem ("col"), or one word that starts with a stem ("colours"). "colour," and
+// "colour accuracy" are finished: the aspect is named.
+bool stillNamingAnAspect(const std::string& written) {
+  if (written.empty()) return true;
+  for (int a = 0; a < kNumAspects; ++a)
+    for (const auto& stem : aspectStems(a)) {
+      if (startsWith(stem, written)) return true;
+      if (startsWith(written, stem) &&
+          std::all_of(written.begin() + long(stem.size()), written.end(), [](char c) { return isWordChar(c); }))
+        return true;
+    }
+  return false;
+}
+
+// The slot the last sentence ends in, if any: after a cue, a space, then at most the
+// beginning of one word.
+bool openSlot(const std::string& sentence, std::string* written) {
+  std::string after;
+  if (!textAfterLastCue(lower(sentence), &after)) return false;
+  if (!after.empty() && !std::isspace(static_cast<unsigned char>(after.front()))) return false;
+  *written = withoutLeadingSpaces(after);
+  return stillNamingAnAspect(*written);
+}
+
+}  // namespace
+
+bool ComparisonGuard::mayCompare(int aspect) const { return described[size_t(aspect)] && !compared[size_t(aspect)]; }
+
+ComparisonGuard readAnswerSoFar(const std::string& answerSoFar) {
+  ComparisonGuard guard;
+  const bool atStart = endsASentence(answerSoFar);
+  const size_t start = atStart ? answerSoFar.size() : lastSentenceStart(answerSoFar);
+  std::string written;
+  const bool inSlot = !atStart && openSlot(answerSoFar.substr(start), &written);
+  if (!atStart && !inSlot) return guard;  // mid-sentence: nothing to guard
+  const ParsedAnswer finished = parseAnswer(Task::Reasoning, answerSoFar.substr(0, start));
+  bool anyCompared = false, anyLeft = false;
+  for (int a = 0; a < kNumAspects; ++a) {
+    guard.compared[size_t(a)] = finished.aspectCmpCount[size_t(a)] > 0;
+    guard.described[size_t(a)] =
+        finished.levelsA[size_t(a)] != Severity::Undistorted || finished.levelsB[size_t(a)] != Severity::Undistorted;
+    anyCompared = anyCompared || guard.compared[size_t(a)];
+    anyLeft = anyLeft || guard.mayCompare(a);
+  }
+  guard.inSlot = inSlot && anyLeft;
+  guard.written = written;
+  guard.comparisonsDone = atStart && anyCompared && !anyLeft;
+  return guard;
+}
+
+bool leavesComparisonGrammar(const ComparisonGuard& guard, const std::string& next) {
+  if (guard.inSlot) {
+    if (fitsOnlyBarredAspects(guard, guard.written)) return false;  // too late to choose
+    return fitsOnlyBarredAspects(guard, withoutLeadingSpaces(guard.written + lower(next)));
+  }
+  if (!guard.comparisonsDone) return false;
+  const std::string opening = withoutLeadingSpaces(lower(next));
+  if (opening.empty()) return false;
+  return std::any_of(kComparisonOpeners.begin(), kComparisonOpeners.end(),
+                     [&](const std::string& word) { return fitsWord(opening, word); });
+}
+
+}  // namespace dqa::data

@@ -1,0 +1,34 @@
+#pragma once
+// Internal to the generation core: leaves out, at each step, the tokens that would take a
+// reasoning's comparisons out of the training texts' grammar: an aspect compared twice,
+// or one the answer never described (core/data/comparison_guard.h).
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+namespace dqa::text {
+class Tokenizer;
+}
+
+namespace dqa::gen {
+
+class ComparisonGrammarGuard {
+ public:
+  // Inactive (every call a no-op) when `enabled` is false or there is no tokenizer.
+  ComparisonGrammarGuard(const text::Tokenizer* tokenizer, bool enabled, int64_t vocabSize);
+
+  // logits [vocab] with the tokens that would leave the grammar at -inf; the same
+  // tensor when none would.
+  at::Tensor apply(const at::Tensor& logits);
+  // The token just written (its text joins the answer so far).
+  void append(int64_t id);
+
+ private:
+  const text::Tokenizer* tokenizer_;
+  int64_t vocab_ = 0;
+  std::string written_;
+  std::vector<std::string> pieces_;  // each id's text, filled when first needed
+};
+
+}  // namespace dqa::gen
