@@ -54,7 +54,7 @@ int fail(const std::string& message) {
 // The options of one question; the model and sampling ones also apply to batch and whole.
 struct AskFlags {
   std::string reference, imageA, imageB, taskName = "comparison", question, preference;
-  bool shortAnswer = false, json = false, quiet = false, unguardedComparisons = false;
+  bool shortAnswer = false, json = false, quiet = false, unguardedDecoding = false;
   int maxNew = 400;
   float temperature = 0.f, topP = 1.f;
   uint64_t seed = 0;
@@ -73,7 +73,7 @@ struct AskFlags {
     app.add_option("--temperature", temperature, "0 = greedy (deterministic)")->capture_default_str();
     app.add_option("--top-p", topP, "Nucleus sampling mass")->capture_default_str();
     app.add_option("--seed", seed, "Sampling seed")->capture_default_str();
-    app.add_flag("--unguarded-comparisons", unguardedComparisons,
+    app.add_flag("--unguarded-decoding", unguardedDecoding,
                  "Decode as the model chooses: do not hold a reasoning's comparisons to each described aspect once");
   }
 
@@ -83,7 +83,7 @@ struct AskFlags {
     p.temperature = temperature;
     p.topP = topP;
     p.seed = seed;
-    p.guardComparisons = !unguardedComparisons;
+    p.guardAnswerGrammar = !unguardedDecoding;
     return p;
   }
 };

@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-new-tokens", o.maxNewTokens)->capture_default_str();
   app.add_flag(
-      "--unguarded-comparisons", [&](int64_t) { o.guardComparisons = false; },
+      "--unguarded-decoding", [&](int64_t) { o.guardAnswerGrammar = false; },
       "Decode as the model chooses: do not hold a reasoning's comparisons to each described aspect once");
   app.add_option("--limit", d.limit, "Datasets: score at most N items, in the index's order (0: all)")
       ->capture_default_str();

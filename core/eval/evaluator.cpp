@@ -89,7 +89,7 @@ class Run {
     r.imageA = ex.a;
     if (task != text::Task::Description) r.imageB = ex.b;
     r.sampling.maxNewTokens = shortAnswer ? 8 : o_.maxNewTokens;
-    r.sampling.guardComparisons = o_.guardComparisons;
+    r.sampling.guardAnswerGrammar = o_.guardAnswerGrammar;
     return engine_.ask(r);
   }
 
@@ -132,7 +132,7 @@ Status Run::pointingCase(const data::TrainingExample& ex) {
   r.reference = ex.reference;
   r.imageA = ex.a;
   r.sampling.maxNewTokens = o_.maxNewTokens;
-  r.sampling.guardComparisons = o_.guardComparisons;
+  r.sampling.guardAnswerGrammar = o_.guardAnswerGrammar;
   r.attention.capture = true;
   r.attention.layers = o_.pointingLayers;
   auto a = engine_.ask(r);
@@ -266,7 +266,7 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
             {"aspect_comparisons_right", rateJson(t.aspectComparisons)},
             {"compares_an_aspect_twice", rateJson(t.repeatedComparison)},
             {"gives_an_aspect_to_both_images", rateJson(t.contradiction)},
-            {"comparisons_guarded", o.guardComparisons},
+            {"decoded_in_training_grammar", o.guardAnswerGrammar},
             {"guard_left_out_the_first_choice", rateJson(t.steered)},
             {"acknowledges_unstated_preference_default_question", rateJson(t.defaultQuestion.inventedPreference)},
             {"acknowledges_unstated_preference_unseen_wording", rateJson(t.unseenWording.inventedPreference)},
@@ -295,9 +295,10 @@ std::string pct(double v) {
 std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, const EvalOptions& o) {
   std::string md = "## " + o.label + "\n\n";
   md += "Model: `" + info.directory + "`; shards: `" + o.shards + "`.\n\n";
-  md += o.guardComparisons ? "Decoding as in the app: a reasoning's comparisons keep the training texts' grammar "
-                             "(each described aspect compared once; gen::SamplingParams::guardComparisons).\n\n"
-                           : "Decoding: the decoder's own choices (--unguarded-comparisons).\n\n";
+  md += o.guardAnswerGrammar ? "Decoding as in the app, in the training texts' grammar (each described aspect "
+                               "compared once; no sentence about a preference nobody stated; "
+                               "gen::SamplingParams::guardAnswerGrammar).\n\n"
+                             : "Decoding: the decoder's own choices (--unguarded-decoding).\n\n";
   md += "| measure | value | n |\n| --- | --- | --- |\n";
   auto row = [&](const std::string& name, const Rate& r) {
     md += "| " + name + " | " + pct(r.value()) + " | " + std::to_string(r.total) + " |\n";
@@ -327,7 +328,7 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   row("reasoning: aspects compared, the direction right (better / worse / comparable)", t.aspectComparisons);
   row("reasoning compares one aspect in two sentences (lower is better)", t.repeatedComparison);
   row("reasoning gives one aspect to A in one sentence and to B in another (lower is better)", t.contradiction);
-  if (o.guardComparisons) row("reasoning: the guard left out the decoder's first choice (answers)", t.steered);
+  if (o.guardAnswerGrammar) row("reasoning: the guard left out the decoder's first choice (answers)", t.steered);
   row("reasoning speaks of a preference nobody stated (lower is better)", t.inventedPreference);
   if (t.defaultQuestion.inventedPreference.total > 0) {
     row("the same, asked with the app's default question", t.defaultQuestion.inventedPreference);

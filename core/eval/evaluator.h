@@ -27,9 +27,9 @@ struct EvalOptions {
   // training template writes (preferences nobody stated; the winner).
   int maxQuestionChecks = 200;
   int maxNewTokens = 160;
-  // The decoding the app uses (gen::SamplingParams::guardComparisons); false
+  // The decoding the app uses (gen::SamplingParams::guardAnswerGrammar); false
   // measures the decoder's own choices.
-  bool guardComparisons = true;
+  bool guardAnswerGrammar = true;
   // Decoder layers whose attention the pointing game reads (empty: the mean of every
   // layer, as the window shows it).
   std::vector<int> pointingLayers;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/data/answer_grammar.h"
 #include "core/data/parser.h"
 #include "core/data/questionnaire.h"
 #include "core/generate/session.h"
@@ -357,7 +358,9 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
       cb.watchIds.push_back(s.verdict.b);
     }
     gen::GenerationSession session(s.model->decoder(), s.tokenizer);
-    auto result = session.generate(fused->embeds, fused->spans, request.sampling, request.attention, cb);
+    gen::SamplingParams sampling = request.sampling;
+    sampling.preferenceStated = data::statesPreference(request.prompt.preference, request.prompt.question);
+    auto result = session.generate(fused->embeds, fused->spans, sampling, request.attention, cb);
     if (!result) return result.error();
     answer.generation = std::move(result.value());
     answer.generation.visionMs = visionMs;

@@ -8,7 +8,7 @@
 #include <limits>
 #include <random>
 
-#include "core/generate/comparison_grammar.h"
+#include "core/generate/answer_grammar.h"
 #include "core/text/tokenizer.h"
 
 namespace dqa::gen {
@@ -266,7 +266,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   model::KVCache cache;
   decoder_.reserve(cache, 1, promptLength + maxNew + 1);
   TextStreamer streamer(tokenizer_.get());
-  ComparisonGrammarGuard aspectGuard(tokenizer_.get(), sampling.guardComparisons, cfg.vocabSize);
+  AnswerGrammarGuard grammar(tokenizer_.get(), sampling.guardAnswerGrammar, sampling.preferenceStated, cfg.vocabSize);
   try {
     const auto t0 = Clock::now();
     at::Tensor hidden = decoder_.forward(promptEmbeds, &cache, attention.capture());  // [1, T, hidden]
@@ -282,11 +282,11 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
       at::Tensor probs = at::softmax(last, -1);  // [vocab] float32
       if (sampling.ignoreEos)
         last = last.index_fill(0, at::tensor({int64_t(cfg.eosId)}), -std::numeric_limits<float>::infinity());
-      const at::Tensor allowed = aspectGuard.apply(last);  // [vocab]
+      const at::Tensor allowed = grammar.apply(last);  // [vocab]
       const int64_t next = pickToken(allowed, sampling, rng);
       if (!allowed.is_same(last) && std::isinf(allowed[last.argmax().item<int64_t>()].item<float>()))
         ++result.steeredTokens;  // the decoder's first choice was left out
-      aspectGuard.append(next);
+      grammar.append(next);
       if (step == 0) {
         result.firstTokenMs = msSince(t0);
         firstToken = Clock::now();

@@ -20,10 +20,13 @@ struct SamplingParams {
   float topP = 1.f;
   uint64_t seed = 0;
   bool ignoreEos = false;  // benchmarks: never stop at EOS, time exactly maxNewTokens
-  // Keep a reasoning's per-aspect comparisons to the training texts' grammar: each aspect
-  // the answer describes as distorted compared once, no other (core/data/
-  // comparison_guard.h); false: the decoder's own choice at every step.
-  bool guardComparisons = true;
+  // Keep an answer to the training texts' grammar (core/data/answer_grammar.h): each
+  // aspect it describes as distorted compared once and no other, and no sentence about a
+  // preference unless `preferenceStated`. false: the decoder's own choice at every step.
+  bool guardAnswerGrammar = true;
+  // Whether the question states a preference; Engine::ask sets it from the prompt
+  // (data::statesPreference).
+  bool preferenceStated = true;
 };
 
 struct AttentionOptions {
@@ -74,7 +77,7 @@ struct GenerationResult {
   std::vector<std::vector<float>> watchedProbabilities;  // [step][watchIds]
   std::string text;
   StopReason stop = StopReason::EndOfSequence;
-  int steeredTokens = 0;  // steps where guardComparisons left out the decoder's first choice
+  int steeredTokens = 0;  // steps where guardAnswerGrammar left out the decoder's first choice
   int64_t promptTokens = 0;
   double visionMs = 0, prefillMs = 0, firstTokenMs = 0, decodeMs = 0;
   double tokensPerSecond() const;

@@ -62,9 +62,9 @@ class BundledModelTest : public QObject {
   }
 
   Answer ask(text::Task task, bool shortAnswer, const cv::Mat& ref, const cv::Mat& a, const cv::Mat& b,
-             const std::string& preference = "", bool guardComparisons = true) {
+             const std::string& preference = "", bool guardAnswerGrammar = true) {
     AskRequest r;
-    r.sampling.guardComparisons = guardComparisons;
+    r.sampling.guardAnswerGrammar = guardAnswerGrammar;
     r.prompt.preference = preference;
     r.prompt.task = task;
     r.prompt.withReference = !ref.empty();
@@ -172,8 +172,9 @@ class BundledModelTest : public QObject {
   }
 
   // Left to itself the decoder compares an aspect in two sentences in a quarter of its
-  // reasonings (docs/model.md); the app's decoding leaves out the words that would. Where
-  // the guard leaves nothing out the answer is the decoder's own, word for word.
+  // reasonings (docs/model.md); the app decodes in the training texts' grammar
+  // (core/data/answer_grammar.h), which leaves out the words that would. Where the guard
+  // leaves nothing out the answer is the decoder's own, word for word.
   void reasoningsCompareEachAspectOnce() {
     cv::Mat ref;
     cv::repeat(photo_, 2, 2, ref);

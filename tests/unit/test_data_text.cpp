@@ -8,7 +8,7 @@
 #include <sstream>
 #include <set>
 
-#include "core/data/comparison_guard.h"
+#include "core/data/answer_grammar.h"
 #include "core/data/parser.h"
 #include "core/data/question_variety.h"
 #include "core/data/sampler.h"
@@ -232,7 +232,7 @@ class TestDataText : public QObject {
   }
 
   void reasoningsCompareOnlyAspectsTheyDescribeAsDistorted() {
-    // The decoding guard (core/data/comparison_guard.h) holds a model's reasoning to the
+    // The decoding guard (core/data/answer_grammar.h) holds a model's reasoning to the
     // training texts' grammar: a comparison names an aspect the answer has described as
     // distorted in one image or both (and, reasoningsCompareEachAspectOnce, once).
     int compared = 0;
@@ -267,56 +267,103 @@ class TestDataText : public QObject {
     QCOMPARE(p.winner, Winner::B);
   }
 
-  void comparisonGuardKeepsTheTrainingGrammar() {
+  void answerGrammarKeepsComparisonsToTheTrainingGrammar() {
+    // (A preference stated throughout: only the comparison rules apply.)
     // Blur and noise described, blur compared: noise may be compared, blur not again,
     // colour (never described) not at all.
     const std::string blurCompared =
         "Image A has severe blur, while Image B has mild noise. In terms of blur, Image B is much better than Image "
         "A. ";
-    ComparisonGuard guard = readAnswerSoFar(blurCompared + "Regarding");
+    AnswerGrammar guard = readAnswerSoFar(blurCompared + "Regarding", true);
     QVERIFY(guard.inSlot && !guard.comparisonsDone);
     QVERIFY(guard.compared[size_t(Aspect::Blurriness)] && guard.described[size_t(Aspect::Blurriness)]);
     QVERIFY(guard.mayCompare(int(Aspect::Noise)));
     QVERIFY(!guard.mayCompare(int(Aspect::Blurriness)) && !guard.mayCompare(int(Aspect::Color)));
     for (const char* barred : {" blur", " focus", " sharp", " Sharpness", " blu", " colour", " brightness", " bl"})
-      QVERIFY2(leavesComparisonGrammar(guard, barred), barred);
+      QVERIFY2(leavesAnswerGrammar(guard, barred), barred);
     // Noise, only a space, a piece that may still name noise ("s" of "speck"), a word that
     // names no aspect.
     for (const char* kept : {" noise", " grain", " ", " s", "", " the"})
-      QVERIFY2(!leavesComparisonGrammar(guard, kept), kept);
+      QVERIFY2(!leavesAnswerGrammar(guard, kept), kept);
     // The aspect-last templates open the slot at their end; a word already begun is read.
-    QVERIFY(readAnswerSoFar(blurCompared + "Image A is slightly better than Image B when it comes to").inSlot);
-    guard = readAnswerSoFar(blurCompared + "As for s");  // sharpness or speckle
+    QVERIFY(readAnswerSoFar(blurCompared + "Image A is slightly better than Image B when it comes to", true).inSlot);
+    guard = readAnswerSoFar(blurCompared + "As for s", true);  // sharpness or speckle
     QVERIFY(guard.inSlot);
     QCOMPARE(guard.written, std::string("s"));
-    QVERIFY(leavesComparisonGrammar(guard, "harp"));
-    QVERIFY(!leavesComparisonGrammar(guard, "peck"));
+    QVERIFY(leavesAnswerGrammar(guard, "harp"));
+    QVERIFY(!leavesAnswerGrammar(guard, "peck"));
     // Too late to choose: every continuation of a word that already names blur is kept.
-    guard = readAnswerSoFar(blurCompared + "As for blurr");
+    guard = readAnswerSoFar(blurCompared + "As for blurr", true);
     QVERIFY(guard.inSlot);
-    QVERIFY(!leavesComparisonGrammar(guard, "iness"));
+    QVERIFY(!leavesAnswerGrammar(guard, "iness"));
     // Not in a slot: no cue, an aspect already named, or the first sentence.
-    QVERIFY(!readAnswerSoFar(blurCompared + "Image A").inSlot);
-    QVERIFY(!readAnswerSoFar(blurCompared + "Regarding noise,").inSlot);
-    QVERIFY(!readAnswerSoFar(blurCompared + "Regarding colour accuracy").inSlot);
-    QVERIFY(!leavesComparisonGrammar(readAnswerSoFar(blurCompared + "Regarding colour accuracy"), " and"));
+    QVERIFY(!readAnswerSoFar(blurCompared + "Image A", true).inSlot);
+    QVERIFY(!readAnswerSoFar(blurCompared + "Regarding noise,", true).inSlot);
+    QVERIFY(!readAnswerSoFar(blurCompared + "Regarding colour accuracy", true).inSlot);
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(blurCompared + "Regarding colour accuracy", true), " and"));
     // Before any comparison every described aspect may be compared, no other.
-    guard = readAnswerSoFar("Image A has severe blur, while Image B has mild noise. In terms of");
+    guard = readAnswerSoFar("Image A has severe blur, while Image B has mild noise. In terms of", true);
     QVERIFY(guard.inSlot);
-    QVERIFY(!leavesComparisonGrammar(guard, " blur") && !leavesComparisonGrammar(guard, " noise"));
-    QVERIFY(leavesComparisonGrammar(guard, " colour"));
+    QVERIFY(!leavesAnswerGrammar(guard, " blur") && !leavesAnswerGrammar(guard, " noise"));
+    QVERIFY(leavesAnswerGrammar(guard, " colour"));
     // With noise compared too, the next sentence goes on to the verdict: it may not open
     // like a comparison ("In", "Regarding", "As", "Image").
-    guard = readAnswerSoFar(blurCompared + "As for noise, Image A is slightly better than Image B.");
+    guard = readAnswerSoFar(blurCompared + "As for noise, Image A is slightly better than Image B.", true);
     QVERIFY(guard.comparisonsDone && !guard.inSlot);
     for (const char* opener : {" In", " Regarding", " As", " Image", " I", " Im"})
-      QVERIFY2(leavesComparisonGrammar(guard, opener), opener);
+      QVERIFY2(leavesAnswerGrammar(guard, opener), opener);
     for (const char* other : {" Overall", " Given", " Inter", " ", ""})
-      QVERIFY2(!leavesComparisonGrammar(guard, other), other);
+      QVERIFY2(!leavesAnswerGrammar(guard, other), other);
     // While one described aspect is left, and before any comparison, sentences open freely.
-    QVERIFY(!readAnswerSoFar(blurCompared).comparisonsDone);
-    QVERIFY(!readAnswerSoFar("Image A has severe blur, while Image B has mild noise.").comparisonsDone);
-    QVERIFY(!leavesComparisonGrammar(readAnswerSoFar(blurCompared), " Image"));
+    QVERIFY(!readAnswerSoFar(blurCompared, true).comparisonsDone);
+    QVERIFY(!readAnswerSoFar("Image A has severe blur, while Image B has mild noise.", true).comparisonsDone);
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(blurCompared, true), " Image"));
+  }
+
+  void answerGrammarSpeaksOfNoPreferenceNobodyStated() {
+    const std::string compared =
+        "Image A has severe blur, while Image B has mild noise. In terms of blur, Image B is much better than Image "
+        "A. As for noise, Image A is slightly better than Image B.";
+    const AnswerGrammar none = readAnswerSoFar(compared, false);
+    QVERIFY(none.openingWithoutPreference && none.firstWord.empty());
+    for (const char* opener : {" You", " Given", " Taking", " With", " Without", " you,"})
+      QVERIFY2(leavesAnswerGrammar(none, opener), opener);
+    for (const char* other : {" Overall", " Yo", " Your", " Withheld", " ", ""})  // part of a word; another word
+      QVERIFY2(!leavesAnswerGrammar(none, other), other);
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar(compared + " Yo", false), "u"));  // "You", a piece at a time
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(compared + " Yo", false), "ur"));
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar("", false), "You"));                    // the first sentence too
+    QVERIFY(!readAnswerSoFar(compared + " Overall,", false).openingWithoutPreference);  // past the first word
+    // Stated: the sentences about it are the answer's to write.
+    const AnswerGrammar stated = readAnswerSoFar(compared, true);
+    QVERIFY(!stated.openingWithoutPreference);
+    QVERIFY(!leavesAnswerGrammar(stated, " You") && !leavesAnswerGrammar(stated, " Given"));
+    // A preference is stated in the preference field or in a sentence of the question.
+    QVERIFY(statesPreference("I can't tolerate noise.", ""));
+    QVERIFY(statesPreference("", "I can't tolerate noise. Which image is better, and why?"));
+    QVERIFY(!statesPreference("", "Compared with the reference, which image is better, Image A or Image B, and why?"));
+    QVERIFY(!statesPreference("", ""));
+  }
+
+  void onlyAnswersToAPreferenceOpenSentencesTheWayPreferenceSentencesDo() {
+    // The grammar's preference rule: without a stated preference no training sentence
+    // opens with "You", "Given", "Taking", "With" or "Without"; with one, some do.
+    const std::regex opener(R"((^|[.!?] )(You|Given|Taking|With|Without)\b)");
+    int withPreference = 0, opened = 0, without = 0;
+    for (std::uint64_t s = 11000; s < 14000; ++s) {
+      Questionnaire q = randomQuestionnaire(s);
+      const std::string text = generateText(q, s).answer;
+      const bool opens = std::regex_search(text, opener);
+      if (q.hasPreference) {
+        ++withPreference;
+        opened += opens;
+      } else {
+        ++without;
+        QVERIFY2(!opens, text.c_str());
+      }
+    }
+    QVERIFY(without > 1000);
+    QVERIFY(withPreference > 100 && opened > withPreference / 2);
   }
 
   void cautionsNameContradictionsAndUnstatedPreferences() {

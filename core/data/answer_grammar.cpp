@@ -1,4 +1,4 @@
-#include "core/data/comparison_guard.h"
+#include "core/data/answer_grammar.h"
 
 #include <algorithm>
 #include <cctype>
@@ -15,6 +15,8 @@ namespace {
 const std::vector<std::string> kSlotCues = {"in terms of", "regarding", "as for", "when it comes to"};
 // The first words of textgen's comparison sentences.
 const std::vector<std::string> kComparisonOpeners = {"in", "regarding", "as", "image"};
+// The first words of textgen's sentences about a stated preference, and of no other.
+const std::vector<std::string> kPreferenceOpeners = {"you", "given", "taking", "with", "without"};
 
 bool isWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '\''; }
 
@@ -46,7 +48,7 @@ bool fitsAspect(const std::string& text, int aspect) {
 }
 
 // Whether `text` fits an aspect that may not be compared and none that may.
-bool fitsOnlyBarredAspects(const ComparisonGuard& guard, const std::string& text) {
+bool fitsOnlyBarredAspects(const AnswerGrammar& guard, const std::string& text) {
   if (text.empty()) return false;
   bool barred = false;
   for (int a = 0; a < kNumAspects; ++a) {
@@ -122,15 +124,20 @@ bool openSlot(const std::string& sentence, std::string* written) {
 
 }  // namespace
 
-bool ComparisonGuard::mayCompare(int aspect) const { return described[size_t(aspect)] && !compared[size_t(aspect)]; }
+bool AnswerGrammar::mayCompare(int aspect) const { return described[size_t(aspect)] && !compared[size_t(aspect)]; }
 
-ComparisonGuard readAnswerSoFar(const std::string& answerSoFar) {
-  ComparisonGuard guard;
-  const bool atStart = endsASentence(answerSoFar);
+AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated) {
+  AnswerGrammar guard;
+  const bool atStart = answerSoFar.empty() || endsASentence(answerSoFar);
   const size_t start = atStart ? answerSoFar.size() : lastSentenceStart(answerSoFar);
+  const std::string sentence = withoutLeadingSpaces(lower(answerSoFar.substr(start)));
+  if (!preferenceStated && std::all_of(sentence.begin(), sentence.end(), isWordChar)) {
+    guard.openingWithoutPreference = true;
+    guard.firstWord = sentence;
+  }
   std::string written;
   const bool inSlot = !atStart && openSlot(answerSoFar.substr(start), &written);
-  if (!atStart && !inSlot) return guard;  // mid-sentence: nothing to guard
+  if (!atStart && !inSlot) return guard;  // mid-sentence: no comparison to guard
   const ParsedAnswer finished = parseAnswer(Task::Reasoning, answerSoFar.substr(0, start));
   bool anyCompared = false, anyLeft = false;
   for (int a = 0; a < kNumAspects; ++a) {
@@ -146,7 +153,28 @@ ComparisonGuard readAnswerSoFar(const std::string& answerSoFar) {
   return guard;
 }
 
-bool leavesComparisonGrammar(const ComparisonGuard& guard, const std::string& next) {
+bool statesPreference(const std::string& preference, const std::string& question) {
+  if (!preference.empty()) return true;
+  std::string sentence;
+  for (char c : question + ".") {
+    if (c == '.' || c == '!' || c == '?' || c == '\n') {
+      if (parsePreference(sentence)) return true;
+      sentence.clear();
+    } else {
+      sentence += c;
+    }
+  }
+  return false;
+}
+
+bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
+  if (guard.openingWithoutPreference) {
+    // Whole words only: "Yo" may still become "Your"; "You" and "You," may not be written.
+    const std::string opening = withoutLeadingSpaces(guard.firstWord + lower(next));
+    for (const auto& word : kPreferenceOpeners)
+      if (startsWith(opening, word) && (opening.size() == word.size() || !isWordChar(opening[word.size()])))
+        return true;
+  }
   if (guard.inSlot) {
     if (fitsOnlyBarredAspects(guard, guard.written)) return false;  // too late to choose
     return fitsOnlyBarredAspects(guard, withoutLeadingSpaces(guard.written + lower(next)));

@@ -1,7 +1,7 @@
 #pragma once
-// Internal to the generation core: leaves out, at each step, the tokens that would take a
-// reasoning's comparisons out of the training texts' grammar: an aspect compared twice,
-// or one the answer never described (core/data/comparison_guard.h).
+// Internal to the generation core: leaves out, at each step, the tokens that would take an
+// answer out of the training texts' grammar: an aspect compared twice, one the answer
+// never described, a sentence about a preference nobody stated (core/data/answer_grammar.h).
 #include <ATen/ATen.h>
 
 #include <string>
@@ -13,10 +13,10 @@ class Tokenizer;
 
 namespace dqa::gen {
 
-class ComparisonGrammarGuard {
+class AnswerGrammarGuard {
  public:
   // Inactive (every call a no-op) when `enabled` is false or there is no tokenizer.
-  ComparisonGrammarGuard(const text::Tokenizer* tokenizer, bool enabled, int64_t vocabSize);
+  AnswerGrammarGuard(const text::Tokenizer* tokenizer, bool enabled, bool preferenceStated, int64_t vocabSize);
 
   // logits [vocab] with the tokens that would leave the grammar at -inf; the same
   // tensor when none would.
@@ -26,6 +26,7 @@ class ComparisonGrammarGuard {
 
  private:
   const text::Tokenizer* tokenizer_;
+  bool preferenceStated_;
   int64_t vocab_ = 0;
   std::string written_;
   std::vector<std::string> pieces_;  // each id's text, filled when first needed

@@ -1,0 +1,62 @@
+#pragma once
+// A guard for writing answers: a reasoning keeps the training texts' grammar.
+//  - Comparisons: each aspect the answer has described as distorted (in one image or
+//    both) is compared once, and no other aspect is compared. Left to itself the decoder
+//    compares an aspect twice in about a quarter of its reasonings, and in about a fifth
+//    gives it to Image A in one sentence and to Image B in another (docs/model.md,
+//    "Reasoning text"). Comparison sentences name their aspect right after a cue ("In
+//    terms of", "Regarding", "As for", "when it comes to") and open with "In",
+//    "Regarding", "As" or "Image": in an aspect slot, the words that would name an aspect
+//    already compared or never described are left out; once every described aspect is
+//    compared, a new sentence may not open like a comparison (it goes on to the verdict).
+//  - Preferences: where the question states none, no sentence speaks of one. The
+//    sentences that do open with "You", "Given", "Taking", "With" or "Without" ("You
+//    mentioned that you care a lot about blur.", "Given your preference, ..."), and no
+//    other training sentence does (test_data_text); those first words are left out.
+// Plain string logic, so the generation core can ask it about every token's text.
+#include <array>
+#include <string>
+
+#include "core/data/questionnaire.h"
+
+namespace dqa::data {
+
+struct AnswerGrammar {
+  std::array<bool, kNumAspects> compared{};   // aspects the finished sentences compare
+  std::array<bool, kNumAspects> described{};  // ... describe as distorted in an image
+  // The text so far ends in a comparison's aspect slot; what of the slot is written
+  // (lower case, leading spaces dropped).
+  bool inSlot = false;
+  std::string written;
+  bool comparisonsDone = false;  // at a sentence start, every described aspect compared
+  // No preference was stated and the text so far ends inside a sentence's first word
+  // (`firstWord`, lower case; empty at the start of a sentence).
+  bool openingWithoutPreference = false;
+  std::string firstWord;
+  bool mayCompare(int aspect) const;  // described and not yet compared
+  bool active() const { return inSlot || comparisonsDone || openingWithoutPreference; }
+};
+
+// Reads an unfinished answer (parseAnswer's reading of its finished sentences).
+// `preferenceStated`: the question states a preference (statesPreference).
+AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated);
+
+// Whether a prompt states a preference: the preference field is not empty, or a sentence
+// of the question names an aspect the way a preference does (parsePreference; "Which
+// has less noise?" counts too, so that the guard never holds back a preference a user
+// typed into the question).
+bool statesPreference(const std::string& preference, const std::string& question);
+
+// Whether writing `next` (a token's text, e.g. " blur") would leave the grammar:
+//  - in a slot: the slot's text would fit a stem (aspectStems) of an aspect that may not
+//    be compared and of none that may. Never when no aspect may be compared, nor when
+//    what the slot already holds names only such aspects (then every token would be left
+//    out: too late to choose);
+//  - after the comparisons: `next` opens a sentence the way comparisons do ("In",
+//    "Regarding", "As", "Image", or the start of one of them);
+//  - without a stated preference: the sentence's first word would become "You",
+//    "Given", "Taking", "With" or "Without".
+// False when `next` adds only spaces.
+bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next);
+
+}  // namespace dqa::data
