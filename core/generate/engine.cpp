@@ -359,6 +359,9 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     }
     gen::GenerationSession session(s.model->decoder(), s.tokenizer);
     gen::SamplingParams sampling = request.sampling;
+    // The grammar is the data engine's, which only models trained here with the quality
+    // encoder have learnt; a converted DepictQA checkpoint (CLIP) writes in its own words.
+    sampling.guardAnswerGrammar = request.sampling.guardAnswerGrammar && s.model->hasQualityEncoder();
     sampling.preferenceStated = data::statesPreference(request.prompt.preference, request.prompt.question);
     auto result = session.generate(fused->embeds, fused->spans, sampling, request.attention, cb);
     if (!result) return result.error();

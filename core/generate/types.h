@@ -23,6 +23,8 @@ struct SamplingParams {
   // Keep an answer to the training texts' grammar (core/data/answer_grammar.h): each
   // aspect it describes as distorted compared once and no other, and no sentence about a
   // preference unless `preferenceStated`. false: the decoder's own choice at every step.
+  // Engine::ask applies it to quality-encoder models only (the data engine's grammar is
+  // theirs; a converted DepictQA checkpoint writes in its own words).
   bool guardAnswerGrammar = true;
   // Whether the question states a preference; Engine::ask sets it from the prompt
   // (data::statesPreference).
