@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   model.addTo(app);
   std::string imageA, imageB, reference;
   int runs = 3, newTokens = 200, size = 96;
-  bool json = false;
+  bool json = false, unguarded = false;
   app.add_option("--runs", runs, "Repetitions per measurement (median reported)")->capture_default_str();
   app.add_option("--new-tokens", newTokens, "Tokens for the long-answer measurement")->capture_default_str();
   app.add_option("--size", size, "Side of the synthetic test images in pixels")->capture_default_str();
@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
   app.add_option("-a", imageA, "Image A");
   app.add_option("-b", imageB, "Image B");
   app.add_flag("--json", json, "Print JSON");
+  app.add_flag("--unguarded-decoding", unguarded,
+               "Decode as the model chooses (time the answers without the training texts' grammar)");
   CLI11_PARSE(app, argc, argv);
 
   nlohmann::json out;
@@ -102,6 +104,7 @@ int main(int argc, char** argv) {
   out["load_ms"] = median(loads);
 
   dqa::AskRequest req;
+  req.sampling.guardAnswerGrammar = !unguarded;
   auto pick = [&](const std::string& path, int variant) {
     if (path.empty()) return scene(size, size, variant);
     auto img = dqa::image::loadImage(path);
