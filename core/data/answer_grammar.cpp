@@ -4,6 +4,7 @@
 #include <cctype>
 #include <vector>
 
+#include "core/data/answer_words.h"
 #include "core/data/parser.h"
 #include "core/data/textgen.h"
 
@@ -18,13 +19,6 @@ const std::vector<std::string> kComparisonOpeners = {"in", "regarding", "as", "i
 // The first words of textgen's sentences about a stated preference, and of no other.
 const std::vector<std::string> kPreferenceOpeners = {"you", "given", "taking", "with", "without"};
 
-bool isWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '\''; }
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string withoutLeadingSpaces(const std::string& s) {
   size_t i = 0;
   while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
@@ -33,10 +27,14 @@ std::string withoutLeadingSpaces(const std::string& s) {
 
 bool startsWith(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
-// `text` is `word`, a start of it, or `word` followed by a non-word character.
+// `text` begins with the whole word `word` ("you", "you,"; not "your").
+bool beginsWithWord(const std::string& text, const std::string& word) {
+  return startsWith(text, word) && (text.size() == word.size() || !isWordChar(text[word.size()]));
+}
+
+// `text` is `word`, a start of it, or begins with the whole word.
 bool fitsWord(const std::string& text, const std::string& word) {
-  if (startsWith(word, text)) return true;
-  return startsWith(text, word) && !isWordChar(text[word.size()]);
+  return startsWith(word, text) || beginsWithWord(text, word);
 }
 
 // Whether `text` (slot text, lower case) names the aspect or could still become a word
@@ -59,17 +57,6 @@ bool fitsOnlyBarredAspects(const AnswerGrammar& guard, const std::string& text) 
   return barred;
 }
 
-// Where the last sentence of `text` begins: after the last ". ", "! ", "? " or newline.
-size_t lastSentenceStart(const std::string& text) {
-  for (size_t i = text.size(); i > 0; --i) {
-    const char c = text[i - 1];
-    if (c == '\n') return i;
-    if ((c == '.' || c == '!' || c == '?') && i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
-      return i;
-  }
-  return 0;
-}
-
 // Whether the text ends a sentence, so that the next token opens one.
 bool endsASentence(const std::string& text) {
   size_t end = text.size();
@@ -81,17 +68,12 @@ bool endsASentence(const std::string& text) {
 // occurs.
 bool textAfterLastCue(const std::string& sentence, std::string* after) {
   size_t best = std::string::npos, bestEnd = 0;
-  for (const auto& cue : kSlotCues) {
-    for (size_t pos = sentence.find(cue); pos != std::string::npos; pos = sentence.find(cue, pos + 1)) {
-      const size_t end = pos + cue.size();
-      const bool left = pos == 0 || !isWordChar(sentence[pos - 1]);
-      const bool right = end >= sentence.size() || !isWordChar(sentence[end]);
-      if (left && right && (best == std::string::npos || pos > best)) {
+  for (const auto& cue : kSlotCues)
+    for (size_t pos = findWord(sentence, cue); pos != std::string::npos; pos = findWord(sentence, cue, pos + 1))
+      if (best == std::string::npos || pos > best) {
         best = pos;
-        bestEnd = end;
+        bestEnd = pos + cue.size();
       }
-    }
-  }
   if (best == std::string::npos) return false;
   *after = sentence.substr(bestEnd);
   return true;
@@ -112,11 +94,11 @@ bool stillNamingAnAspect(const std::string& written) {
   return false;
 }
 
-// The slot the last sentence ends in, if any: after a cue, a space, then at most the
-// beginning of one word.
+// The slot the last sentence (lower case) ends in, if any: after a cue, a space, then at
+// most the beginning of one word.
 bool openSlot(const std::string& sentence, std::string* written) {
   std::string after;
-  if (!textAfterLastCue(lower(sentence), &after)) return false;
+  if (!textAfterLastCue(sentence, &after)) return false;
   if (!after.empty() && !std::isspace(static_cast<unsigned char>(after.front()))) return false;
   *written = withoutLeadingSpaces(after);
   return stillNamingAnAspect(*written);
@@ -129,14 +111,14 @@ bool AnswerGrammar::mayCompare(int aspect) const { return described[size_t(aspec
 AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated) {
   AnswerGrammar guard;
   const bool atStart = answerSoFar.empty() || endsASentence(answerSoFar);
-  const size_t start = atStart ? answerSoFar.size() : lastSentenceStart(answerSoFar);
-  const std::string sentence = withoutLeadingSpaces(lower(answerSoFar.substr(start)));
+  const size_t start = atStart ? answerSoFar.size() : sentenceSpans(answerSoFar).back().first;
+  const std::string sentence = withoutLeadingSpaces(lowerCase(answerSoFar.substr(start)));
   if (!preferenceStated && std::all_of(sentence.begin(), sentence.end(), isWordChar)) {
     guard.openingWithoutPreference = true;
     guard.firstWord = sentence;
   }
   std::string written;
-  const bool inSlot = !atStart && openSlot(answerSoFar.substr(start), &written);
+  const bool inSlot = !atStart && openSlot(sentence, &written);
   if (!atStart && !inSlot) return guard;  // mid-sentence: no comparison to guard
   const ParsedAnswer finished = parseAnswer(Task::Reasoning, answerSoFar.substr(0, start));
   bool anyCompared = false, anyLeft = false;
@@ -154,33 +136,24 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
 }
 
 bool statesPreference(const std::string& preference, const std::string& question) {
-  if (!preference.empty()) return true;
-  std::string sentence;
-  for (char c : question + ".") {
-    if (c == '.' || c == '!' || c == '?' || c == '\n') {
-      if (parsePreference(sentence)) return true;
-      sentence.clear();
-    } else {
-      sentence += c;
-    }
-  }
-  return false;
+  // parsePreference finds an aspect's word anywhere in its text, so the question need
+  // not be cut into sentences first.
+  return !preference.empty() || parsePreference(question).has_value();
 }
 
 bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
   if (guard.openingWithoutPreference) {
     // Whole words only: "Yo" may still become "Your"; "You" and "You," may not be written.
-    const std::string opening = withoutLeadingSpaces(guard.firstWord + lower(next));
+    const std::string opening = withoutLeadingSpaces(guard.firstWord + lowerCase(next));
     for (const auto& word : kPreferenceOpeners)
-      if (startsWith(opening, word) && (opening.size() == word.size() || !isWordChar(opening[word.size()])))
-        return true;
+      if (beginsWithWord(opening, word)) return true;
   }
   if (guard.inSlot) {
     if (fitsOnlyBarredAspects(guard, guard.written)) return false;  // too late to choose
-    return fitsOnlyBarredAspects(guard, withoutLeadingSpaces(guard.written + lower(next)));
+    return fitsOnlyBarredAspects(guard, withoutLeadingSpaces(guard.written + lowerCase(next)));
   }
   if (!guard.comparisonsDone) return false;
-  const std::string opening = withoutLeadingSpaces(lower(next));
+  const std::string opening = withoutLeadingSpaces(lowerCase(next));
   if (opening.empty()) return false;
   return std::any_of(kComparisonOpeners.begin(), kComparisonOpeners.end(),
                      [&](const std::string& word) { return fitsWord(opening, word); });

@@ -41,10 +41,10 @@ struct AnswerGrammar {
 // `preferenceStated`: the question states a preference (statesPreference).
 AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated);
 
-// Whether a prompt states a preference: the preference field is not empty, or a sentence
-// of the question names an aspect the way a preference does (parsePreference; "Which
-// has less noise?" counts too, so that the guard never holds back a preference a user
-// typed into the question).
+// Whether a prompt states a preference: the preference field is not empty, or the
+// question names an aspect the way a preference does (parsePreference; "Which has less
+// noise?" counts too, so that the guard never holds back a preference a user typed into
+// the question).
 bool statesPreference(const std::string& preference, const std::string& question);
 
 // Whether writing `next` (a token's text, e.g. " blur") would leave the grammar:

@@ -1,4 +1,5 @@
 #include "core/data/parser.h"
+#include "core/data/answer_words.h"
 #include "core/data/textgen.h"
 
 #include <algorithm>
@@ -173,19 +174,6 @@ const std::vector<Phrase> kComparatives = sortedByLength({{"better", 1},
 const std::vector<std::string> kStrongDegree = {"much",    "far",      "considerably",  "significantly",
                                                 "clearly", "markedly", "substantially", "way"};
 
-bool isWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '\''; }
-
-// Position of `phrase` in `s` as whole words, from `from`; npos if absent.
-size_t findWord(const std::string& s, const std::string& phrase, size_t from = 0) {
-  for (size_t pos = s.find(phrase, from); pos != std::string::npos; pos = s.find(phrase, pos + 1)) {
-    bool left = pos == 0 || !isWordChar(s[pos - 1]);
-    size_t end = pos + phrase.size();
-    bool right = end >= s.size() || !isWordChar(s[end]);
-    if (left && right) return pos;
-  }
-  return std::string::npos;
-}
-
 bool contains(const std::string& s, const std::string& phrase) { return findWord(s, phrase) != std::string::npos; }
 bool containsAny(const std::string& s, const std::vector<std::string>& phrases) {
   for (const auto& p : phrases)
@@ -221,25 +209,9 @@ std::vector<int> imageMentions(const std::string& s) {
   return ids;
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::vector<std::string> splitSentences(const std::string& text) {
   std::vector<std::string> out;
-  std::string cur;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    cur += c;
-    bool end = (c == '.' || c == '!' || c == '?') &&
-               (i + 1 == text.size() || std::isspace(static_cast<unsigned char>(text[i + 1])));
-    if (end || c == '\n') {
-      out.push_back(cur);
-      cur.clear();
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
+  for (const auto& [begin, end] : sentenceSpans(text)) out.push_back(text.substr(begin, end - begin));
   return out;
 }
 
@@ -291,19 +263,7 @@ bool readWinner(const std::string& s, Winner* out) {
 }  // namespace
 
 VerdictMention findVerdictMention(const std::string& answer) {
-  // Sentence boundaries as splitSentences draws them, with byte offsets.
-  std::vector<std::pair<size_t, size_t>> sentences;  // [begin, end)
-  size_t begin = 0;
-  for (size_t i = 0; i < answer.size(); ++i) {
-    const char c = answer[i];
-    const bool end = (c == '.' || c == '!' || c == '?') &&
-                     (i + 1 == answer.size() || std::isspace(static_cast<unsigned char>(answer[i + 1])));
-    if (end || c == '\n') {
-      sentences.emplace_back(begin, i + 1);
-      begin = i + 1;
-    }
-  }
-  if (begin < answer.size()) sentences.emplace_back(begin, answer.size());
+  const std::vector<std::pair<size_t, size_t>> sentences = sentenceSpans(answer);  // [begin, end)
   std::vector<size_t> mentions;  // byte offsets of "Image A" / "Image B"
   for (size_t p = answer.find("Image "); p != std::string::npos; p = answer.find("Image ", p + 1))
     if (p + 6 < answer.size() && (answer[p + 6] == 'A' || answer[p + 6] == 'B')) mentions.push_back(p);
@@ -314,7 +274,7 @@ VerdictMention findVerdictMention(const std::string& answer) {
   };
   int chosen = -1, fallback = -1;
   for (size_t i = sentences.size(); i-- > 0 && chosen < 0;) {
-    const std::string text = lower(answer.substr(sentences[i].first, sentences[i].second - sentences[i].first));
+    const std::string text = lowerCase(answer.substr(sentences[i].first, sentences[i].second - sentences[i].first));
     if (containsAny(text, kIgnoreCues)) continue;
     if (firstMentionIn(sentences[i]) < 0) {
       // The closing verdict calls the pair even: the last image-naming sentence before it
@@ -338,7 +298,7 @@ VerdictMention findVerdictMention(const std::string& answer) {
   m.index = firstMentionIn(sentence);
   m.letter = answer[mentions[size_t(m.index)] + 6];
   Winner w;
-  if (readWinner(lower(answer.substr(sentence.first, sentence.second - sentence.first)), &w) && w != Winner::Tie)
+  if (readWinner(lowerCase(answer.substr(sentence.first, sentence.second - sentence.first)), &w) && w != Winner::Tie)
     m.winner = w == Winner::A ? 'A' : 'B';
   return m;
 }
@@ -348,7 +308,7 @@ ParsedAnswer parseAnswer(Task task, const std::string& answer) {
   for (auto& l : p.levelsA) l = Severity::Undistorted;
   for (auto& l : p.levelsB) l = Severity::Undistorted;
   for (auto& c : p.aspectCmp) c = Cmp::Similar;
-  std::string text = lower(answer);
+  std::string text = lowerCase(answer);
 
   if (task == Task::Comparison) {
     p.hasWinner = readWinner(text, &p.winner);
@@ -458,8 +418,7 @@ bool agrees(const Questionnaire& q, const ParsedAnswer& p, std::string* why) {
 }
 
 std::optional<Preference> parsePreference(const std::string& sentence) {
-  std::string text;
-  for (char c : sentence) text += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string text = lowerCase(sentence);
   for (const char* curly : {"\xe2\x80\x99"})  // typographic apostrophe
     for (size_t at = text.find(curly); at != std::string::npos; at = text.find(curly)) text.replace(at, 3, "'");
   auto has = [&](std::initializer_list<const char*> words) {
@@ -495,7 +454,7 @@ std::optional<Preference> parsePreference(const std::string& sentence) {
 }
 
 bool acknowledgesPreference(const std::string& answer) {
-  const std::string text = lower(answer);
+  const std::string text = lowerCase(answer);
   for (const auto& cue : kPreferenceCues)
     if (contains(text, cue)) return true;
   return false;

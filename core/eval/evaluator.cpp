@@ -194,7 +194,7 @@ Status Run::reasoning(const data::TrainingExample& ex) {
   t.repeatedComparison.add(s.repeatsComparison);
   t.contradiction.add(s.contradictsItself);
   t.steered.add(a->generation.steeredTokens > 0);
-  for (int k = 0; k < s.aspectsCompared; ++k) t.aspectComparisons.add(k < s.comparisonsRight);
+  t.aspectComparisons.add(s.comparisonsRight, s.aspectsCompared);
   if (t.defaultQuestion.inventedPreference.total < o_.maxQuestionChecks)
     if (Status st = otherWordings(ex); !st) return st;
   for (bool right : s.levelRight) t.reasonLevels.add(right);

@@ -23,6 +23,10 @@ struct Rate {
     hit += ok;
     ++total;
   }
+  void add(int64_t hits, int64_t count) {  // `count` cases, `hits` of them right
+    hit += hits;
+    total += count;
+  }
   double value() const;  // NaN when empty
 };
 

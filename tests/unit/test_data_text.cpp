@@ -50,6 +50,20 @@ Questionnaire randomQuestionnaire(std::uint64_t seed) {
   return makePair(task, a, b, fr);
 }
 
+// The reasoning texts the data engine writes for the seeds [from, to) of
+// randomQuestionnaire, each with the parser's reading.
+std::vector<std::pair<std::string, ParsedAnswer>> generatedReasonings(std::uint64_t from, std::uint64_t to) {
+  std::vector<std::pair<std::string, ParsedAnswer>> out;
+  for (std::uint64_t s = from; s < to; ++s) {
+    const Questionnaire q = randomQuestionnaire(s);
+    if (q.task != Task::Reasoning) continue;
+    std::string text = generateText(q, s).answer;
+    ParsedAnswer parsed = parseAnswer(Task::Reasoning, text);
+    out.emplace_back(std::move(text), parsed);
+  }
+  return out;
+}
+
 // A brief-answer template with its winner {W} and loser {L} filled in.
 std::string fillBrief(std::string text, Winner w) {
   const std::string W = w == Winner::A ? "Image A" : "Image B", L = w == Winner::A ? "Image B" : "Image A";
@@ -217,11 +231,7 @@ class TestDataText : public QObject {
     // depictqa-eval counts model reasonings that compare an aspect twice or give it to both
     // images: the training texts never do.
     int compared = 0;
-    for (std::uint64_t s = 7000; s < 9000; ++s) {
-      Questionnaire q = randomQuestionnaire(s);
-      if (q.task != Task::Reasoning) continue;
-      const std::string text = generateText(q, s).answer;
-      const ParsedAnswer p = parseAnswer(Task::Reasoning, text);
+    for (const auto& [text, p] : generatedReasonings(7000, 9000)) {
       for (int a = 0; a < kNumAspects; ++a) {
         QVERIFY2(p.aspectCmpCount[size_t(a)] <= 1, text.c_str());
         QVERIFY(!p.aspectCmpContradicted[size_t(a)]);
@@ -236,11 +246,7 @@ class TestDataText : public QObject {
     // training texts' grammar: a comparison names an aspect the answer has described as
     // distorted in one image or both (and, reasoningsCompareEachAspectOnce, once).
     int compared = 0;
-    for (std::uint64_t s = 9000; s < 11000; ++s) {
-      Questionnaire q = randomQuestionnaire(s);
-      if (q.task != Task::Reasoning) continue;
-      const std::string text = generateText(q, s).answer;
-      const ParsedAnswer p = parseAnswer(Task::Reasoning, text);
+    for (const auto& [text, p] : generatedReasonings(9000, 11000)) {
       for (int a = 0; a < kNumAspects; ++a) {
         if (p.aspectCmpCount[size_t(a)] == 0) continue;
         ++compared;
