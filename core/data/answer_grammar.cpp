@@ -12,13 +12,6 @@ namespace dqa::data {
 
 namespace {
 
-// The cues of textgen's comparison sentences, after which the aspect is named.
-const std::vector<std::string> kSlotCues = {"in terms of", "regarding", "as for", "when it comes to"};
-// The first words of textgen's comparison sentences.
-const std::vector<std::string> kComparisonOpeners = {"in", "regarding", "as", "image"};
-// The first words of textgen's sentences about a stated preference, and of no other.
-const std::vector<std::string> kPreferenceOpeners = {"you", "given", "taking", "with", "without"};
-
 std::string withoutLeadingSpaces(const std::string& s) {
   size_t i = 0;
   while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
@@ -26,6 +19,77 @@ std::string withoutLeadingSpaces(const std::string& s) {
 }
 
 bool startsWith(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+// A template with its images named ("{X}" -> "Image A", ...) in lower case, so that its
+// words read as an answer's do.
+std::string asWritten(std::string text) {
+  for (const char* image : {"{X}", "{Y}", "{W}", "{L}", "{W0}"})
+    for (size_t pos = text.find(image); pos != std::string::npos; pos = text.find(image, pos))
+      text.replace(pos, std::string(image).size(), imageName(Winner::A));
+  return lowerCase(text);
+}
+
+std::string firstWordOf(const std::string& text) {
+  size_t end = 0;
+  while (end < text.size() && isWordChar(text[end])) ++end;
+  return text.substr(0, end);
+}
+
+void addOnce(std::vector<std::string>* words, const std::string& word) {
+  if (!word.empty() && std::find(words->begin(), words->end(), word) == words->end()) words->push_back(word);
+}
+
+// The cues after which textgen's comparison sentences name the aspect ("in terms of",
+// "regarding", "as for", "when it comes to"): the words between the last other
+// placeholder (or the sentence's start) and "{ASP}". A cue that ends with another one
+// ("are on par regarding") adds nothing to it.
+std::vector<std::string> readSlotCues() {
+  std::vector<std::string> cues;
+  for (const auto& pool : comparisonSentencePools())
+    for (const auto& sentence : pool) {
+      const size_t slot = sentence.find("{ASP}");
+      if (slot == std::string::npos) continue;
+      const size_t placeholderEnd = sentence.rfind('}', slot);
+      const size_t from = placeholderEnd == std::string::npos ? 0 : placeholderEnd + 1;
+      std::string cue = asWritten(sentence.substr(from, slot - from));
+      while (!cue.empty() && !isWordChar(cue.back())) cue.pop_back();
+      addOnce(&cues, withoutLeadingSpaces(cue));
+    }
+  std::vector<std::string> shortest;
+  for (const auto& cue : cues) {
+    const bool endsWithAnother = std::any_of(cues.begin(), cues.end(), [&](const std::string& other) {
+      return other.size() < cue.size() && cue.compare(cue.size() - other.size(), other.size(), other) == 0 &&
+             cue[cue.size() - other.size() - 1] == ' ';
+    });
+    if (!endsWithAnother) shortest.push_back(cue);
+  }
+  return shortest;
+}
+
+// The first words of the sentences in `pools` (lower case, images named).
+std::vector<std::string> readOpeners(const std::vector<std::vector<std::string>>& pools) {
+  std::vector<std::string> openers;
+  for (const auto& pool : pools)
+    for (const auto& sentence : pool) addOnce(&openers, firstWordOf(asWritten(sentence)));
+  return openers;
+}
+
+// Read once from textgen's pools, so that a template added there is guarded here too.
+const std::vector<std::string>& slotCues() {
+  static const std::vector<std::string> cues = readSlotCues();
+  return cues;
+}
+// "in", "regarding", "as", "image".
+const std::vector<std::string>& comparisonOpeners() {
+  static const std::vector<std::string> openers = readOpeners(comparisonSentencePools());
+  return openers;
+}
+// "you", "given", "taking", "with", "without": no other training sentence opens so
+// (test_data_text).
+const std::vector<std::string>& preferenceOpeners() {
+  static const std::vector<std::string> openers = readOpeners(preferenceSentencePools());
+  return openers;
+}
 
 // `text` begins with the whole word `word` ("you", "you,"; not "your").
 bool beginsWithWord(const std::string& text, const std::string& word) {
@@ -68,7 +132,7 @@ bool endsASentence(const std::string& text) {
 // occurs.
 bool textAfterLastCue(const std::string& sentence, std::string* after) {
   size_t best = std::string::npos, bestEnd = 0;
-  for (const auto& cue : kSlotCues)
+  for (const auto& cue : slotCues())
     for (size_t pos = findWord(sentence, cue); pos != std::string::npos; pos = findWord(sentence, cue, pos + 1))
       if (best == std::string::npos || pos > best) {
         best = pos;
@@ -145,7 +209,7 @@ bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
   if (guard.openingWithoutPreference) {
     // Whole words only: "Yo" may still become "Your"; "You" and "You," may not be written.
     const std::string opening = withoutLeadingSpaces(guard.firstWord + lowerCase(next));
-    for (const auto& word : kPreferenceOpeners)
+    for (const auto& word : preferenceOpeners())
       if (beginsWithWord(opening, word)) return true;
   }
   if (guard.inSlot) {
@@ -155,8 +219,8 @@ bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
   if (!guard.comparisonsDone) return false;
   const std::string opening = withoutLeadingSpaces(lowerCase(next));
   if (opening.empty()) return false;
-  return std::any_of(kComparisonOpeners.begin(), kComparisonOpeners.end(),
-                     [&](const std::string& word) { return fitsWord(opening, word); });
+  const auto& openers = comparisonOpeners();
+  return std::any_of(openers.begin(), openers.end(), [&](const std::string& word) { return fitsWord(opening, word); });
 }
 
 }  // namespace dqa::data

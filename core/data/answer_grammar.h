@@ -13,6 +13,8 @@
 //    sentences that do open with "You", "Given", "Taking", "With" or "Without" ("You
 //    mentioned that you care a lot about blur.", "Given your preference, ..."), and no
 //    other training sentence does (test_data_text); those first words are left out.
+// The cues and first words are read from textgen's templates (comparisonSentencePools,
+// preferenceSentencePools), so a template added there is guarded too.
 // Plain string logic, so the generation core can ask it about every token's text.
 #include <array>
 #include <string>

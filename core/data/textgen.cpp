@@ -343,11 +343,6 @@ const Pool kPrefAck = {"You mentioned that you care a lot about {ASP}.",
 const Pool kPrefAckTolerant = {"You mentioned that you do not care much about {ASP}.",
                                "You said that you are not bothered by problems with {ASP}."};
 
-const std::string& imageName(Winner w) {
-  static const std::string a = "Image A", b = "Image B";
-  return w == Winner::A ? a : b;
-}
-
 std::string kindNoun(const DistortionLabel& d, Rng& rng) {
   int t = d.distortion.type;
   double p = d.distortion.param();
@@ -537,6 +532,19 @@ const std::vector<std::string>& questionPool(Task task, bool withReference) {
   }
 }
 const std::vector<std::string>& briefAnswerPool() { return kBrief; }
+const std::vector<std::vector<std::string>>& comparisonSentencePools() {
+  static const std::vector<std::vector<std::string>> pools = {kCmpSentence, kSimilarSentence};
+  return pools;
+}
+const std::vector<std::vector<std::string>>& preferenceSentencePools() {
+  static const std::vector<std::vector<std::string>> pools = {kPrefAck,        kPrefAckTolerant, kVerdictPref,
+                                                              kVerdictPrefTie, kFlipNote,        kFlipNoteTie};
+  return pools;
+}
+const std::string& imageName(Winner w) {
+  static const std::string a = "Image A", b = "Image B";
+  return w == Winner::A ? a : b;
+}
 const std::vector<std::vector<std::string>>& verdictSentencePools() {
   static const std::vector<std::vector<std::string>> pools = {kVerdict, kVerdictTie, kVerdictPref, kVerdictPrefTie};
   return pools;

@@ -39,6 +39,15 @@ const std::vector<std::string>& tieAnswerPool();
 // The closing verdict sentences of reasonings: plain, tie, with a preference, tie with a
 // preference ({W} the winner, {L} the loser).
 const std::vector<std::vector<std::string>>& verdictSentencePools();
+// The sentences of reasonings that compare the images on one aspect: one better than the
+// other, or both alike ({X} and {Y} the images, {ASP} the aspect, {DEG} and {CMP} the
+// degree and the comparative). The answer grammar reads their cues and openers here.
+const std::vector<std::vector<std::string>>& comparisonSentencePools();
+// Every sentence about a stated preference: its acknowledgement ("You mentioned that you
+// care a lot about {ASP}."), the verdicts that weigh it, the notes on what it changed.
+const std::vector<std::vector<std::string>>& preferenceSentencePools();
+// How the texts name an image: "Image A", "Image B" (Tie: "Image B").
+const std::string& imageName(Winner w);
 // Preference sentences for an aspect: intolerant (weight > 1) or tolerant (< 1).
 const std::vector<std::string>& preferencePool(Aspect aspect, bool intolerant);
 // The words that carry an answer's judgement: level adjectives ("mild", "severe", ...),

@@ -351,6 +351,42 @@ class TestDataText : public QObject {
     QVERIFY(!statesPreference("", ""));
   }
 
+  void answerGrammarReadsEveryTemplateOfTheTexts() {
+    // The grammar takes its cues and openers from textgen's pools: every comparison
+    // template, cut where it names the aspect, leaves an open slot, and once the aspects
+    // are compared its opening is left out; every preference sentence's first word is
+    // left out when no preference is stated.
+    const std::string described = "Image A has severe blur, while Image B has mild noise.";
+    const std::string bothCompared = described +
+                                     " In terms of blur, Image B is much better than Image A. As for "
+                                     "noise, Image A is slightly better than Image B.";
+    const auto named = [](std::string s) {
+      const std::pair<std::string, std::string> fills[] = {
+          {"{X}", "Image A"}, {"{Y}", "Image B"}, {"{DEG}", "much"}, {"{CMP}", "better than"}};
+      for (const auto& [slot, word] : fills)
+        if (const size_t at = s.find(slot); at != std::string::npos) s.replace(at, slot.size(), word);
+      return s;
+    };
+    int templates = 0;
+    for (const auto& pool : comparisonSentencePools())
+      for (const auto& sentence : pool) {
+        const std::string upToAspect = named(sentence.substr(0, sentence.find("{ASP}")));
+        const AnswerGrammar guard = readAnswerSoFar(described + " " + upToAspect, true);
+        QVERIFY2(guard.inSlot, sentence.c_str());
+        QVERIFY2(leavesAnswerGrammar(guard, " colour") && !leavesAnswerGrammar(guard, " blur"), sentence.c_str());
+        const std::string opening = " " + upToAspect.substr(0, upToAspect.find(' '));
+        QVERIFY2(leavesAnswerGrammar(readAnswerSoFar(bothCompared, true), opening), sentence.c_str());
+        ++templates;
+      }
+    QVERIFY(templates >= 6);
+    for (const auto& pool : preferenceSentencePools())
+      for (const auto& sentence : pool) {
+        const std::string opening = " " + sentence.substr(0, sentence.find_first_of(" ,"));
+        QVERIFY2(leavesAnswerGrammar(readAnswerSoFar(bothCompared, false), opening), sentence.c_str());
+        QVERIFY2(!leavesAnswerGrammar(readAnswerSoFar(bothCompared, true), opening), sentence.c_str());
+      }
+  }
+
   void onlyAnswersToAPreferenceOpenSentencesTheWayPreferenceSentencesDo() {
     // The grammar's preference rule: without a stated preference no training sentence
     // opens with "You", "Given", "Taking", "With" or "Without"; with one, some do.
