@@ -22,11 +22,10 @@ bool startsWith(const std::string& s, const std::string& prefix) { return s.comp
 
 // A template with its images named ("{X}" -> "Image A", ...) in lower case, so that its
 // words read as an answer's do.
-std::string asWritten(std::string text) {
-  for (const char* image : {"{X}", "{Y}", "{W}", "{L}", "{W0}"})
-    for (size_t pos = text.find(image); pos != std::string::npos; pos = text.find(image, pos))
-      text.replace(pos, std::string(image).size(), imageName(Winner::A));
-  return lowerCase(text);
+std::string asWritten(const std::string& text) {
+  const std::string& image = imageName(Winner::A);
+  return lowerCase(
+      fillTemplate(text, {{"{X}", image}, {"{Y}", image}, {"{W}", image}, {"{L}", image}, {"{W0}", image}}));
 }
 
 std::string firstWordOf(const std::string& text) {

@@ -371,11 +371,6 @@ std::vector<int> distortedAspects(const ImageLabel& l, Rng& rng) {
 
 const std::string& levelAdj(Severity s, Rng& rng) { return rng.pick(s == Severity::Severe ? kSevereAdj : kMildAdj); }
 
-std::string fill(std::string t, const std::vector<std::pair<std::string, std::string>>& kv) {
-  for (const auto& [k, v] : kv) t = replaceAll(t, k, v);
-  return t;
-}
-
 std::string describe(const Questionnaire& q, Rng& rng) {
   const ImageLabel& l = q.a;
   std::vector<std::string> sentences;
@@ -406,11 +401,11 @@ std::string describe(const Questionnaire& q, Rng& rng) {
     bool postfix = rng.chance(0.3);
     std::string tmpl = rng.pick(postfix ? kAspectSentencePostfix : kAspectSentence);
     std::string kind = kindNoun(*d, rng);
-    addSentence(fill(tmpl, {{"{LVL}", levelAdj(l.aspectLevel[a], rng)},
-                            {"{IS}", pluralKind(kind) ? "are" : "is"},
-                            {"{KIND}", kind},
-                            {"{WHERE}", where},
-                            {"{CONS}", rng.pick(kConsequence[a])}}));
+    addSentence(fillTemplate(tmpl, {{"{LVL}", levelAdj(l.aspectLevel[a], rng)},
+                                    {"{IS}", pluralKind(kind) ? "are" : "is"},
+                                    {"{KIND}", kind},
+                                    {"{WHERE}", where},
+                                    {"{CONS}", rng.pick(kConsequence[a])}}));
   }
   // Sometimes name an aspect that is fine.
   if (!aspects.empty() && rng.chance(0.35)) {
@@ -441,7 +436,8 @@ std::string imageClauses(const ImageLabel& l, const std::string& name, Rng& rng)
     const DistortionLabel* d = dominant(l, a);
     std::string kind = kindNoun(*d, rng) + (d->area < 1.0 ? rng.pick(kLocalWhere) : "");
     if (i == 0) {
-      s = fill(rng.pick(kImageHas), {{"{X}", name}, {"{LVL}", levelAdj(l.aspectLevel[a], rng)}, {"{KIND}", kind}});
+      s = fillTemplate(rng.pick(kImageHas),
+                       {{"{X}", name}, {"{LVL}", levelAdj(l.aspectLevel[a], rng)}, {"{KIND}", kind}});
     } else {
       s += (i + 1 == aspects.size() ? ", and " : ", ") + levelAdj(l.aspectLevel[a], rng) + " " + kind;
     }
@@ -472,8 +468,8 @@ std::string reason(const Questionnaire& q, Rng& rng) {
         similarSaid = true;
         bool ab = rng.chance(0.5);
         sentences.push_back(capitalise(
-            fill(rng.pick(kSimilarSentence),
-                 {{"{ASP}", asp}, {"{X}", ab ? "Image A" : "Image B"}, {"{Y}", ab ? "Image B" : "Image A"}})));
+            fillTemplate(rng.pick(kSimilarSentence),
+                         {{"{ASP}", asp}, {"{X}", ab ? "Image A" : "Image B"}, {"{Y}", ab ? "Image B" : "Image A"}})));
       }
       continue;
     }
@@ -485,11 +481,11 @@ std::string reason(const Questionnaire& q, Rng& rng) {
     bool subjectA = v > 0;
     std::string deg = rng.pick(std::abs(v) == 2 ? kStrongDeg : kWeakDeg);
     std::string cmpw = rng.pick(kBetterWord);
-    sentences.push_back(capitalise(fill(rng.pick(kCmpSentence), {{"{ASP}", asp},
-                                                                 {"{X}", subjectA ? "Image A" : "Image B"},
-                                                                 {"{Y}", subjectA ? "Image B" : "Image A"},
-                                                                 {"{DEG}", deg},
-                                                                 {"{CMP}", cmpw}})));
+    sentences.push_back(capitalise(fillTemplate(rng.pick(kCmpSentence), {{"{ASP}", asp},
+                                                                         {"{X}", subjectA ? "Image A" : "Image B"},
+                                                                         {"{Y}", subjectA ? "Image B" : "Image A"},
+                                                                         {"{DEG}", deg},
+                                                                         {"{CMP}", cmpw}})));
   }
   // Preference and verdict.
   if (q.hasPreference) {
@@ -505,14 +501,15 @@ std::string reason(const Questionnaire& q, Rng& rng) {
     if (q.winner == Winner::Tie)
       sentences.push_back(rng.pick(kVerdictPrefTie));
     else
-      sentences.push_back(
-          fill(rng.pick(kVerdictPref),
-               {{"{W}", imageName(q.winner)}, {"{L}", imageName(q.winner == Winner::A ? Winner::B : Winner::A)}}));
+      sentences.push_back(fillTemplate(
+          rng.pick(kVerdictPref),
+          {{"{W}", imageName(q.winner)}, {"{L}", imageName(q.winner == Winner::A ? Winner::B : Winner::A)}}));
   } else if (q.winner == Winner::Tie) {
     sentences.push_back(rng.pick(kVerdictTie));
   } else {
-    sentences.push_back(fill(rng.pick(kVerdict), {{"{W}", imageName(q.winner)},
-                                                  {"{L}", imageName(q.winner == Winner::A ? Winner::B : Winner::A)}}));
+    sentences.push_back(fillTemplate(
+        rng.pick(kVerdict),
+        {{"{W}", imageName(q.winner)}, {"{L}", imageName(q.winner == Winner::A ? Winner::B : Winner::A)}}));
   }
   std::string out;
   for (const auto& s : sentences) out += (out.empty() ? "" : " ") + s;
@@ -540,6 +537,10 @@ const std::vector<std::vector<std::string>>& preferenceSentencePools() {
   static const std::vector<std::vector<std::string>> pools = {kPrefAck,        kPrefAckTolerant, kVerdictPref,
                                                               kVerdictPrefTie, kFlipNote,        kFlipNoteTie};
   return pools;
+}
+std::string fillTemplate(std::string sentence, const std::vector<std::pair<std::string, std::string>>& fills) {
+  for (const auto& [placeholder, text] : fills) sentence = replaceAll(sentence, placeholder, text);
+  return sentence;
 }
 const std::string& imageName(Winner w) {
   static const std::string a = "Image A", b = "Image B";
@@ -622,7 +623,7 @@ TextSample generateText(const Questionnaire& q, std::uint64_t seed, const TextOp
         t.shortAnswer = rng.chance(o.shortAnswerShare);
         const std::string& w = imageName(q.winner);
         const std::string& l = imageName(q.winner == Winner::A ? Winner::B : Winner::A);
-        t.answer = t.shortAnswer ? w : fill(rng.pick(kBrief), {{"{W}", w}, {"{L}", l}});
+        t.answer = t.shortAnswer ? w : fillTemplate(rng.pick(kBrief), {{"{W}", w}, {"{L}", l}});
       }
       break;
     case Task::Reasoning:

@@ -48,6 +48,8 @@ const std::vector<std::vector<std::string>>& comparisonSentencePools();
 const std::vector<std::vector<std::string>>& preferenceSentencePools();
 // How the texts name an image: "Image A", "Image B" (Tie: "Image B").
 const std::string& imageName(Winner w);
+// A template with its placeholders ("{X}", "{ASP}", ...) replaced, every occurrence.
+std::string fillTemplate(std::string sentence, const std::vector<std::pair<std::string, std::string>>& fills);
 // Preference sentences for an aspect: intolerant (weight > 1) or tolerant (< 1).
 const std::vector<std::string>& preferencePool(Aspect aspect, bool intolerant);
 // The words that carry an answer's judgement: level adjectives ("mild", "severe", ...),

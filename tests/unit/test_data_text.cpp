@@ -65,11 +65,9 @@ std::vector<std::pair<std::string, ParsedAnswer>> generatedReasonings(std::uint6
 }
 
 // A brief-answer template with its winner {W} and loser {L} filled in.
-std::string fillBrief(std::string text, Winner w) {
+std::string fillBrief(const std::string& text, Winner w) {
   const std::string W = w == Winner::A ? "Image A" : "Image B", L = w == Winner::A ? "Image B" : "Image A";
-  for (auto [k, v] : {std::pair<std::string, std::string>{"{W}", W}, {"{L}", L}})
-    for (size_t p; (p = text.find(k)) != std::string::npos;) text.replace(p, k.size(), v);
-  return text;
+  return fillTemplate(text, {{"{W}", W}, {"{L}", L}});
 }
 
 }  // namespace
@@ -360,12 +358,8 @@ class TestDataText : public QObject {
     const std::string bothCompared = described +
                                      " In terms of blur, Image B is much better than Image A. As for "
                                      "noise, Image A is slightly better than Image B.";
-    const auto named = [](std::string s) {
-      const std::pair<std::string, std::string> fills[] = {
-          {"{X}", "Image A"}, {"{Y}", "Image B"}, {"{DEG}", "much"}, {"{CMP}", "better than"}};
-      for (const auto& [slot, word] : fills)
-        if (const size_t at = s.find(slot); at != std::string::npos) s.replace(at, slot.size(), word);
-      return s;
+    const auto named = [](const std::string& s) {
+      return fillTemplate(s, {{"{X}", "Image A"}, {"{Y}", "Image B"}, {"{DEG}", "much"}, {"{CMP}", "better than"}});
     };
     int templates = 0;
     for (const auto& pool : comparisonSentencePools())
