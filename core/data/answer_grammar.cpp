@@ -120,6 +120,28 @@ bool fitsOnlyBarredAspects(const AnswerGrammar& guard, const std::string& text) 
   return barred;
 }
 
+// The verdict sentences of one kind (verdictSentencePools: winner, tie, winner with a
+// preference, tie with a preference), lower case, each cut before its first placeholder:
+// a winner's up to the image it names ("overall, the better image is "), a tie's whole.
+std::vector<std::string> readVerdictStems(bool ties) {
+  std::vector<std::string> stems;
+  const auto& pools = verdictSentencePools();
+  for (size_t p = ties ? 1 : 0; p < pools.size(); p += 2)
+    for (const auto& sentence : pools[p]) addOnce(&stems, lowerCase(sentence.substr(0, sentence.find('{'))));
+  return stems;
+}
+const std::vector<std::string>& verdictStems(bool ties) {
+  static const std::vector<std::string> winners = readVerdictStems(false), tieStems = readVerdictStems(true);
+  return ties ? tieStems : winners;
+}
+
+// Whether a sentence (lower case) may still become, or already is, a verdict of the kind.
+bool fitsVerdict(const std::string& sentence, bool tie) {
+  for (const auto& stem : verdictStems(tie))
+    if (startsWith(stem, sentence) || startsWith(sentence, stem)) return true;
+  return false;
+}
+
 // Whether the text ends a sentence, so that the next token opens one.
 bool endsASentence(const std::string& text) {
   size_t end = text.size();
@@ -171,7 +193,7 @@ bool openSlot(const std::string& sentence, std::string* written) {
 
 bool AnswerGrammar::mayCompare(int aspect) const { return described[size_t(aspect)] && !compared[size_t(aspect)]; }
 
-AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated) {
+AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated, bool winnerClear) {
   AnswerGrammar guard;
   const bool atStart = answerSoFar.empty() || endsASentence(answerSoFar);
   const size_t start = atStart ? answerSoFar.size() : sentenceSpans(answerSoFar).back().first;
@@ -179,6 +201,10 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
   if (!preferenceStated && std::all_of(sentence.begin(), sentence.end(), isWordChar)) {
     guard.openingWithoutPreference = true;
     guard.firstWord = sentence;
+  }
+  if (winnerClear && fitsVerdict(sentence, false)) {
+    guard.tieBarred = true;
+    guard.sentence = sentence;
   }
   std::string written;
   const bool inSlot = !atStart && openSlot(sentence, &written);
@@ -210,6 +236,10 @@ bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
     const std::string opening = withoutLeadingSpaces(guard.firstWord + lowerCase(next));
     for (const auto& word : preferenceOpeners())
       if (beginsWithWord(opening, word)) return true;
+  }
+  if (guard.tieBarred) {
+    const std::string sentence = withoutLeadingSpaces(guard.sentence + lowerCase(next));
+    if (fitsVerdict(sentence, true) && !fitsVerdict(sentence, false)) return true;
   }
   if (guard.inSlot) {
     if (fitsOnlyBarredAspects(guard, guard.written)) return false;  // too late to choose

@@ -13,6 +13,11 @@
 //    sentences that do open with "You", "Given", "Taking", "With" or "Without" ("You
 //    mentioned that you care a lot about blur.", "Given your preference, ..."), and no
 //    other training sentence does (test_data_text); those first words are left out.
+//  - Verdicts: where the encoder's heads see a clear winner (`winnerClear`), the closing
+//    verdict does not call the pair too close: the words that would make it a tie
+//    sentence ("Overall, neither image is clearly better.") rather than a winner's
+//    ("Overall, the better image is Image B.") are left out. Left to itself a decoder
+//    called ties on pairs its own heads were sure of (docs/model.md, "Verdict ties").
 // The cues and first words are read from textgen's templates (comparisonSentencePools,
 // preferenceSentencePools), so a template added there is guarded too.
 // Plain string logic, so the generation core can ask it about every token's text.
@@ -35,13 +40,18 @@ struct AnswerGrammar {
   // (`firstWord`, lower case; empty at the start of a sentence).
   bool openingWithoutPreference = false;
   std::string firstWord;
+  // The heads see a clear winner and the sentence being written (`sentence`, lower case,
+  // leading spaces dropped) may still become a winner verdict.
+  bool tieBarred = false;
+  std::string sentence;
   bool mayCompare(int aspect) const;  // described and not yet compared
-  bool active() const { return inSlot || comparisonsDone || openingWithoutPreference; }
+  bool active() const { return inSlot || comparisonsDone || openingWithoutPreference || tieBarred; }
 };
 
 // Reads an unfinished answer (parseAnswer's reading of its finished sentences).
 // `preferenceStated`: the question states a preference (statesPreference).
-AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated);
+// `winnerClear`: the heads are sure which image is better (the generation core's rule).
+AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated, bool winnerClear = false);
 
 // Whether a prompt states a preference: the preference field is not empty, or the
 // question names an aspect the way a preference does (parsePreference; "Which has less
@@ -57,7 +67,9 @@ bool statesPreference(const std::string& preference, const std::string& question
 //  - after the comparisons: `next` opens a sentence the way comparisons do ("In",
 //    "Regarding", "As", "Image", or the start of one of them);
 //  - without a stated preference: the sentence's first word would become "You",
-//    "Given", "Taking", "With" or "Without".
+//    "Given", "Taking", "With" or "Without";
+//  - with the tie barred: the sentence would fit only tie verdicts (verdictSentencePools)
+//    where before it fitted a winner verdict too. Never once it fits tie verdicts alone.
 // False when `next` adds only spaces.
 bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next);
 

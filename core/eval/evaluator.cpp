@@ -25,6 +25,10 @@ struct Tally {
   Rate preferenceKept, headsPreferenceKept;
   Rate headsDominantAspect;
   Rate aspectSet, aspectBinary, levelAcc, reasonLevels, reasonWinner, pointing;
+  // A third of the reasonings' pairs are too close to call by the labels, which the
+  // winner row leaves out: the verdict over all of them (A, B or too close), and how
+  // often a pair with a winner is called too close.
+  Rate reasonVerdict, tieOnWinner;
   // Reasonings to questions without a preference that speak of one ("You said that what
   // you care about most is noise."): every such answer is wrong about what the user said.
   Rate inventedPreference, repeatedComparison, contradiction;
@@ -200,7 +204,9 @@ Status Run::reasoning(const data::TrainingExample& ex) {
   for (bool right : s.levelRight) t.reasonLevels.add(right);
   t.confusionOpportunities += s.confusionOpportunities;
   t.confusions += s.confusions;
+  t.reasonVerdict.add(ex.tooCloseToCall ? s.callsTie : s.winner == ex.winner);
   if (ex.tooCloseToCall) return Ok{};
+  t.tieOnWinner.add(s.callsTie);
   t.reasonWinner.add(s.winner == ex.winner);
   auto brief = ask(ex, text::Task::Comparison, true, false);
   if (!brief) return brief.error();
@@ -259,6 +265,8 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
           {"reasoning",
            {{"per_aspect_level", rateJson(t.reasonLevels)},
             {"winner", rateJson(t.reasonWinner)},
+            {"verdict_with_ties", rateJson(t.reasonVerdict)},
+            {"tie_on_pairs_with_a_winner", rateJson(t.tieOnWinner)},
             {"ab_confusion_rate", confusion},
             {"ab_confusion_opportunities", t.confusionOpportunities},
             {"consistency_with_short_answer", rateJson(t.consistency)},
@@ -324,6 +332,8 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
     row("heads: dominant distortion's aspect the most severe (same descriptions)", t.headsDominantAspect);
   row("reasoning: per-aspect levels of A and B", t.reasonLevels);
   row("reasoning: winner", t.reasonWinner);
+  row("reasoning: verdict, pairs too close to call included (A / B / too close)", t.reasonVerdict);
+  row("reasoning calls a pair with a winner too close (lower is better)", t.tieOnWinner);
   row("reasoning vs short answer agree", t.consistency);
   row("reasoning: aspects compared, the direction right (better / worse / comparable)", t.aspectComparisons);
   row("reasoning compares one aspect in two sentences (lower is better)", t.repeatedComparison);

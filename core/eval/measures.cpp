@@ -146,6 +146,7 @@ ReasoningScore scoreReasoning(const data::ImageTruth& a, const data::ImageTruth&
     }
   }
   if (parsed.hasWinner && parsed.winner != data::Winner::Tie) s.winner = parsed.winner == data::Winner::A ? 'A' : 'B';
+  s.callsTie = parsed.hasWinner && parsed.winner == data::Winner::Tie;
   return s;
 }
 

@@ -73,6 +73,7 @@ struct ReasoningScore {
   int confusionOpportunities = 0;     // aspects distorted in exactly one image
   int confusions = 0;                 // ... said of the other image instead
   char winner = 0;                    // the verdict read from the text: 'A', 'B', 0 (none or a tie)
+  bool callsTie = false;              // the verdict calls the pair too close
   bool repeatsComparison = false;     // an aspect compared in more than one sentence
   bool contradictsItself = false;     // ... and given to A in one, to B in another
   // Aspects the answer compares, and how many of them go the way the aspects' own score

@@ -1,7 +1,8 @@
 #pragma once
 // Internal to the generation core: leaves out, at each step, the tokens that would take an
 // answer out of the training texts' grammar: an aspect compared twice, one the answer
-// never described, a sentence about a preference nobody stated (core/data/answer_grammar.h).
+// never described, a sentence about a preference nobody stated, a tie verdict where the
+// heads see a clear winner (core/data/answer_grammar.h).
 #include <ATen/ATen.h>
 
 #include <string>
@@ -16,7 +17,8 @@ namespace dqa::gen {
 class AnswerGrammarGuard {
  public:
   // Inactive (every call a no-op) when `enabled` is false or there is no tokenizer.
-  AnswerGrammarGuard(const text::Tokenizer* tokenizer, bool enabled, bool preferenceStated, int64_t vocabSize);
+  AnswerGrammarGuard(const text::Tokenizer* tokenizer, bool enabled, bool preferenceStated, bool winnerClear,
+                     int64_t vocabSize);
 
   // logits [vocab] with the tokens that would leave the grammar at -inf; the same
   // tensor when none would.
@@ -27,6 +29,7 @@ class AnswerGrammarGuard {
  private:
   const text::Tokenizer* tokenizer_;
   bool preferenceStated_;
+  bool winnerClear_;
   int64_t vocab_ = 0;
   std::string written_;
   std::vector<std::string> pieces_;  // each id's text, filled when first needed

@@ -268,6 +268,13 @@ std::vector<model::FusionPiece> fusionPieces(const std::vector<text::TokenizedCh
   return pieces;
 }
 
+// Where the heads give one image at least this probability of being the better one, a
+// reasoning's verdict names it rather than calling the pair too close (the guard:
+// core/data/answer_grammar.h). Chosen on validation reasonings the evaluation does not
+// ask (docs/model.md, "Verdict ties"): the decoder's own tie calls are mostly right where
+// the heads are less sure, and mostly wrong where they are this sure.
+constexpr float kClearWinnerProbability = 0.9f;
+
 // P(A better) from the quality heads (-1 without a pair or without heads). With aspect
 // scores the comparison weighs the aspects by the stated preference.
 float headProbabilityA(const text::Prompt& prompt, const EncodedImages& encoded, const io::ModelConfig& cfg) {
@@ -363,6 +370,9 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     // encoder have learnt; a converted DepictQA checkpoint (CLIP) writes in its own words.
     sampling.guardAnswerGrammar = request.sampling.guardAnswerGrammar && s.model->hasQualityEncoder();
     sampling.preferenceStated = data::statesPreference(request.prompt.preference, request.prompt.question);
+    sampling.headsSeeClearWinner =
+        answer.headProbabilityA >= 0 &&
+        std::max(answer.headProbabilityA, 1 - answer.headProbabilityA) >= kClearWinnerProbability;
     auto result = session.generate(fused->embeds, fused->spans, sampling, request.attention, cb);
     if (!result) return result.error();
     answer.generation = std::move(result.value());

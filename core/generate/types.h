@@ -29,6 +29,10 @@ struct SamplingParams {
   // Whether the question states a preference; Engine::ask sets it from the prompt
   // (data::statesPreference).
   bool preferenceStated = true;
+  // Whether the encoder's heads are sure which image is better, so that the guard keeps
+  // a reasoning's verdict from calling the pair too close; Engine::ask sets it from the
+  // heads' pair probability (kClearWinnerProbability).
+  bool headsSeeClearWinner = false;
 };
 
 struct AttentionOptions {

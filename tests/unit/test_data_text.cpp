@@ -381,6 +381,46 @@ class TestDataText : public QObject {
       }
   }
 
+  void answerGrammarKeepsTiesFromPairsTheHeadsAreSureOf() {
+    // With a clear winner by the heads, each tie verdict is cut off where it parts from
+    // every winner verdict, and each winner verdict is written through to its image.
+    const std::string compared =
+        "Image A has severe blur, while Image B has mild noise. In terms of blur, Image B is much better than Image "
+        "A. As for noise, Image A is slightly better than Image B.";
+    const auto& pools = verdictSentencePools();
+    int ties = 0, winners = 0;
+    for (size_t p = 0; p < pools.size(); ++p)
+      for (const auto& sentence : pools[p]) {
+        const bool tie = p % 2 == 1;
+        const std::string text = fillTemplate(sentence, {{"{W}", "Image B"}, {"{L}", "Image A"}});
+        // Written a word at a time: the first word the guard leaves out (if any).
+        std::string soFar = compared, barredAt;
+        for (size_t begin = 0; begin < text.size() && barredAt.empty();) {
+          size_t end = text.find(' ', begin + 1);
+          end = end == std::string::npos ? text.size() : end;
+          const std::string word = (begin == 0 ? " " : "") + text.substr(begin, end - begin);
+          if (leavesAnswerGrammar(readAnswerSoFar(soFar, true, true), word)) barredAt = word;
+          soFar += word;
+          begin = end;
+        }
+        QVERIFY2(tie != barredAt.empty(), (sentence + " | " + barredAt).c_str());
+        // Without a clear winner the same sentence is written whole.
+        std::string free = compared;
+        for (const char c : " " + text) {
+          QVERIFY2(!leavesAnswerGrammar(readAnswerSoFar(free, true, false), std::string(1, c)), sentence.c_str());
+          free += c;
+        }
+        (tie ? ties : winners) += 1;
+      }
+    QVERIFY(ties >= 5 && winners >= 9);
+    // Where the tie is already written, it is too late to choose: nothing is left out.
+    const AnswerGrammar late = readAnswerSoFar(compared + " Overall, neither", true, true);
+    QVERIFY(!late.tieBarred);
+    QVERIFY(!leavesAnswerGrammar(late, " image"));
+    // Other sentences, and the note on what a preference changed, are not verdicts.
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(compared, true, true), " Without this preference, the two"));
+  }
+
   void onlyAnswersToAPreferenceOpenSentencesTheWayPreferenceSentencesDo() {
     // The grammar's preference rule: without a stated preference no training sentence
     // opens with "You", "Given", "Taking", "With" or "Without"; with one, some do.

@@ -124,6 +124,10 @@ class EvalMeasuresTest : public QObject {
     QCOMPARE(swapped.winner, 'A');
     QVERIFY(!swapped.levelRight[size_t(kNoise)]);
     QCOMPARE(eval::scoreReasoning(clean(), clean(), "Both look the same.").winner, char(0));
+    QVERIFY(!good.callsTie && !eval::scoreReasoning(clean(), clean(), "Both look the same.").callsTie);
+    const auto tie = eval::scoreReasoning(mildNoise(), mildNoise(), "Overall, neither image is clearly better.");
+    QVERIFY(tie.callsTie);
+    QCOMPARE(tie.winner, char(0));
   }
 
   void reasoningThatComparesAnAspectTwice() {
