@@ -3,6 +3,7 @@
 //   depictqa-eval --model models/default --shards data/val --out docs/eval/val
 //   depictqa-eval --dataset kadid10k --root ~/data/kadid10k --out eval/kadid [--split kadid.split.json]
 //   depictqa-eval --dataset kadid10k --root ~/data/kadid10k --write-split kadid.split.json
+//   depictqa-eval --model M --fit-verdict-temperature data/cal data/cal_types   (writes M/config.json)
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -14,6 +15,8 @@
 #include "core/data/datasets/split.h"
 #include "core/eval/dataset_eval.h"
 #include "core/eval/evaluator.h"
+#include "core/eval/verdict_calibration.h"
+#include "core/io/model_config.h"
 #include "core/io/model_dir.h"
 
 namespace {
@@ -52,6 +55,28 @@ int writeSplit(const std::string& name, const std::string& root, bool skipMissin
   return 0;
 }
 
+// Fits the verdict's temperature on the splits' brief comparisons and writes it into the
+// model directory's config.json.
+int fitTemperature(const dqa::EngineOptions& eo, const std::vector<std::string>& splits, int pairsPerSplit) {
+  auto config = dqa::io::loadModelConfig(eo.modelDirectory + "/config.json");
+  if (!config) return fail(config.message());
+  auto engine = dqa::Engine::load(eo);
+  if (!engine) return fail(engine.message());
+  auto fit = dqa::eval::fitVerdictTemperature(*engine.value(), config->verdictTemperature, splits, pairsPerSplit,
+                                              [](int done) {
+                                                if (done % 20 == 0) std::fprintf(stderr, "\rasked %d pairs   ", done);
+                                              });
+  std::fprintf(stderr, "\n");
+  if (!fit) return fail(fit.message());
+  if (auto ok = dqa::eval::writeVerdictTemperature(eo.modelDirectory, fit->temperature); !ok) return fail(ok.message());
+  std::printf(
+      "verdict temperature %.4f (was %.4f) on %d pairs: negative log-likelihood %.4f -> %.4f, ECE %.3f -> %.3f; "
+      "written to %s/config.json\n",
+      fit->temperature, fit->previous, fit->pairs, fit->nllBefore, fit->nllAfter, fit->eceBefore, fit->eceAfter,
+      eo.modelDirectory.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,6 +89,7 @@ int main(int argc, char** argv) {
   dqa::eval::EvalOptions o;
   dqa::eval::DatasetEvalOptions d;
   std::string writeSplitPath;
+  std::vector<std::string> calibrationSplits;
   double evalFraction = 0.2;
   auto* shards = app.add_option("--shards", o.shards, "A split folder written by depictqa-datagen");
   auto* dataset = app.add_option("--dataset", d.dataset,
@@ -103,8 +129,18 @@ int main(int argc, char** argv) {
   app.add_option("--bootstrap", d.resamples, "Bootstrap resamples for the intervals (0: none)")->capture_default_str();
   app.add_flag(
       "--no-classical", [&](int64_t) { d.classical = false; }, "Datasets: skip PSNR/SSIM/GMSD/BRISQUE");
+  app.add_option("--fit-verdict-temperature", calibrationSplits,
+                 "Split folders (depictqa-datagen, another seed than the evaluation's) on whose brief comparisons "
+                 "the verdict's confidence is calibrated; writes \"verdict_temperature\" into the model's "
+                 "config.json (up to --pairs pairs per split)");
   CLI11_PARSE(app, argc, argv);
-  if (d.dataset.empty() && o.shards.empty()) return fail("give --shards or --dataset (see --help)");
+  if (!calibrationSplits.empty()) {
+    auto eo = model.locate();
+    if (!eo) return fail(eo.message());
+    return fitTemperature(eo.value(), calibrationSplits, o.maxPairs);
+  }
+  if (d.dataset.empty() && o.shards.empty())
+    return fail("give --shards, --dataset or --fit-verdict-temperature (see --help)");
   if (!d.dataset.empty() && d.root.empty()) return fail("--dataset needs --root, the dataset's folder");
   if (!writeSplitPath.empty())
     return writeSplit(d.dataset, d.root, d.skipMissing, evalFraction, d.seed, writeSplitPath);

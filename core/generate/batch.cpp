@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "core/generate/engine.h"
 #include "core/generate/engine_impl.h"
@@ -181,8 +182,8 @@ Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& promp
       for (int64_t i = 0; i < pa.size(0); ++i) {
         Verdict v;
         v.present = true;
-        v.probabilityA = pa[i].item<float>();
-        v.probabilityB = pb[i].item<float>();
+        std::tie(v.probabilityA, v.probabilityB) = gen::temperedLetterProbabilities(
+            pa[i].item<float>(), pb[i].item<float>(), s.model->config().verdictTemperature);
         v.winner = v.probabilityA >= v.probabilityB ? 'A' : 'B';
         const float both = v.probabilityA + v.probabilityB;
         v.confidence = both > 0 ? std::max(v.probabilityA, v.probabilityB) / both : 0.5f;

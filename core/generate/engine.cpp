@@ -295,8 +295,9 @@ float headProbabilityA(const text::Prompt& prompt, const EncodedImages& encoded,
 // sentence that names the loser first ("In conclusion, Image B is worse than Image A")
 // was announced as one before its letter, so the letter's probabilities are those of
 // each image being the loser: P(A wins) is then B's letter. `watchOffset`: where the two
-// letters are among the watched ids.
-Verdict readVerdict(const gen::GenerationResult& generation, const text::VerdictTokens& tokens, size_t watchOffset) {
+// letters are among the watched ids; `temperature`: the model's verdict calibration.
+Verdict readVerdict(const gen::GenerationResult& generation, const text::VerdictTokens& tokens, size_t watchOffset,
+                    double temperature) {
   Verdict verdict;
   const data::VerdictMention mention = data::findVerdictMention(generation.text);
   const auto& ids = generation.ids;
@@ -309,7 +310,7 @@ Verdict readVerdict(const gen::GenerationResult& generation, const text::Verdict
     const char letter = tokens.letterOf(ids[i]);
     const bool namesLoser =
         mention.index >= 0 && mention.letter == letter && mention.winner && mention.winner != letter;
-    const float pA = w[watchOffset], pB = w[watchOffset + 1];
+    const auto [pA, pB] = gen::temperedLetterProbabilities(w[watchOffset], w[watchOffset + 1], temperature);
     verdict.present = true;
     verdict.winner = namesLoser ? mention.winner : letter;
     verdict.probabilityA = namesLoser ? pB : pA;
@@ -378,7 +379,7 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     answer.generation = std::move(result.value());
     answer.generation.visionMs = visionMs;
     answer.generation.firstTokenMs += visionMs;  // the user waits for the encoder too
-    if (watchVerdict) answer.verdict = readVerdict(answer.generation, s.verdict, watchOffset);
+    if (watchVerdict) answer.verdict = readVerdict(answer.generation, s.verdict, watchOffset, cfg.verdictTemperature);
   } catch (const c10::Error& e) {
     return makeError(std::string("answering failed: ") + e.what_without_backtrace());
   } catch (const std::bad_alloc&) {

@@ -1,5 +1,7 @@
 #include "core/generate/types.h"
 
+#include <cmath>
+
 namespace dqa::gen {
 
 const char* stopReasonName(StopReason reason) {
@@ -14,6 +16,15 @@ const char* stopReasonName(StopReason reason) {
       return "context-full";
   }
   return "?";
+}
+
+std::pair<float, float> temperedLetterProbabilities(float probabilityA, float probabilityB, double temperature) {
+  const double both = double(probabilityA) + double(probabilityB);
+  if (temperature == 1.0 || !(probabilityA > 0) || !(probabilityB > 0) || !(temperature > 0))
+    return {probabilityA, probabilityB};
+  const double logit = std::log(double(probabilityA) / double(probabilityB)) / temperature;
+  const double a = both / (1.0 + std::exp(-logit));
+  return {float(a), float(both - a)};
 }
 
 double GenerationResult::tokensPerSecond() const {

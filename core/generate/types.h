@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/model/image_span.h"
@@ -51,6 +52,12 @@ struct TokenEvent {
 
 enum class StopReason { EndOfSequence, Length, Cancelled, ContextFull };
 const char* stopReasonName(StopReason reason);
+
+// The verdict letters' probabilities with the model's temperature on their two-way logit
+// log(P(A) / P(B)) (config.json "verdict_temperature", fitted by depictqa-eval
+// --fit-verdict-temperature; 1: as the decoder gives them). Their sum is kept, so each
+// stays the probability of its letter.
+std::pair<float, float> temperedLetterProbabilities(float probabilityA, float probabilityB, double temperature);
 
 // Decoder attention from each generated token to each image's visual tokens.
 struct AttentionMaps {

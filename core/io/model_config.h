@@ -118,6 +118,9 @@ struct ModelConfig {
   // "working_colour_space": the colour space images are converted to before the model
   // sees them (the one it was trained in); sRGB when absent.
   WorkingSpace workingSpace = WorkingSpace::Srgb;
+  // "verdict_temperature": the A/B verdict's calibration (gen::temperedLetterProbabilities;
+  // depictqa-eval --fit-verdict-temperature writes it); 1 when absent.
+  double verdictTemperature = 1.0;
 };
 
 // "image", "difference", "abs_difference", "highpass_magnitude" -> the enum.

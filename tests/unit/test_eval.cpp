@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -13,6 +14,9 @@
 #include "core/data/shard_dataset.h"
 #include "core/data/textgen.h"
 #include "core/eval/measures.h"
+#include "core/eval/verdict_calibration.h"
+#include "core/generate/types.h"
+#include "core/io/model_config.h"
 
 using namespace dqa;
 using nlohmann::json;
@@ -285,6 +289,66 @@ class EvalMeasuresTest : public QObject {
     QVERIFY(!bad.ok());
     QVERIFY2(bad.message().find("d1") != std::string::npos && bad.message().find("extreme") != std::string::npos,
              bad.message().c_str());
+  }
+
+  void verdictTemperatureIsFoundAgain() {
+    // Pairs whose truth follows P(A) = sigmoid(u), reported with the logit doubled (an
+    // overconfident verdict): the fitted temperature is about 2, and it lowers the loss.
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<double> uniform(0, 1);
+    std::vector<eval::VerdictLogit> pairs;
+    for (int i = 0; i < 6000; ++i) {
+      const double u = -4 + 8 * uniform(rng);
+      pairs.push_back({2 * u, uniform(rng) < 1 / (1 + std::exp(-u))});
+    }
+    const double t = eval::fitTemperature(pairs);
+    QVERIFY2(std::fabs(t - 2) < 0.2, std::to_string(t).c_str());
+    QVERIFY(eval::meanNegativeLogLikelihood(pairs, t) < eval::meanNegativeLogLikelihood(pairs, 1));
+    QVERIFY(eval::temperedCalibrationError(pairs, t) < eval::temperedCalibrationError(pairs, 1));
+    QCOMPARE(eval::fitTemperature({}), 1.0);
+  }
+
+  void temperedLettersKeepTheirSumAndTheVerdict() {
+    const auto same = gen::temperedLetterProbabilities(0.8f, 0.1f, 1.0);
+    QCOMPARE(same.first, 0.8f);
+    QCOMPARE(same.second, 0.1f);
+    const auto [a, b] = gen::temperedLetterProbabilities(0.8f, 0.1f, 2.0);
+    QVERIFY(std::fabs(a + b - 0.9f) < 1e-6f);
+    QVERIFY(a > b && a < 0.8f);                                           // softer, same winner
+    QVERIFY(std::fabs(std::log(a / b) - std::log(8.0) / 2) < 1e-4);       // the logit halved
+    const auto zero = gen::temperedLetterProbabilities(0.9f, 0.0f, 2.0);  // nothing to scale
+    QCOMPARE(zero.first, 0.9f);
+  }
+
+  void verdictTemperatureIsWrittenIntoTheModelConfig() {
+    QTemporaryDir dir;
+    const std::string path = dir.path().toStdString() + "/config.json";
+    std::ofstream(path) << json{{"model_type", "llava"}, {"dtype", "float32"}}.dump(2);
+    QVERIFY(eval::writeVerdictTemperature(dir.path().toStdString(), 1.41234567));
+    std::ifstream in(path);
+    const json written = json::parse(in);
+    QCOMPARE(written.at("verdict_temperature").get<double>(), 1.4123);
+    QCOMPARE(written.at("dtype").get<std::string>(), std::string("float32"));  // the rest kept
+    QVERIFY(!eval::writeVerdictTemperature(dir.path().toStdString(), 0.0));
+    QVERIFY(!eval::writeVerdictTemperature(dir.path().toStdString() + "/missing", 1.5));
+  }
+
+  void modelConfigReadsTheVerdictTemperature() {
+    const std::string bundled = DEPICTQA_SOURCE_DIR "/models/default/config.json";
+    auto cfg = io::loadModelConfig(bundled);
+    QVERIFY2(cfg, cfg ? "" : cfg.message().c_str());
+    std::ifstream in(bundled);
+    json j = json::parse(in);
+    j["verdict_temperature"] = 1.5;
+    auto tempered = io::parseModelConfig(j.dump());
+    QVERIFY2(tempered, tempered ? "" : tempered.message().c_str());
+    QCOMPARE(tempered->verdictTemperature, 1.5);
+    j["verdict_temperature"] = -1;
+    auto bad = io::parseModelConfig(j.dump());
+    QVERIFY(!bad);
+    QVERIFY2(bad.message().find("verdict_temperature") != std::string::npos, bad.message().c_str());
+    j.erase("verdict_temperature");
+    QCOMPARE(io::parseModelConfig(j.dump())->verdictTemperature, 1.0);
   }
 };
 
