@@ -114,7 +114,7 @@ bool fitsOnlyBarredAspects(const AnswerGrammar& guard, const std::string& text) 
   bool barred = false;
   for (int a = 0; a < kNumAspects; ++a) {
     if (!fitsAspect(text, a)) continue;
-    if (guard.mayCompare(a)) return false;
+    if (guard.mayCompare(a) && !guard.directionBarred[size_t(a)]) return false;
     barred = true;
   }
   return barred;
@@ -189,11 +189,45 @@ bool openSlot(const std::string& sentence, std::string* written) {
   return stillNamingAnAspect(*written);
 }
 
+// The one aspect a finished aspect text names ("noise", "colour accuracy"); -1 when
+// none or several do.
+int namedAspect(const std::string& text) {
+  int found = -1;
+  for (int a = 0; a < kNumAspects; ++a)
+    for (const auto& stem : aspectStems(a))
+      if (startsWith(text, stem)) {
+        if (found >= 0 && found != a) return -1;
+        found = a;
+      }
+  return found;
+}
+
+// A sentence (lower case) that has named its aspect after a cue and then "image", so its
+// next word is the letter of the aspect's better image ("in terms of noise, image"): the
+// aspect, or -1.
+int aspectBeforeLetter(const std::string& sentence) {
+  std::string after;
+  if (!textAfterLastCue(sentence, &after)) return -1;
+  after = withoutLeadingSpaces(after);
+  while (!after.empty() && after.back() == ' ') after.pop_back();
+  const size_t comma = after.rfind(", ");
+  if (comma == std::string::npos || after.substr(comma + 2) != "image") return -1;
+  return namedAspect(after.substr(0, comma));
+}
+
+// The better image a sentence names first ("image b is a bit better than image a when it
+// comes to"): 'a', 'b', or 0 when it does not read so.
+char betterImageNamedFirst(const std::string& sentence) {
+  if (!startsWith(sentence, "image a is ") && !startsWith(sentence, "image b is ")) return 0;
+  if (sentence.find("better than") == std::string::npos && sentence.find("superior to") == std::string::npos) return 0;
+  return sentence[6];
+}
+
 }  // namespace
 
 bool AnswerGrammar::mayCompare(int aspect) const { return described[size_t(aspect)] && !compared[size_t(aspect)]; }
 
-AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated, bool winnerClear) {
+AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated, const HeadsReading& heads) {
   AnswerGrammar guard;
   const bool atStart = answerSoFar.empty() || endsASentence(answerSoFar);
   const size_t start = atStart ? answerSoFar.size() : sentenceSpans(answerSoFar).back().first;
@@ -202,22 +236,31 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     guard.openingWithoutPreference = true;
     guard.firstWord = sentence;
   }
-  if (winnerClear && fitsVerdict(sentence, false)) {
+  if (heads.winnerClear && fitsVerdict(sentence, false)) {
     guard.tieBarred = true;
     guard.sentence = sentence;
+  }
+  if (const int aspect = aspectBeforeLetter(sentence); aspect >= 0) {
+    const int better = heads.aspectBetter[size_t(aspect)];
+    guard.letterBarred = better > 0 ? 'b' : better < 0 ? 'a' : 0;
   }
   std::string written;
   const bool inSlot = !atStart && openSlot(sentence, &written);
   if (!atStart && !inSlot) return guard;  // mid-sentence: no comparison to guard
   const ParsedAnswer finished = parseAnswer(Task::Reasoning, answerSoFar.substr(0, start));
-  bool anyCompared = false, anyLeft = false;
+  bool anyCompared = false, anyLeft = false, anyRightWay = false;
+  const char first = inSlot ? betterImageNamedFirst(sentence) : 0;
   for (int a = 0; a < kNumAspects; ++a) {
     guard.compared[size_t(a)] = finished.aspectCmpCount[size_t(a)] > 0;
     guard.described[size_t(a)] =
         finished.levelsA[size_t(a)] != Severity::Undistorted || finished.levelsB[size_t(a)] != Severity::Undistorted;
+    const int better = heads.aspectBetter[size_t(a)];
+    guard.directionBarred[size_t(a)] = (first == 'a' && better < 0) || (first == 'b' && better > 0);
     anyCompared = anyCompared || guard.compared[size_t(a)];
     anyLeft = anyLeft || guard.mayCompare(a);
+    anyRightWay = anyRightWay || (guard.mayCompare(a) && !guard.directionBarred[size_t(a)]);
   }
+  if (!anyRightWay) guard.directionBarred = {};  // no aspect is left the heads agree with
   guard.inSlot = inSlot && anyLeft;
   guard.written = written;
   guard.comparisonsDone = atStart && anyCompared && !anyLeft;
@@ -240,6 +283,10 @@ bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
   if (guard.tieBarred) {
     const std::string sentence = withoutLeadingSpaces(guard.sentence + lowerCase(next));
     if (fitsVerdict(sentence, true) && !fitsVerdict(sentence, false)) return true;
+  }
+  if (guard.letterBarred) {
+    const std::string word = withoutLeadingSpaces(lowerCase(next));
+    if (!word.empty() && word[0] == guard.letterBarred && (word.size() == 1 || !isWordChar(word[1]))) return true;
   }
   if (guard.inSlot) {
     if (fitsOnlyBarredAspects(guard, guard.written)) return false;  // too late to choose

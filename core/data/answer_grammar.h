@@ -18,6 +18,14 @@
 //    sentence ("Overall, neither image is clearly better.") rather than a winner's
 //    ("Overall, the better image is Image B.") are left out. Left to itself a decoder
 //    called ties on pairs its own heads were sure of (docs/model.md, "Verdict ties").
+//  - Comparison directions: a comparison sentence names the aspect's better image first
+//    ("In terms of noise, Image B is a bit better than Image A"; "Image B is a bit
+//    better than Image A when it comes to noise"). Where the heads' aspect scores set the
+//    images apart on that aspect, the other image's letter after "In terms of noise,
+//    Image" is left out, and so are, after "Image B is ... better than Image A when it
+//    comes to", the aspects on which the heads see Image A better. Left to itself the
+//    decoder set about half of its comparisons the right way (docs/model.md,
+//    "Comparison directions").
 // The cues and first words are read from textgen's templates (comparisonSentencePools,
 // preferenceSentencePools), so a template added there is guarded too.
 // Plain string logic, so the generation core can ask it about every token's text.
@@ -27,6 +35,15 @@
 #include "core/data/questionnaire.h"
 
 namespace dqa::data {
+
+// What the encoder's heads say about the pair, for the rules that follow them (the
+// generation core fills it; all "not sure" by default).
+struct HeadsReading {
+  bool winnerClear = false;  // sure which image is better overall
+  // Per aspect (data::Aspect): +1 the heads see Image A clearly better on it, -1 Image B,
+  // 0 neither.
+  std::array<int, kNumAspects> aspectBetter{};
+};
 
 struct AnswerGrammar {
   std::array<bool, kNumAspects> compared{};   // aspects the finished sentences compare
@@ -44,14 +61,22 @@ struct AnswerGrammar {
   // leading spaces dropped) may still become a winner verdict.
   bool tieBarred = false;
   std::string sentence;
+  // The sentence named its aspect and then "Image": the letter (lower case) the heads
+  // see as the worse image on that aspect, left out next; 0 when none is.
+  char letterBarred = 0;
+  // In a slot of a sentence that named its better image first: the aspects on which the
+  // heads see the other image better (only while some aspect is left that they do not).
+  std::array<bool, kNumAspects> directionBarred{};
   bool mayCompare(int aspect) const;  // described and not yet compared
-  bool active() const { return inSlot || comparisonsDone || openingWithoutPreference || tieBarred; }
+  bool active() const {
+    return inSlot || comparisonsDone || openingWithoutPreference || tieBarred || letterBarred != 0;
+  }
 };
 
 // Reads an unfinished answer (parseAnswer's reading of its finished sentences).
 // `preferenceStated`: the question states a preference (statesPreference).
-// `winnerClear`: the heads are sure which image is better (the generation core's rule).
-AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated, bool winnerClear = false);
+// `heads`: what the encoder's heads say (default: nothing, the rules that follow them off).
+AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceStated, const HeadsReading& heads = {});
 
 // Whether a prompt states a preference: the preference field is not empty, or the
 // question names an aspect the way a preference does (parsePreference; "Which has less
@@ -69,7 +94,9 @@ bool statesPreference(const std::string& preference, const std::string& question
 //  - without a stated preference: the sentence's first word would become "You",
 //    "Given", "Taking", "With" or "Without";
 //  - with the tie barred: the sentence would fit only tie verdicts (verdictSentencePools)
-//    where before it fitted a winner verdict too. Never once it fits tie verdicts alone.
+//    where before it fitted a winner verdict too. Never once it fits tie verdicts alone;
+//  - with a letter barred: `next` is that letter as a word ("B", " B.");
+//  - in a slot, an aspect barred by direction counts as one that may not be compared.
 // False when `next` adds only spaces.
 bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next);
 

@@ -9,8 +9,8 @@
 namespace dqa::gen {
 
 AnswerGrammarGuard::AnswerGrammarGuard(const text::Tokenizer* tokenizer, bool enabled, bool preferenceStated,
-                                       bool winnerClear, int64_t vocabSize)
-    : tokenizer_(enabled ? tokenizer : nullptr), preferenceStated_(preferenceStated), winnerClear_(winnerClear) {
+                                       const data::HeadsReading& heads, int64_t vocabSize)
+    : tokenizer_(enabled ? tokenizer : nullptr), preferenceStated_(preferenceStated), heads_(heads) {
   if (tokenizer_) vocab_ = std::min<int64_t>(vocabSize, tokenizer_->vocabSize());
 }
 
@@ -20,7 +20,7 @@ void AnswerGrammarGuard::append(int64_t id) {
 
 at::Tensor AnswerGrammarGuard::apply(const at::Tensor& logits) {
   if (!tokenizer_) return logits;
-  const data::AnswerGrammar guard = data::readAnswerSoFar(written_, preferenceStated_, winnerClear_);
+  const data::AnswerGrammar guard = data::readAnswerSoFar(written_, preferenceStated_, heads_);
   if (!guard.active()) return logits;
   if (pieces_.empty()) {
     pieces_.reserve(size_t(vocab_));

@@ -274,6 +274,28 @@ std::vector<model::FusionPiece> fusionPieces(const std::vector<text::TokenizedCh
 // ask (docs/model.md, "Verdict ties"): the decoder's own tie calls are mostly right where
 // the heads are less sure, and mostly wrong where they are this sure.
 constexpr float kClearWinnerProbability = 0.9f;
+// Where the heads' scores of one aspect are this far apart (on KADID's 1-5 scale), a
+// comparison on that aspect names their better image first: the data engine's own gap
+// below which two scores are comparable (data::Thresholds::tieGap).
+constexpr float kClearAspectGap = 0.3f;
+
+// Per aspect: +1 where the heads see Image A clearly better, -1 Image B, 0 neither or
+// unknown (no pair, no aspect scores).
+std::array<int, 5> headsAspectBetter(const std::vector<ImageQuality>& quality) {
+  std::array<int, 5> better{};
+  const ImageQuality *a = nullptr, *b = nullptr;
+  for (const auto& q : quality) {
+    if (q.role == text::ImageRole::A) a = &q;
+    if (q.role == text::ImageRole::B) b = &q;
+  }
+  if (!a || !b) return better;
+  for (size_t k = 0; k < better.size(); ++k) {
+    if (a->aspectMos[k] <= 0 || b->aspectMos[k] <= 0) continue;  // no aspect scores
+    const float d = a->aspectMos[k] - b->aspectMos[k];
+    better[k] = d >= kClearAspectGap ? 1 : d <= -kClearAspectGap ? -1 : 0;
+  }
+  return better;
+}
 
 // P(A better) from the quality heads (-1 without a pair or without heads). With aspect
 // scores the comparison weighs the aspects by the stated preference.
@@ -374,6 +396,7 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     sampling.headsSeeClearWinner =
         answer.headProbabilityA >= 0 &&
         std::max(answer.headProbabilityA, 1 - answer.headProbabilityA) >= kClearWinnerProbability;
+    sampling.headsAspectBetter = headsAspectBetter(answer.quality);
     auto result = session.generate(fused->embeds, fused->spans, sampling, request.attention, cb);
     if (!result) return result.error();
     answer.generation = std::move(result.value());

@@ -266,8 +266,11 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   model::KVCache cache;
   decoder_.reserve(cache, 1, promptLength + maxNew + 1);
   TextStreamer streamer(tokenizer_.get());
-  AnswerGrammarGuard grammar(tokenizer_.get(), sampling.guardAnswerGrammar, sampling.preferenceStated,
-                             sampling.headsSeeClearWinner, cfg.vocabSize);
+  data::HeadsReading heads;
+  heads.winnerClear = sampling.headsSeeClearWinner;
+  std::copy(sampling.headsAspectBetter.begin(), sampling.headsAspectBetter.end(), heads.aspectBetter.begin());
+  AnswerGrammarGuard grammar(tokenizer_.get(), sampling.guardAnswerGrammar, sampling.preferenceStated, heads,
+                             cfg.vocabSize);
   try {
     const auto t0 = Clock::now();
     at::Tensor hidden = decoder_.forward(promptEmbeds, &cache, attention.capture());  // [1, T, hidden]

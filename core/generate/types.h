@@ -1,6 +1,7 @@
 #pragma once
 // Plain data that crosses from the generation core to its users (CLI, UI, eval).
 // Torch-free on purpose: the UI includes this.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -34,6 +35,10 @@ struct SamplingParams {
   // a reasoning's verdict from calling the pair too close; Engine::ask sets it from the
   // heads' pair probability (kClearWinnerProbability).
   bool headsSeeClearWinner = false;
+  // Per aspect (brightness, colour, noise, artifacts, blurriness): +1 where the heads'
+  // aspect scores see Image A clearly better, -1 Image B, 0 neither; the guard keeps a
+  // comparison's better image, named first, to it. Engine::ask sets it (kClearAspectGap).
+  std::array<int, 5> headsAspectBetter{};
 };
 
 struct AttentionOptions {

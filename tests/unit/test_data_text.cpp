@@ -399,7 +399,7 @@ class TestDataText : public QObject {
           size_t end = text.find(' ', begin + 1);
           end = end == std::string::npos ? text.size() : end;
           const std::string word = (begin == 0 ? " " : "") + text.substr(begin, end - begin);
-          if (leavesAnswerGrammar(readAnswerSoFar(soFar, true, true), word)) barredAt = word;
+          if (leavesAnswerGrammar(readAnswerSoFar(soFar, true, {true}), word)) barredAt = word;
           soFar += word;
           begin = end;
         }
@@ -407,18 +407,57 @@ class TestDataText : public QObject {
         // Without a clear winner the same sentence is written whole.
         std::string free = compared;
         for (const char c : " " + text) {
-          QVERIFY2(!leavesAnswerGrammar(readAnswerSoFar(free, true, false), std::string(1, c)), sentence.c_str());
+          QVERIFY2(!leavesAnswerGrammar(readAnswerSoFar(free, true, {false}), std::string(1, c)), sentence.c_str());
           free += c;
         }
         (tie ? ties : winners) += 1;
       }
     QVERIFY(ties >= 5 && winners >= 9);
     // Where the tie is already written, it is too late to choose: nothing is left out.
-    const AnswerGrammar late = readAnswerSoFar(compared + " Overall, neither", true, true);
+    const AnswerGrammar late = readAnswerSoFar(compared + " Overall, neither", true, {true});
     QVERIFY(!late.tieBarred);
     QVERIFY(!leavesAnswerGrammar(late, " image"));
     // Other sentences, and the note on what a preference changed, are not verdicts.
-    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(compared, true, true), " Without this preference, the two"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(compared, true, {true}), " Without this preference, the two"));
+  }
+
+  void answerGrammarSetsComparisonsTheWayTheHeadsDo() {
+    // The heads see Image B better on noise and Image A better on blur; both described.
+    HeadsReading heads;
+    heads.aspectBetter[size_t(Aspect::Noise)] = -1;
+    heads.aspectBetter[size_t(Aspect::Blurriness)] = 1;
+    const std::string described = "Image A has mild noise, while Image B has severe blur.";
+    // Aspect first: the letter after "Image" is the heads' better image on that aspect.
+    for (const char* cue : {" In terms of noise, Image", " Regarding noise, Image", " As for noise, Image "}) {
+      const AnswerGrammar guard = readAnswerSoFar(described + cue, true, heads);
+      QCOMPARE(guard.letterBarred, 'a');
+      QVERIFY2(leavesAnswerGrammar(guard, " A") && leavesAnswerGrammar(guard, "A"), cue);
+      QVERIFY2(!leavesAnswerGrammar(guard, " B") && !leavesAnswerGrammar(guard, " Ab"), cue);
+    }
+    QCOMPARE(readAnswerSoFar(described + " In terms of blur, Image", true, heads).letterBarred, 'b');
+    // Unsure heads, or no heads: nothing is left out.
+    QCOMPARE(readAnswerSoFar(described + " In terms of colour, Image", true, heads).letterBarred, char(0));
+    QCOMPARE(readAnswerSoFar(described + " In terms of noise, Image", true).letterBarred, char(0));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(described + " In terms of noise, Image", true), " A"));
+    // Past the letter ("Image A and Image") the rule is done.
+    QCOMPARE(readAnswerSoFar(described + " In terms of noise, Image A and Image", true, heads).letterBarred, char(0));
+    // Better image first, aspect last: the slot leaves out the aspects the heads give to
+    // the other image.
+    AnswerGrammar slot =
+        readAnswerSoFar(described + " Image A is slightly better than Image B when it comes to", true, heads);
+    QVERIFY(slot.inSlot);
+    QVERIFY(leavesAnswerGrammar(slot, " noise") && !leavesAnswerGrammar(slot, " blur"));
+    slot = readAnswerSoFar(described + " Image B is much superior to Image A when it comes to", true, heads);
+    QVERIFY(!leavesAnswerGrammar(slot, " noise") && leavesAnswerGrammar(slot, " blur"));
+    // When every aspect left goes the other way, the comparison rule alone applies.
+    HeadsReading allA;
+    allA.aspectBetter.fill(1);
+    slot = readAnswerSoFar(described + " Image B is much superior to Image A when it comes to", true, allA);
+    QVERIFY(!leavesAnswerGrammar(slot, " noise") && !leavesAnswerGrammar(slot, " blur"));
+    QVERIFY(leavesAnswerGrammar(slot, " colour"));
+    // "On par" names no better image.
+    slot = readAnswerSoFar(described + " Image B and Image A are on par regarding", true, heads);
+    QVERIFY(!leavesAnswerGrammar(slot, " noise") && !leavesAnswerGrammar(slot, " blur"));
   }
 
   void onlyAnswersToAPreferenceOpenSentencesTheWayPreferenceSentencesDo() {
