@@ -236,7 +236,9 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     guard.openingWithoutPreference = true;
     guard.firstWord = sentence;
   }
-  if (heads.winnerClear && fitsVerdict(sentence, false)) {
+  // Only while the sentence may still become either kind: one that fits winners alone
+  // cannot turn into a tie, one that fits ties alone is too late to turn.
+  if (heads.winnerClear && fitsVerdict(sentence, false) && fitsVerdict(sentence, true)) {
     guard.tieBarred = true;
     guard.sentence = sentence;
   }

@@ -58,7 +58,7 @@ struct AnswerGrammar {
   bool openingWithoutPreference = false;
   std::string firstWord;
   // The heads see a clear winner and the sentence being written (`sentence`, lower case,
-  // leading spaces dropped) may still become a winner verdict.
+  // leading spaces dropped) may still become a winner verdict or a tie.
   bool tieBarred = false;
   std::string sentence;
   // The sentence named its aspect and then "Image": the letter (lower case) the heads

@@ -1,15 +1,14 @@
 #include "core/eval/verdict_calibration.h"
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/data/shard_dataset.h"
 #include "core/eval/measures.h"
 #include "core/generate/engine.h"
+#include "core/io/model_config.h"
 
 namespace dqa::eval {
 namespace fs = std::filesystem;
@@ -107,11 +106,9 @@ Status writeVerdictTemperature(const std::string& modelDirectory, double tempera
   if (!(temperature >= 0.05 && temperature <= 20))
     return makeError("a verdict temperature of " + std::to_string(temperature) + " is outside [0.05, 20]");
   const std::string path = modelDirectory + "/config.json";
-  std::ifstream in(path);
-  if (!in) return makeError("cannot read '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json config = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  auto text = io::readTextFile(path);
+  if (!text) return text.error();
+  nlohmann::json config = nlohmann::json::parse(text.value(), nullptr, /*allow_exceptions=*/false);
   if (config.is_discarded() || !config.is_object()) return makeError("'" + path + "' is not a JSON object");
   config["verdict_temperature"] = std::round(temperature * 1e4) / 1e4;
   const std::string staging = path + ".partial";

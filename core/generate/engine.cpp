@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "core/data/answer_grammar.h"
+#include "core/data/labels.h"
 #include "core/data/parser.h"
 #include "core/data/questionnaire.h"
 #include "core/generate/session.h"
@@ -274,13 +275,9 @@ std::vector<model::FusionPiece> fusionPieces(const std::vector<text::TokenizedCh
 // ask (docs/model.md, "Verdict ties"): the decoder's own tie calls are mostly right where
 // the heads are less sure, and mostly wrong where they are this sure.
 constexpr float kClearWinnerProbability = 0.9f;
-// Where the heads' scores of one aspect are this far apart (on KADID's 1-5 scale), a
-// comparison on that aspect names their better image first: the data engine's own gap
-// below which two scores are comparable (data::Thresholds::tieGap).
-constexpr float kClearAspectGap = 0.3f;
-
 // Per aspect: +1 where the heads see Image A clearly better, -1 Image B, 0 neither or
-// unknown (no pair, no aspect scores).
+// unknown (no pair, no aspect scores). "Clearly" is the data engine's own rule for the
+// training texts' comparisons (data::compareMos: scores 0.3 or more apart).
 std::array<int, 5> headsAspectBetter(const std::vector<ImageQuality>& quality) {
   std::array<int, 5> better{};
   const ImageQuality *a = nullptr, *b = nullptr;
@@ -291,8 +288,8 @@ std::array<int, 5> headsAspectBetter(const std::vector<ImageQuality>& quality) {
   if (!a || !b) return better;
   for (size_t k = 0; k < better.size(); ++k) {
     if (a->aspectMos[k] <= 0 || b->aspectMos[k] <= 0) continue;  // no aspect scores
-    const float d = a->aspectMos[k] - b->aspectMos[k];
-    better[k] = d >= kClearAspectGap ? 1 : d <= -kClearAspectGap ? -1 : 0;
+    const int c = int(data::compareMos(a->aspectMos[k], b->aspectMos[k]));
+    better[k] = (c > 0) - (c < 0);
   }
   return better;
 }

@@ -37,7 +37,7 @@ struct SamplingParams {
   bool headsSeeClearWinner = false;
   // Per aspect (brightness, colour, noise, artifacts, blurriness): +1 where the heads'
   // aspect scores see Image A clearly better, -1 Image B, 0 neither; the guard keeps a
-  // comparison's better image, named first, to it. Engine::ask sets it (kClearAspectGap).
+  // comparison's better image, named first, to it. Engine::ask sets it (data::compareMos).
   std::array<int, 5> headsAspectBetter{};
 };
 
