@@ -84,6 +84,7 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
       showMessage(w, false);
     else if (messageText().startsWith(tr("Model")))
       hideMessage();
+    followModelForRegion(info);
     if (regionIsAutomatic_) updateDefaultRegion();
     updateAskState();
     Q_EMIT modelLoaded();
@@ -439,6 +440,28 @@ void MainWindow::setRegion(const QRectF& normalised) {
 }
 
 void MainWindow::setRegionEnabled(bool enabled) {
+  regionModeChosen_ = true;
+  applyRegionEnabled(enabled);
+}
+
+// A quality encoder reads a whole photo at native resolution (pooling its tokens to fit
+// the context), so "which is better?" is best answered about the whole images, as the
+// CLI does; a 96-pixel default region of a 24 MP photo judged 0.04% of it. CLIP
+// downscales whole images to 224 pixels, which erases the noise and blur being judged,
+// so for it a native-resolution region is the better default.
+void MainWindow::followModelForRegion(const dqa::ModelInfo& info) {
+  const bool native = info.visionKind == "quality_encoder";
+  if (regionAction_)
+    regionAction_->setToolTip(
+        native ? tr("The model looks at the dashed region only (Shift+drag on an image to choose it); off: whole "
+                    "images at native resolution")
+               : tr("The model looks at the dashed region at native resolution (Shift+drag on an image to choose "
+                    "it); off: whole images, downscaled to the encoder's %1-pixel input")
+                     .arg(info.imageSize));
+  if (!regionModeChosen_) applyRegionEnabled(!native);
+}
+
+void MainWindow::applyRegionEnabled(bool enabled) {
   regionEnabled_ = enabled;
   if (regionAction_ && regionAction_->isChecked() != enabled) regionAction_->setChecked(enabled);
   refreshAllPanes();

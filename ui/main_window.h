@@ -79,8 +79,12 @@ class MainWindow : public QMainWindow {
   ModelHost* modelHost() const { return host_.get(); }
 
   // Region of interest in normalised coordinates; `enabled` false sends whole images.
+  // Until the user (or this call) turns it on or off, it follows the loaded model: off
+  // for encoders that read whole images at native resolution, on for those that
+  // downscale them to their input (CLIP).
   void setRegion(const QRectF& normalised);
   void setRegionEnabled(bool enabled);
+  bool regionEnabled() const { return regionEnabled_; }
   QRectF region() const { return region_; }
   QRect regionInPixels(PaneRole role) const;
 
@@ -165,6 +169,8 @@ class MainWindow : public QMainWindow {
   void updateAskState();
   void updateMetrics();
   void updateDefaultRegion();
+  void applyRegionEnabled(bool enabled);
+  void followModelForRegion(const dqa::ModelInfo& info);
   void onToken(quint64 id, int index, const QString& text, float probability);
   void onAnswered(quint64 id, const AnswerPtr& answer);
   void onFailed(quint64 id, const QString& message);
@@ -222,6 +228,7 @@ class MainWindow : public QMainWindow {
   QRectF region_{0, 0, 1, 1};
   bool regionEnabled_ = true;
   bool regionIsAutomatic_ = true;
+  bool regionModeChosen_ = false;  // "Look at region" set by the user; else the model's default
   int modelImageSize_ = 0;
   dqa::WorkingSpace workingSpace_ = dqa::WorkingSpace::Srgb;  // the loaded model's (config.json)
   int maxNewTokens_ = 400;                                    // DepictQA's generation limit

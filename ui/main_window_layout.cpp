@@ -194,8 +194,7 @@ void MainWindow::buildMenus() {
   regionAction_->setCheckable(true);
   regionAction_->setChecked(regionEnabled_);
   regionAction_->setToolTip(
-      tr("The model looks at the dashed region at native resolution (Shift+drag on an image "
-         "to choose it); off: whole images, downscaled"));
+      tr("The model looks at the dashed region only (Shift+drag on an image to choose it); off: whole images"));
   add(tr("Auto region"), QKeySequence(Qt::Key_A), [this] {
     regionIsAutomatic_ = true;
     setRegionEnabled(true);

@@ -78,6 +78,27 @@ class TestGuiWholeImage : public QObject {
 
   void cleanupTestCase() { window_.reset(); }
 
+  // The bundled model's encoder reads a whole photo at native resolution, so a fresh
+  // window asks about the whole images, as the CLI does, and not about a region the
+  // size of the encoder's training patches; a chosen setting survives a model reload.
+  void aFreshWindowAsksAboutTheWholeImages() {
+    QVERIFY(!window_->regionEnabled());
+    window_->askingPanel()->setTask(dqa::text::Task::Comparison);
+    QSignalSpy answered(window_.get(), &MainWindow::answerFinished);
+    QVERIFY(window_->ask());
+    QTRY_VERIFY_WITH_TIMEOUT(answered.count() == 1, 60000);
+    QCOMPARE(window_->answeredRegion(PaneRole::A), QRect(0, 0, 588, 392));
+    QCOMPARE(window_->answeredRegion(PaneRole::Reference), QRect(0, 0, 588, 392));
+
+    auto window = makeWindow();
+    QVERIFY(window);
+    window->setRegionEnabled(true);
+    QSignalSpy loaded(window.get(), &MainWindow::modelLoaded);
+    window->loadModel(QString::fromStdString(dqa::test::sourceDir() + "/models/default"));
+    QTRY_VERIFY_WITH_TIMEOUT(loaded.count() == 1, 60000);
+    QVERIFY(window->regionEnabled());
+  }
+
   void buttonProducesSummaryAndVerdictMapOnEveryPane() {
     QPushButton* button = window_->askingPanel()->wholeButton();
     QTRY_VERIFY_WITH_TIMEOUT(button->isEnabled(), 5000);

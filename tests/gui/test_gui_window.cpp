@@ -144,6 +144,9 @@ class TestGuiWindow : public QObject {
   void cleanupTestCase() { window_.reset(); }
 
   void loadsImagesAndShowsWhatIsLoaded() {
+    // CLIP downscales whole images to its input, so the window starts on a region the
+    // model sees at native resolution.
+    QVERIFY(window_->regionEnabled());
     loadAll(*window_);
     const PaneImage* a = window_->image(PaneRole::A);
     QVERIFY(a);
