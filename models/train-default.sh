@@ -57,7 +57,7 @@ shape=(--vision quality --stage-widths 48,64,96,128 --stage-blocks 2,1,1,1 --max
 
 "$root/scripts/fetch_photos.sh" "$work/photos"
 [[ -f shards/manifest.json ]] || "$bin/depictqa-datagen" --photos "$work/photos" -o shards -n 0 \
-    --val 8000 --val-types 8000 -j "$(nproc)" --patch-sizes 64,96,128,192,256 --seed 1
+    --val 10000 --val-types 10000 -j "$(nproc)" --patch-sizes 64,96,128,192,256 --seed 1
 stream=(--photos "$work/photos" --data-manifest shards/manifest.json --stream-threads "$THREADS")
 [[ -f tok.model ]] || {
   "$bin/depictqa-train" "${stream[@]}" --seed 1 --write-corpus corpus.txt --corpus-samples 30000
