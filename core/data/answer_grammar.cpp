@@ -223,6 +223,90 @@ char betterImageNamedFirst(const std::string& sentence) {
   return sentence[6];
 }
 
+// Every kind noun of textgen (lower case) with the aspect the parser gives it, so that
+// what the guard bars is what the evaluation would read: "colour noise" is noise,
+// "colour shift" colour.
+std::vector<std::pair<std::string, int>> readKindAspects() {
+  std::vector<std::pair<std::string, int>> kinds;
+  for (int type = 1; type <= kNumTypes; ++type)
+    for (const auto& noun : kindNouns(type)) {
+      const ParsedAnswer p = parseAnswer(Task::Description, "The image shows mild " + noun + ".");
+      int aspect = -1;
+      for (int a = 0; a < kNumAspects; ++a)
+        if (p.levelsA[size_t(a)] != Severity::Undistorted) aspect = aspect < 0 ? a : -2;
+      const std::string lower = lowerCase(noun);
+      const bool known = std::any_of(kinds.begin(), kinds.end(), [&](const auto& k) { return k.first == lower; });
+      if (aspect >= 0 && !known) kinds.emplace_back(lower, aspect);
+    }
+  return kinds;
+}
+const std::vector<std::pair<std::string, int>>& kindAspects() {
+  static const std::vector<std::pair<std::string, int>> kinds = readKindAspects();
+  return kinds;
+}
+
+// Whether `text` (lower case) is the start of the kind noun, or the whole noun followed
+// by what ends it ("blur,", "blur in one region").
+bool fitsKind(const std::string& text, const std::string& kind) {
+  return startsWith(kind, text) || (startsWith(text, kind) && !isWordChar(text[kind.size()]));
+}
+
+// Whether `text` fits a kind noun of a barred aspect and none of another.
+bool fitsOnlyBarredKinds(const std::array<bool, kNumAspects>& barred, const std::string& text) {
+  if (text.empty()) return false;
+  bool any = false;
+  for (const auto& [kind, aspect] : kindAspects()) {
+    if (!fitsKind(text, kind)) continue;
+    if (!barred[size_t(aspect)]) return false;
+    any = true;
+  }
+  return any;
+}
+
+// The image the sentence being written is about: the one the answer last named ("Image
+// B is affected by mild "), else a description's one image; 0 (A), 1 (B) or -1.
+int imageBeingDescribed(const std::string& lowerAnswer, bool describesOneImage) {
+  const size_t a = lowerAnswer.rfind("image a"), b = lowerAnswer.rfind("image b");
+  if (a == std::string::npos && b == std::string::npos) return describesOneImage ? 0 : -1;
+  if (b == std::string::npos) return 0;
+  if (a == std::string::npos) return 1;
+  return a > b ? 0 : 1;
+}
+
+// The text after the last level word of the sentence (lower case), where that text may
+// still become a kind noun: "mild", " colour", " loss of c". False when no level word
+// occurs or the kind after it is written ("mild blur in").
+bool openKindSlot(const std::string& sentence, std::string* afterLevel) {
+  size_t bestEnd = std::string::npos;
+  for (const auto& word : levelAdjectives())
+    for (size_t pos = findWord(sentence, word); pos != std::string::npos; pos = findWord(sentence, word, pos + 1))
+      if (bestEnd == std::string::npos || pos + word.size() > bestEnd) bestEnd = pos + word.size();
+  if (bestEnd == std::string::npos) return false;
+  std::string after = sentence.substr(bestEnd);
+  if (!after.empty() && after.front() != ' ') return false;
+  const std::string kind = withoutLeadingSpaces(after);
+  if (!kind.empty() && std::none_of(kindAspects().begin(), kindAspects().end(),
+                                    [&](const auto& k) { return startsWith(k.first, kind); }))
+    return false;
+  *afterLevel = std::move(after);
+  return true;
+}
+
+// The kind slot of the sentence, with the aspects the heads see undistorted in its image
+// barred; false when there is none, or when no aspect would be left.
+bool kindSlot(const std::string& answerSoFar, const std::string& sentence, const HeadsReading& heads,
+              AnswerGrammar* guard) {
+  const int image = imageBeingDescribed(lowerCase(answerSoFar), heads.describesOneImage);
+  if (image < 0) return false;
+  const auto& clean = heads.aspectClean[size_t(image)];
+  if (std::none_of(clean.begin(), clean.end(), [](bool c) { return c; }) ||
+      std::all_of(clean.begin(), clean.end(), [](bool c) { return c; }))
+    return false;
+  if (!openKindSlot(sentence, &guard->afterLevel)) return false;
+  guard->kindBarred = clean;
+  return true;
+}
+
 }  // namespace
 
 bool AnswerGrammar::mayCompare(int aspect) const { return described[size_t(aspect)] && !compared[size_t(aspect)]; }
@@ -246,6 +330,7 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     const int better = heads.aspectBetter[size_t(aspect)];
     guard.letterBarred = better > 0 ? 'b' : better < 0 ? 'a' : 0;
   }
+  guard.inKindSlot = !atStart && kindSlot(answerSoFar, sentence, heads, &guard);
   std::string written;
   const bool inSlot = !atStart && openSlot(sentence, &written);
   if (!atStart && !inSlot) return guard;  // mid-sentence: no comparison to guard
@@ -289,6 +374,13 @@ bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
   if (guard.letterBarred) {
     const std::string word = withoutLeadingSpaces(lowerCase(next));
     if (!word.empty() && word[0] == guard.letterBarred && (word.size() == 1 || !isWordChar(word[1]))) return true;
+  }
+  if (guard.inKindSlot) {
+    const std::string candidate = guard.afterLevel + lowerCase(next);
+    if (!candidate.empty() && candidate.front() == ' ' &&
+        !fitsOnlyBarredKinds(guard.kindBarred, withoutLeadingSpaces(guard.afterLevel)) &&
+        fitsOnlyBarredKinds(guard.kindBarred, withoutLeadingSpaces(candidate)))
+      return true;
   }
   if (guard.inSlot) {
     if (fitsOnlyBarredAspects(guard, guard.written)) return false;  // too late to choose

@@ -26,6 +26,12 @@
 //    comes to", the aspects on which the heads see Image A better. Left to itself the
 //    decoder set about half of its comparisons the right way (docs/model.md,
 //    "Comparison directions").
+//  - Distortions the heads do not see: after a level word ("Image B shows mild ",
+//    "There is severe "), the distortion's name (textgen's kind nouns, "colour shift",
+//    "grain") may not be one of an aspect the heads see as undistorted in the image the
+//    sentence is about (the one its answer last named; a description's one image).
+//    Unless the heads see every aspect there undistorted: the guard then leaves the name
+//    to the decoder (docs/model.md, "Described distortions").
 // The cues and first words are read from textgen's templates (comparisonSentencePools,
 // preferenceSentencePools), so a template added there is guarded too.
 // Plain string logic, so the generation core can ask it about every token's text.
@@ -43,6 +49,10 @@ struct HeadsReading {
   // Per aspect (data::Aspect): +1 the heads see Image A clearly better on it, -1 Image B,
   // 0 neither.
   std::array<int, kNumAspects> aspectBetter{};
+  // Per image (0: Image A, or a description's one image; 1: Image B), per aspect: the
+  // heads see the aspect undistorted in that image.
+  std::array<std::array<bool, kNumAspects>, 2> aspectClean{};
+  bool describesOneImage = false;  // a description: sentences that name no image are about image 0
 };
 
 struct AnswerGrammar {
@@ -67,9 +77,15 @@ struct AnswerGrammar {
   // In a slot of a sentence that named its better image first: the aspects on which the
   // heads see the other image better (only while some aspect is left that they do not).
   std::array<bool, kNumAspects> directionBarred{};
+  // The text so far ends after a level word ("mild"): what follows it (`afterLevel`,
+  // lower case, its leading space kept) is the start of a distortion's name, and names
+  // of the aspects in `kindBarred` are left out.
+  bool inKindSlot = false;
+  std::string afterLevel;
+  std::array<bool, kNumAspects> kindBarred{};
   bool mayCompare(int aspect) const;  // described and not yet compared
   bool active() const {
-    return inSlot || comparisonsDone || openingWithoutPreference || tieBarred || letterBarred != 0;
+    return inSlot || comparisonsDone || openingWithoutPreference || tieBarred || letterBarred != 0 || inKindSlot;
   }
 };
 
@@ -96,7 +112,9 @@ bool statesPreference(const std::string& preference, const std::string& question
 //  - with the tie barred: the sentence would fit only tie verdicts (verdictSentencePools)
 //    where before it fitted a winner verdict too. Never once it fits tie verdicts alone;
 //  - with a letter barred: `next` is that letter as a word ("B", " B.");
-//  - in a slot, an aspect barred by direction counts as one that may not be compared.
+//  - in a slot, an aspect barred by direction counts as one that may not be compared;
+//  - in a kind slot: what follows the level word would fit only kind nouns of barred
+//    aspects. Never when it already does before `next` (too late to choose).
 // False when `next` adds only spaces.
 bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next);
 

@@ -564,6 +564,15 @@ std::vector<std::string> kindNouns(int type) {
   return v;
 }
 
+const std::vector<std::string>& levelAdjectives() {
+  static const std::vector<std::string> words = [] {
+    std::vector<std::string> v = kMildAdj;
+    v.insert(v.end(), kSevereAdj.begin(), kSevereAdj.end());
+    return v;
+  }();
+  return words;
+}
+
 const std::vector<std::string>& aspectStems(int aspect) {
   static const std::vector<std::string> stems[kNumAspects] = {{"bright", "dark", "exposure", "contrast"},
                                                               {"colo"},

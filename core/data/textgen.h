@@ -63,6 +63,9 @@ const std::vector<std::string>& comparativePhrases();
 // The nouns the texts use for one KADID type's distortion ("motion blur", "blur from
 // camera motion", ...; brightness/contrast directions included for 18 and 25).
 std::vector<std::string> kindNouns(int type);
+// The level words the texts put before a kind noun ("mild", "slight", ..., "severe",
+// "heavy", ...).
+const std::vector<std::string>& levelAdjectives();
 // The word stems the texts use for an aspect (data::Aspect as int): "nois", "grain",
 // "speck" for noise; "blur", "sharp", "soft", "focus" for blurriness, ... Empty for an
 // aspect outside 0..4.

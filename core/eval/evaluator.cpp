@@ -306,7 +306,9 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   md += o.guardAnswerGrammar ? "Decoding as in the app, in the training texts' grammar (each described aspect "
                                "compared once; no sentence about a preference nobody stated; no tie verdict where the "
                                "heads are at least 90% sure; each comparison's better image the heads' where their "
-                               "aspect scores differ by 0.3 or more; gen::SamplingParams::guardAnswerGrammar).\n\n"
+                               "aspect scores differ by 0.3 or more; no distortion named in a description of an aspect "
+                               "the heads see undistorted with probability 0.7 or more; "
+                               "gen::SamplingParams::guardAnswerGrammar).\n\n"
                              : "Decoding: the decoder's own choices (--unguarded-decoding).\n\n";
   md += "| measure | value | n |\n| --- | --- | --- |\n";
   auto row = [&](const std::string& name, const Rate& r) {

@@ -269,6 +269,10 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   data::HeadsReading heads;
   heads.winnerClear = sampling.headsSeeClearWinner;
   std::copy(sampling.headsAspectBetter.begin(), sampling.headsAspectBetter.end(), heads.aspectBetter.begin());
+  for (size_t image = 0; image < heads.aspectClean.size(); ++image)
+    std::copy(sampling.headsAspectClean[image].begin(), sampling.headsAspectClean[image].end(),
+              heads.aspectClean[image].begin());
+  heads.describesOneImage = sampling.describesOneImage;
   AnswerGrammarGuard grammar(tokenizer_.get(), sampling.guardAnswerGrammar, sampling.preferenceStated, heads,
                              cfg.vocabSize);
   try {

@@ -39,6 +39,11 @@ struct SamplingParams {
   // aspect scores see Image A clearly better, -1 Image B, 0 neither; the guard keeps a
   // comparison's better image, named first, to it. Engine::ask sets it (data::compareMos).
   std::array<int, 5> headsAspectBetter{};
+  // Per image (0: Image A, or a description's image; 1: Image B), per aspect: whether
+  // the heads see it undistorted; the guard keeps the distortions an answer names off
+  // those aspects. Engine::ask sets it for descriptions (kCleanAspectProbability).
+  std::array<std::array<bool, 5>, 2> headsAspectClean{};
+  bool describesOneImage = false;  // a description: sentences that name no image are about image 0
 };
 
 struct AttentionOptions {

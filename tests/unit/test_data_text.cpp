@@ -460,6 +460,50 @@ class TestDataText : public QObject {
     QVERIFY(!leavesAnswerGrammar(slot, " noise") && !leavesAnswerGrammar(slot, " blur"));
   }
 
+  void answerGrammarNamesOnlyDistortionsTheHeadsSee() {
+    // A description's one image: the heads see its colour and brightness undistorted.
+    HeadsReading one;
+    one.describesOneImage = true;
+    one.aspectClean[0][size_t(Aspect::Color)] = true;
+    one.aspectClean[0][size_t(Aspect::Brightness)] = true;
+    AnswerGrammar guard = readAnswerSoFar("The image shows moderate", true, one);
+    QVERIFY(guard.inKindSlot && guard.active());
+    // "colour" may still become colour noise (noise) or colour block artifacts
+    // (artifacts): it stays; "colour shift" and "desaturation" are colour's alone.
+    QVERIFY(!leavesAnswerGrammar(guard, " colour") && !leavesAnswerGrammar(guard, " col"));
+    QVERIFY(leavesAnswerGrammar(guard, " desaturation") && leavesAnswerGrammar(guard, " overexposure"));
+    QVERIFY(!leavesAnswerGrammar(guard, " grain") && !leavesAnswerGrammar(guard, " lens"));
+    QVERIFY(!leavesAnswerGrammar(guard, "ly"));  // "moderately": not a kind slot
+    guard = readAnswerSoFar("The image shows moderate colour", true, one);
+    QVERIFY(leavesAnswerGrammar(guard, " shift") && leavesAnswerGrammar(guard, " banding"));
+    QVERIFY(!leavesAnswerGrammar(guard, " noise") && !leavesAnswerGrammar(guard, " block"));
+    // Words of several kinds stay open until the kind is told: "loss of" -> brightness,
+    // colour or sharpness.
+    guard = readAnswerSoFar("There is slight loss of", true, one);
+    QVERIFY(!leavesAnswerGrammar(guard, " sharpness"));
+    QVERIFY(leavesAnswerGrammar(guard, " colour") && leavesAnswerGrammar(guard, " brightness"));
+    // Once written, too late to choose; after the kind, the rule is done.
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("The image shows mild desaturation", true, one), "."));
+    QVERIFY(!readAnswerSoFar("The image shows mild grain in", true, one).inKindSlot);
+    QVERIFY(!readAnswerSoFar("The image shows", true, one).inKindSlot);
+    // No heads, or heads that see every aspect undistorted: the names are the decoder's.
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("The image shows moderate", true), " desaturation"));
+    HeadsReading allClean = one;
+    allClean.aspectClean[0].fill(true);
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("The image shows moderate", true, allClean), " desaturation"));
+
+    // A reasoning: the image the sentence is about is the one the answer last named.
+    HeadsReading pair;
+    pair.aspectClean[1][size_t(Aspect::Noise)] = true;  // Image B has no noise
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("Image A has mild", true, pair), " grain"));
+    QVERIFY(
+        leavesAnswerGrammar(readAnswerSoFar("Image A has mild blur, while Image B has heavy", true, pair), " grain"));
+    QVERIFY(
+        !leavesAnswerGrammar(readAnswerSoFar("Image A has mild blur, while Image B has heavy", true, pair), " blur"));
+    // No image named yet in a pair's answer: nothing to go by.
+    QVERIFY(!readAnswerSoFar("There is heavy", true, pair).inKindSlot);
+  }
+
   void onlyAnswersToAPreferenceOpenSentencesTheWayPreferenceSentencesDo() {
     // The grammar's preference rule: without a stated preference no training sentence
     // opens with "You", "Given", "Taking", "With" or "Without"; with one, some do.
