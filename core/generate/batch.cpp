@@ -14,6 +14,7 @@
 #include "core/generate/engine.h"
 #include "core/generate/engine_impl.h"
 #include "core/image/preprocess.h"
+#include "core/model/feature_map_cache.h"
 #include "core/model/visual_tokens.h"
 
 namespace dqa {
@@ -274,15 +275,26 @@ Result<std::vector<Engine::RegionJudgement>> Engine::judgeRegions(
       if (!t) return t.error();
       return t->unsqueeze(0).to(s.model->device());  // [1, 3, H, W]
     };
-    auto ref = pixels(reference), a = pixels(imageA), b = pixels(imageB);
-    for (const auto* r : {&ref, &a, &b})
-      if (!*r) return r->error();
-    if (a->sizes() != b->sizes() || (ref->defined() && ref->sizes() != a->sizes()))
-      return makeError("the images must have the same size to be compared region by region");
-    // One feature map per side, each image seen against the reference and the other one.
-    // Both in one pass over the tiles, sharing the per-image input work.
-    const std::vector<at::Tensor> maps = model::qualityFeatureMaps(
-        encoder, {{a.value(), ref.value(), b.value()}, {b.value(), ref.value(), a.value()}}, {});
+    // One feature map per side, each image seen against the reference and the other one
+    // (the keys Engine::ask's encoding uses for A and B: either reuses the other's maps).
+    const model::EncodeOptions tiles;
+    const uint64_t hashA = model::pixelHash(imageA), hashB = model::pixelHash(imageB),
+                   hashRef = model::pixelHash(reference);
+    const model::FeatureMapKey keyA{hashA, hashRef, hashB, tiles.tileSide, tiles.tileMargin},
+        keyB{hashB, hashRef, hashA, tiles.tileSide, tiles.tileMargin};
+    std::vector<at::Tensor> maps = {s.featureMaps.find(keyA), s.featureMaps.find(keyB)};
+    if (!maps[0].defined() || !maps[1].defined()) {
+      auto ref = pixels(reference), a = pixels(imageA), b = pixels(imageB);
+      for (const auto* r : {&ref, &a, &b})
+        if (!*r) return r->error();
+      if (a->sizes() != b->sizes() || (ref->defined() && ref->sizes() != a->sizes()))
+        return makeError("the images must have the same size to be compared region by region");
+      // Both in one pass over the tiles, sharing the per-image input work.
+      maps = model::qualityFeatureMaps(
+          encoder, {{a.value(), ref.value(), b.value()}, {b.value(), ref.value(), a.value()}}, tiles);
+      s.featureMaps.store(keyA, maps[0]);
+      s.featureMaps.store(keyB, maps[1]);
+    }
     if (cancel && cancel->load()) return makeError("cancelled");
     const at::Tensor& mapA = maps[0];  // [1, D, h, w]
     const at::Tensor& mapB = maps[1];

@@ -383,6 +383,7 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     const auto chunks = text::tokenizePrompt(answer.prompt, *s.tokenizer);
     model::EncodeOptions encodeOptions = fitContext(request, answer.prompt, chunks, cfg, request.sampling.maxNewTokens);
     encodeOptions.aspectWeights = preferenceAspectWeights(request.prompt.preference);
+    encodeOptions.featureMapCache = &s.featureMaps;
     auto images = promptImages(request, answer.prompt);
     if (!images) return images.error();
     auto encoded = model::encodeImages(*s.model, images.value(), encodeOptions);

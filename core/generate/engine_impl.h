@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/generate/engine.h"
+#include "core/model/feature_map_cache.h"
 #include "core/model/multimodal.h"
 #include "core/model/visual_tokens.h"
 #include "core/text/prompt.h"
@@ -26,6 +27,9 @@ struct Engine::Impl {
   std::shared_ptr<model::MultimodalModel> model;
   std::shared_ptr<const text::Tokenizer> tokenizer;
   text::VerdictTokens verdict;
+  // The encoder's maps of the images asked about last: another question about the same
+  // images (or a whole-image assessment of them) does not encode them again.
+  model::FeatureMapCache featureMaps;
 
   // Questions about images need vision, projector, decoder and a tokenizer.
   Status requireMultimodal() const {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "core/model/feature_map_cache.h"
 #include "core/model/multimodal.h"
 #include "core/model/vision_input.h"
 
@@ -253,10 +254,41 @@ int64_t visualTokenCount(const io::ModelConfig& cfg, int cols, int rows, const E
 
 namespace {
 
-Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& model, const RoleImages& images,
-                                                        const EncodeOptions& o) {
-  const auto& cfg = model.config();
-  const QualityEncoder& encoder = model.qualityEncoder();
+// The cache keys of the views encodeQuality makes, in role order (the reference seen
+// against itself, A against B and B against A); empty unless every role holds one
+// image (the engine's questions; batches of tiles are not cached).
+std::vector<FeatureMapKey> viewKeys(const RoleImages& images, const EncodeOptions& o) {
+  std::map<ImageRole, uint64_t> hash;
+  for (const auto& [role, mats] : images) {
+    if (mats.size() != 1) return {};
+    hash[role] = pixelHash(mats[0]);
+  }
+  auto of = [&](ImageRole r) {
+    const auto it = hash.find(r);
+    return it == hash.end() ? uint64_t(0) : it->second;
+  };
+  std::vector<FeatureMapKey> keys;
+  for (const auto& [role, h] : hash)
+    keys.push_back({h, of(ImageRole::Reference),
+                    role == ImageRole::A   ? of(ImageRole::B)
+                    : role == ImageRole::B ? of(ImageRole::A)
+                                           : 0,
+                    o.tileSide, o.tileMargin});
+  return keys;
+}
+
+// Each role's feature map ([N, D, h, w], in role order): from o.featureMapCache where it
+// holds them, the rest encoded in one pass over the tiles (and kept there).
+Result<std::vector<at::Tensor>> qualityMaps(const MultimodalModel& model, const RoleImages& images,
+                                            const EncodeOptions& o) {
+  const std::vector<FeatureMapKey> keys = o.featureMapCache ? viewKeys(images, o) : std::vector<FeatureMapKey>{};
+  std::vector<at::Tensor> maps(images.size());
+  bool allCached = !keys.empty();
+  for (size_t k = 0; k < keys.size(); ++k) {
+    maps[k] = o.featureMapCache->find(keys[k]);
+    allCached = allCached && maps[k].defined();
+  }
+  if (allCached) return maps;
   std::map<ImageRole, at::Tensor> pixels;  // role -> [N, 3, H, W] in [0,1]
   for (const auto& [role, mats] : images) {
     std::vector<at::Tensor> rows;
@@ -285,22 +317,41 @@ Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& m
     return it == pixels.end() ? at::Tensor() : it->second;
   };
   const at::Tensor reference = find(ImageRole::Reference);
-  std::vector<QualityView> views;
+  std::vector<QualityView> missing;
+  std::vector<size_t> where;
+  size_t k = 0;
   for (const auto& [role, x] : pixels) {
-    QualityView view;
-    view.image = x;
-    view.reference = reference;  // the reference's own view: identical to itself
-    if (role == ImageRole::A) view.other = find(ImageRole::B);
-    if (role == ImageRole::B) view.other = find(ImageRole::A);
-    views.push_back(view);
+    if (!maps[k].defined()) {
+      QualityView view;
+      view.image = x;
+      view.reference = reference;  // the reference's own view: identical to itself
+      if (role == ImageRole::A) view.other = find(ImageRole::B);
+      if (role == ImageRole::B) view.other = find(ImageRole::A);
+      missing.push_back(view);
+      where.push_back(k);
+    }
+    ++k;
   }
   // All views together: A, B and the reference share their per-image input work.
-  const std::vector<at::Tensor> maps = qualityFeatureMaps(encoder, views, o);
+  const std::vector<at::Tensor> fresh = qualityFeatureMaps(model.qualityEncoder(), missing, o);
+  for (size_t j = 0; j < fresh.size(); ++j) {
+    maps[where[j]] = fresh[j];
+    if (!keys.empty()) o.featureMapCache->store(keys[where[j]], fresh[j]);
+  }
+  return maps;
+}
+
+Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& model, const RoleImages& images,
+                                                        const EncodeOptions& o) {
+  const auto& cfg = model.config();
+  const QualityEncoder& encoder = model.qualityEncoder();
+  auto maps = qualityMaps(model, images, o);
+  if (!maps) return maps.error();
   std::map<ImageRole, QualityRun> runs;
   size_t k = 0;
-  for (const auto& entry : pixels) {
+  for (const auto& entry : images) {
     QualityRun& r = runs[entry.first];
-    r.map = maps[k++];  // [N, D, h, w]
+    r.map = maps.value()[k++];  // [N, D, h, w]
     r.heads = encoder.heads(QualityEncoder::pool(r.map));
   }
   std::map<ImageRole, EncodedImage> out;
@@ -325,8 +376,8 @@ Result<std::map<ImageRole, EncodedImage>> encodeQuality(const MultimodalModel& m
     e.gridWidth = int(grid.size(3));
     e.hasClassToken = true;
     e.cellSize = QualityEncoder::kStride * k;
-    e.contentWidth = int(pixels.at(role).size(3));
-    e.contentHeight = int(pixels.at(role).size(2));
+    e.contentWidth = images.at(role).front().cols;
+    e.contentHeight = images.at(role).front().rows;
     e.paddedWidth = e.gridWidth * e.cellSize;
     e.paddedHeight = e.gridHeight * e.cellSize;
     e.hasHeads = true;

@@ -26,6 +26,7 @@
 namespace dqa::model {
 
 class MultimodalModel;
+class FeatureMapCache;
 
 // How one image was placed in front of the encoder, and what came out.
 struct EncodedImage {
@@ -56,6 +57,9 @@ struct EncodeOptions {
   // tolerate", 0.3 for "don't mind", 1 elsewhere); models with aspect scores weigh their
   // comparison with it, as the data engine's labels do.
   std::array<double, 5> aspectWeights{1, 1, 1, 1, 1};
+  // Quality encoder: where given, the feature maps of single images are taken from it
+  // when it holds those of the same pixels, and kept there (feature_map_cache.h).
+  FeatureMapCache* featureMapCache = nullptr;
 };
 
 // RGB CV_8UC3 / CV_16UC3 -> [3, H, W] float in [0,1].

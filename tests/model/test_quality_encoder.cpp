@@ -10,6 +10,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "core/model/feature_map_cache.h"
 #include "core/model/multimodal.h"
 #include "core/model/quality_input.h"
 #include "core/model/visual_tokens.h"
@@ -51,6 +52,13 @@ constexpr ViewCase kViews[] = {{"a_ref_other", true, true, false},
                                {"a_other", false, true, false},
                                {"a_alone", false, false, false},
                                {"reference_self", true, false, true}};
+
+// The fixture's reference, A and B, as the engine passes them to encodeImages.
+model::RoleImages fixtureImages() {
+  return {{text::ImageRole::Reference, {toMat(expected("image.reference"))}},
+          {text::ImageRole::A, {toMat(expected("image.a"))}},
+          {text::ImageRole::B, {toMat(expected("image.b"))}}};
+}
 
 double worstDifference(const model::MultimodalModel& m, const ViewCase& v, bool print) {
   const at::Tensor ref = expected("image.reference"), a = expected("image.a"), b = expected("image.b");
@@ -172,9 +180,7 @@ class QualityEncoderTest : public QObject {
   void tokensQualityTokenFirstThenPooledGrid() {
     c10::InferenceMode guard;
     auto m = load(fixture());
-    const cv::Mat ref = toMat(expected("image.reference")), a = toMat(expected("image.a")),
-                  b = toMat(expected("image.b"));
-    model::RoleImages images{{text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}, {text::ImageRole::B, {b}}};
+    const model::RoleImages images = fixtureImages();
     auto encoded = model::encodeImages(*m, images);
     QVERIFY2(encoded.ok(), encoded.ok() ? "" : encoded.message().c_str());
     for (const auto& [role, e] : encoded.value()) {
@@ -197,9 +203,62 @@ class QualityEncoderTest : public QObject {
     const auto& er = encoded->at(text::ImageRole::Reference);
     QVERIFY(close(er.score[0].item<double>(), expected("reference_self.score")[0].item<double>()));
     // Without B, A is seen alone against the reference: a different quality token.
-    auto single = model::encodeImages(*m, {{text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}});
+    auto single = model::encodeImages(*m, {{text::ImageRole::Reference, images.at(text::ImageRole::Reference)},
+                                           {text::ImageRole::A, images.at(text::ImageRole::A)}});
     QVERIFY(single.ok());
     QVERIFY(test::maxAbsDiff(single->at(text::ImageRole::A).tokens.select(1, 0), ea.tokens.select(1, 0)) > 1e-6);
+  }
+
+  void cachedMapsAnswerAsTheEncoderDoes() {
+    c10::InferenceMode guard;
+    auto m = load(fixture());
+    const model::RoleImages images = fixtureImages();
+    const cv::Mat &ref = images.at(text::ImageRole::Reference)[0], &a = images.at(text::ImageRole::A)[0],
+                  &b = images.at(text::ImageRole::B)[0];
+    auto plain = model::encodeImages(*m, images);
+    QVERIFY(plain.ok());
+    model::FeatureMapCache cache;
+    model::EncodeOptions cached;
+    cached.featureMapCache = &cache;
+    auto first = model::encodeImages(*m, images, cached);
+    QVERIFY(first.ok());
+    QCOMPARE(cache.size(), size_t(3));
+    QCOMPARE(cache.hits(), int64_t(0));
+    // The same pixels in other buffers: every view from the cache, the same tokens.
+    model::RoleImages copies{{text::ImageRole::Reference, {ref.clone()}},
+                             {text::ImageRole::A, {a.clone()}},
+                             {text::ImageRole::B, {b.clone()}}};
+    auto second = model::encodeImages(*m, copies, cached);
+    QVERIFY(second.ok());
+    QCOMPARE(cache.hits(), int64_t(3));
+    for (const auto& [role, e] : plain.value()) {
+      QCOMPARE(test::maxAbsDiff(first->at(role).tokens, e.tokens), 0.0);
+      QCOMPARE(test::maxAbsDiff(second->at(role).tokens, e.tokens), 0.0);
+      QCOMPARE(second->at(role).contentWidth, e.contentWidth);
+    }
+    // One pixel of B changed: A's view (which sees B) and B's are encoded again, the
+    // reference's is not; the tokens are those of the changed images.
+    cv::Mat changed = b.clone();
+    changed.at<cv::Vec3b>(10, 20) = cv::Vec3b(255 - changed.at<cv::Vec3b>(10, 20)[0], 0, 0);
+    model::RoleImages edited{
+        {text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}, {text::ImageRole::B, {changed}}};
+    auto third = model::encodeImages(*m, edited, cached);
+    auto truth = model::encodeImages(*m, edited);
+    QVERIFY(third.ok() && truth.ok());
+    QCOMPARE(cache.hits(), int64_t(4));
+    for (const auto& [role, e] : truth.value()) QCOMPARE(test::maxAbsDiff(third->at(role).tokens, e.tokens), 0.0);
+    QVERIFY(test::maxAbsDiff(third->at(text::ImageRole::B).tokens, plain->at(text::ImageRole::B).tokens) > 0);
+    // Only the views used most recently are kept: the reference's, found again just now,
+    // stayed; of the first A and B, none is left.
+    QCOMPARE(cache.size(), size_t(3));
+    auto fourth = model::encodeImages(*m, images, cached);
+    QVERIFY(fourth.ok());
+    QCOMPARE(cache.hits(), int64_t(5));
+    // The hash sees content, size and type, not the buffer.
+    QCOMPARE(model::pixelHash(a), model::pixelHash(a.clone()));
+    QVERIFY(model::pixelHash(a) != model::pixelHash(changed));
+    QVERIFY(model::pixelHash(a(cv::Rect(0, 0, 32, 16))) != model::pixelHash(a(cv::Rect(0, 0, 16, 32))));
+    QCOMPARE(model::pixelHash(cv::Mat()), uint64_t(0));
   }
 
   void preferenceWeighsTheAspectScores() {
