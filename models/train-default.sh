@@ -24,7 +24,7 @@
 # comparisons that name the better image first; stage 5, the per-aspect score head
 # refined alone on the frozen encoder; stage 6, a short decoder continuation with more
 # preference questions that reads the preference-weighted comparison; copy to
-# models/default; the verdict's confidence calibrated (a temperature) on calibration
+# models/default; the verdict's confidence calibrated (two temperatures) on calibration
 # splits made with another seed than the validation shards; evaluation. Every decoder
 # stage keeps the attention loss.
 set -euo pipefail
@@ -120,10 +120,10 @@ finished stage6 || "$bin/depictqa-train" --mode decoder --init stage5/model "${s
   --save-every 250 --threads "$THREADS" --seed 8
 rm -rf "$root/models/default"
 cp -r stage6/model "$root/models/default"
-# The verdict's confidence: one temperature on its two-way logit, fitted on 600 pairs of
-# held-out photos and 600 of held-out distortion types, other samples than the
-# validation shards' (seed 2), written into models/default/config.json (docs/model.md,
-# "Confidence").
+# The verdict's confidence: a temperature on its two-way logit for comparisons with a
+# reference and one for those without, fitted on 600 pairs of held-out photos and 600 of
+# held-out distortion types, other samples than the validation shards' (seed 2),
+# written into models/default/config.json (docs/model.md, "Confidence").
 [[ -f calibration/manifest.json ]] || "$bin/depictqa-datagen" --photos "$work/photos" -o calibration -n 0 \
     --val 3000 --val-types 3000 -j "$(nproc)" --patch-sizes 64,96,128,192,256 --seed 2
 "$bin/depictqa-eval" --model "$root/models/default" --fit-verdict-temperature calibration/val calibration/val_types \

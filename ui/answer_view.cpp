@@ -170,7 +170,7 @@ void AnswerView::finish(const AnswerPtr& answer, double longestStallMs) {
   const dqa::Verdict& v = answer->answer.verdict;
   if (v.present) {
     verdict_->setText(tr("<span style='font-size:large'><b>Verdict: Image %1 is better</b></span> — "
-                         "confidence %2% (P(A) %3%, P(B) %4%)")
+                         "confidence %2% (the letters: A %3%, B %4%)")
                           .arg(QChar::fromLatin1(v.winner))
                           .arg(v.confidence * 100.0, 0, 'f', 1)
                           .arg(v.probabilityA * 100.0, 0, 'f', 1)

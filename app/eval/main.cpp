@@ -62,18 +62,20 @@ int fitTemperature(const dqa::EngineOptions& eo, const std::vector<std::string>&
   if (!config) return fail(config.message());
   auto engine = dqa::Engine::load(eo);
   if (!engine) return fail(engine.message());
-  auto fit = dqa::eval::fitVerdictTemperature(*engine.value(), config->verdictTemperature, splits, pairsPerSplit,
-                                              [](int done) {
-                                                if (done % 20 == 0) std::fprintf(stderr, "\rasked %d pairs   ", done);
-                                              });
+  const dqa::eval::VerdictTemperatures current{config->verdictTemperatureFor(true),
+                                               config->verdictTemperatureFor(false)};
+  auto fit = dqa::eval::fitVerdictTemperature(*engine.value(), current, splits, pairsPerSplit, [](int done) {
+    if (done % 20 == 0) std::fprintf(stderr, "\rasked %d pairs   ", done);
+  });
   std::fprintf(stderr, "\n");
   if (!fit) return fail(fit.message());
   if (auto ok = dqa::eval::writeVerdictTemperature(eo.modelDirectory, fit->temperature); !ok) return fail(ok.message());
   std::printf(
-      "verdict temperature %.4f (was %.4f) on %d pairs: negative log-likelihood %.4f -> %.4f, ECE %.3f -> %.3f; "
-      "written to %s/config.json\n",
-      fit->temperature, fit->previous, fit->pairs, fit->nllBefore, fit->nllAfter, fit->eceBefore, fit->eceAfter,
-      eo.modelDirectory.c_str());
+      "verdict temperatures: with a reference %.4f (was %.4f, %d pairs), without one %.4f (was %.4f, %d pairs); "
+      "negative log-likelihood %.4f -> %.4f, ECE %.3f -> %.3f; written to %s/config.json\n",
+      fit->temperature.withReference, fit->previous.withReference, fit->pairsWithReference,
+      fit->temperature.noReference, fit->previous.noReference, fit->pairsNoReference, fit->nllBefore, fit->nllAfter,
+      fit->eceBefore, fit->eceAfter, eo.modelDirectory.c_str());
   return 0;
 }
 
@@ -131,8 +133,9 @@ int main(int argc, char** argv) {
       "--no-classical", [&](int64_t) { d.classical = false; }, "Datasets: skip PSNR/SSIM/GMSD/BRISQUE");
   app.add_option("--fit-verdict-temperature", calibrationSplits,
                  "Split folders (depictqa-datagen, another seed than the evaluation's) on whose brief comparisons "
-                 "the verdict's confidence is calibrated; writes \"verdict_temperature\" into the model's "
-                 "config.json (up to --pairs pairs per split)");
+                 "the verdict's confidence is calibrated, with a reference and without one; writes "
+                 "\"verdict_temperature\" and \"verdict_temperature_no_reference\" into the model's config.json (up "
+                 "to --pairs pairs per split)");
   CLI11_PARSE(app, argc, argv);
   if (!calibrationSplits.empty()) {
     auto eo = model.locate();

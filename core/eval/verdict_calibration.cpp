@@ -58,10 +58,10 @@ double temperedCalibrationError(const std::vector<VerdictLogit>& pairs, double t
   return expectedCalibrationError(cases);
 }
 
-Result<VerdictTemperatureFit> fitVerdictTemperature(Engine& engine, double currentTemperature,
+Result<VerdictTemperatureFit> fitVerdictTemperature(Engine& engine, const VerdictTemperatures& current,
                                                     const std::vector<std::string>& splits, int pairsPerSplit,
                                                     const std::function<void(int)>& progress) {
-  std::vector<VerdictLogit> pairs;
+  std::vector<VerdictLogit> withReference, noReference;
   for (const auto& split : splits) {
     auto ds = data::ShardDataset::open(split);
     if (!ds) return makeError("calibration split '" + split + "': " + ds.message());
@@ -84,33 +84,49 @@ Result<VerdictTemperatureFit> fitVerdictTemperature(Engine& engine, double curre
       if (progress) progress(asked);
       const Verdict& v = a->verdict;
       if (!v.present || !(v.probabilityA > 0) || !(v.probabilityB > 0)) continue;
-      pairs.push_back({std::log(double(v.probabilityA) / double(v.probabilityB)), ex->winner == 'A'});
+      (ex->prompt.withReference ? withReference : noReference)
+          .push_back({std::log(double(v.probabilityA) / double(v.probabilityB)), ex->winner == 'A'});
     }
   }
-  if (pairs.size() < 100)
-    return makeError("only " + std::to_string(pairs.size()) +
-                     " calibration pairs with a verdict; a temperature needs at least 100 (give larger splits)");
+  constexpr size_t kMinPairs = 50;
+  if (withReference.size() < kMinPairs || noReference.size() < kMinPairs)
+    return makeError("only " + std::to_string(withReference.size()) + " calibration pairs with a reference and " +
+                     std::to_string(noReference.size()) +
+                     " without one had a verdict; each temperature needs at "
+                     "least " +
+                     std::to_string(kMinPairs) + " (give larger splits, with pairs of both kinds)");
+  const double factorWith = fitTemperature(withReference), factorWithout = fitTemperature(noReference);
   VerdictTemperatureFit fit;
-  fit.previous = currentTemperature;
-  fit.pairs = int(pairs.size());
-  const double factor = fitTemperature(pairs);
-  fit.temperature = currentTemperature * factor;
-  fit.nllBefore = meanNegativeLogLikelihood(pairs, 1);
-  fit.nllAfter = meanNegativeLogLikelihood(pairs, factor);
-  fit.eceBefore = temperedCalibrationError(pairs, 1);
-  fit.eceAfter = temperedCalibrationError(pairs, factor);
+  fit.previous = current;
+  fit.temperature = {current.withReference * factorWith, current.noReference * factorWithout};
+  fit.pairsWithReference = int(withReference.size());
+  fit.pairsNoReference = int(noReference.size());
+  // All pairs with each kind's factor folded into its logits.
+  auto scaled = [&](double fWith, double fWithout) {
+    std::vector<VerdictLogit> all;
+    for (auto p : withReference) all.push_back({p.logit / fWith, p.aBetter});
+    for (auto p : noReference) all.push_back({p.logit / fWithout, p.aBetter});
+    return all;
+  };
+  const std::vector<VerdictLogit> before = scaled(1, 1), after = scaled(factorWith, factorWithout);
+  fit.nllBefore = meanNegativeLogLikelihood(before, 1);
+  fit.nllAfter = meanNegativeLogLikelihood(after, 1);
+  fit.eceBefore = temperedCalibrationError(before, 1);
+  fit.eceAfter = temperedCalibrationError(after, 1);
   return fit;
 }
 
-Status writeVerdictTemperature(const std::string& modelDirectory, double temperature) {
-  if (!(temperature >= 0.05 && temperature <= 20))
-    return makeError("a verdict temperature of " + std::to_string(temperature) + " is outside [0.05, 20]");
+Status writeVerdictTemperature(const std::string& modelDirectory, const VerdictTemperatures& temperatures) {
+  for (double t : {temperatures.withReference, temperatures.noReference})
+    if (!(t >= 0.05 && t <= 20))
+      return makeError("a verdict temperature of " + std::to_string(t) + " is outside [0.05, 20]");
   const std::string path = modelDirectory + "/config.json";
   auto text = io::readTextFile(path);
   if (!text) return text.error();
   nlohmann::json config = nlohmann::json::parse(text.value(), nullptr, /*allow_exceptions=*/false);
   if (config.is_discarded() || !config.is_object()) return makeError("'" + path + "' is not a JSON object");
-  config["verdict_temperature"] = std::round(temperature * 1e4) / 1e4;
+  config["verdict_temperature"] = std::round(temperatures.withReference * 1e4) / 1e4;
+  config["verdict_temperature_no_reference"] = std::round(temperatures.noReference * 1e4) / 1e4;
   const std::string staging = path + ".partial";
   {
     std::ofstream out(staging, std::ios::trunc);

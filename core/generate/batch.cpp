@@ -184,7 +184,7 @@ Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& promp
         Verdict v;
         v.present = true;
         std::tie(v.probabilityA, v.probabilityB) = gen::temperedLetterProbabilities(
-            pa[i].item<float>(), pb[i].item<float>(), s.model->config().verdictTemperature);
+            pa[i].item<float>(), pb[i].item<float>(), s.model->config().verdictTemperatureFor(prompt.withReference));
         v.winner = v.probabilityA >= v.probabilityB ? 'A' : 'B';
         const float both = v.probabilityA + v.probabilityB;
         v.confidence = both > 0 ? std::max(v.probabilityA, v.probabilityB) / both : 0.5f;

@@ -353,7 +353,12 @@ Verdict readVerdict(const gen::GenerationResult& generation, const text::Verdict
     verdict.winner = namesLoser ? mention.winner : letter;
     verdict.probabilityA = namesLoser ? pB : pA;
     verdict.probabilityB = namesLoser ? pA : pB;
-    verdict.confidence = verdict.winner == 'A' ? verdict.probabilityA : verdict.probabilityB;
+    // The winner's share of the two letters: what the temperature calibrates (and the
+    // evaluation's ECE measures). The letters alone may hold much less of that step's
+    // probability (other words take the rest), so the letter's own probability,
+    // DepictQA-Wild's confidence, understated sure verdicts (docs/model.md, "Confidence").
+    const float both = verdict.probabilityA + verdict.probabilityB;
+    verdict.confidence = both > 0 ? (verdict.winner == 'A' ? verdict.probabilityA : verdict.probabilityB) / both : 0.5f;
     verdict.tokenIndex = static_cast<int>(i);
   }
   if (!verdict.present && !mention.tie) {
@@ -424,7 +429,11 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     answer.generation = std::move(result.value());
     answer.generation.visionMs = visionMs;
     answer.generation.firstTokenMs += visionMs;  // the user waits for the encoder too
-    if (watchVerdict) answer.verdict = readVerdict(answer.generation, s.verdict, watchOffset, cfg.verdictTemperature);
+    if (watchVerdict) {
+      const auto roles = answer.prompt.images();
+      const bool withReference = std::find(roles.begin(), roles.end(), text::ImageRole::Reference) != roles.end();
+      answer.verdict = readVerdict(answer.generation, s.verdict, watchOffset, cfg.verdictTemperatureFor(withReference));
+    }
   } catch (const c10::Error& e) {
     return makeError(std::string("answering failed: ") + e.what_without_backtrace());
   } catch (const std::bad_alloc&) {

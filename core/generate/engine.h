@@ -89,10 +89,13 @@ struct AskRequest {
 // The A/B verdict of a comparison answer and how sure the model was.
 struct Verdict {
   bool present = false;
-  char winner = 0;         // 'A' or 'B'
-  float confidence = 0.f;  // DepictQA-Wild: probability of the winner's letter after the verdict
-                           // sentence's "Image" (data::findVerdictMention); when that
-                           // sentence names the loser first, the loser's letter's
+  char winner = 0;  // 'A' or 'B'
+  // The winner's share of the two letters' probabilities after the verdict sentence's
+  // "Image" (data::findVerdictMention; when that sentence names the loser first, the
+  // letters swapped), calibrated by the model's verdict temperature. DepictQA-Wild's
+  // confidence, the letter's own probability, is probabilityA / probabilityB: the letters
+  // may hold much less than all of that step's probability.
+  float confidence = 0.f;
   // P(A wins), P(B wins) from the two letters' probabilities at that step (swapped when
   // the verdict sentence names the loser first: "In conclusion, Image B is worse ...").
   float probabilityA = 0.f, probabilityB = 0.f;

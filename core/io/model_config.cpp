@@ -277,6 +277,7 @@ Result<ModelConfig> parseModelConfig(const std::string& text) {
     }
     cfg.projector.bias = readBool(j, "multimodal_projector_bias", true);
     DQA_TRY(readDouble(j, "verdict_temperature", &cfg.verdictTemperature, 0.05, 20));
+    DQA_TRY(readDouble(j, "verdict_temperature_no_reference", &cfg.verdictTemperatureNoReference, 0.05, 20));
     cfg.visionEarlyFusion = readBool(j, "vision_early_fusion", false);
     if (cfg.vision.kind == VisionKind::QualityConv) {
       cfg.visionEarlyFusion = true;  // its input features say what it sees

@@ -120,7 +120,14 @@ struct ModelConfig {
   WorkingSpace workingSpace = WorkingSpace::Srgb;
   // "verdict_temperature": the A/B verdict's calibration (gen::temperedLetterProbabilities;
   // depictqa-eval --fit-verdict-temperature writes it); 1 when absent.
+  // "verdict_temperature_no_reference": the same for comparisons without a reference,
+  // which a model gets right less often than those with one, so one temperature
+  // calibrates neither (docs/model.md, "Confidence"); absent: verdict_temperature.
   double verdictTemperature = 1.0;
+  double verdictTemperatureNoReference = 0;  // 0: not given
+  double verdictTemperatureFor(bool withReference) const {
+    return !withReference && verdictTemperatureNoReference > 0 ? verdictTemperatureNoReference : verdictTemperature;
+  }
 };
 
 // "image", "difference", "abs_difference", "highpass_magnitude" -> the enum.

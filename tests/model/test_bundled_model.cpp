@@ -132,6 +132,11 @@ class BundledModelTest : public QObject {
           brief.headProbabilityA);
     QVERIFY2(brief.verdict.present, brief.generation.text.c_str());
     QVERIFY(brief.headProbabilityA >= 0);
+    // The confidence is the winner's share of the two letters, the calibrated quantity.
+    const auto& v = brief.verdict;
+    const float winnerShare = std::max(v.probabilityA, v.probabilityB) / (v.probabilityA + v.probabilityB);
+    QVERIFY2(std::fabs(v.confidence - winnerShare) < 1e-6f && v.confidence >= 0.5f,
+             std::to_string(v.confidence).c_str());
 
     const Answer reasoning = ask(text::Task::Reasoning, false, ref, a, b);
     const std::string& r = reasoning.generation.text;

@@ -324,13 +324,15 @@ class EvalMeasuresTest : public QObject {
     QTemporaryDir dir;
     const std::string path = dir.path().toStdString() + "/config.json";
     std::ofstream(path) << json{{"model_type", "llava"}, {"dtype", "float32"}}.dump(2);
-    QVERIFY(eval::writeVerdictTemperature(dir.path().toStdString(), 1.41234567));
+    QVERIFY(eval::writeVerdictTemperature(dir.path().toStdString(), {1.41234567, 1.7}));
     std::ifstream in(path);
     const json written = json::parse(in);
     QCOMPARE(written.at("verdict_temperature").get<double>(), 1.4123);
+    QCOMPARE(written.at("verdict_temperature_no_reference").get<double>(), 1.7);
     QCOMPARE(written.at("dtype").get<std::string>(), std::string("float32"));  // the rest kept
-    QVERIFY(!eval::writeVerdictTemperature(dir.path().toStdString(), 0.0));
-    QVERIFY(!eval::writeVerdictTemperature(dir.path().toStdString() + "/missing", 1.5));
+    QVERIFY(!eval::writeVerdictTemperature(dir.path().toStdString(), {0.0, 1.0}));
+    QVERIFY(!eval::writeVerdictTemperature(dir.path().toStdString(), {1.0, 25.0}));
+    QVERIFY(!eval::writeVerdictTemperature(dir.path().toStdString() + "/missing", {1.5, 1.5}));
   }
 
   void modelConfigReadsTheVerdictTemperature() {
@@ -349,6 +351,22 @@ class EvalMeasuresTest : public QObject {
     QVERIFY2(bad.message().find("verdict_temperature") != std::string::npos, bad.message().c_str());
     j.erase("verdict_temperature");
     QCOMPARE(io::parseModelConfig(j.dump())->verdictTemperature, 1.0);
+    // Comparisons without a reference have their own, where given; else the same one.
+    j["verdict_temperature"] = 1.2;
+    j.erase("verdict_temperature_no_reference");
+    auto one = io::parseModelConfig(j.dump());
+    QVERIFY(one);
+    QCOMPARE(one->verdictTemperatureFor(true), 1.2);
+    QCOMPARE(one->verdictTemperatureFor(false), 1.2);
+    j["verdict_temperature_no_reference"] = 1.8;
+    auto two = io::parseModelConfig(j.dump());
+    QVERIFY(two);
+    QCOMPARE(two->verdictTemperatureFor(true), 1.2);
+    QCOMPARE(two->verdictTemperatureFor(false), 1.8);
+    j["verdict_temperature_no_reference"] = 0.0;
+    auto zero = io::parseModelConfig(j.dump());
+    QVERIFY(!zero);
+    QVERIFY2(zero.message().find("verdict_temperature_no_reference") != std::string::npos, zero.message().c_str());
   }
 };
 
