@@ -307,6 +307,44 @@ bool kindSlot(const std::string& answerSoFar, const std::string& sentence, const
   return true;
 }
 
+// What textgen's image clauses say after the image's name, up to their first other
+// placeholder, lower case: " suffers from ", " shows ", ... (`clean` false); " looks
+// pristine", " shows no visible distortion", ... (true).
+std::vector<std::string> readClauseStems(bool clean) {
+  std::vector<std::string> stems;
+  const auto& pools = imageClausePools();
+  for (const auto& clause : pools[clean ? 1 : 0]) {
+    if (!startsWith(clause, "{X}")) continue;
+    const std::string rest = clause.substr(3);
+    addOnce(&stems, lowerCase(rest.substr(0, rest.find('{'))));
+  }
+  return stems;
+}
+// Whether what follows an image's name may still become, or is, a clause of the kind: an
+// undistorted one, or one that names a distortion (its stem, then a level word).
+bool fitsClause(const std::string& afterImage, bool clean) {
+  static const std::vector<std::string> distorted = readClauseStems(false), undistorted = readClauseStems(true);
+  for (const auto& stem : clean ? undistorted : distorted) {
+    if (startsWith(stem, afterImage)) return true;
+    if (!startsWith(afterImage, stem)) continue;
+    if (clean) return true;
+    const std::string level = afterImage.substr(stem.size());
+    for (const auto& word : levelAdjectives())
+      if (startsWith(word, level) || beginsWithWord(level, word)) return true;
+  }
+  return false;
+}
+
+// The sentence's last "image a" / "image b": the image (0, 1) and what follows its name;
+// -1 when it names none.
+int lastImageNamed(const std::string& sentence, std::string* after) {
+  const size_t a = sentence.rfind("image a"), b = sentence.rfind("image b");
+  if (a == std::string::npos && b == std::string::npos) return -1;
+  const size_t at = (b == std::string::npos || (a != std::string::npos && a > b)) ? a : b;
+  *after = sentence.substr(at + 7);
+  return at == a ? 0 : 1;
+}
+
 }  // namespace
 
 bool AnswerGrammar::mayCompare(int aspect) const { return described[size_t(aspect)] && !compared[size_t(aspect)]; }
@@ -331,6 +369,12 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     guard.letterBarred = better > 0 ? 'b' : better < 0 ? 'a' : 0;
   }
   guard.inKindSlot = !atStart && kindSlot(answerSoFar, sentence, heads, &guard);
+  if (std::string after; !atStart && lastImageNamed(sentence, &after) >= 0 &&
+                         heads.imageDistorted[size_t(lastImageNamed(sentence, &after))] && fitsClause(after, true) &&
+                         fitsClause(after, false)) {
+    guard.cleanBarred = true;
+    guard.afterImage = after;
+  }
   std::string written;
   const bool inSlot = !atStart && openSlot(sentence, &written);
   if (!atStart && !inSlot) return guard;  // mid-sentence: no comparison to guard
@@ -374,6 +418,10 @@ bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
   if (guard.letterBarred) {
     const std::string word = withoutLeadingSpaces(lowerCase(next));
     if (!word.empty() && word[0] == guard.letterBarred && (word.size() == 1 || !isWordChar(word[1]))) return true;
+  }
+  if (guard.cleanBarred) {
+    const std::string after = guard.afterImage + lowerCase(next);
+    if (fitsClause(after, true) && !fitsClause(after, false)) return true;
   }
   if (guard.inKindSlot) {
     const std::string candidate = guard.afterLevel + lowerCase(next);

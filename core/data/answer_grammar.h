@@ -32,6 +32,10 @@
 //    sentence is about (the one its answer last named; a description's one image).
 //    Unless the heads see every aspect there undistorted: the guard then leaves the name
 //    to the decoder (docs/model.md, "Described distortions").
+//  - Images the heads see distorted: a reasoning does not call such an image undistorted
+//    ("Image A looks pristine", "Image B shows no visible distortion"): after its name,
+//    the words that would make the clause one of textgen's undistorted clauses rather
+//    than one that names a distortion ("Image A shows mild blur") are left out.
 // The cues and first words are read from textgen's templates (comparisonSentencePools,
 // preferenceSentencePools), so a template added there is guarded too.
 // Plain string logic, so the generation core can ask it about every token's text.
@@ -52,6 +56,8 @@ struct HeadsReading {
   // Per image (0: Image A, or a description's one image; 1: Image B), per aspect: the
   // heads see the aspect undistorted in that image.
   std::array<std::array<bool, kNumAspects>, 2> aspectClean{};
+  // Per image (0: A, 1: B): the heads see some aspect of it distorted.
+  std::array<bool, 2> imageDistorted{};
   bool describesOneImage = false;  // a description: sentences that name no image are about image 0
 };
 
@@ -83,9 +89,15 @@ struct AnswerGrammar {
   bool inKindSlot = false;
   std::string afterLevel;
   std::array<bool, kNumAspects> kindBarred{};
+  // The sentence last named an image the heads see distorted, and what follows its name
+  // (`afterImage`, lower case) may still become either an undistorted clause or one
+  // that names a distortion: the first are left out.
+  bool cleanBarred = false;
+  std::string afterImage;
   bool mayCompare(int aspect) const;  // described and not yet compared
   bool active() const {
-    return inSlot || comparisonsDone || openingWithoutPreference || tieBarred || letterBarred != 0 || inKindSlot;
+    return inSlot || comparisonsDone || openingWithoutPreference || tieBarred || letterBarred != 0 || inKindSlot ||
+           cleanBarred;
   }
 };
 
@@ -114,7 +126,9 @@ bool statesPreference(const std::string& preference, const std::string& question
 //  - with a letter barred: `next` is that letter as a word ("B", " B.");
 //  - in a slot, an aspect barred by direction counts as one that may not be compared;
 //  - in a kind slot: what follows the level word would fit only kind nouns of barred
-//    aspects. Never when it already does before `next` (too late to choose).
+//    aspects. Never when it already does before `next` (too late to choose);
+//  - with clean clauses barred: what follows the image's name would fit only undistorted
+//    clauses.
 // False when `next` adds only spaces.
 bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next);
 

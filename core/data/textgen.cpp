@@ -533,6 +533,10 @@ const std::vector<std::vector<std::string>>& comparisonSentencePools() {
   static const std::vector<std::vector<std::string>> pools = {kCmpSentence, kSimilarSentence};
   return pools;
 }
+const std::vector<std::vector<std::string>>& imageClausePools() {
+  static const std::vector<std::vector<std::string>> pools = {kImageHas, kImageClean};
+  return pools;
+}
 const std::vector<std::vector<std::string>>& preferenceSentencePools() {
   static const std::vector<std::vector<std::string>> pools = {kPrefAck,        kPrefAckTolerant, kVerdictPref,
                                                               kVerdictPrefTie, kFlipNote,        kFlipNoteTie};

@@ -46,6 +46,10 @@ const std::vector<std::vector<std::string>>& comparisonSentencePools();
 // Every sentence about a stated preference: its acknowledgement ("You mentioned that you
 // care a lot about {ASP}."), the verdicts that weigh it, the notes on what it changed.
 const std::vector<std::vector<std::string>>& preferenceSentencePools();
+// The clauses of reasonings that say what one image has ({X} the image, {LVL} and {KIND}
+// the level and kind of its first distortion), then those that call it undistorted
+// ("{X} looks pristine").
+const std::vector<std::vector<std::string>>& imageClausePools();
 // How the texts name an image: "Image A", "Image B" (Tie: "Image B").
 const std::string& imageName(Winner w);
 // A template with its placeholders ("{X}", "{ASP}", ...) replaced, every occurrence.

@@ -307,7 +307,8 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
                                "compared once; no sentence about a preference nobody stated; no tie verdict where the "
                                "heads are at least 90% sure; each comparison's better image the heads' where their "
                                "aspect scores differ by 0.3 or more; no distortion named in a description of an aspect "
-                               "the heads see undistorted with probability 0.7 or more; "
+                               "the heads see undistorted with probability 0.7 or more; no reasoning calling an image "
+                               "undistorted where the heads see an aspect of it distorted with probability over 0.5; "
                                "gen::SamplingParams::guardAnswerGrammar).\n\n"
                              : "Decoding: the decoder's own choices (--unguarded-decoding).\n\n";
   md += "| measure | value | n |\n| --- | --- | --- |\n";

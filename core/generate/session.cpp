@@ -273,6 +273,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
     std::copy(sampling.headsAspectClean[image].begin(), sampling.headsAspectClean[image].end(),
               heads.aspectClean[image].begin());
   heads.describesOneImage = sampling.describesOneImage;
+  heads.imageDistorted = sampling.headsImageDistorted;
   AnswerGrammarGuard grammar(tokenizer_.get(), sampling.guardAnswerGrammar, sampling.preferenceStated, heads,
                              cfg.vocabSize);
   try {

@@ -44,6 +44,9 @@ struct SamplingParams {
   // those aspects. Engine::ask sets it for descriptions (kCleanAspectProbability).
   std::array<std::array<bool, 5>, 2> headsAspectClean{};
   bool describesOneImage = false;  // a description: sentences that name no image are about image 0
+  // Per image (0: A, 1: B): the heads see some aspect of it distorted; the guard keeps a
+  // reasoning from calling it undistorted. Engine::ask sets it (kDistortedAspectProbability).
+  std::array<bool, 2> headsImageDistorted{};
 };
 
 struct AttentionOptions {

@@ -504,6 +504,28 @@ class TestDataText : public QObject {
     QVERIFY(!readAnswerSoFar("There is heavy", true, pair).inKindSlot);
   }
 
+  void answerGrammarCallsNoImageTheHeadsSeeDistortedUndistorted() {
+    HeadsReading heads;
+    heads.imageDistorted[1] = true;  // the heads see something wrong with Image B only
+    const std::string first = "Image A has mild grain, while Image B";
+    AnswerGrammar guard = readAnswerSoFar(first, true, heads);
+    QVERIFY(guard.cleanBarred && guard.active());
+    QVERIFY(leavesAnswerGrammar(guard, " looks"));  // "looks pristine"
+    QVERIFY(!leavesAnswerGrammar(guard, " shows") && !leavesAnswerGrammar(guard, " is"));
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar(first + " shows", true, heads), " no"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(first + " shows", true, heads), " mild"));
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar(first + " is", true, heads), " essentially"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(first + " is", true, heads), " affected"));
+    // Image A, which the heads see clean, may be called so; without heads nothing is barred.
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("Image A", true, heads), " looks"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(first, true), " looks"));
+    // Other sentences naming Image B go on as they would.
+    const AnswerGrammar comparison = readAnswerSoFar("In terms of noise, Image A is better than Image B", true, heads);
+    QVERIFY(!leavesAnswerGrammar(comparison, " when") && !leavesAnswerGrammar(comparison, "."));
+    // Once the clause is undistorted, too late: nothing more is left out.
+    QVERIFY(!readAnswerSoFar(first + " looks", true, heads).cleanBarred);
+  }
+
   void onlyAnswersToAPreferenceOpenSentencesTheWayPreferenceSentencesDo() {
     // The grammar's preference rule: without a stated preference no training sentence
     // opens with "You", "Given", "Taking", "With" or "Without"; with one, some do.
