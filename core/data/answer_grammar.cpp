@@ -263,14 +263,22 @@ bool fitsOnlyBarredKinds(const std::array<bool, kNumAspects>& barred, const std:
   return any;
 }
 
+// The last "image a" / "image b" of a text (lower case): the image (0, 1) and what
+// follows its name; -1 when it names none.
+int lastImageNamed(const std::string& text, std::string* after) {
+  const size_t a = text.rfind("image a"), b = text.rfind("image b");
+  if (a == std::string::npos && b == std::string::npos) return -1;
+  const size_t at = (b == std::string::npos || (a != std::string::npos && a > b)) ? a : b;
+  *after = text.substr(at + 7);
+  return at == a ? 0 : 1;
+}
+
 // The image the sentence being written is about: the one the answer last named ("Image
 // B is affected by mild "), else a description's one image; 0 (A), 1 (B) or -1.
 int imageBeingDescribed(const std::string& lowerAnswer, bool describesOneImage) {
-  const size_t a = lowerAnswer.rfind("image a"), b = lowerAnswer.rfind("image b");
-  if (a == std::string::npos && b == std::string::npos) return describesOneImage ? 0 : -1;
-  if (b == std::string::npos) return 0;
-  if (a == std::string::npos) return 1;
-  return a > b ? 0 : 1;
+  std::string after;
+  const int image = lastImageNamed(lowerAnswer, &after);
+  return image >= 0 ? image : describesOneImage ? 0 : -1;
 }
 
 // The text after the last level word of the sentence (lower case), where that text may
@@ -335,16 +343,6 @@ bool fitsClause(const std::string& afterImage, bool clean) {
   return false;
 }
 
-// The sentence's last "image a" / "image b": the image (0, 1) and what follows its name;
-// -1 when it names none.
-int lastImageNamed(const std::string& sentence, std::string* after) {
-  const size_t a = sentence.rfind("image a"), b = sentence.rfind("image b");
-  if (a == std::string::npos && b == std::string::npos) return -1;
-  const size_t at = (b == std::string::npos || (a != std::string::npos && a > b)) ? a : b;
-  *after = sentence.substr(at + 7);
-  return at == a ? 0 : 1;
-}
-
 }  // namespace
 
 bool AnswerGrammar::mayCompare(int aspect) const { return described[size_t(aspect)] && !compared[size_t(aspect)]; }
@@ -369,11 +367,12 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     guard.letterBarred = better > 0 ? 'b' : better < 0 ? 'a' : 0;
   }
   guard.inKindSlot = !atStart && kindSlot(answerSoFar, sentence, heads, &guard);
-  if (std::string after; !atStart && lastImageNamed(sentence, &after) >= 0 &&
-                         heads.imageDistorted[size_t(lastImageNamed(sentence, &after))] && fitsClause(after, true) &&
-                         fitsClause(after, false)) {
-    guard.cleanBarred = true;
-    guard.afterImage = after;
+  if (std::string after; !atStart) {
+    const int image = lastImageNamed(sentence, &after);
+    if (image >= 0 && heads.imageDistorted[size_t(image)] && fitsClause(after, true) && fitsClause(after, false)) {
+      guard.cleanBarred = true;
+      guard.afterImage = after;
+    }
   }
   std::string written;
   const bool inSlot = !atStart && openSlot(sentence, &written);

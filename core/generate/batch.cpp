@@ -186,8 +186,8 @@ Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& promp
         std::tie(v.probabilityA, v.probabilityB) = gen::temperedLetterProbabilities(
             pa[i].item<float>(), pb[i].item<float>(), s.model->config().verdictTemperatureFor(prompt.withReference));
         v.winner = v.probabilityA >= v.probabilityB ? 'A' : 'B';
-        const float both = v.probabilityA + v.probabilityB;
-        v.confidence = both > 0 ? std::max(v.probabilityA, v.probabilityB) / both : 0.5f;
+        v.confidence =
+            gen::shareOfTwo(std::max(v.probabilityA, v.probabilityB), std::min(v.probabilityA, v.probabilityB));
         verdicts.push_back(v);
       }
       if (options.progress) options.progress(static_cast<int>(end));

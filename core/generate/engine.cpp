@@ -373,8 +373,8 @@ Verdict readVerdict(const gen::GenerationResult& generation, const text::Verdict
     // evaluation's ECE measures). The letters alone may hold much less of that step's
     // probability (other words take the rest), so the letter's own probability,
     // DepictQA-Wild's confidence, understated sure verdicts (docs/model.md, "Confidence").
-    const float both = verdict.probabilityA + verdict.probabilityB;
-    verdict.confidence = both > 0 ? (verdict.winner == 'A' ? verdict.probabilityA : verdict.probabilityB) / both : 0.5f;
+    verdict.confidence = verdict.winner == 'A' ? gen::shareOfTwo(verdict.probabilityA, verdict.probabilityB)
+                                               : gen::shareOfTwo(verdict.probabilityB, verdict.probabilityA);
     verdict.tokenIndex = static_cast<int>(i);
   }
   if (!verdict.present && !mention.tie) {
@@ -448,11 +448,9 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     answer.generation = std::move(result.value());
     answer.generation.visionMs = visionMs;
     answer.generation.firstTokenMs += visionMs;  // the user waits for the encoder too
-    if (watchVerdict) {
-      const auto roles = answer.prompt.images();
-      const bool withReference = std::find(roles.begin(), roles.end(), text::ImageRole::Reference) != roles.end();
-      answer.verdict = readVerdict(answer.generation, s.verdict, watchOffset, cfg.verdictTemperatureFor(withReference));
-    }
+    if (watchVerdict)
+      answer.verdict = readVerdict(answer.generation, s.verdict, watchOffset,
+                                   cfg.verdictTemperatureFor(request.prompt.withReference));
   } catch (const c10::Error& e) {
     return makeError(std::string("answering failed: ") + e.what_without_backtrace());
   } catch (const std::bad_alloc&) {

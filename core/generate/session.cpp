@@ -268,10 +268,8 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   TextStreamer streamer(tokenizer_.get());
   data::HeadsReading heads;
   heads.winnerClear = sampling.headsSeeClearWinner;
-  std::copy(sampling.headsAspectBetter.begin(), sampling.headsAspectBetter.end(), heads.aspectBetter.begin());
-  for (size_t image = 0; image < heads.aspectClean.size(); ++image)
-    std::copy(sampling.headsAspectClean[image].begin(), sampling.headsAspectClean[image].end(),
-              heads.aspectClean[image].begin());
+  heads.aspectBetter = sampling.headsAspectBetter;
+  heads.aspectClean = sampling.headsAspectClean;
   heads.describesOneImage = sampling.describesOneImage;
   heads.imageDistorted = sampling.headsImageDistorted;
   AnswerGrammarGuard grammar(tokenizer_.get(), sampling.guardAnswerGrammar, sampling.preferenceStated, heads,

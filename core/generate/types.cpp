@@ -27,6 +27,11 @@ std::pair<float, float> temperedLetterProbabilities(float probabilityA, float pr
   return {float(a), float(both - a)};
 }
 
+float shareOfTwo(float mine, float other) {
+  const float both = mine + other;
+  return both > 0 ? mine / both : 0.5f;
+}
+
 double GenerationResult::tokensPerSecond() const {
   // Decode speed excludes the prefill, as usually reported.
   // Tokens after the first over the time since the first: decode speed, prefill excluded.

@@ -71,6 +71,9 @@ const char* stopReasonName(StopReason reason);
 // --fit-verdict-temperature; 1: as the decoder gives them). Their sum is kept, so each
 // stays the probability of its letter.
 std::pair<float, float> temperedLetterProbabilities(float probabilityA, float probabilityB, double temperature);
+// `mine` / (`mine` + `other`): a verdict letter's share of the two (its confidence); 0.5
+// when neither has any probability.
+float shareOfTwo(float mine, float other);
 
 // Decoder attention from each generated token to each image's visual tokens.
 struct AttentionMaps {
