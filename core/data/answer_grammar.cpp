@@ -90,6 +90,17 @@ const std::vector<std::string>& preferenceOpeners() {
   return openers;
 }
 
+// "overall", "given", "taking", "with", "you", "without": the sentences that come after
+// the comparisons.
+const std::vector<std::string>& closingOpeners() {
+  static const std::vector<std::string> openers = [] {
+    std::vector<std::string> words = readOpeners(verdictSentencePools());
+    for (const auto& word : preferenceOpeners()) addOnce(&words, word);
+    return words;
+  }();
+  return openers;
+}
+
 // `text` begins with the whole word `word` ("you", "you,"; not "your").
 bool beginsWithWord(const std::string& text, const std::string& word) {
   return startsWith(text, word) && (text.size() == word.size() || !isWordChar(text[word.size()]));
@@ -251,16 +262,26 @@ bool fitsKind(const std::string& text, const std::string& kind) {
   return startsWith(kind, text) || (startsWith(text, kind) && !isWordChar(text[kind.size()]));
 }
 
-// Whether `text` fits a kind noun of a barred aspect and none of another.
-bool fitsOnlyBarredKinds(const std::array<bool, kNumAspects>& barred, const std::string& text) {
+// Whether `text` fits a kind noun the guard bars (one of a barred aspect, or one already
+// named) and none it does not.
+bool fitsOnlyBarredKinds(const AnswerGrammar& guard, const std::string& text) {
   if (text.empty()) return false;
   bool any = false;
   for (const auto& [kind, aspect] : kindAspects()) {
     if (!fitsKind(text, kind)) continue;
-    if (!barred[size_t(aspect)]) return false;
+    const bool named = std::find(guard.kindsNamed.begin(), guard.kindsNamed.end(), kind) != guard.kindsNamed.end();
+    if (!guard.kindBarred[size_t(aspect)] && !named) return false;
     any = true;
   }
   return any;
+}
+
+// The kind nouns that occur in `text` (lower case) as whole words.
+std::vector<std::string> kindsNamedIn(const std::string& text) {
+  std::vector<std::string> named;
+  for (const auto& kind : kindAspects())
+    if (findWord(text, kind.first) != std::string::npos) named.push_back(kind.first);
+  return named;
 }
 
 // The last "image a" / "image b" of a text (lower case): the image (0, 1) and what
@@ -273,24 +294,23 @@ int lastImageNamed(const std::string& text, std::string* after) {
   return at == a ? 0 : 1;
 }
 
-// The image the sentence being written is about: the one the answer last named ("Image
-// B is affected by mild "), else a description's one image; 0 (A), 1 (B) or -1.
-int imageBeingDescribed(const std::string& lowerAnswer, bool describesOneImage) {
-  std::string after;
-  const int image = lastImageNamed(lowerAnswer, &after);
-  return image >= 0 ? image : describesOneImage ? 0 : -1;
+// The text after the last level word of the sentence (lower case); false when none occurs.
+bool textAfterLastLevelWord(const std::string& sentence, std::string* after) {
+  size_t bestEnd = std::string::npos;
+  for (const auto& word : levelAdjectives())
+    for (size_t pos = findWord(sentence, word); pos != std::string::npos; pos = findWord(sentence, word, pos + 1))
+      if (bestEnd == std::string::npos || pos + word.size() > bestEnd) bestEnd = pos + word.size();
+  if (bestEnd == std::string::npos) return false;
+  *after = sentence.substr(bestEnd);
+  return true;
 }
 
 // The text after the last level word of the sentence (lower case), where that text may
 // still become a kind noun: "mild", " colour", " loss of c". False when no level word
 // occurs or the kind after it is written ("mild blur in").
 bool openKindSlot(const std::string& sentence, std::string* afterLevel) {
-  size_t bestEnd = std::string::npos;
-  for (const auto& word : levelAdjectives())
-    for (size_t pos = findWord(sentence, word); pos != std::string::npos; pos = findWord(sentence, word, pos + 1))
-      if (bestEnd == std::string::npos || pos + word.size() > bestEnd) bestEnd = pos + word.size();
-  if (bestEnd == std::string::npos) return false;
-  std::string after = sentence.substr(bestEnd);
+  std::string after;
+  if (!textAfterLastLevelWord(sentence, &after)) return false;
   if (!after.empty() && after.front() != ' ') return false;
   const std::string kind = withoutLeadingSpaces(after);
   if (!kind.empty() && std::none_of(kindAspects().begin(), kindAspects().end(),
@@ -300,19 +320,74 @@ bool openKindSlot(const std::string& sentence, std::string* afterLevel) {
   return true;
 }
 
-// The kind slot of the sentence, with the aspects the heads see undistorted in its image
-// barred; false when there is none, or when no aspect would be left.
+// The clause of the answer so far (lower case) about the image it last named, and that
+// image (0, 1); else, for a description, its whole text and image 0; else -1.
+int clauseAboutAnImage(const std::string& lowerAnswer, bool describesOneImage, std::string* clause) {
+  const int image = lastImageNamed(lowerAnswer, clause);
+  if (image >= 0) return image;
+  *clause = lowerAnswer;
+  return describesOneImage ? 0 : -1;
+}
+
+// The kind slot of the sentence, with what its name may not be: the kinds the clause
+// about the image (the text since the answer last named one; a description's whole
+// text) has named already, and the aspects the heads see undistorted in that image
+// (unless they see every aspect there undistorted). False when there is no slot or
+// nothing is barred in it.
 bool kindSlot(const std::string& answerSoFar, const std::string& sentence, const HeadsReading& heads,
               AnswerGrammar* guard) {
-  const int image = imageBeingDescribed(lowerCase(answerSoFar), heads.describesOneImage);
-  if (image < 0) return false;
-  const auto& clean = heads.aspectClean[size_t(image)];
-  if (std::none_of(clean.begin(), clean.end(), [](bool c) { return c; }) ||
-      std::all_of(clean.begin(), clean.end(), [](bool c) { return c; }))
-    return false;
   if (!openKindSlot(sentence, &guard->afterLevel)) return false;
-  guard->kindBarred = clean;
+  std::string clause;
+  const int image = clauseAboutAnImage(lowerCase(answerSoFar), heads.describesOneImage, &clause);
+  clause.resize(clause.size() - std::min(clause.size(), guard->afterLevel.size()));
+  guard->kindsNamed = kindsNamedIn(clause);
+  if (image >= 0) {
+    const auto& clean = heads.aspectClean[size_t(image)];
+    if (!std::all_of(clean.begin(), clean.end(), [](bool c) { return c; })) guard->kindBarred = clean;
+  }
+  const bool anyAspect = std::any_of(guard->kindBarred.begin(), guard->kindBarred.end(), [](bool b) { return b; });
+  return anyAspect || !guard->kindsNamed.empty();
+}
+
+// Whether the sentence (lower case) ends in a kind noun, or one and a comma, after its last
+// level word in the clause about an image of a pair, where the heads are sure that every
+// aspect of the image the clause has not named is undistorted (its list of distortions
+// is done); what follows the noun goes to `guard->afterKind`.
+bool listEnds(const std::string& answerSoFar, const std::string& sentence, const HeadsReading& heads,
+              AnswerGrammar* guard) {
+  std::string clause, after;
+  const int image = lastImageNamed(lowerCase(answerSoFar), &clause);
+  if (image < 0 || !textAfterLastLevelWord(sentence, &after)) return false;
+  after = withoutLeadingSpaces(after);
+  size_t kindEnd = 0;
+  for (const auto& kind : kindAspects())
+    if (kind.first.size() > kindEnd && fitsKind(after, kind.first) && startsWith(after, kind.first))
+      kindEnd = kind.first.size();
+  if (kindEnd == 0) return false;
+  const std::string tail = after.substr(kindEnd);
+  if (!tail.empty() && tail != ",") return false;
+  std::array<bool, kNumAspects> named{};
+  for (const auto& [kind, aspect] : kindAspects())
+    if (findWord(clause, kind) != std::string::npos) named[size_t(aspect)] = true;
+  for (int a = 0; a < kNumAspects; ++a)
+    if (!heads.aspectSurelyClean[size_t(image)][size_t(a)] && !named[size_t(a)]) return false;
+  guard->afterKind = tail;
   return true;
+}
+
+// Whether `text` (what follows a kind noun, lower case) goes on with the list: after an
+// optional comma, "and" or a level word, or the start of one and of no other word.
+bool continuesList(const std::string& text) {
+  if (text.empty() || isWordChar(text.front())) return false;  // the noun goes on ("grains")
+  std::string rest = text;
+  if (!rest.empty() && rest.front() == ',') rest.erase(0, 1);
+  rest = withoutLeadingSpaces(rest);
+  if (rest.empty()) return false;
+  static const std::vector<std::string> others = {"whereas", "while", "in", "within"};
+  if (std::any_of(others.begin(), others.end(), [&](const std::string& w) { return fitsWord(rest, w); })) return false;
+  if (fitsWord(rest, "and")) return true;
+  const auto& levels = levelAdjectives();
+  return std::any_of(levels.begin(), levels.end(), [&](const std::string& w) { return fitsWord(rest, w); });
 }
 
 // What textgen's image clauses say after the image's name, up to their first other
@@ -367,6 +442,7 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     guard.letterBarred = better > 0 ? 'b' : better < 0 ? 'a' : 0;
   }
   guard.inKindSlot = !atStart && kindSlot(answerSoFar, sentence, heads, &guard);
+  guard.listEnds = !atStart && listEnds(answerSoFar, sentence, heads, &guard);
   if (std::string after; !atStart) {
     const int image = lastImageNamed(sentence, &after);
     if (image >= 0 && heads.imageDistorted[size_t(image)] && fitsClause(after, true) && fitsClause(after, false)) {
@@ -378,7 +454,7 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
   const bool inSlot = !atStart && openSlot(sentence, &written);
   if (!atStart && !inSlot) return guard;  // mid-sentence: no comparison to guard
   const ParsedAnswer finished = parseAnswer(Task::Reasoning, answerSoFar.substr(0, start));
-  bool anyCompared = false, anyLeft = false, anyRightWay = false;
+  bool anyCompared = false, anyLeft = false, anyRightWay = false, anyOwed = false;
   const char first = inSlot ? betterImageNamedFirst(sentence) : 0;
   for (int a = 0; a < kNumAspects; ++a) {
     guard.compared[size_t(a)] = finished.aspectCmpCount[size_t(a)] > 0;
@@ -387,6 +463,9 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     const int better = heads.aspectBetter[size_t(a)];
     guard.directionBarred[size_t(a)] = (first == 'a' && better < 0) || (first == 'b' && better > 0);
     anyCompared = anyCompared || guard.compared[size_t(a)];
+    const bool inOneImage = (finished.levelsA[size_t(a)] != Severity::Undistorted) !=
+                            (finished.levelsB[size_t(a)] != Severity::Undistorted);
+    anyOwed = anyOwed || (inOneImage && !guard.compared[size_t(a)]);
     anyLeft = anyLeft || guard.mayCompare(a);
     anyRightWay = anyRightWay || (guard.mayCompare(a) && !guard.directionBarred[size_t(a)]);
   }
@@ -394,6 +473,11 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
   guard.inSlot = inSlot && anyLeft;
   guard.written = written;
   guard.comparisonsDone = atStart && anyCompared && !anyLeft;
+  // A pair's answer: a description names no image and compares nothing.
+  const std::string finishedText = lowerCase(answerSoFar.substr(0, start));
+  const bool namesBoth =
+      finishedText.find("image a") != std::string::npos && finishedText.find("image b") != std::string::npos;
+  guard.comparisonsOwed = atStart && anyOwed && namesBoth && !heads.describesOneImage;
   return guard;
 }
 
@@ -418,6 +502,7 @@ bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
     const std::string word = withoutLeadingSpaces(lowerCase(next));
     if (!word.empty() && word[0] == guard.letterBarred && (word.size() == 1 || !isWordChar(word[1]))) return true;
   }
+  if (guard.listEnds && continuesList(guard.afterKind + lowerCase(next))) return true;
   if (guard.cleanBarred) {
     const std::string after = guard.afterImage + lowerCase(next);
     if (fitsClause(after, true) && !fitsClause(after, false)) return true;
@@ -425,19 +510,22 @@ bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
   if (guard.inKindSlot) {
     const std::string candidate = guard.afterLevel + lowerCase(next);
     if (!candidate.empty() && candidate.front() == ' ' &&
-        !fitsOnlyBarredKinds(guard.kindBarred, withoutLeadingSpaces(guard.afterLevel)) &&
-        fitsOnlyBarredKinds(guard.kindBarred, withoutLeadingSpaces(candidate)))
+        !fitsOnlyBarredKinds(guard, withoutLeadingSpaces(guard.afterLevel)) &&
+        fitsOnlyBarredKinds(guard, withoutLeadingSpaces(candidate)))
       return true;
   }
   if (guard.inSlot) {
     if (fitsOnlyBarredAspects(guard, guard.written)) return false;  // too late to choose
     return fitsOnlyBarredAspects(guard, withoutLeadingSpaces(guard.written + lowerCase(next)));
   }
-  if (!guard.comparisonsDone) return false;
+  if (!guard.comparisonsDone && !guard.comparisonsOwed) return false;
   const std::string opening = withoutLeadingSpaces(lowerCase(next));
   if (opening.empty()) return false;
-  const auto& openers = comparisonOpeners();
-  return std::any_of(openers.begin(), openers.end(), [&](const std::string& word) { return fitsWord(opening, word); });
+  const auto fitsAny = [&](const std::vector<std::string>& words) {
+    return std::any_of(words.begin(), words.end(), [&](const std::string& word) { return fitsWord(opening, word); });
+  };
+  if (guard.comparisonsOwed) return fitsAny(closingOpeners()) && !fitsAny(comparisonOpeners());
+  return fitsAny(comparisonOpeners());
 }
 
 }  // namespace dqa::data

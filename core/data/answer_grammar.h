@@ -9,6 +9,12 @@
 //    "Regarding", "As" or "Image": in an aspect slot, the words that would name an aspect
 //    already compared or never described are left out; once every described aspect is
 //    compared, a new sentence may not open like a comparison (it goes on to the verdict).
+//    Before the verdict, every aspect described in one image only is compared (as in
+//    the training texts, where such aspects always differ): while one is not, a new
+//    sentence may not open like a verdict or a preference's sentence ("Overall",
+//    "Given", "Taking", "With", "Without", "You"). Left to itself the decoder sometimes
+//    compared the one aspect it had described in both images and went on to a verdict
+//    that followed that comparison alone.
 //  - Preferences: where the question states none, no sentence speaks of one. The
 //    sentences that do open with "You", "Given", "Taking", "With" or "Without" ("You
 //    mentioned that you care a lot about blur.", "Given your preference, ..."), and no
@@ -31,7 +37,15 @@
 //    "grain") may not be one of an aspect the heads see as undistorted in the image the
 //    sentence is about (the one its answer last named; a description's one image).
 //    Unless the heads see every aspect there undistorted: the guard then leaves the name
-//    to the decoder (docs/model.md, "Described distortions").
+//    to the decoder (docs/model.md, "Described distortions"). Nor may it be a name the
+//    clause about that image has written already ("Image A has slight loss of
+//    brightness, and moderate loss of brightness").
+//  - Lists of distortions: a reasoning's clause about an image lists one distortion per
+//    aspect it names ("Image A has mild grain, and heavy blur"); after a distortion's
+//    name, the list goes on ("and", a level word) only while some aspect of the image
+//    the clause has not named is one the heads are not sure is undistorted. Left to
+//    itself the decoder listed a second distortion on an aspect that was undistorted in
+//    half of its two-item lists.
 //  - Images the heads see distorted: a reasoning does not call such an image undistorted
 //    ("Image A looks pristine", "Image B shows no visible distortion"): after its name,
 //    the words that would make the clause one of textgen's undistorted clauses rather
@@ -41,6 +55,7 @@
 // Plain string logic, so the generation core can ask it about every token's text.
 #include <array>
 #include <string>
+#include <vector>
 
 #include "core/data/questionnaire.h"
 
@@ -58,6 +73,9 @@ struct HeadsReading {
   std::array<std::array<bool, kNumAspects>, 2> aspectClean{};
   // Per image (0: A, 1: B): the heads see some aspect of it distorted.
   std::array<bool, 2> imageDistorted{};
+  // Per image (0: A, 1: B), per aspect: the heads are sure it is undistorted (a pair's;
+  // a stricter reading than `aspectClean`).
+  std::array<std::array<bool, kNumAspects>, 2> aspectSurelyClean{};
   bool describesOneImage = false;  // a description: sentences that name no image are about image 0
 };
 
@@ -69,6 +87,8 @@ struct AnswerGrammar {
   bool inSlot = false;
   std::string written;
   bool comparisonsDone = false;  // at a sentence start, every described aspect compared
+  // At a sentence start, an aspect described in one image only is not compared yet.
+  bool comparisonsOwed = false;
   // No preference was stated and the text so far ends inside a sentence's first word
   // (`firstWord`, lower case; empty at the start of a sentence).
   bool openingWithoutPreference = false;
@@ -85,10 +105,16 @@ struct AnswerGrammar {
   std::array<bool, kNumAspects> directionBarred{};
   // The text so far ends after a level word ("mild"): what follows it (`afterLevel`,
   // lower case, its leading space kept) is the start of a distortion's name, and names
-  // of the aspects in `kindBarred` are left out.
+  // of the aspects in `kindBarred`, and the names in `kindsNamed`, are left out.
   bool inKindSlot = false;
   std::string afterLevel;
   std::array<bool, kNumAspects> kindBarred{};
+  std::vector<std::string> kindsNamed;
+  // The text so far ends in a kind noun of an image's clause ("Image A has mild blur",
+  // "... blur,"), where the heads are sure that every aspect of it the clause has not named
+  // is undistorted: its list of distortions ends (`afterKind`: what follows the noun).
+  bool listEnds = false;
+  std::string afterKind;
   // The sentence last named an image the heads see distorted, and what follows its name
   // (`afterImage`, lower case) may still become either an undistorted clause or one
   // that names a distortion: the first are left out.
@@ -96,8 +122,8 @@ struct AnswerGrammar {
   std::string afterImage;
   bool mayCompare(int aspect) const;  // described and not yet compared
   bool active() const {
-    return inSlot || comparisonsDone || openingWithoutPreference || tieBarred || letterBarred != 0 || inKindSlot ||
-           cleanBarred;
+    return inSlot || comparisonsDone || comparisonsOwed || openingWithoutPreference || tieBarred || letterBarred != 0 ||
+           inKindSlot || listEnds || cleanBarred;
   }
 };
 
@@ -119,6 +145,8 @@ bool statesPreference(const std::string& preference, const std::string& question
 //    out: too late to choose);
 //  - after the comparisons: `next` opens a sentence the way comparisons do ("In",
 //    "Regarding", "As", "Image", or the start of one of them);
+//  - with comparisons owed: `next` opens a sentence the way the verdict or a
+//    preference's sentence does, and not the way a comparison does;
 //  - without a stated preference: the sentence's first word would become "You",
 //    "Given", "Taking", "With" or "Without";
 //  - with the tie barred: the sentence would fit only tie verdicts (verdictSentencePools)
@@ -126,7 +154,10 @@ bool statesPreference(const std::string& preference, const std::string& question
 //  - with a letter barred: `next` is that letter as a word ("B", " B.");
 //  - in a slot, an aspect barred by direction counts as one that may not be compared;
 //  - in a kind slot: what follows the level word would fit only kind nouns of barred
-//    aspects. Never when it already does before `next` (too late to choose);
+//    aspects or names the clause has written. Never when it already does before `next`
+//    (too late to choose);
+//  - where the list ends: after the noun (and a comma), `next` would begin "and" or a
+//    level word and nothing else ("whereas", "while", ".", " in one region" stay);
 //  - with clean clauses barred: what follows the image's name would fit only undistorted
 //    clauses.
 // False when `next` adds only spaces.

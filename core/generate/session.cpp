@@ -272,6 +272,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   heads.aspectClean = sampling.headsAspectClean;
   heads.describesOneImage = sampling.describesOneImage;
   heads.imageDistorted = sampling.headsImageDistorted;
+  heads.aspectSurelyClean = sampling.headsAspectSurelyClean;
   AnswerGrammarGuard grammar(tokenizer_.get(), sampling.guardAnswerGrammar, sampling.preferenceStated, heads,
                              cfg.vocabSize);
   try {

@@ -47,6 +47,10 @@ struct SamplingParams {
   // Per image (0: A, 1: B): the heads see some aspect of it distorted; the guard keeps a
   // reasoning from calling it undistorted. Engine::ask sets it (kDistortedAspectProbability).
   std::array<bool, 2> headsImageDistorted{};
+  // Per image (0: A, 1: B), per aspect: whether the heads are sure it is undistorted; the
+  // guard ends a reasoning's list of an image's distortions once every aspect it has not
+  // named is. Engine::ask sets it for pairs (kSurelyCleanAspectProbability).
+  std::array<std::array<bool, 5>, 2> headsAspectSurelyClean{};
 };
 
 struct AttentionOptions {

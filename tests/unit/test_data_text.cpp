@@ -504,6 +504,82 @@ class TestDataText : public QObject {
     QVERIFY(!readAnswerSoFar("There is heavy", true, pair).inKindSlot);
   }
 
+  void answerGrammarNamesNoDistortionTwiceForOneImage() {
+    // Without any heads: the clause about Image A has named "loss of brightness".
+    const std::string listed = "Image A is affected by slight loss of brightness, and moderate";
+    AnswerGrammar guard = readAnswerSoFar(listed, true);
+    QVERIFY(guard.inKindSlot && guard.active());
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar(listed + " loss of", true), " brightness"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(listed + " loss of", true), " sharpness"));
+    QVERIFY(!leavesAnswerGrammar(guard, " loss") && !leavesAnswerGrammar(guard, " grain"));
+    // A name that only begins like the named one stays: "colour" after "colour banding".
+    guard = readAnswerSoFar("Image B shows mild colour banding, and heavy", true);
+    QVERIFY(!leavesAnswerGrammar(guard, " colour") && !leavesAnswerGrammar(guard, " col"));
+    QVERIFY(
+        leavesAnswerGrammar(readAnswerSoFar("Image B shows mild colour banding, and heavy colour", true), " banding"));
+    QVERIFY(
+        !leavesAnswerGrammar(readAnswerSoFar("Image B shows mild colour banding, and heavy colour", true), " noise"));
+    // Another image's clause may name it again; so may the first clause name it once.
+    QVERIFY(!leavesAnswerGrammar(
+        readAnswerSoFar("Image A has mild colour banding, while Image B has heavy colour", true), " banding"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("Image A has mild colour", true), " banding"));
+    // A description's whole text is about its one image.
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar("The image shows mild grain, and severe", true), " grain"));
+    // Once written, too late to choose.
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("The image shows mild grain, and severe grain", true), "."));
+  }
+
+  void answerGrammarEndsAListWhereTheHeadsSeeNothingMore() {
+    HeadsReading heads;
+    heads.aspectSurelyClean[0].fill(true);  // Image A: perhaps noise, surely nothing else
+    heads.aspectSurelyClean[0][size_t(Aspect::Noise)] = false;
+    heads.aspectSurelyClean[1].fill(true);  // Image B: perhaps noise and blur
+    heads.aspectSurelyClean[1][size_t(Aspect::Noise)] = false;
+    heads.aspectSurelyClean[1][size_t(Aspect::Blurriness)] = false;
+    const std::string a = "Image A has mild grain";
+    AnswerGrammar guard = readAnswerSoFar(a, true, heads);
+    QVERIFY(guard.listEnds && guard.active());
+    QVERIFY(leavesAnswerGrammar(guard, " and") && leavesAnswerGrammar(guard, " a"));
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar(a + ",", true, heads), " and"));
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar(a + ",", true, heads), " heavy"));
+    QVERIFY(leavesAnswerGrammar(guard, ", mild"));
+    // The clause may end, the next begin, or the distortion be placed.
+    for (const char* next : {".", ",", ", whereas", ", while", " in", " within", "s", " noise"})
+      QVERIFY2(!leavesAnswerGrammar(guard, next), next);
+    // Image B's blur is not named yet: its list goes on; once named, it ends.
+    const std::string b = a + ", whereas Image B shows heavy noise";
+    QVERIFY(!readAnswerSoFar(b, true, heads).listEnds);
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(b, true, heads), ", and"));
+    QVERIFY(readAnswerSoFar(b + ", and mild blur", true, heads).listEnds);
+    // Without the heads' reading, or mid-noun, nothing ends.
+    QVERIFY(!readAnswerSoFar(a, true).listEnds);
+    QVERIFY(!readAnswerSoFar("Image A has mild colour", true, heads).listEnds);
+    QVERIFY(!readAnswerSoFar("Image A has mild grain in one region", true, heads).listEnds);
+  }
+
+  void answerGrammarComparesWhatOneImageHasBeforeTheVerdict() {
+    // Blur in Image A, noise in Image B: both differ, so both are compared first.
+    const std::string clauses = "Image A has mild blur, while Image B has heavy grain.";
+    const std::string oneCompared = clauses + " In terms of noise, Image A is far better than Image B.";
+    AnswerGrammar guard = readAnswerSoFar(oneCompared, false);
+    QVERIFY(guard.comparisonsOwed && guard.active());
+    for (const char* next : {" Overall", " Over", " O", " Given", " Taking", " You", " With"})
+      QVERIFY2(leavesAnswerGrammar(guard, next), next);
+    for (const char* next : {" In", " I", " As", " Regarding", " Image"})
+      QVERIFY2(!leavesAnswerGrammar(guard, next), next);
+    // Once blur is compared too, the verdict may come (and comparisons may not).
+    guard = readAnswerSoFar(oneCompared + " As for sharpness, Image B is a bit better than Image A.", false);
+    QVERIFY(!guard.comparisonsOwed);
+    QVERIFY(!leavesAnswerGrammar(guard, " Overall") && leavesAnswerGrammar(guard, " In"));
+    // An aspect both images have is not owed; nor is anything mid-sentence or in a
+    // description.
+    QVERIFY(!readAnswerSoFar("Image A has mild blur, while Image B has heavy blur.", false).comparisonsOwed);
+    QVERIFY(!readAnswerSoFar(oneCompared + " Over", false).comparisonsOwed);
+    HeadsReading one;
+    one.describesOneImage = true;
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("The image shows mild blur.", false, one), " Overall"));
+  }
+
   void answerGrammarCallsNoImageTheHeadsSeeDistortedUndistorted() {
     HeadsReading heads;
     heads.imageDistorted[1] = true;  // the heads see something wrong with Image B only
