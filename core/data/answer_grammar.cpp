@@ -390,6 +390,12 @@ bool continuesList(const std::string& text) {
   return std::any_of(levels.begin(), levels.end(), [&](const std::string& w) { return fitsWord(rest, w); });
 }
 
+// Whether `name` occurs once in `text` (lower case).
+bool namedOnce(const std::string& text, const std::string& name) {
+  const size_t first = text.find(name);
+  return first != std::string::npos && text.find(name, first + 1) == std::string::npos;
+}
+
 // What textgen's image clauses say after the image's name, up to their first other
 // placeholder, lower case: " suffers from ", " shows ", ... (`clean` false); " looks
 // pristine", " shows no visible distortion", ... (true).
@@ -445,8 +451,13 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
   guard.listEnds = !atStart && listEnds(answerSoFar, sentence, heads, &guard);
   if (std::string after; !atStart) {
     const int image = lastImageNamed(sentence, &after);
-    if (image >= 0 && heads.imageDistorted[size_t(image)] && fitsClause(after, true) && fitsClause(after, false)) {
-      guard.cleanBarred = true;
+    if (image >= 0 && fitsClause(after, true) && fitsClause(after, false)) {
+      const auto& sure = heads.aspectSurelyClean[size_t(image)];
+      guard.cleanBarred = heads.imageDistorted[size_t(image)];
+      // Only in the clause that first names the image: later sentences that name it are
+      // comparisons ("Image B is a little better than Image A").
+      guard.distortedBarred = std::all_of(sure.begin(), sure.end(), [](bool c) { return c; }) &&
+                              namedOnce(lowerCase(answerSoFar), image == 0 ? "image a" : "image b");
       guard.afterImage = after;
     }
   }
@@ -503,9 +514,9 @@ bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
     if (!word.empty() && word[0] == guard.letterBarred && (word.size() == 1 || !isWordChar(word[1]))) return true;
   }
   if (guard.listEnds && continuesList(guard.afterKind + lowerCase(next))) return true;
-  if (guard.cleanBarred) {
+  if (guard.cleanBarred || guard.distortedBarred) {
     const std::string after = guard.afterImage + lowerCase(next);
-    if (fitsClause(after, true) && !fitsClause(after, false)) return true;
+    if (fitsClause(after, guard.cleanBarred) && !fitsClause(after, !guard.cleanBarred)) return true;
   }
   if (guard.inKindSlot) {
     const std::string candidate = guard.afterLevel + lowerCase(next);

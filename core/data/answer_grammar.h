@@ -49,7 +49,8 @@
 //  - Images the heads see distorted: a reasoning does not call such an image undistorted
 //    ("Image A looks pristine", "Image B shows no visible distortion"): after its name,
 //    the words that would make the clause one of textgen's undistorted clauses rather
-//    than one that names a distortion ("Image A shows mild blur") are left out.
+//    than one that names a distortion ("Image A shows mild blur") are left out. And the
+//    other way round where the heads are sure every aspect of the image is undistorted.
 // The cues and first words are read from textgen's templates (comparisonSentencePools,
 // preferenceSentencePools), so a template added there is guarded too.
 // Plain string logic, so the generation core can ask it about every token's text.
@@ -117,13 +118,16 @@ struct AnswerGrammar {
   std::string afterKind;
   // The sentence last named an image the heads see distorted, and what follows its name
   // (`afterImage`, lower case) may still become either an undistorted clause or one
-  // that names a distortion: the first are left out.
+  // that names a distortion: the first are left out. Where the heads are sure every
+  // aspect of it is undistorted and the sentence is the clause that first names it
+  // (`distortedBarred`), the second are.
   bool cleanBarred = false;
+  bool distortedBarred = false;
   std::string afterImage;
   bool mayCompare(int aspect) const;  // described and not yet compared
   bool active() const {
     return inSlot || comparisonsDone || comparisonsOwed || openingWithoutPreference || tieBarred || letterBarred != 0 ||
-           inKindSlot || listEnds || cleanBarred;
+           inKindSlot || listEnds || cleanBarred || distortedBarred;
   }
 };
 
@@ -159,7 +163,7 @@ bool statesPreference(const std::string& preference, const std::string& question
 //  - where the list ends: after the noun (and a comma), `next` would begin "and" or a
 //    level word and nothing else ("whereas", "while", ".", " in one region" stay);
 //  - with clean clauses barred: what follows the image's name would fit only undistorted
-//    clauses.
+//    clauses; with distorted ones barred, only clauses that name a distortion.
 // False when `next` adds only spaces.
 bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next);
 

@@ -304,7 +304,8 @@ constexpr float kCleanAspectProbability = 0.7f;
 // named at least this probability of being undistorted, the clause's list of distortions
 // ends (the guard). At 0.5 the lists of 300 real-size reasonings held fewer wrong items,
 // but the reasonings' verdicts on unseen types lost 1.1 points (docs/model.md, "Lists of
-// distortions and comparisons owed").
+// distortions and comparisons owed"). Where every aspect of an image is this sure, the
+// clause that first names it names no distortion.
 constexpr float kSurelyCleanAspectProbability = 0.8f;
 // Per image (0: Image A or the single image, 1: Image B), per aspect: the heads give it at
 // least `probability` of being undistorted (all false without heads).

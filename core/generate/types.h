@@ -49,7 +49,8 @@ struct SamplingParams {
   std::array<bool, 2> headsImageDistorted{};
   // Per image (0: A, 1: B), per aspect: whether the heads are sure it is undistorted; the
   // guard ends a reasoning's list of an image's distortions once every aspect it has not
-  // named is. Engine::ask sets it for pairs (kSurelyCleanAspectProbability).
+  // named is, and names no distortion in an image whose aspects all are. Engine::ask sets
+  // it for pairs (kSurelyCleanAspectProbability).
   std::array<std::array<bool, 5>, 2> headsAspectSurelyClean{};
 };
 

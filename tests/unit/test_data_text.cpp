@@ -580,6 +580,30 @@ class TestDataText : public QObject {
     QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("The image shows mild blur.", false, one), " Overall"));
   }
 
+  void answerGrammarNamesNoDistortionInAnImageTheHeadsAreSureIsClean() {
+    HeadsReading heads;
+    heads.aspectSurelyClean[1].fill(true);  // sure that Image B is undistorted
+    const std::string first = "Image A has mild grain, while Image B";
+    AnswerGrammar guard = readAnswerSoFar(first, true, heads);
+    QVERIFY(guard.distortedBarred && !guard.cleanBarred && guard.active());
+    QVERIFY(leavesAnswerGrammar(guard, " suffers") && leavesAnswerGrammar(guard, " has"));
+    QVERIFY(!leavesAnswerGrammar(guard, " looks") && !leavesAnswerGrammar(guard, " shows"));
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar(first + " shows", true, heads), " mild"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(first + " shows", true, heads), " no"));
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar(first + " is", true, heads), " affected"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(first + " is", true, heads), " essentially"));
+    // Comparisons that name the image again go on; so does Image A, and anything without
+    // heads.
+    const std::string compared = first + " looks pristine. In terms of noise, Image B is";
+    QVERIFY(!readAnswerSoFar(compared, true, heads).distortedBarred);
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(compared, true, heads), " a"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("Image A", true, heads), " has"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(first, true), " has"));
+    // Not sure of one aspect: nothing is barred.
+    heads.aspectSurelyClean[1][size_t(Aspect::Blurriness)] = false;
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(first, true, heads), " has"));
+  }
+
   void answerGrammarCallsNoImageTheHeadsSeeDistortedUndistorted() {
     HeadsReading heads;
     heads.imageDistorted[1] = true;  // the heads see something wrong with Image B only
