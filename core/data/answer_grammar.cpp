@@ -332,13 +332,14 @@ int clauseAboutAnImage(const std::string& lowerAnswer, bool describesOneImage, s
 // The kind slot of the sentence, with what its name may not be: the kinds the clause
 // about the image (the text since the answer last named one; a description's whole
 // text) has named already, and the aspects the heads see undistorted in that image
-// (unless they see every aspect there undistorted). False when there is no slot or
-// nothing is barred in it.
-bool kindSlot(const std::string& answerSoFar, const std::string& sentence, const HeadsReading& heads,
+// (unless they see every aspect there undistorted). False when there is no slot, nothing
+// is barred in it, or what it holds fits only barred names. `lowerAnswer`: the answer so
+// far, lower case.
+bool kindSlot(const std::string& lowerAnswer, const std::string& sentence, const HeadsReading& heads,
               AnswerGrammar* guard) {
   if (!openKindSlot(sentence, &guard->afterLevel)) return false;
   std::string clause;
-  const int image = clauseAboutAnImage(lowerCase(answerSoFar), heads.describesOneImage, &clause);
+  const int image = clauseAboutAnImage(lowerAnswer, heads.describesOneImage, &clause);
   clause.resize(clause.size() - std::min(clause.size(), guard->afterLevel.size()));
   guard->kindsNamed = kindsNamedIn(clause);
   if (image >= 0) {
@@ -346,23 +347,24 @@ bool kindSlot(const std::string& answerSoFar, const std::string& sentence, const
     if (!std::all_of(clean.begin(), clean.end(), [](bool c) { return c; })) guard->kindBarred = clean;
   }
   const bool anyAspect = std::any_of(guard->kindBarred.begin(), guard->kindBarred.end(), [](bool b) { return b; });
+  // What follows the level word already fits only barred names: too late to choose.
+  if (fitsOnlyBarredKinds(*guard, withoutLeadingSpaces(guard->afterLevel))) return false;
   return anyAspect || !guard->kindsNamed.empty();
 }
 
 // Whether the sentence (lower case) ends in a kind noun, or one and a comma, after its last
 // level word in the clause about an image of a pair, where the heads are sure that every
 // aspect of the image the clause has not named is undistorted (its list of distortions
-// is done); what follows the noun goes to `guard->afterKind`.
-bool listEnds(const std::string& answerSoFar, const std::string& sentence, const HeadsReading& heads,
+// is done); what follows the noun goes to `guard->afterKind`. `lowerAnswer` as kindSlot's.
+bool listEnds(const std::string& lowerAnswer, const std::string& sentence, const HeadsReading& heads,
               AnswerGrammar* guard) {
   std::string clause, after;
-  const int image = lastImageNamed(lowerCase(answerSoFar), &clause);
+  const int image = lastImageNamed(lowerAnswer, &clause);
   if (image < 0 || !textAfterLastLevelWord(sentence, &after)) return false;
   after = withoutLeadingSpaces(after);
   size_t kindEnd = 0;
   for (const auto& kind : kindAspects())
-    if (kind.first.size() > kindEnd && fitsKind(after, kind.first) && startsWith(after, kind.first))
-      kindEnd = kind.first.size();
+    if (kind.first.size() > kindEnd && beginsWithWord(after, kind.first)) kindEnd = kind.first.size();
   if (kindEnd == 0) return false;
   const std::string tail = after.substr(kindEnd);
   if (!tail.empty() && tail != ",") return false;
@@ -432,7 +434,9 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
   AnswerGrammar guard;
   const bool atStart = answerSoFar.empty() || endsASentence(answerSoFar);
   const size_t start = atStart ? answerSoFar.size() : sentenceSpans(answerSoFar).back().first;
-  const std::string sentence = withoutLeadingSpaces(lowerCase(answerSoFar.substr(start)));
+  // Lower case once: every rule below reads the answer so.
+  const std::string lowerAnswer = lowerCase(answerSoFar);
+  const std::string sentence = withoutLeadingSpaces(lowerAnswer.substr(start));
   if (!preferenceStated && std::all_of(sentence.begin(), sentence.end(), isWordChar)) {
     guard.openingWithoutPreference = true;
     guard.firstWord = sentence;
@@ -447,8 +451,8 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     const int better = heads.aspectBetter[size_t(aspect)];
     guard.letterBarred = better > 0 ? 'b' : better < 0 ? 'a' : 0;
   }
-  guard.inKindSlot = !atStart && kindSlot(answerSoFar, sentence, heads, &guard);
-  guard.listEnds = !atStart && listEnds(answerSoFar, sentence, heads, &guard);
+  guard.inKindSlot = !atStart && kindSlot(lowerAnswer, sentence, heads, &guard);
+  guard.listEnds = !atStart && listEnds(lowerAnswer, sentence, heads, &guard);
   if (std::string after; !atStart) {
     const int image = lastImageNamed(sentence, &after);
     if (image >= 0 && fitsClause(after, true) && fitsClause(after, false)) {
@@ -457,7 +461,7 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
       // Only in the clause that first names the image: later sentences that name it are
       // comparisons ("Image B is a little better than Image A").
       guard.distortedBarred = std::all_of(sure.begin(), sure.end(), [](bool c) { return c; }) &&
-                              namedOnce(lowerCase(answerSoFar), image == 0 ? "image a" : "image b");
+                              namedOnce(lowerAnswer, image == 0 ? "image a" : "image b");
       guard.afterImage = after;
     }
   }
@@ -485,7 +489,7 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
   guard.written = written;
   guard.comparisonsDone = atStart && anyCompared && !anyLeft;
   // A pair's answer: a description names no image and compares nothing.
-  const std::string finishedText = lowerCase(answerSoFar.substr(0, start));
+  const std::string finishedText = lowerAnswer.substr(0, start);
   const bool namesBoth =
       finishedText.find("image a") != std::string::npos && finishedText.find("image b") != std::string::npos;
   guard.comparisonsOwed = atStart && anyOwed && namesBoth && !heads.describesOneImage;
@@ -499,38 +503,37 @@ bool statesPreference(const std::string& preference, const std::string& question
 }
 
 bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
+  const std::string lowerNext = lowerCase(next);  // asked of every token: lower case once
   if (guard.openingWithoutPreference) {
     // Whole words only: "Yo" may still become "Your"; "You" and "You," may not be written.
-    const std::string opening = withoutLeadingSpaces(guard.firstWord + lowerCase(next));
+    const std::string opening = withoutLeadingSpaces(guard.firstWord + lowerNext);
     for (const auto& word : preferenceOpeners())
       if (beginsWithWord(opening, word)) return true;
   }
   if (guard.tieBarred) {
-    const std::string sentence = withoutLeadingSpaces(guard.sentence + lowerCase(next));
+    const std::string sentence = withoutLeadingSpaces(guard.sentence + lowerNext);
     if (fitsVerdict(sentence, true) && !fitsVerdict(sentence, false)) return true;
   }
   if (guard.letterBarred) {
-    const std::string word = withoutLeadingSpaces(lowerCase(next));
+    const std::string word = withoutLeadingSpaces(lowerNext);
     if (!word.empty() && word[0] == guard.letterBarred && (word.size() == 1 || !isWordChar(word[1]))) return true;
   }
-  if (guard.listEnds && continuesList(guard.afterKind + lowerCase(next))) return true;
+  if (guard.listEnds && continuesList(guard.afterKind + lowerNext)) return true;
   if (guard.cleanBarred || guard.distortedBarred) {
-    const std::string after = guard.afterImage + lowerCase(next);
+    const std::string after = guard.afterImage + lowerNext;
     if (fitsClause(after, guard.cleanBarred) && !fitsClause(after, !guard.cleanBarred)) return true;
   }
   if (guard.inKindSlot) {
-    const std::string candidate = guard.afterLevel + lowerCase(next);
-    if (!candidate.empty() && candidate.front() == ' ' &&
-        !fitsOnlyBarredKinds(guard, withoutLeadingSpaces(guard.afterLevel)) &&
-        fitsOnlyBarredKinds(guard, withoutLeadingSpaces(candidate)))
+    const std::string candidate = guard.afterLevel + lowerNext;
+    if (!candidate.empty() && candidate.front() == ' ' && fitsOnlyBarredKinds(guard, withoutLeadingSpaces(candidate)))
       return true;
   }
   if (guard.inSlot) {
     if (fitsOnlyBarredAspects(guard, guard.written)) return false;  // too late to choose
-    return fitsOnlyBarredAspects(guard, withoutLeadingSpaces(guard.written + lowerCase(next)));
+    return fitsOnlyBarredAspects(guard, withoutLeadingSpaces(guard.written + lowerNext));
   }
   if (!guard.comparisonsDone && !guard.comparisonsOwed) return false;
-  const std::string opening = withoutLeadingSpaces(lowerCase(next));
+  const std::string opening = withoutLeadingSpaces(lowerNext);
   if (opening.empty()) return false;
   const auto fitsAny = [&](const std::vector<std::string>& words) {
     return std::any_of(words.begin(), words.end(), [&](const std::string& word) { return fitsWord(opening, word); });

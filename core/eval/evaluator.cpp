@@ -311,10 +311,9 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
               "the heads see undistorted with probability 0.7 or more; no reasoning calling an image "
               "undistorted where the heads see an aspect of it distorted with probability over 0.5, nor "
               "naming a distortion in an image they are at least 80% sure is undistorted in every "
-              "aspect; no "
-              "distortion named twice for one image; a reasoning's list of an image's distortions "
-              "ended where the heads are at least 80% sure every aspect it has not named is "
-              "undistorted; every aspect described in one image only compared before the verdict; "
+              "aspect; no distortion named twice for one image; a reasoning's list of an image's "
+              "distortions ended where the heads are at least 80% sure every aspect it has not named "
+              "is undistorted; every aspect described in one image only compared before the verdict; "
               "gen::SamplingParams::guardAnswerGrammar).\n\n"
             : "Decoding: the decoder's own choices (--unguarded-decoding).\n\n";
   md += "| measure | value | n |\n| --- | --- | --- |\n";

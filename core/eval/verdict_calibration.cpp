@@ -92,9 +92,8 @@ Result<VerdictTemperatureFit> fitVerdictTemperature(Engine& engine, const Verdic
   if (withReference.size() < kMinPairs || noReference.size() < kMinPairs)
     return makeError("only " + std::to_string(withReference.size()) + " calibration pairs with a reference and " +
                      std::to_string(noReference.size()) +
-                     " without one had a verdict; each temperature needs at "
-                     "least " +
-                     std::to_string(kMinPairs) + " (give larger splits, with pairs of both kinds)");
+                     " without one had a verdict; each temperature needs at least " + std::to_string(kMinPairs) +
+                     " (give larger splits, with pairs of both kinds)");
   const double factorWith = fitTemperature(withReference), factorWithout = fitTemperature(noReference);
   VerdictTemperatureFit fit;
   fit.previous = current;

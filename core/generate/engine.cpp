@@ -307,17 +307,22 @@ constexpr float kCleanAspectProbability = 0.7f;
 // distortions and comparisons owed"). Where every aspect of an image is this sure, the
 // clause that first names it names no distortion.
 constexpr float kSurelyCleanAspectProbability = 0.8f;
-// Per image (0: Image A or the single image, 1: Image B), per aspect: the heads give it at
-// least `probability` of being undistorted (all false without heads).
-std::array<std::array<bool, 5>, 2> headsAspectClean(const std::vector<ImageQuality>& quality,
-                                                    float probability = kCleanAspectProbability) {
-  std::array<std::array<bool, 5>, 2> clean{};
+// Per image (0: Image A or the single image, 1: Image B), per aspect: whether the heads'
+// P(undistorted) passes `test` (all false without heads).
+template <typename Test>
+std::array<std::array<bool, 5>, 2> headsPerAspect(const std::vector<ImageQuality>& quality, Test test) {
+  std::array<std::array<bool, 5>, 2> passes{};
   for (const auto& q : quality) {
     const int image = q.role == text::ImageRole::B ? 1 : q.role == text::ImageRole::Reference ? -1 : 0;
     if (image < 0) continue;
-    for (size_t k = 0; k < clean[size_t(image)].size(); ++k) clean[size_t(image)][k] = q.aspects[k][0] >= probability;
+    for (size_t k = 0; k < passes[size_t(image)].size(); ++k) passes[size_t(image)][k] = test(q.aspects[k][0]);
   }
-  return clean;
+  return passes;
+}
+// ... at least `probability` of being undistorted.
+std::array<std::array<bool, 5>, 2> headsAspectClean(const std::vector<ImageQuality>& quality,
+                                                    float probability = kCleanAspectProbability) {
+  return headsPerAspect(quality, [probability](float undistorted) { return undistorted >= probability; });
 }
 
 // Where the heads give some aspect of an image less than this probability of being
@@ -327,12 +332,11 @@ std::array<std::array<bool, 5>, 2> headsAspectClean(const std::vector<ImageQuali
 constexpr float kDistortedAspectProbability = 0.5f;
 // Per image (0: A, 1: B): the heads see some aspect of it distorted.
 std::array<bool, 2> headsImageDistorted(const std::vector<ImageQuality>& quality) {
+  const auto aspects =
+      headsPerAspect(quality, [](float undistorted) { return undistorted < kDistortedAspectProbability; });
   std::array<bool, 2> distorted{};
-  for (const auto& q : quality) {
-    if (q.role != text::ImageRole::A && q.role != text::ImageRole::B) continue;
-    for (const auto& aspect : q.aspects)
-      if (aspect[0] < kDistortedAspectProbability) distorted[q.role == text::ImageRole::B ? 1 : 0] = true;
-  }
+  for (size_t image = 0; image < distorted.size(); ++image)
+    distorted[image] = std::any_of(aspects[image].begin(), aspects[image].end(), [](bool d) { return d; });
   return distorted;
 }
 
