@@ -225,7 +225,7 @@ QRectF defaultRegion(const PaneImage* reference, const PaneImage* a, const PaneI
   return QRectF(double(bestAt.x) / width, double(bestAt.y) / height, double(side) / width, double(side) / height);
 }
 
-QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference) {
+QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference, const std::atomic<bool>* stop) {
   QualityMetrics m;
   if (image.empty() || reference.empty()) {
     m.note = QStringLiteral("no reference");
@@ -233,6 +233,10 @@ QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference) {
   }
   if (image.size() != reference.size()) {
     m.note = QStringLiteral("sizes differ");
+    return m;
+  }
+  if (stop && stop->load()) {
+    m.stopped = true;
     return m;
   }
   // On the 8-bit scale (0..255, so that PSNR's peak and SSIM's constants apply) but in
@@ -244,10 +248,14 @@ QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference) {
   try {
     // Per-channel values as OpenCV defines them, reported as their mean over R, G, B;
     // in bands, so that a 24 MP pair does not take OpenCV's ~9 GB for SSIM.
-    const cv::Scalar psnr = dqa::image::bandedPsnr(r, a);
+    const cv::Scalar psnr = dqa::image::bandedPsnr(r, a, 256, stop);
     m.psnr = (psnr[0] + psnr[1] + psnr[2]) / 3.0;
-    const cv::Scalar ssim = dqa::image::bandedSsim(r, a);
+    const cv::Scalar ssim = dqa::image::bandedSsim(r, a, 256, stop);
     m.ssim = (ssim[0] + ssim[1] + ssim[2]) / 3.0;
+    if (stop && stop->load()) {
+      m.stopped = true;
+      return m;
+    }
     cv::Mat ga, gr;
     cv::cvtColor(a, ga, cv::COLOR_RGB2GRAY);
     cv::cvtColor(r, gr, cv::COLOR_RGB2GRAY);

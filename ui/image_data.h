@@ -8,6 +8,7 @@
 #include <QString>
 
 #include <array>
+#include <atomic>
 #include <optional>
 #include <vector>
 
@@ -83,12 +84,14 @@ QRectF defaultRegion(const PaneImage* reference, const PaneImage* a, const PaneI
 
 struct QualityMetrics {
   bool valid = false;
-  QString note;  // why not valid ("sizes differ", "no reference")
+  bool stopped = false;  // `stop` ended the computation: nothing was measured
+  QString note;          // why not valid ("sizes differ", "no reference")
   double psnr = 0, ssim = 0, gmsd = 0;
 };
 // PSNR (dB, higher better), SSIM (mean over channels, higher better) and GMSD (lower
 // better) of `image` against `reference`, with OpenCV's quality module, on the decoded
-// data at its own depth (16-bit data is not rounded to 8 bits first).
-QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference);
+// data at its own depth (16-bit data is not rounded to 8 bits first). Where `stop` is
+// given and becomes true, it returns soon after, marked `stopped`.
+QualityMetrics computeMetrics(const cv::Mat& image, const cv::Mat& reference, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace dqa::ui

@@ -104,6 +104,8 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
   connect(&metricsWatcher_, &QFutureWatcher<std::array<QualityMetrics, 2>>::finished, this, [this] {
     if (metricsWatcher_.future().resultCount() == 0) return;
     const auto results = metricsWatcher_.result();
+    if (results[0].stopped || results[1].stopped) return;  // held for the model, or replaced
+    metricsHeld_ = false;                                  // it finished before the hold could stop it
     for (int i = 0; i < 2; ++i) {
       const PaneRole role = i == 0 ? PaneRole::A : PaneRole::B;
       const QualityMetrics& m = results[size_t(i)];
@@ -129,6 +131,7 @@ MainWindow::~MainWindow() {
   // Cancel a running answer; ModelHost's destructor then quits and waits for the
   // worker thread, which ends at the next token.
   if (host_) host_->stop();
+  if (metricsStop_) metricsStop_->store(true);
   metricsWatcher_.waitForFinished();
   for (auto& developer : developers_)
     if (developer) {
@@ -307,6 +310,7 @@ void MainWindow::setAsideRunningAnswer(const QString& why) {
   progress_->setVisible(false);
   asking_->setBusy(false);
   stallLabel_->setText(why);
+  resumeHeldMetrics();
   if (answerId) Q_EMIT answerFailed(*answerId, why);
   if (whole) Q_EMIT wholeImageFailed(why);
 }
@@ -337,19 +341,46 @@ void MainWindow::refreshAllPanes() {
 }
 
 void MainWindow::updateMetrics() {
+  if (metricsStop_) metricsStop_->store(true);  // a computation for other images is of no use now
+  metricsHeld_ = false;
   metricsText_ = {};
   for (PaneRole role : kRoles) panes_[size_t(role)]->setMetrics({});
   const PaneImage* reference = image(PaneRole::Reference);
   if (!reference || (!image(PaneRole::A) && !image(PaneRole::B))) return;
-  // Metrics can take a second on large photos: off the UI thread.
+  if (pending_ || pendingWhole_) {
+    metricsHeld_ = true;
+    showMetricsNote(tr("PSNR / SSIM / GMSD after the answer"));
+    return;
+  }
+  // Metrics take seconds on large photos: off the UI thread.
   const cv::Mat r = reference->rgb;
   const cv::Mat a = image(PaneRole::A) ? image(PaneRole::A)->rgb : cv::Mat();
   const cv::Mat b = image(PaneRole::B) ? image(PaneRole::B)->rgb : cv::Mat();
-  for (PaneRole role : {PaneRole::A, PaneRole::B})
-    if (image(role)) panes_[size_t(role)]->setMetrics(tr("computing PSNR / SSIM / GMSD…"));
-  metricsWatcher_.setFuture(QtConcurrent::run([a, b, r] {
-    return std::array<QualityMetrics, 2>{computeMetrics(a, r), computeMetrics(b, r)};
+  showMetricsNote(tr("computing PSNR / SSIM / GMSD…"));
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  metricsStop_ = stop;
+  metricsWatcher_.setFuture(QtConcurrent::run([a, b, r, stop] {
+    return std::array<QualityMetrics, 2>{computeMetrics(a, r, stop.get()), computeMetrics(b, r, stop.get())};
   }));
+}
+
+void MainWindow::holdMetrics() {
+  if (!metricsWatcher_.isRunning() || !metricsStop_) return;  // none running: nothing to hold
+  metricsStop_->store(true);
+  metricsHeld_ = true;
+  showMetricsNote(tr("PSNR / SSIM / GMSD after the answer"));
+}
+
+void MainWindow::resumeHeldMetrics() {
+  if (metricsHeld_ && !pending_ && !pendingWhole_) updateMetrics();
+}
+
+void MainWindow::showMetricsNote(const QString& note) {
+  for (PaneRole role : {PaneRole::A, PaneRole::B})
+    if (image(role)) {
+      metricsText_[size_t(role)] = note;
+      panes_[size_t(role)]->setMetrics(note);
+    }
 }
 
 void MainWindow::openImageDialog(PaneRole role) {

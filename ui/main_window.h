@@ -9,6 +9,7 @@
 #include <QTimer>
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -167,7 +168,14 @@ class MainWindow : public QMainWindow {
   // and answerFailed / wholeImageFailed say why.
   void setAsideRunningAnswer(const QString& why);
   void updateAskState();
+  // PSNR / SSIM / GMSD of A and B against the reference, off the UI thread. They wait
+  // while the model works: on 2 cores they took its CPU (on a 14.7 MP pair, about 6 s of
+  // the first answer). holdMetrics stops a running computation when an answer or a
+  // whole-image assessment starts; resumeHeldMetrics starts it again when that ends.
   void updateMetrics();
+  void holdMetrics();
+  void resumeHeldMetrics();
+  void showMetricsNote(const QString& note);  // on the panes of A and B that show an image
   void updateDefaultRegion();
   void applyRegionEnabled(bool enabled);
   void followModelForRegion(const dqa::ModelInfo& info);
@@ -245,7 +253,8 @@ class MainWindow : public QMainWindow {
   std::vector<HistoryEntry> entries_;
   std::pair<int, int> attentionTokens_{0, 0};
   QFutureWatcher<std::array<QualityMetrics, 2>> metricsWatcher_;
-  quint64 metricsGeneration_ = 0;
+  std::shared_ptr<std::atomic<bool>> metricsStop_;  // the running computation's stop flag
+  bool metricsHeld_ = false;                        // to compute when the model is done
   // Full developments of camera RAW files shown as half-size previews, one per pane; a
   // result whose pane no longer shows that file's preview is dropped.
   std::array<std::unique_ptr<QFutureWatcher<LoadOutcome>>, kPaneCount> developers_;

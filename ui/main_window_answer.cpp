@@ -89,6 +89,7 @@ bool MainWindow::ask() {
   attention_->showSelection(0, 0, {});
   context.id = host_->ask(request);
   pending_ = context;
+  holdMetrics();
   asking_->setBusy(true);
   stallMeter_.start();
   stallLabel_->setText(tr("answering…"));
@@ -117,6 +118,7 @@ void MainWindow::onAnswered(quint64 id, const AnswerPtr& answer) {
   stallLabel_->setText(tr("longest UI stall while answering: %1 ms").arg(lastStallMs_, 0, 'f', 1));
   HistoryEntry entry{*pending_, answer};
   pending_.reset();
+  resumeHeldMetrics();
   asking_->setBusy(false);
   answerView_->finish(answer, lastStallMs_);
   current_ = entry;
@@ -142,6 +144,7 @@ void MainWindow::onFailed(quint64 id, const QString& message) {
   stallMeter_.stop();
   lastStallMs_ = stallMeter_.longestStallMs();
   pending_.reset();
+  resumeHeldMetrics();
   asking_->setBusy(false);
   stallLabel_->setText(tr("longest UI stall while answering: %1 ms").arg(lastStallMs_, 0, 'f', 1));
   answerView_->showFailure(message);

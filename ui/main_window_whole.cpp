@@ -77,6 +77,7 @@ bool MainWindow::assessWholeImage() {
   answerView_->showText(heading, QString(), tr("Tiling the frame…"));
   pendingWhole_ =
       host_->assessWhole(ref ? ref->rgb : cv::Mat(), image(PaneRole::A)->rgb, image(PaneRole::B)->rgb, options);
+  holdMetrics();
   progress_->setVisible(true);
   progress_->setRange(0, 0);
   asking_->setBusy(true);
@@ -96,6 +97,7 @@ void MainWindow::onWholeProgress(quint64 id, int stage, int done, int total, dou
 void MainWindow::onWholeAssessed(quint64 id, const WholePtr& result) {
   if (!pendingWhole_ || *pendingWhole_ != id) return;
   pendingWhole_.reset();
+  resumeHeldMetrics();
   progress_->setVisible(false);
   asking_->setBusy(false);
   whole_ = result;
@@ -125,6 +127,7 @@ void MainWindow::onWholeAssessed(quint64 id, const WholePtr& result) {
 
 void MainWindow::onWholeFailed(const QString& message) {
   pendingWhole_.reset();
+  resumeHeldMetrics();
   progress_->setVisible(false);
   asking_->setBusy(false);
   stallLabel_->clear();

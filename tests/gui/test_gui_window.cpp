@@ -70,6 +70,24 @@ QString writeImage(const QTemporaryDir& dir, const QString& name, int noise, qui
   return path;
 }
 
+// A large picture written fast (BMP, rows filled directly): a diagonal gradient with a
+// checker, plus `noise` where A and B differ from the reference.
+QString writeLargeImage(const QTemporaryDir& dir, const QString& name, int width, int height, int noise, quint32 seed) {
+  QImage image(width, height, QImage::Format_RGB888);
+  QRandomGenerator random(seed);
+  for (int y = 0; y < height; ++y) {
+    uchar* row = image.scanLine(y);
+    for (int x = 0; x < width; ++x) {
+      const int base = ((x + y) * 255) / (width + height) + (((x / 64 + y / 64) % 2) ? 40 : 0);
+      for (int c = 0; c < 3; ++c)
+        row[3 * x + c] = uchar(std::clamp(base + (noise ? int(random.bounded(2 * noise + 1)) - noise : 0), 0, 255));
+    }
+  }
+  const QString path = dir.filePath(name);
+  image.save(path, "BMP");
+  return path;
+}
+
 bool writeBytes(const QString& path, const std::string& bytes) {
   QFile f(path);
   return f.open(QIODevice::WriteOnly) && f.write(bytes.data(), qint64(bytes.size())) == qint64(bytes.size());
@@ -331,6 +349,34 @@ class TestGuiWindow : public QObject {
     QCOMPARE(answer->answer.generation.stop, dqa::gen::StopReason::Cancelled);
     QVERIFY(answer->answer.generation.ids.size() < 400);
     QVERIFY(!window_->answering());
+  }
+
+  // PSNR / SSIM / GMSD of large photos wait while the model answers (on 2 cores they
+  // took the answer's CPU: about 6 s of the first answer on a 14.7 MP pair) and arrive
+  // once it has answered.
+  void metricsWaitWhileTheModelAnswers() {
+    QTemporaryDir dir;
+    const int width = 3000, height = 2000;  // 6 MP: metrics take about a second on 2 cores
+    QVERIFY(
+        window_->loadImage(PaneRole::Reference, writeLargeImage(dir, QStringLiteral("r.bmp"), width, height, 0, 1)));
+    QVERIFY(window_->loadImage(PaneRole::A, writeLargeImage(dir, QStringLiteral("a.bmp"), width, height, 30, 2)));
+    QVERIFY(window_->loadImage(PaneRole::B, writeLargeImage(dir, QStringLiteral("b.bmp"), width, height, 8, 3)));
+    QLabel* metricsA = window_->pane(PaneRole::A)->findChild<QLabel*>(QStringLiteral("metrics1"));
+    QLabel* metricsB = window_->pane(PaneRole::B)->findChild<QLabel*>(QStringLiteral("metrics2"));
+    QVERIFY(metricsA && metricsB);
+    QVERIFY2(metricsA->text().contains(QStringLiteral("computing")), qPrintable(metricsA->text()));
+    window_->askingPanel()->setTask(dqa::text::Task::Comparison);
+    QSignalSpy finished(window_.get(), &MainWindow::answerFinished);
+    QVERIFY(window_->ask());
+    QVERIFY2(metricsA->text().contains(QStringLiteral("after the answer")), qPrintable(metricsA->text()));
+    QVERIFY2(metricsB->text().contains(QStringLiteral("after the answer")), qPrintable(metricsB->text()));
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(metricsB->text().startsWith(QStringLiteral("vs reference: PSNR")), 60000);
+    // Measured after the answer, on the images shown: A has the stronger noise.
+    QVERIFY2(metricsA->text().startsWith(QStringLiteral("vs reference: PSNR")), qPrintable(metricsA->text()));
+    const double psnrA = metricsA->text().section(QLatin1Char(' '), 3, 3).toDouble();
+    const double psnrB = metricsB->text().section(QLatin1Char(' '), 3, 3).toDouble();
+    QVERIFY2(psnrA > 10 && psnrA < psnrB, qPrintable(metricsA->text() + QStringLiteral(" / ") + metricsB->text()));
   }
 
   void selectedWordsAttentionIsDrawnOverTheRegionTheModelSaw() {

@@ -72,6 +72,20 @@ class TestImageBandedQuality : public QObject {
     QVERIFY_THROWS_EXCEPTION(cv::Exception, dqa::image::bandedSsim(reference, distorted.colRange(0, 20), 8));
     QVERIFY_THROWS_EXCEPTION(cv::Exception, dqa::image::bandedPsnr(reference, cv::Mat(), 8));
   }
+
+  // A computation nobody waits for any more (the window's, when an answer starts) ends
+  // at the next band with NaN; a flag that stays false changes nothing.
+  void stopFlagEndsTheComputation() {
+    cv::Mat reference, distorted;
+    makePair(64, 48, CV_8U, &reference, &distorted);
+    std::atomic<bool> stop{false};
+    QCOMPARE(dqa::image::bandedPsnr(reference, distorted, 8, &stop), dqa::image::bandedPsnr(reference, distorted, 8));
+    QCOMPARE(dqa::image::bandedSsim(reference, distorted, 8, &stop), dqa::image::bandedSsim(reference, distorted, 8));
+    stop = true;
+    const cv::Scalar psnr = dqa::image::bandedPsnr(reference, distorted, 8, &stop);
+    const cv::Scalar ssim = dqa::image::bandedSsim(reference, distorted, 8, &stop);
+    for (int c = 0; c < 3; ++c) QVERIFY(std::isnan(psnr[c]) && std::isnan(ssim[c]));
+  }
 };
 
 QTEST_APPLESS_MAIN(TestImageBandedQuality)
