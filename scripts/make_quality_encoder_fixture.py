@@ -16,11 +16,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 FEATURES = ["image", "ref_diff", "ref_absdiff", "ref_gms", "highpass", "other_diff", "other_absdiff", "other_gms", "flags",
-            "ref_gradratio", "other_gradratio", "other_highpass"]
-CHANNELS = {"flags": 2}
+            "ref_gradratio", "other_gradratio", "other_highpass", "mscn", "other_mscn"]
+CHANNELS = {"flags": 2, "mscn": 4, "other_mscn": 4}
 SCALE = {"image": 1.0, "ref_diff": 4.0, "ref_absdiff": 8.0, "ref_gms": 4.0, "highpass": 8.0,
          "other_diff": 4.0, "other_absdiff": 8.0, "other_gms": 4.0, "flags": 1.0,
-         "ref_gradratio": 1.0, "other_gradratio": 1.0, "other_highpass": 8.0}
+         "ref_gradratio": 1.0, "other_gradratio": 1.0, "other_highpass": 8.0,
+         "mscn": 1.0, "other_mscn": 1.0}
 PREWITT = torch.tensor([[1, 0, -1], [1, 0, -1], [1, 0, -1]], dtype=torch.float32) / 3.0
 GMS_C = 170.0 / 255.0 ** 2
 
@@ -64,6 +65,27 @@ def highpass(x):
     return (x - F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)).abs()
 
 
+def mscn(x):
+    """BRISQUE's mean-subtracted contrast-normalised luma (7x7 Gaussian, sigma 7/6, as one
+    2-D kernel) at scales 1 and 1/2, and the products of horizontal and vertical neighbours."""
+    H, W = x.shape[2:]
+    t = torch.arange(7, dtype=torch.float64) - 3  # weights that do not sum to 1 shift E[y^2] - E[y]^2
+    g = torch.exp(-t * t / (2 * (7 / 6) ** 2))
+    kernel = (g[:, None] * g[None, :] / g.sum() ** 2).view(1, 1, 7, 7)
+    blur = lambda y: F.conv2d(F.pad(y, (3, 3, 3, 3), mode="replicate"), kernel)
+
+    def normalised(y):
+        mu = blur(y)
+        return (y - mu) / ((blur(y * y) - mu * mu).abs().sqrt() + 1 / 255)
+
+    y = luma(x).double()  # as the C++ code: float rounding in flat regions is magnified
+    fine = normalised(y)
+    coarse = F.interpolate(normalised(F.avg_pool2d(y, 2)), size=(H, W), mode="nearest")
+    right = torch.cat([fine[..., 1:], fine[..., -1:]], 3)
+    below = torch.cat([fine[:, :, 1:], fine[:, :, -1:]], 2)
+    return torch.cat([fine, coarse, fine * right, fine * below], 1).float()
+
+
 def encoder_input(x, ref, other):
     N, _, H, W = x.shape
     z = lambda c: x.new_zeros(N, c, H, W)
@@ -80,6 +102,8 @@ def encoder_input(x, ref, other):
         elif f == "other_diff": c = x - other if other is not None else z(3)
         elif f == "other_absdiff": c = (x - other).abs() if other is not None else z(3)
         elif f == "other_gms": c = gms(x, other) if other is not None else z(3)
+        elif f == "mscn": c = mscn(x)
+        elif f == "other_mscn": c = mscn(other) if other is not None else z(4)
         elif f == "flags":
             c = torch.cat([x.new_full((N, 1, H, W), float(ref is not None)), x.new_full((N, 1, H, W), float(other is not None))], 1)
         parts.append(c * SCALE[f])

@@ -114,11 +114,41 @@ def highpass(x):
     return (x - F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)).abs()
 
 
+def gaussian_blur(y, sigma=7.0 / 6.0, k=7):
+    t = torch.arange(k, dtype=y.dtype) - (k - 1) / 2
+    g = torch.exp(-t * t / (2 * sigma * sigma))
+    g = g / g.sum()
+    yp = F.pad(y, (k // 2,) * 4, mode="replicate")
+    return F.conv2d(F.conv2d(yp, g.view(1, 1, 1, k)), g.view(1, 1, k, 1))
+
+
+def mscn(x, scales=(1, 2)):
+    """BRISQUE's natural-scene statistics, which carry across distortion types: the mean-
+    subtracted contrast-normalised luma at two scales and, at full scale, the products of
+    horizontal and vertical neighbours. [N,3,H,W] -> [N,4,H,W]."""
+    H, W = x.shape[2:]
+    out = []
+    y0 = luma(x).double()  # float rounding in flat regions is magnified (core/model/quality_input.cpp)
+    for s in scales:
+        y = F.avg_pool2d(y0, s) if s > 1 else y0
+        mu = gaussian_blur(y)
+        sd = (gaussian_blur(y * y) - mu * mu).abs().sqrt()
+        m = (y - mu) / (sd + 1.0 / 255.0)
+        if s == 1:  # the last column (row) pairs with itself, as in core/model/quality_input.cpp
+            mh = m * torch.cat([m[:, :, :, 1:], m[:, :, :, -1:]], 3)
+            mv = m * torch.cat([m[:, :, 1:], m[:, :, -1:]], 2)
+        else:
+            m = F.interpolate(m, size=(H, W), mode="nearest")
+        out.append(m)
+    return torch.cat(out + [mh, mv], 1).float()
+
+
 FEATURES = {
     # name: channels
     "image": 3, "ref_diff": 3, "ref_absdiff": 3, "ref_gms": 3, "highpass": 3,
     "other_diff": 3, "other_absdiff": 3, "other_gms": 3, "flags": 2,
     "ref_gradratio": 3, "other_gradratio": 3, "other_highpass": 3,
+    "mscn": 4, "other_mscn": 4,
 }
 
 
@@ -152,6 +182,10 @@ def encoder_input(x, ref, other, features):
             c = grad_ratio(x, other) if has_other else zeros3()
         elif f == "other_highpass":
             c = highpass(other) if has_other else zeros3()
+        elif f == "mscn":
+            c = mscn(x)
+        elif f == "other_mscn":
+            c = mscn(other) if has_other else x.new_zeros(N, 4, H, W)
         elif f == "flags":
             c = torch.cat([x.new_full((N, 1, H, W), 1.0 if has_ref else 0.0),
                            x.new_full((N, 1, H, W), 1.0 if has_other else 0.0)], 1)
@@ -161,7 +195,8 @@ def encoder_input(x, ref, other, features):
 
 SCALE = {"image": 1.0, "ref_diff": 4.0, "ref_absdiff": 8.0, "ref_gms": 4.0, "highpass": 8.0,
          "other_diff": 4.0, "other_absdiff": 8.0, "other_gms": 4.0, "flags": 1.0,
-         "ref_gradratio": 1.0, "other_gradratio": 1.0, "other_highpass": 8.0}
+         "ref_gradratio": 1.0, "other_gradratio": 1.0, "other_highpass": 8.0,
+         "mscn": 1.0, "other_mscn": 1.0}
 
 
 # ----------------------------------------------------------------------------- model
@@ -351,6 +386,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, help="depictqa-datagen output with train, val, val_types")
     ap.add_argument("--minutes", type=float, default=8)
+    ap.add_argument("--steps", type=int, default=0, help="train this many steps instead of --minutes (equal work under load)")
     ap.add_argument("--variant", default="cheap")
     ap.add_argument("--features", default="image,ref_diff,ref_absdiff,ref_gms,highpass,other_diff,other_absdiff,other_gms,flags")
     ap.add_argument("--widths", default="48,64,96,128")
@@ -380,8 +416,11 @@ def main():
     budget = a.minutes * 60
     modes = [(True, True), (True, False), (False, True), (False, False)]
     hist = collections.defaultdict(float)
-    while time.time() - t0 < budget:
-        frac = (time.time() - t0) / budget
+    def done_fraction():
+        return step / a.steps if a.steps else (time.time() - t0) / budget
+
+    while done_fraction() < 1.0:
+        frac = done_fraction()
         lr = a.lr * min(1.0, (step + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         for gp in opt.param_groups: gp["lr"] = lr
         size = sizes[rng.integers(len(sizes))]

@@ -86,6 +86,8 @@ constexpr struct {
     {QualityInput::RefGradRatio, "ref_gradratio", 3, 1.f},
     {QualityInput::OtherGradRatio, "other_gradratio", 3, 1.f},
     {QualityInput::OtherHighpass, "other_highpass", 3, 8.f},
+    {QualityInput::Mscn, "mscn", 4, 1.f},
+    {QualityInput::OtherMscn, "other_mscn", 4, 1.f},
 };
 
 Status readIntList(const json& j, const char* key, std::vector<int>* out, size_t count, int lo, int hi) {

@@ -29,6 +29,10 @@ enum class QualityInput {
                    // structure changed (blur < 0 < noise, halos), which the symmetric GMS cannot say (3)
   OtherGradRatio,  // the same against the other image (3)
   OtherHighpass,   // |other - 3x3 box blur(other)| (3)
+  Mscn,            // BRISQUE's natural-scene statistics of the luma: the mean-subtracted contrast-normalised
+                   // value (7x7 Gaussian window) at scales 1 and 1/2, and at scale 1 its products with the
+                   // right and the lower neighbour (4); they hold across distortion types
+  OtherMscn,       // the same of the other image (4)
 };
 int qualityInputChannels(QualityInput input);
 Result<QualityInput> parseQualityInput(const std::string& name);

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+
 namespace dqa::model {
 namespace {
 
@@ -72,6 +74,45 @@ at::Tensor highpassOf(const at::Tensor& x) {
   return (x - box * (1.0 / 9.0)).abs();
 }
 
+// BRISQUE's 7x7 Gaussian window (sigma 7/6) with replicated borders: [N, 1, H, W] ->
+// [N, 1, H, W]. Separable, by shifted slices (single-channel convolutions are slow in oneDNN).
+at::Tensor gaussianBlur7(const at::Tensor& y) {
+  constexpr int kTaps = 7;
+  constexpr double kSigma = 7.0 / 6.0;
+  double weights[kTaps], total = 0;
+  for (int k = 0; k < kTaps; ++k) total += weights[k] = std::exp(-(k - 3) * (k - 3) / (2 * kSigma * kSigma));
+  const int64_t H = y.size(2), W = y.size(3);
+  const at::Tensor p = at::replication_pad2d(y, {3, 3, 3, 3});  // [N, 1, H+6, W+6]
+  at::Tensor rows = p.narrow(2, 0, H) * (weights[0] / total);   // [N, 1, H, W+6]
+  for (int k = 1; k < kTaps; ++k) rows.add_(p.narrow(2, k, H), weights[k] / total);
+  at::Tensor out = rows.narrow(3, 0, W) * (weights[0] / total);  // [N, 1, H, W]
+  for (int k = 1; k < kTaps; ++k) out.add_(rows.narrow(3, k, W), weights[k] / total);
+  return out;
+}
+
+// (y - local mean) / (local deviation + 1/255): [N, 1, H, W] -> [N, 1, H, W].
+at::Tensor contrastNormalised(const at::Tensor& y) {
+  const at::Tensor mean = gaussianBlur7(y);
+  const at::Tensor deviation = (gaussianBlur7(y * y) - mean * mean).abs().sqrt();
+  return (y - mean) / (deviation + 1.0 / 255.0);
+}
+
+// The natural-scene statistics BRISQUE builds on: [N, 3, H, W] -> [N, 4, H, W] holding the
+// contrast-normalised luma at scales 1 and 1/2 (upsampled), and at scale 1 its products
+// with the right and the lower neighbour (the last column or row pairs with itself).
+// In double: the local variance E[y^2] - E[y]^2 cancels in flat regions, and 1/(deviation
+// + 1/255) magnifies float rounding there up to 1e-3, enough that a batch and its views
+// alone, or the trainer and the app, would see different inputs.
+at::Tensor sceneStatisticsOf(const at::Tensor& x) {
+  const int64_t H = x.size(2), W = x.size(3);
+  const at::Tensor y = luma(x).to(at::kDouble);
+  const at::Tensor fine = contrastNormalised(y);
+  const at::Tensor coarse = at::upsample_nearest2d(contrastNormalised(at::avg_pool2d(y, {2, 2})), {H, W});
+  const at::Tensor right = at::cat({fine.narrow(3, 1, W - 1), fine.narrow(3, W - 1, 1)}, 3);
+  const at::Tensor below = at::cat({fine.narrow(2, 1, H - 1), fine.narrow(2, H - 1, 1)}, 2);
+  return at::cat({fine, coarse, fine * right, fine * below}, 1).to(x.scalar_type());
+}
+
 }  // namespace
 
 QualityInputCache::Key QualityInputCache::keyOf(const at::Tensor& t) {
@@ -87,6 +128,12 @@ const std::vector<at::Tensor>& QualityInputCache::pyramid(const at::Tensor& imag
 const at::Tensor& QualityInputCache::highpass(const at::Tensor& image) {
   auto [it, added] = highpass_.try_emplace(keyOf(image));
   if (added) it->second = highpassOf(image);
+  return it->second;
+}
+
+const at::Tensor& QualityInputCache::sceneStatistics(const at::Tensor& image) {
+  auto [it, added] = sceneStatistics_.try_emplace(keyOf(image));
+  if (added) it->second = sceneStatisticsOf(image);
   return it->second;
 }
 
@@ -115,7 +162,7 @@ void writeQualityEncoderInput(const io::VisionConfig& config, const QualityView&
     offset += slot.size(1);
     const bool needsRef = kind == Q::RefDiff || kind == Q::RefAbsDiff || kind == Q::RefGms || kind == Q::RefGradRatio;
     const bool needsOther = kind == Q::OtherDiff || kind == Q::OtherAbsDiff || kind == Q::OtherGms ||
-                            kind == Q::OtherGradRatio || kind == Q::OtherHighpass;
+                            kind == Q::OtherGradRatio || kind == Q::OtherHighpass || kind == Q::OtherMscn;
     if ((needsRef && !hasRef) || (needsOther && !hasOther)) {
       slot.zero_();  // a channel without a source
       continue;
@@ -157,6 +204,12 @@ void writeQualityEncoderInput(const io::VisionConfig& config, const QualityView&
         break;
       case Q::OtherHighpass:
         store(slot, shared.highpass(other), scale);
+        break;
+      case Q::Mscn:
+        store(slot, shared.sceneStatistics(x), scale);
+        break;
+      case Q::OtherMscn:
+        store(slot, shared.sceneStatistics(other), scale);
         break;
     }
   }

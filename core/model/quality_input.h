@@ -2,8 +2,9 @@
 // The quality encoder's input: an image in linear [0,1] pixel values (no CLIP
 // normalisation, which would rescale the very errors being judged) stacked with how it
 // differs from its reference and, in a comparison, from the other image. Structure-aware
-// channels (gradient-magnitude similarity, as in GMSD, at three scales) give the network
-// the prior that the classical metrics have; it learns the rest.
+// channels (gradient-magnitude similarity, as in GMSD, at three scales) and the natural-
+// scene statistics of BRISQUE give the network the priors that the classical metrics
+// have; it learns the rest.
 #include <ATen/ATen.h>
 
 #include <map>
@@ -22,7 +23,7 @@ struct QualityView {
   at::Tensor other;
 };
 
-// Per-image intermediate results (gradient pyramids, high-pass maps) shared by the views
+// Per-image intermediate results (gradient pyramids, high-pass maps, scene statistics) shared by the views
 // of one comparison: A against B and B against A need the same ones. An image is known by
 // its tensor's data pointer, shape and strides, so crops of one image at one place share
 // them. Keep one only while those tensors live.
@@ -30,12 +31,14 @@ class QualityInputCache {
  public:
   const std::vector<at::Tensor>& pyramid(const at::Tensor& image);  // {[N, 1, H/s, W/s]} s = 1, 2, 4
   const at::Tensor& highpass(const at::Tensor& image);              // [N, 3, H, W]
+  const at::Tensor& sceneStatistics(const at::Tensor& image);       // [N, 4, H, W]
 
  private:
   using Key = std::tuple<const void*, std::vector<int64_t>, std::vector<int64_t>>;
   static Key keyOf(const at::Tensor& t);
   std::map<Key, std::vector<at::Tensor>> pyramids_;
   std::map<Key, at::Tensor> highpass_;
+  std::map<Key, at::Tensor> sceneStatistics_;
 };
 
 // [N, sum of qualityInputChannels, H, W], each feature multiplied by its scale.
