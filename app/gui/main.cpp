@@ -12,6 +12,7 @@
 
 #include <cstdio>
 
+#include "core/generate/engine.h"
 #include "ui/main_window.h"
 
 using dqa::ui::MainWindow;
@@ -195,6 +196,7 @@ void connectScriptedRun(MainWindow& window, const QCommandLineParser& parser, co
 }  // namespace
 
 int main(int argc, char** argv) {
+  dqa::shareOneHeapAcrossThreads();  // the model answers on a worker thread
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("DepictQA"));
   QApplication::setApplicationName(QStringLiteral("DepictQA desktop"));

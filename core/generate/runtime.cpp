@@ -54,6 +54,15 @@ void keepLargeAllocationsForReuse() {
 
 }  // namespace
 
+void shareOneHeapAcrossThreads() {
+#if defined(__GLIBC__)
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables && std::strstr(tunables, "glibc.malloc.")) return;
+  mallopt(M_ARENA_MAX, 1);
+#endif
+  keepLargeAllocationsForReuse();
+}
+
 void releaseFreedMemory() {
 #if defined(__GLIBC__)
   malloc_trim(0);
