@@ -6,6 +6,7 @@
 #include <QObject>
 #include <QString>
 #include <QThread>
+#include <QTimer>
 
 #include <atomic>
 #include <memory>
@@ -65,6 +66,7 @@ class ModelWorker : public QObject {
 
  private:
   std::unique_ptr<dqa::Engine> engine_;
+  QTimer* releaseTimer_;  // gives a finished job's freed memory back (model_worker.cpp)
   bool runtimeConfigured_ = false;
   QString runtimeWarning_;
 };
