@@ -348,8 +348,7 @@ void MainWindow::updateMetrics() {
   const PaneImage* reference = image(PaneRole::Reference);
   if (!reference || (!image(PaneRole::A) && !image(PaneRole::B))) return;
   if (pending_ || pendingWhole_) {
-    metricsHeld_ = true;
-    showMetricsNote(tr("PSNR / SSIM / GMSD after the answer"));
+    markMetricsHeld();
     return;
   }
   // Metrics take seconds on large photos: off the UI thread.
@@ -367,6 +366,10 @@ void MainWindow::updateMetrics() {
 void MainWindow::holdMetrics() {
   if (!metricsWatcher_.isRunning() || !metricsStop_) return;  // none running: nothing to hold
   metricsStop_->store(true);
+  markMetricsHeld();
+}
+
+void MainWindow::markMetricsHeld() {
   metricsHeld_ = true;
   showMetricsNote(tr("PSNR / SSIM / GMSD after the answer"));
 }

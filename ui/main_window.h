@@ -169,11 +169,12 @@ class MainWindow : public QMainWindow {
   void setAsideRunningAnswer(const QString& why);
   void updateAskState();
   // PSNR / SSIM / GMSD of A and B against the reference, off the UI thread. They wait
-  // while the model works: on 2 cores they took its CPU (on a 14.7 MP pair, about 6 s of
+  // while the model works: on 2 cores they took its CPU (on a 14.7 MP pair, about 3 s of
   // the first answer). holdMetrics stops a running computation when an answer or a
   // whole-image assessment starts; resumeHeldMetrics starts it again when that ends.
   void updateMetrics();
   void holdMetrics();
+  void markMetricsHeld();  // to compute when the model is done, and the panes say so
   void resumeHeldMetrics();
   void showMetricsNote(const QString& note);  // on the panes of A and B that show an image
   void updateDefaultRegion();

@@ -204,7 +204,8 @@ RuntimeReport configureRuntime(int threads = 0);
 void shareOneHeapAcrossThreads();
 
 // Gives the memory freed by finished jobs back to the system (glibc's malloc_trim). The
-// window calls it when a job ends; any thread may, at any time.
+// window calls it half a second after a job ends (ui/model_worker.cpp); any thread may,
+// at any time.
 void releaseFreedMemory();
 
 // Whether this CPU multiplies bfloat16 in hardware (avx512_bf16 or AMX): oneDNN's bf16

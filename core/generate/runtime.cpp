@@ -40,12 +40,18 @@ std::string loadedBlas() {
 // this way (docs/whole-image.md). The price is memory kept after a large job until
 // releaseFreedMemory() or the end of the process. A user's own GLIBC_TUNABLES for malloc
 // are left as they are.
+#if defined(__GLIBC__)
+bool userTunedMalloc() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  return tunables && std::strstr(tunables, "glibc.malloc.");
+}
+#endif
+
 void keepLargeAllocationsForReuse() {
 #if defined(__GLIBC__)
   static std::once_flag once;
   std::call_once(once, [] {
-    const char* tunables = std::getenv("GLIBC_TUNABLES");
-    if (tunables && std::strstr(tunables, "glibc.malloc.")) return;
+    if (userTunedMalloc()) return;
     mallopt(M_MMAP_MAX, 0);         // large blocks come from the heap too
     mallopt(M_TRIM_THRESHOLD, -1);  // and stay there when freed (mallopt(3): -1 never trims)
   });
@@ -56,8 +62,7 @@ void keepLargeAllocationsForReuse() {
 
 void shareOneHeapAcrossThreads() {
 #if defined(__GLIBC__)
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (tunables && std::strstr(tunables, "glibc.malloc.")) return;
+  if (userTunedMalloc()) return;
   mallopt(M_ARENA_MAX, 1);
 #endif
   keepLargeAllocationsForReuse();
