@@ -6,6 +6,7 @@
 // quality token and the errors on mismatched sizes are checked here too.
 #include <QtTest/QtTest>
 #include <QTemporaryDir>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include <opencv2/core.hpp>
@@ -353,6 +354,45 @@ class QualityEncoderTest : public QObject {
     QCOMPARE(p.size(3), int64_t(6));
     QCOMPARE(model::poolTokenGrid(at::zeros({1, 4, 6, 5}), 8, &k).size(2), int64_t(6));
     QCOMPARE(k, 1);
+  }
+
+  // BRISQUE's statistics (the `mscn` channels) against the same computed plainly here, with
+  // one 7x7 kernel and tensor ops, with a flat region where the local deviation is zero.
+  // One image is split into bands of rows across threads; several are spread over threads
+  // whole.
+  void sceneStatisticsMatchAPlainComputation() {
+    c10::InferenceMode guard;
+    const at::Tensor t = at::arange(7, at::kDouble) - 3;
+    const at::Tensor g = at::exp(-t * t / (2 * (7.0 / 6.0) * (7.0 / 6.0)));
+    const at::Tensor kernel = (g.unsqueeze(1) * g.unsqueeze(0) / (g.sum() * g.sum())).view({1, 1, 7, 7});
+    auto blur = [&](const at::Tensor& y) { return at::conv2d(at::replication_pad2d(y, {3, 3, 3, 3}), kernel); };
+    auto normalised = [&](const at::Tensor& y) {
+      const at::Tensor mu = blur(y);
+      return (y - mu) / ((blur(y * y) - mu * mu).abs().sqrt() + 1.0 / 255.0);
+    };
+    io::VisionConfig config;
+    config.qualityInputs = {io::QualityInput::Mscn};
+    const int threads = at::get_num_threads();
+    for (int64_t n : {1, 3}) {
+      at::Generator gen = at::detail::createCPUGenerator(11);
+      at::Tensor x = at::rand({n, 3, 200, 264}, gen);
+      x.narrow(2, 40, 90).narrow(3, 30, 100).fill_(0.62);  // flat: deviation 0, the 1/255 floor
+      at::set_num_threads(3);
+      const at::Tensor got = model::qualityEncoderInput(config, {x, at::Tensor(), at::Tensor()});  // [n, 4, H, W]
+      at::set_num_threads(threads);
+
+      const at::Tensor y =
+          (0.299 * x.narrow(1, 0, 1) + 0.587 * x.narrow(1, 1, 1) + 0.114 * x.narrow(1, 2, 1)).to(at::kDouble);
+      const at::Tensor fine = normalised(y);
+      const at::Tensor coarse = at::upsample_nearest2d(normalised(at::avg_pool2d(y, {2, 2})), {200, 264});
+      const at::Tensor right = at::cat({fine.narrow(3, 1, 263), fine.narrow(3, 263, 1)}, 3);
+      const at::Tensor below = at::cat({fine.narrow(2, 1, 199), fine.narrow(2, 199, 1)}, 2);
+      const at::Tensor want = at::cat({fine, coarse, fine * right, fine * below}, 1).to(at::kFloat);
+      const double d = test::maxAbsDiff(got, want), scale = want.abs().max().item<double>();
+      qInfo("%d image(s): scene statistics max |diff| %.2e (scale %.2f)", int(n), d, scale);
+      QVERIFY(d <= 1e-6 * scale);
+      QCOMPARE(got[0][0][60][60].item<float>(), 0.f);  // the flat region: y equals its local mean
+    }
   }
 
   void mismatchedSizesAreAClearError() {
