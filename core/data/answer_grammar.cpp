@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 #include <vector>
 
 #include "core/data/answer_words.h"
@@ -144,6 +145,37 @@ std::vector<std::string> readVerdictStems(bool ties) {
 const std::vector<std::string>& verdictStems(bool ties) {
   static const std::vector<std::string> winners = readVerdictStems(false), tieStems = readVerdictStems(true);
   return ties ? tieStems : winners;
+}
+
+// The winner verdicts' text before their image (lower case, no trailing space), each with
+// whether that image is the better one ("overall, the better image is": true; "overall,
+// the worse image is": false).
+std::vector<std::pair<std::string, bool>> readVerdictLetterStems() {
+  std::vector<std::pair<std::string, bool>> stems;
+  const auto& pools = verdictSentencePools();
+  for (size_t p = 0; p < pools.size(); p += 2)
+    for (const auto& sentence : pools[p]) {
+      const size_t brace = sentence.find('{');
+      if (brace == std::string::npos || brace + 1 >= sentence.size()) continue;
+      std::string stem = lowerCase(sentence.substr(0, brace));
+      while (!stem.empty() && stem.back() == ' ') stem.pop_back();
+      const std::pair<std::string, bool> entry{stem, sentence[brace + 1] == 'W'};
+      if (std::find(stems.begin(), stems.end(), entry) == stems.end()) stems.push_back(entry);
+    }
+  return stems;
+}
+
+// A winner verdict (lower case) written up to its image's "image": the letter that would
+// contradict the heads' winner (+1 Image A, -1 Image B), or 0.
+char verdictLetterBarred(const std::string& sentence, int winner) {
+  if (winner == 0) return 0;
+  std::string written = sentence;
+  while (!written.empty() && written.back() == ' ') written.pop_back();
+  static const std::vector<std::pair<std::string, bool>> stems = readVerdictLetterStems();
+  const char winnerLetter = winner > 0 ? 'a' : 'b', loserLetter = winner > 0 ? 'b' : 'a';
+  for (const auto& [stem, namesWinner] : stems)
+    if (written == stem + " image") return namesWinner ? loserLetter : winnerLetter;
+  return 0;
 }
 
 // Whether a sentence (lower case) may still become, or already is, a verdict of the kind.
@@ -451,6 +483,7 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     const int better = heads.aspectBetter[size_t(aspect)];
     guard.letterBarred = better > 0 ? 'b' : better < 0 ? 'a' : 0;
   }
+  if (!guard.letterBarred) guard.letterBarred = verdictLetterBarred(sentence, heads.winner);
   guard.inKindSlot = !atStart && kindSlot(lowerAnswer, sentence, heads, &guard);
   guard.listEnds = !atStart && listEnds(lowerAnswer, sentence, heads, &guard);
   if (std::string after; !atStart) {

@@ -24,6 +24,11 @@
 //    sentence ("Overall, neither image is clearly better.") rather than a winner's
 //    ("Overall, the better image is Image B.") are left out. Left to itself a decoder
 //    called ties on pairs its own heads were sure of (docs/model.md, "Verdict ties").
+//    Where the heads also say which image wins (`winner`), the letter after a winner
+//    verdict's "... the better image is Image" is the winner's and after "... the worse
+//    image is Image" the loser's: a decoder whose training had not yet bound those
+//    letters wrote the other one in up to half of its reasonings (docs/model.md,
+//    "Verdict letters").
 //  - Comparison directions: a comparison sentence names the aspect's better image first
 //    ("In terms of noise, Image B is a bit better than Image A"; "Image B is a bit
 //    better than Image A when it comes to noise"). Where the heads' aspect scores set the
@@ -78,6 +83,9 @@ struct HeadsReading {
   // a stricter reading than `aspectClean`).
   std::array<std::array<bool, kNumAspects>, 2> aspectSurelyClean{};
   bool describesOneImage = false;  // a description: sentences that name no image are about image 0
+  // Which image the heads are sure is better overall: +1 Image A, -1 Image B, 0 not sure
+  // (or not given: then only the tie is barred where `winnerClear`).
+  int winner = 0;
 };
 
 struct AnswerGrammar {
@@ -99,7 +107,9 @@ struct AnswerGrammar {
   bool tieBarred = false;
   std::string sentence;
   // The sentence named its aspect and then "Image": the letter (lower case) the heads
-  // see as the worse image on that aspect, left out next; 0 when none is.
+  // see as the worse image on that aspect, left out next; or a winner verdict's "Image"
+  // ("overall, the worse image is image"): the letter that would contradict the heads'
+  // winner; 0 when none is.
   char letterBarred = 0;
   // In a slot of a sentence that named its better image first: the aspects on which the
   // heads see the other image better (only while some aspect is left that they do not).
@@ -155,7 +165,8 @@ bool statesPreference(const std::string& preference, const std::string& question
 //    "Given", "Taking", "With" or "Without";
 //  - with the tie barred: the sentence would fit only tie verdicts (verdictSentencePools)
 //    where before it fitted a winner verdict too. Never once it fits tie verdicts alone;
-//  - with a letter barred: `next` is that letter as a word ("B", " B.");
+//  - with a letter barred: `next` is that letter as a word ("B", " B."), after an
+//    aspect's "Image" or a winner verdict's;
 //  - in a slot, an aspect barred by direction counts as one that may not be compared;
 //  - in a kind slot: what follows the level word would fit only kind nouns of barred
 //    aspects or names the clause has written. Never when it already does before `next`

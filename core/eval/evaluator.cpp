@@ -306,7 +306,8 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   md += o.guardAnswerGrammar
             ? "Decoding as in the app, in the training texts' grammar (each described aspect "
               "compared once; no sentence about a preference nobody stated; no tie verdict where the "
-              "heads are at least 90% sure; each comparison's better image the heads' where their "
+              "heads are at least 90% sure, and the verdict's image theirs there; each comparison's better image the "
+              "heads' where their "
               "aspect scores differ by 0.3 or more; no distortion named in a description of an aspect "
               "the heads see undistorted with probability 0.7 or more; no reasoning calling an image "
               "undistorted where the heads see an aspect of it distorted with probability over 0.5, nor "

@@ -445,6 +445,7 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     sampling.headsSeeClearWinner =
         answer.headProbabilityA >= 0 &&
         std::max(answer.headProbabilityA, 1 - answer.headProbabilityA) >= kClearWinnerProbability;
+    sampling.headsWinner = !sampling.headsSeeClearWinner ? 0 : answer.headProbabilityA >= 0.5 ? 1 : -1;
     sampling.headsAspectBetter = headsAspectBetter(answer.quality);
     // Descriptions only: in comparisons the heads' misreadings on distortion types never
     // trained moved a distortion to the other image (docs/model.md, "Described

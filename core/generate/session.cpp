@@ -268,6 +268,7 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   TextStreamer streamer(tokenizer_.get());
   data::HeadsReading heads;
   heads.winnerClear = sampling.headsSeeClearWinner;
+  heads.winner = sampling.headsWinner;
   heads.aspectBetter = sampling.headsAspectBetter;
   heads.aspectClean = sampling.headsAspectClean;
   heads.describesOneImage = sampling.describesOneImage;

@@ -35,6 +35,9 @@ struct SamplingParams {
   // a reasoning's verdict from calling the pair too close; Engine::ask sets it from the
   // heads' pair probability (kClearWinnerProbability).
   bool headsSeeClearWinner = false;
+  // Where they are: +1 Image A is the better image, -1 Image B (0 otherwise); the guard
+  // keeps the letter of a reasoning's winner verdict to it. Engine::ask sets it.
+  int headsWinner = 0;
   // Per aspect (brightness, colour, noise, artifacts, blurriness): +1 where the heads'
   // aspect scores see Image A clearly better, -1 Image B, 0 neither; the guard keeps a
   // comparison's better image, named first, to it. Engine::ask sets it (data::compareMos).

@@ -421,6 +421,35 @@ class TestDataText : public QObject {
     QVERIFY(!leavesAnswerGrammar(readAnswerSoFar(compared, true, {true}), " Without this preference, the two"));
   }
 
+  void answerGrammarKeepsTheVerdictLetterToTheHeadsWinner() {
+    const std::string compared =
+        "Image A has mild noise, while Image B has severe blur. In terms of noise, Image B is a bit worse than "
+        "Image A.";
+    HeadsReading heads{true};
+    heads.winner = -1;  // the heads are sure Image B is better
+    int verdicts = 0;
+    for (size_t pool : {0, 2})
+      for (const std::string& t : verdictSentencePools()[pool]) {
+        const size_t brace = t.find('{');
+        const bool namesWinner = t.compare(brace, 3, "{W}") == 0;
+        const std::string soFar = compared + " " + t.substr(0, brace) + "Image";
+        const AnswerGrammar guard = readAnswerSoFar(soFar, true, heads);
+        QVERIFY2(guard.letterBarred == (namesWinner ? 'a' : 'b'), soFar.c_str());
+        QVERIFY2(leavesAnswerGrammar(guard, namesWinner ? " A" : " B"), soFar.c_str());
+        QVERIFY2(!leavesAnswerGrammar(guard, namesWinner ? " B" : " A"), soFar.c_str());
+        // Heads that are not sure, or a winner not given, leave the letter to the decoder.
+        QCOMPARE(readAnswerSoFar(soFar, true, HeadsReading{true}).letterBarred, char(0));
+        QCOMPARE(readAnswerSoFar(soFar, true, HeadsReading{false}).letterBarred, char(0));
+        ++verdicts;
+      }
+    QVERIFY(verdicts >= 10);
+    // Before "Image", and past the letter, nothing is left out.
+    QCOMPARE(readAnswerSoFar(compared + " Overall, the better image is", true, heads).letterBarred, char(0));
+    QCOMPARE(readAnswerSoFar(compared + " Overall, the better image is Image B", true, heads).letterBarred, char(0));
+    heads.winner = 1;
+    QCOMPARE(readAnswerSoFar(compared + " Overall, the worse image is Image ", true, heads).letterBarred, 'a');
+  }
+
   void answerGrammarSetsComparisonsTheWayTheHeadsDo() {
     // The heads see Image B better on noise and Image A better on blur; both described.
     HeadsReading heads;
