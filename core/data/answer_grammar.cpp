@@ -18,6 +18,10 @@ std::string withoutLeadingSpaces(const std::string& s) {
   while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
   return s.substr(i);
 }
+std::string withoutTrailingSpaces(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
 
 bool startsWith(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
@@ -132,14 +136,18 @@ bool fitsOnlyBarredAspects(const AnswerGrammar& guard, const std::string& text) 
   return barred;
 }
 
-// The verdict sentences of one kind (verdictSentencePools: winner, tie, winner with a
-// preference, tie with a preference), lower case, each cut before its first placeholder:
-// a winner's up to the image it names ("overall, the better image is "), a tie's whole.
+// A verdict template (verdictSentencePools) lower case and cut before its first
+// placeholder: a winner's up to the image it names ("overall, the better image is "), a
+// tie's whole.
+std::string verdictStem(const std::string& sentence) { return lowerCase(sentence.substr(0, sentence.find('{'))); }
+
+// The verdict sentences' stems of one kind (pools: winner, tie, winner with a
+// preference, tie with a preference).
 std::vector<std::string> readVerdictStems(bool ties) {
   std::vector<std::string> stems;
   const auto& pools = verdictSentencePools();
   for (size_t p = ties ? 1 : 0; p < pools.size(); p += 2)
-    for (const auto& sentence : pools[p]) addOnce(&stems, lowerCase(sentence.substr(0, sentence.find('{'))));
+    for (const auto& sentence : pools[p]) addOnce(&stems, verdictStem(sentence));
   return stems;
 }
 const std::vector<std::string>& verdictStems(bool ties) {
@@ -157,9 +165,8 @@ std::vector<std::pair<std::string, bool>> readVerdictLetterStems() {
     for (const auto& sentence : pools[p]) {
       const size_t brace = sentence.find('{');
       if (brace == std::string::npos || brace + 1 >= sentence.size()) continue;
-      std::string stem = lowerCase(sentence.substr(0, brace));
-      while (!stem.empty() && stem.back() == ' ') stem.pop_back();
-      const std::pair<std::string, bool> entry{stem, sentence[brace + 1] == 'W'};
+      const std::pair<std::string, bool> entry{withoutTrailingSpaces(verdictStem(sentence)),
+                                               sentence[brace + 1] == 'W'};
       if (std::find(stems.begin(), stems.end(), entry) == stems.end()) stems.push_back(entry);
     }
   return stems;
@@ -169,8 +176,7 @@ std::vector<std::pair<std::string, bool>> readVerdictLetterStems() {
 // contradict the heads' winner (+1 Image A, -1 Image B), or 0.
 char verdictLetterBarred(const std::string& sentence, int winner) {
   if (winner == 0) return 0;
-  std::string written = sentence;
-  while (!written.empty() && written.back() == ' ') written.pop_back();
+  const std::string written = withoutTrailingSpaces(sentence);
   static const std::vector<std::pair<std::string, bool>> stems = readVerdictLetterStems();
   const char winnerLetter = winner > 0 ? 'a' : 'b', loserLetter = winner > 0 ? 'b' : 'a';
   for (const auto& [stem, namesWinner] : stems)
@@ -251,8 +257,7 @@ int namedAspect(const std::string& text) {
 int aspectBeforeLetter(const std::string& sentence) {
   std::string after;
   if (!textAfterLastCue(sentence, &after)) return -1;
-  after = withoutLeadingSpaces(after);
-  while (!after.empty() && after.back() == ' ') after.pop_back();
+  after = withoutTrailingSpaces(withoutLeadingSpaces(after));
   const size_t comma = after.rfind(", ");
   if (comma == std::string::npos || after.substr(comma + 2) != "image") return -1;
   return namedAspect(after.substr(0, comma));
@@ -475,7 +480,7 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
   }
   // Only while the sentence may still become either kind: one that fits winners alone
   // cannot turn into a tie, one that fits ties alone is too late to turn.
-  if (heads.winnerClear && fitsVerdict(sentence, false) && fitsVerdict(sentence, true)) {
+  if (heads.winner != 0 && fitsVerdict(sentence, false) && fitsVerdict(sentence, true)) {
     guard.tieBarred = true;
     guard.sentence = sentence;
   }

@@ -19,14 +19,13 @@
 //    sentences that do open with "You", "Given", "Taking", "With" or "Without" ("You
 //    mentioned that you care a lot about blur.", "Given your preference, ..."), and no
 //    other training sentence does (test_data_text); those first words are left out.
-//  - Verdicts: where the encoder's heads see a clear winner (`winnerClear`), the closing
+//  - Verdicts: where the encoder's heads see a clear winner (`winner`), the closing
 //    verdict does not call the pair too close: the words that would make it a tie
 //    sentence ("Overall, neither image is clearly better.") rather than a winner's
 //    ("Overall, the better image is Image B.") are left out. Left to itself a decoder
 //    called ties on pairs its own heads were sure of (docs/model.md, "Verdict ties").
-//    Where the heads also say which image wins (`winner`), the letter after a winner
-//    verdict's "... the better image is Image" is the winner's and after "... the worse
-//    image is Image" the loser's: a decoder whose training had not yet bound those
+//    There, too, the letter after a winner verdict's "... the better image is Image" is
+//    the winner's and after "... the worse image is Image" the loser's: a decoder whose training had not yet bound those
 //    letters wrote the other one in up to half of its reasonings (docs/model.md,
 //    "Verdict letters").
 //  - Comparison directions: a comparison sentence names the aspect's better image first
@@ -70,7 +69,8 @@ namespace dqa::data {
 // What the encoder's heads say about the pair, for the rules that follow them (the
 // generation core fills it; all "not sure" by default).
 struct HeadsReading {
-  bool winnerClear = false;  // sure which image is better overall
+  // Which image the heads are sure is better overall: +1 Image A, -1 Image B, 0 not sure.
+  int winner = 0;
   // Per aspect (data::Aspect): +1 the heads see Image A clearly better on it, -1 Image B,
   // 0 neither.
   std::array<int, kNumAspects> aspectBetter{};
@@ -83,9 +83,6 @@ struct HeadsReading {
   // a stricter reading than `aspectClean`).
   std::array<std::array<bool, kNumAspects>, 2> aspectSurelyClean{};
   bool describesOneImage = false;  // a description: sentences that name no image are about image 0
-  // Which image the heads are sure is better overall: +1 Image A, -1 Image B, 0 not sure
-  // (or not given: then only the tie is barred where `winnerClear`).
-  int winner = 0;
 };
 
 struct AnswerGrammar {

@@ -304,18 +304,16 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   std::string md = "## " + o.label + "\n\n";
   md += "Model: `" + info.directory + "`; shards: `" + o.shards + "`.\n\n";
   md += o.guardAnswerGrammar
-            ? "Decoding as in the app, in the training texts' grammar (each described aspect "
-              "compared once; no sentence about a preference nobody stated; no tie verdict where the "
-              "heads are at least 90% sure, and the verdict's image theirs there; each comparison's better image the "
-              "heads' where their "
-              "aspect scores differ by 0.3 or more; no distortion named in a description of an aspect "
-              "the heads see undistorted with probability 0.7 or more; no reasoning calling an image "
-              "undistorted where the heads see an aspect of it distorted with probability over 0.5, nor "
-              "naming a distortion in an image they are at least 80% sure is undistorted in every "
-              "aspect; no distortion named twice for one image; a reasoning's list of an image's "
-              "distortions ended where the heads are at least 80% sure every aspect it has not named "
-              "is undistorted; every aspect described in one image only compared before the verdict; "
-              "gen::SamplingParams::guardAnswerGrammar).\n\n"
+            ? "Decoding as in the app, in the training texts' grammar (each described aspect compared once; no "
+              "sentence about a preference nobody stated; no tie verdict where the heads are at least 90% sure, "
+              "and the verdict's image theirs there; each comparison's better image the heads' where their "
+              "aspect scores differ by 0.3 or more; no distortion named in a description of an aspect the heads "
+              "see undistorted with probability 0.7 or more; no reasoning calling an image undistorted where "
+              "the heads see an aspect of it distorted with probability over 0.5, nor naming a distortion in an "
+              "image they are at least 80% sure is undistorted in every aspect; no distortion named twice for "
+              "one image; a reasoning's list of an image's distortions ended where the heads are at least 80% "
+              "sure every aspect it has not named is undistorted; every aspect described in one image only "
+              "compared before the verdict; gen::SamplingParams::guardAnswerGrammar).\n\n"
             : "Decoding: the decoder's own choices (--unguarded-decoding).\n\n";
   md += "| measure | value | n |\n| --- | --- | --- |\n";
   auto row = [&](const std::string& name, const Rate& r) {

@@ -442,10 +442,9 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     // encoder have learnt; a converted DepictQA checkpoint (CLIP) writes in its own words.
     sampling.guardAnswerGrammar = request.sampling.guardAnswerGrammar && s.model->hasQualityEncoder();
     sampling.preferenceStated = data::statesPreference(request.prompt.preference, request.prompt.question);
-    sampling.headsSeeClearWinner =
-        answer.headProbabilityA >= 0 &&
-        std::max(answer.headProbabilityA, 1 - answer.headProbabilityA) >= kClearWinnerProbability;
-    sampling.headsWinner = !sampling.headsSeeClearWinner ? 0 : answer.headProbabilityA >= 0.5 ? 1 : -1;
+    const bool headsSure = answer.headProbabilityA >= 0 &&
+                           std::max(answer.headProbabilityA, 1 - answer.headProbabilityA) >= kClearWinnerProbability;
+    sampling.headsWinner = !headsSure ? 0 : answer.headProbabilityA >= 0.5 ? 1 : -1;
     sampling.headsAspectBetter = headsAspectBetter(answer.quality);
     // Descriptions only: in comparisons the heads' misreadings on distortion types never
     // trained moved a distortion to the other image (docs/model.md, "Described

@@ -267,7 +267,6 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   decoder_.reserve(cache, 1, promptLength + maxNew + 1);
   TextStreamer streamer(tokenizer_.get());
   data::HeadsReading heads;
-  heads.winnerClear = sampling.headsSeeClearWinner;
   heads.winner = sampling.headsWinner;
   heads.aspectBetter = sampling.headsAspectBetter;
   heads.aspectClean = sampling.headsAspectClean;

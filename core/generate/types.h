@@ -31,12 +31,10 @@ struct SamplingParams {
   // Whether the question states a preference; Engine::ask sets it from the prompt
   // (data::statesPreference).
   bool preferenceStated = true;
-  // Whether the encoder's heads are sure which image is better, so that the guard keeps
-  // a reasoning's verdict from calling the pair too close; Engine::ask sets it from the
-  // heads' pair probability (kClearWinnerProbability).
-  bool headsSeeClearWinner = false;
-  // Where they are: +1 Image A is the better image, -1 Image B (0 otherwise); the guard
-  // keeps the letter of a reasoning's winner verdict to it. Engine::ask sets it.
+  // Which image the encoder's heads are sure is better: +1 Image A, -1 Image B, 0 not
+  // sure. Where they are sure, the guard keeps a reasoning's verdict from calling the pair
+  // too close and keeps the letter of its winner verdict to theirs. Engine::ask sets it
+  // from the heads' pair probability (kClearWinnerProbability).
   int headsWinner = 0;
   // Per aspect (brightness, colour, noise, artifacts, blurriness): +1 where the heads'
   // aspect scores see Image A clearly better, -1 Image B, 0 neither; the guard keeps a
