@@ -9,24 +9,24 @@
 #   models/train-default.sh [WORK_DIR]        (default ~/.cache/depictqa/train-default)
 #
 # Steps: fetch photos (apt-get download); validation shards on held-out photos and
-# held-out distortion types (depictqa-datagen; training samples are made on the fly);
-# a SentencePiece tokenizer on a streamed text corpus; stage 1, the quality encoder and
+# held-out distortion types (depictqa-datagen; training samples are made on the fly); a
+# SentencePiece tokenizer on a streamed text corpus; stage 1, the quality encoder and
 # its heads (score, per-aspect severity and score, distortion type) on fresh samples,
 # with the A/B ranking of each pair's aspect scores under stated preferences (the pair
 # scale calibrated on held-out photos); stage 2, the projector and decoder on fresh
 # samples with the encoder frozen (verdict loss on every verdict, distilled towards the
-# heads), and an attention loss that makes the words naming a local distortion's aspect
-# attend to its region (the maps the window draws; without it a run can come out
-# pointing at chance); stage 3, a short continuation of stage 2 that supervises the
-# letter of every "Image A/B" (stage 2's verdict loss had made every letter the
-# winner's); stage 4, a short continuation on reasoning verdicts that say which way they
-# point before the image ("Overall, the better image is Image B") and per-aspect
-# comparisons that name the better image first; stage 5, the per-aspect score head
-# refined alone on the frozen encoder; stage 6, a short decoder continuation with more
-# preference questions that reads the preference-weighted comparison; copy to
-# models/default; the verdict's confidence calibrated (two temperatures) on calibration
-# splits made with another seed than the validation shards; evaluation. Every decoder
-# stage keeps the attention loss.
+# heads; the letter of every "Image A/B", without which the letters were learnt late or
+# not at all in some runs), and an attention loss that makes the words naming a local
+# distortion's aspect attend to its region (the maps the window draws; without it a run
+# can come out pointing at chance); stage 3, a short continuation of stage 2 at a lower
+# learning rate that also supervises verdicts naming the loser first; stage 4, a short
+# continuation on reasoning verdicts that say which way they point before the image
+# ("Overall, the better image is Image B") and per-aspect comparisons that name the
+# better image first; stage 5, the per-aspect score head refined alone on the frozen
+# encoder; stage 6, a short decoder continuation with more preference questions that
+# reads the preference-weighted comparison; copy to models/default; the verdict's
+# confidence calibrated (two temperatures) on calibration splits made with another seed
+# than the validation shards; evaluation. Every decoder stage keeps the attention loss.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${DEPICTQA_BUILD_DIR:-$root/build}/bin"
@@ -51,7 +51,10 @@ attention=(--attention-weight 1 --local-share 0.3)
 wording=(--question-variety 0.3)
 
 # Model shape (config.json of the new model; stage 2 starts from stage 1's directory).
+# The encoder's inputs: the image, its differences from the reference and from the other
+# image, and BRISQUE's scene statistics of each (mscn, other_mscn: docs/model.md).
 shape=(--vision quality --stage-widths 48,64,96,128 --stage-blocks 2,1,1,1 --max-token-grid 8 --head-width 128
+       --quality-inputs image,ref_diff,ref_absdiff,ref_gms,highpass,other_diff,other_absdiff,other_gms,flags,ref_gradratio,other_gradratio,other_highpass,mscn,other_mscn
        --aspect-scores true
        --image-size 96 --width 192 --layers 3 --heads 4 --kv-heads 4 --mlp 512 --context 1024 --seed 1)
 
@@ -76,10 +79,12 @@ finished stage1 || "$bin/depictqa-train" --mode encoder "${stream[@]}" --val sha
   --patch-sizes 64,96,128 --patch-weights 1,1,1 --eval-every 500 --eval-pairs 400 --log-every 20 \
   --preference-rank-weight 1 --threads "$THREADS" "${shape[@]}"
 # Stage 2: projector and decoder on the three tasks, the encoder frozen (stage 1's last
-# step: the checkpoint chosen on 400 held-out-type pairs is noisy, docs/model.md).
+# step: the checkpoint chosen on 400 held-out-type pairs is noisy, docs/model.md), with
+# the letter of every "Image A"/"Image B" supervised from the start (docs/model.md, "Why
+# stage 2 reads the verdict").
 finished stage2 || "$bin/depictqa-train" --mode decoder --init stage1/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage2 --steps "$STAGE2_STEPS" --batch 16 --lr 1e-3 --warmup 100 --verdict-weight 2 --distill-weight 1 \
-  --key-weight 3 "${attention[@]}" "${wording[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
+  --letter-weight 1 --key-weight 3 "${attention[@]}" "${wording[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
   --save-every 250 --threads "$THREADS" --seed 1
 # Whether stage 2's attention maps point at local distortions (before the attention loss
 # a run could come out at chance: docs/model.md, "Attention maps"); 20 s, reported.
@@ -88,8 +93,8 @@ finished stage2 || "$bin/depictqa-train" --mode decoder --init stage1/model "${s
     --reasoning 0 --preference 0 --pointing 120 --threads "$THREADS" >/dev/null
   grep -h "pointing game" stage2/pointing/report.md
 }
-# Stage 3: the letter of every "Image A"/"Image B" (two-way cross-entropy), verdict
-# sentences of both orientations, lower learning rate.
+# Stage 3: verdict sentences of both orientations, lower learning rate, the letter loss
+# continued.
 finished stage3 || "$bin/depictqa-train" --mode decoder --init stage2/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage3 --steps "$STAGE3_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 0.5 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts \
