@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Recipe of the bundled default model (models/default): reproduces it from nothing but
 # Debian packages, with the project's own tools. Deterministic for a given seed on the
-# same libtorch build and thread count. The shipped model is this script's run (2026-12-06,
-# 2 cores of an Intel Xeon with avx512_bf16, float32 throughout: ~90 min without other
-# work beside it; its stage 6 was run twice, with seeds 6 and 8, and the script keeps
-# seed 8, the better of the two on the evaluation: docs/model.md, "Recipe time").
+# same libtorch build and thread count. The shipped model is one uninterrupted run of this
+# script (2026-12-06, night; 2 cores of an Intel Xeon with avx512_bf16, float32
+# throughout: 129 min with builds and probe trainings beside stage 1, about 105 without;
+# docs/model.md, "Data and recipe").
 #
 #   models/train-default.sh [WORK_DIR]        (default ~/.cache/depictqa/train-default)
 #

@@ -119,7 +119,11 @@ def score(a):
               f"giving one aspect to both images: {contradicted} of {reasonings}")
     if confidences:
         c = np.array(confidences, dtype=np.float64)
-        print(f"mean confidence {c[:, 0].mean():.3f}, accuracy of answered {c[:, 1].mean():.3f}")
+        # Expected calibration error over ten equal-width confidence bins (as depictqa-eval).
+        bins = np.minimum((c[:, 0] * 10).astype(int), 9)
+        ece = sum(abs(c[bins == b, 0].mean() - c[bins == b, 1].mean()) * (bins == b).sum()
+                  for b in range(10) if (bins == b).any()) / len(c)
+        print(f"mean confidence {c[:, 0].mean():.3f}, accuracy of answered {c[:, 1].mean():.3f}, ECE {ece:.3f}")
 
 
 def main():
