@@ -155,9 +155,9 @@ const std::vector<std::string>& verdictStems(bool ties) {
   return ties ? tieStems : winners;
 }
 
-// The winner verdicts' text before their image (lower case, no trailing space), each with
-// whether that image is the better one ("overall, the better image is": true; "overall,
-// the worse image is": false).
+// The winner verdicts' text up to their image's "image" (lower case), each with whether
+// that image is the better one ("overall, the better image is image": true; "overall, the
+// worse image is image": false).
 std::vector<std::pair<std::string, bool>> readVerdictLetterStems() {
   std::vector<std::pair<std::string, bool>> stems;
   const auto& pools = verdictSentencePools();
@@ -165,7 +165,7 @@ std::vector<std::pair<std::string, bool>> readVerdictLetterStems() {
     for (const auto& sentence : pools[p]) {
       const size_t brace = sentence.find('{');
       if (brace == std::string::npos || brace + 1 >= sentence.size()) continue;
-      const std::pair<std::string, bool> entry{withoutTrailingSpaces(verdictStem(sentence)),
+      const std::pair<std::string, bool> entry{withoutTrailingSpaces(verdictStem(sentence)) + " image",
                                                sentence[brace + 1] == 'W'};
       if (std::find(stems.begin(), stems.end(), entry) == stems.end()) stems.push_back(entry);
     }
@@ -179,8 +179,8 @@ char verdictLetterBarred(const std::string& sentence, int winner) {
   const std::string written = withoutTrailingSpaces(sentence);
   static const std::vector<std::pair<std::string, bool>> stems = readVerdictLetterStems();
   const char winnerLetter = winner > 0 ? 'a' : 'b', loserLetter = winner > 0 ? 'b' : 'a';
-  for (const auto& [stem, namesWinner] : stems)
-    if (written == stem + " image") return namesWinner ? loserLetter : winnerLetter;
+  for (const auto& [upToImage, namesWinner] : stems)
+    if (written == upToImage) return namesWinner ? loserLetter : winnerLetter;
   return 0;
 }
 

@@ -25,9 +25,9 @@
 //    ("Overall, the better image is Image B.") are left out. Left to itself a decoder
 //    called ties on pairs its own heads were sure of (docs/model.md, "Verdict ties").
 //    There, too, the letter after a winner verdict's "... the better image is Image" is
-//    the winner's and after "... the worse image is Image" the loser's: a decoder whose training had not yet bound those
-//    letters wrote the other one in up to half of its reasonings (docs/model.md,
-//    "Verdict letters").
+//    the winner's and after "... the worse image is Image" the loser's: a decoder whose
+//    training had not yet bound those letters wrote the other one in up to half of its
+//    reasonings (docs/model.md, "Verdict letters").
 //  - Comparison directions: a comparison sentence names the aspect's better image first
 //    ("In terms of noise, Image B is a bit better than Image A"; "Image B is a bit
 //    better than Image A when it comes to noise"). Where the heads' aspect scores set the
