@@ -299,6 +299,13 @@ void addObjectiveOptions(CLI::App& app, CommandLine& c) {
   app.add_option("--preference-rank-weight", e.weights.preference,
                  "--mode encoder: weight of ranking each pair's aspect scores under stated preferences")
       ->capture_default_str();
+  app.add_option("--preference-rank-on-score", e.weights.preferenceOnScore,
+                 "--mode encoder: rank the score the heads' verdict reads with a preference (the score head's "
+                 "moved by what the preference changes) instead of the aspect scores' weighted score alone")
+      ->capture_default_str();
+  app.add_option("--preference-flip-weight", e.weights.preferenceFlipWeight,
+                 "--mode encoder: weight, in that ranking, of the pairs whose labelled winner the preference changes")
+      ->capture_default_str();
   app.add_flag(
       "--add-aspect-scores", e.addAspectScores,
       "--mode encoder: add a per-aspect score head to an --init model without one (the projector's "

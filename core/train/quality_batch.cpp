@@ -131,8 +131,13 @@ QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector
 namespace {
 
 // QualityLossWeights::preference: per pair and preference, the weighted score
-// (model::weightedScore) of the aspect scores ranked as the labels' aspect scores rank it.
-at::Tensor preferenceRanking(const at::Tensor& aspectScores, const QualityBatch& b, const QualityLossWeights& w) {
+// (model::weightedScore) of the aspect scores ranked as the labels' aspect scores rank it;
+// with `preferenceOnScore`, the score the heads' verdict reads (model::preferenceWeighedScore:
+// the score head's moved by what the preference changes) ranked as the labels' score moved
+// the same way, and the entries where the preference changes the labels' winner weighted
+// `preferenceFlipWeight` times.
+at::Tensor preferenceRanking(const at::Tensor& score, const at::Tensor& aspectScores, const QualityBatch& b,
+                             const QualityLossWeights& w) {
   at::Tensor weights = at::ones({10, 5});  // [preference, aspect]
   for (int64_t a = 0; a < 5; ++a) {
     weights[a][a] = data::kIntolerantWeight;
@@ -143,12 +148,30 @@ at::Tensor preferenceRanking(const at::Tensor& aspectScores, const QualityBatch&
   auto weighted = [&](const at::Tensor& mosMinus3) {
     return logFraction(mosMinus3).matmul(weights.t()).exp() * 3.6;  // [V, 10]
   };
-  const at::Tensor predicted = weighted(aspectScores), labelled = weighted(b.aspectMos - 3.0);
+  auto plain = [&](const at::Tensor& mosMinus3) {
+    return logFraction(mosMinus3).sum(1, true).exp() * 3.6;  // [V, 1]
+  };
+  const at::Tensor labelMos = b.mos - 3.0;  // [V]
+  at::Tensor predicted = weighted(aspectScores), labelled = weighted(b.aspectMos - 3.0);
+  if (w.preferenceOnScore) {
+    predicted = predicted - plain(aspectScores) + score.unsqueeze(1);
+    labelled = labelled - plain(b.aspectMos - 3.0) + labelMos.unsqueeze(1);
+  }
   const at::Tensor dp = predicted.index_select(0, b.pairFirst) - predicted.index_select(0, b.pairSecond);  // [P, 10]
   const at::Tensor dl = labelled.index_select(0, b.pairFirst) - labelled.index_select(0, b.pairSecond);
   const at::Tensor clear = dl.abs() >= w.rankGap;
   if (!clear.any().item<bool>()) return at::zeros({});
-  return at::softplus(-dp.masked_select(clear) * dl.masked_select(clear).sign() * w.scoreScale).mean();
+  const at::Tensor losses = at::softplus(-dp * dl.sign() * w.scoreScale);  // [P, 10]
+  at::Tensor weight = clear.to(at::kFloat);
+  if (w.preferenceFlipWeight != 1.0) {
+    // The labels' winner without a preference (+1 A, -1 B, 0 too close) differs from the
+    // one with it: [P, 1] against [P, 10].
+    const at::Tensor dm = labelMos.index_select(0, b.pairFirst) - labelMos.index_select(0, b.pairSecond);
+    const at::Tensor unweighted = dm.sign() * (dm.abs() >= w.rankGap).to(at::kFloat);
+    const at::Tensor flipped = unweighted.unsqueeze(1) != dl.sign();
+    weight = weight * (1.0 + (w.preferenceFlipWeight - 1.0) * flipped.to(at::kFloat));
+  }
+  return (losses * weight).sum() / weight.sum();
 }
 
 }  // namespace
@@ -177,7 +200,7 @@ QualityLosses qualityLosses(const model::QualityHeads& h, const QualityBatch& b,
     out.total = out.total + w.aspectScores * aspectScores;
     out.aspectScores = aspectScores.item<double>();
     if (w.preference > 0 && b.pairFirst.defined()) {
-      const at::Tensor preference = preferenceRanking(h.aspectScores.to(at::kFloat), b, w);
+      const at::Tensor preference = preferenceRanking(score, h.aspectScores.to(at::kFloat), b, w);
       out.total = out.total + w.preference * preference;
       out.preference = preference.item<double>();
     }

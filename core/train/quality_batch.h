@@ -47,6 +47,12 @@ struct QualityLossWeights {
   // aspect weighed 3 or 0.3), from the aspect scores; what the heads' verdict on a
   // question with a preference rests on (models with aspect scores; 0: off).
   double preference = 0;
+  // The ranking above of the score the heads' verdict reads with a preference (the score
+  // head's moved by what the preference changes), not of the aspect scores' weighted
+  // score alone; and the weight of the pairs whose labelled winner the preference changes
+  // (the pairs the preference-adherence figures count).
+  bool preferenceOnScore = false;
+  double preferenceFlipWeight = 1.0;
   double scoreScale = 3.0;  // logits = scale x score difference (the pair scale before calibration)
   double rankGap = 0.3;     // score labels closer than this are not ranked (KADID's content spread)
 };

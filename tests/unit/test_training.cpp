@@ -230,6 +230,51 @@ class TrainingTest : public QObject {
     QVERIFY(!alone.pairFirst.defined());
   }
 
+  // The preference ranking on one pair whose labels a preference flips: A has a
+  // moderate aspect-0 distortion (MOS 3.0), B a worse aspect-1 one (2.5). A wins without
+  // a preference and under eight of the ten; B under "aspect 0 weighs 3" (A 1.6 against
+  // B 2.5) and "aspect 1 weighs 0.3" (A 3.0 against B 3.8): the two flipped entries.
+  void preferenceRankingWeighsWhatTheVerdictReads() {
+    train::QualityBatch b;
+    b.mos = at::tensor(std::vector<float>{3.0f, 2.5f});
+    b.aspectMos =
+        at::tensor(std::vector<float>{3.0f, 4.6f, 4.6f, 4.6f, 4.6f, 4.6f, 2.5f, 4.6f, 4.6f, 4.6f}).view({2, 5});
+    b.levels = at::tensor(std::vector<int64_t>{1, 0, 0, 0, 0, 0, 1, 0, 0, 0}).view({2, 5});
+    b.types = at::zeros({2}, at::kLong);
+    b.pairFirst = at::tensor(std::vector<int64_t>{0});
+    b.pairSecond = at::tensor(std::vector<int64_t>{1});
+    b.pairTarget = at::ones({1});
+    // Heads that see both distortions too mild: A stays ahead under "aspect 0 weighs 3"
+    // (wrong), B just edges ahead under "aspect 1 weighs 0.3" (right).
+    auto heads = [](float scoreA, float scoreB) {
+      model::QualityHeads h;
+      h.score = at::tensor(std::vector<float>{scoreA, scoreB});
+      h.aspects = at::zeros({2, 5, 3});
+      h.types = at::zeros({2, 3});
+      h.aspectScores =
+          at::tensor(std::vector<float>{1.4f, 1.6f, 1.6f, 1.6f, 1.6f, 1.6f, 1.0f, 1.6f, 1.6f, 1.6f}).view({2, 5});
+      return h;
+    };
+    train::QualityLossWeights w;
+    w.preference = 1;
+    const double plain = train::qualityLosses(heads(0.0f, -0.5f), b, w).preference;
+    QVERIFY(plain > 0);
+    // The aspect scores' own ranking does not read the score head.
+    QCOMPARE(train::qualityLosses(heads(-1.0f, 0.0f), b, w).preference, plain);
+    // Weighing the flipped entries up raises the loss of heads that get one of them wrong.
+    w.preferenceFlipWeight = 4;
+    const double flipWeighed = train::qualityLosses(heads(0.0f, -0.5f), b, w).preference;
+    QVERIFY2(flipWeighed > plain + 0.05, qPrintable(QString("%1 vs %2").arg(flipWeighed).arg(plain)));
+    // On the verdict's score (score head + what the preference changes) a score head that
+    // ranks the pair the wrong way costs more than one that ranks it right.
+    w.preferenceFlipWeight = 1;
+    w.preferenceOnScore = true;
+    const double right = train::qualityLosses(heads(0.0f, -0.5f), b, w).preference;
+    const double wrong = train::qualityLosses(heads(-1.0f, 0.0f), b, w).preference;
+    QVERIFY2(wrong > right + 0.3, qPrintable(QString("%1 vs %2").arg(wrong).arg(right)));
+    QVERIFY(std::abs(right - plain) > 1e-4);
+  }
+
   // A per-aspect score head added to a model without one (models/train-default.sh's
   // stage 1b): until it and its quality-token columns are trained, the model's visual
   // tokens (what the decoder reads) are exactly the original's, with or without a
