@@ -9,6 +9,7 @@
 // (docs/distributed.md).
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -305,6 +306,16 @@ void addObjectiveOptions(CLI::App& app, CommandLine& c) {
       ->capture_default_str();
   app.add_option("--preference-flip-weight", e.weights.preferenceFlipWeight,
                  "--mode encoder: weight, in that ranking, of the pairs whose labelled winner the preference changes")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            // Zero or below would leave every flipped pair out, or count it against its label.
+            double weight = 0;
+            if (!CLI::detail::lexical_cast(value, weight)) return "must be a finite number above 0, got " + value;
+            return weight > 0 && std::isfinite(weight)
+                       ? std::string()
+                       : "must be a finite number above 0 (1 weighs every pair alike), got " + value;
+          },
+          "POSITIVE"))
       ->capture_default_str();
   app.add_flag(
       "--add-aspect-scores", e.addAspectScores,
