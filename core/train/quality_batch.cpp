@@ -161,16 +161,18 @@ at::Tensor preferenceRanking(const at::Tensor& score, const at::Tensor& aspectSc
   const at::Tensor dl = labelled.index_select(0, b.pairFirst) - labelled.index_select(0, b.pairSecond);
   const at::Tensor clear = dl.abs() >= w.rankGap;
   if (!clear.any().item<bool>()) return at::zeros({});
+  // Every entry alike: the mean of the clear ones, computed as before the flip weight
+  // existed, so that the recipe's default stages make the same weights bit for bit.
+  if (w.preferenceFlipWeight == 1.0)
+    return at::softplus(-dp.masked_select(clear) * dl.masked_select(clear).sign() * w.scoreScale).mean();
   const at::Tensor losses = at::softplus(-dp * dl.sign() * w.scoreScale);  // [P, 10]
-  at::Tensor weight = clear.to(at::kFloat);
-  if (w.preferenceFlipWeight != 1.0) {
-    // The labels' winner without a preference (+1 A, -1 B, 0 too close) differs from the
-    // one with it: [P, 1] against [P, 10].
-    const at::Tensor dm = labelMos.index_select(0, b.pairFirst) - labelMos.index_select(0, b.pairSecond);
-    const at::Tensor unweighted = dm.sign() * (dm.abs() >= w.rankGap).to(at::kFloat);
-    const at::Tensor flipped = unweighted.unsqueeze(1) != dl.sign();
-    weight = weight * (1.0 + (w.preferenceFlipWeight - 1.0) * flipped.to(at::kFloat));
-  }
+  // The labels' winner without a preference (+1 A, -1 B, 0 too close) differs from the
+  // one with it: [P, 1] against [P, 10].
+  const at::Tensor dm = labelMos.index_select(0, b.pairFirst) - labelMos.index_select(0, b.pairSecond);
+  const at::Tensor unweighted = dm.sign() * (dm.abs() >= w.rankGap).to(at::kFloat);
+  const at::Tensor flipped = unweighted.unsqueeze(1) != dl.sign();
+  const at::Tensor weight =
+      clear.to(at::kFloat) * (1.0 + (w.preferenceFlipWeight - 1.0) * flipped.to(at::kFloat));  // [P, 10]
   return (losses * weight).sum() / weight.sum();
 }
 
