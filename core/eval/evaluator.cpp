@@ -44,10 +44,55 @@ struct Tally {
   std::vector<std::pair<double, bool>> calibration;  // (confidence of the verdict, right)
   int pairs = 0, descriptions = 0, reasonings = 0, preferences = 0, preferencesKept = 0, pointings = 0;
   json failures = json::array();
+  // Each brief verdict (2AFC pairs, pairs with a preference), one object per line of
+  // verdicts.jsonl: what a rule that weighs the decoder against the heads is chosen on.
+  std::vector<json> verdicts;
   json reasoningExamples = json::array();  // the first answers, as written, beside the truth
 };
 
 constexpr size_t kReasoningExamples = 12;
+
+// A field of the heads' reading of Image A and Image B, in that order.
+template <class T>
+json headsOf(const Answer& a, T ImageQuality::*field) {
+  json out = json::array();
+  for (const auto role : {text::ImageRole::A, text::ImageRole::B})
+    for (const auto& q : a.quality)
+      if (q.role == role) out.push_back(q.*field);
+  return out;
+}
+
+// The aspect weights a stated preference reads as (data::preferenceWeights; all 1 where
+// none is stated or the parser cannot read it).
+std::array<double, data::kNumAspects> preferenceWeightsOf(const std::string& preference) {
+  std::array<double, data::kNumAspects> w;
+  w.fill(1.0);
+  if (const auto parsed = preference.empty() ? std::nullopt : data::parsePreference(preference))
+    w = data::preferenceWeights(*parsed);
+  return w;
+}
+
+// One brief verdict as verdicts.jsonl holds it. `p_a`: the calibrated share of Image A
+// in the verdict's two letters; `heads_p_a`: the heads' probability that A is better
+// (weighing a stated preference), -1 where the model has no heads; the labels' scores and
+// the heads' (Image A, Image B; per aspect as data::Aspect) with the stated preference.
+json verdictRecord(const data::TrainingExample& ex, const std::string& kind, const Answer& a) {
+  const auto& v = a.verdict;
+  const double letters = v.probabilityA + v.probabilityB;
+  return {{"id", ex.id},
+          {"kind", kind},
+          {"reference", ex.prompt.withReference},
+          {"truth", std::string(1, ex.winner)},
+          {"verdict", v.present ? std::string(1, v.winner) : std::string()},
+          {"p_a", letters > 0 ? v.probabilityA / letters : -1.0},
+          {"heads_p_a", a.headProbabilityA},
+          {"preference", ex.prompt.preference},
+          {"preference_weights", preferenceWeightsOf(ex.prompt.preference)},
+          {"truth_mos", {ex.truthA.mos, ex.truthB.mos}},
+          {"truth_aspect_mos", {ex.truthA.aspectMos, ex.truthB.aspectMos}},
+          {"heads_mos", headsOf(a, &ImageQuality::mos)},
+          {"heads_aspect_mos", headsOf(a, &ImageQuality::aspectMos)}};
+}
 
 // Reasoning questions in no wording the data engine writes (textgen's pools,
 // data::variedQuestion), as a user might type them; none names an aspect.
@@ -110,6 +155,7 @@ Status Run::pair(const data::TrainingExample& ex) {
   const auto& v = a->verdict;
   const bool ok = v.present && v.winner == truth;
   (ex.prompt.withReference ? t.modelFR : t.modelNR).add(ok);
+  t.verdicts.push_back(verdictRecord(ex, ex.prompt.withReference ? "fr" : "nr", a.value()));
   if (a->headProbabilityA >= 0) {
     const char heads = a->headProbabilityA >= 0.5f ? 'A' : 'B';
     (ex.prompt.withReference ? t.headsFR : t.headsNR).add(heads == truth);
@@ -167,6 +213,7 @@ Status Run::preferenceCase(const data::TrainingExample& ex) {
   auto a = ask(ex, text::Task::Comparison, true, true);
   if (!a) return a.error();
   written.add(a->verdict.present && a->verdict.winner == ex.winner);
+  t.verdicts.push_back(verdictRecord(ex, flipped ? "preference_flipped" : "preference_kept", a.value()));
   // With aspect scores the heads weigh the stated preference too (engine.h: headProbabilityA).
   if (a->headProbabilityA >= 0) heads.add((a->headProbabilityA >= 0.5f ? 'A' : 'B') == ex.winner);
   return Ok{};
@@ -418,6 +465,8 @@ Result<std::string> evaluate(Engine& engine, const EvalOptions& o,
   std::ofstream(o.outputDirectory + "/report.json") << reportJson(t, ece, engine.info(), o).dump(1) << "\n";
   const std::string md = reportMarkdown(t, ece, engine.info(), o);
   std::ofstream(o.outputDirectory + "/report.md") << md;
+  std::ofstream verdicts(o.outputDirectory + "/verdicts.jsonl");
+  for (const json& v : t.verdicts) verdicts << v.dump() << "\n";
   return md;
 }
 

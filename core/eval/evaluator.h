@@ -14,7 +14,7 @@ namespace dqa::eval {
 
 struct EvalOptions {
   std::string shards;           // a split folder of depictqa-datagen
-  std::string outputDirectory;  // report.json, report.md, *.png
+  std::string outputDirectory;  // report.json, report.md, *.png, verdicts.jsonl (each brief verdict)
   std::string label;            // e.g. "validation (unseen photos)"
   // Defaults give n >= 400 per 2AFC row (pairs split FR/NR by the record) and >= 100
   // preference and pointing cases on a validation split of 6,000 samples.

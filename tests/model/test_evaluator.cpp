@@ -1,11 +1,14 @@
 // depictqa-eval's measurement on a small split written by the data engine, with the
-// bundled model: the report names the decoder layers its pointing game read, and a layer
-// the decoder does not have is an error that says so (not a silent empty row).
+// bundled model: the report names the decoder layers its pointing game read, a layer the
+// decoder does not have is an error that says so (not a silent empty row), and each
+// brief verdict is written to verdicts.jsonl as the 2AFC rows count it.
 #include <QtTest/QtTest>
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <fstream>
+#include <map>
 
 #include "core/data/photos.h"
 #include "core/data/sampler.h"
@@ -34,6 +37,12 @@ class TestEvaluator : public QObject {
     o.maxNewTokens = 48;
     o.pointingLayers = std::move(layers);
     return o;
+  }
+
+  // report.json of a run (discarded where it is missing or not JSON).
+  static nlohmann::json readReport(const eval::EvalOptions& o) {
+    std::ifstream in(o.outputDirectory + "/report.json");
+    return nlohmann::json::parse(in, nullptr, false);
   }
 
  private Q_SLOTS:
@@ -66,8 +75,7 @@ class TestEvaluator : public QObject {
     QVERIFY2(md.ok(), md.ok() ? "" : md.error().message.c_str());
     QVERIFY2(md.value().find("attention pointing game (local distortions, decoder layer 2)") != std::string::npos,
              md.value().c_str());
-    std::ifstream in(o.outputDirectory + "/report.json");
-    const auto report = nlohmann::json::parse(in, nullptr, false);
+    const auto report = readReport(o);
     QVERIFY(!report.is_discarded());
     QCOMPARE(report.value("attention_pointing_game_layers", nlohmann::json()), nlohmann::json::array({2}));
     // The cases were there to read: the row is not empty.
@@ -83,8 +91,7 @@ class TestEvaluator : public QObject {
     o.maxQuestionChecks = 1;
     auto md = eval::evaluate(*engine_, o);
     QVERIFY2(md.ok(), md.ok() ? "" : md.error().message.c_str());
-    std::ifstream in(o.outputDirectory + "/report.json");
-    const auto report = nlohmann::json::parse(in, nullptr, false);
+    const auto report = readReport(o);
     QVERIFY(!report.is_discarded());
     const auto& r = report["reasoning"];
     const int asked = r["acknowledges_unstated_preference"]["n"].get<int>();
@@ -92,6 +99,47 @@ class TestEvaluator : public QObject {
     QCOMPARE(r["acknowledges_unstated_preference_default_question"]["n"].get<int>(), 1);
     QCOMPARE(r["acknowledges_unstated_preference_unseen_wording"]["n"].get<int>(), 1);
     QVERIFY(md.value().find("the same, asked with the app's default question") != std::string::npos);
+  }
+
+  // verdicts.jsonl: one line per brief verdict the 2AFC rows count, with the labels and
+  // the heads' reading beside it (what a rule weighing the decoder against the heads is
+  // chosen on), and the rows' counts read back from it.
+  void eachBriefVerdictIsWrittenBeside2afcRows() {
+    eval::EvalOptions o = pointingOnly("verdicts", {}, 3);
+    o.maxPointing = 0;
+    auto md = eval::evaluate(*engine_, o);
+    QVERIFY2(md.ok(), md.ok() ? "" : md.error().message.c_str());
+    const auto report = readReport(o);
+    QVERIFY(!report.is_discarded());
+    std::ifstream in(o.outputDirectory + "/verdicts.jsonl");
+    QVERIFY(in.good());
+    std::map<std::string, std::pair<int, int>> rightOf;  // kind -> (right, n)
+    for (std::string line; std::getline(in, line);) {
+      const auto v = nlohmann::json::parse(line, nullptr, false);
+      QVERIFY2(!v.is_discarded(), line.c_str());
+      const std::string kind = v["kind"];
+      QVERIFY2(kind == "fr" || kind == "nr", kind.c_str());
+      QCOMPARE(v["reference"].get<bool>(), kind == "fr");
+      const std::string truth = v["truth"];
+      QVERIFY(truth == "A" || truth == "B");
+      const double headsA = v["heads_p_a"];
+      QVERIFY2(headsA >= 0 && headsA <= 1, line.c_str());  // the bundled model has heads
+      QCOMPARE(v["heads_aspect_mos"].size(), size_t(2));
+      QCOMPARE(v["heads_aspect_mos"][0].size(), size_t(5));
+      QCOMPARE(v["truth_mos"].size(), size_t(2));
+      QCOMPARE(v["preference_weights"], nlohmann::json::array({1.0, 1.0, 1.0, 1.0, 1.0}));
+      auto& [right, n] = rightOf[kind];
+      right += v["verdict"] == truth;
+      ++n;
+    }
+    QCOMPARE(rightOf["fr"].second + rightOf["nr"].second, 3);
+    for (const auto& [kind, key] :
+         {std::pair<std::string, std::string>{"fr", "model_full_reference"}, {"nr", "model_no_reference"}}) {
+      const auto& row = report["2afc"][key];
+      QCOMPARE(row["n"].get<int>(), rightOf[kind].second);
+      if (rightOf[kind].second > 0)
+        QCOMPARE(int(std::lround(row["accuracy"].get<double>() * rightOf[kind].second)), rightOf[kind].first);
+    }
   }
 
   void aLayerTheDecoderLacksIsAnError() {
