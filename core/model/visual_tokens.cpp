@@ -180,8 +180,11 @@ int64_t qualityTokenFeatureCount(const io::VisionConfig& c) {
 at::Tensor weightedScore(const QualityHeads& h, const std::array<double, 5>& w) {
   // Quality fraction of each aspect, (MOS - 1) / 3.6 as data::qualityFraction.
   const at::Tensor fraction = ((h.aspectScores + 2.0) / 3.6).clamp(1e-3, 1.0);  // [N, 5]
-  const at::Tensor weights = at::tensor(std::vector<double>(w.begin(), w.end()), fraction.options());
-  return (fraction.log() * weights).sum(1).exp() * 3.6 - 2.0;  // [N]
+  // Made as double, then cast: at::tensor cannot fill a bfloat16 tensor, and under CPU
+  // autocast (depictqa-train --bf16) the aspect scores are bfloat16.
+  const at::Tensor weights =
+      at::tensor(std::vector<double>(w.begin(), w.end()), at::kDouble).to(fraction.options());  // [5]
+  return (fraction.log() * weights).sum(1).exp() * 3.6 - 2.0;                                   // [N]
 }
 
 bool statesPreference(const std::array<double, 5>& w) {

@@ -37,6 +37,13 @@ std::shared_ptr<model::MultimodalModel> load(const std::string& dir) {
   return m.value();
 }
 
+// The fixture model's heads on image `a` judged with the reference against image `b`.
+model::QualityHeads fixtureHeads(const model::MultimodalModel& m, const char* a, const char* b) {
+  const auto& enc = m.qualityEncoder();
+  model::QualityView view{expected(a), expected("image.reference"), expected(b)};
+  return enc.heads(model::QualityEncoder::pool(enc.featureMap(model::qualityEncoderInput(enc.config(), view))));
+}
+
 // [1, 3, H, W] in [0,1] -> RGB CV_8UC3 (the fixture's images are whole 8-bit values).
 cv::Mat toMat(const at::Tensor& t) {
   at::Tensor hwc = (t[0].permute({1, 2, 0}) * 255.0).round().to(at::kByte).contiguous();
@@ -269,9 +276,7 @@ class QualityEncoderTest : public QObject {
     c10::InferenceMode guard;
     auto m = load(fixture());
     const auto& enc = m->qualityEncoder();
-    model::QualityView view{expected("image.a"), expected("image.reference"), expected("image.b")};
-    const model::QualityHeads h =
-        enc.heads(model::QualityEncoder::pool(enc.featureMap(model::qualityEncoderInput(enc.config(), view))));
+    const model::QualityHeads h = fixtureHeads(*m, "image.a", "image.b");
     // All weights 1: the product of the aspects' quality fractions.
     const at::Tensor s = h.aspectScores[0];
     double product = 1;
@@ -294,9 +299,7 @@ class QualityEncoderTest : public QObject {
     QCOMPARE(plain[0][plain.size(1) - 1].item<double>(), 0.0);
     // Against another image, the first comparison feature (the one the verdict follows) is
     // the preference-weighed score difference (x8), the plain one without a preference.
-    model::QualityView otherView{expected("image.b"), expected("image.reference"), expected("image.a")};
-    const model::QualityHeads o =
-        enc.heads(model::QualityEncoder::pool(enc.featureMap(model::qualityEncoderInput(enc.config(), otherView))));
+    const model::QualityHeads o = fixtureHeads(*m, "image.b", "image.a");
     const int64_t first = plain.size(1) - 10;  // the comparison features with aspect scores
     const std::array<double, 5> noiseWeights{1, 1, 3, 1, 1};
     const double plainDifference = (h.score - o.score)[0].item<double>();
@@ -308,6 +311,30 @@ class QualityEncoderTest : public QObject {
     const at::Tensor vsWeighed = model::qualityTokenFeatures(h, &o, noiseWeights);
     QVERIFY(std::abs(vsPlain[0][first].item<double>() - 8 * plainDifference) < 1e-4);
     QVERIFY(std::abs(vsWeighed[0][first].item<double>() - 8 * weighedDifference) < 1e-4);
+  }
+
+  // Under CPU autocast (depictqa-train --bf16) the heads come out in bfloat16; a stated
+  // preference must still weigh them (it threw "tensor_cpu not implemented for
+  // 'BFloat16'", so a decoder stage with --bf16 stopped at its first step).
+  void preferenceWeighsBfloat16Heads() {
+    c10::InferenceMode guard;
+    auto m = load(fixture());
+    const model::QualityHeads h = fixtureHeads(*m, "image.a", "image.b");
+    model::QualityHeads low = h;
+    low.score = h.score.to(at::kBFloat16);
+    low.aspects = h.aspects.to(at::kBFloat16);
+    low.types = h.types.to(at::kBFloat16);
+    low.hidden = h.hidden.to(at::kBFloat16);
+    low.aspectScores = h.aspectScores.to(at::kBFloat16);
+    const std::array<double, 5> noise{1, 1, 3, 1, 1};
+    const at::Tensor weighed = model::preferenceWeighedScore(low, noise);
+    QCOMPARE(weighed.scalar_type(), at::kBFloat16);
+    // bfloat16 keeps 8 bits of mantissa: the same score to about 1% of its size.
+    const double exact = model::preferenceWeighedScore(h, noise)[0].item<double>();
+    QVERIFY2(std::abs(weighed[0].item<double>() - exact) < 0.02 * std::max(1.0, std::abs(exact)),
+             qPrintable(QString("bf16 %1 against float32 %2").arg(weighed[0].item<double>()).arg(exact)));
+    const at::Tensor features = model::qualityTokenFeatures(low, &low, noise);
+    QCOMPARE(features.size(1), model::qualityTokenFeatureCount(m->qualityEncoder().config()));
   }
 
   void bothImagesTokensSayAMinusB() {

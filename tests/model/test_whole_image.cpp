@@ -226,6 +226,13 @@ class TestWholeImage : public QObject {
       if (t.dominantAspect == static_cast<int>(data::Aspect::Noise) && (t.winner == 'A' || t.winner == 'B'))
         weightOfNoisyLosers = std::max(weightOfNoisyLosers, t.weight);
     if (result->overall.tilesReweighted > 0) QCOMPARE(weightOfNoisyLosers, 3.0);
+    // As the app runs it, with bf16 matmuls where the CPU has them (the rest of this suite
+    // runs float32): a stated preference still gives a map of every tile.
+    o.bf16OnCpu = true;
+    auto low = tiled::assessWholeImage(*engine_, pair.reference, pair.imageA, pair.imageB, o);
+    QVERIFY2(low, low ? "" : low.message().c_str());
+    QVERIFY(low->preferenceUnderstood);
+    QCOMPARE(low->tiles.size(), result->tiles.size());
   }
 
   void cancellingEndsTheRunWithAMessage() {
