@@ -322,6 +322,11 @@ void addObjectiveOptions(CLI::App& app, CommandLine& c) {
       "--mode encoder: add a per-aspect score head to an --init model without one (the projector's "
       "quality-token inputs widened with zero weights, so answers without a stated preference are unchanged until "
       "trained)");
+  app.add_option("--fresh-aspect-scores", e.freshAspectScoreWidth,
+                 "--mode encoder: replace the --init model's per-aspect score head by fresh weights with a GELU "
+                 "layer of this width of its own on the pooled map (0: linear on the heads' shared layer, as "
+                 "before); with --train-only vision_tower.heads.aspect_scores nothing else changes")
+      ->check(CLI::Range(0, 4096));
   app.add_option("--train-only", e.trainOnly,
                  "--mode encoder: train only the weights whose names start with this, e.g. "
                  "vision_tower.heads.aspect_scores (default: all of the encoder)");
@@ -361,6 +366,11 @@ void addShapeOptions(CLI::App& app, dqa::train::ModelShape& s) {
       ->capture_default_str();
   app.add_option("--max-token-grid", s.maxTokenGrid, "Quality encoder: tokens per side at most")->capture_default_str();
   app.add_option("--head-width", s.headWidth)->capture_default_str();
+  app.add_option("--aspect-score-width", s.aspectScoreWidth,
+                 "Quality encoder: the aspect-score head's own layer on the pooled map (0: it reads the heads' "
+                 "shared layer)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
   app.add_option("--aspect-scores", s.aspectScores, "Quality encoder: a score head per aspect (true/false)")
       ->capture_default_str();
   app.add_option("--vision-width", s.visionWidth)->capture_default_str();
@@ -469,6 +479,7 @@ dqa::train::EncoderStageOptions encoderStageOptions(const CommandLine& c) {
   e.logEvery = o.logEvery;
   e.evalEvery = o.evalEvery;
   e.resume = o.resume;
+  e.bf16 = o.bf16;
   return e;
 }
 

@@ -121,6 +121,7 @@ Result<VisionConfig> parseQualityVision(const json& j) {
   DQA_TRY(readInt(j, "head_width", &v.headWidth, 1, 4096, false));
   DQA_TRY(readDouble(j, "pair_scale", &v.pairScale, 1e-3, 1e3));
   v.aspectScores = readBool(j, "aspect_scores", false);
+  DQA_TRY(readInt(j, "aspect_score_width", &v.aspectScoreWidth, 0, 4096, false));
   v.hiddenSize = v.stageWidths[3];
   v.numLayers = 0;
   for (int b : v.stageBlocks) v.numLayers += b;

@@ -67,6 +67,11 @@ struct VisionConfig {
   // re-weighs the comparison exactly as the data engine's labels do (config
   // "aspect_scores": true).
   bool aspectScores = false;
+  // Where that head reads from ("aspect_score_width"): 0, a linear layer on the heads'
+  // shared layer (every model before 2026-12-07); N, its own GELU layer of width N on the
+  // pooled map, so it can be refitted alone without touching what the other heads and
+  // the quality token read.
+  int aspectScoreWidth = 0;
   // P(A better than B) = sigmoid(pairScale * (score_A - score_B)); fitted on validation
   // pairs after training so that the probability is calibrated.
   double pairScale = 3.0;

@@ -43,7 +43,12 @@ Layout layoutOf(const io::VisionConfig& c) {
   l.linear("heads.score", 1, c.headWidth);
   l.linear("heads.aspects", kAspects * kLevels, c.headWidth);
   l.linear("heads.types", int64_t(c.distortionTypes.size()), c.headWidth);
-  if (c.aspectScores) l.linear("heads.aspect_scores", kAspects, c.headWidth);
+  if (c.aspectScores && c.aspectScoreWidth > 0) {
+    l.linear("heads.aspect_scores_hidden", c.aspectScoreWidth, 2 * int64_t(w[3]));
+    l.linear("heads.aspect_scores", kAspects, c.aspectScoreWidth);
+  } else if (c.aspectScores) {
+    l.linear("heads.aspect_scores", kAspects, c.headWidth);
+  }
   return l;
 }
 
@@ -91,6 +96,7 @@ Result<QualityEncoder> QualityEncoder::load(const LoadContext& ctx, const io::Vi
   e.headAspects_ = linear("heads.aspects");
   e.headTypes_ = linear("heads.types");
   if (c.aspectScores) e.headAspectScores_ = linear("heads.aspect_scores");
+  if (c.aspectScores && c.aspectScoreWidth > 0) e.headAspectScoresHidden_ = linear("heads.aspect_scores_hidden");
   return e;
 }
 
@@ -118,11 +124,14 @@ at::Tensor QualityEncoder::pool(const at::Tensor& map) {
 
 QualityHeads QualityEncoder::heads(const at::Tensor& pooled) const {
   QualityHeads h;
-  h.hidden = at::gelu(headHidden_(pooled.to(headHidden_.weight.scalar_type())));         // [N, headWidth]
-  h.score = headScore_(h.hidden).squeeze(1);                                             // [N]
-  h.aspects = headAspects_(h.hidden).view({-1, kAspects, kLevels});                      // [N, 5, 3]
-  h.types = headTypes_(h.hidden);                                                        // [N, T]
-  if (headAspectScores_.weight.defined()) h.aspectScores = headAspectScores_(h.hidden);  // [N, 5]
+  h.hidden = at::gelu(headHidden_(pooled.to(headHidden_.weight.scalar_type())));  // [N, headWidth]
+  h.score = headScore_(h.hidden).squeeze(1);                                      // [N]
+  h.aspects = headAspects_(h.hidden).view({-1, kAspects, kLevels});               // [N, 5, 3]
+  h.types = headTypes_(h.hidden);                                                 // [N, T]
+  if (headAspectScoresHidden_.weight.defined())
+    h.aspectScores = headAspectScores_(at::gelu(headAspectScoresHidden_(pooled.to(h.hidden.scalar_type()))));  // [N, 5]
+  else if (headAspectScores_.weight.defined())
+    h.aspectScores = headAspectScores_(h.hidden);  // [N, 5]
   return h;
 }
 
@@ -145,6 +154,8 @@ NamedParameters QualityEncoder::namedParameters(const std::string& prefix) {
   appendLinear(out, prefix + "heads.score", headScore_);
   appendLinear(out, prefix + "heads.aspects", headAspects_);
   appendLinear(out, prefix + "heads.types", headTypes_);
+  if (headAspectScoresHidden_.weight.defined())
+    appendLinear(out, prefix + "heads.aspect_scores_hidden", headAspectScoresHidden_);
   if (headAspectScores_.weight.defined()) appendLinear(out, prefix + "heads.aspect_scores", headAspectScores_);
   return out;
 }

@@ -16,7 +16,8 @@
 // Heads on the pooled map (mean and mean of the top quarter of each channel, so a local
 // distortion counts and the pooling does not depend on the image size): a score (the
 // mean opinion score minus 3), per-aspect severity logits [5 aspects x 3 levels] and the
-// dominant distortion type's logits, and (config aspect_scores) each aspect's own score.
+// dominant distortion type's logits, and (config aspect_scores) each aspect's own score,
+// read from the shared layer or (aspect_score_width) from a layer of its own.
 #include <ATen/ATen.h>
 
 #include <string>
@@ -72,6 +73,7 @@ class QualityEncoder {
   std::vector<Conv2d> transitions_;  // into stages 1, 2 (3x3 stride 2) and 3 (1x1)
   std::vector<std::vector<ResidualBlock>> stages_;
   Linear headHidden_, headScore_, headAspects_, headTypes_, headAspectScores_;
+  Linear headAspectScoresHidden_;  // config aspect_score_width > 0: the aspect-score head's own layer
 };
 
 }  // namespace dqa::model

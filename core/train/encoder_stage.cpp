@@ -1,6 +1,7 @@
 #include "core/train/encoder_stage.h"
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 
 #include <algorithm>
 #include <chrono>
@@ -116,6 +117,7 @@ class EncoderStage {
   QualityBatch sampleBatch(int step, data::SamplerConfig& sampler, double& msSamples, double& msViews);
   // One optimiser step on the batch at learning rate lr; its losses.
   Result<QualityLosses> trainOn(const QualityBatch& batch, int step, double lr);
+  Result<QualityLosses> trainStepInPrecision(const QualityBatch& batch, int step, double lr);
   Status evaluate(EncoderStageProgress& p);
   Status saveCheckpoint(int step);
   Result<int> loadCheckpoint();
@@ -138,10 +140,18 @@ Status EncoderStage::setUp() {
   const bool resuming = o_.resume && fs::exists(ckpt + "/config.json");
   auto m = model::MultimodalModel::load(resuming ? ckpt : o_.initFrom, {});
   if (!m) return m.error();
+  std::string source = o_.initFrom;
   if (!resuming && o_.addAspectScores && !m.value()->config().vision.aspectScores) {
     const std::string grown = o_.outputDirectory + "/init";
-    if (auto ok = addAspectScoreHead(o_.initFrom, grown, o_.stream.seed); !ok) return ok;
-    m = model::MultimodalModel::load(grown, {});
+    if (auto ok = addAspectScoreHead(source, grown, o_.stream.seed); !ok) return ok;
+    source = grown;
+    m = model::MultimodalModel::load(source, {});
+    if (!m) return m.error();
+  }
+  if (!resuming && o_.freshAspectScoreWidth >= 0) {
+    const std::string fresh = o_.outputDirectory + "/init-fresh-aspect-scores";
+    if (auto ok = freshAspectScoreHead(source, fresh, o_.freshAspectScoreWidth, o_.stream.seed); !ok) return ok;
+    m = model::MultimodalModel::load(fresh, {});
     if (!m) return m.error();
   }
   model_ = m.value();
@@ -280,6 +290,24 @@ Result<QualityLosses> EncoderStage::trainOn(const QualityBatch& batch, int step,
   return l;
 }
 
+Result<QualityLosses> EncoderStage::trainStepInPrecision(const QualityBatch& batch, int step, double lr) {
+  // bf16 only where the CPU multiplies it in hardware (emulated, it is slower than
+  // float32); validation and the pair-scale fit stay float32.
+  if (!o_.bf16 || !cpuHasFastBf16()) return trainOn(batch, step, lr);
+  struct Autocast {
+    Autocast() {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+    // The cast copies of the weights are cached for one step: stale after the update.
+    ~Autocast() {
+      at::autocast::set_cpu_enabled(false);
+      at::autocast::clear_cache();
+    }
+  } scope;
+  return trainOn(batch, step, lr);
+}
+
 Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>& onProgress) {
   configureRuntime(o_.threads);
   if (auto ok = setUp(); !ok) return ok;
@@ -301,7 +329,7 @@ Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>&
       if (batch.views() < 2) continue;
       const auto tTrain = std::chrono::steady_clock::now();
       const double lr = scheduledLearningRate(step, o_.steps, o_.warmupSteps, o_.learningRate, o_.minLearningRateRatio);
-      auto l = trainOn(batch, step, lr);
+      auto l = trainStepInPrecision(batch, step, lr);
       if (!l) return l.error();
       views += batch.views();
       times.samples += msSamples;

@@ -23,6 +23,9 @@ struct EncoderStageOptions {
   std::string initFrom;  // model directory with a quality encoder (its decoder is kept as is)
   // initFrom lacks the per-aspect score head: add it (addAspectScoreHead) into <out>/init.
   bool addAspectScores = false;
+  // >= 0: start from initFrom with its aspect-score head replaced by fresh weights
+  // (freshAspectScoreHead) with a layer of this width of its own (0: none), into <out>/init.
+  int freshAspectScoreWidth = -1;
   // Train only the parameters whose names start with this ("": the whole encoder and
   // heads). Under "vision_tower.heads." the encoder runs without gradients.
   std::string trainOnly;
@@ -46,6 +49,7 @@ struct EncoderStageOptions {
   int evalEvery = 500;
   int evalPairs = 500;  // validation pairs per split and mode
   bool resume = true;
+  bool bf16 = false;  // CPU autocast to bfloat16 for the training steps (only where the CPU has bf16 hardware)
 };
 
 struct EncoderStageProgress {

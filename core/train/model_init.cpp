@@ -27,18 +27,22 @@ std::vector<std::string> typeNames(const ModelShape& s) {
 }
 
 nlohmann::json qualityVisionJson(const ModelShape& s) {
-  return {{"model_type", "depictqa_quality_encoder"},
-          {"stage_widths", s.stageWidths},
-          {"stage_blocks", s.stageBlocks},
-          {"input_features", s.qualityInputs},
-          {"max_token_grid", s.maxTokenGrid},
-          {"head_width", s.headWidth},
-          {"distortion_types", typeNames(s)},
-          {"image_size", s.imageSize},
-          {"patch_size", 16},
-          {"hidden_size", s.stageWidths.empty() ? 0 : s.stageWidths.back()},
-          {"pair_scale", 3.0},
-          {"aspect_scores", s.aspectScores}};
+  nlohmann::json j = {{"model_type", "depictqa_quality_encoder"},
+                      {"stage_widths", s.stageWidths},
+                      {"stage_blocks", s.stageBlocks},
+                      {"input_features", s.qualityInputs},
+                      {"max_token_grid", s.maxTokenGrid},
+                      {"head_width", s.headWidth},
+                      {"distortion_types", typeNames(s)},
+                      {"image_size", s.imageSize},
+                      {"patch_size", 16},
+                      {"hidden_size", s.stageWidths.empty() ? 0 : s.stageWidths.back()},
+                      {"pair_scale", 3.0},
+                      {"aspect_scores", s.aspectScores}};
+  // Written only where it differs from the default, so the recipe's config.json is the
+  // same as before the option existed.
+  if (s.aspectScoreWidth > 0) j["aspect_score_width"] = s.aspectScoreWidth;
+  return j;
 }
 
 std::string modelConfigJsonClip(const ModelShape& s) {
@@ -129,7 +133,8 @@ Status writeInitialModel(const ModelShape& s, const std::string& dir, uint64_t s
       for (size_t i = 1; i < shape.size(); ++i) fanIn *= shape[i];
       double stdev = std::sqrt(2.0 / double(fanIn));
       if (name.find(".second.") != std::string::npos) stdev *= 0.1;
-      if (name.rfind("heads.", 0) == 0 && name.rfind("heads.hidden", 0) != 0) stdev = 0.01;
+      // The heads' outputs start small; their hidden layers keep He's rule.
+      if (name.rfind("heads.", 0) == 0 && name.find("hidden") == std::string::npos) stdev = 0.01;
       normal(full, shape, stdev);
     }
     const int64_t D = cfg->vision.hiddenSize, F = model::qualityTokenFeatureCount(cfg->vision);
@@ -201,15 +206,53 @@ Status writeInitialModel(const ModelShape& s, const std::string& dir, uint64_t s
   return Ok{};
 }
 
-Status addAspectScoreHead(const std::string& from, const std::string& directory, uint64_t seed) {
+namespace {
+
+// The model in `from`, if it has a quality encoder with a quality token (only such a model
+// has an aspect-score head).
+Result<std::shared_ptr<model::MultimodalModel>> modelWithQualityToken(const std::string& from) {
   auto loaded = model::MultimodalModel::load(from, {});
   if (!loaded) return loaded.error();
-  model::MultimodalModel& m = *loaded.value();
-  const io::VisionConfig& vision = m.config().vision;
+  const model::MultimodalModel& m = *loaded.value();
   if (!m.hasQualityEncoder() || !m.hasProjector() || !m.projector().hasQualityToken())
     return makeError("'" + from +
                      "' has no quality encoder with a quality token; only such a model takes an "
                      "aspect-score head");
+  return loaded.value();
+}
+
+// Fresh weights of the per-aspect score head `vision` describes: its own GELU layer on the
+// pooled map (aspect_score_width > 0, He's rule) or none, then 5 outputs that start small
+// around the typical label.
+void appendFreshAspectScoreHead(const io::VisionConfig& vision, uint64_t seed,
+                                std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  int64_t inputs = vision.headWidth;
+  if (vision.aspectScoreWidth > 0) {
+    const int64_t pooled = 2 * int64_t(vision.stageWidths.at(3));  // QualityEncoder::pool: [N, 2D]
+    inputs = vision.aspectScoreWidth;
+    tensors.emplace_back("vision_tower.heads.aspect_scores_hidden.weight",
+                         at::empty({inputs, pooled}, at::kFloat).normal_(0.0, std::sqrt(2.0 / double(pooled)), gen));
+    tensors.emplace_back("vision_tower.heads.aspect_scores_hidden.bias", at::zeros({inputs}, at::kFloat));
+  }
+  tensors.emplace_back("vision_tower.heads.aspect_scores.weight",
+                       at::empty({5, inputs}, at::kFloat).normal_(0.0, 0.01, gen));
+  // Most aspects of most images are undistorted (label 4.6, i.e. 1.6 after the - 3).
+  tensors.emplace_back("vision_tower.heads.aspect_scores.bias", at::full({5}, 1.5, at::kFloat));
+}
+
+std::string tokenizerOf(const model::MultimodalModel& m) {
+  const std::string tokenizer = m.files().tokenizerPath;
+  return std::filesystem::exists(tokenizer) ? tokenizer : "";
+}
+
+}  // namespace
+
+Status addAspectScoreHead(const std::string& from, const std::string& directory, uint64_t seed) {
+  auto loaded = modelWithQualityToken(from);
+  if (!loaded) return loaded.error();
+  model::MultimodalModel& m = *loaded.value();
+  const io::VisionConfig& vision = m.config().vision;
   if (vision.aspectScores) return makeError("'" + from + "' already has an aspect-score head");
   io::VisionConfig grown = vision;
   grown.aspectScores = true;
@@ -232,15 +275,26 @@ Status addAspectScoreHead(const std::string& from, const std::string& directory,
     }
     tensors.emplace_back(name, w.contiguous());
   }
-  at::Generator gen = at::detail::createCPUGenerator(seed);
-  tensors.emplace_back("vision_tower.heads.aspect_scores.weight",
-                       at::empty({5, int64_t(vision.headWidth)}, at::kFloat).normal_(0.0, 0.01, gen));
-  // Most aspects of most images are undistorted (label 4.6, i.e. 1.6 after the - 3).
-  tensors.emplace_back("vision_tower.heads.aspect_scores.bias", at::full({5}, 1.5, at::kFloat));
+  appendFreshAspectScoreHead(grown, seed, tensors);
+  return writeModelDirectory(tensors, m.files().configPath, {{"aspect_scores", true}}, tokenizerOf(m), directory);
+}
 
-  const std::string tokenizer = m.files().tokenizerPath;
-  return writeModelDirectory(tensors, m.files().configPath, {{"aspect_scores", true}},
-                             std::filesystem::exists(tokenizer) ? tokenizer : "", directory);
+Status freshAspectScoreHead(const std::string& from, const std::string& directory, int width, uint64_t seed) {
+  if (width < 0 || width > 4096)
+    return makeError("an aspect-score layer width must be 0 to 4096, got " + std::to_string(width));
+  auto loaded = modelWithQualityToken(from);
+  if (!loaded) return loaded.error();
+  model::MultimodalModel& m = *loaded.value();
+  io::VisionConfig fresh = m.config().vision;
+  if (!fresh.aspectScores)
+    return makeError("'" + from + "' has no aspect-score head to replace; add one first (--add-aspect-scores)");
+  fresh.aspectScoreWidth = width;
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (auto& [name, t] : m.namedParameters())
+    if (name.rfind("vision_tower.heads.aspect_scores", 0) != 0)
+      tensors.emplace_back(name, t->detach().to(at::kFloat).contiguous());
+  appendFreshAspectScoreHead(fresh, seed, tensors);
+  return writeModelDirectory(tensors, m.files().configPath, {{"aspect_score_width", width}}, tokenizerOf(m), directory);
 }
 
 }  // namespace dqa::train

@@ -23,6 +23,7 @@ struct ModelShape {
   int maxTokenGrid = 8;
   int headWidth = 128;
   bool aspectScores = true;  // a head for each aspect's own score (preferences weigh them)
+  int aspectScoreWidth = 0;  // that head's own hidden layer (0: it reads the shared one)
   // The type head's classes: "none" then the KADID types (data::typeInfo names).
   std::vector<std::string> distortionTypes;
   // CLIP encoder. Early fusion: the encoder of a distorted image
@@ -47,5 +48,14 @@ Status writeInitialModel(const ModelShape& shape, const std::string& directory, 
 // widened for the features that head adds, their columns zero: the copy answers exactly
 // as the original until the new head and columns are trained.
 Status addAspectScoreHead(const std::string& from, const std::string& directory, uint64_t seed);
+
+// Copies the model in `from` to `directory` with its per-aspect score head replaced by
+// fresh weights that read the pooled map through a GELU layer of `width` of their own
+// (config aspect_score_width; 0: a linear layer on the heads' shared layer, as before).
+// Nothing else changes, so the other heads, the quality token's other features and the
+// decoder are the original's; the projector's aspect-score columns keep their weights and
+// read the new head's scores, which the same loss trains towards the same targets. The
+// model must have the head already (addAspectScoreHead adds one).
+Status freshAspectScoreHead(const std::string& from, const std::string& directory, int width, uint64_t seed);
 
 }  // namespace dqa::train

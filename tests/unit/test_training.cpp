@@ -27,6 +27,7 @@
 #include "core/train/language_loss.h"
 #include "core/train/model_average.h"
 #include "core/train/model_init.h"
+#include "core/train/model_io.h"
 #include "core/train/optimizer.h"
 #include "core/train/quality_batch.h"
 #include "core/train/sample_stream.h"
@@ -329,6 +330,72 @@ class TrainingTest : public QObject {
     QVERIFY(
         (y->at(text::ImageRole::A).aspectScores - y->at(text::ImageRole::B).aspectScores).abs().max().item<double>() >
         0);
+  }
+
+  // The aspect-score head replaced by a wider one of its own (depictqa-train
+  // --fresh-aspect-scores): only its weights change, it is saved and loaded with its
+  // layer, and the heads a verdict reads besides it are the original's.
+  void freshAspectScoreHeadChangesNothingElse() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    const std::string plain = root + "/plain", wide = root + "/wide", saved = root + "/saved";
+    QVERIFY(train::writeInitialModel(tinyShape(300), plain, 1).ok());
+    const auto made = train::freshAspectScoreHead(plain, wide, 16, 7);
+    QVERIFY2(made.ok(), made.ok() ? "" : made.message().c_str());
+    auto before = model::MultimodalModel::load(plain, {});
+    auto after = model::MultimodalModel::load(wide, {});
+    QVERIFY2(after.ok(), after.ok() ? "" : after.message().c_str());
+    QCOMPARE(after.value()->config().vision.aspectScoreWidth, 16);
+    QCOMPARE(before.value()->config().vision.aspectScoreWidth, 0);
+
+    std::map<std::string, at::Tensor> original;
+    for (auto& [name, t] : before.value()->namedParameters()) original[name] = *t;
+    int replaced = 0;
+    for (auto& [name, t] : after.value()->namedParameters()) {
+      if (name.rfind("vision_tower.heads.aspect_scores", 0) == 0) {
+        ++replaced;
+        continue;
+      }
+      QVERIFY2(original.count(name) && at::equal(original[name], *t), name.c_str());
+    }
+    QCOMPARE(replaced, 4);  // the layer of its own and the output, weight and bias each
+    const int64_t pooled = 2 * int64_t(after.value()->config().vision.stageWidths[3]);
+    for (auto& [name, t] : after.value()->namedParameters())
+      if (name == "vision_tower.heads.aspect_scores_hidden.weight")
+        QCOMPARE(t->sizes().vec(), (std::vector<int64_t>{16, pooled}));
+
+    // Saved by the trainer's writer and loaded again: the same weights, the same width.
+    QVERIFY(train::saveModelDirectory(*after.value(), saved, "").ok());
+    auto reloaded = model::MultimodalModel::load(saved, {});
+    QVERIFY2(reloaded.ok(), reloaded.ok() ? "" : reloaded.message().c_str());
+    QCOMPARE(reloaded.value()->config().vision.aspectScoreWidth, 16);
+
+    cv::RNG rng(5);
+    cv::Mat ref(64, 64, CV_8UC3), a;
+    rng.fill(ref, cv::RNG::UNIFORM, 0, 255);
+    cv::GaussianBlur(ref, a, {5, 5}, 1.5);
+    const model::RoleImages images{{text::ImageRole::Reference, {ref}}, {text::ImageRole::A, {a}}};
+    auto x = model::encodeImages(*before.value(), images, {});
+    auto y = model::encodeImages(*after.value(), images, {});
+    auto z = model::encodeImages(*reloaded.value(), images, {});
+    QVERIFY(x.ok() && y.ok() && z.ok());
+    const auto& ex = x->at(text::ImageRole::A);
+    const auto& ey = y->at(text::ImageRole::A);
+    QVERIFY(at::equal(ex.score, ey.score) && at::equal(ex.aspects, ey.aspects) && at::equal(ex.types, ey.types));
+    QVERIFY(!at::equal(ex.aspectScores, ey.aspectScores));
+    QVERIFY(at::equal(ey.aspectScores, z->at(text::ImageRole::A).aspectScores));
+
+    // Back to a linear head on the shared layer; a model without the head is told how to add one.
+    QVERIFY(train::freshAspectScoreHead(wide, root + "/linear", 0, 7).ok());
+    auto linear = model::MultimodalModel::load(root + "/linear", {});
+    QVERIFY(linear.ok());
+    QCOMPARE(linear.value()->config().vision.aspectScoreWidth, 0);
+    train::ModelShape without = tinyShape(300);
+    without.aspectScores = false;
+    QVERIFY(train::writeInitialModel(without, root + "/without", 1).ok());
+    const auto refused = train::freshAspectScoreHead(root + "/without", root + "/never", 16, 7);
+    QVERIFY(!refused.ok());
+    QVERIFY2(refused.message().find("--add-aspect-scores") != std::string::npos, refused.message().c_str());
   }
 
   void languageBatchSupervisesEveryLetter() {
