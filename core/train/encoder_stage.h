@@ -24,7 +24,8 @@ struct EncoderStageOptions {
   // initFrom lacks the per-aspect score head: add it (addAspectScoreHead) into <out>/init.
   bool addAspectScores = false;
   // >= 0: start from initFrom with its aspect-score head replaced by fresh weights
-  // (freshAspectScoreHead) with a layer of this width of its own (0: none), into <out>/init.
+  // (freshAspectScoreHead) with a layer of this width of its own (0: none), written into
+  // <out>/init-fresh-aspect-scores.
   int freshAspectScoreWidth = -1;
   // Train only the parameters whose names start with this ("": the whole encoder and
   // heads). Under "vision_tower.heads." the encoder runs without gradients.
