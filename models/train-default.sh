@@ -41,6 +41,12 @@ STAGE3_STEPS=${STAGE3_STEPS:-600}
 STAGE4_STEPS=${STAGE4_STEPS:-600}
 STAGE5_STEPS=${STAGE5_STEPS:-1500}
 STAGE6_STEPS=${STAGE6_STEPS:-600}
+# DECODER_BF16=1: the decoder stages (2, 3, 4, 6) autocast to bfloat16 where the CPU has
+# bf16 hardware (on an Intel Xeon with avx512_bf16, 0.59 of float32's time for a decoder
+# stage; a seventh stage trained either way measured alike: docs/model.md, "Speed"). Off
+# by default: the shipped weights were trained in float32 and the script makes them again.
+decoder_precision=()
+[[ "${DECODER_BF16:-0}" == 1 ]] && decoder_precision=(--bf16)
 # The attention loss of the decoder stages, on samples of which 30% of the distorted
 # images carry a local distortion (12% in the validation shards).
 attention=(--attention-weight 1 --local-share 0.3)
@@ -85,7 +91,7 @@ finished stage1 || "$bin/depictqa-train" --mode encoder "${stream[@]}" --val sha
 finished stage2 || "$bin/depictqa-train" --mode decoder --init stage1/model "${stream[@]}" --val shards/val --tokenizer tok.model \
   --out stage2 --steps "$STAGE2_STEPS" --batch 16 --lr 1e-3 --warmup 100 --verdict-weight 2 --distill-weight 1 \
   --letter-weight 1 --key-weight 3 "${attention[@]}" "${wording[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 500 --eval-examples 256 \
-  --save-every 250 --threads "$THREADS" --seed 1
+  --save-every 250 --threads "$THREADS" --seed 1 "${decoder_precision[@]}"
 # Whether stage 2's attention maps point at local distortions (before the attention loss
 # a run could come out at chance: docs/model.md, "Attention maps"); 20 s, reported.
 [[ -f stage2/pointing/report.md ]] || {
@@ -99,7 +105,7 @@ finished stage3 || "$bin/depictqa-train" --mode decoder --init stage2/model "${s
   --out stage3 --steps "$STAGE3_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 0.5 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts \
   --key-weight 3 "${attention[@]}" "${wording[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
-  --save-every 250 --threads "$THREADS" --seed 3
+  --save-every 250 --threads "$THREADS" --seed 3 "${decoder_precision[@]}"
 # Stage 4: the data engine's verdict sentences now announce their orientation before
 # the image ("the worse image is Image A") and its per-aspect comparisons name the better
 # image first; the verdict loss at full weight on them.
@@ -107,7 +113,7 @@ finished stage4 || "$bin/depictqa-train" --mode decoder --init stage3/model "${s
   --out stage4 --steps "$STAGE4_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts \
   --key-weight 3 "${attention[@]}" "${wording[@]}" --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
-  --save-every 250 --threads "$THREADS" --seed 4
+  --save-every 250 --threads "$THREADS" --seed 4 "${decoder_precision[@]}"
 # Stage 5: the per-aspect score head refined on the frozen encoder (only it trains):
 # each aspect's score, and the A/B ranking under ten stated preferences.
 finished stage5 || "$bin/depictqa-train" --mode encoder --init stage4/model \
@@ -122,7 +128,7 @@ finished stage6 || "$bin/depictqa-train" --mode decoder --init stage5/model "${s
   --out stage6 --steps "$STAGE6_STEPS" --batch 16 --lr 3e-4 --warmup 20 --verdict-weight 2 --distill-weight 1 \
   --letter-weight 1 --loser-first-verdicts --preference-share 0.5 \
   --key-weight 3 "${attention[@]}" --question-variety 0.5 --patch-sizes 64,96,128,192,256 --patch-weights 3,3,2,1,1 --eval-every 300 --eval-examples 256 \
-  --save-every 250 --threads "$THREADS" --seed 8
+  --save-every 250 --threads "$THREADS" --seed 8 "${decoder_precision[@]}"
 rm -rf "$root/models/default"
 cp -r stage6/model "$root/models/default"
 # The verdict's confidence: a temperature on its two-way logit for comparisons with a
