@@ -4,13 +4,13 @@
 // prompt, the first "USER:" words) is the same for all: its keys and values are
 // computed once and broadcast into each batch's cache.
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <cmath>
 #include <tuple>
 
+#include "core/generate/bf16_autocast.h"
 #include "core/generate/engine.h"
 #include "core/generate/engine_impl.h"
 #include "core/image/preprocess.h"
@@ -26,23 +26,11 @@ const cv::Mat& tileImage(const TileImages& t, text::ImageRole role) {
 
 bool cancelled(const BatchOptions& o) { return o.cancel && o.cancel->load(); }
 
-// CPU autocast to bfloat16 for the duration of one batch call, restored after.
-class Bf16Scope {
- public:
-  Bf16Scope(const Engine::Impl& s, const BatchOptions& o);
-  ~Bf16Scope() {
-    if (!active_) return;
-    at::autocast::set_cpu_enabled(wasEnabled_);
-    at::autocast::set_autocast_cpu_dtype(previousType_);
-    at::autocast::clear_cache();
-  }
-  Bf16Scope(const Bf16Scope&) = delete;
-  Bf16Scope& operator=(const Bf16Scope&) = delete;
-
- private:
-  bool active_ = false, wasEnabled_ = false;
-  at::ScalarType previousType_ = at::kBFloat16;
-};
+// bf16 matmuls for one batch call: asked for, and a float32 decoder on the CPU.
+bool batchInBf16(const Engine::Impl& s, const BatchOptions& o) {
+  const auto& decoder = s.model->decoder();
+  return o.bf16OnCpu && decoder.device().is_cpu() && decoder.dtype() == at::kFloat;
+}
 
 // The prompt laid out for a batch: the shared prefix, then the pieces that follow it.
 struct BatchPlan {
@@ -142,16 +130,6 @@ struct BatchRunner {
   }
 };
 
-Bf16Scope::Bf16Scope(const Engine::Impl& s, const BatchOptions& o) {
-  const auto& decoder = s.model->decoder();
-  active_ = o.bf16OnCpu && decoder.device().is_cpu() && decoder.dtype() == at::kFloat && cpuHasFastBf16();
-  if (!active_) return;
-  wasEnabled_ = at::autocast::is_cpu_enabled();
-  previousType_ = at::autocast::get_autocast_cpu_dtype();
-  at::autocast::set_cpu_enabled(true);
-  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-}
-
 }  // namespace
 
 Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& prompt, const std::vector<TileImages>& items,
@@ -166,7 +144,7 @@ Result<std::vector<Verdict>> Engine::judgeBatch(const text::PromptRequest& promp
   verdicts.reserve(items.size());
   try {
     c10::InferenceMode guard;
-    Bf16Scope lowPrecision(s, options);
+    const CpuBf16Autocast lowPrecision(batchInBf16(s, options));
     BatchRunner runner{s, request, {}};
     if (auto ok = runner.prepare(s.verdict.prefix); !ok) return ok.error();
     const size_t step = static_cast<size_t>(std::max(1, options.batchSize));
@@ -208,7 +186,7 @@ Result<std::vector<std::string>> Engine::answerBatch(const text::PromptRequest& 
   answers.reserve(items.size());
   try {
     c10::InferenceMode guard;
-    Bf16Scope lowPrecision(s, options);
+    const CpuBf16Autocast lowPrecision(batchInBf16(s, options));
     BatchRunner runner{s, prompt, {}};
     if (auto ok = runner.prepare({}); !ok) return ok.error();
     const auto& decoder = s.model->decoder();

@@ -2,6 +2,7 @@
 // check for the slow reference BLAS.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/InferenceMode.h>
 
 #if defined(__GLIBC__)
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/generate/bf16_autocast.h"
 #include "core/generate/engine.h"
 
 namespace dqa {
@@ -84,6 +86,21 @@ bool cpuHasFastBf16() {
     return false;
   }();
   return has;
+}
+
+CpuBf16Autocast::CpuBf16Autocast(bool wanted) : active_(wanted && cpuHasFastBf16()) {
+  if (!active_) return;
+  wasEnabled_ = at::autocast::is_cpu_enabled();
+  previousType_ = at::autocast::get_autocast_cpu_dtype();
+  at::autocast::set_cpu_enabled(true);
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+}
+
+CpuBf16Autocast::~CpuBf16Autocast() {
+  if (!active_) return;
+  at::autocast::set_cpu_enabled(wasEnabled_);
+  at::autocast::set_autocast_cpu_dtype(previousType_);
+  at::autocast::clear_cache();
 }
 
 RuntimeReport configureRuntime(int threads) {

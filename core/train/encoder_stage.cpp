@@ -1,7 +1,6 @@
 #include "core/train/encoder_stage.h"
 
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/distortions.h"
+#include "core/generate/bf16_autocast.h"
 #include "core/generate/engine.h"
 #include "core/generate/engine_impl.h"
 #include "core/model/multimodal.h"
@@ -117,7 +117,6 @@ class EncoderStage {
   QualityBatch sampleBatch(int step, data::SamplerConfig& sampler, double& msSamples, double& msViews);
   // One optimiser step on the batch at learning rate lr; its losses.
   Result<QualityLosses> trainOn(const QualityBatch& batch, int step, double lr);
-  Result<QualityLosses> trainStepInPrecision(const QualityBatch& batch, int step, double lr);
   Status evaluate(EncoderStageProgress& p);
   Status saveCheckpoint(int step);
   Result<int> loadCheckpoint();
@@ -290,24 +289,6 @@ Result<QualityLosses> EncoderStage::trainOn(const QualityBatch& batch, int step,
   return l;
 }
 
-Result<QualityLosses> EncoderStage::trainStepInPrecision(const QualityBatch& batch, int step, double lr) {
-  // bf16 only where the CPU multiplies it in hardware (emulated, it is slower than
-  // float32); validation and the pair-scale fit stay float32.
-  if (!o_.bf16 || !cpuHasFastBf16()) return trainOn(batch, step, lr);
-  struct Autocast {
-    Autocast() {
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
-    // The cast copies of the weights are cached for one step: stale after the update.
-    ~Autocast() {
-      at::autocast::set_cpu_enabled(false);
-      at::autocast::clear_cache();
-    }
-  } scope;
-  return trainOn(batch, step, lr);
-}
-
 Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>& onProgress) {
   configureRuntime(o_.threads);
   if (auto ok = setUp(); !ok) return ok;
@@ -329,7 +310,11 @@ Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>&
       if (batch.views() < 2) continue;
       const auto tTrain = std::chrono::steady_clock::now();
       const double lr = scheduledLearningRate(step, o_.steps, o_.warmupSteps, o_.learningRate, o_.minLearningRateRatio);
-      auto l = trainStepInPrecision(batch, step, lr);
+      // bf16 for the step only: validation and the pair-scale fit stay float32.
+      auto l = [&] {
+        const CpuBf16Autocast lowPrecision(o_.bf16);
+        return trainOn(batch, step, lr);
+      }();
       if (!l) return l.error();
       views += batch.views();
       times.samples += msSamples;

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "core/data/distortions.h"
+#include "core/generate/bf16_autocast.h"
 #include "core/generate/engine.h"
 #include "core/io/safetensors.h"
 #include "core/model/multimodal.h"
@@ -573,15 +574,14 @@ Status Trainer::runSteps(const std::function<void(const TrainProgress&)>& onProg
   if (leader()) log.open(opt_.outputDirectory + "/log.jsonl", std::ios::app);
   const auto t0 = std::chrono::steady_clock::now();
   StepAverages averages;
-  // bf16 autocast only where the CPU multiplies bf16 in hardware; elsewhere it is emulated
-  // and slower than float32.
-  const bool bf16 = opt_.bf16 && cpuHasFastBf16();
   try {
-    at::autocast::set_cpu_enabled(bf16);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     const int lastStep = opt_.stopAt > 0 ? std::min(opt_.stopAt, opt_.steps) : opt_.steps;
     for (int step = firstStep; step < lastStep; ++step) {
-      auto r = trainStep(step);
+      // bf16 for the step only: validation stays float32.
+      auto r = [&] {
+        const CpuBf16Autocast lowPrecision(opt_.bf16);
+        return trainStep(step);
+      }();
       if (!r) return r.error();
       if (r->skipped) continue;
       averages.add(r.value());
@@ -598,9 +598,7 @@ Status Trainer::runSteps(const std::function<void(const TrainProgress&)>& onProg
         p.etaSeconds = (lastStep - done) * opt_.batchSize * world() / std::max(1e-9, p.samplesPerSecond);
         trainCurve_.emplace_back(done, p.lmLoss);
         if (evaluateNow) {
-          at::autocast::set_cpu_enabled(false);
           auto e = evaluate(p);
-          at::autocast::set_cpu_enabled(bf16);
           if (!e) return e;
         }
         if (leader()) {
@@ -614,11 +612,7 @@ Status Trainer::runSteps(const std::function<void(const TrainProgress&)>& onProg
                    trainCurve_, valCurve_);
       }
     }
-    at::autocast::set_cpu_enabled(false);
-  } catch (const c10::Error& e) {
-    at::autocast::set_cpu_enabled(false);
-    return makeError(std::string("training failed: ") + e.what_without_backtrace());
-  }
+  } catch (const c10::Error& e) { return makeError(std::string("training failed: ") + e.what_without_backtrace()); }
   if (!leader()) return Ok{};
   if (auto s = saveFinalModel(); !s) return s;
   drawCurves(opt_.outputDirectory + "/loss.png", "loss per answer token: train (blue), validation (red)", trainCurve_,
