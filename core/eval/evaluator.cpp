@@ -7,6 +7,7 @@
 
 #include "core/data/parser.h"
 #include "core/data/shard_dataset.h"
+#include "core/eval/kind_breakdown.h"
 #include "core/eval/measures.h"
 #include "core/eval/plots.h"
 
@@ -47,6 +48,7 @@ struct Tally {
   // Each brief verdict (2AFC pairs, pairs with a preference), one object per line of
   // verdicts.jsonl: what a rule that weighs the decoder against the heads is chosen on.
   std::vector<json> verdicts;
+  KindBreakdown byKind;                    // the 2AFC rows by each image's dominant distortion
   json reasoningExamples = json::array();  // the first answers, as written, beside the truth
 };
 
@@ -156,10 +158,12 @@ Status Run::pair(const data::TrainingExample& ex) {
   const bool ok = v.present && v.winner == truth;
   (ex.prompt.withReference ? t.modelFR : t.modelNR).add(ok);
   t.verdicts.push_back(verdictRecord(ex, ex.prompt.withReference ? "fr" : "nr", a.value()));
+  PairOutcome outcome{ex.prompt.withReference, ok, std::nullopt, std::nullopt};
   if (a->headProbabilityA >= 0) {
     const char heads = a->headProbabilityA >= 0.5f ? 'A' : 'B';
     (ex.prompt.withReference ? t.headsFR : t.headsNR).add(heads == truth);
     if (v.present) t.headsAgree.add(heads == v.winner);
+    outcome.heads = heads == truth;
   }
   if (v.present && v.probabilityA + v.probabilityB > 0)
     t.calibration.emplace_back((v.winner == 'A' ? v.probabilityA : v.probabilityB) / (v.probabilityA + v.probabilityB),
@@ -170,6 +174,8 @@ Status Run::pair(const data::TrainingExample& ex) {
   if (c.ssim) t.ssim.add(c.ssim == truth);
   if (c.gmsd) t.gmsd.add(c.gmsd == truth);
   if (c.brisque) t.brisque.add(c.brisque == truth);
+  if (const char classical = ex.prompt.withReference ? c.ssim : c.brisque) outcome.classical = classical == truth;
+  t.byKind.add(ex.truthA, ex.truthB, outcome);
   return Ok{};
 }
 
@@ -336,6 +342,7 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
           {"attention_pointing_game_layers", o.pointingLayers.empty() ? json("all") : json(o.pointingLayers)},
           {"attention_pointing_game_chance",
            t.pointing.total ? json(t.pointingChanceSum / double(t.pointing.total)) : json(nullptr)},
+          {"2afc_by_kind", t.byKind.toJson()},
           {"calibration", {{"ece", t.calibration.empty() ? json(nullptr) : json(ece)}, {"n", t.calibration.size()}}},
           {"failures", t.failures}};
 }
@@ -418,6 +425,7 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
   md += "| ECE of the A/B verdict | " +
         (t.calibration.empty() ? std::string("n/a") : std::to_string(ece).substr(0, 5)) + " | " +
         std::to_string(t.calibration.size()) + " |\n";
+  if (const std::string byKind = t.byKind.markdown(); !byKind.empty()) md += "\n" + byKind;
   return md;
 }
 

@@ -13,6 +13,7 @@
 #include "core/data/kadid.h"
 #include "core/data/shard_dataset.h"
 #include "core/data/textgen.h"
+#include "core/eval/kind_breakdown.h"
 #include "core/eval/measures.h"
 #include "core/eval/verdict_calibration.h"
 #include "core/generate/types.h"
@@ -367,6 +368,39 @@ class EvalMeasuresTest : public QObject {
     auto zero = io::parseModelConfig(j.dump());
     QVERIFY(!zero);
     QVERIFY2(zero.message().find("verdict_temperature_no_reference") != std::string::npos, zero.message().c_str());
+  }
+  // A pair counts once under each of its images' kinds, once only where they share one, and
+  // under "same kind" or "different kinds"; heads and the classical metric only where given.
+  void kindBreakdownCountsEachPairUnderItsKinds() {
+    constexpr int kMotionBlur = 3;
+    data::ImageTruth noisy = mildNoise(), blurred = mildNoise(), undistorted = clean();
+    blurred.type = kMotionBlur;
+    eval::KindBreakdown k;
+    QVERIFY(k.markdown().empty());
+    k.add(noisy, blurred, {true, true, false, true});                // FR, model right, heads wrong
+    k.add(noisy, noisy, {true, false, std::nullopt, std::nullopt});  // FR, same kind, no heads
+    k.add(blurred, undistorted, {false, true, true, false});         // NR
+    const json j = k.toJson();
+    const json& fr = j["full_reference"];
+    QCOMPARE(fr["impulse_noise"]["model"]["n"].get<int>(), 2);
+    QCOMPARE(fr["impulse_noise"]["model"]["accuracy"].get<double>(), 0.5);
+    QCOMPARE(fr["impulse_noise"]["heads"]["n"].get<int>(), 1);
+    QCOMPARE(fr["impulse_noise"]["heads"]["accuracy"].get<double>(), 0.0);
+    QCOMPARE(fr["motion_blur"]["model"]["n"].get<int>(), 1);
+    QCOMPARE(fr["same_kind"]["model"]["n"].get<int>(), 1);
+    QCOMPARE(fr["different_kinds"]["classical"]["accuracy"].get<double>(), 1.0);
+    QVERIFY(!fr.contains("undistorted"));
+    const json& nr = j["no_reference"];
+    QCOMPARE(nr["undistorted"]["model"]["n"].get<int>(), 1);
+    QCOMPARE(nr["motion_blur"]["classical"]["accuracy"].get<double>(), 0.0);
+    QVERIFY(!nr.contains("impulse_noise"));
+    QVERIFY(nr["same_kind"]["model"]["accuracy"].is_null());
+    const std::string md = k.markdown();
+    QVERIFY2(md.find("| impulse_noise | 50.0% (2) | 0.0% (1) | 100.0% (1) | – | – | – |") != std::string::npos,
+             md.c_str());
+    QVERIFY2(md.find("| motion_blur | 100.0% (1) | 0.0% (1) | 100.0% (1) | 100.0% (1) | 100.0% (1) | 0.0% (1) |") !=
+                 std::string::npos,
+             md.c_str());
   }
 };
 
