@@ -288,8 +288,6 @@ Status Run::otherWordings(const data::TrainingExample& ex) {
   return Ok{};
 }
 
-json rateJson(const Rate& r) { return {{"accuracy", r.total ? json(r.value()) : json(nullptr)}, {"n", r.total}}; }
-
 json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOptions& o) {
   const json confusion =
       t.confusionOpportunities ? json(double(t.confusions) / double(t.confusionOpportunities)) : json(nullptr);

@@ -1,6 +1,5 @@
 #include "core/eval/kind_breakdown.h"
 
-#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -11,8 +10,6 @@ namespace {
 using nlohmann::json;
 
 std::string kindName(int type) { return type <= 0 ? "undistorted" : data::typeInfo(type).name; }
-
-json rateJson(const Rate& r) { return {{"accuracy", r.total ? json(r.value()) : json(nullptr)}, {"n", r.total}}; }
 
 // "84.1% (328)"; "–" where the rate has no cases.
 std::string cell(const Rate& r) {

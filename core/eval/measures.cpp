@@ -31,6 +31,11 @@ bool isDistorted(int level) { return level != int(data::Severity::Undistorted); 
 
 double Rate::value() const { return total ? double(hit) / double(total) : std::nan(""); }
 
+nlohmann::json rateJson(const Rate& r) {
+  using nlohmann::json;
+  return {{"accuracy", r.total ? json(r.value()) : json(nullptr)}, {"n", r.total}};
+}
+
 bool brisqueAvailable() {
   // Looked up once: the evaluator asks for every no-reference pair.
   static const bool available = [] {

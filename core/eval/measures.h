@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/data/shard_dataset.h"
 #include "core/generate/engine.h"
 
@@ -29,6 +31,8 @@ struct Rate {
   }
   double value() const;  // NaN when empty
 };
+// {"accuracy": share or null when empty, "n": cases}: how every report.json row is written.
+nlohmann::json rateJson(const Rate& r);
 
 // Which image each classical metric prefers on one pair ('A' or 'B'; 0: not computed).
 // With a reference: PSNR, SSIM (higher is better), GMSD (lower); without: BRISQUE
