@@ -463,6 +463,49 @@ bool fitsClause(const std::string& afterImage, bool clean) {
   return false;
 }
 
+// Whether some finished sentence of `lowerAnswer` is a verdict (verdictSentencePools),
+// of a winner or a tie.
+bool hasFinishedVerdict(const std::string& lowerAnswer) {
+  for (const auto& [begin, end] : sentenceSpans(lowerAnswer)) {
+    if (!endsASentence(lowerAnswer.substr(begin, end - begin))) continue;
+    const std::string sentence = withoutLeadingSpaces(lowerAnswer.substr(begin, end - begin));
+    for (bool tie : {false, true})
+      for (const auto& stem : verdictStems(tie))
+        if (startsWith(sentence, stem)) return true;
+  }
+  return false;
+}
+
+// How a reasoning's first sentence stands against textgen's clauses about Image A, whole
+// ("image a looks pristine") or up to their level word ("in image a there is "): it may
+// still become one (Open), is one past its level word or an undistorted one (Settled),
+// or cannot become one (Off).
+enum class FirstClause { Off, Open, Settled };
+FirstClause readFirstClause(const std::string& sentence) {
+  static const std::array<std::vector<std::string>, 2> stems = [] {
+    std::array<std::vector<std::string>, 2> out;  // [0] names a distortion, [1] undistorted
+    const auto& pools = imageClausePools();
+    for (size_t clean = 0; clean < 2; ++clean)
+      for (const auto& clause : pools[clean]) addOnce(&out[clean], asWritten(clause.substr(0, clause.find("{LVL}"))));
+    return out;
+  }();
+  bool open = false;
+  for (const auto& stem : stems[1]) {
+    if (startsWith(sentence, stem)) return FirstClause::Settled;
+    open = open || startsWith(stem, sentence);
+  }
+  for (const auto& stem : stems[0]) {
+    if (startsWith(stem, sentence)) open = true;
+    if (!startsWith(sentence, stem)) continue;
+    const std::string level = sentence.substr(stem.size());
+    for (const auto& word : levelAdjectives()) {
+      if (startsWith(level, word + " ")) return FirstClause::Settled;
+      open = open || fitsWord(level, word);
+    }
+  }
+  return open ? FirstClause::Open : FirstClause::Off;
+}
+
 }  // namespace
 
 bool AnswerGrammar::mayCompare(int aspect) const { return described[size_t(aspect)] && !compared[size_t(aspect)]; }
@@ -489,6 +532,13 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     guard.letterBarred = better > 0 ? 'b' : better < 0 ? 'a' : 0;
   }
   if (!guard.letterBarred) guard.letterBarred = verdictLetterBarred(sentence, heads.winner);
+  // Only while it is open: a first sentence that already left the clauses (an answer
+  // decoded without this rule) is too late to turn.
+  guard.endBarred = heads.reasoning && !hasFinishedVerdict(lowerAnswer);
+  if (heads.reasoning && start == 0 && readFirstClause(sentence) == FirstClause::Open) {
+    guard.firstClauseOpen = true;
+    guard.firstSentence = sentence;
+  }
   guard.inKindSlot = !atStart && kindSlot(lowerAnswer, sentence, heads, &guard);
   guard.listEnds = !atStart && listEnds(lowerAnswer, sentence, heads, &guard);
   if (std::string after; !atStart) {
@@ -561,6 +611,9 @@ bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next) {
     const std::string after = guard.afterImage + lowerNext;
     if (fitsClause(after, guard.cleanBarred) && !fitsClause(after, !guard.cleanBarred)) return true;
   }
+  if (guard.firstClauseOpen &&
+      readFirstClause(withoutLeadingSpaces(guard.firstSentence + lowerNext)) == FirstClause::Off)
+    return true;
   if (guard.inKindSlot) {
     const std::string candidate = guard.afterLevel + lowerNext;
     if (!candidate.empty() && candidate.front() == ' ' && fitsOnlyBarredKinds(guard, withoutLeadingSpaces(candidate)))

@@ -50,6 +50,18 @@
 //    the clause has not named is one the heads are not sure is undistorted. Left to
 //    itself the decoder listed a second distortion on an aspect that was undistorted in
 //    half of its two-item lists.
+//  - A reasoning opens with Image A's clause ("Image A suffers from mild ...", "In Image A
+//    there is ...", "Image A looks pristine"), as every training reasoning does: until
+//    its first sentence is past the clause's level word (or is an undistorted clause),
+//    the words that would make it anything else ("Image A is of higher quality.") are
+//    left out. Asked in wordings no training template writes ("Which looks more
+//    professional? Explain."), the decoder answered with a brief comparison instead of a
+//    reasoning in up to 61% of the pairs (docs/model.md, "Reasonings asked in other
+//    words").
+//    Nor does a reasoning end before its verdict: the decoder so pushed wrote Image A's
+//    clause and stopped ("Image A is affected by slight excessive brightness.") in up to
+//    9% of those answers; the end of the text is left out until a verdict sentence
+//    (verdictSentencePools) is finished.
 //  - Images the heads see distorted: a reasoning does not call such an image undistorted
 //    ("Image A looks pristine", "Image B shows no visible distortion"): after its name,
 //    the words that would make the clause one of textgen's undistorted clauses rather
@@ -83,6 +95,7 @@ struct HeadsReading {
   // a stricter reading than `aspectClean`).
   std::array<std::array<bool, kNumAspects>, 2> aspectSurelyClean{};
   bool describesOneImage = false;  // a description: sentences that name no image are about image 0
+  bool reasoning = false;          // a reasoning: its first sentence is Image A's clause
 };
 
 struct AnswerGrammar {
@@ -131,10 +144,18 @@ struct AnswerGrammar {
   bool cleanBarred = false;
   bool distortedBarred = false;
   std::string afterImage;
+  // A reasoning's first sentence (`firstSentence`, lower case, leading spaces dropped)
+  // may still become one of textgen's clauses about Image A and is not yet past its level
+  // word: words that would make it anything else are left out.
+  bool firstClauseOpen = false;
+  std::string firstSentence;
+  // A reasoning with no finished verdict sentence yet: it may not end here (the
+  // generation core leaves out the end-of-sequence token; no token's text is barred).
+  bool endBarred = false;
   bool mayCompare(int aspect) const;  // described and not yet compared
   bool active() const {
     return inSlot || comparisonsDone || comparisonsOwed || openingWithoutPreference || tieBarred || letterBarred != 0 ||
-           inKindSlot || listEnds || cleanBarred || distortedBarred;
+           inKindSlot || listEnds || cleanBarred || distortedBarred || firstClauseOpen;
   }
 };
 
@@ -171,7 +192,9 @@ bool statesPreference(const std::string& preference, const std::string& question
 //  - where the list ends: after the noun (and a comma), `next` would begin "and" or a
 //    level word and nothing else ("whereas", "while", ".", " in one region" stay);
 //  - with clean clauses barred: what follows the image's name would fit only undistorted
-//    clauses; with distorted ones barred, only clauses that name a distortion.
+//    clauses; with distorted ones barred, only clauses that name a distortion;
+//  - with the first clause open: the first sentence would no longer fit a clause about
+//    Image A.
 // False when `next` adds only spaces.
 bool leavesAnswerGrammar(const AnswerGrammar& guard, const std::string& next);
 

@@ -35,9 +35,13 @@ struct Tally {
   Rate inventedPreference, repeatedComparison, contradiction;
   Rate steered;            // reasonings in which the comparison guard left out the decoder's first choice
   Rate aspectComparisons;  // each aspect a reasoning compares: the direction right
-  // The same reasonings asked again in another wording: that rate and the winner row.
+  // The same reasonings asked again in another wording: that rate and the winner row,
+  // and on pairs with a winner what a wrong answer did instead (a tie, or no verdict the
+  // reverse parser reads), with the first answers as written.
   struct Wording {
-    Rate inventedPreference, winner;
+    Rate inventedPreference, winner, tieOnWinner, noVerdict;
+    json examples = json::array();
+    json unread = json::array();  // the first answers on pairs with a winner whose verdict is not read
   };
   Wording defaultQuestion, unseenWording;
   double pointingChanceSum = 0;  // share of cells a random pick would hit, summed
@@ -282,8 +286,21 @@ Status Run::otherWordings(const data::TrainingExample& ex) {
     auto a = ask(ex, text::Task::Reasoning, false, false, question);
     if (!a) return a.error();
     rates->inventedPreference.add(data::acknowledgesPreference(a->generation.text));
-    if (!ex.tooCloseToCall)
-      rates->winner.add(scoreReasoning(ex.truthA, ex.truthB, a->generation.text).winner == ex.winner);
+    if (ex.tooCloseToCall) continue;
+    const ReasoningScore s = scoreReasoning(ex.truthA, ex.truthB, a->generation.text);
+    rates->winner.add(s.winner == ex.winner);
+    rates->tieOnWinner.add(s.callsTie);
+    rates->noVerdict.add(!s.winner && !s.callsTie);
+    const json example = {{"id", ex.id},
+                          {"with_reference", ex.prompt.withReference},
+                          {"question", question.empty() ? "(the app's default)" : question},
+                          {"truth_winner", std::string(1, ex.winner)},
+                          {"reasoning_winner", s.winner     ? std::string(1, s.winner)
+                                               : s.callsTie ? "too close"
+                                                            : "none"},
+                          {"reasoning", a->generation.text}};
+    if (rates->examples.size() < kReasoningExamples) rates->examples.push_back(example);
+    if (!s.winner && !s.callsTie && rates->unread.size() < kReasoningExamples) rates->unread.push_back(example);
   }
   return Ok{};
 }
@@ -331,6 +348,14 @@ json reportJson(const Tally& t, double ece, const ModelInfo& info, const EvalOpt
             {"acknowledges_unstated_preference_unseen_wording", rateJson(t.unseenWording.inventedPreference)},
             {"winner_default_question", rateJson(t.defaultQuestion.winner)},
             {"winner_unseen_wording", rateJson(t.unseenWording.winner)},
+            {"tie_on_pairs_with_a_winner_default_question", rateJson(t.defaultQuestion.tieOnWinner)},
+            {"tie_on_pairs_with_a_winner_unseen_wording", rateJson(t.unseenWording.tieOnWinner)},
+            {"no_verdict_default_question", rateJson(t.defaultQuestion.noVerdict)},
+            {"no_verdict_unseen_wording", rateJson(t.unseenWording.noVerdict)},
+            {"examples_default_question", t.defaultQuestion.examples},
+            {"examples_unseen_wording", t.unseenWording.examples},
+            {"examples_without_verdict_default_question", t.defaultQuestion.unread},
+            {"examples_without_verdict_unseen_wording", t.unseenWording.unread},
             {"examples", t.reasoningExamples}}},
           {"preference_adherence_on_flipped_pairs", rateJson(t.preference)},
           {"heads_preference_adherence_on_flipped_pairs", rateJson(t.headsPreference)},
@@ -365,7 +390,8 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
               "image they are at least 80% sure is undistorted in every aspect; no distortion named twice for "
               "one image; a reasoning's list of an image's distortions ended where the heads are at least 80% "
               "sure every aspect it has not named is undistorted; every aspect described in one image only "
-              "compared before the verdict; gen::SamplingParams::guardAnswerGrammar).\n\n"
+              "compared before the verdict; a reasoning opened with Image A's clause and not ended before its "
+              "verdict; gen::SamplingParams::guardAnswerGrammar).\n\n"
             : "Decoding: the decoder's own choices (--unguarded-decoding).\n\n";
   md += "| measure | value | n |\n| --- | --- | --- |\n";
   auto row = [&](const std::string& name, const Rate& r) {
@@ -405,6 +431,13 @@ std::string reportMarkdown(const Tally& t, double ece, const ModelInfo& info, co
     row("the same, asked in wordings no training template writes", t.unseenWording.inventedPreference);
     row("reasoning: winner, the app's default question", t.defaultQuestion.winner);
     row("reasoning: winner, wordings no training template writes", t.unseenWording.winner);
+    row("the same pairs, called too close: the app's default question (lower is better)",
+        t.defaultQuestion.tieOnWinner);
+    row("the same pairs, called too close: wordings no training template writes (lower is better)",
+        t.unseenWording.tieOnWinner);
+    row("the same pairs, no verdict read: the app's default question (lower is better)", t.defaultQuestion.noVerdict);
+    row("the same pairs, no verdict read: wordings no training template writes (lower is better)",
+        t.unseenWording.noVerdict);
   }
   row("preference adherence (pairs the preference flips)", t.preference);
   if (t.headsPreference.total > 0) row("preference adherence, the encoder's heads (same pairs)", t.headsPreference);

@@ -20,8 +20,9 @@ namespace dqa::gen {
 class AnswerGrammarGuard {
  public:
   // Inactive (every call a no-op) when `enabled` is false or there is no tokenizer.
+  // `eosId`: the end-of-sequence token, left out where the answer may not end yet.
   AnswerGrammarGuard(const text::Tokenizer* tokenizer, bool enabled, bool preferenceStated,
-                     const data::HeadsReading& heads, int64_t vocabSize);
+                     const data::HeadsReading& heads, int64_t vocabSize, int64_t eosId);
 
   // logits [vocab] with the tokens that would leave the grammar at -inf; the same
   // tensor when none would.
@@ -34,6 +35,7 @@ class AnswerGrammarGuard {
   bool preferenceStated_;
   data::HeadsReading heads_;
   int64_t vocab_ = 0;
+  int64_t eosId_ = -1;
   std::string written_;
   std::vector<std::string> pieces_;  // each id's text, filled when first needed
 };

@@ -450,6 +450,7 @@ Result<Answer> Engine::ask(const AskRequest& request, const gen::GenerationCallb
     // trained moved a distortion to the other image (docs/model.md, "Described
     // distortions").
     sampling.describesOneImage = request.prompt.task == text::Task::Description;
+    sampling.reasoning = request.prompt.task == text::Task::Reasoning;
     if (sampling.describesOneImage)
       sampling.headsAspectClean = headsAspectClean(answer.quality);
     else {

@@ -271,10 +271,11 @@ Result<GenerationResult> GenerationSession::generate(const at::Tensor& promptEmb
   heads.aspectBetter = sampling.headsAspectBetter;
   heads.aspectClean = sampling.headsAspectClean;
   heads.describesOneImage = sampling.describesOneImage;
+  heads.reasoning = sampling.reasoning;
   heads.imageDistorted = sampling.headsImageDistorted;
   heads.aspectSurelyClean = sampling.headsAspectSurelyClean;
   AnswerGrammarGuard grammar(tokenizer_.get(), sampling.guardAnswerGrammar, sampling.preferenceStated, heads,
-                             cfg.vocabSize);
+                             cfg.vocabSize, cfg.eosId);
   try {
     const auto t0 = Clock::now();
     at::Tensor hidden = decoder_.forward(promptEmbeds, &cache, attention.capture());  // [1, T, hidden]

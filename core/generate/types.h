@@ -45,6 +45,10 @@ struct SamplingParams {
   // those aspects. Engine::ask sets it for descriptions (kCleanAspectProbability).
   std::array<std::array<bool, 5>, 2> headsAspectClean{};
   bool describesOneImage = false;  // a description: sentences that name no image are about image 0
+  // A reasoning: the guard keeps its first sentence to Image A's clause, so that a
+  // question worded as no training template words it still gets a reasoning, not a
+  // brief verdict. Engine::ask sets it from the task.
+  bool reasoning = false;
   // Per image (0: A, 1: B): the heads see some aspect of it distorted; the guard keeps a
   // reasoning from calling it undistorted. Engine::ask sets it (kDistortedAspectProbability).
   std::array<bool, 2> headsImageDistorted{};

@@ -656,6 +656,69 @@ class TestDataText : public QObject {
     QVERIFY(!readAnswerSoFar(first + " looks", true, heads).cleanBarred);
   }
 
+  void answerGrammarOpensAReasoningWithImageAsClause() {
+    HeadsReading reasoning;
+    reasoning.reasoning = true;
+    // No brief answer can be a reasoning's first sentence: some character of each is
+    // left out before the sentence ends.
+    for (const auto& brief : briefAnswerPool())
+      for (Winner w : {Winner::A, Winner::B}) {
+        const std::string text = fillBrief(brief, w);
+        bool barred = false;
+        for (size_t i = 0; i < text.size() && !barred; ++i)
+          barred = leavesAnswerGrammar(readAnswerSoFar(text.substr(0, i), false, reasoning), text.substr(i, 1));
+        QVERIFY2(barred, text.c_str());
+      }
+    const AnswerGrammar afterIs = readAnswerSoFar("Image A is", true, reasoning);
+    QVERIFY(afterIs.firstClauseOpen && afterIs.active());
+    QVERIFY(leavesAnswerGrammar(afterIs, " of") && leavesAnswerGrammar(afterIs, " better"));
+    QVERIFY(!leavesAnswerGrammar(afterIs, " affected") && !leavesAnswerGrammar(afterIs, " essentially"));
+    QVERIFY(!leavesAnswerGrammar(readAnswerSoFar("In Image A", true, reasoning), " there"));
+    QVERIFY(leavesAnswerGrammar(readAnswerSoFar("", true, reasoning), " Overall"));
+    // Past the level word, a clean clause, a later sentence, or another task: nothing.
+    QVERIFY(!readAnswerSoFar("Image A has mild ", true, reasoning).firstClauseOpen);
+    QVERIFY(!readAnswerSoFar("Image A looks pristine", true, reasoning).firstClauseOpen);
+    QVERIFY(!readAnswerSoFar("Image A has mild blur. Image B", true, reasoning).firstClauseOpen);
+    QVERIFY(!readAnswerSoFar("Image A is", true).firstClauseOpen);
+    // Too late to turn: a first sentence already off the clauses is left as it is.
+    QVERIFY(!readAnswerSoFar("Image A is of", true, reasoning).firstClauseOpen);
+    // Every reasoning the data engine writes opens so: the rule leaves out none of the
+    // characters of its first sentence.
+    int checked = 0;
+    for (const auto& [text, parsed] : generatedReasonings(0, 600)) {
+      const size_t end = text.find('.');
+      for (size_t i = 0; i < end; ++i) {
+        const AnswerGrammar guard = readAnswerSoFar(text.substr(0, i), true, reasoning);
+        QVERIFY2(!guard.firstClauseOpen || !leavesAnswerGrammar(guard, text.substr(i, 1)), text.c_str());
+      }
+      ++checked;
+    }
+    QVERIFY(checked > 100);
+  }
+
+  void answerGrammarEndsAReasoningOnlyAfterItsVerdict() {
+    HeadsReading reasoning;
+    reasoning.reasoning = true;
+    QVERIFY(readAnswerSoFar("", true, reasoning).endBarred);
+    QVERIFY(readAnswerSoFar("Image A is affected by slight excessive brightness.", true, reasoning).endBarred);
+    QVERIFY(readAnswerSoFar("Image A has mild blur. Overall, the better image is Image B", true, reasoning).endBarred);
+    QVERIFY(
+        !readAnswerSoFar("Image A has mild blur. Overall, the better image is Image B.", true, reasoning).endBarred);
+    QVERIFY(!readAnswerSoFar("Image A has mild blur. Overall, there is no clear winner.", true, reasoning).endBarred);
+    QVERIFY(
+        !readAnswerSoFar("Image A has mild blur. Given your preference, the worse image is Image A.", true, reasoning)
+             .endBarred);
+    QVERIFY(
+        !readAnswerSoFar("Image A is affected by slight excessive brightness.", true).endBarred);  // not a reasoning
+    // Every reasoning the data engine writes may end where it ends.
+    int checked = 0;
+    for (const auto& [text, parsed] : generatedReasonings(0, 600)) {
+      QVERIFY2(!readAnswerSoFar(text, true, reasoning).endBarred, text.c_str());
+      ++checked;
+    }
+    QVERIFY(checked > 100);
+  }
+
   void onlyAnswersToAPreferenceOpenSentencesTheWayPreferenceSentencesDo() {
     // The grammar's preference rule: without a stated preference no training sentence
     // opens with "You", "Given", "Taking", "With" or "Without"; with one, some do.
