@@ -88,6 +88,7 @@ constexpr struct {
     {QualityInput::OtherHighpass, "other_highpass", 3, 8.f},
     {QualityInput::Mscn, "mscn", 4, 1.f},
     {QualityInput::OtherMscn, "other_mscn", 4, 1.f},
+    {QualityInput::RefSsim, "ref_ssim", 3, 2.f},
 };
 
 Status readIntList(const json& j, const char* key, std::vector<int>* out, size_t count, int lo, int hi) {

@@ -33,6 +33,8 @@ enum class QualityInput {
                    // value (7x7 Gaussian window) at scales 1 and 1/2, and at scale 1 its products with the
                    // right and the lower neighbour (4); they hold across distortion types
   OtherMscn,       // the same of the other image (4)
+  RefSsim,         // 1 - SSIM of the luma against the reference (7x7 box window) at 1, 1/2, 1/4 scale: the
+                   // local structure and contrast SSIM compares, which the gradient features do not (3)
 };
 int qualityInputChannels(QualityInput input);
 Result<QualityInput> parseQualityInput(const std::string& name);

@@ -61,6 +61,33 @@ void combine(at::Tensor out, const std::vector<at::Tensor>& a, const std::vector
   }
 }
 
+// The 7x7 box mean with replicated borders: [N, 1, H, W] -> [N, 1, H, W], as shifted
+// slices (separable; see gradientMagnitude).
+at::Tensor boxMean7(const at::Tensor& y) {
+  const int64_t H = y.size(2), W = y.size(3);
+  const at::Tensor p = at::replication_pad2d(y, {3, 3, 3, 3});  // [N, 1, H+6, W+6]
+  at::Tensor rows = p.narrow(2, 0, H);                          // [N, 1, H, W+6]
+  for (int k = 1; k < 7; ++k) rows = rows + p.narrow(2, k, H);
+  at::Tensor box = rows.narrow(3, 0, W);  // [N, 1, H, W]
+  for (int k = 1; k < 7; ++k) box = box + rows.narrow(3, k, W);
+  return box * (1.0 / 49.0);
+}
+
+// Luminance at scales 1, 1/2, 1/4: {[N, 1, H/s, W/s]}.
+std::vector<at::Tensor> lumaPyramid(const at::Tensor& x) {
+  const at::Tensor l = luma(x);
+  return {l, at::avg_pool2d(l, {2, 2}), at::avg_pool2d(l, {4, 4})};
+}
+
+// 1 - SSIM of two luminances (Wang et al. 2004, constants for [0,1] images, a 7x7 box
+// window): 0 where the local means, contrasts and structure agree.
+at::Tensor ssimDissimilarity(const at::Tensor& a, const at::Tensor& b) {
+  constexpr double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
+  const at::Tensor ma = boxMean7(a), mb = boxMean7(b);
+  const at::Tensor va = boxMean7(a * a) - ma * ma, vb = boxMean7(b * b) - mb * mb, cov = boxMean7(a * b) - ma * mb;
+  return 1.0 - (2.0 * ma * mb + c1) * (2.0 * cov + c2) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+}
+
 // 1 - gradient-magnitude similarity of two luminances' gradient magnitudes: 0 where the
 // structure is identical.
 at::Tensor dissimilarity(const at::Tensor& ma, const at::Tensor& mb) {
@@ -233,7 +260,8 @@ void writeQualityEncoderInput(const io::VisionConfig& config, const QualityView&
     const float scale = i < config.inputScales.size() ? config.inputScales[i] : 1.f;
     at::Tensor slot = out.narrow(1, offset, io::qualityInputChannels(kind));  // [N, 3 or 2, H, W]
     offset += slot.size(1);
-    const bool needsRef = kind == Q::RefDiff || kind == Q::RefAbsDiff || kind == Q::RefGms || kind == Q::RefGradRatio;
+    const bool needsRef = kind == Q::RefDiff || kind == Q::RefAbsDiff || kind == Q::RefGms || kind == Q::RefGradRatio ||
+                          kind == Q::RefSsim;
     const bool needsOther = kind == Q::OtherDiff || kind == Q::OtherAbsDiff || kind == Q::OtherGms ||
                             kind == Q::OtherGradRatio || kind == Q::OtherHighpass || kind == Q::OtherMscn;
     if ((needsRef && !hasRef) || (needsOther && !hasOther)) {
@@ -283,6 +311,9 @@ void writeQualityEncoderInput(const io::VisionConfig& config, const QualityView&
         break;
       case Q::OtherMscn:
         store(slot, shared.sceneStatistics(other), scale);
+        break;
+      case Q::RefSsim:
+        combine(slot, lumaPyramid(x), lumaPyramid(ref), scale, ssimDissimilarity);
         break;
     }
   }

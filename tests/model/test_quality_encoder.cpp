@@ -422,6 +422,43 @@ class QualityEncoderTest : public QObject {
     }
   }
 
+  // The `ref_ssim` channels against SSIM computed plainly here (a 7x7 box kernel by
+  // conv2d): 0 for the reference itself, larger with more noise, zeros without a
+  // reference.
+  void refSsimMatchesAPlainComputation() {
+    c10::InferenceMode guard;
+    io::VisionConfig config;
+    config.qualityInputs = {io::QualityInput::RefSsim};
+    config.inputScales = {1.f};
+    at::Generator gen = at::detail::createCPUGenerator(5);
+    const at::Tensor ref = at::rand({2, 3, 64, 96}, gen);
+    const at::Tensor noisy = (ref + 0.05 * at::randn({2, 3, 64, 96}, gen)).clamp(0, 1);
+    const at::Tensor got = model::qualityEncoderInput(config, {noisy, ref, at::Tensor()});  // [2, 3, 64, 96]
+    const at::Tensor box = at::full({1, 1, 7, 7}, 1.0 / 49.0, at::kDouble);
+    auto mean = [&](const at::Tensor& y) { return at::conv2d(at::replication_pad2d(y, {3, 3, 3, 3}), box); };
+    auto lumaOf = [](const at::Tensor& x) {
+      return (0.299 * x.narrow(1, 0, 1) + 0.587 * x.narrow(1, 1, 1) + 0.114 * x.narrow(1, 2, 1)).to(at::kDouble);
+    };
+    for (int scale : {1, 2, 4}) {
+      const at::Tensor a = at::avg_pool2d(lumaOf(noisy), {scale, scale}),
+                       b = at::avg_pool2d(lumaOf(ref), {scale, scale});
+      const at::Tensor ma = mean(a), mb = mean(b);
+      const at::Tensor va = mean(a * a) - ma * ma, vb = mean(b * b) - mb * mb, cov = mean(a * b) - ma * mb;
+      const double c1 = 1e-4, c2 = 9e-4;
+      const at::Tensor ssim = (2 * ma * mb + c1) * (2 * cov + c2) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+      const at::Tensor want = at::upsample_nearest2d(1 - ssim, {64, 96}).to(at::kFloat);  // [2, 1, 64, 96]
+      const int channel = scale == 1 ? 0 : scale == 2 ? 1 : 2;
+      const double d = test::maxAbsDiff(got.narrow(1, channel, 1), want);
+      qInfo("scale 1/%d: 1 - SSIM mean %.3f, max |diff| %.2e", scale, want.mean().item<double>(), d);
+      QVERIFY(d < 1e-4);
+    }
+    QVERIFY(model::qualityEncoderInput(config, {ref, ref, at::Tensor()}).abs().max().item<double>() < 1e-5);
+    const at::Tensor noisier = (ref + 0.15 * at::randn({2, 3, 64, 96}, gen)).clamp(0, 1);
+    QVERIFY(model::qualityEncoderInput(config, {noisier, ref, at::Tensor()}).mean().item<double>() >
+            got.mean().item<double>());
+    QCOMPARE(model::qualityEncoderInput(config, {noisy, at::Tensor(), at::Tensor()}).abs().max().item<double>(), 0.0);
+  }
+
   void mismatchedSizesAreAClearError() {
     c10::InferenceMode guard;
     auto m = load(fixture());
