@@ -46,8 +46,10 @@ STAGE6_STEPS=${STAGE6_STEPS:-600}
 # stage; a seventh stage trained either way measured alike: docs/model.md, "Speed"). Off
 # by default: the shipped weights were trained in float32 and the script makes them again.
 # The one whole run with it (2026-12-07) wrote reasonings whose verdict was right 30 / 27%
-# of the time when asked in wordings no template writes (float32 runs: 53-71%): do not
-# ship a model trained with it until a second run says otherwise.
+# of the time when asked in wordings no template writes (float32 runs: 53-71%); it had
+# answered them with a brief comparison, which the guard's reasoning rules now prevent
+# (78 / 70% with them), but it still calls more pairs too close: do not ship a model
+# trained with it until a second run says otherwise.
 decoder_precision=()
 [[ "${DECODER_BF16:-0}" == 1 ]] && decoder_precision=(--bf16)
 # The attention loss of the decoder stages, on samples of which 30% of the distorted

@@ -532,9 +532,9 @@ AnswerGrammar readAnswerSoFar(const std::string& answerSoFar, bool preferenceSta
     guard.letterBarred = better > 0 ? 'b' : better < 0 ? 'a' : 0;
   }
   if (!guard.letterBarred) guard.letterBarred = verdictLetterBarred(sentence, heads.winner);
+  guard.endBarred = heads.reasoning && !hasFinishedVerdict(lowerAnswer);
   // Only while it is open: a first sentence that already left the clauses (an answer
   // decoded without this rule) is too late to turn.
-  guard.endBarred = heads.reasoning && !hasFinishedVerdict(lowerAnswer);
   if (heads.reasoning && start == 0 && readFirstClause(sentence) == FirstClause::Open) {
     guard.firstClauseOpen = true;
     guard.firstSentence = sentence;

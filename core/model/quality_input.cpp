@@ -34,12 +34,29 @@ at::Tensor gradientMagnitude(const at::Tensor& y) {
 // GMSD's stability constant for images in [0,1] (170 for [0,255]).
 constexpr double kGmsConstant = 170.0 / (255.0 * 255.0);
 
+// Luminance at scales 1, 1/2, 1/4: {[N, 1, H/s, W/s]}.
+std::vector<at::Tensor> lumaPyramid(const at::Tensor& x) {
+  const at::Tensor l = luma(x);
+  return {l, at::avg_pool2d(l, {2, 2}), at::avg_pool2d(l, {4, 4})};
+}
+
 // Gradient magnitudes of the luminance at scales 1, 1/2, 1/4: {[N, 1, H/s, W/s]}.
 std::vector<at::Tensor> gradientPyramid(const at::Tensor& x) {
-  const at::Tensor l = luma(x);
   std::vector<at::Tensor> out;
-  for (int scale : {1, 2, 4}) out.push_back(gradientMagnitude(scale > 1 ? at::avg_pool2d(l, {scale, scale}) : l));
+  for (const at::Tensor& l : lumaPyramid(x)) out.push_back(gradientMagnitude(l));
   return out;
+}
+
+// The k x k box mean (k odd) with replicated borders: [N, C, H, W] -> [N, C, H, W]. The box
+// sum is separable, taken with shifted slices (about twice as fast as avg_pool2d here).
+at::Tensor boxMean(const at::Tensor& x, int k) {
+  const int64_t H = x.size(2), W = x.size(3), r = k / 2;
+  const at::Tensor p = at::replication_pad2d(x, {r, r, r, r});  // [N, C, H+k-1, W+k-1]
+  at::Tensor rows = p.narrow(2, 0, H);                          // [N, C, H, W+k-1]
+  for (int i = 1; i < k; ++i) rows = rows + p.narrow(2, i, H);
+  at::Tensor box = rows.narrow(3, 0, W);  // [N, C, H, W]
+  for (int i = 1; i < k; ++i) box = box + rows.narrow(3, i, W);
+  return box * (1.0 / double(k * k));
 }
 
 // out = c * scale: one feature written into its channels of the encoder's input.
@@ -61,30 +78,13 @@ void combine(at::Tensor out, const std::vector<at::Tensor>& a, const std::vector
   }
 }
 
-// The 7x7 box mean with replicated borders: [N, 1, H, W] -> [N, 1, H, W], as shifted
-// slices (separable; see gradientMagnitude).
-at::Tensor boxMean7(const at::Tensor& y) {
-  const int64_t H = y.size(2), W = y.size(3);
-  const at::Tensor p = at::replication_pad2d(y, {3, 3, 3, 3});  // [N, 1, H+6, W+6]
-  at::Tensor rows = p.narrow(2, 0, H);                          // [N, 1, H, W+6]
-  for (int k = 1; k < 7; ++k) rows = rows + p.narrow(2, k, H);
-  at::Tensor box = rows.narrow(3, 0, W);  // [N, 1, H, W]
-  for (int k = 1; k < 7; ++k) box = box + rows.narrow(3, k, W);
-  return box * (1.0 / 49.0);
-}
-
-// Luminance at scales 1, 1/2, 1/4: {[N, 1, H/s, W/s]}.
-std::vector<at::Tensor> lumaPyramid(const at::Tensor& x) {
-  const at::Tensor l = luma(x);
-  return {l, at::avg_pool2d(l, {2, 2}), at::avg_pool2d(l, {4, 4})};
-}
-
 // 1 - SSIM of two luminances (Wang et al. 2004, constants for [0,1] images, a 7x7 box
 // window): 0 where the local means, contrasts and structure agree.
 at::Tensor ssimDissimilarity(const at::Tensor& a, const at::Tensor& b) {
   constexpr double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
-  const at::Tensor ma = boxMean7(a), mb = boxMean7(b);
-  const at::Tensor va = boxMean7(a * a) - ma * ma, vb = boxMean7(b * b) - mb * mb, cov = boxMean7(a * b) - ma * mb;
+  const at::Tensor ma = boxMean(a, 7), mb = boxMean(b, 7);
+  const at::Tensor va = boxMean(a * a, 7) - ma * ma, vb = boxMean(b * b, 7) - mb * mb,
+                   cov = boxMean(a * b, 7) - ma * mb;
   return 1.0 - (2.0 * ma * mb + c1) * (2.0 * cov + c2) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
 }
 
@@ -97,15 +97,8 @@ at::Tensor dissimilarity(const at::Tensor& ma, const at::Tensor& mb) {
 // Negative where the first image lost structure that the second has.
 at::Tensor ratio(const at::Tensor& ma, const at::Tensor& mb) { return (ma - mb) / (ma + mb + 0.02); }
 
-// |x - 3x3 box mean of x| with replicated borders: [N, C, H, W] -> [N, C, H, W]. The box
-// sum is separable, taken with shifted slices (about twice as fast as avg_pool2d here).
-at::Tensor highpassOf(const at::Tensor& x) {
-  const int64_t H = x.size(2), W = x.size(3);
-  const at::Tensor p = at::replication_pad2d(x, {1, 1, 1, 1});                        // [N, C, H+2, W+2]
-  const at::Tensor rows = p.narrow(2, 0, H) + p.narrow(2, 1, H) + p.narrow(2, 2, H);  // [N, C, H, W+2]
-  const at::Tensor box = rows.narrow(3, 0, W) + rows.narrow(3, 1, W) + rows.narrow(3, 2, W);
-  return (x - box * (1.0 / 9.0)).abs();
-}
+// |x - 3x3 box mean of x| with replicated borders: [N, C, H, W] -> [N, C, H, W].
+at::Tensor highpassOf(const at::Tensor& x) { return (x - boxMean(x, 3)).abs(); }
 
 // BRISQUE's window: a 7-tap Gaussian (sigma 7/6) summing to 1, applied across and along.
 // (Weights that do not sum to 1 would shift E[y^2] - E[y]^2.)
