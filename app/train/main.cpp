@@ -290,6 +290,12 @@ void addObjectiveOptions(CLI::App& app, CommandLine& c) {
   app.add_option("--rank-weight", e.weights.ranking, "--mode encoder: weight of the all-pairs ranking loss")
       ->capture_default_str();
   app.add_option("--pair-weight", e.weights.pair, "--mode encoder: weight of the A-vs-B loss")->capture_default_str();
+  app.add_option("--same-kind-level-gap", e.sameKindLevelGap,
+                 "--mode encoder: in the A-vs-B loss, a pair whose images carry one distortion each, of one type "
+                 "and variant, at levels at least this far apart is decided by the levels (the stronger is worse) "
+                 "however close its score labels; 0: every pair decided by its score gap alone")
+      ->check(CLI::Range(0.0, 5.0))
+      ->capture_default_str();
   app.add_option("--aspect-weight", e.weights.aspects, "--mode encoder: weight of the aspect-severity loss")
       ->capture_default_str();
   app.add_option("--type-weight", e.weights.types, "--mode encoder: weight of the distortion-type loss")

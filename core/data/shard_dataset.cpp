@@ -1,6 +1,7 @@
 #include "core/data/shard_dataset.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -94,12 +95,38 @@ ImageTruth truthOf(const nlohmann::json& q) {
   }
   if (q.contains("region") && q.at("region").is_array() && q.at("region").size() == 4)
     for (int i = 0; i < 4; ++i) t.region[i] = q.at("region")[size_t(i)].get<int>();
+  if (const auto& ds = q.at("distortions"); ds.size() == 1) {
+    t.soleLevel = ds[0].value("level", -1.0);
+    t.soleType = ds[0].value("type", 0);
+    t.soleVariant = ds[0].value("variant", "");
+  }
   return t;
 }
 
 char winnerLetter(const std::string& w) { return w == "A" ? 'A' : w == "B" ? 'B' : 0; }
 
 }  // namespace
+
+int orderOfLevels(const ImageTruth& a, const ImageTruth& b, double minLevelGap) {
+  if (!a.present || !b.present || a.local || b.local || a.soleLevel < 0 || b.soleLevel < 0) return 0;
+  if (a.soleType != b.soleType || a.soleVariant != b.soleVariant) return 0;
+  if (std::abs(a.soleLevel - b.soleLevel) < std::max(minLevelGap, 1e-9)) return 0;
+  // KADID's level is not a strength for every type: contrast change and mean shift turn
+  // at level 3 (the unchanged image), colour shift rises by 0.01 from level 4 to 5. The
+  // order is the type means', known only where they move one way all along between the
+  // two levels (mosAtLevel is linear between whole levels).
+  const double lo = std::min(a.soleLevel, b.soleLevel), hi = std::max(a.soleLevel, b.soleLevel);
+  std::vector<double> mos{mosAtLevel(a.soleType, lo)};
+  for (int knot = int(std::floor(lo)) + 1; knot < hi; ++knot) mos.push_back(mosAtLevel(a.soleType, knot));
+  mos.push_back(mosAtLevel(a.soleType, hi));
+  const double kClearMos = 0.05;
+  const double total = mos.back() - mos.front();
+  if (std::abs(total) < kClearMos) return 0;
+  for (size_t i = 1; i < mos.size(); ++i)
+    if ((mos[i] - mos[i - 1]) * total <= 0) return 0;
+  const bool aIsLower = a.soleLevel < b.soleLevel;
+  return (total < 0) == aIsLower ? 1 : -1;  // the means fall with the level: the lower level is the better
+}
 
 Result<TrainingExample> exampleFromRecord(const nlohmann::json& r, cv::Mat reference, cv::Mat a, cv::Mat b) {
   try {

@@ -25,7 +25,18 @@ struct ImageTruth {
   bool local = false;                                        // a distortion confined to `region`
   int localAspect = -1;                                      // that distortion's aspect (data::Aspect), -1: none
   int region[4] = {0, 0, 0, 0};  // local distortion x, y, w, h in patch pixels (w = 0: global)
+  // The image's one distortion when it has exactly one (else level -1): the images of one
+  // photo distorted by one type and variant at two levels are ordered by the level, however
+  // close their score labels (data::orderOfLevels).
+  double soleLevel = -1;
+  int soleType = 0;
+  std::string soleVariant;
 };
+
+// +1 when `a` is known to be better than `b` (each carries one global distortion of the
+// same type and variant, and a's level is lower by at least `minLevelGap`), -1 when
+// known worse, 0 when the labels do not say.
+int orderOfLevels(const ImageTruth& a, const ImageTruth& b, double minLevelGap);
 
 struct TrainingExample {
   std::string id;

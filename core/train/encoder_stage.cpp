@@ -263,7 +263,8 @@ QualityBatch EncoderStage::sampleBatch(int step, data::SamplerConfig& sampler, d
                      [&](const data::TrainingExample& ex) { return ex.a.cols != size || ex.a.rows != size; }),
       examples.end());
   const auto tViews = std::chrono::steady_clock::now();
-  QualityBatch batch = buildQualityBatch(model_->config().vision, examples, mode, o_.referenceShare);
+  QualityBatch batch =
+      buildQualityBatch(model_->config().vision, examples, mode, o_.referenceShare, o_.sameKindLevelGap);
   const auto tEnd = std::chrono::steady_clock::now();
   msSamples += std::chrono::duration<double, std::milli>(tViews - tSample).count();
   msViews += std::chrono::duration<double, std::milli>(tEnd - tViews).count();

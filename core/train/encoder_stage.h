@@ -45,6 +45,9 @@ struct EncoderStageOptions {
   double gradientClip = 1.0;
   QualityLossWeights weights;
   double referenceShare = 0.25;
+  // Pairs of one kind at two levels at least this far apart count as decided in the A-vs-B
+  // loss however close their score labels (buildQualityBatch; 0: off).
+  double sameKindLevelGap = 0;
   int threads = 0;
   int logEvery = 20;
   int evalEvery = 500;

@@ -49,7 +49,7 @@ at::Tensor stackOrNone(const std::vector<at::Tensor>& ts) {
 }  // namespace
 
 QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector<data::TrainingExample>& examples,
-                               ViewMode mode, double referenceShare) {
+                               ViewMode mode, double referenceShare, double sameKindLevelGap) {
   ViewList v;
   std::vector<int64_t> first, second;
   std::vector<float> target;
@@ -70,7 +70,12 @@ QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector
       second.push_back(int64_t(v.mos.size()));
       addView(v, b, useRef, a, ex.truthB, typeClass(config, ex.truthB.type));
       const double gap = ex.mosA - ex.mosB;
-      target.push_back(gap >= 0.3 ? 1.f : gap <= -0.3 ? 0.f : 0.5f);
+      float t = gap >= 0.3 ? 1.f : gap <= -0.3 ? 0.f : 0.5f;
+      // Too close by the score labels, but one kind at two levels: the levels decide.
+      if (const int known = data::orderOfLevels(ex.truthA, ex.truthB, sameKindLevelGap);
+          sameKindLevelGap > 0 && t == 0.5f && known)
+        t = known > 0 ? 1.f : 0.f;
+      target.push_back(t);
     } else {
       addView(v, a, useRef, {}, ex.truthA, typeClass(config, ex.truthA.type));
     }

@@ -37,9 +37,12 @@ int typeClass(const io::VisionConfig& config, int kadidType);
 
 // Examples must share one patch size. `referenceShare`: the share of examples whose
 // reference is also shown as a view of its own (labelled pristine), in reference modes.
-// Deterministic: which references are shown is every k-th example.
+// Deterministic: which references are shown is every k-th example. `sameKindLevelGap` > 0:
+// a pair its score labels call too close is labelled with its winner where its images
+// are one kind at two levels at least that far apart (data::orderOfLevels; 0: off, every
+// pair labelled from the score gap alone).
 QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector<data::TrainingExample>& examples,
-                               ViewMode mode, double referenceShare = 0.25);
+                               ViewMode mode, double referenceShare = 0.25, double sameKindLevelGap = 0);
 
 struct QualityLossWeights {
   double regression = 1, ranking = 1, pair = 1, aspects = 1, types = 1, aspectScores = 1;

@@ -12,6 +12,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/data/kadid.h"
 #include "core/data/photos.h"
 #include "core/io/safetensors.h"
 #include "core/data/textgen.h"
@@ -229,6 +230,74 @@ class TrainingTest : public QObject {
     const train::QualityBatch alone = train::buildQualityBatch(vc, examples, {false, false}, 0.5);
     QCOMPARE(alone.views(), int64_t(examples.size()));  // no reference views without a reference
     QVERIFY(!alone.pairFirst.defined());
+  }
+
+  // Pairs of one kind at two levels: the stronger is worse however close the score labels
+  // (which call most such pairs too close), and only such pairs are decided by their levels.
+  void sameKindPairsAreDecidedByTheirLevels() {
+    data::ImageTruth weak, strong;
+    weak.present = strong.present = true;
+    weak.soleType = strong.soleType = 10;
+    weak.soleVariant = strong.soleVariant = "gaussian";
+    weak.soleLevel = 1.0;
+    strong.soleLevel = 2.0;
+    QCOMPARE(data::orderOfLevels(weak, strong, 0.25), 1);
+    QCOMPARE(data::orderOfLevels(strong, weak, 0.25), -1);
+    QCOMPARE(data::orderOfLevels(weak, strong, 1.5), 0);  // closer than asked
+    data::ImageTruth other = strong;
+    other.soleVariant = "lens";
+    QCOMPARE(data::orderOfLevels(weak, other, 0.25), 0);  // another variant: no known order
+    other = strong;
+    other.soleType = 11;
+    QCOMPARE(data::orderOfLevels(weak, other, 0.25), 0);
+    other = strong;
+    other.local = true;
+    QCOMPARE(data::orderOfLevels(weak, other, 0.25), 0);
+    other = strong;
+    other.soleLevel = -1;  // two distortions or none
+    QCOMPARE(data::orderOfLevels(weak, other, 0.25), 0);
+    // Contrast change (KADID 25): level 1 raises the contrast by 0.3, level 3 leaves it,
+    // level 5 lowers it by 0.6; people liked level 2 better than level 1.
+    data::ImageTruth contrast1 = weak, contrast2 = weak, contrast4 = weak;
+    contrast1.soleType = contrast2.soleType = contrast4.soleType = 25;
+    contrast1.soleLevel = 1.0;
+    contrast2.soleLevel = 2.0;
+    contrast4.soleLevel = 4.0;
+    QCOMPARE(data::orderOfLevels(contrast1, contrast2, 0.25), -1);
+    QCOMPARE(data::orderOfLevels(contrast2, contrast4, 0.25), 0);  // through the turn at level 3
+    contrast1.soleLevel = 3.2;
+    QCOMPARE(data::orderOfLevels(contrast1, contrast4, 0.25), 1);
+
+    QTemporaryDir dir;
+    QVERIFY(train::writeInitialModel(tinyShape(300), dir.path().toStdString(), 1).ok());
+    auto m = model::MultimodalModel::load(dir.path().toStdString(), {});
+    QVERIFY2(m.ok(), m.ok() ? "" : m.message().c_str());
+    auto s = train::SampleStream::open(syntheticStream(2));
+    data::SamplerConfig cfg;
+    cfg.patchSizes = {64};
+    cfg.taskShare = {0.0, 1.0, 0.0};
+    cfg.sameTypePairShare = 1.0;
+    const auto examples = s.value()->examples(0, 32, cfg);
+    const auto& vc = m.value()->config().vision;
+    const train::QualityBatch byScore = train::buildQualityBatch(vc, examples, {true, true}, 0.0);
+    const train::QualityBatch byLevel = train::buildQualityBatch(vc, examples, {true, true}, 0.0, 0.25);
+    QCOMPARE(byLevel.pairTarget.numel(), int64_t(examples.size()));
+    int decidedByLevel = 0;
+    for (size_t i = 0; i < examples.size(); ++i) {
+      const float scoreTarget = byScore.pairTarget[int64_t(i)].item<float>();
+      const float levelTarget = byLevel.pairTarget[int64_t(i)].item<float>();
+      const int known = data::orderOfLevels(examples[i].truthA, examples[i].truthB, 0.25);
+      if (known == 0 || scoreTarget != 0.5f) {  // the score labels decide where they can
+        QCOMPARE(levelTarget, scoreTarget);
+        continue;
+      }
+      QCOMPARE(levelTarget, known > 0 ? 1.f : 0.f);
+      const int type = examples[i].truthA.soleType;
+      QCOMPARE(known > 0, data::mosAtLevel(type, examples[i].truthA.soleLevel) >
+                              data::mosAtLevel(type, examples[i].truthB.soleLevel));
+      ++decidedByLevel;
+    }
+    QVERIFY2(decidedByLevel > 0, "no pair of one kind was too close by its score labels");
   }
 
   // The preference ranking on one pair whose labels a preference flips: A has a
