@@ -72,9 +72,9 @@ QualityBatch buildQualityBatch(const io::VisionConfig& config, const std::vector
       const double gap = ex.mosA - ex.mosB;
       float t = gap >= 0.3 ? 1.f : gap <= -0.3 ? 0.f : 0.5f;
       // Too close by the score labels, but one kind at two levels: the levels decide.
-      if (const int known = data::orderOfLevels(ex.truthA, ex.truthB, sameKindLevelGap);
-          sameKindLevelGap > 0 && t == 0.5f && known)
-        t = known > 0 ? 1.f : 0.f;
+      if (sameKindLevelGap > 0 && t == 0.5f)
+        if (const int known = data::orderOfLevels(ex.truthA, ex.truthB, sameKindLevelGap); known != 0)
+          t = known > 0 ? 1.f : 0.f;
       target.push_back(t);
     } else {
       addView(v, a, useRef, {}, ex.truthA, typeClass(config, ex.truthA.type));
