@@ -177,8 +177,13 @@ int runEncoderStage(const dqa::train::EncoderStageOptions& e) {
     std::cerr << "depictqa-train: " << status.message() << "\n";
     return 1;
   }
-  std::cerr << "depictqa-train: encoder written to " << e.outputDirectory << "/best (chosen on held-out types) and "
-            << e.outputDirectory << "/model (last step)\n";
+  if (e.averageFrom > 0)
+    std::cerr << "depictqa-train: encoder written to " << e.outputDirectory << "/best (chosen on held-out types), "
+              << e.outputDirectory << "/model (the mean of the weights at every evaluation step from step "
+              << e.averageFrom << " on) and " << e.outputDirectory << "/last (last step)\n";
+  else
+    std::cerr << "depictqa-train: encoder written to " << e.outputDirectory << "/best (chosen on held-out types) and "
+              << e.outputDirectory << "/model (last step)\n";
   return 0;
 }
 
@@ -287,6 +292,12 @@ void addObjectiveOptions(CLI::App& app, CommandLine& c) {
   app.add_option("--patch-sizes", o.streamPatchSizes, "Streamed patch sizes")->delimiter(',')->capture_default_str();
   app.add_option("--patch-weights", o.streamPatchWeights, "Their shares")->delimiter(',')->capture_default_str();
   app.add_option("--eval-pairs", e.evalPairs, "--mode encoder: validation pairs per split")->capture_default_str();
+  app.add_option("--average-from", e.averageFrom,
+                 "--mode encoder: write to <out>/model the mean of the encoder's weights at every evaluation step "
+                 "(--eval-every apart) from this step on and at the last step (tail averaging), and the last step's "
+                 "own weights to <out>/last; 0: model/ is the last step")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--rank-weight", e.weights.ranking, "--mode encoder: weight of the all-pairs ranking loss")
       ->capture_default_str();
   app.add_option("--pair-weight", e.weights.pair, "--mode encoder: weight of the A-vs-B loss")->capture_default_str();
@@ -590,6 +601,12 @@ int main(int argc, char** argv) {
   if (d.enabled()) {
     std::cerr << "depictqa-train: --mode encoder runs in one process; data-parallel training is for the language "
                  "stage (decoder, full, lora)\n";
+    return 2;
+  }
+  if (c.e.averageFrom > o.steps) {
+    std::cerr << "depictqa-train: --average-from " << c.e.averageFrom << " is past the last step (--steps " << o.steps
+              << "); give a step within the run, e.g. " << o.steps * 5 / 8
+              << ", or 0 to keep the last step's weights\n";
     return 2;
   }
   if (int rc = writeInitialModelIfNeeded(o)) return rc;

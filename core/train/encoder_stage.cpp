@@ -16,6 +16,7 @@
 #include "core/generate/engine_impl.h"
 #include "core/model/multimodal.h"
 #include "core/model/visual_tokens.h"
+#include "core/train/model_average.h"
 #include "core/train/model_init.h"
 #include "core/train/model_io.h"
 #include "core/train/optimizer.h"
@@ -118,6 +119,7 @@ class EncoderStage {
   // One optimiser step on the batch at learning rate lr; its losses.
   Result<QualityLosses> trainOn(const QualityBatch& batch, int step, double lr);
   Status evaluate(EncoderStageProgress& p);
+  model::NamedParameters encoderWeights() { return model_->mutableQualityEncoder().namedParameters("vision_tower."); }
   Status saveCheckpoint(int step);
   Result<int> loadCheckpoint();
   Status finish();
@@ -128,6 +130,7 @@ class EncoderStage {
   std::unique_ptr<AdamW> optimizer_;
   Curves curves_;
   std::string tokenizer_;
+  RunningWeightMean average_;  // of the steps from o_.averageFrom on
 };
 
 Status EncoderStage::setUp() {
@@ -174,7 +177,10 @@ Status EncoderStage::saveCheckpoint(int step) {
   fs::remove_all(staging);
   if (auto ok = saveModelDirectory(*model_, staging + "/model", tokenizer_); !ok) return ok;
   if (auto ok = optimizer_->save(staging + "/optimizer.safetensors"); !ok) return ok;
-  std::ofstream(staging + "/state.json") << nlohmann::json({{"step", step}, {"curves", curvesJson(curves_)}}).dump();
+  if (average_.count() > 0)
+    if (auto ok = average_.save(staging + "/average.safetensors"); !ok) return ok;
+  std::ofstream(staging + "/state.json")
+      << nlohmann::json({{"step", step}, {"curves", curvesJson(curves_)}, {"average_from", o_.averageFrom}}).dump();
   return replaceDirectory(staging, dir);
 }
 
@@ -185,12 +191,21 @@ Result<int> EncoderStage::loadCheckpoint() {
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded()) return makeError(dir + "/state.json is damaged; delete the checkpoint to start over");
   if (auto ok = optimizer_->load(dir + "/optimizer.safetensors"); !ok) return ok.error();
+  const int step = j.value("step", 0);
+  if (o_.averageFrom > 0 && step >= o_.averageFrom) {
+    if (!fs::exists(dir + "/average.safetensors") || j.value("average_from", 0) != o_.averageFrom)
+      return makeError(dir + " is at step " + std::to_string(step) + " but holds no weight average from step " +
+                       std::to_string(o_.averageFrom) + " (it was written with --average-from " +
+                       std::to_string(j.value("average_from", 0)) +
+                       "); resume it as it was started, or delete the checkpoint to start over");
+    if (auto ok = average_.load(dir + "/average.safetensors", encoderWeights()); !ok) return ok.error();
+  }
   const auto& c = j["curves"];
   curves_.train = c.value("train", curves_.train);
   curves_.selection = c.value("selection", curves_.selection);
   curves_.best = c.value("best", -1.0);
   curves_.bestStep = c.value("best_step", 0);
-  return j.value("step", 0);
+  return step;
 }
 
 Status EncoderStage::evaluate(EncoderStageProgress& p) {
@@ -226,11 +241,16 @@ Status EncoderStage::evaluate(EncoderStageProgress& p) {
   return Ok{};
 }
 
-// Calibrates the pair scale of best/ (and model/) on unseen photos.
+// Writes model/ (and last/ where model/ is the average) and calibrates the pair scale of
+// each written directory on unseen photos.
 Status EncoderStage::finish() {
+  if (average_.count() > 0) {
+    if (auto ok = saveModelDirectory(*model_, o_.outputDirectory + "/last", tokenizer_); !ok) return ok;
+    if (auto ok = average_.copyMeanInto(encoderWeights()); !ok) return ok;
+  }
   if (auto ok = saveModelDirectory(*model_, o_.outputDirectory + "/model", tokenizer_); !ok) return ok;
   if (o_.validationShards.empty()) return Ok{};
-  for (const std::string name : {"best", "model"}) {
+  for (const std::string name : {"best", "model", "last"}) {
     const std::string dir = o_.outputDirectory + "/" + name;
     if (!fs::exists(dir + "/config.json")) continue;
     auto m = model::MultimodalModel::load(dir, {});
@@ -341,6 +361,8 @@ Status EncoderStage::run(const std::function<void(const EncoderStageProgress&)>&
       if (onProgress) onProgress(p);
       times = StepTimes();
       if (p.evaluated || done == lastStep) {
+        if (o_.averageFrom > 0 && done >= o_.averageFrom)
+          if (auto ok = average_.add(encoderWeights()); !ok) return ok;
         if (auto ok = saveCheckpoint(done); !ok) return ok;
         drawCurves(o_.outputDirectory + "/loss.png", "stage 1: summed losses (blue); val_types selection score (red)",
                    curves_.train, curves_.selection);

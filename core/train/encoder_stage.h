@@ -30,7 +30,9 @@ struct EncoderStageOptions {
   // Train only the parameters whose names start with this ("": the whole encoder and
   // heads). Under "vision_tower.heads." the encoder runs without gradients.
   std::string trainOnly;
-  std::string outputDirectory;        // model/ (last), best/ (chosen on val_types), checkpoint/, log.jsonl, loss.png
+  // model/ (the last step, or the average below), best/ (chosen on val_types), last/ (the last
+  // step, when model/ is the average), checkpoint/, log.jsonl, loss.png
+  std::string outputDirectory;
   std::string validationShards;       // unseen photos: calibration, and reported
   std::string validationTypesShards;  // held-out types: chooses the checkpoint
   std::vector<int> patchSizes{64, 96, 128};
@@ -52,6 +54,9 @@ struct EncoderStageOptions {
   int logEvery = 20;
   int evalEvery = 500;
   int evalPairs = 500;  // validation pairs per split and mode
+  // > 0: model/ holds the mean of the encoder's weights at every evaluation step from this
+  // step on (evalEvery apart) and at the last step; last/ the last step's own weights.
+  int averageFrom = 0;
   bool resume = true;
   bool bf16 = false;  // CPU autocast to bfloat16 for the training steps (only where the CPU has bf16 hardware)
 };

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "core/io/model_config.h"
@@ -110,6 +111,81 @@ Status averageModelDirectories(const std::vector<std::string>& directories, cons
   } catch (const c10::Error& e) {
     return makeError(std::string("averaging the weights failed: ") + e.what_without_backtrace());
   }
+}
+
+namespace {
+
+// Whether `weights` are the ones whose sums are kept: the same names and shapes, in order.
+Status sameWeights(const std::vector<std::pair<std::string, at::Tensor>>& sums, const model::NamedParameters& weights) {
+  if (sums.size() != weights.size())
+    return makeError("the weight average holds " + std::to_string(sums.size()) + " tensors but the model has " +
+                     std::to_string(weights.size()));
+  for (size_t i = 0; i < sums.size(); ++i)
+    if (sums[i].first != weights[i].first || !sums[i].second.sizes().equals(weights[i].second->sizes()))
+      return makeError("the weight average's tensor " + std::to_string(i) + " is '" + sums[i].first + "' " +
+                       model::shapeString(sums[i].second.sizes()) + " but the model's is '" + weights[i].first + "' " +
+                       model::shapeString(weights[i].second->sizes()));
+  return Ok{};
+}
+
+}  // namespace
+
+Status RunningWeightMean::add(const model::NamedParameters& weights) {
+  at::NoGradGuard noGrad;
+  if (count_ == 0) {
+    sums_.clear();
+    // A copy even where the weight is float64 already: the sums must not alias the weights.
+    for (const auto& [name, t] : weights) sums_.emplace_back(name, t->detach().to(at::kDouble, false, true));
+  } else {
+    if (auto same = sameWeights(sums_, weights); !same) return same;
+    for (size_t i = 0; i < sums_.size(); ++i) sums_[i].second += weights[i].second->to(at::kDouble);
+  }
+  ++count_;
+  return Ok{};
+}
+
+Status RunningWeightMean::copyMeanInto(const model::NamedParameters& weights) const {
+  if (count_ == 0) return makeError("the weight average is empty: no step was added to it");
+  if (auto same = sameWeights(sums_, weights); !same) return same;
+  at::NoGradGuard noGrad;
+  for (size_t i = 0; i < sums_.size(); ++i)
+    weights[i].second->copy_((sums_[i].second / double(count_)).to(weights[i].second->scalar_type()));
+  return Ok{};
+}
+
+Status RunningWeightMean::save(const std::string& path) const {
+  std::vector<io::TensorToWrite> out;
+  std::vector<at::Tensor> keep;
+  for (const auto& [name, sum] : sums_) {
+    keep.push_back(sum.contiguous());
+    out.push_back(
+        {name, io::DType::F64, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().nbytes())});
+  }
+  return io::writeSafetensors(path, out, {{"count", std::to_string(count_)}});
+}
+
+Status RunningWeightMean::load(const std::string& path, const model::NamedParameters& weights) {
+  auto store = model::WeightStore::open({path});
+  if (!store) return store.error();
+  auto file = io::SafetensorsFile::open(path);
+  if (!file) return file.error();
+  const auto& meta = file.value()->metadata();
+  const auto count = meta.find("count");
+  if (count == meta.end())
+    return makeError(path + " has no count of averaged steps; delete the checkpoint to start over");
+  std::vector<std::pair<std::string, at::Tensor>> sums;
+  for (const auto& [name, t] : weights) {
+    auto sum = store->get(name, at::kDouble, at::kCPU, t->sizes().vec());
+    if (!sum) return makeError(path + ": " + sum.message() + "; delete the checkpoint to start over");
+    sums.emplace_back(name, sum.value().clone());
+  }
+  try {
+    count_ = std::stoi(count->second);
+  } catch (const std::exception&) {
+    return makeError(path + ": the count of averaged steps '" + count->second + "' is not a number");
+  }
+  sums_ = std::move(sums);
+  return Ok{};
 }
 
 }  // namespace dqa::train

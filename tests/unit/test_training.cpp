@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -684,6 +685,75 @@ class TrainingTest : public QObject {
   // Two runs of one model averaged weight by weight; a model of another shape, a
   // directory given twice, a lone directory or another tokenizer are refused with a
   // message naming what differs.
+  // depictqa-train --mode encoder --average-from: model/ is the mean of the weights at the
+  // evaluation steps from that step on (here 2, 4 and 6 of 6), last/ the last step's; a run
+  // stopped at step 4 and resumed ends with the same average, and is not resumed with another.
+  void tailAverageIsTheMeanOfTheRunsSteps() {
+    QTemporaryDir root;
+    const std::string base = root.path().toStdString();
+    auto tok = text::Tokenizer::load(tokenizerPath());
+    QVERIFY2(tok.ok(), tok.ok() ? "" : tok.message().c_str());
+    QVERIFY(train::writeInitialModel(tinyShape(tok.value()->vocabSize()), base + "/init", 1).ok());
+    QVERIFY(
+        QFile::copy(QString::fromStdString(tokenizerPath()), QString::fromStdString(base + "/init/tokenizer.model")));
+    auto options = [&](const std::string& out, int averageFrom, int stopAt) {
+      train::EncoderStageOptions o;
+      o.stream = syntheticStream(1);
+      o.initFrom = base + "/init";
+      o.outputDirectory = base + "/" + out;
+      o.patchSizes = {64};
+      o.patchWeights = {1};
+      o.viewsPerStep = 8;
+      o.steps = 6;
+      o.stopAt = stopAt;
+      o.warmupSteps = 1;
+      o.evalEvery = 2;
+      o.logEvery = 1;
+      o.threads = 1;
+      o.averageFrom = averageFrom;
+      return o;
+    };
+    auto run = [&](const std::string& out, int averageFrom, int stopAt) {
+      auto status = train::trainEncoderStage(options(out, averageFrom, stopAt), nullptr);
+      QVERIFY2(status.ok(), status.ok() ? "" : status.message().c_str());
+    };
+    run("averaged", 2, 0);
+    run("to2", 0, 2);
+    run("to4", 0, 4);
+    run("resumed", 2, 4);
+    run("resumed", 2, 0);
+    if (QTest::currentTestFailed()) return;
+    // Resumed with another --average-from, the checkpoint's average would be the wrong one.
+    auto other = train::trainEncoderStage(options("resumed", 4, 0), nullptr);
+    QVERIFY(!other.ok());
+    QVERIFY2(other.message().find("written with --average-from 2") != std::string::npos, other.message().c_str());
+    auto mean = train::averageModelDirectories({base + "/to2/model", base + "/to4/model", base + "/averaged/last"},
+                                               base + "/expected");
+    QVERIFY2(mean.ok(), mean.ok() ? "" : mean.message().c_str());
+    auto load = [&](const std::string& dir) {
+      std::map<std::string, at::Tensor> out;
+      auto m = model::MultimodalModel::load(base + "/" + dir, {});
+      if (m)
+        for (auto& [name, t] : m.value()->namedParameters()) out[name] = t->clone();
+      return out;
+    };
+    const auto expected = load("expected"), averaged = load("averaged/model"), resumed = load("resumed/model"),
+               last = load("averaged/last"), at4 = load("to4/model");
+    QVERIFY(!expected.empty());
+    int encoderWeightsMoved = 0;
+    for (const auto& [name, e] : expected) {
+      QVERIFY2(averaged.count(name) && resumed.count(name) && last.count(name), name.c_str());
+      QVERIFY2(at::allclose(averaged.at(name), e, 1e-5, 1e-6), name.c_str());
+      QVERIFY2(at::allclose(resumed.at(name), e, 1e-5, 1e-6), name.c_str());
+      if (name.rfind("vision_tower.", 0) != 0)
+        QVERIFY2(at::equal(averaged.at(name), last.at(name)), name.c_str());  // the decoder is not trained here
+      else if (!at::allclose(last.at(name), at4.at(name), 1e-5, 1e-6))
+        ++encoderWeightsMoved;
+    }
+    // The steps really differ, so the average is not the last step's weights under another name.
+    QVERIFY2(encoderWeightsMoved > 10, QByteArray::number(encoderWeightsMoved).constData());
+  }
+
   void averagedModelIsTheMeanOfItsRuns() {
     auto tok = text::Tokenizer::load(tokenizerPath());
     QVERIFY2(tok.ok(), tok.ok() ? "" : tok.message().c_str());
