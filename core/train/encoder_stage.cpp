@@ -163,7 +163,7 @@ Status EncoderStage::setUp() {
                      "\"depictqa_quality_encoder\"); stage 1 trains only that kind of encoder");
   tokenizer_ = model_->files().tokenizerPath;
   optimizer_ = std::make_unique<AdamW>(0.9, 0.99, 1e-8, o_.weightDecay);
-  for (auto& [name, t] : model_->mutableQualityEncoder().namedParameters("vision_tower."))
+  for (auto& [name, t] : encoderWeights())
     if (name.rfind(o_.trainOnly, 0) == 0) optimizer_->add(name, t, t->dim() >= 2);
   if (optimizer_->parameters().empty())
     return makeError("--train-only '" + o_.trainOnly +

@@ -682,9 +682,6 @@ class TrainingTest : public QObject {
     qInfo("fitted pair scale %.3f (truth 2)", k);
     QVERIFY(std::abs(k - 2.0) < 0.15);
   }
-  // Two runs of one model averaged weight by weight; a model of another shape, a
-  // directory given twice, a lone directory or another tokenizer are refused with a
-  // message naming what differs.
   // depictqa-train --mode encoder --average-from: model/ is the mean of the weights at the
   // evaluation steps from that step on (here 2, 4 and 6 of 6), last/ the last step's; a run
   // stopped at step 4 and resumed ends with the same average, and is not resumed with another.
@@ -754,6 +751,9 @@ class TrainingTest : public QObject {
     QVERIFY2(encoderWeightsMoved > 10, QByteArray::number(encoderWeightsMoved).constData());
   }
 
+  // Two runs of one model averaged weight by weight; a model of another shape, a
+  // directory given twice, a lone directory or another tokenizer are refused with a
+  // message naming what differs.
   void averagedModelIsTheMeanOfItsRuns() {
     auto tok = text::Tokenizer::load(tokenizerPath());
     QVERIFY2(tok.ok(), tok.ok() ? "" : tok.message().c_str());
